@@ -1,0 +1,71 @@
+/**
+ * The Feed contract the upper layers (kappa, hyperlog) rely on. `Multifeed` implements it over
+ * Hypercore 11; nothing above `src/feeds` touches Hypercore directly.
+ */
+import type { EventEmitter } from 'node:events'
+import type { Readable } from 'node:stream'
+
+declare const feedKeyBrand: unique symbol
+/** A feed's public key as 64 lowercase hex characters. */
+export type FeedKey = string & { readonly [feedKeyBrand]: true }
+
+export interface Codec<T = unknown> {
+  encode(value: T): Uint8Array
+  decode(bytes: Uint8Array): T
+}
+
+export type ValueEncoding = 'json' | 'utf-8' | 'utf8' | 'binary' | Codec
+
+export interface FeedEvents {
+  /** `length` grew: local appends or entries downloaded from a peer. */
+  append: []
+  close: []
+}
+
+/**
+ * One writer's log. `seq` counts entries (0-based), whatever the block layout underneath;
+ * `length` is the number of entries readable locally, contiguous from 0.
+ */
+export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
+  /** 32-byte ed25519 public key. */
+  readonly key: Buffer
+  /** Hex form of `key`. */
+  readonly id: FeedKey
+  readonly discoveryKey: Buffer
+  readonly length: number
+  readonly writable: boolean
+  /** Local name when this is one of our writers, else undefined. */
+  readonly name: string | undefined
+  /** Append one value, or an array as one atomic append. Resolves with the seq of the first. */
+  append(value: T | T[]): Promise<number>
+  append(value: T | T[], cb: (err: Error | null, seq?: number) => void): void
+  get(seq: number): Promise<T>
+  get(seq: number, cb: (err: Error | null, value?: T) => void): void
+  /** Entries `[start, end)`, all locally present; rejects with ERR_NOT_FOUND otherwise. */
+  getBatch(start: number, end: number): Promise<T[]>
+  /** Values from `start` (default 0) to `end` (default length); `live` keeps following appends. */
+  createReadStream(opts?: { start?: number; end?: number; live?: boolean }): Readable
+}
+
+export interface MultifeedEvents<T = unknown> {
+  /** Every feed added: created, loaded from storage, or learned from a peer. */
+  feed: [feed: Feed<T>, name: string | undefined]
+  error: [err: Error]
+}
+
+export type ReplicationMode = 'sync' | 'push' | 'pull'
+
+export interface ReplicateOptions {
+  /** Keep the stream open and exchange new feeds and entries as they come (default false). */
+  live?: boolean
+  /** push: only send; pull: only receive; sync (default): both. push+push and pull+pull fail. */
+  mode?: ReplicationMode
+  /**
+   * Awaited after this side has downloaded everything it was offered and before it tells the peer
+   * it is done (non-live). A rejection destroys the stream with that error. Upper layers use it to
+   * finish indexing what arrived, and to refuse what fails their checks.
+   */
+  beforeDone?: () => Promise<void>
+  /** Give up a non-live replication that makes no progress for this long (ms). */
+  timeout?: number
+}

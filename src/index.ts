@@ -1,0 +1,8 @@
+export { KappaError, ErrorCodes, isKappaError } from './errors.js'
+export type { ErrorCode } from './errors.js'
+export type { Callback } from './util/callback.js'
+export * from './feeds/index.js'
+export * from './kappa/index.js'
+export * from './hyperlog/index.js'
+export * from './kv/index.js'
+export * from './net/index.js'
