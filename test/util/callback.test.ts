@@ -12,12 +12,12 @@ test('withCallback: promise style resolves and rejects as given', async () => {
 
 test('withCallback: callback style gets (null, result) or (err) and leaves no unhandled rejection', async () => {
   const ok = await new Promise<unknown[]>((resolve) => {
-    void withCallback(Promise.resolve('v'), (...args) => resolve(args))
+    void withCallback(Promise.resolve('v'), (...args: unknown[]) => resolve(args))
   })
   assert.deepEqual(ok, [null, 'v'])
   const failed = await new Promise<unknown[]>((resolve) => {
     // The returned promise is deliberately dropped: a callback user never awaits it.
-    void withCallback(Promise.reject(KappaError.notFound('gone')), (...args) => resolve(args))
+    void withCallback(Promise.reject(KappaError.notFound('gone')), (...args: unknown[]) => resolve(args))
   })
   assert.equal(failed.length, 1)
   assert.equal((failed[0] as KappaError).code, 'ERR_NOT_FOUND')
