@@ -1,0 +1,92 @@
+/**
+ * Serializes HyperKV's writes that take the key's current heads as links, and coalesces concurrent
+ * ones: every single put/del queued while the previous commit is in flight (or in the same tick) is
+ * committed together as ONE hyperlog batch — one feed append — instead of one append each.
+ *
+ * Serializing is what keeps hyperkv's sequential semantics: a commit reads the heads only after the
+ * previous commit is indexed, so un-linked writes to one key on one replica form a chain even when
+ * issued concurrently. A `batch` call is its own commit (all or nothing), never merged with others.
+ */
+import { toError } from '../util/callback.js'
+
+interface Pending<Row, Result> {
+  rows: Row[]
+  /** A `batch` call: committed alone, resolved with every row's result. */
+  exclusive: boolean
+  resolve(results: Result[]): void
+  reject(err: Error): void
+}
+
+/** Bounds one coalesced commit so a flood of puts becomes several large appends, not one huge one. */
+const MAX_GROUP_ROWS = 4096
+
+export class WriteQueue<Row, Result> {
+  private readonly pending: Pending<Row, Result>[] = []
+  private draining: Promise<void> | null = null
+
+  /** `commit(rows)` writes rows atomically and returns one result per row, in row order. */
+  constructor(private readonly commit: (rows: Row[]) => Promise<Result[]>) {}
+
+  /** Queues one row, coalesced with the other single rows waiting at the time of the commit. */
+  write(row: Row): Promise<Result> {
+    return new Promise<Result[]>((resolve, reject) => {
+      this.enqueue({ rows: [row], exclusive: false, resolve, reject })
+    }).then((results) => results[0]!)
+  }
+
+  /** Queues rows committed together and alone. */
+  batch(rows: Row[]): Promise<Result[]> {
+    return new Promise<Result[]>((resolve, reject) => {
+      this.enqueue({ rows, exclusive: true, resolve, reject })
+    })
+  }
+
+  /** Resolves once every write queued so far has settled. */
+  async idle(): Promise<void> {
+    while (this.draining) await this.draining
+  }
+
+  private enqueue(item: Pending<Row, Result>): void {
+    this.pending.push(item)
+    this.start()
+  }
+
+  private start(): void {
+    if (this.draining || this.pending.length === 0) return
+    // Start on a microtask so writes issued in the same synchronous run share the first commit.
+    this.draining = Promise.resolve()
+      .then(() => this.drain())
+      .finally(() => {
+        this.draining = null
+        this.start()
+      })
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const group = this.takeGroup()
+      const rows = group.flatMap((item) => item.rows)
+      try {
+        const results = await this.commit(rows)
+        let offset = 0
+        for (const item of group) {
+          item.resolve(results.slice(offset, offset + item.rows.length))
+          offset += item.rows.length
+        }
+      } catch (err) {
+        for (const item of group) item.reject(toError(err))
+      }
+    }
+  }
+
+  /** The next commit: one exclusive batch, or the longest run of single rows (bounded). */
+  private takeGroup(): Pending<Row, Result>[] {
+    const first = this.pending.shift()!
+    if (first.exclusive) return [first]
+    const group = [first]
+    while (this.pending.length > 0 && !this.pending[0]!.exclusive && group.length < MAX_GROUP_ROWS) {
+      group.push(this.pending.shift()!)
+    }
+    return group
+  }
+}
