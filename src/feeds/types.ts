@@ -4,6 +4,7 @@
  */
 import type { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
+import type Hypercore from 'hypercore'
 
 declare const feedKeyBrand: unique symbol
 /** A feed's public key as 64 lowercase hex characters. */
@@ -34,6 +35,8 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   readonly discoveryKey: Buffer
   readonly length: number
   readonly writable: boolean
+  /** The Hypercore underneath (its blocks pack several entries: see docs/DESIGN.md). */
+  readonly core: Hypercore
   /** Local name when this is one of our writers, else undefined. */
   readonly name: string | undefined
   /** Append one value, or an array as one atomic append. Resolves with the seq of the first. */

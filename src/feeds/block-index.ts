@@ -1,0 +1,150 @@
+/**
+ * Maps entry seqs to Hypercore blocks. Blocks hold several entries (messages.ts), so the feed's
+ * length in entries comes from the header of the last contiguous block, and `get(seq)` finds its
+ * block by binary search over the blocks' first seqs. First seqs are learned lazily (from headers
+ * read while searching, and from our own appends) and kept in memory; recently decoded blocks are
+ * cached so a sequential read decodes each block once.
+ */
+import type Hypercore from 'hypercore'
+import { KappaError } from '../errors.js'
+import { decodeBlock, decodeBlockHeader, type DecodedBlock } from './messages.js'
+
+const CACHED_BLOCKS = 32
+
+export class BlockIndex {
+  /** Contiguous blocks accounted for in `length`. */
+  blocks = 0
+  /** Entries in those blocks. */
+  length = 0
+
+  private readonly core: Hypercore
+  /** firsts[i] = seq of block i's first entry, or undefined while unknown. */
+  private readonly firsts: Array<number | undefined> = []
+  private readonly cache = new Map<number, DecodedBlock>()
+  private readonly loading = new Map<number, Promise<DecodedBlock>>()
+  /** The block the last lookup landed in: sequential reads try it and its successor first. */
+  private lastBlock = 0
+
+  constructor(core: Hypercore) {
+    this.core = core
+  }
+
+  /** Catches up with the core's contiguous blocks. Returns true when `length` grew. */
+  async refresh(): Promise<boolean> {
+    const blocks = this.core.contiguousLength
+    if (blocks <= this.blocks) return false
+    const last = await this.load(blocks - 1)
+    if (blocks <= this.blocks) return false
+    const length = last.first + last.count
+    this.blocks = blocks
+    if (length <= this.length) return false
+    this.length = length
+    return true
+  }
+
+  /** Records blocks we appended ourselves, so no header has to be read back. */
+  appended(firstBlock: number, firsts: number[], length: number): void {
+    for (let i = 0; i < firsts.length; i++) this.firsts[firstBlock + i] = firsts[i]
+    if (firstBlock + firsts.length > this.blocks) this.blocks = firstBlock + firsts.length
+    if (length > this.length) this.length = length
+  }
+
+  /** Encoded values of entries `[start, end)`, which must be below `length`. */
+  async entries(start: number, end: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = []
+    let seq = start
+    while (seq < end) {
+      const block = await this.blockOf(seq)
+      const to = Math.min(end, block.first + block.count)
+      for (let s = seq; s < to; s++) out.push(block.entries[s - block.first])
+      seq = to
+    }
+    return out
+  }
+
+  private async blockOf(seq: number): Promise<DecodedBlock> {
+    const index = await this.indexOf(seq)
+    const block = await this.load(index)
+    if (seq < block.first || seq >= block.first + block.count) {
+      throw new KappaError('ERR_PROTOCOL', `block ${index} does not hold entry ${seq}: inconsistent feed`)
+    }
+    this.lastBlock = index
+    return block
+  }
+
+  private async indexOf(seq: number): Promise<number> {
+    // Sequential reads: the last block, or the one after it.
+    for (const guess of [this.lastBlock, this.lastBlock + 1]) {
+      if (guess >= this.blocks) continue
+      const first = await this.firstOf(guess)
+      const next = guess + 1 < this.blocks ? this.firsts[guess + 1] : this.length
+      if (first <= seq && next !== undefined && seq < next) return guess
+    }
+    // Every block holds at least one entry, so entry `seq` lives in a block ≤ seq.
+    let lo = 0
+    let hi = Math.min(this.blocks - 1, seq)
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if ((await this.firstOf(mid)) <= seq) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+
+  private async firstOf(index: number): Promise<number> {
+    const known = this.firsts[index]
+    if (known !== undefined) return known
+    const cached = this.cache.get(index)
+    if (cached) return cached.first
+    const raw = await this.read(index)
+    const { first } = decodeBlockHeader(raw)
+    this.firsts[index] = first
+    return first
+  }
+
+  private load(index: number): Promise<DecodedBlock> {
+    const cached = this.cache.get(index)
+    if (cached) {
+      // Refresh its place in the LRU order.
+      this.cache.delete(index)
+      this.cache.set(index, cached)
+      return Promise.resolve(cached)
+    }
+    let pending = this.loading.get(index)
+    if (!pending) {
+      pending = this.read(index).then((raw) => {
+        const block = decodeBlock(raw)
+        this.firsts[index] = block.first
+        this.cache.set(index, block)
+        if (this.cache.size > CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number)
+        return block
+      })
+      const forget = () => this.loading.delete(index)
+      pending.then(forget, forget)
+      this.loading.set(index, pending)
+    }
+    return pending
+  }
+
+  private async read(index: number): Promise<Buffer> {
+    let raw: Buffer | null
+    try {
+      raw = await this.core.get(index, { wait: false })
+    } catch (err) {
+      throw coreError(err)
+    }
+    if (raw === null) throw KappaError.notFound(`block ${index} is not stored locally`)
+    return raw
+  }
+}
+
+/** Hypercore's own errors carry string codes of their own; give them ours. */
+export function coreError(err: unknown): KappaError {
+  if (err instanceof KappaError) return err
+  const code = (err as { code?: unknown } | null)?.code
+  if (code === 'SESSION_CLOSED' || code === 'REQUEST_CANCELLED') {
+    return new KappaError('ERR_CLOSED', 'feed is closed', { cause: err })
+  }
+  const message = err instanceof Error ? err.message : String(err)
+  return new KappaError('ERR_STORAGE', message, { cause: err })
+}

@@ -1,0 +1,218 @@
+/**
+ * `HypercoreFeed`: the `Feed` contract (types.ts) over one Hypercore whose blocks pack several
+ * entries (messages.ts). Seqs, `length`, `get` and `getBatch` count entries, never blocks.
+ */
+import { EventEmitter } from 'node:events'
+import type { Readable } from 'node:stream'
+import Hypercore from 'hypercore'
+import { KappaError } from '../errors.js'
+import { withCallback, type Callback } from '../util/callback.js'
+import { AppendBatcher } from './append-batcher.js'
+import { BlockIndex, coreError } from './block-index.js'
+import { encodeBlocks, decodeBlockHeader } from './messages.js'
+import { createFeedReadStream, type FeedReadStreamOptions } from './read-stream.js'
+import type { Codec, Feed, FeedEvents, FeedKey } from './types.js'
+import { encodeValue } from './value-encoding.js'
+
+export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> implements Feed<T> {
+  /** The Hypercore itself (its blocks are packed entries, see messages.ts). */
+  readonly core: Hypercore
+  readonly name: string | undefined
+  private readonly codec: Codec<T>
+  private readonly index: BlockIndex
+  private readonly batcher: AppendBatcher
+  private readonly onError: (err: Error) => void
+  private refreshing: Promise<void> | null = null
+  private refreshAgain = false
+  private _closed = false
+  private _id: FeedKey | null = null
+
+  constructor(core: Hypercore, codec: Codec<T>, name: string | undefined, onError: (err: Error) => void) {
+    super()
+    this.core = core
+    this.codec = codec
+    this.name = name
+    this.onError = onError
+    this.index = new BlockIndex(core)
+    this.batcher = new AppendBatcher(
+      (entries) => this.writeEntries(entries),
+      () => this.index.length,
+    )
+  }
+
+  /** Opens the core and reads its length; the feed is handed out only after this. */
+  async open(): Promise<void> {
+    try {
+      await this.core.ready()
+      await this.index.refresh()
+    } catch (err) {
+      throw coreError(err)
+    }
+    const onGrow = () => this.scheduleRefresh()
+    this.core.on('append', onGrow)
+    this.core.on('download', onGrow)
+  }
+
+  get key(): Buffer {
+    return this.core.key
+  }
+
+  get id(): FeedKey {
+    if (this._id === null) this._id = this.core.key.toString('hex') as FeedKey
+    return this._id
+  }
+
+  get discoveryKey(): Buffer {
+    return this.core.discoveryKey
+  }
+
+  get length(): number {
+    return this.index.length
+  }
+
+  /** Blocks (not entries) held contiguously: what replication advertises and downloads. */
+  get blockLength(): number {
+    return this.index.blocks
+  }
+
+  get writable(): boolean {
+    return this.core.writable && !this._closed
+  }
+
+  get closed(): boolean {
+    return this._closed
+  }
+
+  append(value: T | T[]): Promise<number>
+  append(value: T | T[], cb: Callback<number>): void
+  append(value: T | T[], cb?: Callback<number>): Promise<number> | void {
+    return withCallback(this.appendNow(value), cb)
+  }
+
+  get(seq: number): Promise<T>
+  get(seq: number, cb: Callback<T>): void
+  get(seq: number, cb?: Callback<T>): Promise<T> | void {
+    return withCallback(this.getNow(seq), cb)
+  }
+
+  async getBatch(start: number, end: number): Promise<T[]> {
+    checkSeq(start, 'start')
+    checkSeq(end, 'end')
+    if (end < start) throw KappaError.invalid('end must not be below start')
+    this.checkOpen()
+    if (end > this.index.length) {
+      throw KappaError.notFound(`entries up to ${end} are not stored locally (length ${this.index.length})`)
+    }
+    const entries = await this.index.entries(start, end)
+    return entries.map((bytes) => this.decode(bytes))
+  }
+
+  createReadStream(opts: FeedReadStreamOptions = {}): Readable {
+    return createFeedReadStream(this, opts)
+  }
+
+  /**
+   * Brings `length` up to the core's contiguous blocks now; rejects when a block is invalid
+   * (replication uses it to refuse a feed whose writer signed garbage).
+   */
+  async update(): Promise<void> {
+    while (this.refreshing) await this.refreshing
+    await this.refreshNow()
+  }
+
+  /** Closes the core session; further calls reject with ERR_CLOSED. */
+  async close(): Promise<void> {
+    if (this._closed) return
+    this._closed = true
+    try {
+      await this.core.close()
+    } finally {
+      this.emit('close')
+    }
+  }
+
+  private async appendNow(value: T | T[]): Promise<number> {
+    const values = Array.isArray(value) ? value : [value]
+    const entries = values.map((v) => encodeValue(this.codec, v))
+    this.checkOpen()
+    if (!this.core.writable) throw KappaError.invalid('feed is not writable (not one of our writers)')
+    if (entries.length === 0) return this.index.length
+    for (const entry of entries) {
+      if (entry.byteLength > Hypercore.MAX_SUGGESTED_BLOCK_SIZE - 16) {
+        throw KappaError.invalid('entry is larger than a Hypercore block may be')
+      }
+    }
+    return this.batcher.push(entries)
+  }
+
+  private async writeEntries(entries: Uint8Array[]): Promise<void> {
+    this.checkOpen()
+    const first = this.index.length
+    const blocks = encodeBlocks(first, entries)
+    let result: { length: number }
+    try {
+      result = await this.core.append(blocks)
+    } catch (err) {
+      throw coreError(err)
+    }
+    const firsts = blocks.map((block) => decodeBlockHeader(block).first)
+    const grew = first + entries.length > this.index.length
+    this.index.appended(result.length - blocks.length, firsts, first + entries.length)
+    if (grew) this.emit('append')
+  }
+
+  private async getNow(seq: number): Promise<T> {
+    checkSeq(seq, 'seq')
+    this.checkOpen()
+    if (seq >= this.index.length) {
+      throw KappaError.notFound(`entry ${seq} is not stored locally (length ${this.index.length})`)
+    }
+    const [bytes] = await this.index.entries(seq, seq + 1)
+    return this.decode(bytes)
+  }
+
+  private decode(bytes: Uint8Array): T {
+    try {
+      return this.codec.decode(bytes)
+    } catch (err) {
+      throw new KappaError('ERR_PROTOCOL', 'entry could not be decoded with this valueEncoding', {
+        cause: err,
+      })
+    }
+  }
+
+  private checkOpen(): void {
+    if (this._closed) throw KappaError.closed('feed')
+  }
+
+  private scheduleRefresh(): void {
+    if (this._closed) return
+    if (this.refreshing) {
+      this.refreshAgain = true
+      return
+    }
+    this.refreshing = this.refreshNow()
+      .catch((err: unknown) => {
+        if (!this._closed) this.onError(coreError(err))
+      })
+      .finally(() => {
+        this.refreshing = null
+        if (this.refreshAgain) {
+          this.refreshAgain = false
+          this.scheduleRefresh()
+        }
+      })
+  }
+
+  private async refreshNow(): Promise<void> {
+    // While our own append is in flight, its completion updates the index itself.
+    if (!this.batcher.idle) return
+    if (await this.index.refresh()) this.emit('append')
+  }
+}
+
+function checkSeq(seq: unknown, what: string): asserts seq is number {
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+    throw KappaError.invalid(`${what} must be a non-negative integer`)
+  }
+}

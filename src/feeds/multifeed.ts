@@ -1,0 +1,293 @@
+/**
+ * `Multifeed`: a database's set of signed logs (one Hypercore per writer) in a Corestore, with
+ * named local writers, remote feeds learned from peers, and replication (replication.ts).
+ */
+import { EventEmitter } from 'node:events'
+import type Corestore from 'corestore'
+import type { CompatManifest, KeyPair } from 'hypercore'
+import { KappaError } from '../errors.js'
+import { withCallback, type Callback } from '../util/callback.js'
+import { namespaceOf, toDatabaseKey, toFeedKey } from './database-key.js'
+import { HypercoreFeed } from './feed.js'
+import { FeedList } from './feed-list.js'
+import {
+  closeStore,
+  createStore,
+  isCorestore,
+  readyStore,
+  storeError,
+  type StoreHandle,
+} from './open-store.js'
+import type { Codec, Feed, MultifeedEvents, ValueEncoding } from './types.js'
+import { toCodec } from './value-encoding.js'
+
+export interface MultifeedOptions {
+  valueEncoding?: ValueEncoding
+  /** The database key: 32 bytes or 64 hex characters. Peers replicate only when theirs match. */
+  encryptionKey?: Buffer | string
+  /** Alias of `encryptionKey`. */
+  key?: Buffer | string
+}
+
+export interface WriterOptions {
+  /** Use this ed25519 key pair instead of one derived from the name. */
+  keyPair?: KeyPair
+}
+
+/** The name `writer()` uses when none is given. */
+export const DEFAULT_WRITER_NAME = 'default'
+/** Remote cores: a wider request window measured faster on one big core (HYPERCORE-NOTES §6). */
+const REMOTE_INFLIGHT_RANGE: [number, number] = [64, 256]
+
+export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
+  /** The database key (the well-known open key when none was given). */
+  readonly key: Buffer
+  private readonly codec: Codec<T>
+  private readonly store: StoreHandle
+  private readonly list: FeedList
+  private readonly ordered: HypercoreFeed<T>[] = []
+  private readonly byId = new Map<string, HypercoreFeed<T>>()
+  private readonly byName = new Map<string, HypercoreFeed<T>>()
+  /** Feeds being created or opened, by `name:<name>` or `key:<hex>`, so concurrent calls share one. */
+  private readonly pending = new Map<string, Promise<HypercoreFeed<T>>>()
+  private opening: Promise<void> | null = null
+  private closing: Promise<void> | null = null
+  private _closed = false
+
+  constructor(storage: string | Corestore, opts: MultifeedOptions = {}) {
+    super()
+    if (typeof storage !== 'string' && !isCorestore(storage)) {
+      throw KappaError.invalid('storage must be a directory path or a Corestore')
+    }
+    if (typeof storage === 'string' && storage.length === 0) throw KappaError.invalid('storage path is empty')
+    if (opts === null || typeof opts !== 'object') throw KappaError.invalid('opts must be an object')
+    if (
+      opts.encryptionKey !== undefined &&
+      opts.key !== undefined &&
+      !sameKey(opts.encryptionKey, opts.key)
+    ) {
+      throw KappaError.invalid('encryptionKey and key differ')
+    }
+    this.key = toDatabaseKey(opts.encryptionKey ?? opts.key)
+    this.codec = toCodec<T>(opts.valueEncoding)
+    this.store = createStore(storage, namespaceOf(this.key))
+    this.list = new FeedList(this.store.ns)
+  }
+
+  /** True once `close()` has finished. */
+  get closed(): boolean {
+    return this._closed
+  }
+
+  /** Opens the store and loads every known feed (also done lazily by every method). */
+  ready(cb?: Callback<void>): Promise<void> {
+    return withCallback(this.open(), cb)
+  }
+
+  /**
+   * The local writable feed called `name` (default `'default'`), created when missing.
+   * Forms: `writer()`, `writer(cb)`, `writer(name, cb)`, `writer(name, opts, cb)`.
+   */
+  writer(
+    name?: string | Callback<Feed<T>>,
+    opts?: WriterOptions | Callback<Feed<T>>,
+    cb?: Callback<Feed<T>>,
+  ): Promise<Feed<T>> {
+    if (typeof name === 'function') return this.writer(undefined, undefined, name)
+    if (typeof opts === 'function') return this.writer(name, undefined, opts)
+    try {
+      const writerName = name === undefined ? DEFAULT_WRITER_NAME : name
+      if (typeof writerName !== 'string' || writerName.length === 0) {
+        throw KappaError.invalid('writer name must be a non-empty string')
+      }
+      const keyPair = checkWriterOptions(opts)
+      return withCallback(this.openWriter(writerName, keyPair), cb)
+    } catch (err) {
+      return withCallback(Promise.reject(err as Error), cb)
+    }
+  }
+
+  /** The feed with this key (Buffer or hex), local or remote, or undefined. */
+  feed(key: Buffer | string): Feed<T> | undefined {
+    return this.byId.get(toFeedKey(key).toString('hex'))
+  }
+
+  /** Every feed, local and remote, in the order first added (the same after reopening). */
+  feeds(): Feed<T>[] {
+    return this.ordered.slice()
+  }
+
+  /** Ends replication, closes every feed and the store (a given Corestore stays open). */
+  close(cb?: Callback<void>): Promise<void> {
+    if (!this.closing) this.closing = this.closeNow()
+    return withCallback(this.closing, cb)
+  }
+
+  // ---- internals used by the replicator -------------------------------------------------------
+
+  /** Resolves once the store is open; rejects with ERR_CLOSED once closing started. */
+  open(): Promise<void> {
+    if (this.closing) return Promise.reject(KappaError.closed('multifeed'))
+    if (!this.opening) this.opening = this.openNow()
+    return this.opening
+  }
+
+  get isClosing(): boolean {
+    return this.closing !== null
+  }
+
+  /** The feed for a key a peer offered: opened (and listed) when new. */
+  addRemoteFeed(key: Buffer): Promise<HypercoreFeed<T>> {
+    const id = key.toString('hex')
+    const known = this.byId.get(id)
+    if (known) return Promise.resolve(known)
+    return this.once_(`key:${id}`, async () => {
+      const core = this.store.ns.get({ key, inflightRange: REMOTE_INFLIGHT_RANGE })
+      const feed = this.makeFeed(core, undefined)
+      await this.openFeed(feed)
+      const raced = this.byId.get(id)
+      if (raced) {
+        await feed.close()
+        return raced
+      }
+      await this.list.add([{ key, name: null }])
+      this.addFeed(feed)
+      return feed
+    })
+  }
+
+  /** Feeds by hex id, for the replicator. */
+  knownFeed(id: string): HypercoreFeed<T> | undefined {
+    return this.byId.get(id)
+  }
+
+  allFeeds(): readonly HypercoreFeed<T>[] {
+    return this.ordered
+  }
+
+  // ---- implementation ---------------------------------------------------------------------------
+
+  private async openNow(): Promise<void> {
+    await readyStore(this.store)
+    const records = await this.list.load()
+    const feeds = records.map((record) => {
+      const core = this.store.ns.get(
+        record.name === null
+          ? { key: record.key, inflightRange: REMOTE_INFLIGHT_RANGE }
+          : { key: record.key },
+      )
+      return this.makeFeed(core, record.name ?? undefined)
+    })
+    await Promise.all(feeds.map((feed) => this.openFeed(feed)))
+    for (const feed of feeds) this.addFeed(feed)
+  }
+
+  private async openWriter(name: string, keyPair: KeyPair | undefined): Promise<Feed<T>> {
+    await this.open()
+    const existing = this.byName.get(name)
+    if (existing) return existing
+    return this.once_(`name:${name}`, async () => {
+      const core = keyPair
+        ? // A version-0 (compat) manifest makes the feed key the public key itself, as in hypercore 9.
+          this.store.ns.get({ key: keyPair.publicKey, keyPair, manifest: compatManifest(keyPair.publicKey) })
+        : this.store.ns.get({ name: `writer/${name}` })
+      const feed = this.makeFeed(core, name)
+      await this.openFeed(feed)
+      const known = this.byId.get(feed.id)
+      if (known) {
+        // The key pair of a feed we already have: hand that one out.
+        await feed.close()
+        return known
+      }
+      await this.list.add([{ key: feed.key, name }])
+      this.addFeed(feed)
+      return feed
+    })
+  }
+
+  /** Runs `create` once per `tag` at a time; concurrent callers share its result. */
+  private once_(tag: string, create: () => Promise<HypercoreFeed<T>>): Promise<HypercoreFeed<T>> {
+    const running = this.pending.get(tag)
+    if (running) return running
+    const promise = (async () => {
+      if (this.closing) throw KappaError.closed('multifeed')
+      return create()
+    })()
+    this.pending.set(tag, promise)
+    const forget = () => this.pending.delete(tag)
+    promise.then(forget, forget)
+    return promise
+  }
+
+  private makeFeed(core: ReturnType<Corestore['get']>, name: string | undefined): HypercoreFeed<T> {
+    return new HypercoreFeed<T>(core, this.codec, name, (err) => this.reportError(err))
+  }
+
+  private async openFeed(feed: HypercoreFeed<T>): Promise<void> {
+    try {
+      await feed.open()
+    } catch (err) {
+      await feed.close().catch(() => undefined)
+      throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+    }
+  }
+
+  private addFeed(feed: HypercoreFeed<T>): void {
+    if (this.closing) {
+      void feed.close().catch(() => undefined)
+      throw KappaError.closed('multifeed')
+    }
+    this.ordered.push(feed)
+    this.byId.set(feed.id, feed)
+    if (feed.name !== undefined) this.byName.set(feed.name, feed)
+    this.emit('feed', feed, feed.name)
+  }
+
+  /** `'error'` without listeners would throw; a background error must never crash the process. */
+  reportError(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+  }
+
+  private async closeNow(): Promise<void> {
+    await this.opening?.catch(() => undefined)
+    await Promise.allSettled([...this.pending.values()])
+    const feeds = this.ordered.splice(0)
+    this.byId.clear()
+    this.byName.clear()
+    await Promise.allSettled(feeds.map((feed) => feed.close()))
+    await this.list.close().catch(() => undefined)
+    await closeStore(this.store).catch(() => undefined)
+    this._closed = true
+  }
+}
+
+/** `multifeed(storage, opts)` ≡ `new Multifeed(storage, opts)`. */
+export function multifeed<T = unknown>(storage: string | Corestore, opts?: MultifeedOptions): Multifeed<T> {
+  return new Multifeed<T>(storage, opts)
+}
+
+function checkWriterOptions(opts: WriterOptions | undefined): KeyPair | undefined {
+  if (opts === undefined) return undefined
+  if (opts === null || typeof opts !== 'object') throw KappaError.invalid('writer opts must be an object')
+  const keyPair = opts.keyPair
+  if (keyPair === undefined) return undefined
+  if (
+    keyPair === null ||
+    typeof keyPair !== 'object' ||
+    !(keyPair.publicKey instanceof Uint8Array) ||
+    keyPair.publicKey.byteLength !== 32 ||
+    !(keyPair.secretKey instanceof Uint8Array) ||
+    keyPair.secretKey.byteLength !== 64
+  ) {
+    throw KappaError.invalid('keyPair must be { publicKey: 32 bytes, secretKey: 64 bytes }')
+  }
+  return { publicKey: Buffer.from(keyPair.publicKey), secretKey: Buffer.from(keyPair.secretKey) }
+}
+
+function compatManifest(publicKey: Buffer): CompatManifest {
+  return { version: 0, signers: [{ publicKey }] }
+}
+
+function sameKey(a: Buffer | string, b: Buffer | string): boolean {
+  return toDatabaseKey(a).equals(toDatabaseKey(b))
+}
