@@ -1,1 +1,6 @@
-export {}
+export { join, Join } from './join.js'
+export { topicFromName, topicFromKey, toTopic } from './topic.js'
+export type { Topic, TopicInput } from './topic.js'
+export { parseBootstrap, BOOTSTRAP_ENV } from './bootstrap.js'
+export type { BootstrapInput } from './bootstrap.js'
+export type { JoinOptions, JoinEvents, JoinPeer, ReplicateConnection } from './types.js'

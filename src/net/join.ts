@@ -1,0 +1,181 @@
+/**
+ * `join(topic, opts)`: live replication with every peer Hyperswarm finds on a topic. Generic over
+ * the replication: `opts.replicate(socket, peer)` turns each encrypted connection into a stream
+ * (Multifeed, Kappa, Hyperlog and HyperKV all provide one), so `kv.join()` and `core.join()` are
+ * one-liners over this. Hyperswarm itself reconnects to peers that drop while the topic is joined.
+ */
+import { EventEmitter } from 'node:events'
+import type { Duplex } from 'node:stream'
+import Hyperswarm from 'hyperswarm'
+import type { PeerDiscoverySession, PeerInfo } from 'hyperswarm'
+import HyperDHT from 'hyperdht'
+import type { NoiseSecretStream } from '@hyperswarm/secret-stream'
+import { KappaError } from '../errors.js'
+import { toError, withCallback, type Callback } from '../util/callback.js'
+import { isLoopbackOnly, resolveBootstrap } from './bootstrap.js'
+import { toTopic, type Topic, type TopicInput } from './topic.js'
+import type { JoinEvents, JoinOptions, JoinPeer, ReplicateConnection } from './types.js'
+
+const DEFAULT_REDISCOVER = [1000, 2000, 4000, 8000, 16000, 32000] as const
+
+export class Join extends EventEmitter<JoinEvents> {
+  /** The 32-byte topic announced and looked up on the DHT. */
+  readonly topic: Topic
+  /** The Hyperswarm underneath (for advanced use: stats, `joinPeer`). */
+  readonly swarm: Hyperswarm
+  private readonly replicate: ReplicateConnection
+  private readonly discovery: PeerDiscoverySession
+  private readonly connected = new Map<NoiseSecretStream, JoinPeer>()
+  private readonly firstRound: Promise<void>
+  private rediscoverTimer: NodeJS.Timeout | null = null
+  private closing: Promise<void> | null = null
+
+  constructor(topic: TopicInput, opts: JoinOptions) {
+    super()
+    const checked = checkOptions(opts)
+    this.topic = toTopic(topic)
+    this.replicate = checked.replicate
+    this.swarm = createSwarm(checked)
+    this.swarm.on('connection', (socket, info) => this.onConnection(socket, info))
+    this.discovery = this.swarm.join(this.topic, { server: checked.server, client: checked.client })
+    this.firstRound = this.discovery.flushed().then(() => {
+      if (!this.closing) this.emit('discovered')
+    })
+    this.scheduleRediscovery([...checked.rediscover])
+  }
+
+  /** Peers connected now. */
+  get peers(): JoinPeer[] {
+    return [...this.connected.values()]
+  }
+
+  get closed(): boolean {
+    return this.closing !== null
+  }
+
+  /** Resolves once the first announce and lookup have completed (peers found then are dialling). */
+  ready(cb?: Callback<void>): Promise<void> {
+    const ready = this.closing ? Promise.reject(KappaError.closed('join')) : this.firstRound
+    return withCallback(ready, cb)
+  }
+
+  /** Leaves the topic: closes every connection, unannounces, destroys the swarm and its DHT node. */
+  leave(cb?: Callback<void>): Promise<void> {
+    this.closing ??= this.destroy()
+    return withCallback(this.closing, cb)
+  }
+
+  /** Same as `leave()`. */
+  close(cb?: Callback<void>): Promise<void> {
+    return this.leave(cb)
+  }
+
+  private async destroy(): Promise<void> {
+    if (this.rediscoverTimer) clearTimeout(this.rediscoverTimer)
+    for (const socket of this.connected.keys()) socket.destroy()
+    await this.swarm.destroy()
+  }
+
+  private onConnection(socket: NoiseSecretStream, info: PeerInfo): void {
+    const publicKey = socket.remotePublicKey ?? info.publicKey
+    const peer: JoinPeer = { publicKey, id: publicKey.toString('hex'), client: info.client }
+    let firstError: Error | null = null
+    const remember = (err: unknown): void => {
+      firstError ??= toError(err)
+    }
+    socket.on('error', remember)
+    if (this.closing) {
+      socket.destroy()
+      return
+    }
+    let stream: Duplex
+    try {
+      stream = this.replicate(socket, peer)
+    } catch (err) {
+      remember(err)
+      socket.destroy()
+      return
+    }
+    if (stream !== socket) {
+      stream.on('error', remember)
+      stream.on('close', () => socket.destroy())
+      socket.pipe(stream).pipe(socket)
+    }
+    this.connected.set(socket, peer)
+    socket.once('close', () => {
+      this.connected.delete(socket)
+      if (stream !== socket) stream.destroy()
+      this.emit('disconnection', peer, firstError)
+    })
+    this.emit('connection', peer)
+  }
+
+  /** Extra announce + lookup rounds: peers that started together find each other on the next one. */
+  private scheduleRediscovery(delays: number[]): void {
+    const delay = delays.shift()
+    if (delay === undefined || this.closing) return
+    this.rediscoverTimer = setTimeout(() => {
+      this.rediscoverTimer = null
+      if (this.closing) return
+      this.discovery.refresh().then(
+        () => {
+          if (this.closing) return
+          this.emit('discovered')
+          this.scheduleRediscovery(delays)
+        },
+        // A failed round (network down, swarm destroyed meanwhile) is not fatal: try the next one.
+        () => this.scheduleRediscovery(delays),
+      )
+    }, delay)
+    this.rediscoverTimer.unref()
+  }
+}
+
+/** Joins `topic` (a name, hashed, or 32 bytes) and replicates with every peer found there. */
+export function join(topic: TopicInput, opts: JoinOptions): Join {
+  return new Join(topic, opts)
+}
+
+interface CheckedOptions extends JoinOptions {
+  server: boolean
+  client: boolean
+  rediscover: readonly number[]
+}
+
+function checkOptions(opts: JoinOptions): CheckedOptions {
+  if (opts === null || typeof opts !== 'object') throw KappaError.invalid('join options are required')
+  if (typeof opts.replicate !== 'function')
+    throw KappaError.invalid('join needs opts.replicate(socket, peer)')
+  const server = opts.server ?? true
+  const client = opts.client ?? true
+  if (typeof server !== 'boolean' || typeof client !== 'boolean') {
+    throw KappaError.invalid('server and client must be booleans')
+  }
+  if (!server && !client) throw KappaError.invalid('join needs server or client (or both)')
+  const rediscover = opts.rediscover ?? DEFAULT_REDISCOVER
+  if (!Array.isArray(rediscover) || !rediscover.every((d) => Number.isFinite(d) && d >= 0)) {
+    throw KappaError.invalid('rediscover must be a list of delays in ms')
+  }
+  if (opts.maxPeers !== undefined && !(Number.isInteger(opts.maxPeers) && opts.maxPeers > 0)) {
+    throw KappaError.invalid('maxPeers must be a positive integer')
+  }
+  if (opts.dht !== undefined && !(opts.dht instanceof HyperDHT))
+    throw KappaError.invalid('dht must be a HyperDHT')
+  return { ...opts, server, client, rediscover }
+}
+
+function createSwarm(opts: CheckedOptions): Hyperswarm {
+  const dht = opts.dht ?? createDHT(opts)
+  return new Hyperswarm({
+    ...(dht ? { dht } : {}),
+    ...(opts.keyPair ? { keyPair: opts.keyPair } : {}),
+    ...(opts.maxPeers ? { maxPeers: opts.maxPeers } : {}),
+  })
+}
+
+/** A DHT node for an explicit bootstrap; undefined lets Hyperswarm use the public network. */
+function createDHT(opts: CheckedOptions): HyperDHT | undefined {
+  const bootstrap = resolveBootstrap(opts.bootstrap, opts.env ?? process.env)
+  if (!bootstrap) return undefined
+  return new HyperDHT({ bootstrap, ...(isLoopbackOnly(bootstrap) ? { host: '127.0.0.1' } : {}) })
+}

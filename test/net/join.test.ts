@@ -1,0 +1,176 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join as joinPath } from 'node:path'
+import { Duplex } from 'node:stream'
+import createTestnet from 'hyperdht/testnet.js'
+import Corestore from 'corestore'
+import {
+  join,
+  Join,
+  parseBootstrap,
+  topicFromKey,
+  topicFromName,
+  toTopic,
+  type JoinPeer,
+} from '../../src/net/index.js'
+import { isKappaError } from '../../src/errors.js'
+
+/** A tiny line protocol: each side sends its name once and records the names it hears. */
+function nameExchange(name: string, heard: Set<string>): () => Duplex {
+  return () => {
+    const stream = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n')) if (line) heard.add(line)
+        done()
+      },
+    })
+    stream.push(`${name}\n`)
+    return stream
+  }
+}
+
+function until(check: () => boolean, what: string, ms = 15000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now()
+    const tick = (): void => {
+      if (check()) return resolve()
+      if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${what}`))
+      setTimeout(tick, 20)
+    }
+    tick()
+  })
+}
+
+test('three peers that join a name at once all meet, through a piped replication stream', async (t) => {
+  const testnet = await createTestnet(3)
+  const joins: Join[] = []
+  // Leave before the testnet goes: leaving unannounces through it.
+  t.after(async () => {
+    await Promise.all(joins.map((j) => j.leave()))
+    await testnet.destroy()
+  })
+  const heard = [new Set<string>(), new Set<string>(), new Set<string>()]
+  joins.push(
+    ...heard.map((set, i) =>
+      // The third peer finds the testnet through the environment variable, as the command does.
+      i === 2
+        ? join('room', {
+            replicate: nameExchange(`p${i}`, set),
+            env: { HYPERKV_BOOTSTRAP: testnet.bootstrap.map((n) => `${n.host}:${n.port}`).join(',') },
+          })
+        : join('room', { replicate: nameExchange(`p${i}`, set), dht: testnet.createNode() }),
+    ),
+  )
+  await Promise.all(joins.map((j) => j.ready()))
+  await until(
+    () => heard.every((set, i) => set.size === 2 && !set.has(`p${i}`)),
+    'every peer to hear the two others',
+  )
+  assert.deepEqual([...heard[0]!].sort(), ['p1', 'p2'])
+  assert.deepEqual([...heard[1]!].sort(), ['p0', 'p2'])
+  assert.deepEqual([...heard[2]!].sort(), ['p0', 'p1'])
+  await until(() => joins.every((j) => j.peers.length === 2), 'two peers each')
+})
+
+test('a replication that uses the socket itself (Corestore) is not piped twice', async (t) => {
+  const testnet = await createTestnet(3)
+  const joins: Join[] = []
+  // Leave before the testnet goes: leaving unannounces through it.
+  t.after(async () => {
+    await Promise.all(joins.map((j) => j.leave()))
+    await testnet.destroy()
+  })
+  const dirs = [
+    await mkdtemp(joinPath(tmpdir(), 'kappadb-net-')),
+    await mkdtemp(joinPath(tmpdir(), 'kappadb-net-')),
+  ]
+  const stores = dirs.map((d) => new Corestore(d))
+  t.after(async () => {
+    for (const s of stores) await s.close()
+    for (const d of dirs) await rm(d, { recursive: true, force: true })
+  })
+  const source = stores[0]!.get({ name: 'source' })
+  await source.ready()
+  await source.append([Buffer.from('a'), Buffer.from('b'), Buffer.from('c')])
+  const copy = stores[1]!.get({ key: source.key })
+  await copy.ready()
+
+  for (const store of stores) {
+    joins.push(
+      join(topicFromKey(source.key), {
+        replicate: (socket) => store.replicate(socket),
+        dht: testnet.createNode(),
+      }),
+    )
+  }
+  const block = await copy.get(2, { timeout: 15000 })
+  assert.equal(block?.toString(), 'c')
+})
+
+test('leave() disconnects the peers, is idempotent, and ready() afterwards fails with ERR_CLOSED', async (t) => {
+  const testnet = await createTestnet(3)
+  const joins: Join[] = []
+  // Leave before the testnet goes: leaving unannounces through it.
+  t.after(async () => {
+    await Promise.all(joins.map((j) => j.leave()))
+    await testnet.destroy()
+  })
+  const a = join('leave-test', { replicate: nameExchange('a', new Set()), dht: testnet.createNode() })
+  const b = join('leave-test', { replicate: nameExchange('b', new Set()), dht: testnet.createNode() })
+  joins.push(a, b)
+  await until(() => a.peers.length === 1 && b.peers.length === 1, 'a and b to connect')
+  const gone = once(b, 'disconnection') as Promise<[JoinPeer, Error | null]>
+  const first = a.leave()
+  assert.equal(a.leave(), first)
+  await first
+  const [peer] = await gone
+  assert.equal(peer.id, a.swarm.keyPair.publicKey.toString('hex'))
+  assert.equal(a.closed, true)
+  await assert.rejects(a.ready(), (err) => isKappaError(err, 'ERR_CLOSED'))
+  await new Promise<void>((resolve, reject) => a.leave((err) => (err ? reject(err) : resolve())))
+})
+
+test('topics: names and keys hash to distinct 32-byte topics; 32 bytes pass through', () => {
+  const key = Buffer.alloc(32, 7)
+  assert.equal(topicFromName('room').byteLength, 32)
+  assert.deepEqual(topicFromName('room'), topicFromName('room'))
+  assert.notDeepEqual(topicFromName('room'), topicFromName('room2'))
+  assert.notDeepEqual(topicFromKey(key), key)
+  assert.deepEqual(toTopic(key), key)
+  assert.deepEqual(toTopic('room'), topicFromName('room'))
+  for (const bad of ['', Buffer.alloc(31), 5, null]) {
+    assert.throws(
+      () => toTopic(bad as never),
+      (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+    )
+  }
+  assert.throws(
+    () => topicFromKey(Buffer.alloc(16)),
+    (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+  )
+})
+
+test('bad join options and bootstrap lists fail with ERR_INVALID_ARGUMENT before anything opens', () => {
+  const replicate = nameExchange('x', new Set())
+  const invalid = (err: unknown): boolean => isKappaError(err, 'ERR_INVALID_ARGUMENT')
+  assert.throws(() => join('t', {} as never), invalid)
+  assert.throws(() => join('t', { replicate, server: false, client: false }), invalid)
+  assert.throws(() => join('t', { replicate, bootstrap: 'nohost' }), invalid)
+  assert.throws(() => join('t', { replicate, bootstrap: '127.0.0.1:0' }), invalid)
+  assert.throws(() => join('t', { replicate, env: { HYPERKV_BOOTSTRAP: 'a:b' } }), invalid)
+  assert.throws(() => join('t', { replicate, rediscover: [-1] }), invalid)
+  assert.throws(() => new Join('', { replicate }), invalid)
+  assert.deepEqual(parseBootstrap('127.0.0.1:49737, localhost:5,[::1]:7'), [
+    { host: '127.0.0.1', port: 49737 },
+    { host: 'localhost', port: 5 },
+    { host: '::1', port: 7 },
+  ])
+  assert.deepEqual(parseBootstrap([{ host: 'h', port: 1 }, 'g:2']), [
+    { host: 'h', port: 1 },
+    { host: 'g', port: 2 },
+  ])
+})
