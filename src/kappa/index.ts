@@ -1,1 +1,20 @@
-export {}
+export { Kappa, kappa } from './kappa.js'
+export type { KappaOptions, ViewNames } from './kappa.js'
+export { levelView } from './level-view.js'
+export type { LevelLike, LevelViewDefinition, LevelViewSetup } from './level-view.js'
+export { ViewDb, ViewChainedBatch } from './view-db.js'
+export type { ViewDbKey, ViewDbOperation, SublevelOptions } from './view-db.js'
+export type { LevelDb, EncodingOptions } from './view-batch.js'
+export { DEFAULT_MAX_BATCH } from './indexer.js'
+export type {
+  BoundApi,
+  Done,
+  Entry,
+  KappaEvents,
+  View,
+  ViewHandle,
+  ViewState,
+  ViewStateContext,
+  ViewStateName,
+  VoidCallback,
+} from './types.js'

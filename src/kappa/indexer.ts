@@ -1,0 +1,331 @@
+/**
+ * `Indexer`: runs one view over every feed (multifeed-index semantics, CONTRACT §2). It maps
+ * batches of contiguous entries of one feed, persists its positions after each batch, and reports
+ * its progress and state. One run loop at a time; appends only wake it.
+ */
+import { KappaError } from '../errors.js'
+import type { Feed, FeedKey } from '../feeds/types.js'
+import { withCallback, type Callback } from '../util/callback.js'
+import { callHook } from './call-hook.js'
+import { decodePositions, encodePositions } from './messages.js'
+import type { Entry, View, ViewHandle, ViewState, ViewStateContext, ViewStateName } from './types.js'
+
+export const DEFAULT_MAX_BATCH = 100
+
+export interface IndexerOptions<T> {
+  name: string
+  version: number
+  view: View<T, object>
+  /** Every feed, in the order they were added. */
+  feeds: () => Feed<T>[]
+  /** Resolves once the feeds are loaded. */
+  opened: Promise<void>
+  onStateUpdate: (state: ViewState) => void
+  onError: (err: Error) => void
+}
+
+interface BatchRange<T> {
+  feed: Feed<T>
+  start: number
+  end: number
+}
+
+interface ReadyWaiter {
+  targets: Map<FeedKey, number>
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+export class Indexer<T = unknown> implements ViewHandle {
+  readonly name: string
+  private readonly version: number
+  private readonly view: View<T, object>
+  private readonly maxBatch: number
+  private readonly feeds: () => Feed<T>[]
+  private readonly onStateUpdate: (state: ViewState) => void
+  private readonly onError: (err: Error) => void
+  private readonly started: Promise<void>
+  /** Feed key → entries indexed (and persisted, when the view stores state). */
+  private positions = new Map<FeedKey, number>()
+  private state: ViewStateName = 'idle'
+  private isStarted = false
+  /** Set while the run loop is active; `loop` is its promise (for close). */
+  private running = false
+  private loop: Promise<void> = Promise.resolve()
+  private pauseWanted = false
+  private failure: Error | null = null
+  private closed = false
+  private readyWaiters: ReadyWaiter[] = []
+  private pauseWaiters: Array<() => void> = []
+  private indexedBlocks = 0
+  private prevIndexedBlocks = 0
+  private indexStartTime = 0
+
+  constructor(opts: IndexerOptions<T>) {
+    this.name = opts.name
+    this.version = opts.version
+    this.view = opts.view
+    this.maxBatch = opts.view.maxBatch ?? DEFAULT_MAX_BATCH
+    this.feeds = opts.feeds
+    this.onStateUpdate = opts.onStateUpdate
+    this.onError = opts.onError
+    this.started = this.start(opts.opened)
+  }
+
+  ready(cb?: (err: Error | null) => void): Promise<void> {
+    return withCallback(this.readyImpl(), cb as Callback<void> | undefined)
+  }
+
+  pause(cb?: (err: Error | null) => void): Promise<void> {
+    return withCallback(this.pauseImpl(), cb as Callback<void> | undefined)
+  }
+
+  resume(): void {
+    if (this.closed || this.failure) return
+    if (this.pauseWanted) {
+      // The pause has not landed yet: cancel it; its callers are told once the batch in flight ends.
+      this.pauseWanted = false
+      return
+    }
+    if (this.state !== 'paused') return
+    this.setState('idle')
+    this.wake()
+  }
+
+  getState(): ViewState {
+    const context: ViewStateContext = {
+      totalBlocks: this.totalBlocks(),
+      indexedBlocks: this.indexedBlocks,
+      prevIndexedBlocks: this.prevIndexedBlocks,
+      indexStartTime: this.indexStartTime,
+    }
+    if (this.failure) context.error = this.failure
+    return { state: this.state, context }
+  }
+
+  /** Something may have grown: run if there is work and nothing stops us. */
+  wake(): void {
+    if (!this.isStarted || this.failure || this.closed || this.running) return
+    if (this.state === 'paused' || this.pauseWanted) return
+    if (!this.hasWork()) return
+    this.running = true
+    this.loop = this.run()
+  }
+
+  /** Stops after the batch in flight; later calls reject with `ERR_CLOSED`. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.started
+    await this.loop
+    this.resolvePauseWaiters()
+    const err = KappaError.closed(`view '${this.name}'`)
+    for (const w of this.readyWaiters.splice(0)) w.reject(err)
+  }
+
+  private async start(opened: Promise<void>): Promise<void> {
+    try {
+      await opened
+      this.positions = await this.loadPositions()
+    } catch (err) {
+      this.fail(err)
+      return
+    }
+    this.indexedBlocks = sum(this.positions.values())
+    this.prevIndexedBlocks = this.indexedBlocks
+    this.isStarted = true
+    // The first state a listener sees, as multifeed-index reported it.
+    this.onStateUpdate(this.getState())
+    this.wake()
+  }
+
+  /** Stored positions, or a clean slate (clearing the data) when absent or of another version. */
+  private async loadPositions(): Promise<Map<FeedKey, number>> {
+    const { fetchState, storeState } = this.view
+    const clearIndex = this.view.clearIndex ?? this.view.clearState
+    const stored = fetchState
+      ? await callHook<Uint8Array | null | undefined>(fetchState, this.view, [])
+      : null
+    if (stored !== null && stored !== undefined && !(stored instanceof Uint8Array)) {
+      throw new KappaError('ERR_STORAGE', `view '${this.name}': fetchState gave something other than bytes`)
+    }
+    if (stored && stored.byteLength > 0) {
+      const positions = decodePositions(stored)
+      if (positions.version === this.version) return positions.indexed
+    }
+    // No state (a first start, or a crash while clearing) or another version: rebuild from scratch.
+    if (clearIndex) await callHook(clearIndex, this.view, [])
+    if (stored && stored.byteLength > 0 && storeState) {
+      // Record the new version at once, so a reopen before the first batch does not clear again.
+      const fresh = encodePositions({ version: this.version, indexed: new Map() })
+      await callHook(storeState, this.view, [fresh])
+    }
+    return new Map()
+  }
+
+  private async readyImpl(): Promise<void> {
+    if (this.closed) throw KappaError.closed(`view '${this.name}'`)
+    await this.started
+    if (this.failure) throw viewFailed(this.name, this.failure)
+    if (this.state === 'paused') return
+    const targets = new Map<FeedKey, number>()
+    for (const feed of this.feeds()) targets.set(feed.id, feed.length)
+    if (this.caughtUp(targets)) return
+    await new Promise<void>((resolve, reject) => {
+      this.readyWaiters.push({ targets, resolve, reject })
+      this.wake()
+    })
+  }
+
+  private async pauseImpl(): Promise<void> {
+    if (this.closed) throw KappaError.closed(`view '${this.name}'`)
+    await this.started
+    if (this.failure || this.state === 'paused') return
+    if (!this.running) {
+      this.enterPaused()
+      return
+    }
+    this.pauseWanted = true
+    await new Promise<void>((resolve) => this.pauseWaiters.push(resolve))
+  }
+
+  private async run(): Promise<void> {
+    try {
+      // A pass indexes each feed up to the length it had when the pass began, earlier feeds first,
+      // so a feed that keeps growing cannot starve the feeds after it.
+      let targets = this.lengths()
+      while (!this.pauseWanted && !this.closed) {
+        let range = this.nextBatch(targets)
+        if (!range) {
+          if (!this.hasWork()) break
+          targets = this.lengths()
+          range = this.nextBatch(targets)
+          if (!range) break
+        }
+        if (this.state !== 'indexing') this.enterIndexing()
+        await this.indexBatch(range)
+        this.settleReadyWaiters()
+        if (!this.pauseWanted) this.resolvePauseWaiters()
+      }
+    } catch (err) {
+      this.running = false
+      if (!this.closed) this.fail(err)
+      return
+    }
+    this.running = false
+    if (this.closed) return
+    if (this.pauseWanted) {
+      this.enterPaused()
+      return
+    }
+    if (this.state !== 'idle') this.setState('idle')
+    this.settleReadyWaiters()
+    this.resolvePauseWaiters()
+    // Appends that came while we settled (none can: no await since the last check) are covered
+    // by wake(); calling it keeps that true if the loop above ever changes.
+    this.wake()
+  }
+
+  private nextBatch(targets: Map<FeedKey, number>): BatchRange<T> | null {
+    for (const feed of this.feeds()) {
+      const start = this.positions.get(feed.id) ?? 0
+      const target = targets.get(feed.id) ?? 0
+      if (start >= target || start >= feed.length) continue
+      return { feed, start, end: Math.min(feed.length, start + this.maxBatch) }
+    }
+    return null
+  }
+
+  private async indexBatch({ feed, start, end }: BatchRange<T>): Promise<void> {
+    const values = await feed.getBatch(start, end)
+    const key = feed.id
+    const entries: Entry<T>[] = values.map((value, i) => ({ key, seq: start + i, value }))
+    await callHook(this.view.map, this.view, [entries])
+    const positions = new Map(this.positions)
+    positions.set(key, start + entries.length)
+    if (this.view.storeState) {
+      const bytes = encodePositions({ version: this.version, indexed: positions })
+      await callHook(this.view.storeState, this.view, [bytes])
+    }
+    this.positions = positions
+    this.indexedBlocks += entries.length
+    this.view.indexed?.(entries)
+  }
+
+  private enterIndexing(): void {
+    this.prevIndexedBlocks = this.indexedBlocks
+    this.indexStartTime = Date.now()
+    this.setState('indexing')
+  }
+
+  private enterPaused(): void {
+    this.pauseWanted = false
+    this.setState('paused')
+    // ready() resolves at once while paused: tell those who were waiting too.
+    for (const w of this.readyWaiters.splice(0)) w.resolve()
+    this.resolvePauseWaiters()
+  }
+
+  private fail(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err))
+    this.failure = error
+    this.pauseWanted = false
+    this.setState('error')
+    const failed = viewFailed(this.name, error)
+    for (const w of this.readyWaiters.splice(0)) w.reject(failed)
+    this.resolvePauseWaiters()
+    this.onError(failed)
+  }
+
+  private setState(state: ViewStateName): void {
+    if (this.state === state) return
+    this.state = state
+    this.onStateUpdate(this.getState())
+  }
+
+  private settleReadyWaiters(): void {
+    if (this.readyWaiters.length === 0) return
+    const waiting: ReadyWaiter[] = []
+    for (const w of this.readyWaiters) {
+      if (this.caughtUp(w.targets)) w.resolve()
+      else waiting.push(w)
+    }
+    this.readyWaiters = waiting
+  }
+
+  private resolvePauseWaiters(): void {
+    for (const resolve of this.pauseWaiters.splice(0)) resolve()
+  }
+
+  private caughtUp(targets: Map<FeedKey, number>): boolean {
+    for (const [key, length] of targets) if ((this.positions.get(key) ?? 0) < length) return false
+    return true
+  }
+
+  private hasWork(): boolean {
+    for (const feed of this.feeds()) if ((this.positions.get(feed.id) ?? 0) < feed.length) return true
+    return false
+  }
+
+  private lengths(): Map<FeedKey, number> {
+    const lengths = new Map<FeedKey, number>()
+    for (const feed of this.feeds()) lengths.set(feed.id, feed.length)
+    return lengths
+  }
+
+  private totalBlocks(): number {
+    let total = 0
+    for (const feed of this.feeds()) total += feed.length
+    return total
+  }
+}
+
+function viewFailed(name: string, cause: Error): KappaError {
+  return new KappaError('ERR_VIEW_FAILED', `view '${name}' failed: ${cause.message}`, { cause })
+}
+
+function sum(values: Iterable<number>): number {
+  let total = 0
+  for (const v of values) total += v
+  return total
+}

@@ -1,0 +1,243 @@
+/**
+ * `Kappa`: a Multifeed plus materialized views (kappa-core 6 semantics, CONTRACT §2). Each view
+ * runs in its own `Indexer`; the core watches every feed once and wakes the indexers.
+ */
+import { EventEmitter } from 'node:events'
+import type { Duplex } from 'node:stream'
+import type Corestore from 'corestore'
+import { KappaError } from '../errors.js'
+import { Multifeed, type MultifeedOptions, type WriterOptions } from '../feeds/index.js'
+import type { Feed, FeedKey, ReplicateOptions } from '../feeds/types.js'
+import { withCallback, type Callback } from '../util/callback.js'
+import { Indexer } from './indexer.js'
+import type { BoundApi, KappaEvents, View, ViewState, VoidCallback } from './types.js'
+
+export interface KappaOptions<T = unknown> extends MultifeedOptions {
+  /** A preconfigured Multifeed to use instead of opening one on `storage` (it stays yours to close). */
+  multifeed?: Multifeed<T>
+}
+
+/** A selection of views: one name, several, or (omitted / `[]`) every view registered now. */
+export type ViewNames = string | string[]
+
+type ApiMap = Record<string, object>
+type WriterCallback<T> = Callback<Feed<T>>
+
+export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitter<KappaEvents> {
+  /** `api[name]`: the view's api functions bound to its indexer and this core, plus `ready`. */
+  readonly api: { [K in keyof Apis]: BoundApi<Apis[K]> }
+  /** The underlying Multifeed (kappa-core's `_logs`). */
+  readonly multifeed: Multifeed<T>
+  private readonly ownsMultifeed: boolean
+  private readonly indexers = new Map<string, Indexer<T>>()
+  private readonly watched = new Set<FeedKey>()
+  private readonly opened: Promise<void>
+  private closing: Promise<void> | null = null
+
+  constructor(storage: string | Corestore | null | undefined, opts: KappaOptions<T> = {}) {
+    super()
+    if (opts === null || typeof opts !== 'object') throw KappaError.invalid('opts must be an object')
+    const { multifeed, ...multifeedOpts } = opts
+    if (multifeed !== undefined && !(multifeed instanceof Multifeed)) {
+      throw KappaError.invalid('opts.multifeed must be a Multifeed')
+    }
+    if (!multifeed && (storage === null || storage === undefined)) {
+      throw KappaError.invalid('storage is required unless opts.multifeed is given')
+    }
+    this.multifeed = multifeed ?? new Multifeed<T>(storage as string | Corestore, multifeedOpts)
+    this.ownsMultifeed = !multifeed
+    this.api = {} as { [K in keyof Apis]: BoundApi<Apis[K]> }
+    this.multifeed.on('feed', (feed) => this.watch(feed))
+    for (const feed of this.multifeed.feeds()) this.watch(feed)
+    this.opened = this.multifeed.ready()
+    // Opening failures reach callers through ready() and the views' error state.
+    this.opened.catch(() => undefined)
+  }
+
+  /** Get or create the local writable feed `name` (default `'default'`). */
+  writer(
+    name?: string | WriterCallback<T>,
+    opts?: WriterOptions | WriterCallback<T>,
+    cb?: WriterCallback<T>,
+  ): Promise<Feed<T>> {
+    if (this.closing) {
+      const callback = [name, opts, cb].find((a): a is WriterCallback<T> => typeof a === 'function')
+      return withCallback(Promise.reject(KappaError.closed('kappa')), callback)
+    }
+    return this.multifeed.writer(name, opts, cb)
+  }
+
+  /** The feed with this key (Buffer or hex), or undefined. */
+  feed(key: Buffer | string): Feed<T> | undefined {
+    return this.multifeed.feed(key)
+  }
+
+  /** Every feed, local and remote, in the order first added. */
+  feeds(): Feed<T>[] {
+    return this.multifeed.feeds()
+  }
+
+  /** A replication stream of every feed (see Multifeed). New feeds and entries get indexed. */
+  replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): Duplex {
+    if (this.closing) throw KappaError.closed('kappa')
+    return this.multifeed.replicate(isInitiator, opts)
+  }
+
+  /**
+   * Installs a view under `name`; its api is mounted at `api[name]`. `version` (default 1): when the
+   * stored version differs, the view's data and positions are cleared and it is rebuilt.
+   */
+  use<N extends string, A extends object>(name: N, view: View<T, A>): Kappa<T, Apis & Record<N, A>>
+  use<N extends string, A extends object>(
+    name: N,
+    version: number,
+    view: View<T, A>,
+  ): Kappa<T, Apis & Record<N, A>>
+  use<N extends string, A extends object>(
+    name: N,
+    versionOrView: number | View<T, A>,
+    maybeView?: View<T, A>,
+  ): Kappa<T, Apis & Record<N, A>> {
+    if (this.closing) throw KappaError.closed('kappa')
+    const version = typeof versionOrView === 'number' ? versionOrView : 1
+    const view = typeof versionOrView === 'number' ? maybeView : versionOrView
+    checkViewArguments(name, version, view)
+    if (this.indexers.has(name)) throw KappaError.invalid(`a view named '${name}' is already installed`)
+    const indexer = new Indexer<T>({
+      name,
+      version,
+      view: view as View<T, object>,
+      feeds: () => this.multifeed.feeds(),
+      opened: this.opened,
+      onStateUpdate: (state) => this.emit('state-update', name, state),
+      onError: (err) => {
+        // kappa-core crashed the process when nobody listened; a failed view must not.
+        if (this.listenerCount('error') > 0) this.emit('error', err, name)
+      },
+    })
+    this.indexers.set(name, indexer)
+    ;(this.api as Record<string, unknown>)[name] = bindApi(view.api, indexer, this)
+    return this as unknown as Kappa<T, Apis & Record<N, A>>
+  }
+
+  /** Resolves once the named views (default: all) have indexed every entry present locally now. */
+  ready(viewNames?: ViewNames | VoidCallback, cb?: VoidCallback): Promise<void> {
+    const [names, callback] = typeof viewNames === 'function' ? [undefined, viewNames] : [viewNames, cb]
+    return withCallback(this.readyImpl(names), callback as Callback<void> | undefined)
+  }
+
+  /** Pauses the named views (default: all), resolving once their batches in flight are done. */
+  pause(viewNames?: ViewNames | VoidCallback, cb?: VoidCallback): Promise<void> {
+    const [names, callback] = typeof viewNames === 'function' ? [undefined, viewNames] : [viewNames, cb]
+    return withCallback(this.pauseImpl(names), callback as Callback<void> | undefined)
+  }
+
+  /** Resumes the named views (default: all). */
+  resume(viewNames?: ViewNames): void {
+    if (this.closing) throw KappaError.closed('kappa')
+    for (const indexer of this.select(viewNames)) indexer.resume()
+  }
+
+  /** The state of view `name`: `{ state, context: { totalBlocks, indexedBlocks, … } }`. */
+  getState(name: string): ViewState {
+    const indexer = typeof name === 'string' ? this.indexers.get(name) : undefined
+    if (!indexer) throw KappaError.notFound(`no view named '${String(name)}'`)
+    return indexer.getState()
+  }
+
+  /** Stops every view after its batch in flight, then closes the Multifeed if it is ours. */
+  close(cb?: Callback<void>): Promise<void> {
+    if (!this.closing) this.closing = this.closeNow()
+    return withCallback(this.closing, cb)
+  }
+
+  private async readyImpl(names: ViewNames | undefined): Promise<void> {
+    if (this.closing) throw KappaError.closed('kappa')
+    const indexers = this.select(names)
+    await this.opened
+    await Promise.all(indexers.map((indexer) => indexer.ready()))
+  }
+
+  private async pauseImpl(names: ViewNames | undefined): Promise<void> {
+    if (this.closing) throw KappaError.closed('kappa')
+    const indexers = this.select(names)
+    await Promise.all(indexers.map((indexer) => indexer.pause()))
+  }
+
+  private async closeNow(): Promise<void> {
+    await Promise.allSettled([...this.indexers.values()].map((indexer) => indexer.close()))
+    if (this.ownsMultifeed) await this.multifeed.close()
+  }
+
+  private select(names: ViewNames | undefined): Indexer<T>[] {
+    if (names === undefined || (Array.isArray(names) && names.length === 0))
+      return [...this.indexers.values()]
+    const list = typeof names === 'string' ? [names] : names
+    if (!Array.isArray(list) || list.some((n) => typeof n !== 'string')) {
+      throw KappaError.invalid('view names must be a string or an array of strings')
+    }
+    return list.map((name) => {
+      const indexer = this.indexers.get(name)
+      if (!indexer) throw KappaError.notFound(`no view named '${name}'`)
+      return indexer
+    })
+  }
+
+  private watch(feed: Feed<T>): void {
+    if (this.watched.has(feed.id)) return
+    this.watched.add(feed.id)
+    feed.on('append', () => this.wakeAll())
+    this.wakeAll()
+  }
+
+  private wakeAll(): void {
+    for (const indexer of this.indexers.values()) indexer.wake()
+  }
+}
+
+/** `kappa(storage, opts)` ≡ `new Kappa(storage, opts)`. */
+export function kappa<T = unknown, Apis extends ApiMap = ApiMap>(
+  storage: string | Corestore | null | undefined,
+  opts?: KappaOptions<T>,
+): Kappa<T, Apis> {
+  return new Kappa<T, Apis>(storage, opts)
+}
+
+function bindApi<T>(api: object | undefined, indexer: Indexer<T>, core: Kappa<T, ApiMap>): object {
+  const bound: Record<string, unknown> = { ready: (cb?: VoidCallback) => indexer.ready(cb) }
+  for (const [key, member] of Object.entries(api ?? {})) {
+    bound[key] = typeof member === 'function' ? member.bind(indexer, core) : member
+  }
+  return bound
+}
+
+function checkViewArguments(
+  name: unknown,
+  version: unknown,
+  view: unknown,
+): asserts view is View<unknown, object> {
+  if (typeof name !== 'string' || name.length === 0)
+    throw KappaError.invalid('view name must be a non-empty string')
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 0) {
+    throw KappaError.invalid('view version must be a non-negative integer')
+  }
+  if (view === null || typeof view !== 'object') throw KappaError.invalid('view must be an object')
+  const v = view as Record<string, unknown>
+  if (typeof v.map !== 'function') throw KappaError.invalid('view.map must be a function')
+  for (const hook of ['indexed', 'fetchState', 'storeState', 'clearIndex', 'clearState']) {
+    if (v[hook] !== undefined && typeof v[hook] !== 'function')
+      throw KappaError.invalid(`view.${hook} must be a function`)
+  }
+  if ((v.fetchState === undefined) !== (v.storeState === undefined)) {
+    throw KappaError.invalid('view.fetchState and view.storeState go together: give both or neither')
+  }
+  if (
+    v.maxBatch !== undefined &&
+    (typeof v.maxBatch !== 'number' || !Number.isInteger(v.maxBatch) || v.maxBatch < 1)
+  ) {
+    throw KappaError.invalid('view.maxBatch must be a positive integer')
+  }
+  if (v.api !== undefined && (v.api === null || typeof v.api !== 'object')) {
+    throw KappaError.invalid('view.api must be an object')
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * `levelView(db, [opts], setup)`: kappa-view over any abstract-level database, with exact crash
+ * safety. Data lives in sublevel `d`, the view's positions in sublevel `s` (key `state`). The
+ * writes `map` makes are staged (view-db.ts) and committed together with the new position in ONE
+ * `db.batch`: after a crash the view is exactly what an uninterrupted run gives.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { KappaError } from '../errors.js'
+import { callHook } from './call-hook.js'
+import type { Entry, View } from './types.js'
+import { ViewBatch, encodingOf, type LevelDb, type LevelOperation, type LevelSublevel } from './view-batch.js'
+import { ViewDb, type SublevelOptions } from './view-db.js'
+
+/** What a levelView setup returns: a view without the state hooks, which levelView provides. */
+export type LevelViewDefinition<T = unknown, Api extends object = object> = Omit<
+  View<T, Api>,
+  'fetchState' | 'storeState' | 'clearIndex' | 'clearState'
+>
+
+export type LevelViewSetup<T, Api extends object, V> = (db: ViewDb<V>) => LevelViewDefinition<T, Api>
+
+const STATE_KEY = 'state'
+
+/**
+ * What levelView accepts: any abstract-level database or sublevel (classic-level, memory-level, …),
+ * whatever its encodings. Written structurally because abstract-level's own types of two
+ * databases with different key/value types are not assignable to each other.
+ */
+export interface LevelLike {
+  sublevel(name: string, options: SublevelOptions): object
+  keyEncoding(): { commonName: string }
+  valueEncoding(): { commonName: string }
+  batch(operations: never[]): Promise<void>
+  get(key: never): Promise<unknown>
+  clear(): Promise<void>
+}
+
+export function levelView<T = unknown, Api extends object = object, V = unknown>(
+  db: LevelLike,
+  setup: LevelViewSetup<T, Api, V>,
+): View<T, Api>
+export function levelView<T = unknown, Api extends object = object, V = unknown>(
+  db: LevelLike,
+  opts: SublevelOptions,
+  setup: LevelViewSetup<T, Api, V>,
+): View<T, Api>
+export function levelView<T, Api extends object, V>(
+  level: unknown,
+  optsOrSetup: SublevelOptions | LevelViewSetup<T, Api, V>,
+  maybeSetup?: LevelViewSetup<T, Api, V>,
+): View<T, Api> {
+  const setup = typeof optsOrSetup === 'function' ? optsOrSetup : maybeSetup
+  const opts = typeof optsOrSetup === 'function' ? {} : optsOrSetup
+  if (!isLevel(level)) throw KappaError.invalid('levelView needs an abstract-level database')
+  const db = level as LevelDb
+  if (typeof setup !== 'function') throw KappaError.invalid('levelView needs a setup function')
+  if (opts === null || typeof opts !== 'object') throw KappaError.invalid('levelView opts must be an object')
+
+  // The data sublevel inherits the database's encodings unless told otherwise (memdb kept values as given).
+  const dataLevel = db.sublevel('d', {
+    keyEncoding: encodingOf(db, 'keyEncoding').commonName,
+    valueEncoding: encodingOf(db, 'valueEncoding').commonName,
+    ...opts,
+  }) as unknown as LevelSublevel
+  const stateLevel = db.sublevel('s', { valueEncoding: 'buffer' }) as unknown as LevelSublevel
+  const context = new AsyncLocalStorage<ViewBatch>()
+  const viewDb = new ViewDb<V>(dataLevel, context)
+  const definition = setup(viewDb)
+  if (definition === null || typeof definition !== 'object' || typeof definition.map !== 'function') {
+    throw KappaError.invalid('levelView setup must return an object with a map function')
+  }
+  const userMap = definition.map
+  /** The batch `map` filled, waiting for `storeState` to commit it with the position. */
+  let pending: ViewBatch | null = null
+
+  return {
+    ...definition,
+    async map(entries: Entry<T>[]): Promise<void> {
+      const batch = new ViewBatch()
+      pending = batch
+      try {
+        await context.run(batch, () => callHook(userMap, definition, [entries]))
+      } finally {
+        batch.seal()
+      }
+    },
+    async fetchState(): Promise<Uint8Array | undefined> {
+      const state: unknown = await stateLevel.get(STATE_KEY)
+      return state instanceof Uint8Array ? state : undefined
+    },
+    async storeState(state: Uint8Array): Promise<void> {
+      const batch = pending
+      pending = null
+      const ops = batch ? batch.operations : []
+      const put: LevelOperation = { type: 'put', key: STATE_KEY, value: state, sublevel: stateLevel }
+      await db.batch([...(ops as LevelOperation[]), put])
+    },
+    async clearIndex(): Promise<void> {
+      // Positions first: a crash between the two leaves no state, and a start without state clears the data.
+      pending = null
+      await stateLevel.clear()
+      await dataLevel.clear()
+    },
+  }
+}
+
+function isLevel(db: unknown): db is LevelLike {
+  const d = db as Partial<LevelLike> | null
+  return (
+    d !== null &&
+    typeof d === 'object' &&
+    typeof d.sublevel === 'function' &&
+    typeof d.batch === 'function' &&
+    typeof d.get === 'function'
+  )
+}

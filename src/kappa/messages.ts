@@ -1,0 +1,83 @@
+/**
+ * Every byte layout of the view layer: the positions a view persists through `storeState`.
+ *
+ *   format:  uint8  (= STATE_FORMAT)
+ *   version: uint   the view's version
+ *   count:   uint   number of feeds
+ *   feeds:   count × (fixed32 feed key, uint entries indexed from seq 0)
+ */
+import c from 'compact-encoding'
+import { KappaError } from '../errors.js'
+import type { FeedKey } from '../feeds/types.js'
+
+type State = ReturnType<typeof c.state>
+
+export const STATE_FORMAT = 1
+
+export interface ViewPositions {
+  version: number
+  /** Feed key (hex) → number of entries indexed, contiguous from seq 0. */
+  indexed: Map<FeedKey, number>
+}
+
+interface FeedPosition {
+  key: Buffer
+  indexed: number
+}
+
+const feedPosition = {
+  preencode(state: State, p: FeedPosition) {
+    c.fixed32.preencode(state, p.key)
+    c.uint.preencode(state, p.indexed)
+  },
+  encode(state: State, p: FeedPosition) {
+    c.fixed32.encode(state, p.key)
+    c.uint.encode(state, p.indexed)
+  },
+  decode(state: State): FeedPosition {
+    return { key: Buffer.from(c.fixed32.decode(state)), indexed: c.uint.decode(state) }
+  },
+}
+
+const feedPositions = c.array(feedPosition)
+
+const positionsEncoding = {
+  preencode(state: State, p: ViewPositions) {
+    c.uint8.preencode(state, STATE_FORMAT)
+    c.uint.preencode(state, p.version)
+    feedPositions.preencode(state, toList(p))
+  },
+  encode(state: State, p: ViewPositions) {
+    c.uint8.encode(state, STATE_FORMAT)
+    c.uint.encode(state, p.version)
+    feedPositions.encode(state, toList(p))
+  },
+  decode(state: State): ViewPositions {
+    const format = c.uint8.decode(state)
+    if (format !== STATE_FORMAT) throw new Error(`unknown view state format ${format}`)
+    const version = c.uint.decode(state)
+    const indexed = new Map<FeedKey, number>()
+    for (const p of feedPositions.decode(state)) indexed.set(p.key.toString('hex') as FeedKey, p.indexed)
+    return { version, indexed }
+  },
+}
+
+function toList(p: ViewPositions): FeedPosition[] {
+  const list: FeedPosition[] = []
+  for (const [key, indexed] of p.indexed)
+    if (indexed > 0) list.push({ key: Buffer.from(key, 'hex'), indexed })
+  return list
+}
+
+export function encodePositions(positions: ViewPositions): Buffer {
+  return Buffer.from(c.encode(positionsEncoding, positions))
+}
+
+/** Decodes stored positions; bytes that are not a state of ours → `ERR_STORAGE`. */
+export function decodePositions(bytes: Uint8Array): ViewPositions {
+  try {
+    return c.decode(positionsEncoding, bytes)
+  } catch (err) {
+    throw new KappaError('ERR_STORAGE', 'the stored view state cannot be decoded', { cause: err })
+  }
+}

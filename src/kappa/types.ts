@@ -1,0 +1,95 @@
+/**
+ * The public types of the view layer: entries, views, their states, and the handle a view's api
+ * functions see as `this`.
+ */
+import type { FeedKey } from '../feeds/types.js'
+
+/** One log entry as a view's `map` sees it. */
+export interface Entry<T = unknown> {
+  /** The feed's public key, 64 hex characters. */
+  key: FeedKey
+  /** 0-based position of the entry in that feed. */
+  seq: number
+  value: T
+}
+
+export type ViewStateName = 'idle' | 'indexing' | 'paused' | 'error'
+
+export interface ViewStateContext {
+  /** Entries present locally, over every feed. */
+  totalBlocks: number
+  /** Entries this view has indexed (and persisted, when it keeps state). */
+  indexedBlocks: number
+  /** `indexedBlocks` when the current (or last) indexing run began. */
+  prevIndexedBlocks: number
+  /** `Date.now()` when the current (or last) indexing run began; 0 before any. */
+  indexStartTime: number
+  /** Set in the `'error'` state: what stopped the view. */
+  error?: Error
+}
+
+export interface ViewState {
+  state: ViewStateName
+  context: ViewStateContext
+}
+
+/** Node-style completion callback of a view's hooks. */
+export type Done = (err?: Error | null) => void
+
+/**
+ * A view. Every hook may be callback style (it declares the callback parameter: `map(entries,
+ * next)`) or promise style (it does not: `async map(entries)`).
+ */
+export interface View<T = unknown, Api extends object = object> {
+  /**
+   * Called with a batch of contiguous entries of one feed; the next batch waits for it. Callback
+   * style `map(entries, next)`, or promise style `async map(entries)`.
+   */
+  map(entries: Entry<T>[], next: Done): unknown
+  /**
+   * Mounted at `core.api[name]`: every function is bound with `this` = the view's handle and the
+   * core as first argument; other members are copied as they are.
+   */
+  api?: Api
+  /** Most entries in one batch (default 100). */
+  maxBatch?: number
+  /** After each batch is mapped and its position persisted. */
+  indexed?(entries: Entry<T>[]): void
+  /**
+   * Loads the stored positions (bytes given to `storeState`), or nothing when there are none:
+   * `fetchState(cb)` or `async fetchState()` resolving to the bytes.
+   */
+  fetchState?(cb: (err?: Error | null, state?: Uint8Array | null) => void): unknown
+  /** Persists the positions after a batch: `storeState(state, cb)` or `async storeState(state)`. */
+  storeState?(state: Uint8Array, cb: Done): unknown
+  /** Wipes the view's data and stored positions (on a version change, or when no state is found). */
+  clearIndex?(cb: Done): unknown
+  /** Accepted alias of `clearIndex` (kappa-core's README name). */
+  clearState?(cb: Done): unknown
+}
+
+/** `this` inside a view's api functions. */
+export interface ViewHandle {
+  readonly name: string
+  /** Resolves once this view has indexed every entry present locally now (at once while paused). */
+  ready(cb?: (err: Error | null) => void): Promise<void>
+  /** Stops after the batch in flight. */
+  pause(cb?: (err: Error | null) => void): Promise<void>
+  resume(): void
+  getState(): ViewState
+}
+
+/** Node-style callback of `ready`, `pause` and the like. */
+export type VoidCallback = (err: Error | null) => void
+
+/** A view api as mounted on the core: the leading `core` parameter removed, plus `ready`. */
+export type BoundApi<A> = {
+  [M in keyof A]: A[M] extends (core: never, ...rest: infer R) => infer Ret ? (...rest: R) => Ret : A[M]
+} & { ready(cb?: VoidCallback): Promise<void> }
+
+export interface KappaEvents {
+  /** A view changed state. */
+  'state-update': [name: string, state: ViewState]
+  /** A view failed (only emitted when someone listens; the view is then in the `'error'` state). */
+  error: [err: Error, name?: string]
+}

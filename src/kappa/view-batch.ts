@@ -1,0 +1,114 @@
+/**
+ * `ViewBatch`: the writes one view batch's `map` makes, staged until they are committed together
+ * with the view's position in one atomic level batch (level-view.ts). Reads inside `map` see these
+ * staged writes first (`lookup`), so a map can read what it wrote earlier in the same batch.
+ */
+import type { AbstractBatchOperation, AbstractLevel, AbstractSublevel } from 'abstract-level'
+import { KappaError } from '../errors.js'
+
+/** Any abstract-level database or sublevel, whatever its encodings. */
+export type LevelDb = AbstractLevel<unknown, unknown, unknown>
+
+/** A sublevel of some LevelDb. */
+export type LevelSublevel = AbstractSublevel<LevelDb, unknown, unknown, unknown>
+
+/** An operation of `db.batch(ops)`, possibly aimed at a sublevel of `db`. */
+export type LevelOperation = AbstractBatchOperation<LevelDb, unknown, unknown>
+
+/** A level encoding as `db.keyEncoding(name)` / `db.valueEncoding(name)` return it. */
+interface LevelEncoding {
+  encode(value: unknown): unknown
+  decode(value: unknown): unknown
+  format: string
+  commonName: string
+}
+
+export interface EncodingOptions {
+  keyEncoding?: string
+  valueEncoding?: string
+}
+
+export interface StagedOperation {
+  type: 'put' | 'del'
+  key: unknown
+  value?: unknown
+  keyEncoding?: string
+  valueEncoding?: string
+  /** Where the operation applies; it joins the batch of the view's root database. */
+  sublevel: LevelSublevel
+}
+
+/** The staged state of one key: its encoded value, or deleted. */
+type StagedValue = { deleted: true } | { deleted: false; encoded: unknown }
+
+/** What a staged lookup found: nothing staged, a staged delete, or a staged value. */
+export type Lookup = { staged: false } | { staged: true; value: unknown }
+
+export class ViewBatch {
+  readonly operations: StagedOperation[] = []
+  private readonly staged = new Map<string, StagedValue>()
+  private sealed = false
+
+  /** Adds an operation; throws once the batch is committed (a map writing after `next`). */
+  stage(op: StagedOperation): void {
+    if (this.sealed) {
+      throw new KappaError(
+        'ERR_VIEW_FAILED',
+        'a view wrote after its batch was done (after next() or the promise)',
+      )
+    }
+    const key = stagingKey(op.sublevel, op.key, op.keyEncoding)
+    if (op.type === 'del') {
+      this.staged.set(key, { deleted: true })
+    } else {
+      this.staged.set(key, {
+        deleted: false,
+        encoded: valueEncodingOf(op.sublevel, op.valueEncoding).encode(op.value),
+      })
+    }
+    this.operations.push(op)
+  }
+
+  /** No more writes: the map is done. Reads then go to committed data only. */
+  seal(): void {
+    this.sealed = true
+  }
+
+  get open(): boolean {
+    return !this.sealed
+  }
+
+  /** The staged value of `key` in `sublevel`, decoded as a committed read would decode it. */
+  lookup(sublevel: LevelSublevel, key: unknown, opts?: EncodingOptions): Lookup {
+    const staged = this.staged.get(stagingKey(sublevel, key, opts?.keyEncoding))
+    if (!staged) return { staged: false }
+    if (staged.deleted) return { staged: true, value: undefined }
+    const encoding = valueEncodingOf(sublevel, opts?.valueEncoding)
+    return { staged: true, value: encoding.decode(toFormat(staged.encoded, encoding.format)) }
+  }
+}
+
+/** One string per (sublevel, key) whatever the key's type: the sublevel prefix and the encoded key's bytes. */
+function stagingKey(sublevel: LevelSublevel, key: unknown, keyEncoding: string | undefined): string {
+  const encoded = encodingOf(sublevel, 'keyEncoding', keyEncoding).encode(key)
+  const bytes = typeof encoded === 'string' ? Buffer.from(encoded) : Buffer.from(encoded as Uint8Array)
+  return `${sublevel.prefix}\0${bytes.toString('hex')}`
+}
+
+function valueEncodingOf(db: LevelDb, name: string | undefined): LevelEncoding {
+  return encodingOf(db, 'valueEncoding', name)
+}
+
+/** The database's default encoding, or the named one (names are checked by abstract-level). */
+export function encodingOf(db: LevelDb, kind: 'keyEncoding' | 'valueEncoding', name?: string): LevelEncoding {
+  const lookup = db[kind].bind(db) as unknown as (name?: string) => LevelEncoding
+  return name ? lookup(name) : lookup()
+}
+
+/** Converts an encoded value to the storage format a decoder expects ('utf8', 'buffer' or 'view'). */
+function toFormat(encoded: unknown, format: string): unknown {
+  if (format === 'utf8')
+    return typeof encoded === 'string' ? encoded : Buffer.from(encoded as Uint8Array).toString()
+  if (typeof encoded === 'string') return Buffer.from(encoded)
+  return encoded
+}

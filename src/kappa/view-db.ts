@@ -1,0 +1,179 @@
+/**
+ * `ViewDb`: the database a `levelView` hands to its setup. Inside the view's `map` (and whatever
+ * `map` starts) every write is staged into the batch in flight and every read sees that batch's
+ * staged writes first; the batch commits atomically with the view's position. Elsewhere (api
+ * functions) reads see committed data and writes go straight to the database.
+ *
+ * Which batch a call belongs to follows the async context of `map` (AsyncLocalStorage), so the
+ * one `db` a setup closes over serves both `map` and `api`, as kappa-view's did.
+ */
+import type { AsyncLocalStorage } from 'node:async_hooks'
+import { KappaError } from '../errors.js'
+import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
+import type { EncodingOptions, LevelOperation, LevelSublevel, ViewBatch } from './view-batch.js'
+
+export type ViewDbKey = string | Uint8Array
+
+export type ViewDbOperation<V> =
+  | ({ type: 'put'; key: ViewDbKey; value: V } & EncodingOptions)
+  | ({ type: 'del'; key: ViewDbKey } & EncodingOptions)
+
+export interface SublevelOptions {
+  keyEncoding?: string
+  valueEncoding?: string
+  separator?: string
+}
+
+type GetCallback<V> = (err: Error | null, value?: V) => void
+
+export class ViewDb<V = unknown> {
+  /** The underlying sublevel: committed data, with the whole abstract-level API (iterators, …). */
+  readonly level: LevelSublevel
+  private readonly context: AsyncLocalStorage<ViewBatch>
+
+  constructor(level: LevelSublevel, context: AsyncLocalStorage<ViewBatch>) {
+    this.level = level
+    this.context = context
+  }
+
+  /**
+   * The value of `key`. Promise style: `undefined` when missing (abstract-level 3). Callback style:
+   * a missing key is an error with `notFound: true` (code `ERR_NOT_FOUND`), as kappa-view's was.
+   */
+  get(key: ViewDbKey, cb: GetCallback<V>): Promise<V | undefined>
+  get(key: ViewDbKey, opts: EncodingOptions, cb: GetCallback<V>): Promise<V | undefined>
+  get(key: ViewDbKey, opts?: EncodingOptions): Promise<V | undefined>
+  get(key: ViewDbKey, a?: EncodingOptions | GetCallback<V>, b?: GetCallback<V>): Promise<V | undefined> {
+    const [opts, cb] = optsAndCallback<EncodingOptions, GetCallback<V>>(a, b)
+    const value = this.getImpl(key, opts)
+    if (!cb) return value
+    const found = value.then((v) => {
+      if (v === undefined) throw KappaError.notFound(`key not found: ${String(key)}`)
+      return v
+    })
+    return withCallback(found, cb as Callback<V>)
+  }
+
+  put(key: ViewDbKey, value: V, cb?: Callback<void>): Promise<void>
+  put(key: ViewDbKey, value: V, opts: EncodingOptions, cb?: Callback<void>): Promise<void>
+  put(key: ViewDbKey, value: V, a?: EncodingOptions | Callback<void>, b?: Callback<void>): Promise<void> {
+    const [opts, cb] = optsAndCallback<EncodingOptions, Callback<void>>(a, b)
+    return withCallback(this.write([{ type: 'put', key, value, ...opts }], undefined), cb)
+  }
+
+  del(key: ViewDbKey, cb?: Callback<void>): Promise<void>
+  del(key: ViewDbKey, opts: EncodingOptions, cb?: Callback<void>): Promise<void>
+  del(key: ViewDbKey, a?: EncodingOptions | Callback<void>, b?: Callback<void>): Promise<void> {
+    const [opts, cb] = optsAndCallback<EncodingOptions, Callback<void>>(a, b)
+    return withCallback(this.write([{ type: 'del', key, ...opts }], undefined), cb)
+  }
+
+  /** An array of operations (atomic), or with no argument a chained batch whose `write()` applies them. */
+  batch(): ViewChainedBatch<V>
+  batch(ops: ViewDbOperation<V>[], cb?: Callback<void>): Promise<void>
+  batch(ops: ViewDbOperation<V>[], opts: EncodingOptions, cb?: Callback<void>): Promise<void>
+  batch(
+    ops?: ViewDbOperation<V>[],
+    a?: EncodingOptions | Callback<void>,
+    b?: Callback<void>,
+  ): Promise<void> | ViewChainedBatch<V> {
+    if (ops === undefined) return new ViewChainedBatch<V>(this)
+    const [opts, cb] = optsAndCallback<EncodingOptions, Callback<void>>(a, b)
+    return withCallback(this.write(ops, opts), cb)
+  }
+
+  /** A ViewDb over a sublevel of this one; its writes in `map` join the same view batch. */
+  sublevel<S = unknown>(name: string, opts?: SublevelOptions): ViewDb<S> {
+    return new ViewDb<S>(this.level.sublevel(name, opts ?? {}) as unknown as LevelSublevel, this.context)
+  }
+
+  /** The batch in flight when called from `map`'s async context, else undefined. */
+  private stagingBatch(): ViewBatch | undefined {
+    const batch = this.context.getStore()
+    return batch && batch.open ? batch : undefined
+  }
+
+  private async getImpl(key: ViewDbKey, opts: EncodingOptions | undefined): Promise<V | undefined> {
+    checkKey(key)
+    const batch = this.stagingBatch()
+    if (batch) {
+      const found = batch.lookup(this.level, key, opts)
+      if (found.staged) return found.value as V | undefined
+    }
+    const value: unknown = opts ? await this.level.get(key, opts) : await this.level.get(key)
+    return value as V | undefined
+  }
+
+  private async write(ops: ViewDbOperation<V>[], opts: EncodingOptions | undefined): Promise<void> {
+    if (!Array.isArray(ops)) throw KappaError.invalid('batch operations must be an array')
+    for (const op of ops) checkOperation(op)
+    const store = this.context.getStore()
+    if (store && !store.open) {
+      throw new KappaError(
+        'ERR_VIEW_FAILED',
+        'a view wrote after its batch was done (after next() or the promise)',
+      )
+    }
+    if (store) {
+      for (const op of ops) {
+        store.stage({
+          type: op.type,
+          key: op.key,
+          value: op.type === 'put' ? op.value : undefined,
+          keyEncoding: op.keyEncoding ?? opts?.keyEncoding,
+          valueEncoding: op.valueEncoding ?? opts?.valueEncoding,
+          sublevel: this.level,
+        })
+      }
+      return
+    }
+    await this.level.batch(ops as LevelOperation[], opts ?? {})
+  }
+}
+
+/** `viewDb.batch()`: collects operations; `write()` applies them like `viewDb.batch(ops)`. */
+export class ViewChainedBatch<V = unknown> {
+  private readonly ops: ViewDbOperation<V>[] = []
+  private readonly db: ViewDb<V>
+
+  constructor(db: ViewDb<V>) {
+    this.db = db
+  }
+
+  get length(): number {
+    return this.ops.length
+  }
+
+  put(key: ViewDbKey, value: V, opts?: EncodingOptions): this {
+    this.ops.push({ type: 'put', key, value, ...opts })
+    return this
+  }
+
+  del(key: ViewDbKey, opts?: EncodingOptions): this {
+    this.ops.push({ type: 'del', key, ...opts })
+    return this
+  }
+
+  clear(): this {
+    this.ops.length = 0
+    return this
+  }
+
+  write(cb?: Callback<void>): Promise<void> {
+    return this.db.batch(this.ops.splice(0), cb)
+  }
+}
+
+function checkKey(key: unknown): void {
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+    throw KappaError.invalid('key must be a string or bytes')
+  }
+}
+
+function checkOperation(op: unknown): void {
+  if (op === null || typeof op !== 'object') throw KappaError.invalid('batch operation must be an object')
+  const { type, key } = op as { type?: unknown; key?: unknown }
+  if (type !== 'put' && type !== 'del')
+    throw KappaError.invalid("batch operation type must be 'put' or 'del'")
+  checkKey(key)
+}
