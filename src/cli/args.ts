@@ -1,0 +1,136 @@
+/**
+ * Command-line parsing: global options anywhere, then COMMAND and its arguments. Every mistake is a
+ * `UsageError` found before anything is opened, so bad input never touches the data directory.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { UsageError } from './errors.js'
+
+type OptionSpecs = NonNullable<ParseArgsConfig['options']>
+
+const GLOBAL_OPTIONS = {
+  dir: { type: 'string', short: 'd' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionSpecs
+
+const LINKS = { links: { type: 'string' } } as const satisfies OptionSpecs
+const LIVE = { live: { type: 'boolean' } } as const satisfies OptionSpecs
+const RANGE = {
+  gt: { type: 'string' },
+  gte: { type: 'string' },
+  lt: { type: 'string' },
+  lte: { type: 'string' },
+} as const satisfies OptionSpecs
+
+interface CommandSpec {
+  /** Positional argument names; a trailing `?` marks an optional one. */
+  args: readonly string[]
+  options: OptionSpecs
+}
+
+export const COMMANDS = {
+  put: { args: ['KEY', 'VALUE'], options: LINKS },
+  get: { args: ['KEY'], options: { fields: { type: 'boolean' } } },
+  del: { args: ['KEY'], options: LINKS },
+  list: {
+    args: [],
+    options: {
+      ...LIVE,
+      ...RANGE,
+      limit: { type: 'string' },
+      values: { type: 'string' },
+      fields: { type: 'boolean' },
+    },
+  },
+  history: { args: ['KEY'], options: {} },
+  push: { args: [], options: LIVE },
+  pull: { args: [], options: LIVE },
+  sync: { args: [], options: LIVE },
+  join: { args: ['TOPIC?'], options: { bootstrap: { type: 'string' } } },
+  help: { args: ['COMMAND?'], options: {} },
+} as const satisfies Record<string, CommandSpec>
+
+export type CommandName = keyof typeof COMMANDS
+
+export interface Invocation {
+  command: CommandName
+  /** Positional arguments after the command, in order. */
+  args: string[]
+  options: Record<string, string | boolean | undefined>
+  dir: string | undefined
+  quiet: boolean
+  help: boolean
+}
+
+export function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name)
+}
+
+/** `undefined` command: no command given (plain `hyperkv` or `hyperkv --help`). */
+export function parseInvocation(argv: readonly string[]): Invocation | { command: undefined; help: boolean } {
+  const name = findCommand(argv)
+  if (name === undefined) {
+    const { values } = parse(argv, GLOBAL_OPTIONS, 'hyperkv')
+    return { command: undefined, help: values.help === true }
+  }
+  if (!isCommand(name)) throw new UsageError(`unknown command ${JSON.stringify(name)}`)
+  const spec: CommandSpec = COMMANDS[name]
+  const { values, positionals } = parse(argv, { ...GLOBAL_OPTIONS, ...spec.options }, name)
+  const args = positionals.slice(1)
+  const help = values.help === true
+  if (!help) checkArity(name, spec, args)
+  const { dir, quiet, help: _help, ...options } = values
+  if (dir === '') throw new UsageError('-d needs a directory')
+  return {
+    command: name,
+    args,
+    options,
+    dir: typeof dir === 'string' ? dir : undefined,
+    quiet: quiet === true,
+    help,
+  }
+}
+
+/** The first positional token, skipping the values of global options that take one. */
+function findCommand(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] as string
+    if (token === '--') return argv[i + 1]
+    if (token === '-d' || token === '--dir') {
+      i++
+      continue
+    }
+    if (!token.startsWith('-') || token === '-') return token
+  }
+  return undefined
+}
+
+function parse(
+  argv: readonly string[],
+  options: OptionSpecs,
+  where: string,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options,
+      allowPositionals: true,
+      strict: true,
+    })
+    return { values: values as Record<string, string | boolean | undefined>, positionals }
+  } catch (err) {
+    // parseArgs' messages are clear but multi-line; keep the first line.
+    const message = err instanceof Error ? (err.message.split('\n')[0] as string) : String(err)
+    throw new UsageError(`${where}: ${message}`, where === 'hyperkv' ? undefined : where)
+  }
+}
+
+function checkArity(name: CommandName, spec: CommandSpec, args: string[]): void {
+  const required = spec.args.filter((a) => !a.endsWith('?'))
+  if (args.length < required.length) {
+    throw new UsageError(`${name}: missing ${required.slice(args.length).join(' ')}`, name)
+  }
+  if (args.length > spec.args.length) {
+    throw new UsageError(`${name}: unexpected argument ${JSON.stringify(args[spec.args.length])}`, name)
+  }
+}

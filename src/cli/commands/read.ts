@@ -1,0 +1,40 @@
+/** `get KEY`, `list [...]`, `history KEY`: JSON on stdout. */
+import type { KvReadStreamOptions } from '../../kv/index.js'
+import type { Prepare } from '../context.js'
+import { writeJsonLines, writeOut } from '../output.js'
+import { optionalString, parseCount, parseFlag } from '../values.js'
+
+export const prepareGet: Prepare = (inv) => {
+  const [key] = inv.args as [string]
+  const fields = inv.options.fields === true
+  return async (kv, { io }) => {
+    const values = await kv.get(key, { fields })
+    // Indented, as the original command printed it.
+    await writeOut(io.stdout, JSON.stringify(values, null, 2) + '\n')
+  }
+}
+
+export const prepareList: Prepare = (inv) => {
+  const o = inv.options
+  const opts: KvReadStreamOptions = {}
+  const limit = parseCount(o.limit, 'limit', 'list')
+  if (limit !== undefined) opts.limit = limit
+  const values = parseFlag(o.values, 'values', 'list')
+  if (values !== undefined) opts.values = values
+  if (o.fields === true) opts.fields = true
+  if (o.live === true) opts.live = true
+  for (const bound of ['gt', 'gte', 'lt', 'lte'] as const) {
+    const key = optionalString(o[bound])
+    if (key !== undefined) opts[bound] = key
+  }
+  return async (kv, { io, signal }) => {
+    await writeJsonLines(io.stdout, kv.createReadStream(opts), signal)
+  }
+}
+
+export const prepareHistory: Prepare = (inv) => {
+  const [key] = inv.args as [string]
+  return async (kv, { io, signal }) => {
+    await writeJsonLines(io.stdout, kv.createHistoryStream(key), signal)
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * How the command reports failure: one line `hyperkv: CODE: message` on stderr. Usage mistakes
+ * (ERR_USAGE, exit 2) are told apart from failed operations (a KappaError code, exit 1).
+ */
+import { isKappaError, type ErrorCode } from '../errors.js'
+
+export const EXIT_OK = 0
+export const EXIT_FAILED = 1
+export const EXIT_USAGE = 2
+
+/** A mistake in the command line: nothing was opened or written. */
+export class UsageError extends Error {
+  readonly code = 'ERR_USAGE'
+  /** The command whose help the user should read. */
+  readonly command: string | undefined
+
+  constructor(message: string, command?: string) {
+    super(message)
+    this.name = 'UsageError'
+    this.command = command
+  }
+}
+
+export type CliErrorCode = ErrorCode | 'ERR_USAGE'
+
+export interface Failure {
+  code: CliErrorCode
+  message: string
+  exitCode: number
+}
+
+/** Any thrown value as the one line the user sees, with the code scripts can match. */
+export function describeFailure(err: unknown, dir?: string): Failure {
+  if (err instanceof UsageError) {
+    const hint = err.command ? ` (see hyperkv ${err.command} --help)` : ' (see hyperkv --help)'
+    return { code: 'ERR_USAGE', message: err.message + hint, exitCode: EXIT_USAGE }
+  }
+  if (isLockError(err)) {
+    const where = dir ? `${dir} is` : 'the data directory is'
+    return {
+      code: 'ERR_LOCKED',
+      message: `${where} in use by another hyperkv process`,
+      exitCode: EXIT_FAILED,
+    }
+  }
+  const fsCode = fileSystemCode(err)
+  if (fsCode) {
+    const where = dir ? ` ${dir}` : ''
+    return {
+      code: 'ERR_STORAGE',
+      message: `cannot use the data directory${where}: ${fsCode}`,
+      exitCode: EXIT_FAILED,
+    }
+  }
+  const code: CliErrorCode = isKappaError(err) ? err.code : 'ERR_STORAGE'
+  return { code, message: oneLine(err), exitCode: EXIT_FAILED }
+}
+
+export function formatFailure(failure: Failure): string {
+  return `hyperkv: ${failure.code}: ${failure.message}\n`
+}
+
+/** The storage lock is held: Corestore's, classic-level's (LEVEL_LOCKED), or ours (ERR_LOCKED). */
+function isLockError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (code === 'ERR_LOCKED' || code === 'LEVEL_LOCKED') return true
+    if (
+      /could not be locked|lock hold by current process|LOCK: Resource temporarily unavailable/i.test(
+        e.message,
+      )
+    ) {
+      return true
+    }
+  }
+  return false
+}
+
+const FS_CODES = new Set(['EACCES', 'EPERM', 'ENOTDIR', 'EROFS', 'ENOSPC', 'EEXIST', 'ELOOP', 'ENAMETOOLONG'])
+
+/** A file-system refusal anywhere in the cause chain (an unwritable or impossible directory). */
+function fileSystemCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && FS_CODES.has(code)) return code
+    const match = /\b(EACCES|EPERM|ENOTDIR|EROFS|ENOSPC)\b/.exec(e.message)
+    if (match) return match[1]
+  }
+  return undefined
+}
+
+function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  return message.replace(/\s*\n\s*/g, ' ').trim() || 'unknown error'
+}

@@ -1,0 +1,95 @@
+/** Help texts: `hyperkv --help`, `hyperkv help COMMAND`, `hyperkv COMMAND --help`. */
+
+export const USAGE = `usage: hyperkv [-d DIR] [-q] COMMAND [ARGS]
+
+  put KEY VALUE [--links h1,h2]   store VALUE (JSON, else a string) at KEY; prints the node hash
+  get KEY [--fields]              print the values at KEY (hash → {value} or {deleted:true})
+  del KEY [--links h1,h2]         delete KEY; prints the node hash
+  list [--live] [--limit N] [--gt K] [--gte K] [--lt K] [--lte K] [--values=false] [--fields]
+                                  print every key and its values, one JSON row per line
+  history KEY                     print every version of KEY, newest first, one JSON row per line
+  push | pull | sync [--live]     replicate over stdin and stdout
+  join [TOPIC] [--bootstrap host:port,...]
+                                  replicate live with every peer found on TOPIC (Hyperswarm)
+  help [COMMAND]                  print this help, or a command's
+
+  -d, --dir DIR    data directory (default $HYPERKV_DIR, else ~/.hyperkv)
+  -q, --quiet      no progress lines on stderr
+  -h, --help       help
+
+Errors: one line "hyperkv: CODE: message" on stderr; exit 2 for bad usage, 1 for a failed operation.
+`
+
+export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  put: `usage: hyperkv [-d DIR] put KEY VALUE [--links h1,h2]
+
+  Store VALUE at KEY and print the new node's hash. VALUE is parsed as JSON; text that is not
+  JSON is stored as a string (put n 5 stores the number 5, put s hello the string "hello").
+  Start VALUE with "--" to pass something that looks like an option: put n -- -5.
+
+  --links h1,h2   the node hashes this write supersedes (default: KEY's current heads);
+                  --links= (empty) starts a new fork. Every hash must exist locally.
+`,
+  get: `usage: hyperkv [-d DIR] get KEY [--fields]
+
+  Print KEY's current values as JSON: node hash → {"value": ...} or {"deleted": true}.
+  Several entries mean concurrent writes (a conflict); {} means no such key.
+
+  --fields   print the whole stored documents instead
+`,
+  del: `usage: hyperkv [-d DIR] del KEY [--links h1,h2]
+
+  Delete KEY (store a tombstone) and print its node hash.
+
+  --links h1,h2   the node hashes this delete supersedes (default: KEY's current heads)
+`,
+  list: `usage: hyperkv [-d DIR] list [OPTIONS]
+
+  Print one JSON row per key, in key order: {"key", "links", "values"}.
+
+  --live            keep running and print a row whenever a key changes (stop with Ctrl-C)
+  --limit N         at most N rows (not counting live rows)
+  --gt K, --gte K, --lt K, --lte K
+                    only keys in that range
+  --values=false    leave out "values"
+  --fields          "values" hold the whole stored documents
+`,
+  history: `usage: hyperkv [-d DIR] history KEY
+
+  Print every version of KEY reachable from its current heads, one JSON row per line:
+  {"key", "link", "value", "links"}. Newer versions come before their ancestors.
+`,
+  push: `usage: hyperkv [-d DIR] push [--live]
+
+  Send this database over stdout to a "hyperkv pull" or "hyperkv sync" reading stdin.
+  Only the replication protocol goes to stdout; progress and errors go to stderr.
+
+  --live   keep the connection open and send new writes as they come
+`,
+  pull: `usage: hyperkv [-d DIR] pull [--live]
+
+  Receive from a "hyperkv push" or "hyperkv sync" over stdin and stdout.
+
+  --live   keep the connection open and receive new writes as they come
+`,
+  sync: `usage: hyperkv [-d DIR] sync [--live]
+
+  Exchange every write both ways with another "hyperkv sync" over stdin and stdout, e.g.
+  mkfifo f; hyperkv -d A sync < f | hyperkv -d B sync > f
+  Both exit 0 once both databases hold the same nodes.
+
+  --live   keep the connection open and exchange new writes as they come
+`,
+  join: `usage: hyperkv [-d DIR] join [TOPIC] [--bootstrap host:port,...]
+
+  Replicate live with every peer that joins TOPIC on the Hyperswarm DHT, reconnecting as peers
+  come and go, until Ctrl-C. TOPIC is any name; without it the topic comes from the database key,
+  so all replicas of this database meet. Progress (peers, entries received) goes to stderr.
+
+  --bootstrap host:port,...   DHT bootstrap nodes (default $HYPERKV_BOOTSTRAP, else the public ones)
+`,
+  help: `usage: hyperkv help [COMMAND]
+
+  Print the general help, or COMMAND's.
+`,
+}

@@ -1,0 +1,151 @@
+/**
+ * Driving the `hyperkv` command in tests: as a real child process (`node --import tsx bin.ts`), or
+ * in process through `main(argv, io)` with in-memory stdio.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { main } from '../../src/cli/main.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const BIN = join(ROOT, 'src/cli/bin.ts')
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+export interface CliOptions {
+  /** Extra environment (HOME and HYPERKV_* are cleared unless given here). */
+  env?: Record<string, string>
+  /** Written to stdin, which is then ended. */
+  input?: string
+}
+
+/** A child `hyperkv` process with its output collected as it comes. */
+export class CliProcess {
+  readonly child: ChildProcessWithoutNullStreams
+  stdout = ''
+  stderr = ''
+  private readonly exited: Promise<CliResult>
+
+  constructor(args: readonly string[], opts: CliOptions = {}) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
+      cwd: ROOT,
+      env: cliEnv(opts.env),
+    })
+    this.child.stdout.setEncoding('utf-8')
+    this.child.stderr.setEncoding('utf-8')
+    this.child.stderr.on('data', (s: string) => (this.stderr += s))
+    this.exited = once(this.child, 'close').then(([code, signal]) => ({
+      code: code as number | null,
+      signal: signal as NodeJS.Signals | null,
+      stdout: this.stdout,
+      stderr: this.stderr,
+    }))
+  }
+
+  /** Collect stdout as text (not for processes whose stdout is piped elsewhere). */
+  collectStdout(): this {
+    this.child.stdout.on('data', (s: string) => (this.stdout += s))
+    return this
+  }
+
+  /** Resolves once stderr matches `pattern` (rejects if the process exits first or after `ms`). */
+  async waitForStderr(pattern: RegExp, ms = 20000): Promise<RegExpMatchArray> {
+    return this.waitFor(() => pattern.exec(this.stderr), `stderr to match ${pattern}`, ms)
+  }
+
+  async waitForStdout(pattern: RegExp, ms = 20000): Promise<RegExpMatchArray> {
+    return this.waitFor(() => pattern.exec(this.stdout), `stdout to match ${pattern}`, ms)
+  }
+
+  exit(): Promise<CliResult> {
+    return this.exited
+  }
+
+  /** SIGTERM, then the exit result. */
+  stop(): Promise<CliResult> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM')
+    return this.exited
+  }
+
+  private async waitFor<T>(check: () => T | null, what: string, ms: number): Promise<T> {
+    const started = Date.now()
+    for (;;) {
+      const found = check()
+      if (found) return found
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(`process exited (${this.child.exitCode}) before ${what}; stderr: ${this.stderr}`)
+      }
+      if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}; stderr: ${this.stderr}`)
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+}
+
+function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  delete env.HYPERKV_DIR
+  delete env.HYPERKV_BOOTSTRAP
+  return { ...env, ...extra }
+}
+
+/** Runs `hyperkv ARGS` to completion in a child process. */
+export async function runCli(args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
+  const p = new CliProcess(args, opts).collectStdout()
+  if (opts.input !== undefined) p.child.stdin.end(opts.input)
+  else p.child.stdin.end()
+  return p.exit()
+}
+
+/** a's stdout → b's stdin and b's stdout → a's stdin, as `dupsh` or a pair of fifos would. */
+export function crossConnect(a: CliProcess, b: CliProcess): void {
+  a.child.stdout.pipe(b.child.stdin)
+  b.child.stdout.pipe(a.child.stdin)
+}
+
+/** Runs `main(argv, io)` in this process with in-memory stdio. */
+export async function runMain(
+  args: readonly string[],
+  opts: { env?: Record<string, string | undefined>; input?: string; signal?: AbortSignal } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdin = new PassThrough()
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.setEncoding('utf-8').on('data', (s: string) => (out += s))
+  stderr.setEncoding('utf-8').on('data', (s: string) => (err += s))
+  stdin.end(opts.input ?? '')
+  const code = await main(args, {
+    stdin,
+    stdout,
+    stderr,
+    env: opts.env ?? {},
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  })
+  return { code, stdout: out, stderr: err }
+}
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export async function tempDir(prefix = 'kappadb-cli-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix))
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true })
+}
+
+/** The one-line error format: `hyperkv: CODE: message`. Returns CODE. */
+export function errorCode(stderr: string): string | undefined {
+  const lines = stderr.split('\n').filter((l) => l !== '')
+  if (lines.length !== 1) return undefined
+  return /^hyperkv: (ERR_[A-Z_]+): \S.*$/.exec(lines[0] as string)?.[1]
+}
