@@ -149,3 +149,152 @@ export function decodeFeedRecord(bytes: Uint8Array): FeedRecord {
     throw new KappaError('ERR_STORAGE', 'invalid feed record', { cause: err })
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Replication preamble. Sent in clear by both sides before the Noise handshake, so the Noise
+// roles can be settled without an initiator flag and a foreign or newer peer is refused early:
+//   magic:   4 bytes  PREAMBLE_MAGIC
+//   version: uint8    PROTOCOL_VERSION
+//   role:    uint8    0 = negotiate, 1 = initiator, 2 = responder
+//   nonce:   32 bytes random; when both negotiate, the larger nonce is the Noise initiator
+// ---------------------------------------------------------------------------------------------
+
+export const PROTOCOL_VERSION = 1
+export const PREAMBLE_MAGIC = Buffer.from('kpdb')
+export const PREAMBLE_BYTES = 4 + 1 + 1 + 32
+
+export type PreambleRole = 'negotiate' | 'initiator' | 'responder'
+const ROLES: PreambleRole[] = ['negotiate', 'initiator', 'responder']
+
+export interface Preamble {
+  version: number
+  role: PreambleRole
+  nonce: Buffer
+}
+
+export function encodePreamble(preamble: Preamble): Buffer {
+  const out = Buffer.alloc(PREAMBLE_BYTES)
+  PREAMBLE_MAGIC.copy(out, 0)
+  out[4] = preamble.version
+  out[5] = ROLES.indexOf(preamble.role)
+  preamble.nonce.copy(out, 6)
+  return out
+}
+
+/** Decodes exactly PREAMBLE_BYTES bytes; ERR_PROTOCOL for a foreign peer, ERR_VERSION_MISMATCH for another version. */
+export function decodePreamble(bytes: Buffer): Preamble {
+  if (bytes.byteLength !== PREAMBLE_BYTES || !bytes.subarray(0, 4).equals(PREAMBLE_MAGIC)) {
+    throw new KappaError('ERR_PROTOCOL', 'the peer does not speak the kappadb replication protocol')
+  }
+  const version = bytes[4]
+  if (version !== PROTOCOL_VERSION) {
+    throw new KappaError(
+      'ERR_VERSION_MISMATCH',
+      `the peer speaks replication protocol version ${version}, we speak ${PROTOCOL_VERSION}`,
+    )
+  }
+  const role = ROLES[bytes[5]]
+  if (role === undefined) throw new KappaError('ERR_PROTOCOL', `unknown role ${bytes[5]} in preamble`)
+  return { version, role, nonce: Buffer.from(bytes.subarray(6)) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The multifeed channel (protomux, protocol CHANNEL_PROTOCOL, id = discovery key of the database
+// key). Its messages, in this order (protomux numbers them by the order they are added):
+//   0 proof  { mac: fixed32 }   HMAC-SHA256(database key, role label ‖ Noise handshake hash)
+//   1 hello  { version, mode, feeds: [{ key, length }] }  lengths are contiguous BLOCKS held
+//   2 add    { feeds: [{ key, length }] }                 live: feeds learned later
+//   3 done   {}                                           non-live: this side has everything
+// ---------------------------------------------------------------------------------------------
+
+export const CHANNEL_PROTOCOL = 'kappadb/multifeed'
+
+export type WireMode = 'sync' | 'push' | 'pull'
+const MODES: WireMode[] = ['sync', 'push', 'pull']
+
+export interface FeedOffer {
+  key: Buffer
+  length: number
+}
+
+export interface ProofMessage {
+  mac: Buffer
+}
+
+export interface HelloMessage {
+  version: number
+  mode: WireMode
+  feeds: FeedOffer[]
+}
+
+export interface AddMessage {
+  feeds: FeedOffer[]
+}
+
+export type DoneMessage = Record<string, never>
+
+const feedOffer = {
+  preencode(state: State, m: FeedOffer) {
+    c.fixed32.preencode(state, m.key)
+    c.uint.preencode(state, m.length)
+  },
+  encode(state: State, m: FeedOffer) {
+    c.fixed32.encode(state, m.key)
+    c.uint.encode(state, m.length)
+  },
+  decode(state: State): FeedOffer {
+    return { key: Buffer.from(c.fixed32.decode(state)), length: c.uint.decode(state) }
+  },
+}
+const feedOffers = c.array(feedOffer)
+
+export const proofEncoding = {
+  preencode(state: State, m: ProofMessage) {
+    c.fixed32.preencode(state, m.mac)
+  },
+  encode(state: State, m: ProofMessage) {
+    c.fixed32.encode(state, m.mac)
+  },
+  decode(state: State): ProofMessage {
+    return { mac: Buffer.from(c.fixed32.decode(state)) }
+  },
+}
+
+export const helloEncoding = {
+  preencode(state: State, m: HelloMessage) {
+    c.uint.preencode(state, m.version)
+    c.uint.preencode(state, MODES.indexOf(m.mode))
+    feedOffers.preencode(state, m.feeds)
+  },
+  encode(state: State, m: HelloMessage) {
+    c.uint.encode(state, m.version)
+    c.uint.encode(state, MODES.indexOf(m.mode))
+    feedOffers.encode(state, m.feeds)
+  },
+  decode(state: State): HelloMessage {
+    const version = c.uint.decode(state)
+    const mode = MODES[c.uint.decode(state)]
+    if (mode === undefined) throw new KappaError('ERR_PROTOCOL', 'unknown replication mode')
+    return { version, mode, feeds: feedOffers.decode(state) }
+  },
+}
+
+export const addEncoding = {
+  preencode(state: State, m: AddMessage) {
+    feedOffers.preencode(state, m.feeds)
+  },
+  encode(state: State, m: AddMessage) {
+    feedOffers.encode(state, m.feeds)
+  },
+  decode(state: State): AddMessage {
+    return { feeds: feedOffers.decode(state) }
+  },
+}
+
+export const doneEncoding = {
+  preencode() {},
+  encode() {},
+  decode(): DoneMessage {
+    return {}
+  },
+}

@@ -3,6 +3,7 @@
  * named local writers, remote feeds learned from peers, and replication (replication.ts).
  */
 import { EventEmitter } from 'node:events'
+import type { Duplex } from 'node:stream'
 import type Corestore from 'corestore'
 import type { CompatManifest, KeyPair } from 'hypercore'
 import { KappaError } from '../errors.js'
@@ -18,7 +19,8 @@ import {
   storeError,
   type StoreHandle,
 } from './open-store.js'
-import type { Codec, Feed, MultifeedEvents, ValueEncoding } from './types.js'
+import { Replicator } from './replication/replicator.js'
+import type { Codec, Feed, MultifeedEvents, ReplicateOptions, ValueEncoding } from './types.js'
 import { toCodec } from './value-encoding.js'
 
 export interface MultifeedOptions {
@@ -45,6 +47,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   private readonly codec: Codec<T>
   private readonly store: StoreHandle
   private readonly list: FeedList
+  private readonly replicator: Replicator<T>
   private readonly ordered: HypercoreFeed<T>[] = []
   private readonly byId = new Map<string, HypercoreFeed<T>>()
   private readonly byName = new Map<string, HypercoreFeed<T>>()
@@ -72,6 +75,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     this.codec = toCodec<T>(opts.valueEncoding)
     this.store = createStore(storage, namespaceOf(this.key))
     this.list = new FeedList(this.store.ns)
+    this.replicator = new Replicator<T>(this, this.store.root)
   }
 
   /** True once `close()` has finished. */
@@ -115,6 +119,14 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** Every feed, local and remote, in the order first added (the same after reopening). */
   feeds(): Feed<T>[] {
     return this.ordered.slice()
+  }
+
+  /**
+   * A replication stream to pipe to the other side's. `isInitiator`: true/false for the Noise
+   * roles, omitted to negotiate them, or an existing Duplex (e.g. a socket) to run over.
+   */
+  replicate(isInitiator?: boolean | Duplex, opts: ReplicateOptions = {}): Duplex {
+    return this.replicator.replicate(isInitiator, opts)
   }
 
   /** Ends replication, closes every feed and the store (a given Corestore stays open). */
@@ -240,6 +252,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     this.ordered.push(feed)
     this.byId.set(feed.id, feed)
     if (feed.name !== undefined) this.byName.set(feed.name, feed)
+    this.replicator.feedAdded(feed)
     this.emit('feed', feed, feed.name)
   }
 
@@ -251,6 +264,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   private async closeNow(): Promise<void> {
     await this.opening?.catch(() => undefined)
     await Promise.allSettled([...this.pending.values()])
+    await this.replicator.close()
     const feeds = this.ordered.splice(0)
     this.byId.clear()
     this.byName.clear()

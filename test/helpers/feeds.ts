@@ -1,12 +1,15 @@
 /**
  * Test helpers for the feeds layer: `create(t, opts?)` opens a Multifeed in a fresh temp directory
- * that is closed and removed when the test ends.
+ * that is closed and removed when the test ends; `replicate(a, b, opts?)` runs one replication
+ * between two Multifeeds (in-process pipes) and resolves once both streams have closed.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Duplex } from 'node:stream'
 import type { TestContext } from 'node:test'
 import { Multifeed, type MultifeedOptions } from '../../src/feeds/multifeed.js'
+import type { ReplicateOptions } from '../../src/feeds/types.js'
 
 /** A fresh temp directory, removed when the test ends. */
 export async function tempDir(t: TestContext, prefix = 'kappadb-feeds-'): Promise<string> {
@@ -29,6 +32,83 @@ export async function create<T = unknown>(
   })
   await m.ready()
   return m
+}
+
+export interface ReplicationResult {
+  /** The `'remote-feeds'` event fired on each side's stream. */
+  remoteFeeds: [boolean, boolean]
+}
+
+/**
+ * Pipes `a.replicate(true)` to `b.replicate(false)` and resolves when both streams have closed;
+ * rejects with the first stream error. Live streams resolve never: use `replicateLive`.
+ */
+export function replicate(
+  a: Multifeed<any>,
+  b: Multifeed<any>,
+  opts: ReplicateOptions = {},
+): Promise<ReplicationResult> {
+  const sa = a.replicate(true, opts)
+  const sb = b.replicate(false, opts)
+  return runPair(sa, sb)
+}
+
+/** Resolves when both streams closed cleanly; rejects with the first error of either. */
+export function runPair(sa: Duplex, sb: Duplex): Promise<ReplicationResult> {
+  const result: ReplicationResult = { remoteFeeds: [false, false] }
+  sa.once('remote-feeds', () => (result.remoteFeeds[0] = true))
+  sb.once('remote-feeds', () => (result.remoteFeeds[1] = true))
+  sa.pipe(sb).pipe(sa)
+  return Promise.all([settled(sa), settled(sb)]).then(() => result)
+}
+
+/** Live replication between a and b; returns a function that ends it and waits for the close. */
+export function replicateLive(
+  a: Multifeed<any>,
+  b: Multifeed<any>,
+  opts: ReplicateOptions = {},
+): () => Promise<void> {
+  const sa = a.replicate(true, { ...opts, live: true })
+  const sb = b.replicate(false, { ...opts, live: true })
+  sa.pipe(sb).pipe(sa)
+  const errors: Error[] = []
+  sa.on('error', (err: Error) => errors.push(err))
+  sb.on('error', (err: Error) => errors.push(err))
+  return async () => {
+    const closed = Promise.all([closedOf(sa), closedOf(sb)])
+    sa.destroy()
+    sb.destroy()
+    await closed
+  }
+}
+
+/** Resolves on 'close' without an error; rejects with the stream's first error. */
+export function settled(stream: Duplex): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let error: Error | null = null
+    stream.once('error', (err) => {
+      error ??= err
+    })
+    stream.once('close', () => (error ? reject(error) : resolve()))
+  })
+}
+
+/** The stream's first error (or null when it closed without one). */
+export function errorOf(stream: Duplex): Promise<(Error & { code?: string }) | null> {
+  return new Promise((resolve) => {
+    let error: Error | null = null
+    stream.once('error', (err) => {
+      error ??= err
+    })
+    stream.once('close', () => resolve(error))
+  })
+}
+
+function closedOf(stream: Duplex): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed && stream.closed) resolve()
+    else stream.once('close', () => resolve())
+  })
 }
 
 /** Resolves once `predicate()` holds, checked after every 'append'/'feed' event and every 10 ms. */

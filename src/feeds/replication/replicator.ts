@@ -1,0 +1,91 @@
+/**
+ * A Multifeed's replication: `replicate()` argument handling, the set of open sessions (so live
+ * sessions hear about new feeds and `close()` can end them all first).
+ */
+import { Duplex } from 'node:stream'
+import type Corestore from 'corestore'
+import { KappaError } from '../../errors.js'
+import type { HypercoreFeed } from '../feed.js'
+import type { PreambleRole } from '../messages.js'
+import type { ReplicateOptions, ReplicationMode } from '../types.js'
+import { replicationError } from './errors.js'
+import { ReplicationSession, type FeedHost } from './session.js'
+import { ReplicationTransport } from './transport.js'
+
+const MODES: ReplicationMode[] = ['sync', 'push', 'pull']
+
+export class Replicator<T> {
+  private readonly host: FeedHost<T>
+  private readonly store: Corestore
+  private readonly sessions = new Set<ReplicationSession<T>>()
+
+  constructor(host: FeedHost<T>, store: Corestore) {
+    this.host = host
+    this.store = store
+  }
+
+  replicate(isInitiator: boolean | Duplex | undefined | null, opts: ReplicateOptions): Duplex {
+    const options = checkOptions(opts)
+    let role: PreambleRole = 'negotiate'
+    let raw: Duplex | null = null
+    if (typeof isInitiator === 'boolean') role = isInitiator ? 'initiator' : 'responder'
+    else if (isInitiator instanceof Duplex) raw = isInitiator
+    else if (isInitiator !== undefined && isInitiator !== null) {
+      throw KappaError.invalid('isInitiator must be a boolean, a Duplex stream, or omitted')
+    }
+
+    let session: ReplicationSession<T> | null = null
+    const transport = new ReplicationTransport(role, (initiator) => session?.start(initiator))
+    session = new ReplicationSession<T>(this.host, this.store, transport, options, (s) =>
+      this.sessions.delete(s),
+    )
+    const failWith = (err: unknown) => session?.fail(replicationError(err))
+    if (this.host.isClosing) process.nextTick(failWith, KappaError.closed('multifeed'))
+    else this.sessions.add(session)
+
+    if (raw) runOver(raw, transport, failWith)
+    return transport
+  }
+
+  /** A feed was added locally or learned from a peer: live sessions pass it on. */
+  feedAdded(feed: HypercoreFeed<T>): void {
+    for (const session of this.sessions) session.announce(feed)
+  }
+
+  /** Ends every session and waits until their streams have closed. */
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions].map((session) => session.stop()))
+  }
+}
+
+/** Runs the transport over an existing raw Duplex (a socket, stdin/stdout…). */
+function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unknown) => void): void {
+  raw.pipe(transport).pipe(raw)
+  raw.on('error', fail)
+  raw.on('close', () => {
+    if (!transport.writableFinished) fail(new KappaError('ERR_PROTOCOL', 'the connection closed early'))
+  })
+  transport.on('close', () => {
+    if (transport.errored) raw.destroy()
+  })
+}
+
+function checkOptions(opts: ReplicateOptions | undefined): {
+  live: boolean
+  mode: ReplicationMode
+  beforeDone?: () => Promise<void>
+  timeout?: number
+} {
+  if (opts === undefined) opts = {}
+  if (opts === null || typeof opts !== 'object') throw KappaError.invalid('replicate opts must be an object')
+  const { live = false, mode = 'sync', beforeDone, timeout } = opts
+  if (typeof live !== 'boolean') throw KappaError.invalid('live must be a boolean')
+  if (!MODES.includes(mode)) throw KappaError.invalid(`mode must be one of ${MODES.join(', ')}`)
+  if (beforeDone !== undefined && typeof beforeDone !== 'function') {
+    throw KappaError.invalid('beforeDone must be a function')
+  }
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
+    throw KappaError.invalid('timeout must be a positive number of milliseconds')
+  }
+  return { live, mode, beforeDone, timeout }
+}

@@ -1,0 +1,366 @@
+/**
+ * One replication connection: the Noise stream from `store.replicate()`, and on it the multifeed
+ * channel that proves the database key, exchanges feed lists and (non-live) agrees on the end.
+ * Hypercore moves the blocks itself; this decides which cores to download and how far.
+ *
+ * Never returns a promise from a protomux `onmessage`: protomux keeps the whole muxer corked until
+ * such a promise settles, which deadlocks a handler that waits for downloads (HYPERCORE-NOTES §1).
+ */
+import type Corestore from 'corestore'
+import type { ReplicationStream } from 'corestore'
+import type { Download } from 'hypercore'
+import type { Channel, ProtomuxMessage } from 'protomux'
+import type { NoiseSecretStream } from '@hyperswarm/secret-stream'
+import crypto from 'hypercore-crypto'
+import { KappaError } from '../../errors.js'
+import type { HypercoreFeed } from '../feed.js'
+import {
+  CHANNEL_PROTOCOL,
+  PROTOCOL_VERSION,
+  addEncoding,
+  doneEncoding,
+  helloEncoding,
+  proofEncoding,
+  type AddMessage,
+  type DoneMessage,
+  type FeedOffer,
+  type HelloMessage,
+  type ProofMessage,
+} from '../messages.js'
+import type { ReplicationMode } from '../types.js'
+import { replicationError } from './errors.js'
+import { computeProof, verifyProof } from './proof.js'
+import type { ReplicationTransport } from './transport.js'
+
+/** What a session needs from its Multifeed. */
+export interface FeedHost<T> {
+  readonly key: Buffer
+  readonly isClosing: boolean
+  open(): Promise<void>
+  allFeeds(): readonly HypercoreFeed<T>[]
+  addRemoteFeed(key: Buffer): Promise<HypercoreFeed<T>>
+}
+
+/** How long a failing session waits for its end to reach the peer before it is destroyed. */
+const FAIL_GRACE = 1000
+
+export interface SessionOptions {
+  live: boolean
+  mode: ReplicationMode
+  beforeDone?: () => Promise<void>
+  timeout?: number
+}
+
+interface ChannelMessages {
+  proof: ProtomuxMessage<ProofMessage>
+  hello: ProtomuxMessage<HelloMessage>
+  add: ProtomuxMessage<AddMessage>
+  done: ProtomuxMessage<DoneMessage>
+}
+
+export class ReplicationSession<T> {
+  readonly transport: ReplicationTransport
+  private readonly host: FeedHost<T>
+  private readonly store: Corestore
+  private readonly opts: SessionOptions
+  private readonly onEnd: (session: ReplicationSession<T>) => void
+  private noise: NoiseSecretStream | null = null
+  private channel: Channel | null = null
+  private messages: ChannelMessages | null = null
+  private isInitiator = false
+  private opened = false
+  private proofOk = false
+  private helloSent = false
+  private helloReceived = false
+  private doneSent = false
+  private doneReceived = false
+  private finished = false
+  private failed = false
+  /** Feed ids the peer knows about (it offered them, or we did): never announced again. */
+  private readonly known = new Set<string>()
+  private readonly liveDownloads: Download[] = []
+  private progressTimer: NodeJS.Timeout | null = null
+  private closedWaiters: Array<() => void> = []
+  private readonly onProgress = () => this.progressTimer?.refresh()
+
+  constructor(
+    host: FeedHost<T>,
+    store: Corestore,
+    transport: ReplicationTransport,
+    opts: SessionOptions,
+    onEnd: (session: ReplicationSession<T>) => void,
+  ) {
+    this.host = host
+    this.store = store
+    this.transport = transport
+    this.opts = opts
+    this.onEnd = onEnd
+    transport.once('close', () => this.cleanup())
+  }
+
+  get live(): boolean {
+    return this.opts.live
+  }
+
+  /** The roles are settled: start Noise over the transport and open the channel at once. */
+  start(isInitiator: boolean): void {
+    if (this.host.isClosing) throw KappaError.closed('multifeed')
+    this.isInitiator = isInitiator
+    let outer: ReplicationStream
+    try {
+      outer = this.store.replicate(isInitiator)
+    } catch (err) {
+      throw replicationError(err)
+    }
+    const noise = outer.noiseStream
+    this.noise = noise
+    outer.on('error', (err: unknown) => this.fail(replicationError(err)))
+    noise.on('error', (err: unknown) => this.fail(replicationError(err)))
+    noise.on('close', () => this.onNoiseClose())
+    // Pipe form (HYPERCORE-NOTES §3): the Noise stream's raw side ⇄ the transport's inner side.
+    this.transport.inner.pipe(outer).pipe(this.transport.inner)
+    // Synchronously, before any byte is processed: a peer's open that finds no local channel is
+    // rejected, and would look like a key mismatch (HYPERCORE-NOTES §4).
+    const mux = noise.userData
+    if (!mux) throw new KappaError('ERR_PROTOCOL', 'no protocol muxer on the stream')
+    const channel = mux.createChannel({
+      protocol: CHANNEL_PROTOCOL,
+      id: crypto.discoveryKey(this.host.key),
+      onopen: () => this.onOpen(),
+      onclose: () => this.onChannelClose(),
+    })
+    if (!channel) throw new KappaError('ERR_PROTOCOL', 'the multifeed channel could not be created')
+    this.channel = channel
+    this.messages = {
+      proof: channel.addMessage({
+        encoding: proofEncoding,
+        onmessage: (m) => this.guard(() => this.onProof(m)),
+      }),
+      hello: channel.addMessage({
+        encoding: helloEncoding,
+        onmessage: (m) => this.guard(() => this.onHello(m)),
+      }),
+      add: channel.addMessage({ encoding: addEncoding, onmessage: (m) => this.guard(() => this.onAdd(m)) }),
+      done: channel.addMessage({ encoding: doneEncoding, onmessage: () => this.guard(() => this.onDone()) }),
+    }
+    channel.open()
+  }
+
+  /** Live: tell the peer about a feed added since the hello. */
+  announce(feed: HypercoreFeed<T>): void {
+    if (!this.opts.live || !this.helloSent || this.opts.mode === 'pull' || this.known.has(feed.id)) return
+    this.known.add(feed.id)
+    this.messages?.add.send({ feeds: [offerOf(feed)] })
+  }
+
+  /** Ends the session for `multifeed.close()`: live streams end cleanly, others fail with ERR_CLOSED. */
+  async stop(): Promise<void> {
+    if (this.transport.closed) return
+    const closed = new Promise<void>((resolve) => this.closedWaiters.push(resolve))
+    if (this.opts.live && this.noise && this.opened) {
+      this.noise.end()
+      const fallback = setTimeout(() => this.transport.destroy(), 1000)
+      await closed
+      clearTimeout(fallback)
+    } else {
+      this.fail(KappaError.closed('multifeed'))
+      await closed
+    }
+  }
+
+  fail(err: KappaError): void {
+    if (this.failed || this.finished || this.transport.destroyed) return
+    this.failed = true
+    this.stopProgressTimer()
+    const noise = this.noise
+    if (noise && noise.handshakeHash && !noise.destroyed) {
+      // The encrypted stream is up: end it so what we queued (a channel reject, say) still reaches
+      // the peer, then fail our side once our end went out (or after a grace period).
+      const destroy = () => this.transport.destroy(err)
+      const grace = setTimeout(destroy, FAIL_GRACE)
+      grace.unref()
+      this.transport.once('end', () => {
+        clearTimeout(grace)
+        destroy()
+      })
+      noise.end()
+      return
+    }
+    this.transport.destroy(err)
+    noise?.destroy()
+  }
+
+  // ---- channel events ---------------------------------------------------------------------------
+
+  private onOpen(): void {
+    this.opened = true
+    this.transport.handshakeDone()
+    const hash = this.noise?.handshakeHash
+    if (!hash) return this.fail(new KappaError('ERR_PROTOCOL', 'no handshake hash'))
+    this.messages?.proof.send({ mac: computeProof(this.host.key, hash, this.isInitiator) })
+    this.startProgressTimer()
+  }
+
+  private onChannelClose(): void {
+    // Closed before it ever opened: the peer has no channel for our key's discovery key.
+    if (!this.opened) {
+      this.fail(new KappaError('ERR_KEY_MISMATCH', 'the peer uses a different database key'))
+    }
+  }
+
+  private onProof(m: ProofMessage): void {
+    const hash = this.noise?.handshakeHash
+    if (this.proofOk || !hash) throw new KappaError('ERR_PROTOCOL', 'unexpected proof')
+    if (!verifyProof(this.host.key, hash, !this.isInitiator, m.mac)) {
+      throw new KappaError('ERR_KEY_MISMATCH', 'the peer could not prove the database key')
+    }
+    this.proofOk = true
+    this.run(this.sendHello())
+  }
+
+  private onHello(m: HelloMessage): void {
+    if (!this.proofOk || this.helloReceived) throw new KappaError('ERR_PROTOCOL', 'unexpected hello')
+    this.helloReceived = true
+    if (m.version !== PROTOCOL_VERSION) {
+      throw new KappaError('ERR_VERSION_MISMATCH', `the peer speaks channel version ${m.version}`)
+    }
+    if (m.mode !== 'sync' && m.mode === this.opts.mode) {
+      throw new KappaError('ERR_MODE_CONFLICT', `both sides asked to ${m.mode}`)
+    }
+    this.run(this.receiveOffers(m.feeds, true))
+  }
+
+  private onAdd(m: AddMessage): void {
+    if (!this.helloReceived) throw new KappaError('ERR_PROTOCOL', 'add before hello')
+    if (!this.opts.live) return
+    this.run(this.receiveOffers(m.feeds, false))
+  }
+
+  private onDone(): void {
+    if (!this.helloReceived || this.doneReceived) throw new KappaError('ERR_PROTOCOL', 'unexpected done')
+    this.doneReceived = true
+    this.maybeEnd()
+  }
+
+  // ---- the exchange -----------------------------------------------------------------------------
+
+  private async sendHello(): Promise<void> {
+    await this.host.open()
+    const feeds = this.opts.mode === 'pull' ? [] : [...this.host.allFeeds()]
+    for (const feed of feeds) this.known.add(feed.id)
+    this.helloSent = true
+    this.messages?.hello.send({ version: PROTOCOL_VERSION, mode: this.opts.mode, feeds: feeds.map(offerOf) })
+  }
+
+  private async receiveOffers(offers: FeedOffer[], initial: boolean): Promise<void> {
+    await this.host.open()
+    const wanted: Array<{ feed: HypercoreFeed<T>; length: number }> = []
+    if (this.opts.mode !== 'push') {
+      for (const offer of offers) this.known.add(offer.key.toString('hex'))
+      // Sequentially, so the feeds are listed in the order the peer offered them.
+      for (const offer of offers) {
+        const feed = await this.host.addRemoteFeed(offer.key)
+        if (!feed.writable) wanted.push({ feed, length: offer.length })
+      }
+    }
+    if (initial) this.transport.emit('remote-feeds')
+    if (this.opts.live) {
+      for (const { feed } of wanted) this.followLive(feed)
+      return
+    }
+    await Promise.all(wanted.map(({ feed, length }) => this.downloadTo(feed, length)))
+    // Bring every feed's length (in entries) up to date; an invalid block refuses the feed.
+    await Promise.all(wanted.map(({ feed }) => feed.update()))
+    if (this.opts.beforeDone) await this.opts.beforeDone()
+    if (this.transport.destroyed) return
+    this.doneSent = true
+    this.messages?.done.send({})
+    this.maybeEnd()
+  }
+
+  private async downloadTo(feed: HypercoreFeed<T>, length: number): Promise<void> {
+    const core = feed.core
+    if (core.contiguousLength >= length) return
+    core.on('download', this.onProgress)
+    const download = core.download({ start: 0, end: length })
+    try {
+      // done() waits for ever when the peer goes away, and resolves when destroyed: race the close.
+      await Promise.race([download.done(), this.whenClosed()])
+    } finally {
+      download.destroy()
+      core.off('download', this.onProgress)
+    }
+    if (core.contiguousLength < length && !this.transport.destroyed) {
+      throw new KappaError('ERR_PROTOCOL', `feed ${feed.id} stopped below the length the peer offered`)
+    }
+  }
+
+  private followLive(feed: HypercoreFeed<T>): void {
+    if (this.transport.destroyed) return
+    this.liveDownloads.push(feed.core.download({ start: 0, end: -1 }))
+  }
+
+  private maybeEnd(): void {
+    if (this.opts.live || !this.doneSent || !this.doneReceived || this.finished) return
+    this.finished = true
+    this.stopProgressTimer()
+    // Never end() or destroy() the outer stream: the peer would see a premature close.
+    this.noise?.end()
+  }
+
+  // ---- plumbing ---------------------------------------------------------------------------------
+
+  /** Runs a message handler; a thrown error fails the session instead of reaching protomux. */
+  private guard(handler: () => void): void {
+    if (this.failed) return
+    this.onProgress()
+    try {
+      handler()
+    } catch (err) {
+      this.fail(replicationError(err))
+    }
+  }
+
+  /** Detaches async work from a handler, failing the session when it rejects. */
+  private run(work: Promise<void>): void {
+    work.catch((err: unknown) => this.fail(replicationError(err)))
+  }
+
+  private startProgressTimer(): void {
+    const timeout = this.opts.timeout
+    if (this.opts.live || !timeout) return
+    this.progressTimer = setTimeout(() => {
+      this.fail(new KappaError('ERR_TIMEOUT', `no replication progress for ${timeout} ms`))
+    }, timeout)
+    this.progressTimer.unref()
+  }
+
+  private stopProgressTimer(): void {
+    if (this.progressTimer) clearTimeout(this.progressTimer)
+    this.progressTimer = null
+  }
+
+  private whenClosed(): Promise<void> {
+    if (this.transport.destroyed) return Promise.resolve()
+    return new Promise((resolve) => this.closedWaiters.push(resolve))
+  }
+
+  private onNoiseClose(): void {
+    // A live stream ends whenever either side ends it; the transport then closes by itself.
+    if (!this.finished && !this.failed && !this.opts.live && !this.transport.destroyed) {
+      this.fail(new KappaError('ERR_PROTOCOL', 'the peer closed the stream before replication completed'))
+    }
+  }
+
+  private cleanup(): void {
+    this.stopProgressTimer()
+    for (const download of this.liveDownloads.splice(0)) download.destroy()
+    this.noise?.destroy()
+    for (const resolve of this.closedWaiters.splice(0)) resolve()
+    this.onEnd(this)
+  }
+}
+
+function offerOf<T>(feed: HypercoreFeed<T>): FeedOffer {
+  return { key: feed.key, length: feed.core.contiguousLength }
+}

@@ -1,0 +1,135 @@
+/**
+ * The Duplex `replicate()` returns. It carries the clear-text preamble (messages.ts) that settles
+ * the Noise roles and refuses foreign peers and other versions, checks the peer's framing
+ * (frame-guard.ts), and passes everything else to an inner raw stream that the Noise secret stream
+ * runs over. Every error on it is a KappaError with a code.
+ */
+import { randomBytes } from 'node:crypto'
+import { Duplex } from 'node:stream'
+import { KappaError } from '../../errors.js'
+import {
+  PREAMBLE_BYTES,
+  PROTOCOL_VERSION,
+  decodePreamble,
+  encodePreamble,
+  type Preamble,
+  type PreambleRole,
+} from '../messages.js'
+import { FrameGuard } from './frame-guard.js'
+
+/** The preamble, the Noise handshake and the channel opening must be done within this. */
+export const HANDSHAKE_TIMEOUT = 10_000
+
+type Release = (() => void) | null
+
+export class ReplicationTransport extends Duplex {
+  /** The raw side the Noise stream runs over; set once the roles are settled. */
+  readonly inner: Duplex
+  private readonly own: Preamble
+  private readonly onRoles: (isInitiator: boolean) => void
+  private received: Buffer | null = Buffer.alloc(0)
+  private guard: FrameGuard | null = null
+  private handshakeTimer: NodeJS.Timeout | null
+  /** Backpressure in each direction: the callback to call once the other side reads again. */
+  private releaseIn: Release = null
+  private releaseOut: Release = null
+
+  constructor(role: PreambleRole, onRoles: (isInitiator: boolean) => void) {
+    super({ allowHalfOpen: true })
+    this.own = { version: PROTOCOL_VERSION, role, nonce: randomBytes(32) }
+    this.onRoles = onRoles
+    this.inner = new Duplex({
+      allowHalfOpen: true,
+      write: (chunk: Buffer, _enc, cb) => {
+        if (this.push(chunk)) cb()
+        else this.releaseOut = cb
+      },
+      final: (cb) => {
+        this.push(null)
+        cb()
+      },
+      read: () => this.release('in'),
+    })
+    this.inner.on('error', () => undefined) // surfaced through the Noise stream and this one
+    this.handshakeTimer = setTimeout(() => {
+      this.destroy(new KappaError('ERR_TIMEOUT', 'the peer did not complete the handshake in time'))
+    }, HANDSHAKE_TIMEOUT)
+    this.handshakeTimer.unref()
+    this.push(encodePreamble(this.own))
+  }
+
+  /** The channel is open: the handshake deadline no longer applies. */
+  handshakeDone(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
+    this.handshakeTimer = null
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    try {
+      if (this.received !== null) {
+        this.received = Buffer.concat([this.received, chunk])
+        if (this.received.byteLength < PREAMBLE_BYTES) return cb()
+        const rest = this.received.subarray(PREAMBLE_BYTES)
+        this.settleRoles(decodePreamble(this.received.subarray(0, PREAMBLE_BYTES)))
+        this.received = null
+        if (rest.byteLength === 0) return cb()
+        chunk = rest
+      }
+      this.guard?.check(chunk)
+    } catch (err) {
+      return cb(err as Error)
+    }
+    if (this.inner.push(chunk)) cb()
+    else this.releaseIn = cb
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (this.received !== null) {
+      return cb(new KappaError('ERR_PROTOCOL', 'the peer ended the stream before the handshake'))
+    }
+    if (this.guard?.partial)
+      return cb(new KappaError('ERR_PROTOCOL', 'the peer ended the stream inside a frame'))
+    this.inner.push(null)
+    cb()
+  }
+
+  override _read(): void {
+    this.release('out')
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.handshakeDone()
+    this.releaseIn = null
+    this.releaseOut = null
+    this.inner.destroy()
+    cb(err)
+  }
+
+  private release(which: 'in' | 'out'): void {
+    const release = which === 'in' ? this.releaseIn : this.releaseOut
+    if (which === 'in') this.releaseIn = null
+    else this.releaseOut = null
+    release?.()
+  }
+
+  private settleRoles(remote: Preamble): void {
+    const isInitiator = decideInitiator(this.own, remote)
+    // The responder receives Noise messages 1 and 3 and the header; the initiator message 2 and the header.
+    this.guard = new FrameGuard(isInitiator ? 2 : 3)
+    this.onRoles(isInitiator)
+  }
+}
+
+function decideInitiator(own: Preamble, remote: Preamble): boolean {
+  if (own.role !== 'negotiate' && remote.role !== 'negotiate') {
+    if (own.role === remote.role) {
+      throw new KappaError('ERR_PROTOCOL', `both sides asked to be the Noise ${own.role}`)
+    }
+    return own.role === 'initiator'
+  }
+  if (own.role !== 'negotiate') return own.role === 'initiator'
+  if (remote.role !== 'negotiate') return remote.role === 'responder'
+  const order = Buffer.compare(own.nonce, remote.nonce)
+  if (order === 0) throw new KappaError('ERR_PROTOCOL', 'the stream is connected to itself')
+  return order > 0
+}
