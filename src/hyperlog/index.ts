@@ -1,1 +1,10 @@
-export {}
+export { Hyperlog, hyperlog, HYPERLOG_NAME } from './hyperlog.js'
+export type { HyperlogEvents, HyperlogStorage } from './hyperlog.js'
+export type { PreaddNode } from './add-queue.js'
+export type { ChangeIndex, CreateIndexOptions } from './change-index.js'
+export { StagedWrites } from './staged-writes.js'
+export { HeadsStream } from './heads-stream.js'
+export { ChangeStream } from './read-stream.js'
+export { framedHash, defaultHash } from './hash.js'
+export type { HyperlogReplicateOptions } from './replicate.js'
+export type * from './types.js'

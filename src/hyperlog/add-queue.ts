@@ -1,0 +1,287 @@
+/**
+ * Local writes (`add`, `batch`, `append`), committed in groups. Every request that arrives while a
+ * group is in flight joins the next group; a group is checked against the DAG index as it was
+ * when the group began plus the group's own earlier nodes (so concurrent `append`s link to each
+ * other, as sequential ones would), then written with ONE feed append, then reported once the DAG
+ * view has indexed it. A request is all or nothing: a missing link or a failing `sign` rejects
+ * that request alone, and nothing of it is appended.
+ */
+import { KappaError } from '../errors.js'
+import type { Feed, FeedKey } from '../feeds/types.js'
+import type { KnownNode } from './dag-indexer.js'
+import type { DagView } from './dag-view.js'
+import type { NodeHasher } from './hash.js'
+import { encodeEntry, type NodeEntry, type NodeRecord } from './messages.js'
+import type { HyperlogNode, HyperlogValueEncoding, NodeHash, SignFunction, SignableNode } from './types.js'
+
+/** The node `'preadd'` reports: not stored yet, value still encoded; `key` null until hashed. */
+export interface PreaddNode {
+  key: NodeHash | null
+  links: NodeHash[]
+  value: Buffer
+  log: FeedKey | null
+  identity: Buffer | null
+  signature: Buffer | null
+}
+
+export interface DocInput {
+  links: NodeHash[]
+  value: Buffer
+  identity: Buffer | null
+  signature: Buffer | null
+  pre: PreaddNode
+}
+
+interface BaseRequest {
+  encoding: HyperlogValueEncoding
+  resolve: (nodes: HyperlogNode<unknown>[]) => void
+  reject: (err: Error) => void
+}
+
+export interface DocsRequest extends BaseRequest {
+  kind: 'docs'
+  docs: DocInput[]
+}
+
+/** `append`: the links are the heads when its group runs. */
+export interface AppendRequest extends BaseRequest {
+  kind: 'append'
+  doc: Omit<DocInput, 'links'>
+  /** `'preadd'` fires once the links are known, in the group. */
+  announced?: boolean
+}
+
+export type AddRequest = DocsRequest | AppendRequest
+
+export interface AddQueueDeps {
+  dag: DagView
+  hasher: NodeHasher
+  /** The local writer, once open. */
+  writer: () => Promise<Feed<Buffer>>
+  /** Resolves once the DAG view has indexed every entry present now. */
+  dagReady: () => Promise<void>
+  sign: SignFunction | undefined
+  toNode: (node: KnownNode, encoding: HyperlogValueEncoding) => HyperlogNode<unknown>
+  emitPreadd: (node: PreaddNode) => void
+  emitAdd: (node: HyperlogNode<unknown>) => void
+  emitReject: (node: PreaddNode) => void
+}
+
+/** A node of the group: already visible (`existing`), or new (`entry`, appended by the group). */
+interface Planned {
+  hash: NodeHash
+  existing?: KnownNode
+  entry?: NodeEntry
+}
+
+interface Outcome {
+  request: AddRequest
+  planned: Planned[]
+}
+
+export class AddQueue {
+  readonly #deps: AddQueueDeps
+  #queue: AddRequest[] = []
+  #running: Promise<void> | null = null
+
+  constructor(deps: AddQueueDeps) {
+    this.#deps = deps
+  }
+
+  /** Resolves once every queued request is settled. */
+  get idle(): Promise<void> {
+    return this.#running ?? Promise.resolve()
+  }
+
+  push(request: AddRequest): void {
+    this.#queue.push(request)
+    if (!this.#running) this.#running = this.#drain()
+  }
+
+  async #drain(): Promise<void> {
+    // Let the requests issued in the same tick join the first group.
+    await Promise.resolve()
+    while (this.#queue.length > 0) {
+      const group = this.#queue
+      this.#queue = []
+      try {
+        await this.#runGroup(group)
+      } catch (err) {
+        for (const request of group) this.#fail(request, err)
+      }
+    }
+    this.#running = null
+  }
+
+  async #runGroup(group: AddRequest[]): Promise<void> {
+    const deps = this.#deps
+    const writer = await deps.writer()
+    await deps.dagReady()
+
+    // Hash every doc whose links are known now, then one read for every hash and link of the group.
+    const failed = new Map<AddRequest, unknown>()
+    const docHashes = new Map<DocInput, NodeHash>()
+    await Promise.all(
+      group.flatMap((request) =>
+        request.kind === 'docs'
+          ? request.docs.map(async (doc) => {
+              try {
+                const hash = doc.pre.key ?? (await deps.hasher.hash(doc.links, doc.value))
+                doc.pre.key = hash
+                docHashes.set(doc, hash)
+              } catch (err) {
+                if (!failed.has(request)) failed.set(request, err)
+              }
+            })
+          : [],
+      ),
+    )
+    const lookup = [
+      ...new Set(
+        group.flatMap((r) =>
+          r.kind === 'docs' ? r.docs.flatMap((d) => [...d.links, docHashes.get(d) ?? '']) : [],
+        ),
+      ),
+    ].filter((k) => k !== '')
+    const records = await deps.dag.readRecords(lookup)
+    const visible = new Map<NodeHash, NodeRecord>()
+    lookup.forEach((key, i) => {
+      const record = records[i]
+      if (record) visible.set(key as NodeHash, record)
+    })
+
+    const fresh = new Map<NodeHash, Planned>()
+    const freshOrder: Planned[] = []
+    let heads: Set<NodeHash> | null = null
+    const seqBase = writer.length
+    const outcomes: Outcome[] = []
+
+    for (const request of group) {
+      if (failed.has(request)) {
+        this.#fail(request, failed.get(request))
+        continue
+      }
+      try {
+        const own = new Map<NodeHash, Planned>()
+        const planned: Planned[] = []
+        const docs: DocInput[] =
+          request.kind === 'docs'
+            ? request.docs
+            : [{ ...request.doc, links: sortedHeads((heads ??= new Set(deps.dag.heads))) }]
+        for (const doc of docs) {
+          if (request.kind === 'append') {
+            doc.pre.links = doc.links
+            doc.pre.key = await deps.hasher.hash(doc.links, doc.value)
+            request.announced = true
+            deps.emitPreadd(doc.pre)
+          }
+          const hash = doc.pre.key as NodeHash
+          // An append's links are heads: visible (or new in this group) by definition.
+          for (const link of request.kind === 'docs' ? doc.links : []) {
+            if (!visible.has(link) && !fresh.has(link) && !own.has(link)) {
+              throw KappaError.notFound(`link not found: ${link}`)
+            }
+          }
+          const known = own.get(hash) ?? fresh.get(hash)
+          const record = visible.get(hash)
+          if (known) planned.push(known)
+          else if (record) planned.push({ hash, existing: { hash, record } })
+          else {
+            const entry: NodeEntry = {
+              links: doc.links,
+              value: doc.value,
+              identity: doc.identity,
+              signature: doc.signature,
+            }
+            const node: Planned = { hash, entry }
+            own.set(hash, node)
+            planned.push(node)
+          }
+        }
+        await this.#sign([...own.values()], writer.id, seqBase + freshOrder.length)
+        for (const node of own.values()) {
+          fresh.set(node.hash, node)
+          freshOrder.push(node)
+          if (heads) {
+            for (const link of node.entry!.links) heads.delete(link)
+            heads.add(node.hash)
+          }
+        }
+        outcomes.push({ request, planned })
+      } catch (err) {
+        this.#fail(request, err)
+      }
+    }
+
+    if (freshOrder.length > 0) {
+      const waits = freshOrder.map((node) => deps.dag.whenVisible(node.hash))
+      try {
+        await writer.append(freshOrder.map((node) => encodeEntry(node.entry!)))
+      } catch (err) {
+        deps.dag.dropWaiters(
+          freshOrder.map((n) => n.hash),
+          err instanceof Error ? err : new Error(String(err)),
+        )
+        await Promise.allSettled(waits)
+        throw err
+      }
+      await deps.dagReady()
+      const indexed = await Promise.all(waits)
+      for (let i = 0; i < freshOrder.length; i++) freshOrder[i].existing = indexed[i]
+    }
+
+    for (const { request, planned } of outcomes) {
+      let nodes: HyperlogNode<unknown>[]
+      try {
+        nodes = planned.map((p) => deps.toNode(p.existing!, request.encoding))
+      } catch (err) {
+        this.#fail(request, err)
+        continue
+      }
+      for (const node of nodes) deps.emitAdd(node)
+      request.resolve(nodes)
+    }
+  }
+
+  /** Signs new local nodes with the `sign` hook (seq as it will be, 1-based). */
+  async #sign(nodes: Planned[], log: FeedKey, seqBase: number): Promise<void> {
+    const sign = this.#deps.sign
+    if (!sign) return
+    let seq = seqBase
+    for (const node of nodes) {
+      const entry = node.entry!
+      seq++
+      if (entry.signature) continue
+      const signable: SignableNode = {
+        key: node.hash,
+        links: entry.links,
+        value: entry.value,
+        log,
+        seq,
+        identity: entry.identity,
+        signature: null,
+      }
+      entry.signature = await new Promise<Buffer>((resolve, reject) => {
+        sign(signable, (err, signature) => {
+          if (err) reject(err)
+          else if (!(signature instanceof Uint8Array))
+            reject(KappaError.invalid('sign must call back with bytes'))
+          else resolve(Buffer.from(signature))
+        })
+      })
+    }
+  }
+
+  #fail(request: AddRequest, err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err))
+    const pres =
+      request.kind === 'docs' ? request.docs.map((d) => d.pre) : request.announced ? [request.doc.pre] : []
+    for (const pre of pres) this.#deps.emitReject(pre)
+    request.reject(error)
+  }
+}
+
+/** hyperlog's heads come in key order. */
+function sortedHeads(heads: Set<NodeHash>): NodeHash[] {
+  return [...heads].sort()
+}

@@ -1,0 +1,211 @@
+/**
+ * `createIndex`: an index over the log's change order, as hyperlog-index was. `map` gets visible
+ * nodes in change order, in batches (one range read of changes and one `getMany` per batch), and
+ * stages its writes; the writes and the index's position (the last change indexed) commit to the
+ * index's database in ONE atomic batch, so after a crash or restart the index resumes exactly.
+ *
+ * The position lives in the sublevel `hyperlog-index` of `db`'s parent (of `db` itself when `db`
+ * is not a sublevel), under the index's name: give each index its own sublevel as `db`.
+ */
+import { KappaError, asKappaError } from '../errors.js'
+import type { LevelDb } from '../kappa/index.js'
+import { ViewBatch, type LevelOperation } from '../kappa/view-batch.js'
+import type { KnownNode } from './dag-indexer.js'
+import type { ChangeSource } from './read-stream.js'
+import { StagedWrites } from './staged-writes.js'
+import type { HyperlogNode } from './types.js'
+
+export interface CreateIndexOptions<T = unknown> {
+  /** Where the index keeps its data and position (any abstract-level database or sublevel). */
+  db: LevelDb
+  /** Distinguishes several indexes over one database (default `'default'`). */
+  name?: string
+  /** Most nodes per `map` call (default 100). */
+  maxBatch?: number
+  map(nodes: HyperlogNode<T>[], staged: StagedWrites): Promise<void> | void
+}
+
+export interface ChangeIndex {
+  /** Resolves once every change present when called is indexed; rejects with `ERR_VIEW_FAILED` after a failure. */
+  ready(): Promise<void>
+  /** The last change indexed. */
+  readonly position: number
+  /** Stops after the batch in flight. */
+  close(): Promise<void>
+}
+
+export interface ChangeIndexSource extends ChangeSource {
+  /** Resolves once the DAG index has indexed every entry present now. */
+  dagReady(): Promise<void>
+}
+
+const DEFAULT_MAX_BATCH = 100
+const POSITIONS = 'hyperlog-index'
+
+interface ReadyWaiter {
+  target: number
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+export class HyperlogIndex<T = unknown> implements ChangeIndex {
+  position = 0
+
+  readonly #source: ChangeIndexSource
+  readonly #toNode: (node: KnownNode) => HyperlogNode<T>
+  readonly #onError: (err: Error) => void
+  readonly #db: LevelDb
+  readonly #root: LevelDb
+  readonly #positions: LevelDb
+  readonly #name: string
+  readonly #maxBatch: number
+  readonly #map: CreateIndexOptions<T>['map']
+  readonly #opened: Promise<void>
+  readonly #unsubscribe: () => void
+  #running: Promise<void> | null = null
+  #failure: Error | null = null
+  #closed = false
+  #waiters: ReadyWaiter[] = []
+
+  constructor(
+    source: ChangeIndexSource,
+    toNode: (node: KnownNode) => HyperlogNode<T>,
+    onError: (err: Error) => void,
+    opts: CreateIndexOptions<T>,
+  ) {
+    this.#source = source
+    this.#toNode = toNode
+    this.#onError = onError
+    this.#db = opts.db
+    this.#name = opts.name ?? 'default'
+    this.#maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH
+    this.#map = opts.map
+    const parent = (opts.db as { parent?: LevelDb }).parent
+    this.#root = (opts.db as { db?: LevelDb }).db ?? opts.db
+    this.#positions = (parent ?? opts.db).sublevel(POSITIONS, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+    }) as unknown as LevelDb
+    this.#opened = this.#open()
+    this.#opened.catch(() => undefined)
+    this.#unsubscribe = source.onCommit(() => this.#wake())
+  }
+
+  async ready(): Promise<void> {
+    if (this.#closed) throw KappaError.closed('index')
+    await this.#opened
+    await this.#source.dagReady()
+    const target = this.#source.changes
+    if (this.#failure) throw this.#failed()
+    if (this.position >= target) return
+    await new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ target, resolve, reject })
+      this.#wake()
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#unsubscribe()
+    await this.#opened.catch(() => undefined)
+    await this.#running
+    const err = KappaError.closed('index')
+    for (const w of this.#waiters.splice(0)) w.reject(err)
+  }
+
+  async #open(): Promise<void> {
+    try {
+      const stored = (await this.#positions.get(this.#name)) as string | undefined
+      this.position = stored === undefined ? 0 : Number(stored)
+      if (!Number.isSafeInteger(this.position) || this.position < 0) {
+        throw new KappaError(
+          'ERR_STORAGE',
+          `index '${this.#name}': its stored position is not a change number`,
+        )
+      }
+    } catch (err) {
+      this.#fail(err)
+      throw err
+    }
+    this.#wake()
+  }
+
+  #wake(): void {
+    if (this.#running || this.#closed || this.#failure) return
+    if (this.position >= this.#source.changes) return
+    this.#running = this.#run().finally(() => {
+      this.#running = null
+      this.#wake()
+    })
+  }
+
+  async #run(): Promise<void> {
+    try {
+      await this.#opened
+      while (!this.#closed && this.position < this.#source.changes) {
+        const nodes = await this.#source.readChanges({
+          gt: this.position,
+          lt: Infinity,
+          reverse: false,
+          limit: this.#maxBatch,
+        })
+        if (nodes.length === 0) break
+        await this.#indexBatch(nodes)
+        this.#settle()
+      }
+    } catch (err) {
+      this.#fail(err)
+    }
+  }
+
+  async #indexBatch(nodes: KnownNode[]): Promise<void> {
+    const batch = new ViewBatch()
+    const last = nodes[nodes.length - 1].record.change
+    try {
+      await this.#map(
+        nodes.map((n) => this.#toNode(n)),
+        new StagedWrites(this.#db, batch),
+      )
+    } finally {
+      batch.seal()
+    }
+    const root: unknown = this.#root
+    const ops = batch.operations.map((op) =>
+      op.sublevel === root ? { ...op, sublevel: undefined } : op,
+    ) as LevelOperation[]
+    ops.push({
+      type: 'put',
+      key: this.#name,
+      value: String(last),
+      sublevel: this.#positions,
+    } as LevelOperation)
+    await this.#root.batch(ops)
+    this.position = last
+  }
+
+  #settle(): void {
+    const waiting: ReadyWaiter[] = []
+    for (const w of this.#waiters) {
+      if (this.position >= w.target) w.resolve()
+      else waiting.push(w)
+    }
+    this.#waiters = waiting
+  }
+
+  #fail(err: unknown): void {
+    if (this.#failure) return
+    this.#failure = asKappaError(err, 'ERR_VIEW_FAILED')
+    const failed = this.#failed()
+    for (const w of this.#waiters.splice(0)) w.reject(failed)
+    this.#onError(failed)
+  }
+
+  #failed(): KappaError {
+    const cause = this.#failure
+    if (cause instanceof KappaError && cause.code === 'ERR_VIEW_FAILED') return cause
+    return new KappaError('ERR_VIEW_FAILED', `index '${this.#name}' failed: ${cause?.message ?? ''}`, {
+      cause,
+    })
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The heart of the DAG view: turns a batch of feed entries into the writes of the DAG index.
+ *
+ * Per entry: decode (not a hyperlog entry → skipped), hash, then
+ *   - a node with that hash is visible or waiting already → duplicate, nothing written;
+ *   - a replicated node failing `verify` → rejected, never visible;
+ *   - every link visible → the node becomes visible: next change number, node record, change key,
+ *     heads (self in, links out); then every waiting node whose last missing link it was becomes
+ *     visible too, recursively, in the same batch;
+ *   - else it waits (a pending record) until its missing links are visible.
+ * Reads: one `getMany` per batch (the hashes and links of the batch); in-memory work otherwise.
+ */
+import type { FeedKey } from '../feeds/types.js'
+import type { NodeHasher } from './hash.js'
+import {
+  changeKey,
+  decodeEntry,
+  decodeNodeRecord,
+  encodeNodeRecord,
+  headKey,
+  nodeKey,
+  pendingKey,
+  type NodeRecord,
+} from './messages.js'
+import { toSignable } from './node.js'
+import { PendingNodes, type PendingNode } from './pending.js'
+import type { NodeHash, SignableNode } from './types.js'
+
+export type DagOp = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string }
+
+export interface DagEntry {
+  key: FeedKey
+  seq: number
+  value: unknown
+}
+
+export interface KnownNode {
+  hash: NodeHash
+  record: NodeRecord
+}
+
+/** What a batch did, applied to the in-memory state and announced once the batch is committed. */
+export interface BatchOutcome {
+  /** Nodes first seen (not duplicates) and not rejected, in feed order: `'preadd'`. */
+  arrived: KnownNode[]
+  /** Nodes that became visible, in change order: `'add'`. */
+  visible: KnownNode[]
+  /** Entries that were already visible nodes: the existing node. */
+  duplicates: KnownNode[]
+  /** Replicated nodes that failed `verify`: `'reject'`. */
+  rejected: KnownNode[]
+  /** The largest change number after this batch. */
+  changes: number
+}
+
+/** Reads committed records of the DAG index, one round trip for many keys. */
+export type ReadMany = (keys: string[]) => Promise<(Buffer | undefined)[]>
+
+/** Checks a replicated node; resolves false (or rejects) when it must be refused. */
+export type VerifyNode = (node: SignableNode) => Promise<boolean>
+
+interface Candidate {
+  hash: NodeHash
+  record: NodeRecord
+}
+
+export class DagIndexer {
+  readonly pending = new PendingNodes()
+  /** The largest change number assigned so far (ahead of readers until the batch commits). */
+  changes: number
+
+  readonly #read: ReadMany
+  readonly #hasher: NodeHasher
+  readonly #verify: VerifyNode | undefined
+  readonly #isLocal: (feed: FeedKey) => boolean
+
+  constructor(opts: {
+    read: ReadMany
+    hasher: NodeHasher
+    verify?: VerifyNode
+    isLocal: (feed: FeedKey) => boolean
+    changes: number
+  }) {
+    this.#read = opts.read
+    this.#hasher = opts.hasher
+    this.#verify = opts.verify
+    this.#isLocal = opts.isLocal
+    this.changes = opts.changes
+  }
+
+  /** Rebuilds the waiting set from the stored pending records (at open). */
+  async loadPending(records: { id: string; bytes: Buffer }[]): Promise<void> {
+    if (records.length === 0) return
+    const decoded = records.map((r) => ({ id: r.id, record: decodeNodeRecord(r.bytes) }))
+    const hashes = await this.#hashAll(decoded.map((d) => d.record))
+    const links = [...new Set(decoded.flatMap((d) => d.record.entry.links))]
+    const found = await this.#read(links.map(nodeKey))
+    const visible = new Set(links.filter((_, i) => found[i] !== undefined))
+    for (let i = 0; i < decoded.length; i++) {
+      const { id, record } = decoded[i]
+      const missing = new Set(record.entry.links.filter((l) => !visible.has(l)))
+      this.pending.add({ id, hash: hashes[i], record, missing })
+    }
+  }
+
+  async map(entries: DagEntry[]): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
+    const candidates = this.#decode(entries)
+    const hashes = await this.#hashAll(candidates.map((c) => c.record))
+    const batch: Candidate[] = candidates.map((c, i) => ({ hash: hashes[i], record: c.record }))
+
+    // One read for every hash and link of the batch: which of them are visible already.
+    const lookup = [...new Set(batch.flatMap((c) => [c.hash, ...c.record.entry.links]))]
+    const found = await this.#read(lookup.map(nodeKey))
+    const committed = new Map<NodeHash, Buffer>()
+    for (let i = 0; i < lookup.length; i++) {
+      const bytes = found[i]
+      if (bytes !== undefined) committed.set(lookup[i], bytes)
+    }
+
+    const verdicts = await this.#verifyAll(batch, committed)
+
+    const ops: DagOp[] = []
+    const outcome: BatchOutcome = {
+      arrived: [],
+      visible: [],
+      duplicates: [],
+      rejected: [],
+      changes: this.changes,
+    }
+    const visibleNow = new Set<NodeHash>()
+    const seenNow = new Set<NodeHash>()
+    const isVisible = (hash: NodeHash) => committed.has(hash) || visibleNow.has(hash)
+
+    const makeVisible = (first: KnownNode) => {
+      const queue: KnownNode[] = [first]
+      for (let node = queue.shift(); node; node = queue.shift()) {
+        const { hash, record } = node
+        record.change = ++this.changes
+        ops.push({
+          type: 'put',
+          key: nodeKey(hash),
+          value: encodeNodeRecord(record.feed, record.seq, record.change, record.entryBytes),
+        })
+        ops.push({ type: 'put', key: changeKey(record.change), value: Buffer.from(hash) })
+        for (const link of record.entry.links) ops.push({ type: 'del', key: headKey(link) })
+        ops.push({ type: 'put', key: headKey(hash), value: Buffer.alloc(0) })
+        visibleNow.add(hash)
+        outcome.visible.push(node)
+        for (const released of this.pending.release(hash)) {
+          ops.push({ type: 'del', key: released.id })
+          queue.push({ hash: released.hash, record: released.record })
+        }
+      }
+    }
+
+    for (let i = 0; i < batch.length; i++) {
+      const node = batch[i]
+      const existing = committed.get(node.hash)
+      if (existing !== undefined) {
+        outcome.duplicates.push({ hash: node.hash, record: decodeNodeRecord(existing) })
+        continue
+      }
+      if (seenNow.has(node.hash) || this.pending.has(node.hash)) continue
+      if (!verdicts[i]) {
+        outcome.rejected.push(node)
+        continue
+      }
+      seenNow.add(node.hash)
+      outcome.arrived.push(node)
+      const missing = new Set(node.record.entry.links.filter((link) => !isVisible(link)))
+      if (missing.size === 0) {
+        makeVisible(node)
+        continue
+      }
+      const waiting: PendingNode = {
+        id: pendingKey(node.record.feed, node.record.seq),
+        hash: node.hash,
+        record: node.record,
+        missing,
+      }
+      ops.push({
+        type: 'put',
+        key: waiting.id,
+        value: encodeNodeRecord(node.record.feed, node.record.seq, 0, node.record.entryBytes),
+      })
+      this.pending.add(waiting)
+    }
+
+    outcome.changes = this.changes
+    return { ops, outcome }
+  }
+
+  #decode(entries: DagEntry[]): { record: NodeRecord }[] {
+    const out: { record: NodeRecord }[] = []
+    for (const e of entries) {
+      const entry = decodeEntry(e.value)
+      if (!entry) continue
+      const entryBytes = e.value as Buffer
+      out.push({
+        record: {
+          feed: e.key,
+          seq: e.seq,
+          change: 0,
+          entry,
+          entryBytes: Buffer.isBuffer(entryBytes) ? entryBytes : Buffer.from(entryBytes),
+        },
+      })
+    }
+    return out
+  }
+
+  #hashAll(records: NodeRecord[]): Promise<NodeHash[]> {
+    if (this.#hasher.synchronous) {
+      try {
+        return Promise.resolve(records.map((r) => this.#hasher.hashSync(r.entry.links, r.entry.value)))
+      } catch (err) {
+        return Promise.reject(err as Error)
+      }
+    }
+    return Promise.all(records.map((r) => this.#hasher.hash(r.entry.links, r.entry.value)))
+  }
+
+  /** `verify` for each replicated node that is new; true for everything else. */
+  async #verifyAll(batch: Candidate[], committed: Map<NodeHash, Buffer>): Promise<boolean[]> {
+    const verify = this.#verify
+    if (!verify) return batch.map(() => true)
+    return Promise.all(
+      batch.map(async (c) => {
+        if (committed.has(c.hash) || this.pending.has(c.hash) || this.#isLocal(c.record.feed)) return true
+        try {
+          return await verify(toSignable(c.hash, c.record))
+        } catch {
+          return false
+        }
+      }),
+    )
+  }
+}

@@ -1,0 +1,451 @@
+/**
+ * `Hyperlog`: a Merkle DAG of content-addressed nodes (hyperlog 4.12 semantics, CONTRACT §3) over a
+ * Kappa. Nodes live in the writers' logs (the local one is `kappa.writer('hyperlog')`); the DAG
+ * index is a kappa view (dag-view.ts) that makes a node visible — change number, read streams,
+ * `'add'` — once all its links are, so change order is topological on every replica.
+ */
+import { EventEmitter } from 'node:events'
+import { join } from 'node:path'
+import type { Duplex } from 'node:stream'
+import { ClassicLevel } from 'classic-level'
+import { KappaError } from '../errors.js'
+import type { Feed } from '../feeds/types.js'
+import { Kappa, type LevelDb } from '../kappa/index.js'
+import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
+import { AddQueue, type AddRequest, type DocInput, type PreaddNode } from './add-queue.js'
+import { HyperlogIndex, type ChangeIndex, type CreateIndexOptions } from './change-index.js'
+import type { KnownNode } from './dag-indexer.js'
+import { DAG_VIEW_VERSION, DagView } from './dag-view.js'
+import { NodeHasher } from './hash.js'
+import { HeadsStream } from './heads-stream.js'
+import { normalizeLinks } from './links.js'
+import { toNode } from './node.js'
+import { ChangeStream } from './read-stream.js'
+import { startReplication, type HyperlogReplicateOptions } from './replicate.js'
+import type {
+  AddOptions,
+  BatchDoc,
+  GetOptions,
+  HyperlogNode,
+  HyperlogOptions,
+  HyperlogValueEncoding,
+  LinksInput,
+  NodeHash,
+  ReadStreamOptions,
+  SignableNode,
+} from './types.js'
+import { encodeValue } from './value-encoding.js'
+import {
+  checkAddOptions,
+  checkBatchDocs,
+  checkGetOptions,
+  checkHyperlogOptions,
+  checkIndexOptions,
+  checkNodeHash,
+  checkReadStreamOptions,
+  checkStorage,
+} from './validate.js'
+
+/** The kappa view name of the DAG index, and the name of the local writer. */
+export const HYPERLOG_NAME = 'hyperlog'
+
+export interface HyperlogEvents<T> {
+  /** A node is about to be added (synchronously in `add`/`batch`; `key` null with `asyncHash`). */
+  preadd: [node: PreaddNode]
+  /** A node became visible (local or replicated), or a local add found it already there. */
+  add: [node: HyperlogNode<T>]
+  /** A node was refused: a missing link, a failing `sign`, or (replicated) a failing `verify`. */
+  reject: [node: PreaddNode]
+  error: [err: Error]
+}
+
+export type HyperlogStorage = string | { kappa: Kappa; db: LevelDb }
+
+type NodesCallback<T> = Callback<HyperlogNode<T>[]>
+type NodeCallback<T> = Callback<HyperlogNode<T>>
+
+export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
+  readonly kappa: Kappa
+  /** The database of the DAG index (the DAG view lives in its sublevel `hyperlog`). */
+  readonly db: LevelDb
+  readonly valueEncoding: HyperlogValueEncoding
+
+  readonly #owned: boolean
+  readonly #hasher: NodeHasher
+  readonly #opts: HyperlogOptions
+  readonly #dag: DagView
+  readonly #queue: AddQueue
+  readonly #opened: Promise<void>
+  readonly #liveStreams = new Set<ChangeStream<HyperlogNode<T>>>()
+  readonly #liveReplications = new Set<Duplex>()
+  readonly #indexes = new Set<HyperlogIndex<T>>()
+  #writer: Feed<Buffer> | null = null
+  #closing: Promise<void> | null = null
+
+  constructor(storage: HyperlogStorage, opts: HyperlogOptions = {}) {
+    super()
+    this.setMaxListeners(0)
+    checkStorage(storage)
+    checkHyperlogOptions(opts)
+    this.#opts = opts
+    this.valueEncoding = opts.valueEncoding ?? opts.encoding ?? 'binary'
+    this.#hasher = new NodeHasher(opts.hash, opts.asyncHash)
+    if (typeof storage === 'string') {
+      this.kappa = new Kappa(join(storage, 'logs'), { valueEncoding: 'binary', key: opts.key })
+      this.db = new ClassicLevel(join(storage, 'index')) as unknown as LevelDb
+      this.#owned = true
+    } else {
+      this.kappa = storage.kappa
+      this.db = storage.db
+      this.#owned = false
+    }
+    const verify = opts.verify
+    this.#dag = new DagView(this.db.sublevel(HYPERLOG_NAME) as unknown as LevelDb, {
+      hasher: this.#hasher,
+      verify: verify ? (node) => callVerify(verify, node) : undefined,
+      isLocal: (feed) => feed === this.#writer?.id,
+      onCommit: (outcome, claimed) => {
+        for (const node of outcome.arrived) if (!claimed(node.hash)) this.emit('preadd', preaddOf(node))
+        for (const node of outcome.visible) if (!claimed(node.hash)) this.emit('add', this.#toNode(node))
+        for (const node of outcome.rejected) this.emit('reject', preaddOf(node))
+        if (outcome.rejected.length > 0) this.#refuseLive()
+      },
+    })
+    this.#queue = new AddQueue({
+      dag: this.#dag,
+      hasher: this.#hasher,
+      writer: () => this.#opened.then(() => this.#writer as Feed<Buffer>),
+      dagReady: () => this.kappa.ready(HYPERLOG_NAME),
+      sign: opts.sign,
+      toNode: (node, encoding) => toNode(node.hash, node.record, encoding),
+      emitPreadd: (node) => this.emit('preadd', node),
+      emitAdd: (node) => this.emit('add', node as HyperlogNode<T>),
+      emitReject: (node) => this.emit('reject', node),
+    })
+    this.kappa.on('error', (err, name) => {
+      if (name !== HYPERLOG_NAME) return
+      this.#dag.failWaiters(err)
+      if (this.listenerCount('error') > 0) this.emit('error', err)
+    })
+    this.#opened = this.#open()
+    this.#opened.catch(() => undefined)
+  }
+
+  /** The largest change number: how many nodes are visible here. */
+  get changes(): number {
+    return this.#dag.changes
+  }
+
+  /** Resolves once the DAG index has indexed every entry present locally now. */
+  ready(cb?: Callback<void>): Promise<void> {
+    return withCallback(
+      this.#whenOpen(() => this.kappa.ready(HYPERLOG_NAME)),
+      cb,
+    )
+  }
+
+  /** Adds one node linking to `links` (hashes or nodes; null for none). */
+  add(links: LinksInput, value: T, cb?: NodeCallback<T>): Promise<HyperlogNode<T>>
+  add(links: LinksInput, value: T, opts?: AddOptions, cb?: NodeCallback<T>): Promise<HyperlogNode<T>>
+  add(
+    links: LinksInput,
+    value: T,
+    opts?: AddOptions | NodeCallback<T>,
+    cb?: NodeCallback<T>,
+  ): Promise<HyperlogNode<T>> {
+    const [options, callback] = optsAndCallback<AddOptions, NodeCallback<T>>(opts, cb)
+    const done = this.#submitDocs([{ links, value }], options).then((nodes) => nodes[0])
+    return withCallback(done, callback)
+  }
+
+  /** Adds several nodes atomically (one log append); resolves with them in input order. */
+  batch(docs: BatchDoc<T>[], cb?: NodesCallback<T>): Promise<HyperlogNode<T>[]>
+  batch(docs: BatchDoc<T>[], opts?: AddOptions, cb?: NodesCallback<T>): Promise<HyperlogNode<T>[]>
+  batch(
+    docs: BatchDoc<T>[],
+    opts?: AddOptions | NodesCallback<T>,
+    cb?: NodesCallback<T>,
+  ): Promise<HyperlogNode<T>[]> {
+    const [options, callback] = optsAndCallback<AddOptions, NodesCallback<T>>(opts, cb)
+    let done: Promise<HyperlogNode<T>[]>
+    try {
+      checkBatchDocs(docs)
+      done = this.#submitDocs(docs, options)
+    } catch (err) {
+      done = Promise.reject(err as Error)
+    }
+    return withCallback(done, callback)
+  }
+
+  /** Adds a node linking to every current head. */
+  append(value: T, cb?: NodeCallback<T>): Promise<HyperlogNode<T>>
+  append(value: T, opts?: AddOptions, cb?: NodeCallback<T>): Promise<HyperlogNode<T>>
+  append(value: T, opts?: AddOptions | NodeCallback<T>, cb?: NodeCallback<T>): Promise<HyperlogNode<T>> {
+    const [options, callback] = optsAndCallback<AddOptions, NodeCallback<T>>(opts, cb)
+    return withCallback(this.#submitAppend(value, options), callback)
+  }
+
+  /** The node with this hash; `ERR_NOT_FOUND` (`notFound: true`) when it is not visible here. */
+  get(key: NodeHash | string, cb?: NodeCallback<T>): Promise<HyperlogNode<T>>
+  get(key: NodeHash | string, opts?: GetOptions, cb?: NodeCallback<T>): Promise<HyperlogNode<T>>
+  get(
+    key: NodeHash | string,
+    opts?: GetOptions | NodeCallback<T>,
+    cb?: NodeCallback<T>,
+  ): Promise<HyperlogNode<T>> {
+    const [options, callback] = optsAndCallback<GetOptions, NodeCallback<T>>(opts, cb)
+    const done = this.#whenOpen(async () => {
+      checkNodeHash(key)
+      checkGetOptions(options)
+      const [record] = await this.#dag.readRecords([key])
+      if (!record) throw KappaError.notFound(`node not found: ${key}`)
+      return this.#toNode({ hash: key as NodeHash, record }, options?.valueEncoding)
+    })
+    return withCallback(done, callback)
+  }
+
+  /** The nodes no other node links to, ordered by hash: a Readable, and a Promise of the array. */
+  heads(cb?: NodesCallback<T>): HeadsStream<HyperlogNode<T>>
+  heads(opts?: GetOptions, cb?: NodesCallback<T>): HeadsStream<HyperlogNode<T>>
+  heads(opts?: GetOptions | NodesCallback<T>, cb?: NodesCallback<T>): HeadsStream<HyperlogNode<T>> {
+    const [options, callback] = optsAndCallback<GetOptions, NodesCallback<T>>(opts, cb)
+    const result = this.#whenOpen(async () => {
+      checkGetOptions(options)
+      const hashes = [...this.#dag.heads].sort()
+      const records = await this.#dag.readRecords(hashes)
+      const nodes: HyperlogNode<T>[] = []
+      records.forEach((record, i) => {
+        if (record) nodes.push(this.#toNode({ hash: hashes[i], record }, options?.valueEncoding))
+      })
+      return nodes
+    })
+    void withCallback(result, callback)
+    return new HeadsStream(result)
+  }
+
+  /** Nodes in change order (topological for this replica); see ReadStreamOptions. */
+  createReadStream(opts: ReadStreamOptions = {}): ChangeStream<HyperlogNode<T>> {
+    if (this.#closing) throw KappaError.closed('hyperlog')
+    checkReadStreamOptions(opts)
+    const live = opts.live === true
+    const stream = new ChangeStream<HyperlogNode<T>>(this.#dag, {
+      since: opts.since ?? 0,
+      until: !live && opts.until ? opts.until : Infinity,
+      reverse: !live && opts.reverse === true,
+      limit: opts.limit !== undefined && opts.limit >= 0 ? opts.limit : Infinity,
+      live,
+      tail: opts.tail === true,
+      opened: this.#opened,
+      toNode: (node) => this.#toNode(node, opts.valueEncoding),
+    })
+    if (live) {
+      this.#liveStreams.add(stream)
+      stream.once('close', () => this.#liveStreams.delete(stream))
+    }
+    return stream
+  }
+
+  /**
+   * A replication stream of the log (every writer's log of the kappa). `replicate(opts)` is
+   * accepted too, as hyperlog's `log.replicate({ mode, live })`.
+   */
+  replicate(
+    isInitiator?: boolean | Duplex | HyperlogReplicateOptions,
+    opts?: HyperlogReplicateOptions,
+  ): Duplex {
+    if (this.#closing) throw KappaError.closed('hyperlog')
+    const stream = startReplication(
+      {
+        kappa: this.kappa,
+        indexed: () => this.#whenOpen(() => this.kappa.ready(HYPERLOG_NAME)),
+        verifyFailures: () => this.#dag.verifyFailures,
+      },
+      isInitiator,
+      opts,
+    )
+    if (stream.live) {
+      this.#liveReplications.add(stream.stream)
+      stream.stream.once('close', () => this.#liveReplications.delete(stream.stream))
+    }
+    return stream.stream
+  }
+
+  /** The key a node with these links and this value has (or would have). */
+  hash(links: LinksInput, value: T, opts?: AddOptions): Promise<NodeHash> {
+    try {
+      checkAddOptions(opts)
+      const encoding = opts?.valueEncoding ?? this.valueEncoding
+      return this.#hasher.hash(normalizeLinks(links), encodeValue(value, encoding))
+    } catch (err) {
+      return Promise.reject(err as Error)
+    }
+  }
+
+  /** An index over the change order (hyperlog-index): see CreateIndexOptions. */
+  createIndex(opts: CreateIndexOptions<T>): ChangeIndex {
+    if (this.#closing) throw KappaError.closed('hyperlog')
+    checkIndexOptions(opts)
+    const dag = this.#dag
+    const index = new HyperlogIndex<T>(
+      {
+        get changes() {
+          return dag.changes
+        },
+        readChanges: (range) => dag.readChanges(range),
+        onCommit: (listener) => dag.onCommit(listener),
+        dagReady: () => this.ready(),
+      },
+      (node) => this.#toNode(node),
+      (err) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err)
+      },
+      opts,
+    )
+    this.#indexes.add(index)
+    return index
+  }
+
+  /** Closes the log (and the kappa and database it opened itself); idempotent. */
+  close(cb?: Callback<void>): Promise<void> {
+    if (!this.#closing) this.#closing = this.#close()
+    return withCallback(this.#closing, cb)
+  }
+
+  async #open(): Promise<void> {
+    if (this.#owned) {
+      try {
+        await (this.db as unknown as ClassicLevel).open()
+      } catch (err) {
+        const locked = (err as { code?: string; cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED'
+        throw new KappaError(locked ? 'ERR_LOCKED' : 'ERR_STORAGE', 'the hyperlog index cannot be opened', {
+          cause: err,
+        })
+      }
+    }
+    await this.#dag.load()
+    this.#writer = (await this.kappa.writer(HYPERLOG_NAME)) as Feed<Buffer>
+    this.kappa.use(HYPERLOG_NAME, DAG_VIEW_VERSION, this.#dag.view)
+  }
+
+  async #close(): Promise<void> {
+    await this.#opened.catch(() => undefined)
+    await this.#queue.idle
+    for (const stream of this.#liveStreams) stream.finish()
+    for (const stream of this.#liveReplications) stream.destroy()
+    await Promise.allSettled([...this.#indexes].map((index) => index.close()))
+    this.#dag.failWaiters(KappaError.closed('hyperlog'))
+    if (this.#owned) {
+      await this.kappa.close()
+      await (this.db as unknown as ClassicLevel).close()
+    }
+  }
+
+  #whenOpen<R>(fn: () => Promise<R>): Promise<R> {
+    if (this.#closing) return Promise.reject(KappaError.closed('hyperlog'))
+    return this.#opened.then(fn)
+  }
+
+  #toNode(node: KnownNode, encoding?: HyperlogValueEncoding): HyperlogNode<T> {
+    return toNode<T>(node.hash, node.record, encoding ?? this.valueEncoding)
+  }
+
+  /** Validates, encodes and announces (`'preadd'`, synchronously) the docs, then queues them. */
+  #submitDocs(docs: BatchDoc<T>[], opts: AddOptions | undefined): Promise<HyperlogNode<T>[]> {
+    let inputs: DocInput[]
+    let encoding: HyperlogValueEncoding
+    try {
+      if (this.#closing) throw KappaError.closed('hyperlog')
+      checkAddOptions(opts)
+      encoding = opts?.valueEncoding ?? this.valueEncoding
+      inputs = docs.map((doc) =>
+        this.#prepare(normalizeLinks(doc.links), doc.value, doc.identity, opts, encoding),
+      )
+    } catch (err) {
+      return Promise.reject(err as Error)
+    }
+    if (inputs.length === 0) return Promise.resolve([])
+    for (const input of inputs) this.emit('preadd', input.pre)
+    return new Promise((resolve, reject) => {
+      const request: AddRequest = {
+        kind: 'docs',
+        docs: inputs,
+        encoding,
+        resolve: resolve as (nodes: HyperlogNode<unknown>[]) => void,
+        reject,
+      }
+      this.#queue.push(request)
+    })
+  }
+
+  #submitAppend(value: T, opts: AddOptions | undefined): Promise<HyperlogNode<T>> {
+    let input: DocInput
+    let encoding: HyperlogValueEncoding
+    try {
+      if (this.#closing) throw KappaError.closed('hyperlog')
+      checkAddOptions(opts)
+      encoding = opts?.valueEncoding ?? this.valueEncoding
+      input = this.#prepare([], value, undefined, opts, encoding, false)
+    } catch (err) {
+      return Promise.reject(err as Error)
+    }
+    return new Promise<HyperlogNode<unknown>[]>((resolve, reject) => {
+      this.#queue.push({ kind: 'append', doc: input, encoding, resolve, reject })
+    }).then((nodes) => nodes[0] as HyperlogNode<T>)
+  }
+
+  #prepare(
+    links: NodeHash[],
+    value: unknown,
+    identity: Buffer | undefined,
+    opts: AddOptions | undefined,
+    encoding: HyperlogValueEncoding,
+    hashNow = true,
+  ): DocInput {
+    const bytes = encodeValue(value, encoding)
+    const id = identity ?? opts?.identity ?? this.#opts.identity
+    const signature = opts?.signature ? Buffer.from(opts.signature) : null
+    const key = hashNow && this.#hasher.synchronous ? this.#hasher.hashSync(links, bytes) : null
+    const pre: PreaddNode = {
+      key,
+      links,
+      value: bytes,
+      log: this.#writer?.id ?? null,
+      identity: id ? Buffer.from(id) : null,
+      signature,
+    }
+    return { links, value: bytes, identity: pre.identity, signature, pre }
+  }
+
+  /** A replicated node failed `verify`: live replications end with `ERR_INVALID_SIGNATURE`. */
+  #refuseLive(): void {
+    for (const stream of this.#liveReplications) {
+      stream.destroy(new KappaError('ERR_INVALID_SIGNATURE', 'a replicated node failed verification'))
+    }
+  }
+}
+
+/** `hyperlog(storage, opts)` ≡ `new Hyperlog(storage, opts)`. */
+export function hyperlog<T = unknown>(storage: HyperlogStorage, opts?: HyperlogOptions): Hyperlog<T> {
+  return new Hyperlog<T>(storage, opts)
+}
+
+function preaddOf(node: KnownNode): PreaddNode {
+  const { entry, feed } = node.record
+  return {
+    key: node.hash,
+    links: entry.links,
+    value: entry.value,
+    log: feed,
+    identity: entry.identity ?? Buffer.from(feed, 'hex'),
+    signature: entry.signature,
+  }
+}
+
+function callVerify(verify: NonNullable<HyperlogOptions['verify']>, node: SignableNode): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    verify(node, (err, valid) => {
+      if (err) reject(err)
+      else resolve(valid === true)
+    })
+  })
+}

@@ -1,0 +1,210 @@
+/**
+ * Every byte layout of the hyperlog layer, in one place.
+ *
+ * Feed entry (the value of one entry in a writer's log; one node):
+ *   format:    uint8  (= ENTRY_FORMAT)
+ *   flags:     uint   bit 0: identity follows, bit 1: signature follows
+ *   links:     uint count, then per link a uint tag: 0 → 32 raw bytes (a 64-hex lowercase hash),
+ *              n > 0 → n bytes of utf-8 (any other hash string)
+ *   value:     buffer (uint length + bytes): the encoded value, as hashed
+ *   identity:  buffer, when flagged
+ *   signature: buffer, when flagged
+ * The node's key is not stored: every replica recomputes it from links and value.
+ *
+ * DAG index records (values of the DAG view's keys, see `keys.ts`):
+ *   node:    fixed32 feed key, uint seq (0-based), uint change, then the feed entry verbatim
+ *   pending: the same with change 0 (a node waiting for links that are not visible yet)
+ */
+import c from 'compact-encoding'
+import { KappaError } from '../errors.js'
+import type { FeedKey } from '../feeds/types.js'
+import type { NodeHash } from './types.js'
+
+type State = ReturnType<typeof c.state>
+
+export const ENTRY_FORMAT = 0x68 // 'h'
+
+const FLAG_IDENTITY = 1
+const FLAG_SIGNATURE = 2
+const HEX_HASH = /^[0-9a-f]{64}$/
+
+/** One node as written to a feed. */
+export interface NodeEntry {
+  links: NodeHash[]
+  value: Buffer
+  identity: Buffer | null
+  signature: Buffer | null
+}
+
+const link = {
+  preencode(state: State, key: string) {
+    if (HEX_HASH.test(key)) {
+      c.uint.preencode(state, 0)
+      state.end += 32
+    } else {
+      const length = Buffer.byteLength(key)
+      c.uint.preencode(state, length)
+      state.end += length
+    }
+  },
+  encode(state: State, key: string) {
+    const buffer = state.buffer as Buffer
+    if (HEX_HASH.test(key)) {
+      c.uint.encode(state, 0)
+      state.start += buffer.write(key, state.start, 'hex')
+    } else {
+      c.uint.encode(state, Buffer.byteLength(key))
+      state.start += buffer.write(key, state.start, 'utf-8')
+    }
+  },
+  decode(state: State): NodeHash {
+    const tag = c.uint.decode(state)
+    const length = tag === 0 ? 32 : tag
+    if (state.end - state.start < length) throw new Error('link out of bounds')
+    const bytes = (state.buffer as Uint8Array).subarray(state.start, state.start + length)
+    state.start += length
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(
+      tag === 0 ? 'hex' : 'utf-8',
+    ) as NodeHash
+  },
+}
+
+const links = c.array(link)
+
+const entryEncoding = {
+  preencode(state: State, e: NodeEntry) {
+    c.uint8.preencode(state, ENTRY_FORMAT)
+    c.uint.preencode(state, flags(e))
+    links.preencode(state, e.links)
+    c.buffer.preencode(state, e.value)
+    if (e.identity) c.buffer.preencode(state, e.identity)
+    if (e.signature) c.buffer.preencode(state, e.signature)
+  },
+  encode(state: State, e: NodeEntry) {
+    c.uint8.encode(state, ENTRY_FORMAT)
+    c.uint.encode(state, flags(e))
+    links.encode(state, e.links)
+    c.buffer.encode(state, e.value)
+    if (e.identity) c.buffer.encode(state, e.identity)
+    if (e.signature) c.buffer.encode(state, e.signature)
+  },
+  decode(state: State): NodeEntry {
+    if (c.uint8.decode(state) !== ENTRY_FORMAT) throw new Error('not a hyperlog entry')
+    const f = c.uint.decode(state)
+    const entry: NodeEntry = {
+      links: links.decode(state),
+      value: toBuffer(c.buffer.decode(state)),
+      identity: null,
+      signature: null,
+    }
+    if (f & FLAG_IDENTITY) entry.identity = toBuffer(c.buffer.decode(state))
+    if (f & FLAG_SIGNATURE) entry.signature = toBuffer(c.buffer.decode(state))
+    return entry
+  },
+}
+
+function flags(e: NodeEntry): number {
+  return (e.identity ? FLAG_IDENTITY : 0) | (e.signature ? FLAG_SIGNATURE : 0)
+}
+
+function toBuffer(bytes: Uint8Array | null): Buffer {
+  if (!bytes) return Buffer.alloc(0)
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+export function encodeEntry(entry: NodeEntry): Buffer {
+  return toBuffer(c.encode(entryEncoding, entry))
+}
+
+/** Decodes a feed entry; anything else (another app's entry, a hostile peer's bytes) → null. */
+export function decodeEntry(bytes: unknown): NodeEntry | null {
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0 || bytes[0] !== ENTRY_FORMAT) return null
+  try {
+    return c.decode(entryEncoding, bytes)
+  } catch {
+    return null
+  }
+}
+
+/** Where a node (or a node waiting for its links) sits in the logs, and its change number. */
+export interface NodeRecord {
+  feed: FeedKey
+  /** 0-based seq in the feed. */
+  seq: number
+  /** 0 for a pending record. */
+  change: number
+  entry: NodeEntry
+  /** The feed entry's bytes, kept to write records without re-encoding. */
+  entryBytes: Buffer
+}
+
+export function encodeNodeRecord(feed: FeedKey, seq: number, change: number, entryBytes: Buffer): Buffer {
+  const state = c.state()
+  c.fixed32.preencode(state, Buffer.alloc(32))
+  c.uint.preencode(state, seq)
+  c.uint.preencode(state, change)
+  state.end += entryBytes.byteLength
+  state.buffer = Buffer.allocUnsafe(state.end)
+  c.fixed32.encode(state, Buffer.from(feed, 'hex'))
+  c.uint.encode(state, seq)
+  c.uint.encode(state, change)
+  ;(state.buffer as Buffer).set(entryBytes, state.start)
+  return state.buffer as Buffer
+}
+
+/** Decodes a record of the DAG index; bytes that are not one → `ERR_STORAGE`. */
+export function decodeNodeRecord(bytes: Uint8Array): NodeRecord {
+  try {
+    const state = c.state(0, bytes.byteLength, bytes)
+    const feed = Buffer.from(c.fixed32.decode(state)).toString('hex') as FeedKey
+    const seq = c.uint.decode(state)
+    const change = c.uint.decode(state)
+    const entryBytes = toBuffer(bytes.subarray(state.start))
+    const entry = decodeEntry(entryBytes)
+    if (!entry) throw new Error('bad entry')
+    return { feed, seq, change, entry, entryBytes }
+  } catch (err) {
+    throw new KappaError('ERR_STORAGE', 'a record of the DAG index cannot be decoded', { cause: err })
+  }
+}
+
+/** A lexicographically sortable hex form of a non-negative integer (change numbers, seqs). */
+export function lexHex(n: number): string {
+  return toBuffer(c.encode(c.lexint, n)).toString('hex')
+}
+
+export function fromLexHex(hex: string): number {
+  return c.decode(c.lexint, Buffer.from(hex, 'hex'))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys of the DAG index (utf-8 strings in the DAG view's sublevel; values are the records above):
+//   c!<lexhex change>         → the node's hash (utf-8 bytes)
+//   n!<hash>                  → node record
+//   h!<hash>                  → empty: the node is a head (no visible node links to it)
+//   p!<feed hex>!<lexhex seq> → pending record: a node waiting for a link that is not visible yet
+// ---------------------------------------------------------------------------------------------
+
+export const CHANGES_RANGE = { gt: 'c!', lt: 'c"' } as const
+export const HEADS_RANGE = { gt: 'h!', lt: 'h"' } as const
+export const PENDING_RANGE = { gt: 'p!', lt: 'p"' } as const
+
+export function changeKey(change: number): string {
+  return 'c!' + lexHex(change)
+}
+
+export function nodeKey(hash: string): string {
+  return 'n!' + hash
+}
+
+export function headKey(hash: string): string {
+  return 'h!' + hash
+}
+
+export function hashOfHeadKey(key: string): NodeHash {
+  return key.slice(2) as NodeHash
+}
+
+export function pendingKey(feed: FeedKey, seq: number): string {
+  return 'p!' + feed + '!' + lexHex(seq)
+}

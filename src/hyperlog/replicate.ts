@@ -1,0 +1,79 @@
+/**
+ * `log.replicate(…)`: the kappa's replication stream (every writer's log), plus what the DAG needs
+ * before a non-live replication may end: the DAG view has indexed what arrived, and no node of it
+ * failed `verify` (else the stream fails with `ERR_INVALID_SIGNATURE`).
+ */
+import type { Duplex } from 'node:stream'
+import { KappaError } from '../errors.js'
+import type { ReplicationMode } from '../feeds/types.js'
+import type { Kappa } from '../kappa/index.js'
+
+export interface HyperlogReplicateOptions {
+  /** push: only send; pull: only receive; sync (default): both. push+push and pull+pull fail. */
+  mode?: ReplicationMode
+  /** Keep replicating new nodes as they come (default false). */
+  live?: boolean
+  /** Give up a non-live replication that makes no progress for this long (ms). */
+  timeout?: number
+}
+
+export interface ReplicationDeps {
+  kappa: Kappa
+  /** Resolves once the DAG view has indexed every entry present now. */
+  indexed: () => Promise<void>
+  /** How many replicated nodes failed `verify` so far. */
+  verifyFailures: () => number
+}
+
+const MODES: readonly string[] = ['sync', 'push', 'pull']
+
+export function startReplication(
+  deps: ReplicationDeps,
+  isInitiator: boolean | Duplex | HyperlogReplicateOptions | undefined,
+  opts: HyperlogReplicateOptions | undefined,
+): { stream: Duplex; live: boolean } {
+  let init = isInitiator
+  let options = opts
+  // hyperlog's call shape: replicate({ mode, live }).
+  if (init !== null && typeof init === 'object' && !isStream(init) && options === undefined) {
+    options = init
+    init = undefined
+  }
+  const { mode, live, timeout } = checkOptions(options ?? {})
+  if (init !== undefined && typeof init !== 'boolean' && !isStream(init)) {
+    throw KappaError.invalid('isInitiator must be a boolean or a stream')
+  }
+  const failuresBefore = deps.verifyFailures()
+  const beforeDone = async (): Promise<void> => {
+    await deps.indexed()
+    if (deps.verifyFailures() > failuresBefore) {
+      throw new KappaError('ERR_INVALID_SIGNATURE', 'a replicated node failed verification')
+    }
+  }
+  const stream = deps.kappa.replicate(init as boolean | Duplex | undefined, {
+    mode,
+    live,
+    timeout,
+    beforeDone,
+  })
+  return { stream, live }
+}
+
+function isStream(value: object): value is Duplex {
+  return typeof (value as { pipe?: unknown }).pipe === 'function'
+}
+
+function checkOptions(opts: HyperlogReplicateOptions): Required<Omit<HyperlogReplicateOptions, 'timeout'>> & {
+  timeout?: number
+} {
+  if (opts === null || typeof opts !== 'object')
+    throw KappaError.invalid('replicate options must be an object')
+  const mode = opts.mode ?? 'sync'
+  if (!MODES.includes(mode)) throw KappaError.invalid(`replication mode must be sync, push or pull`)
+  if (opts.live !== undefined && typeof opts.live !== 'boolean')
+    throw KappaError.invalid('live must be a boolean')
+  if (opts.timeout !== undefined && (typeof opts.timeout !== 'number' || !(opts.timeout > 0))) {
+    throw KappaError.invalid('timeout must be a positive number of milliseconds')
+  }
+  return { mode, live: opts.live === true, timeout: opts.timeout }
+}

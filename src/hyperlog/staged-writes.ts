@@ -1,0 +1,34 @@
+/**
+ * `StagedWrites`: what a change index's `map` writes through. Writes are staged (kappa's
+ * `ViewBatch`, the same staging `levelView` uses) and committed with the index's position in one
+ * atomic batch; `get` sees the staged value first, else the committed one.
+ */
+import type { ViewBatch} from '../kappa/view-batch.js';
+import { type LevelSublevel } from '../kappa/view-batch.js'
+import type { LevelDb } from '../kappa/index.js'
+
+export class StagedWrites {
+  /** The index's database; typed as a sublevel for staging (a root database works as well). */
+  readonly #db: LevelSublevel
+  readonly #batch: ViewBatch
+
+  constructor(db: LevelDb, batch: ViewBatch) {
+    this.#db = db as unknown as LevelSublevel
+    this.#batch = batch
+  }
+
+  put(key: unknown, value: unknown): void {
+    this.#batch.stage({ type: 'put', key, value, sublevel: this.#db })
+  }
+
+  del(key: unknown): void {
+    this.#batch.stage({ type: 'del', key, sublevel: this.#db })
+  }
+
+  /** The staged value, else the committed one; undefined when missing (or deleted). */
+  async get(key: unknown): Promise<unknown> {
+    const staged = this.#batch.lookup(this.#db, key)
+    if (staged.staged) return staged.value
+    return this.#db.get(key)
+  }
+}

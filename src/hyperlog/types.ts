@@ -1,0 +1,104 @@
+/**
+ * Public types of the hyperlog layer: nodes, options, hooks.
+ */
+import type { Codec, FeedKey } from '../feeds/types.js'
+
+declare const nodeHashBrand: unique symbol
+/** A node's key: the hex framed sha256 of its links and value, or the custom hash's string. */
+export type NodeHash = string & { readonly [nodeHashBrand]: true }
+
+/** How node values are turned into bytes and back (the log's default, or per call). */
+export type HyperlogValueEncoding = 'json' | 'utf-8' | 'utf8' | 'binary' | Codec
+
+export interface HyperlogNode<T = unknown> {
+  /** The node's hash. */
+  key: NodeHash
+  /** The hashes of the nodes this node links to, in the order they were given. */
+  links: NodeHash[]
+  /** The value, decoded with the log's (or the call's) value encoding. */
+  value: T
+  /** The feed key (hex) of the writer whose log holds this node. */
+  log: FeedKey
+  /** 1-based position of the node in that writer's log. */
+  seq: number
+  /** 1-based local insertion counter; topological on every replica, differs between replicas. */
+  change: number
+  /** The application identity given with the node, else the writer's public key. */
+  identity: Buffer | null
+  /** The application signature made by the `sign` hook, or null. */
+  signature: Buffer | null
+}
+
+/** What `sign` and `verify` see: the node as stored, its value still encoded. */
+export interface SignableNode {
+  key: NodeHash
+  links: NodeHash[]
+  value: Buffer
+  log: FeedKey
+  seq: number
+  identity: Buffer | null
+  signature: Buffer | null
+}
+
+/** A link given to `add`/`batch`: a hash, or a node (anything with a `key`). */
+export type LinkInput = string | { key: string }
+export type LinksInput = LinkInput | readonly LinkInput[] | null | undefined
+
+export type HashFunction = (links: string[], value: Buffer) => string
+export type AsyncHashFunction = (
+  links: string[],
+  value: Buffer,
+  cb: (err: Error | null, hash?: string) => void,
+) => void
+export type SignFunction = (node: SignableNode, cb: (err: Error | null, signature?: Buffer) => void) => void
+export type VerifyFunction = (node: SignableNode, cb: (err: Error | null, valid?: boolean) => void) => void
+
+export interface HyperlogOptions {
+  /** Encoding of node values (default `'binary'`). `encoding` is accepted as an alias. */
+  valueEncoding?: HyperlogValueEncoding
+  encoding?: HyperlogValueEncoding
+  /** The database key (32 bytes or 64 hex); only logs with the same key replicate. */
+  key?: Buffer | string
+  /** Replaces the default framed sha256. Every peer must use the same. */
+  hash?: HashFunction
+  /** Asynchronous replacement of the hash; wins over `hash`. */
+  asyncHash?: AsyncHashFunction
+  /** Identity stored with local nodes that carry none of their own. */
+  identity?: Buffer
+  /** Signs local nodes; the signature travels with the node. */
+  sign?: SignFunction
+  /** Checks replicated nodes; a node failing it is rejected and ends the replication with an error. */
+  verify?: VerifyFunction
+}
+
+export interface AddOptions {
+  valueEncoding?: HyperlogValueEncoding
+  /** Identity of this node (per document). */
+  identity?: Buffer
+  /** A ready-made signature: `sign` is then not called. */
+  signature?: Buffer
+}
+
+export interface BatchDoc<T = unknown> {
+  links?: LinksInput
+  value: T
+  identity?: Buffer
+}
+
+export interface GetOptions {
+  valueEncoding?: HyperlogValueEncoding
+}
+
+export interface ReadStreamOptions {
+  /** Only changes after this change number (exclusive). */
+  since?: number
+  /** Only changes before this change number (exclusive; ignored when live). */
+  until?: number
+  reverse?: boolean
+  limit?: number
+  /** Keep the stream open and emit new changes as they become visible. */
+  live?: boolean
+  /** Start at the current last change (implies only new changes). */
+  tail?: boolean
+  valueEncoding?: HyperlogValueEncoding
+}

@@ -1,0 +1,107 @@
+/**
+ * Argument checks of the public methods: bad input → `ERR_INVALID_ARGUMENT`, nothing changed.
+ */
+import { KappaError } from '../errors.js'
+import type { CreateIndexOptions } from './change-index.js'
+import type { AddOptions, BatchDoc, GetOptions, HyperlogOptions, ReadStreamOptions } from './types.js'
+import { isValueEncoding } from './value-encoding.js'
+
+const invalid = KappaError.invalid
+
+export function checkStorage(storage: unknown): void {
+  if (typeof storage === 'string') {
+    if (storage.length === 0) throw invalid('storage path is empty')
+    return
+  }
+  const s = storage as { kappa?: { writer?: unknown; use?: unknown }; db?: { sublevel?: unknown } } | null
+  if (
+    s === null ||
+    typeof s !== 'object' ||
+    typeof s.kappa?.writer !== 'function' ||
+    typeof s.kappa.use !== 'function' ||
+    typeof s.db?.sublevel !== 'function'
+  ) {
+    throw invalid('storage must be a directory path or { kappa, db }')
+  }
+}
+
+export function checkHyperlogOptions(opts: HyperlogOptions): void {
+  if (opts === null || typeof opts !== 'object') throw invalid('opts must be an object')
+  for (const name of ['valueEncoding', 'encoding'] as const) {
+    if (opts[name] !== undefined && !isValueEncoding(opts[name]))
+      throw invalid(`opts.${name} is not a value encoding`)
+  }
+  for (const name of ['hash', 'asyncHash', 'sign', 'verify'] as const) {
+    if (opts[name] !== undefined && typeof opts[name] !== 'function')
+      throw invalid(`opts.${name} must be a function`)
+  }
+  if (opts.identity !== undefined && !(opts.identity instanceof Uint8Array))
+    throw invalid('opts.identity must be bytes')
+}
+
+export function checkAddOptions(opts: AddOptions | undefined): void {
+  if (opts === undefined || opts === null) return
+  if (typeof opts !== 'object') throw invalid('options must be an object')
+  checkEncoding(opts.valueEncoding)
+  if (opts.identity !== undefined && !(opts.identity instanceof Uint8Array))
+    throw invalid('identity must be bytes')
+  if (opts.signature !== undefined && !(opts.signature instanceof Uint8Array))
+    throw invalid('signature must be bytes')
+}
+
+export function checkGetOptions(opts: GetOptions | undefined): void {
+  if (opts === undefined || opts === null) return
+  if (typeof opts !== 'object') throw invalid('options must be an object')
+  checkEncoding(opts.valueEncoding)
+}
+
+export function checkBatchDocs(docs: unknown): asserts docs is BatchDoc[] {
+  if (!Array.isArray(docs)) throw invalid('batch takes an array of { links, value }')
+  for (const doc of docs) {
+    if (doc === null || typeof doc !== 'object')
+      throw invalid('a batch doc must be an object { links, value }')
+    const identity = (doc as BatchDoc).identity
+    if (identity !== undefined && !(identity instanceof Uint8Array))
+      throw invalid('a doc identity must be bytes')
+  }
+}
+
+export function checkNodeHash(key: unknown): void {
+  if (typeof key !== 'string' || key.length === 0) throw invalid('a node key must be a non-empty string')
+}
+
+export function checkReadStreamOptions(opts: ReadStreamOptions): void {
+  if (opts === null || typeof opts !== 'object') throw invalid('options must be an object')
+  for (const name of ['since', 'until', 'limit'] as const) {
+    const v = opts[name]
+    if (v !== undefined && v !== null && (typeof v !== 'number' || Number.isNaN(v))) {
+      throw invalid(`${name} must be a number`)
+    }
+  }
+  checkEncoding(opts.valueEncoding)
+}
+
+export function checkIndexOptions(opts: CreateIndexOptions<never>): void {
+  if (opts === null || typeof opts !== 'object') throw invalid('createIndex options must be an object')
+  if (typeof opts.map !== 'function') throw invalid('createIndex needs a map function')
+  const db = opts.db as { sublevel?: unknown; batch?: unknown } | null
+  if (
+    db === null ||
+    typeof db !== 'object' ||
+    typeof db.sublevel !== 'function' ||
+    typeof db.batch !== 'function'
+  ) {
+    throw invalid('createIndex needs an abstract-level db')
+  }
+  if (opts.name !== undefined && (typeof opts.name !== 'string' || opts.name.length === 0)) {
+    throw invalid('index name must be a non-empty string')
+  }
+  if (opts.maxBatch !== undefined && (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1)) {
+    throw invalid('maxBatch must be a positive integer')
+  }
+}
+
+function checkEncoding(encoding: unknown): void {
+  if (encoding !== undefined && !isValueEncoding(encoding))
+    throw invalid('valueEncoding is not a value encoding')
+}

@@ -1,0 +1,38 @@
+/**
+ * Node values as hyperlog encoded them: a codec object, `'json'`, `'utf-8'`, or binary. Strings
+ * are stored as utf-8 whatever the encoding (as the original did), so `add(null, 'hello')` works
+ * on a binary log.
+ */
+import { KappaError } from '../errors.js'
+import type { HyperlogValueEncoding } from './types.js'
+
+export function isValueEncoding(value: unknown): value is HyperlogValueEncoding {
+  if (value === 'json' || value === 'utf-8' || value === 'utf8' || value === 'binary') return true
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { encode?: unknown }).encode === 'function' &&
+    typeof (value as { decode?: unknown }).decode === 'function'
+  )
+}
+
+export function encodeValue(value: unknown, encoding: HyperlogValueEncoding): Buffer {
+  let out: unknown = value
+  if (typeof encoding === 'object') out = encoding.encode(value)
+  else if (encoding === 'json') {
+    const text = JSON.stringify(value) as string | undefined
+    if (text === undefined) throw KappaError.invalid('value cannot be encoded as JSON')
+    out = text
+  }
+  if (typeof out === 'string') return Buffer.from(out)
+  if (out instanceof Uint8Array)
+    return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength)
+  throw KappaError.invalid('value must be a string or bytes with this value encoding')
+}
+
+export function decodeValue(bytes: Buffer, encoding: HyperlogValueEncoding): unknown {
+  if (typeof encoding === 'object') return encoding.decode(bytes)
+  if (encoding === 'json') return JSON.parse(bytes.toString())
+  if (encoding === 'utf-8' || encoding === 'utf8') return bytes.toString()
+  return bytes
+}
