@@ -1,0 +1,44 @@
+/**
+ * Runs one scenario in a fresh child process (so memory, caches and JIT state are its own) and
+ * reads the `RESULT <json>` line it prints.
+ */
+import { spawn } from 'node:child_process'
+
+export interface ChildResult {
+  rate?: number
+  seconds: number
+  peakRssMB: number
+  [extra: string]: unknown
+}
+
+export interface ChildCommand {
+  /** Arguments after `node` (flags, script, scenario arguments). */
+  args: string[]
+  cwd: string
+  timeoutMs: number
+}
+
+export function runChild(cmd: ChildCommand): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, cmd.args, { cwd: cmd.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const timer = setTimeout(() => child.kill('SIGKILL'), cmd.timeoutMs)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      const line = stdout.split('\n').find((l) => l.startsWith('RESULT '))
+      if (code === 0 && line) return resolve(JSON.parse(line.slice('RESULT '.length)) as ChildResult)
+      const why =
+        signal === 'SIGKILL' ? `timed out after ${cmd.timeoutMs / 1000} s` : `exit ${code ?? signal}`
+      const detail = lastLines(stderr || stdout, 6)
+      reject(new Error(`${why}${detail ? `: ${detail}` : ''}`))
+    })
+  })
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trim().split('\n').slice(-n).join(' | ').slice(0, 600)
+}

@@ -1,0 +1,58 @@
+/**
+ * Shared helpers of kappadb's bench scenarios. Each scenario runs in a fresh child process started
+ * by bench/run.ts and prints exactly one line `RESULT <json>` on stdout (the same protocol as the
+ * originals' scripts in bench/originals/scenarios).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir as osTmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export interface ScenarioResult {
+  /** Operations counted (puts, rows, entries, …) and the seconds they took. */
+  count?: number
+  seconds: number
+  unit?: string
+  [extra: string]: unknown
+}
+
+export type Scenario = (backend: string, n: number) => Promise<ScenarioResult>
+
+const dirs: string[] = []
+
+/** A fresh temporary directory, removed when the scenario ends. */
+export function tmpdir(label: string): string {
+  const dir = mkdtempSync(join(osTmpdir(), `kappadb-bench-${label}-`))
+  dirs.push(dir)
+  return dir
+}
+
+export function now(): number {
+  return Number(process.hrtime.bigint()) / 1e9
+}
+
+/** Peak resident set size of this process so far, in MB. */
+export function peakRssMB(): number {
+  return process.resourceUsage().maxRSS / 1024
+}
+
+/** Runs `scenarios[argv[2]](argv[3], argv[4])`, prints its result and exits. */
+export function runScenarios(
+  scenarios: Record<string, Scenario>,
+  keep: (name: string) => boolean = () => false,
+): void {
+  const [name = '', backend = 'disk', n = '0'] = process.argv.slice(2)
+  const scenario = scenarios[name]
+  const main = async (): Promise<void> => {
+    if (!scenario) throw new Error(`unknown scenario ${name}`)
+    const result = await scenario(backend, Number(n))
+    const out: Record<string, unknown> = { peakRssMB: peakRssMB(), ...result }
+    if (result.count !== undefined) out.rate = result.count / result.seconds
+    process.stdout.write(`RESULT ${JSON.stringify(out)}\n`)
+    if (!keep(name)) for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    process.exit(0)
+  }
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.stack : err)
+    process.exit(1)
+  })
+}

@@ -1,0 +1,118 @@
+/**
+ * kappadb's HyperKV, run exactly as bench/originals/scenarios/hyperkv.cjs runs hyperkv 2.1.1:
+ *   node --import tsx bench/scenarios/hyperkv.ts <put-seq|put-concurrent|batch|get|read-stream|replicate> disk <n>
+ * kappadb always keeps its logs on disk (Hypercore 11 in a Corestore).
+ */
+import { finished } from 'node:stream/promises'
+import { HyperKV, type BatchRow } from '../../src/index.js'
+import { now, runScenarios, tmpdir, type Scenario } from './common.js'
+
+const WARMUP = 100
+
+const value = (i: number): { n: number; text: string } => ({ n: i, text: `value number ${i}` })
+const key = (i: number): string => `key-${String(i).padStart(8, '0')}`
+
+function open(): HyperKV {
+  return new HyperKV(tmpdir('hyperkv'))
+}
+
+async function fill(kv: HyperKV, n: number, from = 0, rowsPerBatch = 1000): Promise<void> {
+  for (let i = from; i < from + n; i += rowsPerBatch) {
+    const rows: BatchRow[] = []
+    for (let j = i; j < Math.min(from + n, i + rowsPerBatch); j++)
+      rows.push({ type: 'put', key: key(j), value: value(j) })
+    await kv.batch(rows)
+  }
+}
+
+async function checkGet(kv: HyperKV, i: number): Promise<void> {
+  const values = await kv.get(key(i))
+  const got = Object.values(values) as { value?: { n?: number } }[]
+  if (got.length !== 1 || got[0]?.value?.n !== i)
+    throw new Error(`wrong value for ${key(i)}: ${JSON.stringify(values)}`)
+}
+
+const scenarios: Record<string, Scenario> = {
+  async 'put-seq'(_backend, n) {
+    const kv = open()
+    for (let i = 0; i < WARMUP; i++) await kv.put(key(1e7 + i), value(i))
+    const t0 = now()
+    for (let i = 0; i < n; i++) await kv.put(key(i), value(i))
+    const seconds = now() - t0
+    await checkGet(kv, n - 1)
+    await kv.close()
+    return { count: n, seconds, unit: 'puts' }
+  },
+
+  async 'put-concurrent'(_backend, n) {
+    const kv = open()
+    for (let i = 0; i < WARMUP; i++) await kv.put(key(1e7 + i), value(i))
+    const t0 = now()
+    const all: Promise<unknown>[] = []
+    for (let i = 0; i < n; i++) all.push(kv.put(key(i), value(i)))
+    await Promise.all(all)
+    const seconds = now() - t0
+    await checkGet(kv, n - 1)
+    await kv.close()
+    return { count: n, seconds, unit: 'puts' }
+  },
+
+  async batch(_backend, n) {
+    const kv = open()
+    await fill(kv, WARMUP, 1e7)
+    const t0 = now()
+    await fill(kv, n)
+    const seconds = now() - t0
+    await checkGet(kv, n - 1)
+    await kv.close()
+    return { count: n, seconds, unit: 'rows' }
+  },
+
+  async get(_backend, n) {
+    const kv = open()
+    await fill(kv, n)
+    for (let i = 0; i < WARMUP; i++) await checkGet(kv, i)
+    const t0 = now()
+    for (let i = 0; i < n; i++) await checkGet(kv, i)
+    const seconds = now() - t0
+    await kv.close()
+    return { count: n, seconds, unit: 'gets' }
+  },
+
+  async 'read-stream'(_backend, n) {
+    const kv = open()
+    await fill(kv, n)
+    await checkGet(kv, 0)
+    const t0 = now()
+    let rows = 0
+    for await (const row of kv.createReadStream()) {
+      const values = (row as { values?: object }).values
+      if (!values || Object.keys(values).length !== 1) throw new Error('row without value')
+      rows++
+    }
+    const seconds = now() - t0
+    if (rows !== n) throw new Error(`read ${rows} rows, expected ${n}`)
+    await kv.close()
+    return { count: n, seconds, unit: 'rows' }
+  },
+
+  // A holds n nodes (n new keys, written in batches); B is empty. Timed: replication until B's get
+  // returns the last key.
+  async replicate(_backend, n) {
+    const a = open()
+    const b = open()
+    await fill(a, n)
+    await b.ready()
+    const t0 = now()
+    const left = a.log.replicate(true)
+    const right = b.log.replicate(false)
+    left.pipe(right).pipe(left)
+    await Promise.all([finished(left), finished(right)])
+    await checkGet(b, n - 1)
+    const seconds = now() - t0
+    await Promise.all([a.close(), b.close()])
+    return { count: n, seconds, unit: 'nodes' }
+  },
+}
+
+runScenarios(scenarios)
