@@ -262,3 +262,31 @@ test('replicate after close → stream error ERR_CLOSED', async (t) => {
   const err = await errorOf(s)
   assert.equal(err?.code, 'ERR_CLOSED')
 })
+
+test('replicating before the stores have opened (slow to open) still completes', async (t) => {
+  const dirA = await tempDir(t)
+  const dirB = await tempDir(t)
+  const seed = new Multifeed(dirA)
+  const w = await seed.writer()
+  await w.append(['x', 'y'])
+  await seed.close()
+  // Fresh instances: replicate() is called before anything has been loaded from disk.
+  const a = new Multifeed(dirA)
+  const b = new Multifeed(dirB)
+  t.after(() => Promise.all([a.close(), b.close()]))
+  const { remoteFeeds } = await runPair(a.replicate(true), b.replicate(false))
+  assert.deepEqual(remoteFeeds, [true, true])
+  assert.equal(b.feeds().length, 1)
+  assert.deepEqual(await b.feeds()[0].getBatch(0, 2), ['x', 'y'])
+})
+
+test('a non-live replication with timeout fails with ERR_TIMEOUT when the peer stalls', async (t) => {
+  const m1 = await create(t)
+  const m2 = await create(t)
+  await (await m1.writer()).append('x')
+  const sa = m1.replicate(true)
+  const sb = m2.replicate(false, { timeout: 200, beforeDone: () => new Promise(() => undefined) })
+  sa.pipe(sb).pipe(sa)
+  const [, eb] = await Promise.all([errorOf(sa), errorOf(sb)])
+  assert.equal(eb?.code, 'ERR_TIMEOUT')
+})

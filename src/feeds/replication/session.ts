@@ -178,11 +178,8 @@ export class ReplicationSession<T> {
       // the peer, then fail our side once our end went out (or after a grace period).
       const destroy = () => this.transport.destroy(err)
       const grace = setTimeout(destroy, FAIL_GRACE)
-      grace.unref()
-      this.transport.once('end', () => {
-        clearTimeout(grace)
-        destroy()
-      })
+      this.transport.once('end', destroy)
+      this.transport.once('close', () => clearTimeout(grace))
       noise.end()
       return
     }
@@ -332,7 +329,6 @@ export class ReplicationSession<T> {
     this.progressTimer = setTimeout(() => {
       this.fail(new KappaError('ERR_TIMEOUT', `no replication progress for ${timeout} ms`))
     }, timeout)
-    this.progressTimer.unref()
   }
 
   private stopProgressTimer(): void {
