@@ -54,6 +54,7 @@ export function sync(
 /** Resolves on 'close' without an error; rejects with the stream's first error. */
 export function settled(stream: Duplex): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (stream.closed) return stream.errored ? reject(stream.errored) : resolve()
     let error: Error | null = null
     stream.once('error', (err) => {
       error ??= err
@@ -65,6 +66,7 @@ export function settled(stream: Duplex): Promise<void> {
 /** The stream's first error, or null when it closed without one. */
 export function errorOf(stream: Duplex): Promise<(Error & { code?: string }) | null> {
   return new Promise((resolve) => {
+    if (stream.closed) return resolve(stream.errored)
     let error: Error | null = null
     stream.once('error', (err) => {
       error ??= err
