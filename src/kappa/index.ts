@@ -3,7 +3,7 @@ export type { KappaOptions, ViewNames } from './kappa.js'
 export { levelView } from './level-view.js'
 export type { LevelLike, LevelViewDefinition, LevelViewSetup } from './level-view.js'
 export { ViewDb, ViewChainedBatch } from './view-db.js'
-export type { ViewDbKey, ViewDbOperation, SublevelOptions } from './view-db.js'
+export type { GetCallback, ViewDbError, ViewDbKey, ViewDbOperation, SublevelOptions } from './view-db.js'
 export type { LevelDb, EncodingOptions } from './view-batch.js'
 export { DEFAULT_MAX_BATCH } from './indexer.js'
 export type {

@@ -8,7 +8,15 @@ import type { Feed, FeedKey } from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { callHook } from './call-hook.js'
 import { decodePositions, encodePositions } from './messages.js'
-import type { Entry, View, ViewHandle, ViewState, ViewStateContext, ViewStateName } from './types.js'
+import type {
+  Entry,
+  View,
+  ViewHandle,
+  ViewState,
+  ViewStateContext,
+  ViewStateName,
+  VoidCallback,
+} from './types.js'
 
 export const DEFAULT_MAX_BATCH = 100
 
@@ -72,11 +80,15 @@ export class Indexer<T = unknown> implements ViewHandle {
     this.started = this.start(opts.opened)
   }
 
-  ready(cb?: (err: Error | null) => void): Promise<void> {
+  ready(cb: VoidCallback): void
+  ready(): Promise<void>
+  ready(cb?: VoidCallback): Promise<void> {
     return withCallback(this.readyImpl(), cb as Callback<void> | undefined)
   }
 
-  pause(cb?: (err: Error | null) => void): Promise<void> {
+  pause(cb: VoidCallback): void
+  pause(): Promise<void>
+  pause(cb?: VoidCallback): Promise<void> {
     return withCallback(this.pauseImpl(), cb as Callback<void> | undefined)
   }
 

@@ -55,6 +55,10 @@ export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitt
   }
 
   /** Get or create the local writable feed `name` (default `'default'`). */
+  writer(cb: WriterCallback<T>): void
+  writer(name: string, cb: WriterCallback<T>): void
+  writer(name: string | undefined, opts: WriterOptions | undefined, cb: WriterCallback<T>): void
+  writer(name?: string, opts?: WriterOptions): Promise<Feed<T>>
   writer(
     name?: string | WriterCallback<T>,
     opts?: WriterOptions | WriterCallback<T>,
@@ -121,12 +125,18 @@ export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitt
   }
 
   /** Resolves once the named views (default: all) have indexed every entry present locally now. */
+  ready(cb: VoidCallback): void
+  ready(viewNames: ViewNames | undefined, cb: VoidCallback): void
+  ready(viewNames?: ViewNames): Promise<void>
   ready(viewNames?: ViewNames | VoidCallback, cb?: VoidCallback): Promise<void> {
     const [names, callback] = typeof viewNames === 'function' ? [undefined, viewNames] : [viewNames, cb]
     return withCallback(this.readyImpl(names), callback as Callback<void> | undefined)
   }
 
   /** Pauses the named views (default: all), resolving once their batches in flight are done. */
+  pause(cb: VoidCallback): void
+  pause(viewNames: ViewNames | undefined, cb: VoidCallback): void
+  pause(viewNames?: ViewNames): Promise<void>
   pause(viewNames?: ViewNames | VoidCallback, cb?: VoidCallback): Promise<void> {
     const [names, callback] = typeof viewNames === 'function' ? [undefined, viewNames] : [viewNames, cb]
     return withCallback(this.pauseImpl(names), callback as Callback<void> | undefined)
@@ -146,6 +156,8 @@ export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitt
   }
 
   /** Stops every view after its batch in flight, then closes the Multifeed if it is ours. */
+  close(cb: Callback<void>): void
+  close(): Promise<void>
   close(cb?: Callback<void>): Promise<void> {
     if (!this.closing) this.closing = this.closeNow()
     return withCallback(this.closing, cb)
@@ -204,7 +216,9 @@ export function kappa<T = unknown, Apis extends ApiMap = ApiMap>(
 }
 
 function bindApi<T>(api: object | undefined, indexer: Indexer<T>, core: Kappa<T, ApiMap>): object {
-  const bound: Record<string, unknown> = { ready: (cb?: VoidCallback) => indexer.ready(cb) }
+  const bound: Record<string, unknown> = {
+    ready: (cb?: VoidCallback) => (cb ? indexer.ready(cb) : indexer.ready()),
+  }
   for (const [key, member] of Object.entries(api ?? {})) {
     bound[key] = typeof member === 'function' ? member.bind(indexer, core) : member
   }

@@ -72,9 +72,11 @@ export interface View<T = unknown, Api extends object = object> {
 export interface ViewHandle {
   readonly name: string
   /** Resolves once this view has indexed every entry present locally now (at once while paused). */
-  ready(cb?: (err: Error | null) => void): Promise<void>
+  ready(cb: VoidCallback): void
+  ready(): Promise<void>
   /** Stops after the batch in flight. */
-  pause(cb?: (err: Error | null) => void): Promise<void>
+  pause(cb: VoidCallback): void
+  pause(): Promise<void>
   resume(): void
   getState(): ViewState
 }
@@ -85,7 +87,7 @@ export type VoidCallback = (err: Error | null) => void
 /** A view api as mounted on the core: the leading `core` parameter removed, plus `ready`. */
 export type BoundApi<A> = {
   [M in keyof A]: A[M] extends (core: never, ...rest: infer R) => infer Ret ? (...rest: R) => Ret : A[M]
-} & { ready(cb?: VoidCallback): Promise<void> }
+} & { ready(cb: VoidCallback): void; ready(): Promise<void> }
 
 export interface KappaEvents {
   /** A view changed state. */

@@ -24,7 +24,11 @@ export interface SublevelOptions {
   separator?: string
 }
 
-type GetCallback<V> = (err: Error | null, value?: V) => void
+/** Errors of `ViewDb` calls: a missing key in callback style has `notFound: true`. */
+export type ViewDbError = Error & { notFound?: true; code?: string }
+
+/** `value` is meaningful when `err` is null. */
+export type GetCallback<V> = (err: ViewDbError | null, value: V) => void
 
 export class ViewDb<V = unknown> {
   /** The underlying sublevel: committed data, with the whole abstract-level API (iterators, …). */
@@ -40,8 +44,8 @@ export class ViewDb<V = unknown> {
    * The value of `key`. Promise style: `undefined` when missing (abstract-level 3). Callback style:
    * a missing key is an error with `notFound: true` (code `ERR_NOT_FOUND`), as kappa-view's was.
    */
-  get(key: ViewDbKey, cb: GetCallback<V>): Promise<V | undefined>
-  get(key: ViewDbKey, opts: EncodingOptions, cb: GetCallback<V>): Promise<V | undefined>
+  get(key: ViewDbKey, cb: GetCallback<V>): void
+  get(key: ViewDbKey, opts: EncodingOptions, cb: GetCallback<V>): void
   get(key: ViewDbKey, opts?: EncodingOptions): Promise<V | undefined>
   get(key: ViewDbKey, a?: EncodingOptions | GetCallback<V>, b?: GetCallback<V>): Promise<V | undefined> {
     const [opts, cb] = optsAndCallback<EncodingOptions, GetCallback<V>>(a, b)
@@ -54,15 +58,17 @@ export class ViewDb<V = unknown> {
     return withCallback(found, cb as Callback<V>)
   }
 
-  put(key: ViewDbKey, value: V, cb?: Callback<void>): Promise<void>
-  put(key: ViewDbKey, value: V, opts: EncodingOptions, cb?: Callback<void>): Promise<void>
+  put(key: ViewDbKey, value: V, cb: Callback<void>): void
+  put(key: ViewDbKey, value: V, opts: EncodingOptions, cb: Callback<void>): void
+  put(key: ViewDbKey, value: V, opts?: EncodingOptions): Promise<void>
   put(key: ViewDbKey, value: V, a?: EncodingOptions | Callback<void>, b?: Callback<void>): Promise<void> {
     const [opts, cb] = optsAndCallback<EncodingOptions, Callback<void>>(a, b)
     return withCallback(this.write([{ type: 'put', key, value, ...opts }], undefined), cb)
   }
 
-  del(key: ViewDbKey, cb?: Callback<void>): Promise<void>
-  del(key: ViewDbKey, opts: EncodingOptions, cb?: Callback<void>): Promise<void>
+  del(key: ViewDbKey, cb: Callback<void>): void
+  del(key: ViewDbKey, opts: EncodingOptions, cb: Callback<void>): void
+  del(key: ViewDbKey, opts?: EncodingOptions): Promise<void>
   del(key: ViewDbKey, a?: EncodingOptions | Callback<void>, b?: Callback<void>): Promise<void> {
     const [opts, cb] = optsAndCallback<EncodingOptions, Callback<void>>(a, b)
     return withCallback(this.write([{ type: 'del', key, ...opts }], undefined), cb)
@@ -70,8 +76,9 @@ export class ViewDb<V = unknown> {
 
   /** An array of operations (atomic), or with no argument a chained batch whose `write()` applies them. */
   batch(): ViewChainedBatch<V>
-  batch(ops: ViewDbOperation<V>[], cb?: Callback<void>): Promise<void>
-  batch(ops: ViewDbOperation<V>[], opts: EncodingOptions, cb?: Callback<void>): Promise<void>
+  batch(ops: ViewDbOperation<V>[], cb: Callback<void>): void
+  batch(ops: ViewDbOperation<V>[], opts: EncodingOptions, cb: Callback<void>): void
+  batch(ops: ViewDbOperation<V>[], opts?: EncodingOptions): Promise<void>
   batch(
     ops?: ViewDbOperation<V>[],
     a?: EncodingOptions | Callback<void>,
@@ -159,8 +166,10 @@ export class ViewChainedBatch<V = unknown> {
     return this
   }
 
-  write(cb?: Callback<void>): Promise<void> {
-    return this.db.batch(this.ops.splice(0), cb)
+  write(cb: Callback<void>): void
+  write(): Promise<void>
+  write(cb?: Callback<void>): Promise<void> | void {
+    return withCallback(this.db.batch(this.ops.splice(0)), cb)
   }
 }
 
