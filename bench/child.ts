@@ -16,11 +16,17 @@ export interface ChildCommand {
   args: string[]
   cwd: string
   timeoutMs: number
+  /** Added to this process's environment. */
+  env?: Record<string, string>
 }
 
 export function runChild(cmd: ChildCommand): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, cmd.args, { cwd: cmd.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, cmd.args, {
+      cwd: cmd.cwd,
+      env: { ...process.env, ...cmd.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))

@@ -10,7 +10,8 @@
  *   --kappadb-only     skip the originals (their figures then read n/a)
  *   --no-mem           skip the originals' in-memory backends
  *   --no-limits        skip the machine limits; --limits-only: only them
- *   --cpu-prof         write V8 CPU profiles of kappadb's scenarios to bench/results/profiles/
+ *   --cpu-prof         write V8 CPU profiles of the timed part of kappadb's scenarios to
+ *                      bench/results/profiles/ (summarise them with bench/profile-summary.ts)
  *   --json FILE        also write the results there (default bench/results/latest.json on full runs)
  */
 import { execFileSync } from 'node:child_process'
@@ -100,18 +101,9 @@ function selected(id: string, only: string[]): boolean {
   return only.length === 0 || only.some((o) => id.includes(o))
 }
 
-function childArgs(script: string, side: Side, scenario: string, n: number, cpuProf: boolean): string[] {
+function childArgs(script: string, side: Side, scenario: string, n: number): string[] {
   const backend = side === 'original-mem' ? 'mem' : 'disk'
-  const flags: string[] = []
-  if (script.endsWith('.ts')) flags.push('--import', 'tsx')
-  if (cpuProf && side === 'kappadb')
-    flags.push(
-      '--cpu-prof',
-      '--cpu-prof-dir',
-      join(RESULTS, 'profiles'),
-      '--cpu-prof-name',
-      `${scenario}-${n}-${Date.now()}.cpuprofile`,
-    )
+  const flags = script.endsWith('.ts') ? ['--import', 'tsx'] : []
   return [...flags, join(ROOT, script), scenario, backend, String(n)]
 }
 
@@ -143,7 +135,9 @@ async function runRows(opts: Options): Promise<RowOutcome[]> {
         const started = Date.now()
         try {
           const result = await runChild({
-            args: childArgs(script, side, row.scenario, n, opts.cpuProf),
+            args: childArgs(script, side, row.scenario, n),
+            // Profiles cover exactly the timed part of kappadb's scenarios (bench/scenarios/common.ts).
+            env: opts.cpuProf && side === 'kappadb' ? { BENCH_CPU_PROF: join(RESULTS, 'profiles') } : {},
             cwd: ROOT,
             timeoutMs: opts.quick ? 120_000 : 300_000,
           })

@@ -3,7 +3,8 @@
  * by bench/run.ts and prints exactly one line `RESULT <json>` on stdout (the same protocol as the
  * originals' scripts in bench/originals/scenarios).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { tmpdir as osTmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -28,6 +29,31 @@ export function tmpdir(label: string): string {
 
 export function now(): number {
   return Number(process.hrtime.bigint()) / 1e9
+}
+
+/**
+ * Runs the timed part of a scenario and returns its seconds. With `BENCH_CPU_PROF=<dir>` in the
+ * environment (bench/run.ts --cpu-prof), a V8 CPU profile of exactly this part is written there.
+ */
+export async function timed(label: string, fn: () => Promise<void>): Promise<number> {
+  const dir = process.env.BENCH_CPU_PROF
+  const session = dir ? new Session() : undefined
+  if (session) {
+    session.connect()
+    await session.post('Profiler.enable')
+    await session.post('Profiler.setSamplingInterval', { interval: 200 })
+    await session.post('Profiler.start')
+  }
+  const t0 = now()
+  await fn()
+  const seconds = now() - t0
+  if (session && dir) {
+    const { profile } = await session.post('Profiler.stop')
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, `${label}.cpuprofile`), JSON.stringify(profile))
+    session.disconnect()
+  }
+  return seconds
 }
 
 /** Peak resident set size of this process so far, in MB. */

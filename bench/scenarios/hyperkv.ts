@@ -5,7 +5,7 @@
  */
 import { finished } from 'node:stream/promises'
 import { HyperKV, type BatchRow } from '../../src/index.js'
-import { now, runScenarios, tmpdir, type Scenario } from './common.js'
+import { timed, runScenarios, tmpdir, type Scenario } from './common.js'
 
 const WARMUP = 100
 
@@ -36,9 +36,9 @@ const scenarios: Record<string, Scenario> = {
   async 'put-seq'(_backend, n) {
     const kv = open()
     for (let i = 0; i < WARMUP; i++) await kv.put(key(1e7 + i), value(i))
-    const t0 = now()
-    for (let i = 0; i < n; i++) await kv.put(key(i), value(i))
-    const seconds = now() - t0
+    const seconds = await timed('kv-put-seq', async () => {
+      for (let i = 0; i < n; i++) await kv.put(key(i), value(i))
+    })
     await checkGet(kv, n - 1)
     await kv.close()
     return { count: n, seconds, unit: 'puts' }
@@ -47,11 +47,11 @@ const scenarios: Record<string, Scenario> = {
   async 'put-concurrent'(_backend, n) {
     const kv = open()
     for (let i = 0; i < WARMUP; i++) await kv.put(key(1e7 + i), value(i))
-    const t0 = now()
-    const all: Promise<unknown>[] = []
-    for (let i = 0; i < n; i++) all.push(kv.put(key(i), value(i)))
-    await Promise.all(all)
-    const seconds = now() - t0
+    const seconds = await timed('kv-put-concurrent', async () => {
+      const all: Promise<unknown>[] = []
+      for (let i = 0; i < n; i++) all.push(kv.put(key(i), value(i)))
+      await Promise.all(all)
+    })
     await checkGet(kv, n - 1)
     await kv.close()
     return { count: n, seconds, unit: 'puts' }
@@ -60,9 +60,9 @@ const scenarios: Record<string, Scenario> = {
   async batch(_backend, n) {
     const kv = open()
     await fill(kv, WARMUP, 1e7)
-    const t0 = now()
-    await fill(kv, n)
-    const seconds = now() - t0
+    const seconds = await timed('kv-batch', async () => {
+      await fill(kv, n)
+    })
     await checkGet(kv, n - 1)
     await kv.close()
     return { count: n, seconds, unit: 'rows' }
@@ -72,9 +72,9 @@ const scenarios: Record<string, Scenario> = {
     const kv = open()
     await fill(kv, n)
     for (let i = 0; i < WARMUP; i++) await checkGet(kv, i)
-    const t0 = now()
-    for (let i = 0; i < n; i++) await checkGet(kv, i)
-    const seconds = now() - t0
+    const seconds = await timed('kv-get', async () => {
+      for (let i = 0; i < n; i++) await checkGet(kv, i)
+    })
     await kv.close()
     return { count: n, seconds, unit: 'gets' }
   },
@@ -83,14 +83,14 @@ const scenarios: Record<string, Scenario> = {
     const kv = open()
     await fill(kv, n)
     await checkGet(kv, 0)
-    const t0 = now()
     let rows = 0
-    for await (const row of kv.createReadStream()) {
-      const values = (row as { values?: object }).values
-      if (!values || Object.keys(values).length !== 1) throw new Error('row without value')
-      rows++
-    }
-    const seconds = now() - t0
+    const seconds = await timed('kv-read-stream', async () => {
+      for await (const row of kv.createReadStream()) {
+        const values = (row as { values?: object }).values
+        if (!values || Object.keys(values).length !== 1) throw new Error('row without value')
+        rows++
+      }
+    })
     if (rows !== n) throw new Error(`read ${rows} rows, expected ${n}`)
     await kv.close()
     return { count: n, seconds, unit: 'rows' }
@@ -103,13 +103,13 @@ const scenarios: Record<string, Scenario> = {
     const b = open()
     await fill(a, n)
     await b.ready()
-    const t0 = now()
-    const left = a.log.replicate(true)
-    const right = b.log.replicate(false)
-    left.pipe(right).pipe(left)
-    await Promise.all([finished(left), finished(right)])
-    await checkGet(b, n - 1)
-    const seconds = now() - t0
+    const seconds = await timed('kv-replicate', async () => {
+      const left = a.log.replicate(true)
+      const right = b.log.replicate(false)
+      left.pipe(right).pipe(left)
+      await Promise.all([finished(left), finished(right)])
+      await checkGet(b, n - 1)
+    })
     await Promise.all([a.close(), b.close()])
     return { count: n, seconds, unit: 'nodes' }
   },

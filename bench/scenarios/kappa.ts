@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { Kappa, levelView, type LevelLike } from '../../src/index.js'
-import { now, peakRssMB, runScenarios, tmpdir, type Scenario } from './common.js'
+import { timed, peakRssMB, runScenarios, tmpdir, type Scenario } from './common.js'
 
 type SumCore = Kappa<
   unknown,
@@ -77,10 +77,10 @@ const scenarios: Record<string, Scenario> = {
   async sum(_backend, n) {
     const core = open()
     await fill(core, n)
-    const t0 = now()
-    core.use('sum', 1, sumview(new MemoryLevel() as unknown as LevelLike))
-    await core.ready('sum')
-    const seconds = now() - t0
+    const seconds = await timed('kappa-sum', async () => {
+      core.use('sum', 1, sumview(new MemoryLevel() as unknown as LevelLike))
+      await core.ready('sum')
+    })
     await checkSum(core, n)
     await core.close()
     return { count: n, seconds, unit: 'entries' }
@@ -93,13 +93,13 @@ const scenarios: Record<string, Scenario> = {
     const b = open()
     b.use('sum', 1, sumview(new MemoryLevel() as unknown as LevelLike))
     await b.ready()
-    const t0 = now()
-    const left = a.replicate(true)
-    const right = b.replicate(false)
-    left.pipe(right).pipe(left)
-    await Promise.all([finished(left), finished(right)])
-    await b.ready('sum')
-    const seconds = now() - t0
+    const seconds = await timed('kappa-replicate', async () => {
+      const left = a.replicate(true)
+      const right = b.replicate(false)
+      left.pipe(right).pipe(left)
+      await Promise.all([finished(left), finished(right)])
+      await b.ready('sum')
+    })
     await checkSum(b, n)
     await Promise.all([a.close(), b.close()])
     return { count: n, seconds, unit: 'entries' }
@@ -109,11 +109,11 @@ const scenarios: Record<string, Scenario> = {
   // then a fresh process reopens the directory until the view is ready again.
   async million(backend, n) {
     const dir = tmpdir('kappa-million')
-    const t0 = now()
     const { core, db } = openPersistent(dir)
-    await fill(core, n)
-    await core.ready('sum')
-    const seconds = now() - t0
+    const seconds = await timed('kappa-million', async () => {
+      await fill(core, n)
+      await core.ready('sum')
+    })
     await checkSum(core, n)
     const writeRssMB = peakRssMB()
     await core.close()
@@ -137,10 +137,12 @@ const scenarios: Record<string, Scenario> = {
 
   async 'million-reopen'(_backend, n) {
     const dir = process.argv[5] ?? ''
-    const t0 = now()
-    const { core, db } = openPersistent(dir)
-    await core.ready('sum')
-    const seconds = now() - t0
+    let opened: ReturnType<typeof openPersistent> | undefined
+    const seconds = await timed('kappa-million-reopen', async () => {
+      opened = openPersistent(dir)
+      await opened.core.ready('sum')
+    })
+    const { core, db } = opened!
     await checkSum(core, n)
     await core.close()
     await db.close()
