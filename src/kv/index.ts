@@ -1,1 +1,21 @@
-export {}
+export { HyperKV, hyperkv } from './hyperkv.js'
+export type {
+  BatchRow,
+  DelDoc,
+  GetOptions as KvGetOptions,
+  HyperKVEvents,
+  HyperKVOptions,
+  KvDatabase,
+  KvDoc,
+  KvDocs,
+  KvFields,
+  KvHistoryRow,
+  KvNode,
+  KvReadRow,
+  KvReadStreamOptions,
+  KvValue,
+  KvValues,
+  OpType,
+  PutDoc,
+  WriteOptions,
+} from './types.js'

@@ -1,0 +1,102 @@
+/**
+ * Public types of the kv layer.
+ */
+import type { LevelDb, LevelLike } from '../kappa/index.js'
+import type { Hyperlog, HyperlogNode, LinkInput, NodeHash } from '../hyperlog/index.js'
+import type { KvDoc, KvFields, OpType } from './messages.js'
+
+export type { KvDoc, KvFields, PutDoc, DelDoc, OpType } from './messages.js'
+
+/** The register's database as HyperKV holds it. */
+export type KvDatabase = LevelDb
+
+/** A node of the log HyperKV writes to: its value is a stored kv document (or, if foreign, anything). */
+export type KvNode = HyperlogNode<unknown>
+
+export interface HyperKVOptions {
+  /** A hyperlog opened with `valueEncoding: 'json'`. */
+  log: Hyperlog<unknown>
+  /**
+   * Where the register lives: any abstract-level database or sublevel (classic-level,
+   * memory-level, …); default: the sublevel `kv` of the log's own database.
+   */
+  db?: LevelLike
+}
+
+/** One head of a key: its value, or a tombstone. */
+export type KvValue = { value: unknown } | { deleted: true }
+
+/** `get` result: node hash → value or tombstone (`{}` for an unknown key). */
+export type KvValues = Record<string, KvValue>
+/** `get(key, { fields: true })` result: node hash → the whole stored document. */
+export type KvDocs = Record<string, KvDoc>
+
+export interface WriteOptions {
+  /** The nodes this write supersedes; default: the key's current heads. `[]` starts a fork. */
+  links?: readonly LinkInput[]
+  /** Extra properties stored in the document beside `k`/`v` (or `d`). */
+  fields?: KvFields
+}
+
+export interface GetOptions {
+  /** Return the whole stored documents instead of `{ value }` / `{ deleted }`. */
+  fields?: boolean
+}
+
+export interface BatchRow {
+  type: OpType
+  key: string
+  /** The value of a put. */
+  value?: unknown
+  /** As `WriteOptions.links`: default the key's heads, including earlier rows of this batch. */
+  links?: readonly LinkInput[]
+  fields?: KvFields
+}
+
+export interface KvReadStreamOptions {
+  gt?: string
+  gte?: string
+  lt?: string
+  lte?: string
+  /** Number of keys (rows) before the stream ends; not counting live rows. -1 or absent: no limit. */
+  limit?: number
+  /** Set to false to leave out `values` (default true). */
+  values?: boolean
+  /** `values` hold whole stored documents. */
+  fields?: boolean
+  /** Stay open and emit a row whenever a key in range changes. */
+  live?: boolean
+  /** With `live`: emit the existing rows first (default true). */
+  old?: boolean
+}
+
+export interface KvReadRow {
+  key: string
+  /** The key's heads (puts and tombstones), in this replica's insertion order. */
+  links: NodeHash[]
+  values?: KvValues | KvDocs
+}
+
+export interface KvHistoryRow {
+  /** The document's key (`undefined` for a tombstone or a foreign node). */
+  key: string | undefined
+  /** The node's hash. */
+  link: NodeHash
+  /** The put value (`undefined` for a tombstone). */
+  value: unknown
+  links: NodeHash[]
+  identity?: Buffer
+  signature?: Buffer
+}
+
+export interface HyperKVEvents {
+  /** A local put completed (after its callback). */
+  put: [key: string, value: unknown, node: KvNode]
+  /** A local del completed (after its callback). */
+  del: [key: string, node: KvNode]
+  /** A put node was indexed, local or replicated. */
+  update: [key: string, value: unknown, node: KvNode]
+  /** A del node was indexed, local or replicated. */
+  remove: [key: string, node: KvNode]
+  error: [err: Error]
+}

@@ -1,0 +1,113 @@
+/**
+ * Argument checks of the public HyperKV methods: bad input → ERR_INVALID_ARGUMENT before anything
+ * is written.
+ */
+import { KappaError } from '../errors.js'
+import type { NodeHash } from '../hyperlog/index.js'
+import type { WriteRow } from './hyperkv.js'
+import type { KvFields } from './messages.js'
+import type { BatchRow, GetOptions, KvReadStreamOptions, WriteOptions } from './types.js'
+
+export function validateKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string') throw KappaError.invalid('key must be a string')
+}
+
+/** Values are stored as JSON; what JSON cannot hold at the top level is refused. */
+export function validateValue(value: unknown): void {
+  const type = typeof value
+  if (type === 'function' || type === 'symbol' || type === 'bigint') {
+    throw KappaError.invalid('value must be JSON-serializable')
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function optionsObject(opts: unknown): Record<string, unknown> {
+  if (opts === undefined || opts === null) return {}
+  if (!isPlainObject(opts)) throw KappaError.invalid('options must be an object')
+  return opts
+}
+
+/** Links as hyperkv took them: hashes, or anything with a `key` (nodes, register entries). */
+export function validateLinks(links: unknown): NodeHash[] | null {
+  if (links === undefined || links === null) return null
+  if (!Array.isArray(links)) throw KappaError.invalid('links must be an array')
+  return links.map((link: unknown) => {
+    const key = isPlainObject(link) ? link.key : link
+    if (typeof key !== 'string' || key.length === 0) {
+      throw KappaError.invalid('a link must be a node hash or a node with a key')
+    }
+    return key as NodeHash
+  })
+}
+
+function validateFields(fields: unknown): KvFields | undefined {
+  if (fields === undefined || fields === null) return undefined
+  if (!isPlainObject(fields)) throw KappaError.invalid('fields must be an object')
+  return fields
+}
+
+export function validateWriteOptions(opts: WriteOptions | undefined): {
+  links: NodeHash[] | null
+  fields: KvFields | undefined
+} {
+  const o = optionsObject(opts)
+  return { links: validateLinks(o.links), fields: validateFields(o.fields) }
+}
+
+export function validateGetOptions(opts: GetOptions | undefined): { fields: boolean } {
+  return { fields: optionsObject(opts).fields === true }
+}
+
+export function validateBatchRows(rows: readonly BatchRow[]): WriteRow[] {
+  if (!Array.isArray(rows)) throw KappaError.invalid('rows must be an array')
+  return rows.map((row: unknown, i) => {
+    if (!isPlainObject(row)) throw KappaError.invalid(`batch row ${i} must be an object`)
+    if (row.type === undefined) throw KappaError.invalid(`batch row ${i}: type not provided`)
+    if (row.type !== 'put' && row.type !== 'del')
+      throw KappaError.invalid(`batch row ${i}: type not recognized`)
+    validateKey(row.key)
+    if (row.type === 'put') validateValue(row.value)
+    return {
+      type: row.type,
+      key: row.key,
+      value: row.type === 'put' ? row.value : undefined,
+      fields: validateFields(row.fields),
+      links: validateLinks(row.links),
+    }
+  })
+}
+
+export interface ReadStreamSettings {
+  range: { gt?: string; gte?: string; lt?: string; lte?: string }
+  limit: number
+  values: boolean
+  fields: boolean
+  live: boolean
+  old: boolean
+}
+
+export function validateReadStreamOptions(opts: KvReadStreamOptions | undefined): ReadStreamSettings {
+  const o = optionsObject(opts)
+  const range: ReadStreamSettings['range'] = {}
+  for (const bound of ['gt', 'gte', 'lt', 'lte'] as const) {
+    const value = o[bound]
+    if (value === undefined) continue
+    if (typeof value !== 'string') throw KappaError.invalid(`${bound} must be a string`)
+    range[bound] = value
+  }
+  const limit = o.limit === undefined ? -1 : o.limit
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < -1) {
+    throw KappaError.invalid('limit must be a non-negative integer')
+  }
+  return {
+    range,
+    limit,
+    values: o.values !== false,
+    fields: o.fields === true,
+    live: o.live === true,
+    old: o.old !== false,
+  }
+}
