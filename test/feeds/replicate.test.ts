@@ -290,3 +290,19 @@ test('a non-live replication with timeout fails with ERR_TIMEOUT when the peer s
   const [, eb] = await Promise.all([errorOf(sa), errorOf(sb)])
   assert.equal(eb?.code, 'ERR_TIMEOUT')
 })
+
+test('a feed holding an invalid block fails the replication with ERR_PROTOCOL; the receiver stays usable', async (t) => {
+  const m1 = await create(t)
+  const m2 = await create(t)
+  const w = await m1.writer()
+  await w.append('fine')
+  // A writer that signs garbage: a block with our version byte but a broken body.
+  await w.core.append(Buffer.from([1, 0xff]))
+  const sa = m1.replicate(true)
+  const sb = m2.replicate(false)
+  sa.pipe(sb).pipe(sa)
+  const [, eb] = await Promise.all([errorOf(sa), errorOf(sb)])
+  assert.equal(eb?.code, 'ERR_PROTOCOL')
+  const mine = await m2.writer()
+  assert.equal(await mine.append('still works'), 0)
+})
