@@ -214,7 +214,12 @@ export class AddQueue {
     }
 
     if (freshOrder.length > 0) {
-      const waits = freshOrder.map((node) => deps.dag.whenVisible(node.hash))
+      const encodingOf = new Map<NodeHash, HyperlogValueEncoding>()
+      for (const { request, planned } of outcomes) {
+        for (const p of planned)
+          if (p.entry && !encodingOf.has(p.hash)) encodingOf.set(p.hash, request.encoding)
+      }
+      const waits = freshOrder.map((node) => deps.dag.whenVisible(node.hash, encodingOf.get(node.hash)!))
       try {
         await writer.append(freshOrder.map((node) => encodeEntry(node.entry!)))
       } catch (err) {
@@ -230,6 +235,9 @@ export class AddQueue {
       for (let i = 0; i < freshOrder.length; i++) freshOrder[i].existing = indexed[i]
     }
 
+    // The DAG view announced each new node ('add', in change order) when it became visible; the
+    // other results (nodes already there, repeats) are announced here, so #preadd = #add + #reject.
+    const announced = new Set<NodeHash>()
     for (const { request, planned } of outcomes) {
       let nodes: HyperlogNode<unknown>[]
       try {
@@ -238,7 +246,10 @@ export class AddQueue {
         this.#fail(request, err)
         continue
       }
-      for (const node of nodes) deps.emitAdd(node)
+      planned.forEach((p, i) => {
+        if (p.entry && !announced.has(p.hash)) announced.add(p.hash)
+        else deps.emitAdd(nodes[i])
+      })
       request.resolve(nodes)
     }
   }

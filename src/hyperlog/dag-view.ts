@@ -20,7 +20,7 @@ import {
   type NodeRecord,
 } from './messages.js'
 import type { ChangeSource } from './read-stream.js'
-import type { NodeHash } from './types.js'
+import type { HyperlogValueEncoding, NodeHash } from './types.js'
 
 /** Bump when the index layout changes: kappa then clears the view and rebuilds it. */
 export const DAG_VIEW_VERSION = 1
@@ -31,11 +31,15 @@ export interface DagViewOptions {
   hasher: NodeHasher
   verify?: VerifyNode
   isLocal: (feed: FeedKey) => boolean
-  /** After each commit, before waiters resolve; `claimed(hash)`: a local add reports that node. */
-  onCommit: (outcome: BatchOutcome, claimed: (hash: NodeHash) => boolean) => void
+  /**
+   * After each commit, before waiters resolve. `claimed(hash)`: the value encoding of the local add
+   * waiting for that node (undefined when none waits).
+   */
+  onCommit: (outcome: BatchOutcome, claimed: (hash: NodeHash) => HyperlogValueEncoding | undefined) => void
 }
 
 interface Waiter {
+  encoding: HyperlogValueEncoding
   resolve: (node: KnownNode) => void
   reject: (err: Error) => void
 }
@@ -106,11 +110,11 @@ export class DagView implements ChangeSource {
   }
 
   /** Resolves with the node once `hash` is visible (or found to be a visible duplicate). */
-  whenVisible(hash: NodeHash): Promise<KnownNode> {
+  whenVisible(hash: NodeHash, encoding: HyperlogValueEncoding): Promise<KnownNode> {
     return new Promise((resolve, reject) => {
       const list = this.#waiters.get(hash)
-      if (list) list.push({ resolve, reject })
-      else this.#waiters.set(hash, [{ resolve, reject }])
+      if (list) list.push({ encoding, resolve, reject })
+      else this.#waiters.set(hash, [{ encoding, resolve, reject }])
     })
   }
 
@@ -177,7 +181,7 @@ export class DagView implements ChangeSource {
     }
     this.verifyFailures += outcome.rejected.length
     // Listeners are application code: their exceptions must not fail the view.
-    guarded(() => this.#onCommit(outcome, (hash) => this.#waiters.has(hash)))
+    guarded(() => this.#onCommit(outcome, (hash) => this.#waiters.get(hash)?.[0]?.encoding))
     for (const node of [...outcome.visible, ...outcome.duplicates]) {
       const list = this.#waiters.get(node.hash)
       if (!list) continue

@@ -105,8 +105,9 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       verify: verify ? (node) => callVerify(verify, node) : undefined,
       isLocal: (feed) => feed === this.#writer?.id,
       onCommit: (outcome, claimed) => {
+        // A local add announced its own 'preadd'; every visible node gets its 'add' here, in change order.
         for (const node of outcome.arrived) if (!claimed(node.hash)) this.emit('preadd', preaddOf(node))
-        for (const node of outcome.visible) if (!claimed(node.hash)) this.emit('add', this.#toNode(node))
+        for (const node of outcome.visible) this.emit('add', this.#toNode(node, claimed(node.hash)))
         for (const node of outcome.rejected) this.emit('reject', preaddOf(node))
         if (outcome.rejected.length > 0) this.#refuseLive()
       },

@@ -3,7 +3,7 @@
  * `ViewBatch`, the same staging `levelView` uses) and committed with the index's position in one
  * atomic batch; `get` sees the staged value first, else the committed one.
  */
-import type { ViewBatch} from '../kappa/view-batch.js';
+import type { ViewBatch } from '../kappa/view-batch.js'
 import { type LevelSublevel } from '../kappa/view-batch.js'
 import type { LevelDb } from '../kappa/index.js'
 
