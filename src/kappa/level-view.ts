@@ -7,7 +7,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { KappaError } from '../errors.js'
 import { callHook } from './call-hook.js'
-import type { Entry, View } from './types.js'
+import { withCallback, type Callback } from '../util/callback.js'
+import type { Done, Entry, View } from './types.js'
 import { ViewBatch, encodingOf, type LevelDb, type LevelOperation, type LevelSublevel } from './view-batch.js'
 import { ViewDb, type SublevelOptions } from './view-db.js'
 
@@ -73,33 +74,44 @@ export function levelView<T, Api extends object, V>(
   /** The batch `map` filled, waiting for `storeState` to commit it with the position. */
   let pending: ViewBatch | null = null
 
+  const storeState = async (state: Uint8Array): Promise<void> => {
+    const batch = pending
+    pending = null
+    const ops = batch ? batch.operations : []
+    const put: LevelOperation = { type: 'put', key: STATE_KEY, value: state, sublevel: stateLevel }
+    await db.batch([...(ops as LevelOperation[]), put])
+  }
+  const fetchState = async (): Promise<Uint8Array | undefined> => {
+    const state: unknown = await stateLevel.get(STATE_KEY)
+    return state instanceof Uint8Array ? state : undefined
+  }
+  const clearIndex = async (): Promise<void> => {
+    // Positions first: a crash between the two leaves no state, and a start without state clears the data.
+    pending = null
+    await stateLevel.clear()
+    await dataLevel.clear()
+  }
+
+  // Each hook takes both call styles, as kappa-view's did.
   return {
     ...definition,
-    async map(entries: Entry<T>[]): Promise<void> {
+    map(entries: Entry<T>[], next?: Done): Promise<void> {
       const batch = new ViewBatch()
       pending = batch
-      try {
-        await context.run(batch, () => callHook(userMap, definition, [entries]))
-      } finally {
-        batch.seal()
-      }
+      const mapped = context.run(batch, () => callHook<void>(userMap, definition, [entries]))
+      const done = mapped.finally(() => batch.seal())
+      return withCallback(done, next as Callback<void> | undefined)
     },
-    async fetchState(): Promise<Uint8Array | undefined> {
-      const state: unknown = await stateLevel.get(STATE_KEY)
-      return state instanceof Uint8Array ? state : undefined
+    fetchState(
+      cb?: (err?: Error | null, state?: Uint8Array | null) => void,
+    ): Promise<Uint8Array | undefined> {
+      return withCallback(fetchState(), cb as Callback<Uint8Array | undefined> | undefined)
     },
-    async storeState(state: Uint8Array): Promise<void> {
-      const batch = pending
-      pending = null
-      const ops = batch ? batch.operations : []
-      const put: LevelOperation = { type: 'put', key: STATE_KEY, value: state, sublevel: stateLevel }
-      await db.batch([...(ops as LevelOperation[]), put])
+    storeState(state: Uint8Array, cb?: Done): Promise<void> {
+      return withCallback(storeState(state), cb as Callback<void> | undefined)
     },
-    async clearIndex(): Promise<void> {
-      // Positions first: a crash between the two leaves no state, and a start without state clears the data.
-      pending = null
-      await stateLevel.clear()
-      await dataLevel.clear()
+    clearIndex(cb?: Done): Promise<void> {
+      return withCallback(clearIndex(), cb as Callback<void> | undefined)
     },
   }
 }

@@ -1,0 +1,174 @@
+/**
+ * levelView (ORIGINALS §4.3, §5.7 mapper) and its staging: map reads its own staged writes, api
+ * reads committed data, writes after the batch are refused, sublevels and chained batches join the
+ * view batch, clearIndex clears data and state.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { EventEmitter } from 'node:events'
+import { MemoryLevel } from 'memory-level'
+import { isKappaError } from '../../src/errors.js'
+import { levelView, type Entry, type ViewDb } from '../../src/kappa/index.js'
+import { openCore } from '../helpers/kappa.js'
+
+type KV = { key: string; value: string }
+
+test('mapper: entries mapped to puts; missing keys are notFound in callback style', async (t) => {
+  const core = await openCore<KV>(t)
+  const db = new MemoryLevel()
+  const api = core.use(
+    'mapper',
+    levelView(db, (vdb: ViewDb<string>) => ({
+      map(entries: Entry<KV>[], next: (err?: Error | null) => void) {
+        vdb.batch(
+          entries.map((e) => ({ type: 'put' as const, key: e.value.key, value: e.value.value })),
+          next,
+        )
+      },
+      api: {
+        get(_core: unknown, key: string, cb: (err: Error | null, value: string) => void) {
+          vdb.get(key, cb)
+        },
+      },
+    })),
+  ).api.mapper
+  const w = await core.writer('default')
+  await w.append([
+    { key: 'foo', value: 'bar' },
+    { key: 'bax', value: 'baz' },
+  ])
+  await new Promise<void>((resolve, reject) => core.ready('mapper', (err) => (err ? reject(err) : resolve())))
+  const get = (key: string) =>
+    new Promise<{ err: (Error & { notFound?: boolean }) | null; value: string }>((resolve) =>
+      api.get(key, (err, value) => resolve({ err, value })),
+    )
+  assert.equal((await get('foo')).value, 'bar')
+  assert.equal((await get('bax')).value, 'baz')
+  const missing = await get('nix')
+  assert.equal(missing.err?.notFound, true)
+  assert.ok(isKappaError(missing.err, 'ERR_NOT_FOUND'))
+})
+
+test('map reads its own staged writes; api reads only committed data while a batch is in flight', async (t) => {
+  const core = await openCore<number>(t)
+  const db = new MemoryLevel<string, number>({ valueEncoding: 'json' })
+  const release = new EventEmitter()
+  const seenInMap: (number | undefined)[] = []
+  const api = core.use(
+    'sum',
+    levelView(db, (vdb: ViewDb<number>) => ({
+      maxBatch: 2,
+      async map(entries: Entry<number>[]) {
+        for (const e of entries) {
+          // One put per entry: each read must see the previous staged put.
+          const sum = (await vdb.get('sum')) ?? 0
+          await vdb.put('sum', sum + e.value)
+        }
+        seenInMap.push(await vdb.get('sum'))
+        await vdb.del('gone')
+        seenInMap.push(await vdb.get('gone'))
+        if (entries[0]!.seq === 2) await new Promise((resolve) => release.once('go', resolve))
+      },
+      api: { sum: () => vdb.get('sum') },
+    })),
+  ).api.sum
+  await db.sublevel<string, number>('d', { valueEncoding: 'json' }).put('gone', 1)
+  const w = await core.writer('default')
+  await w.append([1, 2, 3, 4])
+  while (seenInMap.length < 4) await new Promise((resolve) => setTimeout(resolve, 5))
+  assert.equal(await api.sum(), 3, 'the second batch is staged, not committed')
+  release.emit('go')
+  await core.ready()
+  assert.equal(await api.sum(), 10)
+  assert.deepEqual(seenInMap, [3, undefined, 10, undefined])
+})
+
+test('a write after the batch is done is refused and never reaches the db', async (t) => {
+  const core = await openCore<number>(t)
+  const db = new MemoryLevel()
+  let late: Promise<void> | undefined
+  core.use(
+    'leaky',
+    levelView(db, (vdb: ViewDb<string>) => ({
+      map(_entries: Entry<number>[], next: () => void) {
+        next()
+        late = new Promise((resolve) => setImmediate(resolve)).then(() => vdb.put('late', 'x'))
+      },
+    })),
+  )
+  await (await core.writer('default')).append(1)
+  await core.ready()
+  await assert.rejects(late!, (err) => isKappaError(err, 'ERR_VIEW_FAILED'))
+  assert.equal(await db.sublevel('d').get('late'), undefined)
+})
+
+test('sublevels and chained batches join the view batch; api writes go straight to the db', async (t) => {
+  const core = await openCore<number>(t)
+  const db = new MemoryLevel<string, string>()
+  const api = core.use(
+    'multi',
+    levelView(db, (vdb: ViewDb<string>) => {
+      const byValue = vdb.sublevel<string>('v')
+      return {
+        async map(entries: Entry<number>[]) {
+          const batch = vdb.batch()
+          for (const e of entries) batch.put(`seq/${e.seq}`, String(e.value))
+          await batch.write()
+          for (const e of entries) await byValue.put(String(e.value), String(e.seq))
+          assert.equal(await byValue.get(String(entries[0]!.value)), String(entries[0]!.seq))
+        },
+        api: {
+          seqOf: (_core: unknown, value: number) => byValue.get(String(value)),
+          note: (_core: unknown, text: string) => vdb.put('note', text),
+          note2: () => vdb.get('note'),
+        },
+      }
+    }),
+  ).api.multi
+  await (await core.writer('default')).append([7, 8])
+  await core.ready()
+  assert.equal(await api.seqOf(8), '1')
+  await api.note('hi')
+  assert.equal(await api.note2(), 'hi')
+  assert.equal(await db.sublevel('d').get('seq/0'), '7')
+})
+
+test('clearIndex clears data and state', async (t) => {
+  const db = new MemoryLevel<string, string>()
+  const view = levelView(db, (vdb: ViewDb<string>) => ({
+    map: (entries: Entry<number>[]) => vdb.put('n', String(entries.length)),
+  }))
+  const core = await openCore<number>(t)
+  core.use('v', view)
+  await (await core.writer('default')).append([1, 2])
+  await core.ready()
+  assert.ok((await db.keys().all()).length >= 2)
+  await new Promise<void>((resolve, reject) => view.clearIndex!((err) => (err ? reject(err) : resolve())))
+  assert.deepEqual(await db.keys().all(), [])
+})
+
+test('levelView and use() validate their arguments', async (t) => {
+  const core = await openCore<number>(t)
+  assert.throws(
+    () => levelView({} as never, () => ({ map: () => undefined })),
+    (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+  )
+  assert.throws(
+    () => levelView(new MemoryLevel(), (() => ({})) as never),
+    (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+  )
+  for (const bad of [
+    () => core.use('', { map: () => undefined }),
+    () => core.use('x', 1.5, { map: () => undefined }),
+    () => core.use('x', {} as never),
+    () => core.use('x', { map: () => undefined, fetchState: () => undefined }),
+    () => core.use('x', { map: () => undefined, maxBatch: 0 }),
+  ]) {
+    assert.throws(bad, (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'))
+  }
+  core.use('x', { map: () => undefined })
+  assert.throws(
+    () => core.use('x', { map: () => undefined }),
+    (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+  )
+})
