@@ -8,13 +8,6 @@ import { isKappaError } from '../../src/errors.js'
 import type { Entry } from '../../src/kappa/index.js'
 import { adder, openCore, recordStates, until } from '../helpers/kappa.js'
 
-test('state is idle on creation', async (t) => {
-  const core = await openCore<number>(t)
-  core.use('sum', adder())
-  await core.ready()
-  assert.equal(core.getState('sum').state, 'idle')
-})
-
 test('create a writer: the first state-update is idle', async (t) => {
   const core = await openCore<number>(t)
   const states = recordStates(core, 'sum')
