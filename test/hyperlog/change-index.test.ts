@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import test from 'node:test'
 import { MemoryLevel } from 'memory-level'
-import { Hyperlog, type HyperlogNode } from '../../src/hyperlog/index.js'
+import { Hyperlog, type HyperlogNode, type StagedWrites } from '../../src/hyperlog/index.js'
 import type { LevelDb } from '../../src/kappa/index.js'
 import { createLog, sync } from '../helpers/hyperlog.js'
 
@@ -12,7 +12,7 @@ function adder(db: LevelDb, seen: number[][]) {
   return {
     db,
     maxBatch: 2,
-    async map(nodes: HyperlogNode<number>[], staged: import('../../src/hyperlog/index.js').StagedWrites) {
+    async map(nodes: HyperlogNode<number>[], staged: StagedWrites) {
       seen.push(nodes.map((n) => n.change))
       for (const node of nodes) {
         let sum = node.value
