@@ -6,7 +6,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { isKappaError } from '../../src/errors.js'
 import { Multifeed } from '../../src/feeds/index.js'
-import { Kappa, kappa, type Entry, type ViewHandle } from '../../src/kappa/index.js'
+import type { Kappa } from '../../src/kappa/index.js'
+import { kappa, type Entry, type ViewHandle } from '../../src/kappa/index.js'
 import { adder, openCore, tempDir } from '../helpers/kappa.js'
 
 test('simple view (kappa-core 6 basic.js): callback style throughout', async (t) => {
