@@ -4,7 +4,15 @@ export { levelView } from './level-view.js'
 export type { LevelLike, LevelViewDefinition, LevelViewSetup } from './level-view.js'
 export { ViewDb, ViewChainedBatch } from './view-db.js'
 export type { GetCallback, ViewDbError, ViewDbKey, ViewDbOperation, SublevelOptions } from './view-db.js'
-export type { LevelDb, EncodingOptions } from './view-batch.js'
+export { ViewBatch } from './view-batch.js'
+export type {
+  EncodingOptions,
+  LevelDb,
+  LevelOperation,
+  LevelSublevel,
+  Lookup,
+  StagedOperation,
+} from './view-batch.js'
 export { DEFAULT_MAX_BATCH } from './indexer.js'
 export type {
   BoundApi,

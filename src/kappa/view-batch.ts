@@ -92,7 +92,8 @@ export class ViewBatch {
 function stagingKey(sublevel: LevelSublevel, key: unknown, keyEncoding: string | undefined): string {
   const encoded = encodingOf(sublevel, 'keyEncoding', keyEncoding).encode(key)
   const bytes = typeof encoded === 'string' ? Buffer.from(encoded) : Buffer.from(encoded as Uint8Array)
-  return `${sublevel.prefix}\0${bytes.toString('hex')}`
+  // A root database (no prefix) works too: it is the empty prefix.
+  return `${sublevel.prefix ?? ''}\0${bytes.toString('hex')}`
 }
 
 function valueEncodingOf(db: LevelDb, name: string | undefined): LevelEncoding {
