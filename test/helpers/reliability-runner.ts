@@ -1,0 +1,322 @@
+/**
+ * Runs a convergence scenario (reliability-scenario.ts) against real HyperKVs in directories under
+ * `root`, checking as it goes and at the end:
+ *
+ * - after every step that touched a replica: its `get` for every key, read stream and heads equal
+ *   a model rebuilt from the nodes its log holds; every write it acknowledged is there; it holds no
+ *   node nobody wrote;
+ * - a write linking a node nobody has fails with ERR_NOT_FOUND and writes nothing;
+ * - every replication stream ends cleanly or with a KappaError code, and never hangs; an uncut
+ *   replication ends cleanly (or, push+push / pull+pull, with ERR_MODE_CONFLICT on both sides)
+ *   and the receiving side then holds every node the sending side held;
+ * - after a final full sync: every replica equals the model of every acknowledged write.
+ *
+ * A failure is rethrown with the seed, the step it happened in and the whole plan.
+ */
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { isKappaError } from '../../src/errors.js'
+import { HyperKV, type BatchRow, type KvNode, type WriteOptions } from '../../src/kv/index.js'
+import { Prng } from './prng.js'
+import { ReplicaModel, assertKvEquals, readRows } from './reliability-model.js'
+import { closedWith, connect, deadline, uncodedErrors } from './reliability-sync.js'
+import {
+  describeStep,
+  type LinkPlan,
+  type RowPlan,
+  type Scenario,
+  type Step,
+  type SyncStep,
+  type WriteStep,
+} from './reliability-scenario.js'
+
+/** A replication that neither ends nor fails within this is a hang. */
+const HANG_MS = 30_000
+/** How long a live replication may take to deliver what the other side holds. */
+const LIVE_DELIVERY_MS = 15_000
+/** `RELIABILITY_TRACE=1`: print every step and its duration. */
+const TRACE = process.env.RELIABILITY_TRACE === '1'
+
+class Peer {
+  readonly index: number
+  readonly dir: string
+  kv: HyperKV
+  /** Hashes of the writes this replica acknowledged. */
+  readonly acked = new Set<string>()
+  /** What its log held at the last check, plus its own writes since. */
+  known = new ReplicaModel()
+
+  constructor(index: number, dir: string) {
+    this.index = index
+    this.dir = dir
+    this.kv = new HyperKV(dir)
+  }
+
+  learn(node: KvNode): void {
+    this.acked.add(node.key)
+    this.known.add(node)
+  }
+}
+
+export class ScenarioRunner {
+  readonly scenario: Scenario
+  private readonly peers: Peer[]
+  /** Every acknowledged write, on any replica. */
+  private readonly model = new ReplicaModel()
+  private stepIndex = -1
+
+  constructor(scenario: Scenario, root: string) {
+    this.scenario = scenario
+    this.peers = Array.from({ length: scenario.peers }, (_, i) => new Peer(i, join(root, `peer-${i}`)))
+  }
+
+  async run(): Promise<void> {
+    try {
+      for (const peer of this.peers) await peer.kv.ready()
+      for (const [i, step] of this.scenario.steps.entries()) {
+        this.stepIndex = i
+        const started = Date.now()
+        await this.step(step)
+        if (TRACE)
+          console.error(`[${this.scenario.seed}] ${i} ${Date.now() - started} ms ${describeStep(step)}`)
+      }
+      this.stepIndex = this.scenario.steps.length
+      await this.finalSync()
+    } catch (err) {
+      throw this.explain(err)
+    } finally {
+      await Promise.allSettled(this.peers.map((peer) => peer.kv.close()))
+    }
+  }
+
+  private async step(step: Step): Promise<void> {
+    if (step.op === 'write') return this.write(step)
+    if (step.op === 'restart') return this.restart(this.peers[step.peer]!)
+    return this.sync(step)
+  }
+
+  // ---- writes -----------------------------------------------------------------------------------
+
+  /** `check`: false while a live replication may change the replica under the check. */
+  private async write(step: WriteStep, check = true): Promise<void> {
+    const peer = this.peers[step.peer]!
+    const salt = new Prng(this.scenario.seed).fork(`missing:${this.stepIndex}`)
+    const rows: BatchRow[] = []
+    for (const row of step.rows) rows.push(await this.resolve(peer, row, salt))
+    const bad = step.rows.map((row) => row.links.kind === 'missing')
+    if (step.style === 'batch') {
+      await this.expectWrite(peer, bad.includes(true), () => peer.kv.batch(rows))
+    } else {
+      // single: one call; burst: every call issued at once (the write queue coalesces them).
+      await Promise.all(rows.map((row, i) => this.expectWrite(peer, bad[i]!, () => writeOne(peer.kv, row))))
+    }
+    if (check) await this.check(peer)
+  }
+
+  private async expectWrite(
+    peer: Peer,
+    mustFail: boolean,
+    write: () => Promise<KvNode | KvNode[]>,
+  ): Promise<void> {
+    let result: KvNode | KvNode[]
+    try {
+      result = await write()
+    } catch (err) {
+      if (mustFail && isKappaError(err, 'ERR_NOT_FOUND')) return
+      throw err
+    }
+    assert.ok(!mustFail, 'a write linking a node nobody has must fail with ERR_NOT_FOUND')
+    for (const node of Array.isArray(result) ? result : [result]) {
+      this.model.add(node)
+      peer.learn(node)
+    }
+  }
+
+  /** A planned row → a batch row, its links resolved against what the replica holds now. */
+  private async resolve(peer: Peer, row: RowPlan, salt: Prng): Promise<BatchRow> {
+    const out: BatchRow = { type: row.type, key: row.key, value: row.value }
+    const links = await this.links(peer, row.key, row.links, salt)
+    if (links !== undefined) out.links = links
+    return out
+  }
+
+  private async links(peer: Peer, key: string, plan: LinkPlan, salt: Prng): Promise<string[] | undefined> {
+    switch (plan.kind) {
+      case 'default':
+        return undefined
+      case 'none':
+        return []
+      case 'heads':
+        return Object.keys(await peer.kv.get(key))
+      case 'missing':
+        return [Array.from({ length: 64 }, () => salt.int(0, 15).toString(16)).join('')]
+      case 'older':
+      case 'cross': {
+        const mine = peer.known.nodesOf(key)
+        const candidates = plan.kind === 'older' ? mine : peer.known.nodesExcept(key)
+        if (candidates.length === 0) return []
+        return [...new Set(plan.picks.map((f) => candidates[Math.floor(f * candidates.length)]!))]
+      }
+    }
+  }
+
+  // ---- restarts and syncs -----------------------------------------------------------------------
+
+  private async restart(peer: Peer): Promise<void> {
+    await peer.kv.close()
+    peer.kv = new HyperKV(peer.dir)
+    await peer.kv.ready()
+    await this.check(peer)
+  }
+
+  private async sync(step: SyncStep): Promise<void> {
+    const pair = [this.peers[step.a]!, this.peers[step.b]!] as const
+    const before = pair.map((peer) => new Set(peer.known.hashes()))
+    const conn = await connect([pair[0].kv, pair[1].kv], step)
+    if (step.live) {
+      for (const write of step.during) await this.write(write, false)
+      await this.deliverLive(step, pair, conn)
+      conn.hangUp(step.cutSide)
+    }
+    const outcome = await deadline(conn.closed, HANG_MS, describeStep(step))
+    assert.deepEqual(uncodedErrors(outcome), [], 'replication errors carry a KappaError code')
+    const conflict = step.modes[0] === step.modes[1] && step.modes[0] !== 'sync'
+    if (!conn.cut && conflict) {
+      assert.deepEqual(
+        outcome.map((err) => (err as { code?: string } | null)?.code),
+        ['ERR_MODE_CONFLICT', 'ERR_MODE_CONFLICT'],
+      )
+    } else if (!conn.cut && !step.live) {
+      assert.deepEqual(outcome, [null, null], 'an uncut non-live replication ends cleanly on both sides')
+    }
+    for (const peer of pair) await this.check(peer)
+    if (!conn.cut && !conflict) {
+      for (const side of [0, 1] as const) {
+        if (!receives(step, side)) continue
+        const missing = [...before[1 - side]!].filter((hash) => !pair[side].known.has(hash))
+        assert.deepEqual(
+          missing,
+          [],
+          `peer ${pair[side].index} received everything peer ${pair[1 - side].index} held`,
+        )
+      }
+    }
+  }
+
+  /** Live: waits until each receiving side holds what the other side holds (unless cut). */
+  private async deliverLive(
+    step: SyncStep,
+    pair: readonly [Peer, Peer],
+    conn: Awaited<ReturnType<typeof connect>>,
+  ): Promise<void> {
+    const conflict = step.modes[0] === step.modes[1] && step.modes[0] !== 'sync'
+    if (conflict) return
+    const wanted = ([0, 1] as const)
+      .filter((side) => receives(step, side))
+      .map((side) => ({ side, hashes: new Set(pair[1 - side].known.hashes()) }))
+    const streamsClosed = Promise.all(conn.streams.map(closedWith))
+    let closed = false
+    void streamsClosed.then(() => (closed = true))
+    const start = Date.now()
+    for (;;) {
+      if (conn.cut) return
+      let pending = 0
+      for (const { side, hashes } of wanted) {
+        for (const hash of hashes) {
+          if (await holds(pair[side].kv, hash)) hashes.delete(hash)
+          else pending++
+        }
+      }
+      if (pending === 0) return
+      if (closed && !conn.cut) {
+        const outcome = await streamsClosed
+        throw new Error(`a live replication ended before delivering: ${outcome.map(String).join(' / ')}`)
+      }
+      if (Date.now() - start > LIVE_DELIVERY_MS)
+        throw new Error(`live replication left ${pending} nodes undelivered`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+
+  /** Two rounds of a star of uncut sync/sync replications: then everyone holds everything. */
+  private async finalSync(): Promise<void> {
+    const rng = new Prng(this.scenario.seed).fork('final')
+    for (let round = 0; round < 2; round++) {
+      for (let j = 1; j < this.peers.length; j++) {
+        await this.sync({
+          op: 'sync',
+          a: 0,
+          b: j,
+          modes: ['sync', 'sync'],
+          live: false,
+          transport: rng.chance(0.5) ? 'tcp' : 'pipe',
+          cutAfter: null,
+          cutSide: 0,
+          during: [],
+        })
+      }
+    }
+    const extraKeys = [...this.scenario.keys, 'never-written']
+    for (const peer of this.peers) {
+      await assertKvEquals(peer.kv, this.model, `peer ${peer.index} after the full sync`, extraKeys)
+    }
+    // A range of the read stream, the same slice on every replica.
+    const keys = this.model.mv.keys()
+    const gt = rng.chance(0.5) ? rng.pick(['', ...keys]) : undefined
+    const limit = rng.int(0, keys.length + 1)
+    const expected = this.model.mv
+      .rows()
+      .filter((row) => gt === undefined || row.key > gt)
+      .slice(0, limit)
+    for (const peer of this.peers) {
+      const rows = await readRows(peer.kv, gt === undefined ? { limit } : { gt, limit })
+      assert.deepEqual(rows, expected, `peer ${peer.index}: createReadStream({ gt: ${gt}, limit: ${limit} })`)
+    }
+  }
+
+  /** The replica equals the model of its own log; it kept what it acknowledged and made nothing up. */
+  private async check(peer: Peer): Promise<void> {
+    await peer.kv.ready()
+    const held = await ReplicaModel.of(peer.kv)
+    const where = `peer ${peer.index}`
+    await assertKvEquals(peer.kv, held, where, this.scenario.keys)
+    const lost = [...peer.acked].filter((hash) => !held.has(hash))
+    assert.deepEqual(lost, [], `${where} lost acknowledged writes`)
+    const unknown = held.hashes().filter((hash) => !this.model.has(hash))
+    assert.deepEqual(unknown, [], `${where} holds nodes nobody acknowledged`)
+    peer.known = held
+  }
+
+  private explain(err: unknown): Error {
+    const { seed, steps } = this.scenario
+    const plan = steps.map((step, i) => `${i === this.stepIndex ? '>>' : '  '} ${i}: ${describeStep(step)}`)
+    if (this.stepIndex === steps.length) plan.push('>> final full sync')
+    const message = [
+      `convergence scenario failed — replay with SEED=${seed} npm test -- reliability`,
+      `(${this.scenario.peers} peers, keys ${JSON.stringify(this.scenario.keys)})`,
+      ...plan,
+      `error: ${err instanceof Error ? err.message : String(err)}`,
+    ].join('\n')
+    return new Error(message, { cause: err })
+  }
+}
+
+function writeOne(kv: HyperKV, row: BatchRow): Promise<KvNode> {
+  const opts: WriteOptions = row.links === undefined ? {} : { links: row.links }
+  return row.type === 'put' ? kv.put(row.key, row.value, opts) : kv.del(row.key, opts)
+}
+
+/** Does `side` download in this replication? */
+function receives(step: SyncStep, side: 0 | 1): boolean {
+  return step.modes[side] !== 'push' && step.modes[1 - side] !== 'pull'
+}
+
+async function holds(kv: HyperKV, hash: string): Promise<boolean> {
+  try {
+    await kv.log.get(hash as Parameters<HyperKV['log']['get']>[0])
+    return true
+  } catch (err) {
+    if (isKappaError(err, 'ERR_NOT_FOUND')) return false
+    throw err
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * Random convergence scenarios: a plan of steps drawn from one seed, before anything runs. The
+ * plan fixes every choice that does not depend on runtime state (who writes what, which pairs
+ * sync in which modes, where streams are cut, who restarts). Choices that do (which of a key's
+ * current nodes to link) are fractions in the plan, resolved against the replica's state when the
+ * step runs — so a replay makes the same choices wherever the state is the same.
+ */
+import { Prng } from './prng.js'
+
+export type Mode = 'sync' | 'push' | 'pull'
+
+/** How a write picks its links. */
+export type LinkPlan =
+  | { kind: 'default' } // no `links` option: the key's current heads
+  | { kind: 'heads' } // the key's current heads, passed explicitly
+  | { kind: 'none' } // `links: []`, a deliberate fork
+  | { kind: 'older'; picks: number[] } // some nodes this replica holds for the key (heads or not)
+  | { kind: 'cross'; picks: number[] } // nodes of other keys (the register ignores them)
+  | { kind: 'missing' } // a hash nobody has: the write must fail with ERR_NOT_FOUND, nothing written
+
+export interface RowPlan {
+  type: 'put' | 'del'
+  key: string
+  value?: unknown
+  links: LinkPlan
+}
+
+/** `single`: one put/del; `batch`: one kv.batch; `burst`: several puts/dels issued at once. */
+export interface WriteStep {
+  op: 'write'
+  peer: number
+  style: 'single' | 'batch' | 'burst'
+  rows: RowPlan[]
+}
+
+export interface SyncStep {
+  op: 'sync'
+  a: number
+  b: number
+  modes: [Mode, Mode]
+  live: boolean
+  /** `pipe`: the two replication streams piped in process; `tcp`: each over a socket on 127.0.0.1. */
+  transport: 'pipe' | 'tcp'
+  /** Destroy one side's socket once this many bytes went through (both directions); null: never. */
+  cutAfter: number | null
+  cutSide: 0 | 1
+  /** Live only: writes made while the stream is up. */
+  during: WriteStep[]
+}
+
+export interface RestartStep {
+  op: 'restart'
+  peer: number
+}
+
+export type Step = WriteStep | SyncStep | RestartStep
+
+export interface Scenario {
+  seed: number
+  peers: number
+  keys: string[]
+  steps: Step[]
+}
+
+export interface ScenarioSize {
+  peers: [number, number]
+  steps: [number, number]
+  keys: [number, number]
+}
+
+export const SMALL: ScenarioSize = { peers: [4, 4], steps: [12, 24], keys: [2, 6] }
+export const LARGE: ScenarioSize = { peers: [4, 6], steps: [20, 40], keys: [2, 10] }
+
+const MODE_PAIRS: Array<[Mode, Mode]> = [
+  ['sync', 'sync'],
+  ['sync', 'sync'],
+  ['push', 'pull'],
+  ['pull', 'push'],
+  ['sync', 'push'],
+  ['sync', 'pull'],
+  ['push', 'sync'],
+  ['pull', 'sync'],
+]
+const CONFLICTS: Array<[Mode, Mode]> = [
+  ['push', 'push'],
+  ['pull', 'pull'],
+]
+
+export function generateScenario(seed: number, size: ScenarioSize = SMALL): Scenario {
+  const rng = new Prng(seed)
+  const peers = rng.int(...size.peers)
+  // Few keys make forks, merges and tombstones on one key likely.
+  const keys = Array.from({ length: rng.int(...size.keys) }, (_, i) => keyName(i))
+  const steps: Step[] = []
+  const count = rng.int(...size.steps)
+  for (let i = 0; i < count; i++) {
+    const kind = rng.weighted({ write: 10, sync: 6, restart: 1 })
+    if (kind === 'write') steps.push(writeStep(rng, rng.int(0, peers - 1), keys, i))
+    else if (kind === 'restart') steps.push({ op: 'restart', peer: rng.int(0, peers - 1) })
+    else steps.push(syncStep(rng, peers, keys, i))
+  }
+  return { seed, peers, keys, steps }
+}
+
+/** Keys that sort in interesting ways: shared prefixes, unicode, an empty string. */
+function keyName(i: number): string {
+  return ['a', 'ab', 'b', 'k/1', 'k/10', 'k/2', 'é', '', 'z', 'zz'][i] ?? `key${i}`
+}
+
+function writeStep(rng: Prng, peer: number, keys: readonly string[], step: number): WriteStep {
+  const style = rng.weighted({ single: 4, batch: 3, burst: 2 })
+  const rows = style === 'single' ? 1 : rng.int(1, 6)
+  return {
+    op: 'write',
+    peer,
+    style,
+    rows: Array.from({ length: rows }, (_, j) => rowPlan(rng, keys, `${step}.${j}`)),
+  }
+}
+
+function rowPlan(rng: Prng, keys: readonly string[], tag: string): RowPlan {
+  const type = rng.chance(0.2) ? 'del' : 'put'
+  const key = rng.pick(keys)
+  const kind = rng.weighted({ default: 8, heads: 3, none: 2, older: 3, cross: 1, missing: 0.3 })
+  const picks = () => Array.from({ length: rng.int(1, 3) }, () => rng.next())
+  let links: LinkPlan
+  if (kind === 'older' || kind === 'cross') links = { kind, picks: picks() }
+  else links = { kind }
+  return type === 'put' ? { type, key, value: randomValue(rng, tag), links } : { type, key, links }
+}
+
+function randomValue(rng: Prng, tag: string): unknown {
+  switch (rng.int(0, 5)) {
+    case 0:
+      return tag
+    case 1:
+      return rng.int(-1000, 1000)
+    case 2:
+      return { tag, n: rng.next() }
+    case 3:
+      return [tag, rng.chance(0.5)]
+    case 4:
+      return `${tag} ünïcødé ${'x'.repeat(rng.logInt(1, 2000))}`
+    default:
+      return rng.chance(0.5)
+  }
+}
+
+function syncStep(rng: Prng, peers: number, keys: readonly string[], step: number): SyncStep {
+  const a = rng.int(0, peers - 1)
+  let b = rng.int(0, peers - 2)
+  if (b >= a) b++
+  const live = rng.chance(0.25)
+  const modes = rng.chance(0.04) ? rng.pick(CONFLICTS) : rng.pick(MODE_PAIRS)
+  const cut = rng.chance(0.3)
+  const transport = cut || rng.chance(0.5) ? 'tcp' : 'pipe'
+  const during: WriteStep[] = []
+  if (live) {
+    for (let i = 0, n = rng.int(0, 3); i < n; i++) {
+      during.push(writeStep(rng, rng.chance(0.5) ? a : b, keys, step * 100 + i))
+    }
+  }
+  return {
+    op: 'sync',
+    a,
+    b,
+    modes,
+    live,
+    transport,
+    cutAfter: cut ? rng.logInt(1, 30_000) : null,
+    cutSide: rng.chance(0.5) ? 0 : 1,
+    during,
+  }
+}
+
+/** One line per step, for failure reports. */
+export function describeStep(step: Step): string {
+  if (step.op === 'restart') return `restart peer ${step.peer}`
+  if (step.op === 'write') {
+    const rows = step.rows.map((r) => `${r.type} ${JSON.stringify(r.key)} links=${r.links.kind}`)
+    return `peer ${step.peer} ${step.style}: ${rows.join(', ')}`
+  }
+  const cut = step.cutAfter === null ? '' : ` cut side ${step.cutSide} after ${step.cutAfter} B`
+  const during = step.during.length ? ` with ${step.during.length} writes during` : ''
+  return `sync ${step.a}(${step.modes[0]}) ⇄ ${step.b}(${step.modes[1]}) ${step.live ? 'live' : 'non-live'} over ${step.transport}${cut}${during}`
+}
