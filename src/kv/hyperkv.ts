@@ -9,7 +9,6 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
-import type { AbstractSublevel } from 'abstract-level'
 import { KappaError, isKappaError } from '../errors.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
 import type { ChangeIndex, Hyperlog, LinkInput, NodeHash, StagedWrites } from '../hyperlog/index.js'
@@ -17,7 +16,6 @@ import {
   decodeRegister,
   encodeDelDoc,
   encodePutDoc,
-  encodeRegister,
   parseDoc,
   type KvDoc,
   type KvFields,
@@ -26,7 +24,9 @@ import {
 } from './messages.js'
 import { applyToRegister } from './register.js'
 import { WriteQueue } from './write-queue.js'
-import { NodeCache } from './node-cache.js'
+import { LruCache } from './lru-cache.js'
+import { RegisterStore, type Register } from './register-store.js'
+import { LocalWrites } from './local-writes.js'
 import { createKvReadStream, type RegisterSource } from './read-stream.js'
 import { createKvHistoryStream } from './history-stream.js'
 import { openKvStorage } from './storage.js'
@@ -52,6 +52,13 @@ import type {
 } from './types.js'
 
 /** A write after validation: `links` null means "the key's current heads". */
+interface IndexedOp {
+  node: KvNode
+  type: OpType
+  key: string
+  value: unknown
+}
+
 export interface WriteRow {
   type: OpType
   key: string
@@ -59,8 +66,6 @@ export interface WriteRow {
   fields?: KvFields
   links: NodeHash[] | null
 }
-
-type RegisterDb = AbstractSublevel<KvDatabase, unknown, string, Uint8Array>
 
 /** Nodes read most recently (written, indexed or fetched) stay in memory for `get` and streams. */
 const NODE_CACHE_SIZE = 16384
@@ -70,10 +75,13 @@ const INDEX_BATCH = 500
 export class HyperKV extends EventEmitter<HyperKVEvents> {
   readonly log: Hyperlog<unknown>
   readonly db: KvDatabase
-  readonly #registers: RegisterDb
+  readonly #registers: RegisterStore
   readonly #index: ChangeIndex
   readonly #queue = new WriteQueue<WriteRow, KvNode>((rows) => this.#commit(rows))
-  readonly #nodes = new NodeCache<KvNode>(NODE_CACHE_SIZE)
+  readonly #nodes = new LruCache<KvNode>(NODE_CACHE_SIZE)
+  readonly #local = new LocalWrites()
+  readonly #onPreadd = (node: { key: string | null }): void => this.#local.onPreadd(node.key)
+  readonly #onAdd = (node: KvNode): void => this.#local.onAdd(node.key, node.change)
   /** Register changes after they are committed, for live read streams. */
   readonly #changes = new EventEmitter<{ change: [key: string, entries: RegisterEntry[]] }>()
   readonly #closeOwned: () => Promise<void>
@@ -88,10 +96,12 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     this.log = storage.log
     this.db = storage.db
     this.#closeOwned = storage.close
-    this.#registers = this.db.sublevel<string, Uint8Array>('x', { valueEncoding: 'view' })
+    this.#registers = new RegisterStore(this.db)
     this.#changes.setMaxListeners(0)
+    this.log.on('preadd', this.#onPreadd)
+    this.log.on('add', this.#onAdd)
     this.#index = this.log.createIndex({
-      db: this.#registers as unknown as KvDatabase,
+      db: this.#registers.db as unknown as KvDatabase,
       name: 'kv',
       maxBatch: INDEX_BATCH,
       map: (nodes, staged) => this.#map(nodes, staged),
@@ -156,7 +166,7 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       validateKey(key)
       const { fields } = validateGetOptions(options)
       await this.#ready()
-      return this.#valuesOf(await this.#readRegister(key), fields)
+      return this.#valuesOf(await this.#registers.get(key), fields)
     })
     return withCallback(done, callback as Callback<KvValues | KvDocs> | undefined)
   }
@@ -206,7 +216,7 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     return createKvHistoryStream(key, {
       assertOpen: () => this.#assertOpen(),
       ready: () => this.#ready(),
-      heads: async (k) => (await this.#readRegister(k)).map((entry) => entry.key as NodeHash),
+      heads: async (k) => (await this.#registers.get(k)).map((entry) => entry.key as NodeHash),
       nodes: (hashes) => this.#nodesOf(hashes),
     })
   }
@@ -222,8 +232,11 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     this.#changes.emit('change', '', []) // wakes live streams so they notice the close
     this.#changes.removeAllListeners()
     await this.#index.close()
+    this.log.off('preadd', this.#onPreadd)
+    this.log.off('add', this.#onAdd)
     await this.#closeOwned()
     this.#nodes.clear()
+    this.#registers.clearCache()
   }
 
   #assertOpen(): void {
@@ -246,26 +259,46 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
 
   #write(row: WriteRow): Promise<KvNode> {
     // Explicit links need no heads: straight to the log, as hyperkv did (no lock, no index wait).
-    if (row.links !== null) return this.#commit([row]).then((nodes) => nodes[0]!)
+    // Its node is not this queue's, so the next un-linked write waits for the index to see it.
+    if (row.links !== null) {
+      return this.log.add(row.links, this.#document(row)).then((node) => {
+        this.#nodes.set(node.key, node)
+        return node
+      })
+    }
     return this.#queue.write(row)
   }
 
+  #document(row: WriteRow): KvDoc {
+    return row.type === 'put'
+      ? encodePutDoc(row.key, row.value, row.fields)
+      : encodeDelDoc(row.key, row.fields)
+  }
+
   /**
-   * Commits rows as one log batch. Un-linked rows take their key's heads as of now (the index is
-   * caught up first); a key's later un-linked rows link the earlier rows of this batch, whose
-   * hashes are computed here with the log's own hash.
+   * Commits queued rows as one log batch (one feed append). Un-linked rows take their key's heads:
+   * the registers this store's recent commits lead to, else the index's — after waiting for the
+   * index when it is behind on nodes this store did not write. A key's later un-linked rows link
+   * its earlier rows of the batch, whose hashes are computed here with the log's own hash.
    */
   async #commit(rows: WriteRow[]): Promise<KvNode[]> {
-    const unlinked = new Set<string>()
-    for (const row of rows) if (row.links === null) unlinked.add(row.key)
-    const registers = new Map<string, readonly RegisterEntry[]>()
-    if (unlinked.size > 0) {
+    if (this.#local.mustWait(this.#index.position)) {
       await this.#ready()
-      const keys = [...unlinked]
-      const stored = await this.#registers.getMany(keys)
-      keys.forEach((key, i) => registers.set(key, stored[i] ? decodeRegister(stored[i]) : []))
+      await this.#emissions
+      this.#local.caughtUp()
     }
-    // A row's own hash is only needed when a later un-linked row of its key must link to it.
+    const keys = new Set(rows.map((row) => row.key))
+    const registers = new Map<string, Register>()
+    const unpredicted: string[] = []
+    for (const key of keys) {
+      const predicted = this.#local.predicted(key)
+      if (predicted) registers.set(key, predicted)
+      else unpredicted.push(key)
+    }
+    for (const [key, entries] of await this.#registers.getMany(unpredicted)) registers.set(key, entries)
+    const base = new Map(registers)
+
+    // A row's own hash is needed before the append only when a later un-linked row must link it.
     const needsHash = new Array<boolean>(rows.length)
     const laterUnlinked = new Set<string>()
     for (let i = rows.length - 1; i >= 0; i--) {
@@ -275,8 +308,7 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     const docs: { links: NodeHash[]; value: KvDoc }[] = []
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!
-      const value =
-        row.type === 'put' ? encodePutDoc(row.key, row.value, row.fields) : encodeDelDoc(row.key, row.fields)
+      const value = this.#document(row)
       const links = row.links ?? registers.get(row.key)!.map((entry) => entry.key as NodeHash)
       if (needsHash[i]) {
         const hash = await this.log.hash(links, value)
@@ -284,14 +316,23 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       }
       docs.push({ links, value })
     }
-    const nodes = await this.log.batch(docs)
-    for (const node of nodes) this.#nodes.set(node.key, node)
+    const nodes = await this.#local.capture(() => this.log.batch(docs))
+    // What the index will make of these nodes, for the next writes until it has.
+    const predicted = new Map<string, Register>()
+    nodes.forEach((node, i) => {
+      const row = rows[i]!
+      this.#nodes.set(node.key, node)
+      const before = predicted.get(row.key) ?? base.get(row.key)!
+      const after = applyToRegister(before, node, row.type)
+      predicted.set(row.key, after)
+      this.#local.predict(row.key, after, node.key)
+    })
     return nodes
   }
 
   /** The index's map: applies a batch of nodes (in change order) to the registers. */
   async #map(nodes: KvNode[], staged: StagedWrites): Promise<void> {
-    const ops: { node: KvNode; type: OpType; key: string; value: unknown }[] = []
+    const ops: IndexedOp[] = []
     for (const node of nodes) {
       this.#nodes.set(node.key, node)
       const doc = parseDoc(node.value)
@@ -299,23 +340,19 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
         ops.push({ node, type: doc.type, key: doc.key, value: doc.type === 'put' ? doc.value : undefined })
     }
     if (ops.length === 0) return
-    const registers = new Map<string, readonly RegisterEntry[]>()
-    await Promise.all(
-      [...new Set(ops.map((op) => op.key))].map(async (key) => {
-        const stored = (await staged.get(key)) as Uint8Array | undefined
-        registers.set(key, stored ? decodeRegister(stored) : [])
-      }),
-    )
+    // Earlier batches are committed (one map at a time), so cache or database hold their state.
+    const registers = await this.#registers.getMany(ops.map((op) => op.key))
     const changed = new Set<string>()
     for (const op of ops) {
       const before = registers.get(op.key)!
-      const after = applyToRegister(before, { key: op.node.key, links: op.node.links }, op.type)
+      const after = applyToRegister(before, op.node, op.type)
       if (after !== before) {
         registers.set(op.key, after)
         changed.add(op.key)
       }
     }
-    for (const key of changed) staged.put(key, encodeRegister([...registers.get(key)!]))
+    const stage = (key: string, bytes: Uint8Array): void => staged.put(key, bytes)
+    for (const key of changed) this.#registers.set(key, registers.get(key)!, stage)
     this.#afterCommit(ops, changed, registers)
   }
 
@@ -323,15 +360,12 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
    * Events and live rows go out once the batch is committed (the index is ready past it), so a
    * listener reading the store sees what it heard of; chained, so they keep the change order.
    */
-  #afterCommit(
-    ops: { node: KvNode; type: OpType; key: string; value: unknown }[],
-    changed: Set<string>,
-    registers: Map<string, readonly RegisterEntry[]>,
-  ): void {
+  #afterCommit(ops: IndexedOp[], changed: Set<string>, registers: Map<string, Register>): void {
     const committed = this.#index.ready()
     this.#emissions = Promise.all([this.#emissions, committed]).then(
       () => {
         for (const op of ops) {
+          this.#local.onIndexed(op.key, op.node.key)
           if (op.type === 'put') this.emit('update', op.key, op.value, op.node)
           else this.emit('remove', op.key, op.node)
         }
@@ -347,11 +381,6 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     // Never crash the process when nobody listens (hyperkv users often don't).
     if (this.listenerCount('error') > 0)
       this.emit('error', err instanceof Error ? err : new Error(String(err)))
-  }
-
-  async #readRegister(key: string): Promise<RegisterEntry[]> {
-    const stored = await this.#registers.get(key)
-    return stored ? decodeRegister(stored) : []
   }
 
   async #nodesOf(hashes: readonly string[]): Promise<KvNode[]> {

@@ -1,26 +1,26 @@
 /**
- * A bounded least-recently-used map from node hash to the parsed stored document, filled as nodes
- * are written and indexed, so `get` right after `put` (and reads of hot keys) need no log read.
- * Nodes are immutable, so a cached entry can never be stale.
+ * A bounded least-recently-used map. HyperKV keeps two: nodes by hash (immutable, so never stale)
+ * and registers by key (kept equal to the index's latest state), so `get` right after `put` and
+ * reads of hot keys need no database round trip.
  */
-export class NodeCache<V> {
+export class LruCache<V> {
   private readonly entries = new Map<string, V>()
 
   constructor(private readonly capacity: number) {}
 
-  get(hash: string): V | undefined {
-    const value = this.entries.get(hash)
+  get(key: string): V | undefined {
+    const value = this.entries.get(key)
     if (value !== undefined) {
       // Map iteration order is insertion order: re-inserting marks the entry most recently used.
-      this.entries.delete(hash)
-      this.entries.set(hash, value)
+      this.entries.delete(key)
+      this.entries.set(key, value)
     }
     return value
   }
 
-  set(hash: string, value: V): void {
-    this.entries.delete(hash)
-    this.entries.set(hash, value)
+  set(key: string, value: V): void {
+    this.entries.delete(key)
+    this.entries.set(key, value)
     if (this.entries.size > this.capacity) {
       this.entries.delete(this.entries.keys().next().value!)
     }

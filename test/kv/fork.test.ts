@@ -1,5 +1,6 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
+import { finished } from 'node:stream/promises'
 import { insertDag9, openKvs, replicate } from '../helpers/kv.js'
 
 test('forks: DAG9 gives both heads of a fork and the merge (fork.js)', async (t) => {
@@ -76,4 +77,26 @@ test('update and remove fire for replicated nodes', async (t) => {
   await replicate(a!, b!)
   await new Promise((resolve) => setImmediate(resolve))
   assert.deepEqual(seen, ['update A=1', 'remove A', 'update B=2'])
+})
+
+test('a write right after a sync links what arrived, even before the register caught up', async (t) => {
+  const [a, b] = await openKvs(t, 2)
+  const mine = await b!.put('k', 'b1') // b has written before: its own writes need no index wait
+  const theirs = await a!.put('k', 'a1', { links: [] })
+  const left = a!.log.replicate(true)
+  const right = b!.log.replicate(false)
+  left.pipe(right).pipe(left)
+  await Promise.all([finished(left), finished(right)]) // the logs synced; b's register not awaited
+  const merged = await b!.put('k', 'merged')
+  assert.deepEqual(merged.links.slice().sort(), [mine.key, theirs.key].sort())
+  assert.deepEqual(await b!.get('k'), { [merged.key]: { value: 'merged' } })
+})
+
+test('nodes added to the log directly are linked by the next put', async (t) => {
+  const [kv] = await openKvs(t, 1)
+  const first = await kv!.put('k', 1)
+  const direct = await kv!.log.add([first.key], { k: 'k', v: 2 })
+  const next = await kv!.put('k', 3)
+  assert.deepEqual(next.links, [direct.key])
+  assert.deepEqual(await kv!.get('k'), { [next.key]: { value: 3 } })
 })
