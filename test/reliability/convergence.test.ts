@@ -18,7 +18,7 @@ const seeds =
   replay !== null ? [replay] : Array.from({ length: COUNT }, (_, i) => mix(0xc0ffee, `convergence-${i}`))
 
 // Scenarios mostly wait on sockets and timers: several run side by side.
-const CONCURRENCY = EXTENSIVE ? 4 : 2
+const CONCURRENCY = EXTENSIVE ? 8 : 2
 
 test(
   `convergence: ${seeds.length} random scenario(s) end equal to the reference model`,

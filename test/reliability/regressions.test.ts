@@ -1,0 +1,60 @@
+/**
+ * Every seed the random tests found failing, kept by name, plus the minimal repro of each bug.
+ * A `todo` test is a bug still open in a lower layer: it runs, its failure does not fail CI.
+ */
+import assert from 'node:assert/strict'
+import test from 'node:test'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
+import { HyperKV } from '../../src/kv/index.js'
+import { LARGE, generateScenario, type ScenarioSize } from '../helpers/reliability-scenario.js'
+import { ScenarioRunner } from '../helpers/reliability-runner.js'
+import { connect } from '../helpers/reliability-sync.js'
+
+async function tempRoot(t: TestContext): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'kappadb-regress-'))
+  t.after(() => rm(root, { recursive: true, force: true }))
+  return root
+}
+
+async function replay(t: TestContext, seed: number, size: ScenarioSize): Promise<void> {
+  await new ScenarioRunner(generateScenario(seed, size), await tempRoot(t)).run()
+}
+
+async function openPair(t: TestContext): Promise<[HyperKV, HyperKV]> {
+  const root = await tempRoot(t)
+  const kvs = [new HyperKV(join(root, 'a')), new HyperKV(join(root, 'b'))] as [HyperKV, HyperKV]
+  t.after(() => Promise.all(kvs.map((kv) => kv.close())))
+  return kvs
+}
+
+// Found by EXTENSIVE seed 4284940182 (large): step 15 ran push ⇄ push over TCP.
+test('seed 4284940182: push+push over TCP mid-scenario, then convergence', async (t) => {
+  await replay(t, 4284940182, LARGE)
+})
+
+test(
+  'push+push over TCP fails BOTH sides with ERR_MODE_CONFLICT (seed 4284940182)',
+  { todo: 'feeds runOver(): the second side sees ERR_PROTOCOL, its socket closed under it' },
+  async (t) => {
+    const [a, b] = await openPair(t)
+    await a.put('k', 1)
+    await b.put('k', 2)
+    for (const modes of [
+      ['push', 'push'],
+      ['pull', 'pull'],
+    ] as const) {
+      const conn = await connect([a, b], {
+        modes: [...modes],
+        live: false,
+        transport: 'tcp',
+        cutAfter: null,
+        cutSide: 0,
+      })
+      const codes = (await conn.closed).map((err) => (err as { code?: string } | null)?.code)
+      assert.deepEqual(codes, ['ERR_MODE_CONFLICT', 'ERR_MODE_CONFLICT'], modes.join('+'))
+    }
+  },
+)
