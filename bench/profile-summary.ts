@@ -54,6 +54,8 @@ function summarise(profile: Profile, top: number): string {
   const selfByPlace = new Map<string, number>()
   const selfByFunction = new Map<string, number>()
   const inclusiveOwn = new Map<string, number>()
+  const byOwner = new Map<string, number>()
+  const byLayer = new Map<string, number>()
   for (const [id, us] of selfUs) {
     const node = byId.get(id)!
     const name = node.callFrame.functionName
@@ -65,15 +67,22 @@ function summarise(profile: Profile, top: number): string {
     add(selfByFunction, frameName(node), us)
     // Inclusive time of kappadb's own functions: count each distinct src frame once per stack.
     const seen = new Set<string>()
+    let owner: string | undefined
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const n = byId.get(cur)!
-      if (!place(n.callFrame.url).startsWith('src/')) continue
+      const where = place(n.callFrame.url)
+      if (!where.startsWith('src/')) continue
+      owner ??= where
       const key = frameName(n)
       if (!seen.has(key)) {
         seen.add(key)
         add(inclusiveOwn, key, us)
       }
     }
+    // Who caused this sample: the innermost kappadb file on the stack (libraries and native code
+    // count for the file that called them); samples with no kappadb frame keep their own label.
+    add(byOwner, owner ?? label, us)
+    add(byLayer, owner ? owner.split('/').slice(0, 2).join('/') : label, us)
   }
   const pct = (us: number): string => `${((100 * us) / total).toFixed(1).padStart(5)}%`
   const list = (map: Map<string, number>): string =>
@@ -86,6 +95,10 @@ function summarise(profile: Profile, top: number): string {
     `profile: ${(total / 1e6).toFixed(2)} s sampled`,
     'self time by package / file:',
     list(selfByPlace),
+    'time by kappadb layer (innermost src/ frame on the stack, what it calls included):',
+    list(byLayer),
+    'time by the innermost kappadb file on the stack (what it calls included):',
+    list(byOwner),
     'self time by function:',
     list(selfByFunction),
     "inclusive time of kappadb's functions:",

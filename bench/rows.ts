@@ -122,7 +122,7 @@ export const ROWS: Row[] = [
   },
   {
     id: 'million',
-    figure: '1M entries indexed (sum view on disk), then reopen',
+    figure: '1M entries',
     original: 'kappa-core 6',
     // The original's in-memory backend cannot be reopened.
     scripts: { kappadb: KAPPA.kappadb, original: KAPPA.original },
@@ -130,15 +130,15 @@ export const ROWS: Row[] = [
     size: { full: 1000000, quick: 100000 },
     measures: [
       {
-        label: 'peak RSS while writing and indexing',
+        label: 'peak RSS while appending and indexing (sum view on disk)',
         measure: { unit: 'MB', field: 'writeRssMB', higherIsBetter: false, target: { atMost: 250 } },
       },
       {
-        label: 'reopen until ready',
+        label: 'reopen until the view is ready',
         measure: { unit: 's', field: 'reopenSeconds', higherIsBetter: false, target: { atMost: 1 } },
       },
       {
-        label: 'write and index',
+        label: 'append and index',
         measure: { unit: 'entries/s', field: 'rate', higherIsBetter: true },
       },
     ],

@@ -114,6 +114,7 @@ interface RowOutcome {
   n: number
   samples: Samples
   errors: Partial<Record<Side, string>>
+  failures: Partial<Record<Side, number>>
 }
 
 async function runRows(opts: Options): Promise<RowOutcome[]> {
@@ -126,12 +127,13 @@ async function runRows(opts: Options): Promise<RowOutcome[]> {
       n,
       samples: { kappadb: [], original: [], 'original-mem': [] },
       errors: {},
+      failures: {},
     }
     // Sides alternate within each run so a busy moment of the machine hits all of them alike.
     for (let run = 1; run <= opts.runs; run++) {
       for (const side of opts.sides) {
         const script = row.scripts[side]
-        if (!script || outcome.errors[side]) continue
+        if (!script) continue
         const started = Date.now()
         try {
           const result = await runChild({
@@ -147,6 +149,8 @@ async function runRows(opts: Options): Promise<RowOutcome[]> {
             `  ${row.id} ${side} run ${run}/${opts.runs}: ${formatNumber(result[main.field] as number | undefined, main.unit)} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
           )
         } catch (err) {
+          // Keep going: the other runs may succeed; the table says how many failed.
+          outcome.failures[side] = (outcome.failures[side] ?? 0) + 1
           outcome.errors[side] = (err as Error).message
           console.error(`  ${row.id} ${side} run ${run}/${opts.runs}: FAILED ${(err as Error).message}`)
         }
@@ -210,11 +214,12 @@ interface Line {
   target: string
   ok: boolean | undefined
   errors: Partial<Record<Side, string>>
+  failures: Partial<Record<Side, number>>
 }
 
 function lines(outcomes: RowOutcome[]): Line[] {
   const out: Line[] = []
-  for (const { row, samples, errors } of outcomes) {
+  for (const { row, samples, errors, failures } of outcomes) {
     for (const { label, measure } of row.measures) {
       const k = medianOf(samples.kappadb, measure.field)
       const o = medianOf(samples.original, measure.field)
@@ -232,10 +237,17 @@ function lines(outcomes: RowOutcome[]): Line[] {
         target: targetText(measure),
         ok: meets(measure, k, r),
         errors,
+        failures,
       })
     }
   }
   return out
+}
+
+/** The median, or `failed`; `(k failed)` marks a median over fewer runs. */
+function cell(l: Line, side: Side, value: number | undefined): string {
+  if (value === undefined) return l.errors[side] ? 'failed' : 'n/a'
+  return `${formatNumber(value)}${l.failures[side] ? ` (${l.failures[side]} failed)` : ''}`
 }
 
 function okText(ok: boolean | undefined): string {
@@ -248,12 +260,12 @@ function figuresTable(ls: Line[]): string {
     ls.map((l) => [
       l.figure,
       l.unit,
-      l.errors.kappadb ? 'failed' : formatNumber(l.kappadb),
-      l.errors.original ? 'failed' : formatNumber(l.original),
+      cell(l, 'kappadb', l.kappadb),
+      cell(l, 'original', l.original),
       formatRatio(l.ratio),
       l.target,
       okText(l.ok),
-      l.errors['original-mem'] ? 'failed' : formatNumber(l.originalMem),
+      cell(l, 'original-mem', l.originalMem),
       formatRatio(l.ratioMem),
     ]),
   )
@@ -301,7 +313,13 @@ async function main(): Promise<void> {
       ? join(RESULTS, 'latest.json')
       : undefined)
   if (jsonPath) {
-    const samples = rowOutcomes.map((o) => ({ id: o.row.id, n: o.n, samples: o.samples, errors: o.errors }))
+    const samples = rowOutcomes.map((o) => ({
+      id: o.row.id,
+      n: o.n,
+      samples: o.samples,
+      errors: o.errors,
+      failures: o.failures,
+    }))
     writeFileSync(
       jsonPath,
       `${JSON.stringify({ machine, options: opts, lines: ls, limits: limitOutcomes, samples }, null, 2)}\n`,
