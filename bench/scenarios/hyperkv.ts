@@ -5,15 +5,30 @@
  */
 import { finished } from 'node:stream/promises'
 import { HyperKV, type BatchRow } from '../../src/index.js'
-import { timed, runScenarios, tmpdir, type Scenario } from './common.js'
+import { runScenarios, timed, tmpdir, type Scenario, type ScenarioResult } from './common.js'
 
 const WARMUP = 100
 
 const value = (i: number): { n: number; text: string } => ({ n: i, text: `value number ${i}` })
 const key = (i: number): string => `key-${String(i).padStart(8, '0')}`
 
-function open(): HyperKV {
-  return new HyperKV(tmpdir('hyperkv'))
+function open(dir = tmpdir('hyperkv')): HyperKV {
+  return new HyperKV(dir)
+}
+
+/**
+ * A store holding n keys (plus WARMUP others), indexed, then closed and reopened so reads start
+ * with cold caches, as in a new process.
+ */
+async function filledAndReopened(n: number, reopen = true): Promise<HyperKV> {
+  const dir = tmpdir('hyperkv')
+  const first = open(dir)
+  await fill(first, n)
+  await fill(first, WARMUP, 1e7)
+  await checkGet(first, n - 1)
+  if (!reopen) return first
+  await first.close()
+  return open(dir)
 }
 
 async function fill(kv: HyperKV, n: number, from = 0, rowsPerBatch = 1000): Promise<void> {
@@ -30,6 +45,15 @@ async function checkGet(kv: HyperKV, i: number): Promise<void> {
   const got = Object.values(values) as { value?: { n?: number } }[]
   if (got.length !== 1 || got[0]?.value?.n !== i)
     throw new Error(`wrong value for ${key(i)}: ${JSON.stringify(values)}`)
+}
+
+async function gets(kv: HyperKV, n: number, label: string): Promise<ScenarioResult> {
+  for (let i = 0; i < WARMUP; i++) await checkGet(kv, 1e7 + i)
+  const seconds = await timed(label, async () => {
+    for (let i = 0; i < n; i++) await checkGet(kv, i)
+  })
+  await kv.close()
+  return { count: n, seconds, unit: 'gets' }
 }
 
 const scenarios: Record<string, Scenario> = {
@@ -69,20 +93,17 @@ const scenarios: Record<string, Scenario> = {
   },
 
   async get(_backend, n) {
-    const kv = open()
-    await fill(kv, n)
-    for (let i = 0; i < WARMUP; i++) await checkGet(kv, i)
-    const seconds = await timed('kv-get', async () => {
-      for (let i = 0; i < n; i++) await checkGet(kv, i)
-    })
-    await kv.close()
-    return { count: n, seconds, unit: 'gets' }
+    return gets(await filledAndReopened(n), n, 'kv-get')
+  },
+
+  // The same reads in the process that wrote the keys, without reopening.
+  async 'get-warm'(_backend, n) {
+    return gets(await filledAndReopened(n, false), n, 'kv-get-warm')
   },
 
   async 'read-stream'(_backend, n) {
-    const kv = open()
-    await fill(kv, n)
-    await checkGet(kv, 0)
+    const kv = await filledAndReopened(n)
+    await checkGet(kv, 1e7)
     let rows = 0
     const seconds = await timed('kv-read-stream', async () => {
       for await (const row of kv.createReadStream()) {
@@ -91,9 +112,9 @@ const scenarios: Record<string, Scenario> = {
         rows++
       }
     })
-    if (rows !== n) throw new Error(`read ${rows} rows, expected ${n}`)
+    if (rows !== n + WARMUP) throw new Error(`read ${rows} rows, expected ${n + WARMUP}`)
     await kv.close()
-    return { count: n, seconds, unit: 'rows' }
+    return { count: n + WARMUP, seconds, unit: 'rows' }
   },
 
   // A holds n nodes (n new keys, written in batches); B is empty. Timed: replication until B's get

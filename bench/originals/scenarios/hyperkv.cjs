@@ -13,17 +13,33 @@ const { tmpdir, rm, now, report, args, fail, p } = require('./common.cjs')
 
 const dirs = []
 
-async function open (backend) {
+async function open (backend, dir) {
   let db
   if (backend === 'mem') {
     db = memdb()
   } else {
-    const dir = tmpdir('hyperkv')
-    dirs.push(dir)
+    if (!dir) {
+      dir = tmpdir('hyperkv')
+      dirs.push(dir)
+    }
     db = await p((cb) => levelup(dir, { db: leveldown }, cb))
   }
   const kv = hyperkv({ log: hyperlog(sub(db, 'log'), { valueEncoding: 'json' }), db: sub(db, 'kv') })
-  return { kv, db }
+  return { kv, db, dir }
+}
+
+/**
+ * A store holding n keys (plus WARMUP others), indexed, then closed and reopened so reads start
+ * with cold caches, as in a new process. memdb cannot be reopened: it stays open.
+ */
+async function filledAndReopened (backend, n, reopen = true) {
+  const first = await open(backend)
+  await fill(first.kv, n)
+  await fill(first.kv, WARMUP, 1e7)
+  await checkGet(first.kv, n - 1)
+  if (backend === 'mem' || !reopen) return first.kv
+  await p((cb) => first.db.close(cb))
+  return (await open(backend, first.dir)).kv
 }
 
 const value = (i) => ({ n: i, text: 'value number ' + i })
@@ -48,6 +64,14 @@ async function checkGet (kv, i) {
 }
 
 const WARMUP = 100
+
+async function gets (kv, n) {
+  for (let i = 0; i < WARMUP; i++) await checkGet(kv, 1e7 + i)
+  const t0 = now()
+  for (let i = 0; i < n; i++) await checkGet(kv, i)
+  const seconds = now() - t0
+  return { count: n, seconds, unit: 'gets' }
+}
 
 const scenarios = {
   async 'put-seq' (backend, n) {
@@ -83,19 +107,17 @@ const scenarios = {
   },
 
   async get (backend, n) {
-    const { kv } = await open(backend)
-    await fill(kv, n)
-    for (let i = 0; i < WARMUP; i++) await checkGet(kv, i)
-    const t0 = now()
-    for (let i = 0; i < n; i++) await checkGet(kv, i)
-    const seconds = now() - t0
-    return { count: n, seconds, unit: 'gets' }
+    return gets(await filledAndReopened(backend, n), n)
+  },
+
+  // The same reads in the process that wrote the keys, without reopening.
+  async 'get-warm' (backend, n) {
+    return gets(await filledAndReopened(backend, n, false), n)
   },
 
   async 'read-stream' (backend, n) {
-    const { kv } = await open(backend)
-    await fill(kv, n)
-    await checkGet(kv, 0)
+    const kv = await filledAndReopened(backend, n)
+    await checkGet(kv, 1e7)
     const t0 = now()
     let rows = 0
     await new Promise((resolve, reject) => {
@@ -108,8 +130,8 @@ const scenarios = {
         .on('error', reject)
     })
     const seconds = now() - t0
-    if (rows !== n) throw new Error('read ' + rows + ' rows, expected ' + n)
-    return { count: n, seconds, unit: 'rows' }
+    if (rows !== n + WARMUP) throw new Error('read ' + rows + ' rows, expected ' + (n + WARMUP))
+    return { count: n + WARMUP, seconds, unit: 'rows' }
   },
 
   // A holds n nodes (the documents hyperkv writes for n new keys, added straight to A's hyperlog to
