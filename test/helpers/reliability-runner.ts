@@ -32,6 +32,8 @@ import {
 
 /** A replication that neither ends nor fails within this is a hang. */
 const HANG_MS = 30_000
+/** How long closing the peers may take after a failure before the failure is reported anyway. */
+const CLOSE_MS = 10_000
 /** How long a live replication may take to deliver what the other side holds. */
 const LIVE_DELIVERY_MS = 15_000
 /** `RELIABILITY_TRACE=1`: print every step and its duration. */
@@ -85,7 +87,11 @@ export class ScenarioRunner {
     } catch (err) {
       throw this.explain(err)
     } finally {
-      await Promise.allSettled(this.peers.map((peer) => peer.kv.close()))
+      // A close that never settles must not swallow the failure being reported.
+      const closed = Promise.allSettled(this.peers.map((peer) => peer.kv.close()))
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_MS)))])
+      clearTimeout(timer)
     }
   }
 

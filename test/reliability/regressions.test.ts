@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { HyperKV } from '../../src/kv/index.js'
-import { LARGE, generateScenario, type ScenarioSize } from '../helpers/reliability-scenario.js'
+import { LARGE, SMALL, generateScenario, type ScenarioSize } from '../helpers/reliability-scenario.js'
 import { ScenarioRunner } from '../helpers/reliability-runner.js'
 import { connect } from '../helpers/reliability-sync.js'
 
@@ -56,5 +56,16 @@ test(
       const codes = (await conn.closed).map((err) => (err as { code?: string } | null)?.code)
       assert.deepEqual(codes, ['ERR_MODE_CONFLICT', 'ERR_MODE_CONFLICT'], modes.join('+'))
     }
+  },
+)
+
+// Found by EXTENSIVE index 11 (SEED=2730686059, small size): after step 18 (sync 3 ⇄ 2 cut after
+// ~25 kB over TCP), step 21 (sync 3(sync) ⇄ 2(push) over in-process pipes, timeout 5000) neither
+// ends nor fails within 30 s, and closing the peers afterwards never settles.
+test(
+  'seed 2730686059: a sync after a cut sync never ends, and close hangs',
+  { todo: 'hangs below the kv layer (feeds/hyperlog replication after a cut); being narrowed down' },
+  async (t) => {
+    await replay(t, 2730686059, SMALL)
   },
 )
