@@ -66,6 +66,7 @@ test(
   'seed 2730686059: a sync after a cut sync never ends, and close hangs',
   { todo: 'hangs below the kv layer (feeds/hyperlog replication after a cut); being narrowed down' },
   async (t) => {
+    if (!process.env.EXTENSIVE) return t.skip('hangs ~40 s before failing: runs under EXTENSIVE only')
     await replay(t, 2730686059, SMALL)
   },
 )
