@@ -180,7 +180,9 @@ export class ReplicationSession<T> {
       const grace = setTimeout(destroy, FAIL_GRACE)
       this.transport.once('end', destroy)
       this.transport.once('close', () => clearTimeout(grace))
-      noise.end()
+      // Not at once: a message sent while protomux is corked (inside a handler, e.g. our hello
+      // just before a mode conflict) is written at uncork, and must not come after the end.
+      setImmediate(() => noise.end())
       return
     }
     this.transport.destroy(err)
@@ -222,6 +224,12 @@ export class ReplicationSession<T> {
       throw new KappaError('ERR_VERSION_MISMATCH', `the peer speaks channel version ${m.version}`)
     }
     if (m.mode !== 'sync' && m.mode === this.opts.mode) {
+      // The peer's hello can arrive before ours went out (it is sent after an await): send our mode
+      // now, so the peer fails with the same code instead of seeing an early close.
+      if (!this.helloSent) {
+        this.helloSent = true
+        this.messages?.hello.send({ version: PROTOCOL_VERSION, mode: this.opts.mode, feeds: [] })
+      }
       throw new KappaError('ERR_MODE_CONFLICT', `both sides asked to ${m.mode}`)
     }
     this.run(this.receiveOffers(m.feeds, true))
@@ -243,6 +251,7 @@ export class ReplicationSession<T> {
 
   private async sendHello(): Promise<void> {
     await this.host.open()
+    if (this.helloSent || this.failed) return
     const feeds = this.opts.mode === 'pull' ? [] : [...this.host.allFeeds()]
     for (const feed of feeds) this.known.add(feed.id)
     this.helloSent = true
