@@ -4,7 +4,7 @@
  * 1. The documents HyperKV stores in the hyperlog (the node `value`, JSON through the log's json
  *    encoding). They are hyperkv 2.1's byte for byte — put `{ ...fields, k, v }`, del
  *    `{ ...fields, d }`, fields first so `k`/`v`/`d` win a collision — so hashes equal hyperkv's.
- * 2. The materialized register of one key (the `x` sublevel): the key's heads in insertion order,
+ * 2. The materialized register of one key (the `x` sublevel): the key's heads sorted by hash,
  *    as compact-encoding (`version, [type, hash]*`).
  */
 import c from 'compact-encoding'

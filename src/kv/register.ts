@@ -17,8 +17,10 @@ export interface RegisterNode {
 /**
  * The register after `node` (of type `type`, for this register's key) is indexed: every head the
  * node links to is dropped (links to other keys' nodes or to nodes no longer heads are ignored),
- * then the node becomes a head. Order is hyperkv's: insertion order, a re-indexed head keeping its
- * place. Returns `entries` itself when nothing changed, so callers can skip the write.
+ * then the node becomes a head. Heads are kept sorted by hash, so every replica lists the same
+ * heads in the same order whatever order it learned them in (read streams and `get` output are
+ * identical across replicas). Returns `entries` itself when nothing changed, so callers can skip
+ * the write.
  */
 export function applyToRegister(
   entries: readonly RegisterEntry[],
@@ -27,23 +29,27 @@ export function applyToRegister(
 ): readonly RegisterEntry[] {
   const linked = node.links.length > 0 ? new Set(node.links) : null
   let changed = false
-  let present = false
+  let placed = false
   const next: RegisterEntry[] = []
   for (const entry of entries) {
     if (linked?.has(entry.key)) {
       changed = true
       continue
     }
-    if (entry.key === node.key) {
-      present = true
-      if (entry.type !== type) changed = true
-      next.push({ key: entry.key, type })
-      continue
+    if (!placed && entry.key >= node.key) {
+      placed = true
+      if (entry.key === node.key) {
+        // Already a head (a node re-indexed): only its type can change.
+        if (entry.type !== type) changed = true
+        next.push(entry.type === type ? entry : { key: entry.key, type })
+        continue
+      }
+      next.push({ key: node.key, type })
+      changed = true
     }
     next.push(entry)
   }
-  if (!present) {
-    // A node linking to itself cannot exist in a hash DAG; if it did, hyperkv would still add it.
+  if (!placed) {
     next.push({ key: node.key, type })
     changed = true
   }

@@ -72,7 +72,7 @@ export interface KvReadStreamOptions {
 
 export interface KvReadRow {
   key: string
-  /** The key's heads (puts and tombstones), in this replica's insertion order. */
+  /** The key's heads (puts and tombstones), sorted by hash: the same on every replica. */
   links: NodeHash[]
   values?: KvValues | KvDocs
 }

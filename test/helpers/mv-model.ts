@@ -5,7 +5,7 @@
  * `{ hash, key, type, value, links }` and answers with the definition itself — the heads of key K
  * are the nodes of K that no node of K links to (links to other keys' nodes are ignored, as in
  * hyperkv). Nodes may be added in any order; the answers depend only on the set. Head lists are
- * sorted by hash, since the register's own order is local insertion order and differs by replica.
+ * sorted by hash, as HyperKV's register keeps them.
  */
 export type ModelOp = 'put' | 'del'
 
@@ -77,7 +77,7 @@ export class MvModel {
   }
 }
 
-/** A read-stream row with its links sorted, to compare registers across replicas. */
+/** A read-stream row with its links sorted (HyperKV's already are; kept for other producers). */
 export function normalizeRow<R extends { links: readonly string[] }>(row: R): R {
   return { ...row, links: [...row.links].sort() }
 }

@@ -56,7 +56,7 @@ test('register records round-trip and reject foreign bytes', () => {
   assert.throws(() => decodeRegister(Buffer.from([1, 1, 9, 1, 0x61])), { code: 'ERR_STORAGE' })
 })
 
-test('applyToRegister: links drop heads, the node is appended, order is insertion order', () => {
+test('applyToRegister: links drop heads, the node joins them, heads sorted by hash', () => {
   let reg: readonly RegisterEntry[] = []
   reg = applyToRegister(reg, { key: 'A', links: [] }, 'put')
   reg = applyToRegister(reg, { key: 'B', links: ['A'] }, 'put')
@@ -73,6 +73,11 @@ test('applyToRegister: links drop heads, the node is appended, order is insertio
   assert.deepEqual(retyped, [
     { key: 'D', type: 'del' },
     { key: 'E', type: 'del' },
+  ])
+  const sorted = applyToRegister(retyped, { key: 'C', links: ['E'] }, 'put')
+  assert.deepEqual(sorted, [
+    { key: 'C', type: 'put' },
+    { key: 'D', type: 'del' },
   ])
 })
 
@@ -106,8 +111,8 @@ test('applyToRegister in any topological order equals the reference model', () =
       )
     }
     for (const key of model.keys()) {
-      const heads = (registers.get(key) ?? []).map((e) => e.key).sort()
-      assert.deepEqual(heads, model.heads(key), `round ${round} key ${key}`)
+      const heads = (registers.get(key) ?? []).map((e) => e.key)
+      assert.deepEqual(heads, model.heads(key), `round ${round} key ${key}: same heads, same order`)
     }
   }
 })
