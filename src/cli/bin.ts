@@ -14,6 +14,10 @@ const onSignal = (signal: NodeJS.Signals): void => {
 process.on('SIGINT', onSignal)
 process.on('SIGTERM', onSignal)
 
+// A live command may wait on nothing but events (`list --live` on a quiet store): keep the process
+// alive for as long as main() runs.
+const keepAlive = setInterval(() => {}, 1 << 30)
+
 main(process.argv.slice(2), {
   stdin: process.stdin,
   stdout: process.stdout,
@@ -22,11 +26,13 @@ main(process.argv.slice(2), {
   signal: stop.signal,
 }).then(
   (code) => {
+    clearInterval(keepAlive)
     process.exitCode = code
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   },
   (err: unknown) => {
+    clearInterval(keepAlive)
     process.stderr.write(`hyperkv: ERR_INTERNAL: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exitCode = 1
   },

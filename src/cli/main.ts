@@ -37,12 +37,12 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       io.stdout.write(USAGE)
       return EXIT_OK
     }
-    if (inv.command === 'help') {
-      io.stdout.write(helpFor(inv.args[0]))
-      return EXIT_OK
-    }
     if (inv.help) {
       io.stdout.write(COMMAND_HELP[inv.command] ?? USAGE)
+      return EXIT_OK
+    }
+    if (inv.command === 'help') {
+      io.stdout.write(helpFor(inv.args[0]))
       return EXIT_OK
     }
     const run = PREPARE[inv.command](inv, io.env)

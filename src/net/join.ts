@@ -88,26 +88,28 @@ export class Join extends EventEmitter<JoinEvents> {
       socket.destroy()
       return
     }
-    let stream: Duplex
+    this.connected.set(socket, peer)
+    let stream: Duplex | null = null
+    socket.once('close', () => {
+      this.connected.delete(socket)
+      if (stream && stream !== socket) stream.destroy()
+      this.emit('disconnection', peer, firstError)
+    })
+    this.emit('connection', peer)
     try {
       stream = this.replicate(socket, peer)
     } catch (err) {
+      // Seen as a disconnection carrying the error, like any other failed replication.
       remember(err)
       socket.destroy()
       return
     }
     if (stream !== socket) {
-      stream.on('error', remember)
-      stream.on('close', () => socket.destroy())
-      socket.pipe(stream).pipe(socket)
+      const replication = stream
+      replication.on('error', remember)
+      replication.on('close', () => socket.destroy())
+      socket.pipe(replication).pipe(socket)
     }
-    this.connected.set(socket, peer)
-    socket.once('close', () => {
-      this.connected.delete(socket)
-      if (stream !== socket) stream.destroy()
-      this.emit('disconnection', peer, firstError)
-    })
-    this.emit('connection', peer)
   }
 
   /** Extra announce + lookup rounds: peers that started together find each other on the next one. */

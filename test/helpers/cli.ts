@@ -40,7 +40,6 @@ export class CliProcess {
       cwd: ROOT,
       env: cliEnv(opts.env),
     })
-    this.child.stdout.setEncoding('utf-8')
     this.child.stderr.setEncoding('utf-8')
     this.child.stderr.on('data', (s: string) => (this.stderr += s))
     this.exited = once(this.child, 'close').then(([code, signal]) => ({
@@ -53,6 +52,7 @@ export class CliProcess {
 
   /** Collect stdout as text (not for processes whose stdout is piped elsewhere). */
   collectStdout(): this {
+    this.child.stdout.setEncoding('utf-8')
     this.child.stdout.on('data', (s: string) => (this.stdout += s))
     return this
   }

@@ -21,7 +21,9 @@ export const prepareJoin: Prepare = (inv, env) => {
     const { join } = await import('../../net/join.js')
     const counter = new ReceivedCounter(kv, progress)
     const swarm = join(topic, {
-      replicate: (socket) => kv.log.replicate(socket, { live: true }),
+      // The swarm's connection is already encrypted and knows its role; the log's replication runs
+      // over it (piped by join).
+      replicate: (socket) => kv.log.replicate(socket.isInitiator, { live: true }),
       env: io.env,
       ...(bootstrap ? { bootstrap } : {}),
     })
