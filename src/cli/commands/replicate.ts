@@ -19,7 +19,8 @@ export function prepareReplicate(mode: Mode): Prepare {
   return (inv) => {
     const live = inv.options.live === true
     return async (kv, { io, signal, progress }) => {
-      const counter = new ReceivedCounter(kv, progress)
+      // Live: a line whenever nodes arrive. Not live: one summary line at the end.
+      const counter = new ReceivedCounter(kv, live ? progress : () => {})
       const stream: Duplex = kv.log.replicate({ mode, live })
       let failure: Error | null = null
       stream.on('error', (err: Error) => {
@@ -53,7 +54,8 @@ export function prepareReplicate(mode: Mode): Prepare {
       // What arrived is in the register before we report (and before the store closes).
       await kv.ready()
       counter.stop()
-      if (!live) progress(`${mode} done: ${counter.total} new nodes (${kv.log.changes} in total)`)
+      const n = counter.total
+      if (!live) progress(`${mode} done: ${n} new ${n === 1 ? 'node' : 'nodes'} (${kv.log.changes} in total)`)
     }
   }
 }
