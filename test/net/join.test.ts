@@ -174,3 +174,38 @@ test('bad join options and bootstrap lists fail with ERR_INVALID_ARGUMENT before
     { host: 'g', port: 2 },
   ])
 })
+
+test('two HyperKV stores replicate live through join: a put on one is read on the other', async (t) => {
+  const { hyperkv } = await import('../../src/kv/index.js')
+  const testnet = await createTestnet(3)
+  const dirs = [
+    await mkdtemp(joinPath(tmpdir(), 'kappadb-net-')),
+    await mkdtemp(joinPath(tmpdir(), 'kappadb-net-')),
+  ]
+  const kvs = dirs.map((dir) => hyperkv(dir))
+  const joins: Join[] = []
+  t.after(async () => {
+    await Promise.all(joins.map((j) => j.leave()))
+    await testnet.destroy()
+    for (const kv of kvs) await kv.close()
+    for (const d of dirs) await rm(d, { recursive: true, force: true })
+  })
+  const [a, b] = kvs as [(typeof kvs)[0], (typeof kvs)[0]]
+  const before = await a.put('greeting', 'hello')
+  for (const kv of kvs) {
+    joins.push(
+      join(topicFromKey(kv.log.kappa.multifeed.key), {
+        replicate: (socket) => kv.log.replicate(socket.isInitiator, { live: true }),
+        dht: testnet.createNode(),
+      }),
+    )
+  }
+  await until(() => b.log.changes === 1, 'the first put to reach b')
+  await b.ready()
+  assert.deepEqual(await b.get('greeting'), { [before.key]: { value: 'hello' } })
+  // Live: a later write flows too, without reconnecting.
+  const after = await b.put('greeting', 'beep boop')
+  await until(() => a.log.changes === 2, 'the second put to reach a')
+  await a.ready()
+  assert.deepEqual(await a.get('greeting'), { [after.key]: { value: 'beep boop' } })
+})
