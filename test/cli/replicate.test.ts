@@ -106,3 +106,16 @@ test('sync --live streams new entries until stopped, then both exit 0', async (t
   assert.equal(rb.code, 0, rb.stderr)
   assert.equal(await list(A), await list(B))
 })
+
+test('a peer that is not hyperkv, or no peer at all: ERR_PROTOCOL, exit 1, nothing written', async (t) => {
+  const dir = await tempDir()
+  t.after(() => removeDir(dir))
+  await put(dir, 'a', '1')
+  const before = await list(dir)
+  for (const input of ['', 'garbage '.repeat(20), '\u0000'.repeat(5000)]) {
+    const r = await runMain(['-d', dir, 'sync'], { input })
+    assert.equal(r.code, 1, r.stderr)
+    assert.equal(errorCode(r.stderr), 'ERR_PROTOCOL', r.stderr)
+  }
+  assert.equal(await list(dir), before)
+})
