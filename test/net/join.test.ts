@@ -8,6 +8,7 @@ import { Duplex } from 'node:stream'
 import createTestnet from 'hyperdht/testnet.js'
 import Corestore from 'corestore'
 import {
+  joinLive,
   join,
   Join,
   parseBootstrap,
@@ -175,7 +176,7 @@ test('bad join options and bootstrap lists fail with ERR_INVALID_ARGUMENT before
   ])
 })
 
-test('two HyperKV stores replicate live through join: a put on one is read on the other', async (t) => {
+test('two HyperKV stores replicate live through joinLive (kv.join): a put on one is read on the other', async (t) => {
   const { hyperkv } = await import('../../src/kv/index.js')
   const testnet = await createTestnet(3)
   const dirs = [
@@ -194,10 +195,8 @@ test('two HyperKV stores replicate live through join: a put on one is read on th
   const before = await a.put('greeting', 'hello')
   for (const kv of kvs) {
     joins.push(
-      join(topicFromKey(kv.log.kappa.multifeed.key), {
-        replicate: (socket) => kv.log.replicate(socket.isInitiator, { live: true }),
-        dht: testnet.createNode(),
-      }),
+      // What kv.join({ dht }) does: the database key's topic, the log's live replication.
+      joinLive(kv.log, kv.log.kappa.multifeed.key, { dht: testnet.createNode() }),
     )
   }
   await until(() => b.log.changes === 1, 'the first put to reach b')
@@ -208,4 +207,23 @@ test('two HyperKV stores replicate live through join: a put on one is read on th
   await until(() => a.log.changes === 2, 'the second put to reach a')
   await a.ready()
   assert.deepEqual(await a.get('greeting'), { [after.key]: { value: 'beep boop' } })
+})
+
+test('joinLive: the topic comes from the database key unless one is given; bad arguments are refused', async (t) => {
+  const testnet = await createTestnet(3)
+  const joins: Join[] = []
+  t.after(async () => {
+    await Promise.all(joins.map((j) => j.leave()))
+    await testnet.destroy()
+  })
+  const store = { replicate: () => new Duplex({ read() {}, write: (_c, _e, done) => done() }) }
+  const key = Buffer.alloc(32, 1)
+  joins.push(joinLive(store, key, { dht: testnet.createNode() }))
+  joins.push(joinLive(store, key, 'room', { dht: testnet.createNode() }))
+  assert.deepEqual(joins[0]!.topic, topicFromKey(key))
+  assert.deepEqual(joins[1]!.topic, topicFromName('room'))
+  const invalid = (err: unknown): boolean => isKappaError(err, 'ERR_INVALID_ARGUMENT')
+  assert.throws(() => joinLive(store, key, {}, {}), invalid)
+  assert.throws(() => joinLive(store, key, 'room', 5 as never), invalid)
+  assert.throws(() => joinLive(store, Buffer.alloc(3)), invalid)
 })

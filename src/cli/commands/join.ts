@@ -4,7 +4,6 @@
  */
 import { once } from 'node:events'
 import { BOOTSTRAP_ENV, parseBootstrap, type BootstrapInput } from '../../net/bootstrap.js'
-import { topicFromKey, topicFromName } from '../../net/topic.js'
 import { isKappaError } from '../../errors.js'
 import type { Prepare } from '../context.js'
 import { UsageError } from '../errors.js'
@@ -16,17 +15,14 @@ export const prepareJoin: Prepare = (inv, env) => {
   const bootstrap = checkBootstrap(inv.options.bootstrap, true)
   if (bootstrap === undefined) checkBootstrap(env[BOOTSTRAP_ENV], false)
   return async (kv, { io, signal, progress }) => {
-    const topic = name === undefined ? topicFromKey(kv.log.kappa.multifeed.key) : topicFromName(name)
-    // Hyperswarm is loaded only by the command that needs it.
-    const { join } = await import('../../net/join.js')
+    // Hyperswarm is loaded only by the command that needs it. `joinLive` is what kv.join() is.
+    const { joinLive } = await import('../../net/join-live.js')
     const counter = new ReceivedCounter(kv, progress)
-    const swarm = join(topic, {
-      // The swarm's connection is already encrypted and knows its role; the log's replication runs
-      // over it (piped by join).
-      replicate: (socket) => kv.log.replicate(socket.isInitiator, { live: true }),
+    const swarm = joinLive(kv.log, kv.log.kappa.multifeed.key, name, {
       env: io.env,
       ...(bootstrap ? { bootstrap } : {}),
     })
+    const topic = swarm.topic
     const short = (id: string): string => id.slice(0, 8)
     swarm.on('connection', (peer) =>
       progress(`peer ${short(peer.id)} connected (${swarm.peers.length} peers)`),
