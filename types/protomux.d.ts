@@ -40,6 +40,8 @@ declare module 'protomux' {
   export default class Protomux {
     static from(stream: Duplex): Protomux
     readonly stream: Duplex
+    /** How many cork() calls are pending: messages sent meanwhile wait in a batch until 0. */
+    readonly corked: number
     cork(): void
     uncork(): void
     createChannel(opts: ChannelOptions): Channel | null

@@ -5,6 +5,9 @@
  *
  * Never returns a promise from a protomux `onmessage`: protomux keeps the whole muxer corked until
  * such a promise settles, which deadlocks a handler that waits for downloads (HYPERCORE-NOTES §1).
+ * And never ends the Noise stream while the muxer is corked (Hypercore corks it while it serves
+ * block requests, across storage reads): the corked messages — our `done` — would be written after
+ * the end and lost (`endNoise`).
  */
 import type Corestore from 'corestore'
 import type { ReplicationStream } from 'corestore'
@@ -76,6 +79,7 @@ export class ReplicationSession<T> {
   private doneReceived = false
   private finished = false
   private failed = false
+  private failure: KappaError | null = null
   /** Feed ids the peer knows about (it offered them, or we did): never announced again. */
   private readonly known = new Set<string>()
   private readonly liveDownloads: Download[] = []
@@ -162,27 +166,33 @@ export class ReplicationSession<T> {
       const fallback = setTimeout(() => this.transport.destroy(), 1000)
       await closed
       clearTimeout(fallback)
+      return
+    }
+    if (this.finished || this.failed) {
+      // Already ending (waiting for the peer's end, or a failure's grace period): close does not
+      // wait for a peer that may be gone.
+      this.transport.destroy(this.failure ?? undefined)
     } else {
       this.fail(KappaError.closed('multifeed'))
-      await closed
     }
+    await closed
   }
 
   fail(err: KappaError): void {
     if (this.failed || this.finished || this.transport.destroyed) return
     this.failed = true
+    this.failure = err
     this.stopProgressTimer()
     const noise = this.noise
     if (noise && noise.handshakeHash && !noise.destroyed) {
-      // The encrypted stream is up: end it so what we queued (a channel reject, say) still reaches
-      // the peer, then fail our side once our end went out (or after a grace period).
+      // The encrypted stream is up: end it so what we queued (a channel reject, our hello before a
+      // mode conflict) still reaches the peer, then fail our side once our end went out (or after
+      // a grace period).
       const destroy = () => this.transport.destroy(err)
       const grace = setTimeout(destroy, FAIL_GRACE)
       this.transport.once('end', destroy)
       this.transport.once('close', () => clearTimeout(grace))
-      // Not at once: a message sent while protomux is corked (inside a handler, e.g. our hello
-      // just before a mode conflict) is written at uncork, and must not come after the end.
-      setImmediate(() => noise.end())
+      this.endNoise()
       return
     }
     this.transport.destroy(err)
@@ -309,9 +319,25 @@ export class ReplicationSession<T> {
   private maybeEnd(): void {
     if (this.opts.live || !this.doneSent || !this.doneReceived || this.finished) return
     this.finished = true
-    this.stopProgressTimer()
+    // The progress timer keeps running: a peer that never answers our end (gone without a word)
+    // gets the stream destroyed — without an error, both sides had everything — when it fires.
     // Never end() or destroy() the outer stream: the peer would see a premature close.
-    this.noise?.end()
+    this.endNoise()
+  }
+
+  /**
+   * Ends the Noise stream once protomux has written what it holds corked: messages sent while
+   * the muxer is corked wait in a batch, and a batch written after the end is lost. Hypercore
+   * uncorks when its storage read is done; protomux has no event for it, so check each turn.
+   */
+  private endNoise(): void {
+    const noise = this.noise
+    if (!noise || noise.destroyed) return
+    if ((noise.userData?.corked ?? 0) > 0) {
+      setImmediate(() => this.endNoise())
+      return
+    }
+    noise.end()
   }
 
   // ---- plumbing ---------------------------------------------------------------------------------
@@ -336,7 +362,8 @@ export class ReplicationSession<T> {
     const timeout = this.opts.timeout
     if (this.opts.live || !timeout) return
     this.progressTimer = setTimeout(() => {
-      this.fail(new KappaError('ERR_TIMEOUT', `no replication progress for ${timeout} ms`))
+      if (this.finished) this.transport.destroy()
+      else this.fail(new KappaError('ERR_TIMEOUT', `no replication progress for ${timeout} ms`))
     }, timeout)
   }
 

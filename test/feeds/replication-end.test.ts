@@ -1,0 +1,50 @@
+/**
+ * How non-live replications end: every `done` reaches the peer before the end, a finished or
+ * failed session never keeps a stream (or `close()`) waiting, and a peer that is gone is noticed at
+ * once. Regressions found by the reliability suite (docs/RELIABILITY.md).
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Duplex } from 'node:stream'
+import { create, errorOf } from '../helpers/feeds.js'
+
+/** `promise`, or a rejection after `ms` naming `what` (a hang must fail the test, not stall it). */
+async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`hung for ${ms} ms: ${what}`)), ms)
+  })
+  try {
+    return await Promise.race([promise, expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function codes(errors: Array<(Error & { code?: string }) | null>): Array<string | null> {
+  return errors.map((err) => (err ? (err.code ?? err.message) : null))
+}
+
+function pipePair(sa: Duplex, sb: Duplex): Promise<Array<string | null>> {
+  sa.pipe(sb).pipe(sa)
+  return Promise.all([errorOf(sa), errorOf(sb)]).then(codes)
+}
+
+// Seed 2730686059: the push side holds a prefix of the sync side's feed, so its Hypercore asks for
+// an upgrade; the sync side serves it with the protomux muxer corked (across a storage read) just
+// when it sends `done`. Ending the Noise stream then lost the corked `done`: the push side failed
+// with ERR_PROTOCOL, and the sync side (finished) waited for ever for an end that never came.
+test('a sync side serving a push peer that holds a prefix of its feed: both end cleanly', async (t) => {
+  const a = await create<number>(t, { valueEncoding: 'json' })
+  const b = await create<number>(t, { valueEncoding: 'json' })
+  const w = await a.writer()
+  for (let round = 0; round < 4; round++) {
+    // More than 64 entries: several blocks per append, so the peer's prefix is a real prefix.
+    await w.append(Array.from({ length: 70 }, (_, i) => round * 70 + i))
+    const outcome = pipePair(a.replicate(true, { mode: 'sync' }), b.replicate(false, { mode: 'push' }))
+    assert.deepEqual(await within(5000, outcome, `round ${round}`), [null, null], `round ${round}`)
+    // The push side takes nothing; give it the new entries for the next round's prefix.
+    await within(5000, pipePair(a.replicate(true), b.replicate(false)), `catch-up ${round}`)
+    assert.equal(b.feed(w.key)?.length, (round + 1) * 70)
+  }
+})
