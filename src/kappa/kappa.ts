@@ -10,6 +10,7 @@ import { Multifeed, type MultifeedOptions, type WriterOptions } from '../feeds/i
 import type { Feed, FeedKey, ReplicateOptions } from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { Indexer } from './indexer.js'
+import { joinLive, type Join, type JoinLiveOptions, type TopicInput } from '../net/index.js'
 import type { BoundApi, KappaEvents, View, ViewState, VoidCallback } from './types.js'
 
 export interface KappaOptions<T = unknown> extends MultifeedOptions {
@@ -85,6 +86,15 @@ export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitt
   replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): Duplex {
     if (this.closing) throw KappaError.closed('kappa')
     return this.multifeed.replicate(isInitiator, opts)
+  }
+
+  /**
+   * Live replication with every peer found on `topic` through Hyperswarm (default topic: derived from
+   * the database key). Returns a `Join`; `leave()` it to stop.
+   */
+  join(topic?: TopicInput | JoinLiveOptions, opts?: JoinLiveOptions): Join {
+    if (this.closing) throw KappaError.closed('kappa')
+    return joinLive(this, this.multifeed.key, topic, opts)
   }
 
   /**

@@ -27,6 +27,7 @@ import { WriteQueue } from './write-queue.js'
 import { LruCache } from './lru-cache.js'
 import { RegisterStore, type Register } from './register-store.js'
 import { LocalWrites } from './local-writes.js'
+import { joinLive, type Join, type JoinLiveOptions, type TopicInput } from '../net/index.js'
 import { createKvReadStream, type RegisterSource } from './read-stream.js'
 import { createKvHistoryStream } from './history-stream.js'
 import { openKvStorage } from './storage.js'
@@ -219,6 +220,15 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       heads: async (k) => (await this.#registers.get(k)).map((entry) => entry.key as NodeHash),
       nodes: (hashes) => this.#nodesOf(hashes),
     })
+  }
+
+  /**
+   * Live replication with every peer found on `topic` through Hyperswarm (default topic: derived from
+   * the database key). Returns a `Join`; `leave()` it to stop.
+   */
+  join(topic?: TopicInput | JoinLiveOptions, opts?: JoinLiveOptions): Join {
+    this.#assertOpen()
+    return joinLive(this.log, this.log.kappa.multifeed.key, topic, opts)
   }
 
   close(cb?: Callback<void>): Promise<void> {

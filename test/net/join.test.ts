@@ -176,7 +176,7 @@ test('bad join options and bootstrap lists fail with ERR_INVALID_ARGUMENT before
   ])
 })
 
-test('two HyperKV stores replicate live through joinLive (kv.join): a put on one is read on the other', async (t) => {
+test('two HyperKV stores replicate live through kv.join: a put on one is read on the other', async (t) => {
   const { hyperkv } = await import('../../src/kv/index.js')
   const testnet = await createTestnet(3)
   const dirs = [
@@ -194,10 +194,8 @@ test('two HyperKV stores replicate live through joinLive (kv.join): a put on one
   const [a, b] = kvs as [(typeof kvs)[0], (typeof kvs)[0]]
   const before = await a.put('greeting', 'hello')
   for (const kv of kvs) {
-    joins.push(
-      // What kv.join({ dht }) does: the database key's topic, the log's live replication.
-      joinLive(kv.log, kv.log.kappa.multifeed.key, { dht: testnet.createNode() }),
-    )
+    // The database key's topic, the log's live replication.
+    joins.push(kv.join({ dht: testnet.createNode() }))
   }
   await until(() => b.log.changes === 1, 'the first put to reach b')
   await b.ready()
@@ -226,4 +224,45 @@ test('joinLive: the topic comes from the database key unless one is given; bad a
   assert.throws(() => joinLive(store, key, {}, {}), invalid)
   assert.throws(() => joinLive(store, key, 'room', 5 as never), invalid)
   assert.throws(() => joinLive(store, Buffer.alloc(3)), invalid)
+})
+
+test('two Kappa cores replicate live through core.join and index what arrives', async (t) => {
+  const { kappa } = await import('../../src/kappa/index.js')
+  const testnet = await createTestnet(3)
+  const dirs = [
+    await mkdtemp(joinPath(tmpdir(), 'kappadb-net-')),
+    await mkdtemp(joinPath(tmpdir(), 'kappadb-net-')),
+  ]
+  const cores = dirs.map((dir) => kappa<number>(dir, { valueEncoding: 'json' }))
+  const joins: Join[] = []
+  t.after(async () => {
+    await Promise.all(joins.map((j) => j.leave()))
+    await testnet.destroy()
+    for (const core of cores) await core.close()
+    for (const d of dirs) await rm(d, { recursive: true, force: true })
+  })
+  const sums = [0, 0]
+  cores.forEach((core, i) =>
+    core.use('sum', {
+      map: async (entries) => {
+        for (const entry of entries) sums[i] += entry.value
+      },
+    }),
+  )
+  const [a, b] = cores as [(typeof cores)[0], (typeof cores)[0]]
+  await (await a.writer('default')).append([1, 2, 3])
+  await (await b.writer('default')).append(10)
+  for (const core of cores) joins.push(core.join({ dht: testnet.createNode() }))
+  await until(() => a.feeds().length === 2 && b.feeds().length === 2, 'each core to learn the other feed')
+  await until(
+    () => a.feeds().every((f) => f.length > 0) && b.feeds().every((f) => f.length > 0),
+    'the entries',
+  )
+  await a.ready('sum')
+  await b.ready('sum')
+  assert.deepEqual(sums, [16, 16])
+  assert.throws(
+    () => a.join(Buffer.alloc(31)),
+    (err: unknown) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+  )
 })
