@@ -94,6 +94,8 @@ test('hostile peers get coded errors; the process keeps running and its store re
       keepOpen: true,
     },
     { name: 'end before the preamble is complete', bytes: preamble().subarray(0, 10), code: 'ERR_PROTOCOL' },
+    // A connection cut inside the Noise handshake: noticed at once, not after the 10 s deadline.
+    { name: 'end right after the preamble', bytes: preamble(), code: 'ERR_PROTOCOL' },
   ]
   for (const c of cases) {
     const socket = hostile(port, c.bytes, c.keepOpen)

@@ -61,12 +61,11 @@ test(
 
 // Found by EXTENSIVE index 11 (SEED=2730686059, small size): after step 18 (sync 3 ⇄ 2 cut after
 // ~25 kB over TCP), step 21 (sync 3(sync) ⇄ 2(push) over in-process pipes, timeout 5000) neither
-// ends nor fails within 30 s, and closing the peers afterwards never settles.
-test(
-  'seed 2730686059: a sync after a cut sync never ends, and close hangs',
-  { todo: 'hangs below the kv layer (feeds/hyperlog replication after a cut); being narrowed down' },
-  async (t) => {
-    if (!process.env.EXTENSIVE) return t.skip('hangs ~40 s before failing: runs under EXTENSIVE only')
-    await replay(t, 2730686059, SMALL)
-  },
-)
+// ended nor failed within 30 s, and closing the peers afterwards never settled. The cut left peer
+// 2 with a prefix of a feed; its upgrade request made peer 3's Hypercore cork the muxer just when
+// peer 3 sent `done` and ended the Noise stream, so the `done` was lost (feeds layer, fixed; the
+// minimal repro is in test/feeds/replication-end.test.ts). Step 14 (cut inside the handshake) also
+// waited for the 10 s handshake deadline on the uncut side.
+test('seed 2730686059: a sync after a cut sync ends, and close settles', async (t) => {
+  await replay(t, 2730686059, SMALL)
+})

@@ -121,6 +121,7 @@ export class ReplicationSession<T> {
     outer.on('error', (err: unknown) => this.fail(replicationError(err)))
     noise.on('error', (err: unknown) => this.fail(replicationError(err)))
     noise.on('close', () => this.onNoiseClose())
+    noise.once('handshake', () => this.transport.noiseReady())
     // Pipe form (HYPERCORE-NOTES §3): the Noise stream's raw side ⇄ the transport's inner side.
     this.transport.inner.pipe(outer).pipe(this.transport.inner)
     // Synchronously, before any byte is processed: a peer's open that finds no local channel is

@@ -30,6 +30,8 @@ export class ReplicationTransport extends Duplex {
   private received: Buffer | null = Buffer.alloc(0)
   private guard: FrameGuard | null = null
   private handshakeTimer: NodeJS.Timeout | null
+  /** The Noise handshake is through: from then on the session judges how the peer's end came. */
+  private secured = false
   /** Backpressure in each direction: the callback to call once the other side reads again. */
   private releaseIn: Release = null
   private releaseOut: Release = null
@@ -58,6 +60,11 @@ export class ReplicationTransport extends Duplex {
     this.push(encodePreamble(this.own))
   }
 
+  /** The Noise handshake is through (the secret stream sends and receives). */
+  noiseReady(): void {
+    this.secured = true
+  }
+
   /** The channel is open: the handshake deadline no longer applies. */
   handshakeDone(): void {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
@@ -84,7 +91,9 @@ export class ReplicationTransport extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this.received !== null) {
+    // The secret stream waits for the rest of a handshake even after its raw stream ended: a peer
+    // that hung up inside the handshake would otherwise be noticed only at the 10 s deadline.
+    if (!this.secured) {
       return cb(new KappaError('ERR_PROTOCOL', 'the peer ended the stream before the handshake'))
     }
     if (this.guard?.partial)
