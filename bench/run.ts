@@ -298,8 +298,7 @@ async function main(): Promise<void> {
     '',
     figuresTable(ls),
     '',
-    limitsTable(limitOutcomes),
-    '',
+    ...(limitOutcomes.length ? [limitsTable(limitOutcomes), ''] : []),
     `bench took ${((Date.now() - started) / 1000).toFixed(0)} s`,
   ].join('\n')
   console.log(report)
