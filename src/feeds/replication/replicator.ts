@@ -58,15 +58,32 @@ export class Replicator<T> {
   }
 }
 
-/** Runs the transport over an existing raw Duplex (a socket, stdin/stdout…). */
+/** How long a failed transport's raw stream may take to finish its end before it is destroyed. */
+const RAW_END_GRACE = 1000
+
+/**
+ * Runs the transport over an existing raw Duplex (a socket, stdin/stdout…). A raw stream is never
+ * destroyed under bytes still on their way: a failing side ends it (its last message — our mode
+ * before a conflict, a channel reject — reaches the peer, and no TCP reset throws away what the
+ * peer sent) and reads on until the peer hangs up; and bytes received before the peer's end are
+ * all processed before that end is judged (the end reaches the transport through the pipe, after
+ * them).
+ */
 function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unknown) => void): void {
   raw.pipe(transport).pipe(raw)
   raw.on('error', fail)
   raw.on('close', () => {
-    if (!transport.writableFinished) fail(new KappaError('ERR_PROTOCOL', 'the connection closed early'))
+    transport.rawClosed()
+    // Closed without its end (destroyed, reset): nothing more will come, fail now.
+    if (!raw.readableEnded) fail(new KappaError('ERR_PROTOCOL', 'the connection closed early'))
   })
   transport.on('close', () => {
-    if (transport.errored) raw.destroy()
+    // A clean close has ended the raw stream through the pipe already.
+    if (!transport.errored || raw.destroyed) return
+    if (!raw.writableEnded) raw.end()
+    raw.resume() // unpiped: drain what the peer still sends until it hangs up
+    const fallback = setTimeout(() => raw.destroy(), RAW_END_GRACE)
+    raw.once('close', () => clearTimeout(fallback))
   })
 }
 

@@ -32,6 +32,7 @@ export class ReplicationTransport extends Duplex {
   private handshakeTimer: NodeJS.Timeout | null
   /** The Noise handshake is through: from then on the session judges how the peer's end came. */
   private secured = false
+  private _rawGone = false
   /** Backpressure in each direction: the callback to call once the other side reads again. */
   private releaseIn: Release = null
   private releaseOut: Release = null
@@ -63,6 +64,17 @@ export class ReplicationTransport extends Duplex {
   /** The Noise handshake is through (the secret stream sends and receives). */
   noiseReady(): void {
     this.secured = true
+  }
+
+  /** The raw stream under us (a socket) has closed: nothing we write reaches the peer any more. */
+  rawClosed(): void {
+    if (this._rawGone) return
+    this._rawGone = true
+    this.emit('raw-close')
+  }
+
+  get rawGone(): boolean {
+    return this._rawGone
   }
 
   /** The channel is open: the handshake deadline no longer applies. */
