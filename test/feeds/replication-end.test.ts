@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import net from 'node:net'
 import type { Duplex } from 'node:stream'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { create, errorOf } from '../helpers/feeds.js'
 
 /** `promise`, or a rejection after `ms` naming `what` (a hang must fail the test, not stall it). */
@@ -47,4 +49,34 @@ test('a sync side serving a push peer that holds a prefix of its feed: both end 
     await within(5000, pipePair(a.replicate(true), b.replicate(false)), `catch-up ${round}`)
     assert.equal(b.feed(w.key)?.length, (round + 1) * 70)
   }
+})
+
+/** Two connected sockets on 127.0.0.1. */
+async function socketPair(): Promise<[net.Socket, net.Socket]> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve))
+  const client = net.connect(port, '127.0.0.1')
+  const [socket] = await Promise.all([accepted, new Promise((resolve) => client.once('connect', resolve))])
+  server.close()
+  for (const s of [socket, client]) s.on('error', () => undefined)
+  return [socket, client]
+}
+
+// A cut used to cost each side a 1 s grace period waiting for an end that could no longer go out.
+test('a socket destroyed mid-sync: that side fails as its socket closes, both sides with ERR_PROTOCOL', async (t) => {
+  const a = await create<number>(t, { valueEncoding: 'json' })
+  const b = await create<number>(t, { valueEncoding: 'json' })
+  const w = await a.writer()
+  await w.append(Array.from({ length: 20_000 }, (_, i) => i))
+  const sockets = await socketPair()
+  const streams = [a.replicate(sockets[0]), b.replicate(sockets[1])]
+  const outcome = Promise.all(streams.map(errorOf)).then(codes)
+  await new Promise((resolve) => streams[1].once('remote-feeds', resolve))
+  sockets[1].destroy()
+  await new Promise((resolve) => sockets[1].once('close', resolve))
+  await nextTurn()
+  assert.equal(streams[1].destroyed, true, 'failed as its socket closed, not after a grace period')
+  assert.deepEqual(await within(5000, outcome, 'the cut'), ['ERR_PROTOCOL', 'ERR_PROTOCOL'])
 })

@@ -51,6 +51,7 @@ export interface SessionOptions {
   live: boolean
   mode: ReplicationMode
   beforeDone?: () => Promise<void>
+  beforeHello?: () => Promise<void>
   timeout?: number
 }
 
@@ -185,13 +186,14 @@ export class ReplicationSession<T> {
     this.failure = err
     this.stopProgressTimer()
     const noise = this.noise
-    if (noise && noise.handshakeHash && !noise.destroyed) {
+    if (noise && noise.handshakeHash && !noise.destroyed && !this.transport.rawGone) {
       // The encrypted stream is up: end it so what we queued (a channel reject, our hello before a
-      // mode conflict) still reaches the peer, then fail our side once our end went out (or after
-      // a grace period).
+      // mode conflict) still reaches the peer, then fail our side once our end went out, the
+      // socket under us closed (nothing reaches the peer any more), or after a grace period.
       const destroy = () => this.transport.destroy(err)
       const grace = setTimeout(destroy, FAIL_GRACE)
       this.transport.once('end', destroy)
+      this.transport.once('raw-close', destroy)
       this.transport.once('close', () => clearTimeout(grace))
       this.endNoise()
       return
@@ -262,6 +264,7 @@ export class ReplicationSession<T> {
 
   private async sendHello(): Promise<void> {
     await this.host.open()
+    if (this.opts.beforeHello && this.opts.mode !== 'pull') await this.opts.beforeHello()
     if (this.helloSent || this.failed) return
     const feeds = this.opts.mode === 'pull' ? [] : [...this.host.allFeeds()]
     for (const feed of feeds) this.known.add(feed.id)
