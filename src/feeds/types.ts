@@ -69,6 +69,12 @@ export interface ReplicateOptions {
    * finish indexing what arrived, and to refuse what fails their checks.
    */
   beforeDone?: () => Promise<void>
+  /**
+   * Awaited before this side sends its list of feeds (and their lengths). A rejection destroys the
+   * stream with that error. Upper layers use it to move writes they acknowledged but have not
+   * appended yet into their feeds, so this replication sends them.
+   */
+  beforeHello?: () => Promise<void>
   /** Give up a non-live replication that makes no progress for this long (ms). */
   timeout?: number
 }

@@ -91,18 +91,22 @@ function checkOptions(opts: ReplicateOptions | undefined): {
   live: boolean
   mode: ReplicationMode
   beforeDone?: () => Promise<void>
+  beforeHello?: () => Promise<void>
   timeout?: number
 } {
   if (opts === undefined) opts = {}
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('replicate opts must be an object')
-  const { live = false, mode = 'sync', beforeDone, timeout } = opts
+  const { live = false, mode = 'sync', beforeDone, beforeHello, timeout } = opts
   if (typeof live !== 'boolean') throw KappaError.invalid('live must be a boolean')
   if (!MODES.includes(mode)) throw KappaError.invalid(`mode must be one of ${MODES.join(', ')}`)
   if (beforeDone !== undefined && typeof beforeDone !== 'function') {
     throw KappaError.invalid('beforeDone must be a function')
   }
+  if (beforeHello !== undefined && typeof beforeHello !== 'function') {
+    throw KappaError.invalid('beforeHello must be a function')
+  }
   if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
     throw KappaError.invalid('timeout must be a positive number of milliseconds')
   }
-  return { live, mode, beforeDone, timeout }
+  return { live, mode, beforeDone, beforeHello, timeout }
 }
