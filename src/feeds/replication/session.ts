@@ -186,13 +186,16 @@ export class ReplicationSession<T> {
     this.failure = err
     this.stopProgressTimer()
     const noise = this.noise
-    if (noise && noise.handshakeHash && !noise.destroyed && !this.transport.rawGone) {
+    const peerListens = !this.transport.rawGone && !this.transport.writableFinished
+    if (noise && noise.handshakeHash && !noise.destroyed && peerListens) {
       // The encrypted stream is up: end it so what we queued (a channel reject, our hello before a
-      // mode conflict) still reaches the peer, then fail our side once our end went out, the
-      // socket under us closed (nothing reaches the peer any more), or after a grace period.
+      // mode conflict) still reaches the peer, then fail our side once our end went out, or the
+      // peer no longer listens — it ended its side (it only does so once it has finished or
+      // failed), or the socket under us closed — or after a grace period.
       const destroy = () => this.transport.destroy(err)
       const grace = setTimeout(destroy, FAIL_GRACE)
       this.transport.once('end', destroy)
+      this.transport.once('finish', destroy)
       this.transport.once('raw-close', destroy)
       this.transport.once('close', () => clearTimeout(grace))
       this.endNoise()
