@@ -46,6 +46,11 @@ export interface FeedHost<T> {
 
 /** How long a failing session waits for its end to reach the peer before it is destroyed. */
 const FAIL_GRACE = 1000
+/**
+ * A non-live replication without progress (a block downloaded, a channel message) for
+ * this long fails with ERR_TIMEOUT when no `timeout` is given: a silent peer never hangs it.
+ */
+export const DEFAULT_PROGRESS_TIMEOUT = 30_000
 
 export interface SessionOptions {
   live: boolean
@@ -366,8 +371,8 @@ export class ReplicationSession<T> {
   }
 
   private startProgressTimer(): void {
-    const timeout = this.opts.timeout
-    if (this.opts.live || !timeout) return
+    if (this.opts.live) return
+    const timeout = this.opts.timeout ?? DEFAULT_PROGRESS_TIMEOUT
     this.progressTimer = setTimeout(() => {
       if (this.finished) this.transport.destroy()
       else this.fail(new KappaError('ERR_TIMEOUT', `no replication progress for ${timeout} ms`))
