@@ -10,6 +10,23 @@ import { KappaError } from '../errors.js'
 import { decodeBlock, decodeBlockHeader, type DecodedBlock } from './messages.js'
 
 const CACHED_BLOCKS = 32
+/**
+ * A range read that reaches a block neither cached nor loading loads it and the blocks after it,
+ * up to this many, in ONE storage read: a sequential scan pays one round trip per window instead
+ * of one per block (each Hypercore `get` is a storage read batch of its own).
+ */
+const READ_WINDOW_BLOCKS = 16
+
+/** Hypercore's storage read batch (hypercore-storage): several block reads, one round trip. */
+interface StorageReadBatch {
+  getBlock(index: number): Promise<Buffer | null>
+  tryFlush(): void
+}
+
+/** The internals `readWindow` uses, when this Hypercore has them (11.x does). */
+interface CoreInternals {
+  state?: { storage?: { read?: () => StorageReadBatch } }
+}
 
 export class BlockIndex {
   /** Contiguous blocks accounted for in `length`. */
@@ -53,23 +70,54 @@ export class BlockIndex {
   async entries(start: number, end: number): Promise<Uint8Array[]> {
     const out: Uint8Array[] = []
     let seq = start
+    // Blocks are contiguous: after the first, entry `seq` starts the next block.
+    let index = await this.indexOf(seq)
     while (seq < end) {
-      const block = await this.blockOf(seq)
+      // A single entry (random access) reads its block only; a range reads a window ahead.
+      if (end - start > 1 && !this.cache.has(index) && !this.loading.has(index)) this.readWindow(index)
+      const block = await this.load(index)
+      if (seq < block.first || seq >= block.first + block.count) {
+        throw new KappaError('ERR_PROTOCOL', `block ${index} does not hold entry ${seq}: inconsistent feed`)
+      }
+      this.lastBlock = index
       const to = Math.min(end, block.first + block.count)
       for (let s = seq; s < to; s++) out.push(block.entries[s - block.first])
       seq = to
+      index++
     }
     return out
   }
 
-  private async blockOf(seq: number): Promise<DecodedBlock> {
-    const index = await this.indexOf(seq)
-    const block = await this.load(index)
-    if (seq < block.first || seq >= block.first + block.count) {
-      throw new KappaError('ERR_PROTOCOL', `block ${index} does not hold entry ${seq}: inconsistent feed`)
+  /**
+   * Starts loading blocks `from` … (up to READ_WINDOW_BLOCKS, not past the contiguous blocks, not
+   * those cached or loading) in one storage read batch. A block the batch does not find, or a
+   * failed batch, falls back to Hypercore's own `get` (which gives the errors their codes).
+   */
+  private readWindow(from: number): void {
+    const storage = (this.core as unknown as CoreInternals).state?.storage
+    if (typeof storage?.read !== 'function') return
+    const to = Math.min(this.blocks, from + READ_WINDOW_BLOCKS)
+    const indexes: number[] = []
+    for (let index = from; index < to; index++) {
+      if (!this.cache.has(index) && !this.loading.has(index)) indexes.push(index)
     }
-    this.lastBlock = index
-    return block
+    if (indexes.length <= 1) return
+    let reads: Promise<Buffer | null>[]
+    try {
+      const rx = storage.read()
+      reads = indexes.map((index) => rx.getBlock(index))
+      rx.tryFlush()
+    } catch {
+      return
+    }
+    indexes.forEach((index, i) => {
+      const raw = reads[i].then(
+        (found) => found ?? this.read(index),
+        () => this.read(index),
+      )
+      // Whoever loads the block awaits it (track handles the rejection for the cache).
+      void this.track(index, raw)
+    })
   }
 
   private async indexOf(seq: number): Promise<number> {
@@ -110,19 +158,21 @@ export class BlockIndex {
       this.cache.set(index, cached)
       return Promise.resolve(cached)
     }
-    let pending = this.loading.get(index)
-    if (!pending) {
-      pending = this.read(index).then((raw) => {
-        const block = decodeBlock(raw)
-        this.firsts[index] = block.first
-        this.cache.set(index, block)
-        if (this.cache.size > CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number)
-        return block
-      })
-      const forget = () => this.loading.delete(index)
-      pending.then(forget, forget)
-      this.loading.set(index, pending)
-    }
+    return this.loading.get(index) ?? this.track(index, this.read(index))
+  }
+
+  /** Decodes and caches block `index` once `raw` arrives; until then loads of it share this. */
+  private track(index: number, raw: Promise<Buffer>): Promise<DecodedBlock> {
+    const pending = raw.then((bytes) => {
+      const block = decodeBlock(bytes)
+      this.firsts[index] = block.first
+      this.cache.set(index, block)
+      if (this.cache.size > CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number)
+      return block
+    })
+    const forget = () => this.loading.delete(index)
+    pending.then(forget, forget)
+    this.loading.set(index, pending)
     return pending
   }
 
