@@ -80,6 +80,8 @@ export class ReplicationSession<T> {
   private opened = false
   private proofOk = false
   private helloSent = false
+  /** Our hello (it may wait for beforeHello): our done must never go out before it. */
+  private helloOut: Promise<void> = Promise.resolve()
   private helloReceived = false
   private doneSent = false
   private doneReceived = false
@@ -235,7 +237,8 @@ export class ReplicationSession<T> {
       throw new KappaError('ERR_KEY_MISMATCH', 'the peer could not prove the database key')
     }
     this.proofOk = true
-    this.run(this.sendHello())
+    this.helloOut = this.sendHello()
+    this.run(this.helloOut)
   }
 
   private onHello(m: HelloMessage): void {
@@ -300,6 +303,7 @@ export class ReplicationSession<T> {
     // Bring every feed's length (in entries) up to date; an invalid block refuses the feed.
     await Promise.all(wanted.map(({ feed }) => feed.update()))
     if (this.opts.beforeDone) await this.opts.beforeDone()
+    await this.helloOut
     if (this.transport.destroyed) return
     this.doneSent = true
     this.messages?.done.send({})
