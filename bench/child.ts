@@ -39,10 +39,19 @@ export function runChild(cmd: ChildCommand): Promise<ChildResult> {
       if (code === 0 && line) return resolve(JSON.parse(line.slice('RESULT '.length)) as ChildResult)
       const why =
         signal === 'SIGKILL' ? `timed out after ${cmd.timeoutMs / 1000} s` : `exit ${code ?? signal}`
-      const detail = lastLines(stderr || stdout, 6)
+      const detail = errorLine(stderr || stdout) ?? lastLines(stderr || stdout, 6)
       reject(new Error(`${why}${detail ? `: ${detail}` : ''}`))
     })
   })
+}
+
+/** The first line naming an error (the message), rather than the stack under it. */
+function errorLine(text: string): string | undefined {
+  return text
+    .split('\n')
+    .find((l) => /\b\w*Error\b|\bERR_/.test(l) && !/^\s+at /.test(l))
+    ?.trim()
+    .slice(0, 600)
 }
 
 function lastLines(text: string, n: number): string {

@@ -26,6 +26,8 @@ export interface Row {
   scripts: Partial<Record<Side, string>>
   scenario: string
   size: { full: number; quick: number }
+  /** Runs per side in a full run (the median is reported): more for short, noisy rows. */
+  runs: number
   /** One table line per measure (the 1M row has two). */
   measures: { label?: string; measure: Measure }[]
 }
@@ -55,6 +57,7 @@ export const ROWS: Row[] = [
     scripts: KV,
     scenario: 'put-seq',
     size: { full: 3000, quick: 500 },
+    runs: 5,
     measures: [{ measure: rate('puts/s', 3) }],
   },
   {
@@ -64,6 +67,7 @@ export const ROWS: Row[] = [
     scripts: KV,
     scenario: 'put-concurrent',
     size: { full: 1000, quick: 1000 },
+    runs: 5,
     measures: [{ measure: rate('puts/s', 20) }],
   },
   {
@@ -73,6 +77,7 @@ export const ROWS: Row[] = [
     scripts: KV,
     scenario: 'batch',
     size: { full: 10000, quick: 2000 },
+    runs: 5,
     measures: [{ measure: rate('rows/s', 20) }],
   },
   {
@@ -82,6 +87,7 @@ export const ROWS: Row[] = [
     scripts: KV,
     scenario: 'get',
     size: { full: 10000, quick: 2000 },
+    runs: 5,
     measures: [{ measure: rate('gets/s', 3) }],
   },
   {
@@ -91,6 +97,7 @@ export const ROWS: Row[] = [
     scripts: KV,
     scenario: 'get-warm',
     size: { full: 10000, quick: 2000 },
+    runs: 5,
     measures: [{ measure: rate('gets/s', 3) }],
   },
   {
@@ -100,6 +107,7 @@ export const ROWS: Row[] = [
     scripts: KV,
     scenario: 'read-stream',
     size: { full: 10000, quick: 2000 },
+    runs: 5,
     measures: [{ measure: rate('rows/s', 3) }],
   },
   {
@@ -109,6 +117,7 @@ export const ROWS: Row[] = [
     scripts: KV,
     scenario: 'replicate',
     size: { full: 20000, quick: 2000 },
+    runs: 3,
     measures: [{ measure: rate('nodes/s', 5) }],
   },
   {
@@ -118,6 +127,7 @@ export const ROWS: Row[] = [
     scripts: KAPPA,
     scenario: 'sum',
     size: { full: 100000, quick: 20000 },
+    runs: 5,
     measures: [{ measure: rate('entries/s', 2) }],
   },
   {
@@ -127,6 +137,7 @@ export const ROWS: Row[] = [
     scripts: KAPPA,
     scenario: 'replicate',
     size: { full: 50000, quick: 5000 },
+    runs: 3,
     measures: [{ measure: rate('entries/s', 2) }],
   },
   {
@@ -137,6 +148,7 @@ export const ROWS: Row[] = [
     scripts: { kappadb: KAPPA.kappadb, original: KAPPA.original },
     scenario: 'million',
     size: { full: 1000000, quick: 100000 },
+    runs: 3,
     measures: [
       {
         label: 'peak RSS while appending and indexing (sum view on disk)',

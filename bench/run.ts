@@ -5,7 +5,7 @@
  *
  * Options:
  *   --quick            small sizes, one run each (a smoke test of the whole bench, ~1–2 minutes)
- *   --runs N           runs per scenario and side (default 3; median reported)
+ *   --runs N           runs per scenario and side (default 5, 3 for the long rows; median reported)
  *   --only a,b         only the rows (and limits) whose id contains one of these strings
  *   --kappadb-only     skip the originals (their figures then read n/a)
  *   --no-mem           skip the originals' in-memory backends
@@ -29,7 +29,8 @@ const RESULTS = join(ROOT, 'bench', 'results')
 
 interface Options {
   quick: boolean
-  runs: number
+  /** Runs per scenario and side; undefined: each row's own default (5, or 3 for long rows). */
+  runs: number | undefined
   only: string[]
   sides: Side[]
   limits: boolean
@@ -41,7 +42,7 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const opts: Options = {
     quick: false,
-    runs: 3,
+    runs: undefined,
     only: [],
     sides: ['kappadb', 'original', 'original-mem'],
     limits: true,
@@ -49,7 +50,6 @@ function parseOptions(argv: string[]): Options {
     cpuProf: false,
     json: undefined,
   }
-  let runsGiven = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = (): string => {
@@ -60,7 +60,6 @@ function parseOptions(argv: string[]): Options {
     if (arg === '--quick') opts.quick = true
     else if (arg === '--runs') {
       opts.runs = Math.max(1, Number(value()) | 0)
-      runsGiven = true
     } else if (arg === '--only') opts.only.push(...value().split(','))
     else if (arg === '--kappadb-only') opts.sides = ['kappadb']
     else if (arg === '--no-mem') opts.sides = opts.sides.filter((s) => s !== 'original-mem')
@@ -73,7 +72,7 @@ function parseOptions(argv: string[]): Options {
       process.exit(0)
     } else throw new Error(`unknown option ${arg} (see --help)`)
   }
-  if (opts.quick && !runsGiven) opts.runs = 1
+  if (opts.quick && opts.runs === undefined) opts.runs = 1
   return opts
 }
 
@@ -130,7 +129,8 @@ async function runRows(opts: Options): Promise<RowOutcome[]> {
       failures: {},
     }
     // Sides alternate within each run so a busy moment of the machine hits all of them alike.
-    for (let run = 1; run <= opts.runs; run++) {
+    const runs = opts.runs ?? row.runs
+    for (let run = 1; run <= runs; run++) {
       for (const side of opts.sides) {
         const script = row.scripts[side]
         if (!script) continue
@@ -146,13 +146,13 @@ async function runRows(opts: Options): Promise<RowOutcome[]> {
           outcome.samples[side].push(result)
           const main = row.measures[0]!.measure
           console.error(
-            `  ${row.id} ${side} run ${run}/${opts.runs}: ${formatNumber(result[main.field] as number | undefined, main.unit)} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+            `  ${row.id} ${side} run ${run}/${runs}: ${formatNumber(result[main.field] as number | undefined, main.unit)} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
           )
         } catch (err) {
           // Keep going: the other runs may succeed; the table says how many failed.
           outcome.failures[side] = (outcome.failures[side] ?? 0) + 1
           outcome.errors[side] = (err as Error).message
-          console.error(`  ${row.id} ${side} run ${run}/${opts.runs}: FAILED ${(err as Error).message}`)
+          console.error(`  ${row.id} ${side} run ${run}/${runs}: FAILED ${(err as Error).message}`)
         }
       }
     }
@@ -177,7 +177,7 @@ async function runLimits(opts: Options): Promise<LimitOutcome[]> {
     const rates: number[] = []
     let unit = ''
     let error: string | undefined
-    for (let run = 1; run <= Math.min(opts.runs, 3); run++) {
+    for (let run = 1; run <= Math.min(opts.runs ?? 3, 3); run++) {
       try {
         const r = await runChild({
           args: ['--import', 'tsx', join(ROOT, 'bench', 'limits.ts'), limit.id, 'disk', String(n)],
@@ -285,14 +285,14 @@ async function main(): Promise<void> {
   if (opts.rows && opts.sides.some((s) => s !== 'kappadb')) ensureOriginals()
   mkdirSync(join(RESULTS, 'profiles'), { recursive: true })
   console.error(
-    `bench: ${opts.quick ? 'quick' : 'full'} run, ${opts.runs} run(s) per scenario; ${describeMachine(machine)}`,
+    `bench: ${opts.quick ? 'quick' : 'full'} run, ${opts.runs ?? 'each row’s default number of'} run(s) per scenario; ${describeMachine(machine)}`,
   )
   const rowOutcomes = opts.rows ? await runRows(opts) : []
   const limitOutcomes = opts.limits ? await runLimits(opts) : []
   const ls = lines(rowOutcomes)
 
   const report = [
-    `kappadb vs the originals — ${opts.quick ? 'quick run (small sizes)' : `medians of ${opts.runs} runs`}`,
+    `kappadb vs the originals — ${opts.quick ? 'quick run (small sizes)' : `medians of ${opts.runs ?? '5 runs (3 for the replication and 1M rows)'}${opts.runs ? ' runs' : ''}`}`,
     `machine: ${describeMachine(machine)}`,
     `original: hyperkv 2.1.1 + hyperlog 4.12.1 on levelup@1 + leveldown (in memory: memdb); kappa-core 6.0.0 + kappa-view 3.1.0 + memdb, logs on disk (in memory: random-access-memory). Ratios: how many times better kappadb is (time and memory inverted).`,
     '',
