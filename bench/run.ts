@@ -302,8 +302,8 @@ async function main(): Promise<void> {
     `bench took ${((Date.now() - started) / 1000).toFixed(0)} s`,
   ].join('\n')
   console.log(report)
-  for (const l of ls) {
-    for (const [side, err] of Object.entries(l.errors)) console.log(`${l.id} ${side} failed: ${err}`)
+  for (const o of rowOutcomes) {
+    for (const [side, err] of Object.entries(o.errors)) console.log(`${o.row.id} ${side} failed: ${err}`)
   }
 
   const jsonPath =
@@ -323,7 +323,7 @@ async function main(): Promise<void> {
       jsonPath,
       `${JSON.stringify({ machine, options: opts, lines: ls, limits: limitOutcomes, samples }, null, 2)}\n`,
     )
-    writeFileSync(jsonPath.replace(/\.json$/, '.md'), `${report}\n`)
+    if (jsonPath.endsWith('.json')) writeFileSync(jsonPath.replace(/\.json$/, '.md'), `${report}\n`)
     console.error(`bench: results written to ${jsonPath}`)
   }
   const missed = ls.filter((l) => l.ok === false)
