@@ -1,17 +1,19 @@
 /**
  * Local writes (`add`, `batch`, `append`), committed in groups. Every request that arrives while a
- * group is in flight joins the next group; a group is checked against the DAG index as it was
- * when the group began plus the group's own earlier nodes (so concurrent `append`s link to each
- * other, as sequential ones would), then written with ONE feed append, then reported once the DAG
- * view has indexed it. A request is all or nothing: a missing link or a failing `sign` rejects
- * that request alone, and nothing of it is appended.
+ * group is in flight joins the next group; holding the DAG lock, a group is checked against the
+ * committed DAG index plus the group's own earlier nodes (so concurrent `append`s link to each
+ * other, as sequential ones would), then indexed in-line: its index records, the in-line change
+ * indexes' writes and an outbox record of its entries commit in ONE level batch, and the requests
+ * resolve then. The outbox (outbox.ts) appends the entries to the feed in the background. A
+ * request is all or nothing: a missing link or a failing `sign` rejects that request alone, and
+ * nothing of it is written.
  */
 import { KappaError } from '../errors.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
 import type { KnownNode } from './dag-indexer.js'
 import type { DagView } from './dag-view.js'
 import type { NodeHasher } from './hash.js'
-import { encodeEntry, type NodeEntry, type NodeRecord } from './messages.js'
+import { decodeNodeRecord, encodeEntry, type NodeEntry, type NodeRecord } from './messages.js'
 import type { HyperlogNode, HyperlogValueEncoding, NodeHash, SignFunction, SignableNode } from './types.js'
 
 /** The node `'preadd'` reports: not stored yet, value still encoded; `key` null until hashed. */
@@ -58,8 +60,6 @@ export interface AddQueueDeps {
   hasher: NodeHasher
   /** The local writer, once open. */
   writer: () => Promise<Feed<Buffer>>
-  /** Resolves once the DAG view has indexed every entry present now. */
-  dagReady: () => Promise<void>
   sign: SignFunction | undefined
   toNode: (node: KnownNode, encoding: HyperlogValueEncoding) => HyperlogNode<unknown>
   emitPreadd: (node: PreaddNode) => void
@@ -116,9 +116,8 @@ export class AddQueue {
   async #runGroup(group: AddRequest[]): Promise<void> {
     const deps = this.#deps
     const writer = await deps.writer()
-    await deps.dagReady()
 
-    // Hash every doc whose links are known now, then one read for every hash and link of the group.
+    // Hash every doc whose links are known now (outside the lock: hashing needs no index).
     const failed = new Map<AddRequest, unknown>()
     const docHashes = new Map<DocInput, NodeHash>()
     await Promise.all(
@@ -136,24 +135,69 @@ export class AddQueue {
           : [],
       ),
     )
+
+    const release = await deps.dag.lock.acquire()
+    let outcomes: Outcome[]
+    try {
+      deps.dag.assertUsable()
+      outcomes = await this.#commitGroup(group, writer, failed, docHashes)
+    } finally {
+      release()
+    }
+
+    // The commit announced each new node ('add', in change order); the other results (nodes
+    // already there, repeats) are announced here, so #preadd = #add + #reject.
+    const announced = new Set<NodeHash>()
+    for (const { request, planned } of outcomes) {
+      let nodes: HyperlogNode<unknown>[]
+      try {
+        nodes = planned.map((p) => deps.toNode(p.existing!, request.encoding))
+      } catch (err) {
+        this.#fail(request, err)
+        continue
+      }
+      planned.forEach((p, i) => {
+        if (p.entry && !announced.has(p.hash)) announced.add(p.hash)
+        else deps.emitAdd(nodes[i])
+      })
+      request.resolve(nodes)
+    }
+  }
+
+  /**
+   * Holding the DAG lock: checks the group's requests against the committed index plus the
+   * group's earlier nodes, signs the new ones (their seqs are known: we are the only writer of
+   * our feed), and commits them in-line (index, outbox, in-line indexes: one level batch).
+   */
+  async #commitGroup(
+    group: AddRequest[],
+    writer: Feed<Buffer>,
+    failed: Map<AddRequest, unknown>,
+    docHashes: Map<DocInput, NodeHash>,
+  ): Promise<Outcome[]> {
+    const deps = this.#deps
+    const dag = deps.dag
+    // One read for every hash and link of the group.
     const lookup = [
       ...new Set(
         group.flatMap((r) =>
           r.kind === 'docs' ? r.docs.flatMap((d) => [...d.links, docHashes.get(d) ?? '']) : [],
         ),
       ),
-    ].filter((k) => k !== '')
-    const records = await deps.dag.readRecords(lookup)
+    ].filter((k) => k !== '') as NodeHash[]
+    const committed = await dag.indexer.readCommitted(lookup)
     const visible = new Map<NodeHash, NodeRecord>()
-    lookup.forEach((key, i) => {
-      const record = records[i]
-      if (record) visible.set(key as NodeHash, record)
-    })
+    const recordOf = (hash: NodeHash): NodeRecord | undefined => {
+      let record = visible.get(hash)
+      const bytes = record ? undefined : committed.get(hash)
+      if (bytes) visible.set(hash, (record = decodeNodeRecord(bytes)))
+      return record
+    }
 
     const fresh = new Map<NodeHash, Planned>()
     const freshOrder: Planned[] = []
     let heads: Set<NodeHash> | null = null
-    const seqBase = writer.length
+    const seqBase = dag.nextSeq
     const outcomes: Outcome[] = []
 
     for (const request of group) {
@@ -167,7 +211,7 @@ export class AddQueue {
         const docs: DocInput[] =
           request.kind === 'docs'
             ? request.docs
-            : [{ ...request.doc, links: sortedHeads((heads ??= new Set(deps.dag.heads))) }]
+            : [{ ...request.doc, links: sortedHeads((heads ??= new Set(dag.heads))) }]
         for (const doc of docs) {
           if (request.kind === 'append') {
             doc.pre.links = doc.links
@@ -178,12 +222,12 @@ export class AddQueue {
           const hash = doc.pre.key as NodeHash
           // An append's links are heads: visible (or new in this group) by definition.
           for (const link of request.kind === 'docs' ? doc.links : []) {
-            if (!visible.has(link) && !fresh.has(link) && !own.has(link)) {
+            if (!committed.has(link) && !fresh.has(link) && !own.has(link)) {
               throw KappaError.notFound(`link not found: ${link}`)
             }
           }
           const known = own.get(hash) ?? fresh.get(hash)
-          const record = visible.get(hash)
+          const record = known ? undefined : recordOf(hash)
           if (known) planned.push(known)
           else if (record) planned.push({ hash, existing: { hash, record } })
           else {
@@ -212,46 +256,36 @@ export class AddQueue {
         this.#fail(request, err)
       }
     }
+    if (freshOrder.length === 0) return outcomes
 
-    if (freshOrder.length > 0) {
-      const encodingOf = new Map<NodeHash, HyperlogValueEncoding>()
-      for (const { request, planned } of outcomes) {
-        for (const p of planned)
-          if (p.entry && !encodingOf.has(p.hash)) encodingOf.set(p.hash, request.encoding)
-      }
-      const waits = freshOrder.map((node) => deps.dag.whenVisible(node.hash, encodingOf.get(node.hash)!))
-      try {
-        await writer.append(freshOrder.map((node) => encodeEntry(node.entry!)))
-      } catch (err) {
-        deps.dag.dropWaiters(
-          freshOrder.map((n) => n.hash),
-          err instanceof Error ? err : new Error(String(err)),
-        )
-        await Promise.allSettled(waits)
-        throw err
-      }
-      await deps.dagReady()
-      const indexed = await Promise.all(waits)
-      for (let i = 0; i < freshOrder.length; i++) freshOrder[i].existing = indexed[i]
-    }
-
-    // The DAG view announced each new node ('add', in change order) when it became visible; the
-    // other results (nodes already there, repeats) are announced here, so #preadd = #add + #reject.
-    const announced = new Set<NodeHash>()
+    const encodingOf = new Map<NodeHash, HyperlogValueEncoding>()
     for (const { request, planned } of outcomes) {
-      let nodes: HyperlogNode<unknown>[]
-      try {
-        nodes = planned.map((p) => deps.toNode(p.existing!, request.encoding))
-      } catch (err) {
-        this.#fail(request, err)
-        continue
-      }
-      planned.forEach((p, i) => {
-        if (p.entry && !announced.has(p.hash)) announced.add(p.hash)
-        else deps.emitAdd(nodes[i])
-      })
-      request.resolve(nodes)
+      for (const p of planned)
+        if (p.entry && !encodingOf.has(p.hash)) encodingOf.set(p.hash, request.encoding)
     }
+    const entries = freshOrder.map((node) => encodeEntry(node.entry!))
+    const candidates = freshOrder.map((node, i) => ({
+      hash: node.hash,
+      record: {
+        feed: writer.id,
+        seq: seqBase + i,
+        change: 0,
+        entry: node.entry!,
+        entryBytes: entries[i],
+      },
+    }))
+    const { ops, outcome } = dag.indexer.indexLocal(candidates, committed, (hash) => dag.heads.has(hash))
+    dag.nextSeq = seqBase + entries.length
+    try {
+      await dag.commitLocal(ops, outcome, seqBase, entries, (hash) => encodingOf.get(hash))
+    } catch (err) {
+      dag.nextSeq = seqBase
+      throw err
+    }
+    const byHash = new Map<NodeHash, KnownNode>()
+    for (const node of [...outcome.visible, ...outcome.duplicates]) byHash.set(node.hash, node)
+    for (const node of freshOrder) node.existing = byHash.get(node.hash)
+    return outcomes
   }
 
   /** Signs new local nodes with the `sign` hook (seq as it will be, 1-based). */

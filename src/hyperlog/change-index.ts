@@ -11,6 +11,7 @@ import { KappaError, asKappaError } from '../errors.js'
 import type { LevelDb } from '../kappa/index.js'
 import { ViewBatch, type LevelOperation } from '../kappa/view-batch.js'
 import type { KnownNode } from './dag-indexer.js'
+import type { InlineIndex } from './dag-view.js'
 import type { ChangeSource } from './read-stream.js'
 import { StagedWrites } from './staged-writes.js'
 import type { HyperlogNode } from './types.js'
@@ -30,6 +31,12 @@ export interface ChangeIndex {
   ready(): Promise<void>
   /** The last change indexed. */
   readonly position: number
+  /**
+   * True while the index is kept in-line: its `map` runs inside the DAG's own batches and its
+   * writes commit with them (its db lives in the log's root database, and it has caught up).
+   * Every visible node is then indexed.
+   */
+  readonly inline: boolean
   /** Stops after the batch in flight. */
   close(): Promise<void>
 }
@@ -37,6 +44,14 @@ export interface ChangeIndex {
 export interface ChangeIndexSource extends ChangeSource {
   /** Resolves once the DAG index has indexed every entry present now. */
   dagReady(): Promise<void>
+  /** Whether the DAG index has indexed every entry present now (synchronous). */
+  caughtUp(): boolean
+  /** The root database of the DAG's batches: an index whose db lives there can be in-line. */
+  readonly root: LevelDb
+  /** Runs `fn` holding the DAG lock (no DAG batch in flight). */
+  exclusive<R>(fn: () => R): Promise<R>
+  attach(index: InlineIndex): void
+  detach(index: InlineIndex): void
 }
 
 const DEFAULT_MAX_BATCH = 100
@@ -48,8 +63,10 @@ interface ReadyWaiter {
   reject: (err: Error) => void
 }
 
-export class HyperlogIndex<T = unknown> implements ChangeIndex {
+export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
   position = 0
+  /** Attached to the DAG's batches (see ChangeIndex.inline). */
+  inline = false
 
   readonly #source: ChangeIndexSource
   readonly #toNode: (node: KnownNode) => HyperlogNode<T>
@@ -62,6 +79,8 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex {
   readonly #map: CreateIndexOptions<T>['map']
   readonly #opened: Promise<void>
   readonly #unsubscribe: () => void
+  /** The index's db lives in the DAG's root database: it attaches once caught up. */
+  readonly #canInline: boolean
   #running: Promise<void> | null = null
   #failure: Error | null = null
   #closed = false
@@ -86,12 +105,41 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex {
       keyEncoding: 'utf8',
       valueEncoding: 'utf8',
     }) as unknown as LevelDb
+    this.#canInline = this.#root === source.root
     this.#opened = this.#open()
     this.#opened.catch(() => undefined)
     this.#unsubscribe = source.onCommit(() => this.#wake())
   }
 
-  async ready(): Promise<void> {
+  ready(): Promise<void> {
+    // In-line and the DAG caught up: every visible node is indexed, nothing to wait for.
+    if (this.inline && !this.#closed && !this.#failure && this.#source.caughtUp()) return Promise.resolve()
+    return this.#readySlow()
+  }
+
+  /** In-line: stages the index's writes for the nodes a DAG batch makes visible. */
+  async stage(nodes: KnownNode[]): Promise<{ ops: LevelOperation[]; done: () => void }> {
+    let mapped: { ops: LevelOperation[]; afterCommit: (() => void)[] }
+    try {
+      mapped = await this.#mapBatch(nodes)
+    } catch {
+      // The index failed (its waiters are told); the DAG batch goes on without it.
+      this.inline = false
+      this.#source.detach(this)
+      return { ops: [], done: () => {} }
+    }
+    const last = nodes[nodes.length - 1].record.change
+    return {
+      ops: mapped.ops,
+      done: () => {
+        this.position = last
+        this.#settle()
+        for (const fn of mapped.afterCommit) fn()
+      },
+    }
+  }
+
+  async #readySlow(): Promise<void> {
     if (this.#closed) throw KappaError.closed('index')
     await this.#opened
     await this.#source.dagReady()
@@ -108,6 +156,8 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex {
     if (this.#closed) return
     this.#closed = true
     this.#unsubscribe()
+    if (this.inline) await this.#source.exclusive(() => this.#source.detach(this))
+    this.inline = false
     await this.#opened.catch(() => undefined)
     await this.#running
     const err = KappaError.closed('index')
@@ -132,8 +182,8 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex {
   }
 
   #wake(): void {
-    if (this.#running || this.#closed || this.#failure) return
-    if (this.position >= this.#source.changes) return
+    if (this.#running || this.#closed || this.#failure || this.inline) return
+    if (this.position >= this.#source.changes && !this.#canInline) return
     this.#running = this.#run().finally(() => {
       this.#running = null
       this.#wake()
@@ -154,19 +204,41 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex {
         await this.#indexBatch(nodes)
         this.#settle()
       }
+      // Caught up: attach, holding the DAG lock so no batch falls between the check and the attach.
+      if (this.#canInline && !this.#closed) {
+        await this.#source.exclusive(() => {
+          if (this.#closed || this.position < this.#source.changes) return
+          this.inline = true
+          this.#source.attach(this)
+        })
+        this.#settle()
+      }
     } catch (err) {
       this.#fail(err)
     }
   }
 
   async #indexBatch(nodes: KnownNode[]): Promise<void> {
+    const last = nodes[nodes.length - 1].record.change
+    const { ops, afterCommit } = await this.#mapBatch(nodes)
+    await this.#root.batch(ops)
+    this.position = last
+    for (const fn of afterCommit) fn()
+  }
+
+  /** Runs `map` over the nodes: its staged writes plus the new position, and its after-commit calls. */
+  async #mapBatch(nodes: KnownNode[]): Promise<{ ops: LevelOperation[]; afterCommit: (() => void)[] }> {
     const batch = new ViewBatch()
     const last = nodes[nodes.length - 1].record.change
+    const staged = new StagedWrites(this.#db, batch)
     try {
       await this.#map(
         nodes.map((n) => this.#toNode(n)),
-        new StagedWrites(this.#db, batch),
+        staged,
       )
+    } catch (err) {
+      this.#fail(err)
+      throw this.#failed()
     } finally {
       batch.seal()
     }
@@ -180,8 +252,7 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex {
       value: String(last),
       sublevel: this.#positions,
     } as LevelOperation)
-    await this.#root.batch(ops)
-    this.position = last
+    return { ops, afterCommit: staged.committed }
   }
 
   #settle(): void {

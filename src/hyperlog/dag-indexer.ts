@@ -59,7 +59,7 @@ export type ReadMany = (keys: string[]) => Promise<(Buffer | undefined)[]>
 /** Checks a replicated node; resolves false (or rejects) when it must be refused. */
 export type VerifyNode = (node: SignableNode) => Promise<boolean>
 
-interface Candidate {
+export interface Candidate {
   hash: NodeHash
   record: NodeRecord
 }
@@ -110,15 +110,47 @@ export class DagIndexer {
 
     // One read for every hash and link of the batch: which of them are visible already.
     const lookup = [...new Set(batch.flatMap((c) => [c.hash, ...c.record.entry.links]))]
-    const found = await this.#read(lookup.map(nodeKey))
-    const committed = new Map<NodeHash, Buffer>()
-    for (let i = 0; i < lookup.length; i++) {
-      const bytes = found[i]
-      if (bytes !== undefined) committed.set(lookup[i], bytes)
-    }
-
+    const committed = await this.readCommitted(lookup)
     const verdicts = await this.#verifyAll(batch, committed)
+    return this.#index(batch, committed, verdicts)
+  }
 
+  /**
+   * A group of local nodes, hashed and checked by the add queue (every link visible or earlier in
+   * the group): the same writes a view batch of them would make. `committed` holds the committed
+   * records the group read (its hashes and links).
+   */
+  indexLocal(
+    batch: Candidate[],
+    committed: Map<NodeHash, Buffer>,
+    visible: (hash: NodeHash) => boolean,
+  ): { ops: DagOp[]; outcome: BatchOutcome } {
+    return this.#index(
+      batch,
+      committed,
+      batch.map(() => true),
+      visible,
+    )
+  }
+
+  /** Committed records of these hashes (raw bytes), one read. */
+  async readCommitted(hashes: NodeHash[]): Promise<Map<NodeHash, Buffer>> {
+    const found = await this.#read(hashes.map(nodeKey))
+    const committed = new Map<NodeHash, Buffer>()
+    for (let i = 0; i < hashes.length; i++) {
+      const bytes = found[i]
+      if (bytes !== undefined) committed.set(hashes[i], bytes)
+    }
+    return committed
+  }
+
+  #index(
+    batch: Candidate[],
+    committed: Map<NodeHash, Buffer>,
+    verdicts: boolean[],
+    /** Nodes known to be visible without a read (an append's links: the committed heads). */
+    visible: (hash: NodeHash) => boolean = () => false,
+  ): { ops: DagOp[]; outcome: BatchOutcome } {
     const ops: DagOp[] = []
     const outcome: BatchOutcome = {
       arrived: [],
@@ -127,9 +159,9 @@ export class DagIndexer {
       rejected: [],
       changes: this.changes,
     }
-    const visibleNow = new Set<NodeHash>()
+    const visibleNow = new Map<NodeHash, KnownNode>()
     const seenNow = new Set<NodeHash>()
-    const isVisible = (hash: NodeHash) => committed.has(hash) || visibleNow.has(hash)
+    const isVisible = (hash: NodeHash) => committed.has(hash) || visibleNow.has(hash) || visible(hash)
 
     const makeVisible = (first: KnownNode) => {
       const queue: KnownNode[] = [first]
@@ -144,7 +176,7 @@ export class DagIndexer {
         ops.push({ type: 'put', key: changeKey(record.change), value: Buffer.from(hash) })
         for (const link of record.entry.links) ops.push({ type: 'del', key: headKey(link) })
         ops.push({ type: 'put', key: headKey(hash), value: Buffer.alloc(0) })
-        visibleNow.add(hash)
+        visibleNow.set(hash, node)
         outcome.visible.push(node)
         for (const released of this.pending.release(hash)) {
           ops.push({ type: 'del', key: released.id })
@@ -158,6 +190,12 @@ export class DagIndexer {
       const existing = committed.get(node.hash)
       if (existing !== undefined) {
         outcome.duplicates.push({ hash: node.hash, record: decodeNodeRecord(existing) })
+        continue
+      }
+      // Released earlier in this batch (it waited for a node of the batch): the same node again.
+      const released = visibleNow.get(node.hash)
+      if (released) {
+        outcome.duplicates.push(released)
         continue
       }
       if (seenNow.has(node.hash) || this.pending.has(node.hash)) continue

@@ -1,135 +1,233 @@
 /**
- * `DagView`: the DAG index as a kappa view (a `levelView`, so each batch's index writes and the
- * view's position commit in one level batch), plus the committed in-memory state readers use:
- * the change counter, the heads, commit notifications, and waiters for nodes being indexed.
+ * `DagView`: the DAG index — a kappa view over every writer's log for replicated entries, and the
+ * in-line commit of local writes — plus the committed in-memory state readers use (the change
+ * counter, the heads, commit notifications).
+ *
+ * Every DAG batch (a view batch of one feed, or a group of local writes) runs under one lock:
+ * read the committed index, compute the writes (dag-indexer.ts), stage the writes of the in-line
+ * change indexes, then commit ALL of it — with the view's positions, or with the group's outbox
+ * record and the in-line marker — in ONE batch on the root database. Only then is the in-memory
+ * state advanced and are events emitted. The view implements kappa's state hooks itself (the same
+ * layout levelView uses: data in sublevel `d`, positions in sublevel `s` key `state`).
  */
-import { levelView, type LevelDb, type ViewDb } from '../kappa/index.js'
-import type { View } from '../kappa/types.js'
+import { KappaError } from '../errors.js'
 import type { FeedKey } from '../feeds/types.js'
-import { DagIndexer, type BatchOutcome, type KnownNode, type VerifyNode } from './dag-indexer.js'
+import type { Entry, LevelDb, LevelOperation, LevelSublevel, View } from '../kappa/index.js'
+import { decodePositions, encodePositions } from '../kappa/messages.js'
+import { DagLock } from './dag-lock.js'
+import { DagIndexer, type BatchOutcome, type DagOp, type KnownNode, type VerifyNode } from './dag-indexer.js'
 import type { NodeHasher } from './hash.js'
 import {
   CHANGES_RANGE,
   HEADS_RANGE,
+  INLINE_KEY,
   PENDING_RANGE,
   changeKey,
+  decodeInlineLength,
   decodeNodeRecord,
+  encodeInlineLength,
   fromLexHex,
   hashOfHeadKey,
   nodeKey,
   type NodeRecord,
 } from './messages.js'
+import { Outbox } from './outbox.js'
 import type { ChangeSource } from './read-stream.js'
 import type { HyperlogValueEncoding, NodeHash } from './types.js'
 
-/** Bump when the index layout changes: kappa then clears the view and rebuilds it. */
+/** Bump when the index layout changes: the index is then cleared and rebuilt at open. */
 export const DAG_VIEW_VERSION = 1
 /** Entries per view batch: one `getMany` and one level batch each. */
 const DAG_MAX_BATCH = 1000
+const STATE_KEY = 'state'
+
+/** `claimed(hash)`: the value encoding of the local write that added that node (undefined: none). */
+export type Claimed = (hash: NodeHash) => HyperlogValueEncoding | undefined
 
 export interface DagViewOptions {
   hasher: NodeHasher
   verify?: VerifyNode
-  isLocal: (feed: FeedKey) => boolean
-  /**
-   * After each commit, before waiters resolve. `claimed(hash)`: the value encoding of the local add
-   * waiting for that node (undefined when none waits).
-   */
-  onCommit: (outcome: BatchOutcome, claimed: (hash: NodeHash) => HyperlogValueEncoding | undefined) => void
+  /** The local writer's feed key, once known. */
+  localFeed: () => FeedKey | null
+  /** Every feed of the kappa (for `caughtUp`). */
+  feeds: () => readonly { id: FeedKey; length: number }[]
+  /** After each commit, synchronously, before the batch's callers resume. */
+  onCommit: (outcome: BatchOutcome, claimed: Claimed) => void
+  onOutboxError: (err: Error) => void
 }
 
-interface Waiter {
-  encoding: HyperlogValueEncoding
-  resolve: (node: KnownNode) => void
-  reject: (err: Error) => void
+/** A change index kept in the DAG's own batches (it lives in the same root database). */
+export interface InlineIndex {
+  /** Stages the index's writes for these newly visible nodes; `done` runs after the commit. */
+  stage(nodes: KnownNode[]): Promise<{ ops: LevelOperation[]; done: () => void }>
 }
 
 export class DagView implements ChangeSource {
   /** The kappa view to install. */
   readonly view: View<unknown, object>
+  readonly lock = new DagLock()
+  readonly indexer: DagIndexer
+  readonly outbox: Outbox
   /** Largest committed change number. */
   changes = 0
   /** Committed heads. */
   readonly heads = new Set<NodeHash>()
   /** Replicated nodes refused by `verify` so far. */
   verifyFailures = 0
+  /** The seq the next local entry gets (feed length plus the entries reserved since open). */
+  nextSeq = 0
 
-  readonly #indexer: DagIndexer
-  readonly #onCommit: DagViewOptions['onCommit']
-  #db!: ViewDb<Buffer>
-  #outcome: BatchOutcome | null = null
-  readonly #waiters = new Map<NodeHash, Waiter[]>()
+  readonly #opts: DagViewOptions
+  readonly #root: LevelDb
+  readonly #data: LevelSublevel
+  readonly #state: LevelSublevel
+  /** Per feed: entries the view has indexed, contiguous from 0. */
+  #positions = new Map<FeedKey, number>()
+  /** Local entries with a smaller seq were indexed in-line. */
+  #inlineLength = 0
+  /** The view batch mapped and waiting for `storeState`. */
+  #staged: {
+    ops: LevelOperation[]
+    outcome: BatchOutcome
+    done: (() => void)[]
+    feed: FeedKey
+    end: number
+  } | null = null
+  #release: (() => void) | null = null
+  #failure: Error | null = null
+  #closedWrites: Error | null = null
+  readonly #inline = new Set<InlineIndex>()
   readonly #listeners = new Set<() => void>()
 
-  constructor(root: LevelDb, opts: DagViewOptions) {
-    this.#onCommit = opts.onCommit
-    this.view = levelView<unknown, object, Buffer>(
-      root,
-      { keyEncoding: 'utf8', valueEncoding: 'buffer' },
-      (db) => {
-        this.#db = db
-        return {
-          maxBatch: DAG_MAX_BATCH,
-          map: async (entries) => {
-            const { ops, outcome } = await this.#indexer.map(entries)
-            if (ops.length > 0) await db.batch(ops)
-            this.#outcome = outcome
-          },
-          indexed: () => {
-            const outcome = this.#outcome
-            this.#outcome = null
-            if (outcome) this.#commit(outcome)
-          },
-        }
-      },
+  constructor(db: LevelDb, opts: DagViewOptions) {
+    this.#opts = opts
+    this.#root = ((db as { db?: LevelDb }).db ?? db) as LevelDb
+    const dag = db.sublevel('hyperlog') as unknown as LevelDb
+    this.#data = dag.sublevel('d', {
+      keyEncoding: 'utf8',
+      valueEncoding: 'buffer',
+    }) as unknown as LevelSublevel
+    this.#state = dag.sublevel('s', { valueEncoding: 'buffer' }) as unknown as LevelSublevel
+    this.outbox = new Outbox(
+      dag.sublevel('o', { keyEncoding: 'utf8', valueEncoding: 'buffer' }) as unknown as LevelSublevel,
+      opts.onOutboxError,
     )
-    this.#indexer = new DagIndexer({
+    this.indexer = new DagIndexer({
       read: (keys) => this.#readMany(keys),
       hasher: opts.hasher,
       verify: opts.verify,
-      isLocal: opts.isLocal,
+      isLocal: (feed) => feed === opts.localFeed(),
       changes: 0,
     })
+    this.view = {
+      maxBatch: DAG_MAX_BATCH,
+      map: (entries: Entry<unknown>[]) => this.#map(entries),
+      fetchState: () => this.#state.get(STATE_KEY) as Promise<Uint8Array | undefined>,
+      storeState: (state: Uint8Array) => this.#storeState(state),
+      clearIndex: () => this.#clear(),
+    } as unknown as View<unknown, object>
   }
 
-  get #level(): LevelDb {
-    return this.#db.level
+  /** The root database every DAG batch commits to. */
+  get root(): LevelDb {
+    return this.#root
   }
 
-  /** Loads the committed state (at open, before the view is installed). */
-  async load(): Promise<void> {
-    const last = (await this.#level.keys({ ...CHANGES_RANGE, reverse: true, limit: 1 }).all()) as string[]
+  /**
+   * Loads the committed state (at open, after the outbox replay, before the view is installed).
+   * No stored positions, or another version: the index is cleared and fresh positions stored now,
+   * so kappa finds them and never clears behind the local writes' back.
+   */
+  async load(localLength: number): Promise<void> {
+    const stored = (await this.#state.get(STATE_KEY)) as Uint8Array | undefined
+    const positions = stored && stored.byteLength > 0 ? decodePositions(stored) : null
+    if (positions && positions.version === DAG_VIEW_VERSION) this.#positions = positions.indexed
+    else {
+      await this.#clear()
+      await this.#state.put(STATE_KEY, encodePositions({ version: DAG_VIEW_VERSION, indexed: new Map() }))
+    }
+    const level = this.#data
+    const last = (await level.keys({ ...CHANGES_RANGE, reverse: true, limit: 1 }).all()) as string[]
     this.changes = last.length > 0 ? fromLexHex(last[0].slice(2)) : 0
-    this.#indexer.changes = this.changes
-    for (const key of (await this.#level.keys(HEADS_RANGE).all()) as string[])
-      this.heads.add(hashOfHeadKey(key))
-    const pending = (await this.#level.iterator(PENDING_RANGE).all()) as [string, Buffer][]
-    await this.#indexer.loadPending(pending.map(([id, bytes]) => ({ id, bytes })))
+    this.indexer.changes = this.changes
+    for (const key of (await level.keys(HEADS_RANGE).all()) as string[]) this.heads.add(hashOfHeadKey(key))
+    const pending = (await level.iterator(PENDING_RANGE).all()) as [string, Buffer][]
+    await this.indexer.loadPending(pending.map(([id, bytes]) => ({ id, bytes })))
+    const inline = (await level.get(INLINE_KEY)) as Buffer | undefined
+    this.#inlineLength = inline ? decodeInlineLength(inline) : 0
+    this.nextSeq = localLength
     // Whoever subscribed before the state was loaded (change indexes) sees the loaded changes.
     for (const listener of this.#listeners) guarded(listener)
   }
 
-  /** Resolves with the node once `hash` is visible (or found to be a visible duplicate). */
-  whenVisible(hash: NodeHash, encoding: HyperlogValueEncoding): Promise<KnownNode> {
-    return new Promise((resolve, reject) => {
-      const list = this.#waiters.get(hash)
-      if (list) list.push({ encoding, resolve, reject })
-      else this.#waiters.set(hash, [{ encoding, resolve, reject }])
-    })
-  }
-
-  /** Rejects every waiter (the view failed or the log closed). */
-  failWaiters(err: Error): void {
-    for (const list of this.#waiters.values()) for (const w of list) w.reject(err)
-    this.#waiters.clear()
-  }
-
-  /** Forgets the waiters of nodes that will not be indexed (their append failed). */
-  dropWaiters(hashes: Iterable<NodeHash>, err: Error): void {
-    for (const hash of hashes) {
-      for (const w of this.#waiters.get(hash) ?? []) w.reject(err)
-      this.#waiters.delete(hash)
+  /** Whether every entry present locally is indexed (local ones in-line, others by the view). */
+  caughtUp(): boolean {
+    const local = this.#opts.localFeed()
+    for (const feed of this.#opts.feeds()) {
+      const position = this.#positions.get(feed.id) ?? 0
+      if (position >= feed.length) continue
+      if (feed.id === local && this.#inlineLength >= feed.length) continue
+      return false
     }
+    return true
+  }
+
+  /** Keeps `index` in every DAG batch from now on (call it holding the lock, the index caught up). */
+  attach(index: InlineIndex): void {
+    this.#inline.add(index)
+  }
+
+  detach(index: InlineIndex): void {
+    this.#inline.delete(index)
+  }
+
+  /** Local writes and later batches fail with `err` (the view or its storage failed). */
+  fail(err: Error): void {
+    this.#failure ??= err
+  }
+
+  /** Local writes fail with `err` from now on (the log is closing); the view finishes its batch. */
+  closeWrites(err: Error): void {
+    this.#closedWrites ??= err
+  }
+
+  /** Throws when local writes cannot be committed. */
+  assertUsable(): void {
+    if (this.#failure) throw this.#failure
+    if (this.#closedWrites) throw this.#closedWrites
+  }
+
+  /**
+   * Commits a group of local nodes (held lock): its DAG writes, the in-line indexes' writes, the
+   * outbox record of its entries and the new in-line marker, in one batch; then the in-memory
+   * state and events; then the entries go to the flusher.
+   */
+  async commitLocal(
+    ops: DagOp[],
+    outcome: BatchOutcome,
+    first: number,
+    entries: Buffer[],
+    claimed: Claimed,
+  ): Promise<void> {
+    this.assertUsable()
+    const end = first + entries.length
+    const extra: LevelOperation[] = [
+      this.outbox.put(first, entries),
+      this.#dataOp({ type: 'put', key: INLINE_KEY, value: encodeInlineLength(end) }),
+    ]
+    const { ops: inlineOps, done } = await this.#stageInline(outcome.visible)
+    try {
+      await this.#root.batch([...ops.map((op) => this.#dataOp(op)), ...inlineOps, ...extra] as never[])
+    } catch (err) {
+      const error = new KappaError('ERR_STORAGE', 'the DAG index could not commit local writes', {
+        cause: err,
+      })
+      this.fail(error)
+      throw error
+    }
+    this.#inlineLength = end
+    this.#apply(outcome, claimed, done)
+    this.outbox.enqueue(first, entries)
   }
 
   /** Committed records of these hashes (undefined where not visible), one round trip. */
@@ -145,7 +243,7 @@ export class DagView implements ChangeSource {
     limit: number
   }): Promise<KnownNode[]> {
     if (range.limit <= 0 || range.lt <= range.gt + 1) return []
-    const hashes = (await this.#level
+    const hashes = (await this.#data
       .values({
         gt: changeKey(range.gt),
         lt: range.lt === Infinity ? CHANGES_RANGE.lt : changeKey(range.lt),
@@ -168,28 +266,100 @@ export class DagView implements ChangeSource {
     return () => this.#listeners.delete(listener)
   }
 
-  #readMany(keys: string[]): Promise<(Buffer | undefined)[]> {
-    if (keys.length === 0) return Promise.resolve([])
-    return this.#level.getMany(keys) as Promise<(Buffer | undefined)[]>
+  // ---- the kappa view ---------------------------------------------------------------------------
+
+  async #map(entries: Entry<unknown>[]): Promise<void> {
+    const release = await this.lock.acquire()
+    try {
+      if (this.#failure) throw this.#failure
+      const feed = entries[0].key as FeedKey
+      const end = entries[entries.length - 1].seq + 1
+      const local = feed === this.#opts.localFeed()
+      // Local entries below the marker were indexed in-line by their group: only the position moves.
+      const todo = local ? entries.filter((e) => e.seq >= this.#inlineLength) : entries
+      const { ops, outcome } =
+        todo.length > 0
+          ? await this.indexer.map(todo)
+          : { ops: [], outcome: emptyOutcome(this.indexer.changes) }
+      const staged = await this.#stageInline(outcome.visible)
+      const dataOps = ops.map((op) => this.#dataOp(op))
+      if (local) dataOps.push(...this.outbox.passed(end))
+      this.#staged = { ops: [...dataOps, ...staged.ops], outcome, done: [staged.done], feed, end }
+      this.#release = release
+    } catch (err) {
+      release()
+      throw err
+    }
   }
 
-  #commit(outcome: BatchOutcome): void {
+  async #storeState(state: Uint8Array): Promise<void> {
+    const staged = this.#staged
+    const release = this.#release
+    this.#staged = null
+    this.#release = null
+    try {
+      const put = { type: 'put', key: STATE_KEY, value: state, sublevel: this.#state }
+      await this.#root.batch([...(staged?.ops ?? []), put] as never[])
+      if (staged) {
+        this.#positions.set(staged.feed, staged.end)
+        this.#apply(
+          staged.outcome,
+          () => undefined,
+          () => staged.done.forEach((d) => d()),
+        )
+      }
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)))
+      throw err
+    } finally {
+      release?.()
+    }
+  }
+
+  async #clear(): Promise<void> {
+    // Positions first: a crash between the two leaves no state, and a start without state clears the data.
+    await this.#state.clear()
+    await this.#data.clear()
+  }
+
+  // ---- shared -----------------------------------------------------------------------------------
+
+  async #stageInline(visible: KnownNode[]): Promise<{ ops: LevelOperation[]; done: () => void }> {
+    if (visible.length === 0 || this.#inline.size === 0) return { ops: [], done: () => {} }
+    const staged = await Promise.all([...this.#inline].map((index) => index.stage(visible)))
+    return {
+      ops: staged.flatMap((s) => s.ops),
+      done: () => {
+        for (const s of staged) guarded(s.done)
+      },
+    }
+  }
+
+  #apply(outcome: BatchOutcome, claimed: Claimed, inlineDone: () => void): void {
     this.changes = outcome.changes
     for (const { hash, record } of outcome.visible) {
       for (const link of record.entry.links) this.heads.delete(link)
       this.heads.add(hash)
     }
     this.verifyFailures += outcome.rejected.length
+    inlineDone()
     // Listeners are application code: their exceptions must not fail the view.
-    guarded(() => this.#onCommit(outcome, (hash) => this.#waiters.get(hash)?.[0]?.encoding))
-    for (const node of [...outcome.visible, ...outcome.duplicates]) {
-      const list = this.#waiters.get(node.hash)
-      if (!list) continue
-      this.#waiters.delete(node.hash)
-      for (const w of list) w.resolve(node)
-    }
+    guarded(() => this.#opts.onCommit(outcome, claimed))
     for (const listener of this.#listeners) guarded(listener)
   }
+
+  #dataOp(op: DagOp): LevelOperation {
+    return { ...op, sublevel: this.#data } as unknown as LevelOperation
+  }
+
+  #readMany(keys: string[]): Promise<(Buffer | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([])
+    return this.#data.getMany(keys) as Promise<(Buffer | undefined)[]>
+  }
+}
+
+function emptyOutcome(changes: number): BatchOutcome {
+  return { arrived: [], visible: [], duplicates: [], rejected: [], changes }
 }
 
 /** Runs `fn`; an exception surfaces as an uncaught exception of the caller's code, not ours. */

@@ -100,10 +100,14 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       this.#owned = false
     }
     const verify = opts.verify
-    this.#dag = new DagView(this.db.sublevel(HYPERLOG_NAME) as unknown as LevelDb, {
+    this.#dag = new DagView(this.db, {
       hasher: this.#hasher,
       verify: verify ? (node) => callVerify(verify, node) : undefined,
-      isLocal: (feed) => feed === this.#writer?.id,
+      localFeed: () => this.#writer?.id ?? null,
+      feeds: () => this.kappa.feeds(),
+      onOutboxError: (err) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err)
+      },
       onCommit: (outcome, claimed) => {
         // A local add announced its own 'preadd'; every visible node gets its 'add' here, in change order.
         for (const node of outcome.arrived) if (!claimed(node.hash)) this.emit('preadd', preaddOf(node))
@@ -116,7 +120,6 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       dag: this.#dag,
       hasher: this.#hasher,
       writer: () => this.#opened.then(() => this.#writer as Feed<Buffer>),
-      dagReady: () => this.kappa.ready(HYPERLOG_NAME),
       sign: opts.sign,
       toNode: (node, encoding) => toNode(node.hash, node.record, encoding),
       emitPreadd: (node) => this.emit('preadd', node),
@@ -125,7 +128,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     })
     this.kappa.on('error', (err, name) => {
       if (name !== HYPERLOG_NAME) return
-      this.#dag.failWaiters(err)
+      this.#dag.fail(err)
       if (this.listenerCount('error') > 0) this.emit('error', err)
     })
     this.#opened = this.#open()
@@ -140,7 +143,18 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
   /** Resolves once the DAG index has indexed every entry present locally now. */
   ready(cb?: Callback<void>): Promise<void> {
     return withCallback(
-      this.#whenOpen(() => this.kappa.ready(HYPERLOG_NAME)),
+      this.#whenOpen(() => this.#dagReady()),
+      cb,
+    )
+  }
+
+  /**
+   * Resolves once every local node acknowledged so far is appended to the writer's feed (local
+   * writes are indexed and acknowledged first, then appended in the background: see the outbox).
+   */
+  flush(cb?: Callback<void>): Promise<void> {
+    return withCallback(
+      this.#whenOpen(() => this.#flush()),
       cb,
     )
   }
@@ -258,7 +272,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     const stream = startReplication(
       {
         kappa: this.kappa,
-        indexed: () => this.#whenOpen(() => this.kappa.ready(HYPERLOG_NAME)),
+        indexed: () => this.#whenOpen(() => this.#dagReady()),
+        flushed: () => this.#whenOpen(() => this.#flush()),
         verifyFailures: () => this.#dag.verifyFailures,
       },
       isInitiator,
@@ -295,6 +310,11 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         readChanges: (range) => dag.readChanges(range),
         onCommit: (listener) => dag.onCommit(listener),
         dagReady: () => this.ready(),
+        caughtUp: () => dag.caughtUp(),
+        root: dag.root,
+        exclusive: (fn) => dag.lock.run(fn),
+        attach: (index) => dag.attach(index),
+        detach: (index) => dag.detach(index),
       },
       (node) => this.#toNode(node),
       (err) => {
@@ -323,22 +343,36 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         })
       }
     }
-    await this.#dag.load()
-    this.#writer = (await this.kappa.writer(HYPERLOG_NAME)) as Feed<Buffer>
+    const writer = (await this.kappa.writer(HYPERLOG_NAME)) as Feed<Buffer>
+    // Acknowledged local writes a crash kept from reaching the feed go there first.
+    await this.#dag.outbox.replay(writer)
+    await this.#dag.load(writer.length)
+    this.#writer = writer
     this.kappa.use(HYPERLOG_NAME, DAG_VIEW_VERSION, this.#dag.view)
   }
 
   async #close(): Promise<void> {
     await this.#opened.catch(() => undefined)
     await this.#queue.idle
+    this.#dag.closeWrites(KappaError.closed('hyperlog'))
+    // Appended now if possible; durable in the outbox (replayed at open) either way.
+    await this.#dag.outbox.flush().catch(() => undefined)
     for (const stream of this.#liveStreams) stream.finish()
     for (const stream of this.#liveReplications) stream.destroy()
     await Promise.allSettled([...this.#indexes].map((index) => index.close()))
-    this.#dag.failWaiters(KappaError.closed('hyperlog'))
     if (this.#owned) {
       await this.kappa.close()
       await (this.db as unknown as ClassicLevel).close()
     }
+  }
+
+  /** The DAG index has indexed every entry present now (at once when it is caught up). */
+  #dagReady(): Promise<void> {
+    return this.#dag.caughtUp() ? Promise.resolve() : this.kappa.ready(HYPERLOG_NAME)
+  }
+
+  #flush(): Promise<void> {
+    return this.#dag.outbox.flush()
   }
 
   #whenOpen<R>(fn: () => Promise<R>): Promise<R> {

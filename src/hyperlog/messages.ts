@@ -168,6 +168,34 @@ export function decodeNodeRecord(bytes: Uint8Array): NodeRecord {
   }
 }
 
+/** An outbox record: the encoded entries of one group of local writes, in seq order. */
+const outboxRecord = c.array(c.buffer)
+
+export function encodeOutboxRecord(entries: Buffer[]): Buffer {
+  return toBuffer(c.encode(outboxRecord, entries))
+}
+
+export function decodeOutboxRecord(bytes: Uint8Array): Buffer[] {
+  try {
+    return (c.decode(outboxRecord, bytes) as (Uint8Array | null)[]).map(toBuffer)
+  } catch (err) {
+    throw new KappaError('ERR_STORAGE', 'an outbox record cannot be decoded', { cause: err })
+  }
+}
+
+/** The in-line marker: local entries with a seq below it were indexed in-line (by their group). */
+export function encodeInlineLength(length: number): Buffer {
+  return toBuffer(c.encode(c.uint, length))
+}
+
+export function decodeInlineLength(bytes: Uint8Array): number {
+  try {
+    return c.decode(c.uint, bytes)
+  } catch (err) {
+    throw new KappaError('ERR_STORAGE', 'the in-line marker cannot be decoded', { cause: err })
+  }
+}
+
 /** A lexicographically sortable hex form of a non-negative integer (change numbers, seqs). */
 export function lexHex(n: number): string {
   return toBuffer(c.encode(c.lexint, n)).toString('hex')
@@ -183,7 +211,12 @@ export function fromLexHex(hex: string): number {
 //   n!<hash>                  → node record
 //   h!<hash>                  → empty: the node is a head (no visible node links to it)
 //   p!<feed hex>!<lexhex seq> → pending record: a node waiting for a link that is not visible yet
+//   l                         → uint: local entries with a smaller seq were indexed in-line
+// The outbox (its own sublevel, so clearing the index never drops it): key = lexhex first seq of
+// a group, value = outbox record.
 // ---------------------------------------------------------------------------------------------
+
+export const INLINE_KEY = 'l'
 
 export const CHANGES_RANGE = { gt: 'c!', lt: 'c"' } as const
 export const HEADS_RANGE = { gt: 'h!', lt: 'h"' } as const

@@ -21,6 +21,8 @@ export interface ReplicationDeps {
   kappa: Kappa
   /** Resolves once the DAG view has indexed every entry present now. */
   indexed: () => Promise<void>
+  /** Resolves once every acknowledged local node is in the writer's feed (so this replication sends it). */
+  flushed: () => Promise<void>
   /** How many replicated nodes failed `verify` so far. */
   verifyFailures: () => number
 }
@@ -55,6 +57,7 @@ export function startReplication(
     live,
     timeout,
     beforeDone,
+    beforeHello: deps.flushed,
   })
   return { stream, live }
 }

@@ -11,6 +11,8 @@ export class StagedWrites {
   /** The index's database; typed as a sublevel for staging (a root database works as well). */
   readonly #db: LevelSublevel
   readonly #batch: ViewBatch
+  /** Called, in order, once the batch is committed (before the next batch of the index runs). */
+  readonly committed: (() => void)[] = []
 
   constructor(db: LevelDb, batch: ViewBatch) {
     this.#db = db as unknown as LevelSublevel
@@ -23,6 +25,14 @@ export class StagedWrites {
 
   del(key: unknown): void {
     this.#batch.stage({ type: 'del', key, sublevel: this.#db })
+  }
+
+  /**
+   * Runs `fn` once this batch is committed, before the index's next batch: where an index updates
+   * its caches and announces what it indexed.
+   */
+  afterCommit(fn: () => void): void {
+    this.committed.push(fn)
   }
 
   /** The staged value, else the committed one; undefined when missing (or deleted). */

@@ -13,8 +13,11 @@ import { KappaError, isKappaError } from '../errors.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
 import type { ChangeIndex, Hyperlog, LinkInput, NodeHash, StagedWrites } from '../hyperlog/index.js'
 import {
+  decodeDoc,
   decodeRegister,
   encodeDelDoc,
+  encodeDoc,
+  encodeRegister,
   encodePutDoc,
   parseDoc,
   type KvDoc,
@@ -292,7 +295,9 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
    * its earlier rows of the batch, whose hashes are computed here with the log's own hash.
    */
   async #commit(rows: WriteRow[]): Promise<KvNode[]> {
-    if (this.#local.mustWait(this.#index.position)) {
+    // In-line, the register is committed with every node the log makes visible: it is current.
+    const inline = this.#index.inline
+    if (!inline && this.#local.mustWait(this.#index.position)) {
       await this.#ready()
       await this.#emissions
       this.#local.caughtUp()
@@ -301,7 +306,7 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     const registers = new Map<string, Register>()
     const unpredicted: string[] = []
     for (const key of keys) {
-      const predicted = this.#local.predicted(key)
+      const predicted = inline ? undefined : this.#local.predicted(key)
       if (predicted) registers.set(key, predicted)
       else unpredicted.push(key)
     }
@@ -327,6 +332,7 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       docs.push({ links, value })
     }
     const nodes = await this.#local.capture(() => this.log.batch(docs))
+    if (inline && this.#index.inline) return nodes
     // What the index will make of these nodes, for the next writes until it has.
     const predicted = new Map<string, Register>()
     nodes.forEach((node, i) => {
@@ -350,41 +356,43 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
         ops.push({ node, type: doc.type, key: doc.key, value: doc.type === 'put' ? doc.value : undefined })
     }
     if (ops.length === 0) return
-    // Earlier batches are committed (one map at a time), so cache or database hold their state.
+    // Earlier batches are committed and their registers cached (one map at a time, the cache set
+    // after each commit), so cache or database hold their state.
     const registers = await this.#registers.getMany(ops.map((op) => op.key))
     const changed = new Set<string>()
     for (const op of ops) {
       const before = registers.get(op.key)!
-      const after = applyToRegister(before, op.node, op.type)
+      // The head keeps its document, so `get` and read streams need no node reads.
+      const after = applyToRegister(before, op.node, op.type, encodeDoc(op.node.value))
       if (after !== before) {
         registers.set(op.key, after)
         changed.add(op.key)
       }
     }
-    const stage = (key: string, bytes: Uint8Array): void => staged.put(key, bytes)
-    for (const key of changed) this.#registers.set(key, registers.get(key)!, stage)
-    this.#afterCommit(ops, changed, registers)
+    for (const key of changed) staged.put(key, encodeRegister(registers.get(key)! as RegisterEntry[]))
+    staged.afterCommit(() => {
+      for (const key of changed) this.#registers.cache(key, registers.get(key)!)
+      this.#afterCommit(ops, changed, registers)
+    })
   }
 
   /**
-   * Events and live rows go out once the batch is committed (the index is ready past it), so a
-   * listener reading the store sees what it heard of; chained, so they keep the change order.
+   * Events and live rows go out once the batch is committed, so a listener reading the store sees
+   * what it heard of; in change order (this runs after each commit, one batch at a time).
    */
   #afterCommit(ops: IndexedOp[], changed: Set<string>, registers: Map<string, Register>): void {
-    const committed = this.#index.ready()
-    this.#emissions = Promise.all([this.#emissions, committed]).then(
-      () => {
-        for (const op of ops) {
-          this.#local.onIndexed(op.key, op.node.key)
-          if (op.type === 'put') this.emit('update', op.key, op.value, op.node)
-          else this.emit('remove', op.key, op.node)
-        }
-        for (const key of changed) this.#changes.emit('change', key, [...registers.get(key)!])
-      },
-      (err: unknown) => {
-        if (!isKappaError(err, 'ERR_CLOSED')) this.#emitError(err)
-      },
-    )
+    const announce = (): void => {
+      for (const op of ops) {
+        this.#local.onIndexed(op.key, op.node.key)
+        if (op.type === 'put') this.emit('update', op.key, op.value, op.node)
+        else this.emit('remove', op.key, op.node)
+      }
+      for (const key of changed) this.#changes.emit('change', key, [...registers.get(key)!])
+    }
+    // Events queued before (an earlier batch's) go first.
+    this.#emissions = this.#emissions.then(announce, (err: unknown) => {
+      if (!isKappaError(err, 'ERR_CLOSED')) this.#emitError(err)
+    })
   }
 
   #emitError(err: unknown): void {
@@ -406,17 +414,17 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     )
   }
 
-  async #valuesOf(entries: readonly RegisterEntry[], fields: boolean): Promise<KvValues | KvDocs> {
-    const out: Record<string, unknown> = {}
-    if (entries.length === 0) return out as KvValues
-    const nodes = await this.#nodesOf(entries.map((entry) => entry.key))
-    entries.forEach((entry, i) => {
-      const value = nodes[i]!.value as KvDoc
-      if (fields) out[entry.key] = value
-      else if (entry.type === 'del') out[entry.key] = { deleted: true }
-      else out[entry.key] = { value: (value as { v?: unknown }).v }
+  /** The heads' values: from the register itself, or (registers written before it kept documents) the nodes. */
+  #valuesOf(
+    entries: readonly RegisterEntry[],
+    fields: boolean,
+  ): KvValues | KvDocs | Promise<KvValues | KvDocs> {
+    if (entries.every((entry) => entry.doc !== undefined))
+      return valuesFrom(entries, (entry) => decodeDoc(entry.doc!), fields)
+    return this.#nodesOf(entries.map((entry) => entry.key)).then((nodes) => {
+      const docs = new Map(entries.map((entry, i) => [entry, nodes[i]!.value as KvDoc]))
+      return valuesFrom(entries, (entry) => docs.get(entry)!, fields)
     })
-    return out as KvValues | KvDocs
   }
 
   #registerSource(): RegisterSource {
@@ -438,6 +446,20 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       },
     }
   }
+}
+
+function valuesFrom(
+  entries: readonly RegisterEntry[],
+  docOf: (entry: RegisterEntry) => KvDoc,
+  fields: boolean,
+): KvValues | KvDocs {
+  const out: Record<string, unknown> = {}
+  for (const entry of entries) {
+    if (fields) out[entry.key] = docOf(entry)
+    else if (entry.type === 'del') out[entry.key] = { deleted: true }
+    else out[entry.key] = { value: (docOf(entry) as { v?: unknown }).v }
+  }
+  return out as KvValues | KvDocs
 }
 
 /** `hyperkv({ log, db })` or `hyperkv(dir)`. */

@@ -5,7 +5,7 @@
  *    encoding). They are hyperkv 2.1's byte for byte — put `{ ...fields, k, v }`, del
  *    `{ ...fields, d }`, fields first so `k`/`v`/`d` win a collision — so hashes equal hyperkv's.
  * 2. The materialized register of one key (the `x` sublevel): the key's heads sorted by hash,
- *    as compact-encoding (`version, [type, hash]*`).
+ *    as compact-encoding (`version, [type, hash, doc]*`; version 1 had no doc).
  */
 import c from 'compact-encoding'
 import type { State } from 'compact-encoding'
@@ -61,48 +61,81 @@ export function parseDoc(value: unknown): ParsedDoc | null {
   return null
 }
 
-/** One head of a key's register: a node hash and whether that node put or deleted the key. */
+/**
+ * One head of a key's register: a node hash, whether that node put or deleted the key, and the
+ * node's document (its JSON bytes) so reads need no node lookup. `doc` is absent in registers
+ * written by version 1, and in registers a write predicts before the index has them.
+ */
 export interface RegisterEntry {
   key: string
   type: OpType
+  doc?: Uint8Array
 }
 
-const REGISTER_VERSION = 1
+/** Version 1: `[type, hash]*`; version 2 (written now): `[type, hash, doc]*`. */
+const REGISTER_VERSION = 2
 const TYPE_PUT = 0
 const TYPE_DEL = 1
+/** No document (a JSON document is never empty). */
+const EMPTY = new Uint8Array(0)
 
-const registerEntryEncoding = {
-  preencode(state: State, entry: RegisterEntry): void {
-    c.uint8.preencode(state, TYPE_PUT)
-    c.string.preencode(state, entry.key)
-  },
-  encode(state: State, entry: RegisterEntry): void {
-    c.uint8.encode(state, entry.type === 'del' ? TYPE_DEL : TYPE_PUT)
-    c.string.encode(state, entry.key)
-  },
-  decode(state: State): RegisterEntry {
-    const type = c.uint8.decode(state)
-    if (type !== TYPE_PUT && type !== TYPE_DEL) throw new KappaError('ERR_STORAGE', 'bad register entry type')
-    return { type: type === TYPE_DEL ? 'del' : 'put', key: c.string.decode(state) }
-  },
+function entryEncoding(withDoc: boolean) {
+  return {
+    preencode(state: State, entry: RegisterEntry): void {
+      c.uint8.preencode(state, TYPE_PUT)
+      c.string.preencode(state, entry.key)
+      if (withDoc) c.buffer.preencode(state, entry.doc ?? EMPTY)
+    },
+    encode(state: State, entry: RegisterEntry): void {
+      c.uint8.encode(state, entry.type === 'del' ? TYPE_DEL : TYPE_PUT)
+      c.string.encode(state, entry.key)
+      if (withDoc) c.buffer.encode(state, entry.doc ?? EMPTY)
+    },
+    decode(state: State): RegisterEntry {
+      const type = c.uint8.decode(state)
+      if (type !== TYPE_PUT && type !== TYPE_DEL)
+        throw new KappaError('ERR_STORAGE', 'bad register entry type')
+      const entry: RegisterEntry = { type: type === TYPE_DEL ? 'del' : 'put', key: c.string.decode(state) }
+      if (withDoc) {
+        const doc = c.buffer.decode(state)
+        if (doc && doc.byteLength > 0) entry.doc = doc
+      }
+      return entry
+    },
+  }
 }
+
+const entriesV1 = c.array(entryEncoding(false))
+const entriesV2 = c.array(entryEncoding(true))
 
 const registerEncoding = {
   preencode(state: State, entries: RegisterEntry[]): void {
     c.uint.preencode(state, REGISTER_VERSION)
-    c.array(registerEntryEncoding).preencode(state, entries)
+    entriesV2.preencode(state, entries)
   },
   encode(state: State, entries: RegisterEntry[]): void {
     c.uint.encode(state, REGISTER_VERSION)
-    c.array(registerEntryEncoding).encode(state, entries)
+    entriesV2.encode(state, entries)
   },
   decode(state: State): RegisterEntry[] {
     const version = c.uint.decode(state)
-    if (version !== REGISTER_VERSION) {
-      throw new KappaError('ERR_STORAGE', `unknown register format version ${version}`)
-    }
-    return c.array(registerEntryEncoding).decode(state)
+    if (version === 2) return entriesV2.decode(state)
+    if (version === 1) return entriesV1.decode(state)
+    throw new KappaError('ERR_STORAGE', `unknown register format version ${version}`)
   },
+}
+
+/** A head's document as the register keeps it: its JSON bytes. */
+export function encodeDoc(doc: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(doc))
+}
+
+export function decodeDoc(bytes: Uint8Array): KvDoc {
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString()) as KvDoc
+  } catch (err) {
+    throw new KappaError('ERR_STORAGE', 'corrupt document in a register', { cause: err })
+  }
 }
 
 export function encodeRegister(entries: RegisterEntry[]): Uint8Array {

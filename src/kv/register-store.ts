@@ -1,12 +1,12 @@
 /**
  * The registers as stored (sublevel `x` of the kv db) behind an LRU cache of decoded registers.
  *
- * The cache holds the index's latest state: the index's `map` sets it as it stages its writes,
- * and map calls run one at a time, each committed before the next. Readers that waited for the
+ * The cache holds the index's committed state: the index's `map` sets it once its batch is
+ * committed, and map calls run one at a time, each committed before the next. Readers that waited for the
  * index to be ready therefore see committed data whether it comes from the cache or the database.
  */
 import type { AbstractSublevel } from 'abstract-level'
-import { decodeRegister, encodeRegister, type RegisterEntry } from './messages.js'
+import { decodeRegister, type RegisterEntry } from './messages.js'
 import { LruCache } from './lru-cache.js'
 import type { KvDatabase } from './types.js'
 import type { RegisterIterator } from './read-stream.js'
@@ -57,10 +57,9 @@ export class RegisterStore {
     return out
   }
 
-  /** Records the index's new state of a key: cached now, `stage` writes it with the batch. */
-  set(key: string, entries: Register, stage: (key: string, bytes: Uint8Array) => void): void {
+  /** The index committed this state of a key. */
+  cache(key: string, entries: Register): void {
     this.#cache.set(key, entries)
-    stage(key, encodeRegister([...entries]))
   }
 
   iterator(range: { gt?: string; gte?: string; lt?: string; lte?: string; limit: number }): RegisterIterator {

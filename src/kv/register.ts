@@ -20,12 +20,13 @@ export interface RegisterNode {
  * then the node becomes a head. Heads are kept sorted by hash, so every replica lists the same
  * heads in the same order whatever order it learned them in (read streams and `get` output are
  * identical across replicas). Returns `entries` itself when nothing changed, so callers can skip
- * the write.
+ * the write. `doc` (the node's document bytes) is kept with the head when given.
  */
 export function applyToRegister(
   entries: readonly RegisterEntry[],
   node: RegisterNode,
   type: OpType,
+  doc?: Uint8Array,
 ): readonly RegisterEntry[] {
   const linked = node.links.length > 0 ? new Set(node.links) : null
   let changed = false
@@ -40,18 +41,23 @@ export function applyToRegister(
       placed = true
       if (entry.key === node.key) {
         // Already a head (a node re-indexed): only its type can change.
-        if (entry.type !== type) changed = true
-        next.push(entry.type === type ? entry : { key: entry.key, type })
+        const differs = entry.type !== type || (doc !== undefined && entry.doc === undefined)
+        if (differs) changed = true
+        next.push(differs ? headOf(node.key, type, doc ?? entry.doc) : entry)
         continue
       }
-      next.push({ key: node.key, type })
+      next.push(headOf(node.key, type, doc))
       changed = true
     }
     next.push(entry)
   }
   if (!placed) {
-    next.push({ key: node.key, type })
+    next.push(headOf(node.key, type, doc))
     changed = true
   }
   return changed ? next : entries
+}
+
+function headOf(key: string, type: OpType, doc: Uint8Array | undefined): RegisterEntry {
+  return doc ? { key, type, doc } : { key, type }
 }

@@ -1,0 +1,141 @@
+/**
+ * The outbox: local nodes that are indexed (acknowledged) but not yet appended to the writer's
+ * feed. A group of local writes commits its encoded entries here in the same level batch as their
+ * index records (one record per group, key = the group's first seq); a background flusher then
+ * appends everything queued with ONE array append, so sequential awaited writes overlap with the
+ * appends and group naturally. Records are deleted once the DAG view has passed their entries in
+ * the feed (in the view's own batch), or at open after the replay.
+ *
+ * Crash safety: an acknowledged write is in the level batch; at open, `replay` appends every
+ * outbox entry whose seq is at or past the feed's length, in order, then deletes the records.
+ */
+import { KappaError } from '../errors.js'
+import type { Feed } from '../feeds/types.js'
+import type { LevelOperation, LevelSublevel } from '../kappa/index.js'
+import { decodeOutboxRecord, encodeOutboxRecord, lexHex, fromLexHex } from './messages.js'
+
+interface Group {
+  first: number
+  entries: Buffer[]
+}
+
+export class Outbox {
+  readonly #db: LevelSublevel
+  readonly #onError: (err: Error) => void
+  #writer: Feed<Buffer> | null = null
+  /** Committed groups not appended yet, in seq order. */
+  #queued: Group[] = []
+  /** Appended groups whose records are still stored: `[first, end)`. */
+  #appended: { first: number; end: number }[] = []
+  #flushing: Promise<void> | null = null
+  #failure: Error | null = null
+
+  constructor(db: LevelSublevel, onError: (err: Error) => void) {
+    this.#db = db
+    this.#onError = onError
+  }
+
+  /** Entries committed but not appended yet. */
+  get size(): number {
+    let n = 0
+    for (const group of this.#queued) n += group.entries.length
+    return n
+  }
+
+  /**
+   * At open, before anything is indexed: appends the stored entries the feed does not hold yet
+   * (seq ≥ length, contiguous), then deletes every record. Returns how many entries it appended.
+   */
+  async replay(writer: Feed<Buffer>): Promise<number> {
+    this.#writer = writer
+    const records = (await this.#db.iterator().all()) as [string, Uint8Array][]
+    if (records.length === 0) return 0
+    const missing: Buffer[] = []
+    const length = writer.length
+    let next = length
+    for (const [key, bytes] of records) {
+      const first = fromLexHex(key)
+      const entries = decodeOutboxRecord(bytes)
+      for (let i = 0; i < entries.length; i++) {
+        const seq = first + i
+        if (seq < length) continue
+        if (seq !== next) {
+          throw new KappaError('ERR_STORAGE', `the outbox skips from seq ${next} to ${seq}`)
+        }
+        missing.push(entries[i])
+        next++
+      }
+    }
+    if (missing.length > 0) await writer.append(missing)
+    await this.#db.batch(records.map(([key]) => ({ type: 'del' as const, key })))
+    return missing.length
+  }
+
+  /** The level operation that stores a group (joins the group's index batch). */
+  put(first: number, entries: Buffer[]): LevelOperation {
+    return {
+      type: 'put',
+      key: lexHex(first),
+      value: encodeOutboxRecord(entries),
+      sublevel: this.#db,
+    } as unknown as LevelOperation
+  }
+
+  /** After the group's batch committed: queue its entries for the flusher. */
+  enqueue(first: number, entries: Buffer[]): void {
+    this.#queued.push({ first, entries })
+    this.#kick()
+  }
+
+  /** Deletes of the records of appended groups that end at or before `end` (the view passed them). */
+  passed(end: number): LevelOperation[] {
+    const ops: LevelOperation[] = []
+    while (this.#appended.length > 0 && this.#appended[0].end <= end) {
+      const group = this.#appended.shift()!
+      ops.push({ type: 'del', key: lexHex(group.first), sublevel: this.#db } as unknown as LevelOperation)
+    }
+    return ops
+  }
+
+  /** Resolves once every group queued now is appended (rejects if an append fails). */
+  async flush(): Promise<void> {
+    while (this.#queued.length > 0 || this.#flushing) {
+      this.#kick()
+      await this.#flushing
+      if (this.#failure) throw this.#failure
+    }
+  }
+
+  #kick(): void {
+    if (this.#flushing || this.#queued.length === 0) return
+    this.#failure = null
+    this.#flushing = this.#drain().finally(() => {
+      this.#flushing = null
+    })
+  }
+
+  async #drain(): Promise<void> {
+    const writer = this.#writer!
+    while (this.#queued.length > 0) {
+      const groups = this.#queued
+      this.#queued = []
+      const entries = groups.length === 1 ? groups[0].entries : groups.flatMap((g) => g.entries)
+      try {
+        const seq = await writer.append(entries)
+        if (seq !== groups[0].first) {
+          throw new KappaError(
+            'ERR_STORAGE',
+            `the writer's feed was appended to by someone else: expected seq ${groups[0].first}, got ${seq}`,
+          )
+        }
+      } catch (err) {
+        // Still durable in the outbox: retried by the next write, a flush, or the next open.
+        this.#queued = [...groups, ...this.#queued]
+        this.#failure = err instanceof Error ? err : new Error(String(err))
+        this.#onError(this.#failure)
+        return
+      }
+      for (const g of groups) this.#appended.push({ first: g.first, end: g.first + g.entries.length })
+    }
+  }
+}
