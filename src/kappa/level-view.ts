@@ -4,13 +4,13 @@
  * writes `map` makes are staged (view-db.ts) and committed together with the new position in ONE
  * `db.batch`: after a crash the view is exactly what an uninterrupted run gives.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { KappaError } from '../errors.js'
 import { callHook } from './call-hook.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import type { Done, Entry, View } from './types.js'
 import { ViewBatch, encodingOf, type LevelDb, type LevelOperation, type LevelSublevel } from './view-batch.js'
 import { ViewDb, type SublevelOptions } from './view-db.js'
+import { ViewStaging } from './view-staging.js'
 
 /** What a levelView setup returns: a view without the state hooks, which levelView provides. */
 export type LevelViewDefinition<T = unknown, Api extends object = object> = Omit<
@@ -64,8 +64,8 @@ export function levelView<T, Api extends object, V>(
     ...opts,
   }) as unknown as LevelSublevel
   const stateLevel = db.sublevel('s', { valueEncoding: 'buffer' }) as unknown as LevelSublevel
-  const context = new AsyncLocalStorage<ViewBatch>()
-  const viewDb = new ViewDb<V>(dataLevel, context)
+  const staging = new ViewStaging()
+  const viewDb = new ViewDb<V>(dataLevel, staging)
   const definition = setup(viewDb)
   if (definition === null || typeof definition !== 'object' || typeof definition.map !== 'function') {
     throw KappaError.invalid('levelView setup must return an object with a map function')
@@ -95,11 +95,12 @@ export function levelView<T, Api extends object, V>(
   // Each hook takes both call styles, as kappa-view's did.
   return {
     ...definition,
+    api: definition.api && outsideBatches(definition.api, staging),
     map(entries: Entry<T>[], next?: Done): Promise<void> {
       const batch = new ViewBatch()
       pending = batch
-      const mapped = context.run(batch, () => callHook<void>(userMap, definition, [entries]))
-      const done = mapped.finally(() => batch.seal())
+      staging.begin(batch)
+      const done = callHook<void>(userMap, definition, [entries]).finally(() => staging.end(batch))
       return withCallback(done, next as Callback<void> | undefined)
     },
     fetchState(
@@ -114,6 +115,21 @@ export function levelView<T, Api extends object, V>(
       return withCallback(clearIndex(), cb as Callback<void> | undefined)
     },
   }
+}
+
+/** The api with each function wrapped so its synchronous ViewDb calls read committed data. */
+function outsideBatches<Api extends object>(api: Api, staging: ViewStaging): Api {
+  if (api === null || typeof api !== 'object') return api
+  const wrapped: Record<string, unknown> = {}
+  for (const [key, member] of Object.entries(api)) {
+    wrapped[key] =
+      typeof member === 'function'
+        ? function (this: unknown, ...args: unknown[]): unknown {
+            return staging.outsideBatch(member as (...a: never[]) => unknown, this, args)
+          }
+        : member
+  }
+  return wrapped as Api
 }
 
 function isLevel(db: unknown): db is LevelLike {

@@ -1,16 +1,14 @@
 /**
- * `ViewDb`: the database a `levelView` hands to its setup. Inside the view's `map` (and whatever
- * `map` starts) every write is staged into the batch in flight and every read sees that batch's
- * staged writes first; the batch commits atomically with the view's position. Elsewhere (api
- * functions) reads see committed data and writes go straight to the database.
- *
- * Which batch a call belongs to follows the async context of `map` (AsyncLocalStorage), so the
- * one `db` a setup closes over serves both `map` and `api`, as kappa-view's did.
+ * `ViewDb`: the database a `levelView` hands to its setup. While the view's `map` has a batch in
+ * flight, every write is staged into it and every read sees its staged writes first; the batch
+ * commits atomically with the view's position. Calls from api functions, and calls with no batch
+ * in flight, read committed data and write straight to the database. Which is which: the rule of
+ * view-staging.ts, so the one `db` a setup closes over serves both `map` and `api`, as kappa-view's did.
  */
-import type { AsyncLocalStorage } from 'node:async_hooks'
 import { KappaError } from '../errors.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
-import type { EncodingOptions, LevelOperation, LevelSublevel, ViewBatch } from './view-batch.js'
+import type { EncodingOptions, LevelOperation, LevelSublevel } from './view-batch.js'
+import type { ViewStaging } from './view-staging.js'
 
 export type ViewDbKey = string | Uint8Array
 
@@ -33,11 +31,11 @@ export type GetCallback<V> = (err: ViewDbError | null, value: V) => void
 export class ViewDb<V = unknown> {
   /** The underlying sublevel: committed data, with the whole abstract-level API (iterators, …). */
   readonly level: LevelSublevel
-  private readonly context: AsyncLocalStorage<ViewBatch>
+  private readonly staging: ViewStaging
 
-  constructor(level: LevelSublevel, context: AsyncLocalStorage<ViewBatch>) {
+  constructor(level: LevelSublevel, staging: ViewStaging) {
     this.level = level
-    this.context = context
+    this.staging = staging
   }
 
   /**
@@ -91,18 +89,13 @@ export class ViewDb<V = unknown> {
 
   /** A ViewDb over a sublevel of this one; its writes in `map` join the same view batch. */
   sublevel<S = unknown>(name: string, opts?: SublevelOptions): ViewDb<S> {
-    return new ViewDb<S>(this.level.sublevel(name, opts ?? {}) as unknown as LevelSublevel, this.context)
-  }
-
-  /** The batch in flight when called from `map`'s async context, else undefined. */
-  private stagingBatch(): ViewBatch | undefined {
-    const batch = this.context.getStore()
-    return batch && batch.open ? batch : undefined
+    return new ViewDb<S>(this.level.sublevel(name, opts ?? {}) as unknown as LevelSublevel, this.staging)
   }
 
   private async getImpl(key: ViewDbKey, opts: EncodingOptions | undefined): Promise<V | undefined> {
     checkKey(key)
-    const batch = this.stagingBatch()
+    // Decided synchronously, at the call: after an await the batch in flight may be another.
+    const batch = this.staging.current()
     if (batch) {
       const found = batch.lookup(this.level, key, opts)
       if (found.staged) return found.value as V | undefined
@@ -114,16 +107,10 @@ export class ViewDb<V = unknown> {
   private async write(ops: ViewDbOperation<V>[], opts: EncodingOptions | undefined): Promise<void> {
     if (!Array.isArray(ops)) throw KappaError.invalid('batch operations must be an array')
     for (const op of ops) checkOperation(op)
-    const store = this.context.getStore()
-    if (store && !store.open) {
-      throw new KappaError(
-        'ERR_VIEW_FAILED',
-        'a view wrote after its batch was done (after next() or the promise)',
-      )
-    }
-    if (store) {
+    const batch = this.staging.current()
+    if (batch) {
       for (const op of ops) {
-        store.stage({
+        batch.stage({
           type: op.type,
           key: op.key,
           value: op.type === 'put' ? op.value : undefined,
