@@ -32,6 +32,7 @@ import {
   type NodeRecord,
 } from './messages.js'
 import { Outbox } from './outbox.js'
+import { readKeys } from './read-keys.js'
 import type { ChangeSource } from './read-stream.js'
 import type { HyperlogValueEncoding, NodeHash } from './types.js'
 
@@ -353,8 +354,7 @@ export class DagView implements ChangeSource {
   }
 
   #readMany(keys: string[]): Promise<(Buffer | undefined)[]> {
-    if (keys.length === 0) return Promise.resolve([])
-    return this.#data.getMany(keys) as Promise<(Buffer | undefined)[]>
+    return readKeys<Buffer>(this.#data, keys)
   }
 }
 

@@ -8,6 +8,7 @@
 import type { AbstractSublevel } from 'abstract-level'
 import { decodeRegister, type RegisterEntry } from './messages.js'
 import { LruCache } from './lru-cache.js'
+import { readKeys } from '../hyperlog/read-keys.js'
 import type { KvDatabase } from './types.js'
 import type { RegisterIterator } from './read-stream.js'
 
@@ -30,7 +31,7 @@ export class RegisterStore {
   async get(key: string): Promise<Register> {
     const cached = this.#cache.get(key)
     if (cached) return cached
-    const stored = await this.db.get(key)
+    const [stored] = await readKeys<Uint8Array>(this.db, [key])
     const entries = stored ? decodeRegister(stored) : []
     this.#cache.set(key, entries)
     return entries
@@ -46,7 +47,7 @@ export class RegisterStore {
       else if (!out.has(key)) missing.push(key)
     }
     if (missing.length > 0) {
-      const stored = await this.db.getMany(missing)
+      const stored = await readKeys<Uint8Array>(this.db, missing)
       missing.forEach((key, i) => {
         const bytes = stored[i]
         const entries = bytes ? decodeRegister(bytes) : []

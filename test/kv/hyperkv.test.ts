@@ -113,11 +113,15 @@ test('double batch: concurrent batches are serialized, the last wins (double_bat
 test('concurrent un-linked puts to one key form a chain, committed in one append', async (t) => {
   const kv = await openKv(t)
   await kv.put('warm', 0)
+  await kv.log.flush()
   const feed = kv.log.kappa.feeds().find((f) => f.writable)!
   let appends = 0
   feed.on('append', () => appends++)
   const nodes = await Promise.all(Array.from({ length: 1000 }, (_, i) => kv.put('K', i)))
+  // Acknowledged once indexed; the outbox appends them in the background.
+  await kv.log.flush()
   assert.equal(appends, 1, 'one feed append for 1000 concurrent puts')
+  assert.equal(feed.length, 1001)
   for (let i = 1; i < nodes.length; i++) assert.deepEqual(nodes[i]!.links, [nodes[i - 1]!.key])
   assert.deepEqual(await kv.get('K'), { [nodes[999]!.key]: { value: 999 } })
 })

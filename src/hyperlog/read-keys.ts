@@ -1,0 +1,28 @@
+/**
+ * Reads a few keys of an abstract-level database. A handful of keys is read with `getSync` where
+ * the database supports it: no thread-pool round trip, about a tenth of an awaited `getMany` for
+ * one key (records are small and mostly in leveldb's caches). More keys go through one `getMany`.
+ */
+import type { LevelDb } from '../kappa/index.js'
+
+/** Up to this many keys are read synchronously. */
+const SYNC_READS = 8
+
+interface SyncReadable {
+  supports: { getSync?: boolean }
+  status: string
+  getSync(key: unknown): unknown
+}
+
+export function readKeys<V>(db: LevelDb | object, keys: readonly unknown[]): Promise<(V | undefined)[]> {
+  if (keys.length === 0) return Promise.resolve([])
+  const sync = db as unknown as SyncReadable
+  if (keys.length <= SYNC_READS && sync.supports.getSync === true && sync.status === 'open') {
+    try {
+      return Promise.resolve(keys.map((key) => sync.getSync(key) as V | undefined))
+    } catch (err) {
+      return Promise.reject(err as Error)
+    }
+  }
+  return (db as LevelDb).getMany(keys as unknown[]) as Promise<(V | undefined)[]>
+}
