@@ -47,7 +47,7 @@ export interface FeedHost<T> {
 /** How long a failing session waits for its end to reach the peer before it is destroyed. */
 const FAIL_GRACE = 1000
 /**
- * A non-live replication without progress (a block downloaded, a channel message) for
+ * A non-live replication without progress (a message from the peer, a block uploaded to it) for
  * this long fails with ERR_TIMEOUT when no `timeout` is given: a silent peer never hangs it.
  */
 export const DEFAULT_PROGRESS_TIMEOUT = 30_000
@@ -94,6 +94,11 @@ export class ReplicationSession<T> {
   private progressTimer: NodeJS.Timeout | null = null
   private closedWaiters: Array<() => void> = []
   private readonly onProgress = () => this.progressTimer?.refresh()
+  /** Cores whose uploads to this peer count as progress (a slow peer downloading from us). */
+  private readonly uploadWatched = new Set<HypercoreFeed<T>>()
+  private readonly onUpload = (_index: number, _bytes: number, from: unknown) => {
+    if ((from as { stream?: unknown } | null)?.stream === this.noise) this.onProgress()
+  }
 
   constructor(
     host: FeedHost<T>,
@@ -130,6 +135,12 @@ export class ReplicationSession<T> {
     noise.on('error', (err: unknown) => this.fail(replicationError(err)))
     noise.on('close', () => this.onNoiseClose())
     noise.once('handshake', () => this.transport.noiseReady())
+    // Any message from the peer is progress, Hypercore's own included: between two of our channel
+    // messages a slow peer needs several of its round trips (opening cores, upgrades) before the
+    // first block moves. Keep-alives are empty and never surface as data.
+    noise.on('data', (data: Buffer) => {
+      if (data.byteLength > 0) this.onProgress()
+    })
     // Pipe form (HYPERCORE-NOTES §3): the Noise stream's raw side ⇄ the transport's inner side.
     this.transport.inner.pipe(outer).pipe(this.transport.inner)
     // Synchronously, before any byte is processed: a peer's open that finds no local channel is
@@ -161,6 +172,7 @@ export class ReplicationSession<T> {
 
   /** Live: tell the peer about a feed added since the hello. */
   announce(feed: HypercoreFeed<T>): void {
+    if (this.progressTimer) this.watchUploads(feed)
     if (!this.opts.live || !this.helloSent || this.opts.mode === 'pull' || this.known.has(feed.id)) return
     this.known.add(feed.id)
     this.messages?.add.send({ feeds: [offerOf(feed)] })
@@ -377,6 +389,7 @@ export class ReplicationSession<T> {
   private startProgressTimer(): void {
     if (this.opts.live) return
     const timeout = this.opts.timeout ?? DEFAULT_PROGRESS_TIMEOUT
+    this.run(this.host.open().then(() => this.host.allFeeds().forEach((feed) => this.watchUploads(feed))))
     this.progressTimer = setTimeout(() => {
       if (this.finished) this.transport.destroy()
       else this.fail(new KappaError('ERR_TIMEOUT', `no replication progress for ${timeout} ms`))
@@ -400,8 +413,16 @@ export class ReplicationSession<T> {
     }
   }
 
+  private watchUploads(feed: HypercoreFeed<T>): void {
+    if (this.uploadWatched.has(feed) || this.transport.destroyed) return
+    this.uploadWatched.add(feed)
+    feed.core.on('upload', this.onUpload)
+  }
+
   private cleanup(): void {
     this.stopProgressTimer()
+    for (const feed of this.uploadWatched) feed.core.off('upload', this.onUpload)
+    this.uploadWatched.clear()
     for (const download of this.liveDownloads.splice(0)) download.destroy()
     this.noise?.destroy()
     for (const resolve of this.closedWaiters.splice(0)) resolve()
