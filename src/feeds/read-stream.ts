@@ -1,7 +1,8 @@
 /**
  * `feed.createReadStream({ start, end, live })`: an object-mode Readable of values, read in
  * batches through `getBatch`. Not live, it stops at `end` (default: the length when created);
- * live, it waits for `'append'` and follows the feed until destroyed or the feed closes.
+ * live, it waits for `'append'` and follows the feed until destroyed or the feed closes. A null
+ * entry (JSON `null`) is read as `undefined`: null would end the stream.
  */
 import { Readable } from 'node:stream'
 import { KappaError } from '../errors.js'
@@ -72,7 +73,9 @@ export function createFeedReadStream<T>(feed: Feed<T>, opts: FeedReadStreamOptio
       (values) => {
         seq = to
         // Backpressure: read() is called again once the consumer has drained what we pushed.
-        for (const value of values) stream.push(value)
+        // A Readable cannot carry null (pushing it ends the stream): a null entry comes out as
+        // undefined, which no JSON value decodes to.
+        for (const value of values) stream.push(value === null ? undefined : value)
       },
       (err: unknown) => stream.destroy(err instanceof Error ? err : new Error(String(err))),
     )

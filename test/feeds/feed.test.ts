@@ -158,6 +158,32 @@ test('createReadStream: all, a range, and live', async (t) => {
   assert.throws(() => w.createReadStream({ start: -1 }), { code: 'ERR_INVALID_ARGUMENT' })
 })
 
+// A Readable cannot carry null (pushing it ends the stream): a JSON null entry used to end an
+// object-mode read stream early, silently dropping every entry after it.
+test('createReadStream: a JSON null entry comes out as undefined and the stream goes on', async (t) => {
+  const m = await create(t, { valueEncoding: 'json' })
+  const w = await m.writer()
+  await w.append(['a', null, 0, false, '', null, 'z'])
+  const all: unknown[] = []
+  for await (const v of w.createReadStream()) all.push(v)
+  assert.deepEqual(all, ['a', undefined, 0, false, '', undefined, 'z'])
+  assert.equal(await w.get(1), null, 'get still returns the value itself')
+
+  const live = w.createReadStream({ start: 5, live: true })
+  const seen: unknown[] = []
+  const done = new Promise<void>((resolve) => {
+    live.on('data', (v) => {
+      seen.push(v)
+      if (seen.length === 4) resolve()
+    })
+  })
+  await w.append(null)
+  await w.append('after')
+  await done
+  live.destroy()
+  assert.deepEqual(seen, [undefined, 'z', undefined, 'after'])
+})
+
 test('a live read stream ends with ERR_CLOSED when its multifeed closes', async (t) => {
   const dir = await tempDir(t)
   const m = new Multifeed(dir)
