@@ -80,3 +80,21 @@ test('a socket destroyed mid-sync: that side fails as its socket closes, both si
   assert.equal(streams[1].destroyed, true, 'failed as its socket closed, not after a grace period')
   assert.deepEqual(await within(5000, outcome, 'the cut'), ['ERR_PROTOCOL', 'ERR_PROTOCOL'])
 })
+
+// Seed 4284940182: the side that saw the conflict first could fail before its own hello was out
+// (sent after the store opened), so the peer saw an early close instead of the conflict.
+test('push+push and pull+pull over TCP, live or not: both sides ERR_MODE_CONFLICT', async (t) => {
+  const a = await create<number>(t, { valueEncoding: 'json' })
+  const b = await create<number>(t, { valueEncoding: 'json' })
+  await (await a.writer()).append(1)
+  await (await b.writer()).append(2)
+  for (const live of [false, true]) {
+    for (const mode of ['push', 'pull'] as const) {
+      const sockets = await socketPair()
+      const streams = [a.replicate(sockets[0], { mode, live }), b.replicate(sockets[1], { mode, live })]
+      const outcome = Promise.all(streams.map(errorOf)).then(codes)
+      const what = `${mode}+${mode}${live ? ' live' : ''}`
+      assert.deepEqual(await within(5000, outcome, what), ['ERR_MODE_CONFLICT', 'ERR_MODE_CONFLICT'], what)
+    }
+  }
+})
