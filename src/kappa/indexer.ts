@@ -7,7 +7,8 @@ import { KappaError } from '../errors.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { callHook } from './call-hook.js'
-import { decodePositions, encodePositions } from './messages.js'
+import { directHooksOf } from './direct-hooks.js'
+import { decodePositions, encodePositions, encodePositionsWith } from './messages.js'
 import type {
   Entry,
   View,
@@ -251,17 +252,22 @@ export class Indexer<T = unknown> implements ViewHandle {
   private async indexBatch({ feed, start, end }: BatchRange<T>): Promise<void> {
     const values = await feed.getBatch(start, end)
     const key = feed.id
-    const entries: Entry<T>[] = values.map((value, i) => ({ key, seq: start + i, value }))
-    await callHook(this.view.map, this.view, [entries])
-    const positions = new Map(this.positions)
-    positions.set(key, start + entries.length)
-    if (this.view.storeState) {
-      const bytes = encodePositions({ version: this.version, indexed: positions })
-      await callHook(this.view.storeState, this.view, [bytes])
+    const entries: Entry<T>[] = new Array<Entry<T>>(values.length)
+    for (let i = 0; i < values.length; i++) entries[i] = { key, seq: start + i, value: values[i] }
+    const { view } = this
+    const direct = directHooksOf(view)
+    if (direct) await direct.mapNow(entries)
+    else await callHook(view.map, view, [entries])
+    const indexed = start + entries.length
+    if (view.storeState) {
+      // The positions as they will be once this batch is stored (this.positions moves only after).
+      const bytes = encodePositionsWith(this.version, this.positions, key, indexed)
+      if (direct) await direct.storeStateNow(bytes)
+      else await callHook(view.storeState, view, [bytes])
     }
-    this.positions = positions
+    this.positions.set(key, indexed)
     this.indexedBlocks += entries.length
-    this.view.indexed?.(entries)
+    view.indexed?.(entries)
   }
 
   private enterIndexing(): void {

@@ -11,6 +11,7 @@ import type { Done, Entry, View } from './types.js'
 import { ViewBatch, encodingOf, type LevelDb, type LevelOperation, type LevelSublevel } from './view-batch.js'
 import { ViewDb, type SublevelOptions } from './view-db.js'
 import { ViewStaging } from './view-staging.js'
+import { attachDirectHooks } from './direct-hooks.js'
 
 /** What a levelView setup returns: a view without the state hooks, which levelView provides. */
 export type LevelViewDefinition<T = unknown, Api extends object = object> = Omit<
@@ -74,12 +75,13 @@ export function levelView<T, Api extends object, V>(
   /** The batch `map` filled, waiting for `storeState` to commit it with the position. */
   let pending: ViewBatch | null = null
 
-  const storeState = async (state: Uint8Array): Promise<void> => {
+  const storeStateNow = async (state: Uint8Array): Promise<void> => {
     const batch = pending
     pending = null
-    const ops = batch ? batch.operations : []
     const put: LevelOperation = { type: 'put', key: STATE_KEY, value: state, sublevel: stateLevel }
-    await db.batch([...(ops as LevelOperation[]), put])
+    const ops = batch ? (batch.operations as LevelOperation[]) : []
+    ops.push(put)
+    await db.batch(ops)
   }
   const fetchState = async (): Promise<Uint8Array | undefined> => {
     const state: unknown = await stateLevel.get(STATE_KEY)
@@ -91,17 +93,19 @@ export function levelView<T, Api extends object, V>(
     await stateLevel.clear()
     await dataLevel.clear()
   }
+  const mapNow = (entries: Entry<T>[]): Promise<void> => {
+    const batch = new ViewBatch()
+    pending = batch
+    staging.begin(batch)
+    return callHook<void>(userMap, definition, [entries]).finally(() => staging.end(batch))
+  }
 
   // Each hook takes both call styles, as kappa-view's did.
-  return {
+  const view: View<T, Api> = {
     ...definition,
     api: definition.api && outsideBatches(definition.api, staging),
     map(entries: Entry<T>[], next?: Done): Promise<void> {
-      const batch = new ViewBatch()
-      pending = batch
-      staging.begin(batch)
-      const done = callHook<void>(userMap, definition, [entries]).finally(() => staging.end(batch))
-      return withCallback(done, next as Callback<void> | undefined)
+      return withCallback(mapNow(entries), next as Callback<void> | undefined)
     },
     fetchState(
       cb?: (err?: Error | null, state?: Uint8Array | null) => void,
@@ -109,15 +113,20 @@ export function levelView<T, Api extends object, V>(
       return withCallback(fetchState(), cb as Callback<Uint8Array | undefined> | undefined)
     },
     storeState(state: Uint8Array, cb?: Done): Promise<void> {
-      return withCallback(storeState(state), cb as Callback<void> | undefined)
+      return withCallback(storeStateNow(state), cb as Callback<void> | undefined)
     },
     clearIndex(cb?: Done): Promise<void> {
       return withCallback(clearIndex(), cb as Callback<void> | undefined)
     },
   }
+  return attachDirectHooks<T, View<T, Api>>(view, {
+    map: view.map,
+    storeState: view.storeState,
+    mapNow,
+    storeStateNow,
+  })
 }
 
-/** The api with each function wrapped so its synchronous ViewDb calls read committed data. */
 function outsideBatches<Api extends object>(api: Api, staging: ViewStaging): Api {
   if (api === null || typeof api !== 'object') return api
   const wrapped: Record<string, unknown> = {}

@@ -73,6 +73,56 @@ export function encodePositions(positions: ViewPositions): Buffer {
   return Buffer.from(c.encode(positionsEncoding, positions))
 }
 
+/** Feed key (hex) → its bytes, decoded once per feed (the indexer encodes positions every batch). */
+const keyBytes = new Map<FeedKey, Buffer>()
+
+function bytesOf(key: FeedKey): Buffer {
+  let bytes = keyBytes.get(key)
+  if (!bytes) {
+    bytes = Buffer.from(key, 'hex')
+    keyBytes.set(key, bytes)
+  }
+  return bytes
+}
+
+/**
+ * `encodePositions({ version, indexed })` with `indexed[key]` taken as `count`, without copying
+ * the map: the same bytes, written directly.
+ */
+export function encodePositionsWith(
+  version: number,
+  indexed: ReadonlyMap<FeedKey, number>,
+  key: FeedKey,
+  count: number,
+): Buffer {
+  const state = c.state()
+  let feeds = 0
+  const each = (feed: FeedKey, n: number) => {
+    if (n <= 0) return
+    feeds++
+    state.end += 32
+    c.uint.preencode(state, n)
+  }
+  c.uint8.preencode(state, STATE_FORMAT)
+  c.uint.preencode(state, version)
+  for (const [feed, n] of indexed) if (feed !== key) each(feed, n)
+  each(key, count)
+  c.uint.preencode(state, feeds)
+  state.buffer = Buffer.allocUnsafe(state.end)
+  c.uint8.encode(state, STATE_FORMAT)
+  c.uint.encode(state, version)
+  c.uint.encode(state, feeds)
+  const write = (feed: FeedKey, n: number) => {
+    if (n <= 0) return
+    c.fixed32.encode(state, bytesOf(feed))
+    c.uint.encode(state, n)
+  }
+  // The map's order, with `key` in its place (or last when new), as encodePositions writes it.
+  for (const [feed, n] of indexed) write(feed, feed === key ? count : n)
+  if (!indexed.has(key)) write(key, count)
+  return state.buffer as Buffer
+}
+
 /** Decodes stored positions; bytes that are not a state of ours → `ERR_STORAGE`. */
 export function decodePositions(bytes: Uint8Array): ViewPositions {
   try {

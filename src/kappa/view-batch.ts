@@ -88,22 +88,47 @@ export class ViewBatch {
   }
 }
 
-/** One string per (sublevel, key) whatever the key's type: the sublevel prefix and the encoded key's bytes. */
+/**
+ * One string per (sublevel, key) whatever the key's type or encoding: the sublevel prefix and the
+ * encoded key's bytes as a latin1 string (one char per byte). An ASCII string key is its own latin1
+ * form, so the common case allocates nothing but the concatenation.
+ */
 function stagingKey(sublevel: LevelSublevel, key: unknown, keyEncoding: string | undefined): string {
   const encoded = encodingOf(sublevel, 'keyEncoding', keyEncoding).encode(key)
-  const bytes = typeof encoded === 'string' ? Buffer.from(encoded) : Buffer.from(encoded as Uint8Array)
+  let bytes: string
+  if (typeof encoded === 'string') {
+    bytes = ASCII.test(encoded) ? encoded : Buffer.from(encoded).toString('latin1')
+  } else {
+    const view = encoded as Uint8Array
+    bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('latin1')
+  }
   // A root database (no prefix) works too: it is the empty prefix.
-  return `${sublevel.prefix ?? ''}\0${bytes.toString('hex')}`
+  return `${sublevel.prefix ?? ''}\0${bytes}`
 }
+
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/
 
 function valueEncodingOf(db: LevelDb, name: string | undefined): LevelEncoding {
   return encodingOf(db, 'valueEncoding', name)
 }
 
+/** Each database's default encodings, looked up once (abstract-level resolves them per call). */
+const defaults = new WeakMap<object, { keyEncoding: LevelEncoding; valueEncoding: LevelEncoding }>()
+
 /** The database's default encoding, or the named one (names are checked by abstract-level). */
 export function encodingOf(db: LevelDb, kind: 'keyEncoding' | 'valueEncoding', name?: string): LevelEncoding {
-  const lookup = db[kind].bind(db) as unknown as (name?: string) => LevelEncoding
-  return name ? lookup(name) : lookup()
+  const lookup = db[kind] as unknown as (this: LevelDb, name?: string) => LevelEncoding
+  if (name) return lookup.call(db, name)
+  let known = defaults.get(db)
+  if (!known) {
+    known = {
+      keyEncoding: (db.keyEncoding as unknown as () => LevelEncoding).call(db),
+      valueEncoding: (db.valueEncoding as unknown as () => LevelEncoding).call(db),
+    }
+    defaults.set(db, known)
+  }
+  return known[kind]
 }
 
 /** Converts an encoded value to the storage format a decoder expects ('utf8', 'buffer' or 'view'). */

@@ -203,3 +203,23 @@ test('levelView and use() validate their arguments', async (t) => {
     (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
   )
 })
+
+test('inside map a key staged as bytes is found as a string, non-ASCII keys included', async (t) => {
+  const core = await openCore<number>(t)
+  const db = new MemoryLevel<string, string>()
+  const seen: (string | undefined)[] = []
+  core.use(
+    'keys',
+    levelView(db, (vdb: ViewDb<string>) => ({
+      async map() {
+        await vdb.put(Buffer.from('ascii') as never, 'a')
+        await vdb.put(Buffer.from('ünï') as never, 'u')
+        seen.push(await vdb.get('ascii'), await vdb.get('ünï'), await vdb.get('other'))
+      },
+    })),
+  )
+  await (await core.writer('default')).append(1)
+  await core.ready()
+  assert.deepEqual(seen, ['a', 'u', undefined])
+  assert.equal(await db.sublevel('d').get('ünï'), 'u')
+})
