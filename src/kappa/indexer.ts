@@ -8,6 +8,7 @@ import type { Feed, FeedKey } from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { callHook } from './call-hook.js'
 import { directHooksOf } from './direct-hooks.js'
+import { ReadAhead } from './read-ahead.js'
 import { decodePositions, encodePositions, encodePositionsWith } from './messages.js'
 import type {
   Entry,
@@ -69,12 +70,14 @@ export class Indexer<T = unknown> implements ViewHandle {
   private indexedBlocks = 0
   private prevIndexedBlocks = 0
   private indexStartTime = 0
+  private readonly reader: ReadAhead<T>
 
   constructor(opts: IndexerOptions<T>) {
     this.name = opts.name
     this.version = opts.version
     this.view = opts.view
     this.maxBatch = opts.view.maxBatch ?? DEFAULT_MAX_BATCH
+    this.reader = new ReadAhead<T>(this.maxBatch)
     this.feeds = opts.feeds
     this.onStateUpdate = opts.onStateUpdate
     this.onError = opts.onError
@@ -250,7 +253,7 @@ export class Indexer<T = unknown> implements ViewHandle {
   }
 
   private async indexBatch({ feed, start, end }: BatchRange<T>): Promise<void> {
-    const values = await feed.getBatch(start, end)
+    const values = await this.reader.read(feed, start, end)
     const key = feed.id
     const entries: Entry<T>[] = new Array<Entry<T>>(values.length)
     for (let i = 0; i < values.length; i++) entries[i] = { key, seq: start + i, value: values[i] }
