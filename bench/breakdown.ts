@@ -56,6 +56,10 @@ function wrap(proto: any, method: string, label: string): void {
 function instrument(): void {
   wrap(ClassicLevel.prototype, '_get', 'classic-level get')
   wrap(ClassicLevel.prototype, '_getMany', 'classic-level getMany')
+  // Synchronous reads (classic-level 3): no thread-pool round trip.
+  if (typeof (ClassicLevel.prototype as any)._getSync === 'function') {
+    wrap(ClassicLevel.prototype, '_getSync', 'classic-level getSync')
+  }
   wrap(ClassicLevel.prototype, '_batch', 'classic-level batch')
   wrap(ClassicLevel.prototype, '_put', 'classic-level put')
   wrap(ClassicLevel.prototype, '_iterator', 'classic-level iterator (opening)')
