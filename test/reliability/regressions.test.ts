@@ -73,15 +73,12 @@ test('seed 2730686059: a sync after a cut sync ends, and close settles', async (
 // pull ⇄ pull over TCP with no writes during it. The runner hangs a live conflict up at once
 // (deliverLive returns for conflicts), before the Noise handshake and the hellos could cross, so
 // neither side can know of the conflict: both report ERR_PROTOCOL (the connection closed early),
-// which the runner's "a mode conflict is reported" rejects. Not a feeds bug: the runner should let
-// a conflicting live step end by itself (the conflict closes both streams) instead of hanging up.
-test(
-  'seed 743543852: a live pull+pull over TCP hung up before the hellos crossed',
-  { todo: 'reliability-runner: a live mode conflict is hung up before the conflict can be seen' },
-  async (t) => {
-    await replay(t, 743543852, SMALL)
-  },
-)
+// which the runner's "a mode conflict is reported" rejects. Not a feeds bug: the runner now lets a
+// conflicting live step end by itself (the conflict closes both streams) and demands
+// ERR_MODE_CONFLICT on both sides.
+test('seed 743543852: a live pull+pull over TCP reports the conflict on both sides', async (t) => {
+  await replay(t, 743543852, SMALL)
+})
 
 // The same runner issue, found by EXTENSIVE runs of 120 scenarios (all live push ⇄ push over TCP,
 // hung up before the hellos crossed; they fail at small size too).
@@ -91,11 +88,7 @@ for (const [seed, step] of [
   [3908858338, 1],
   [1058994301, 6],
 ] as const) {
-  test(
-    `seed ${seed}: step ${step}, a live push+push over TCP hung up before the hellos crossed`,
-    { todo: 'reliability-runner: a live mode conflict is hung up before the conflict can be seen' },
-    async (t) => {
-      await replay(t, seed, SMALL)
-    },
-  )
+  test(`seed ${seed}: step ${step}, a live push+push over TCP reports the conflict on both sides`, async (t) => {
+    await replay(t, seed, SMALL)
+  })
 }
