@@ -170,8 +170,11 @@ export class BlockIndex {
       if (this.cache.size > CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number)
       return block
     })
-    const forget = () => this.loading.delete(index)
-    pending.then(forget, forget)
+    // Inline arrows, not a named one: tsx names every named closure it creates, per block here.
+    pending.then(
+      () => this.loading.delete(index),
+      () => this.loading.delete(index),
+    )
     this.loading.set(index, pending)
     return pending
   }

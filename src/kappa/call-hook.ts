@@ -10,30 +10,28 @@ type Hook = (...args: never[]) => unknown
 
 export function callHook<R>(hook: Hook, thisArg: unknown, args: unknown[]): Promise<R> {
   const callbackStyle = hook.length > args.length
+  // A promise settles once: a hook calling back twice, or calling back and rejecting, changes nothing.
+  // No named closures here: this runs per hook per batch, and tsx names each one it creates.
   return new Promise<R>((resolve, reject) => {
-    let settled = false
-    const settle = (err: unknown, result?: unknown) => {
-      if (settled) return
-      settled = true
-      if (err) reject(toError(err))
-      else resolve(result as R)
-    }
     try {
       const returned = callbackStyle
-        ? Reflect.apply(hook, thisArg, [...args, (err?: unknown, result?: unknown) => settle(err, result)])
+        ? Reflect.apply(hook, thisArg, [
+            ...args,
+            (err?: unknown, result?: unknown) => (err ? reject(toError(err)) : resolve(result as R)),
+          ])
         : Reflect.apply(hook, thisArg, args)
       if (isThenable(returned)) {
         returned.then(
           (value) => {
-            if (!callbackStyle) settle(null, value)
+            if (!callbackStyle) resolve(value as R)
           },
-          (err: unknown) => settle(err ?? new Error('view hook rejected')),
+          (err: unknown) => reject(toError(err ?? new Error('view hook rejected'))),
         )
       } else if (!callbackStyle) {
-        settle(null, returned)
+        resolve(returned as R)
       }
     } catch (err) {
-      settle(err ?? new Error('view hook threw'))
+      reject(toError(err ?? new Error('view hook threw')))
     }
   })
 }

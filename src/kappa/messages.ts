@@ -95,31 +95,38 @@ export function encodePositionsWith(
   key: FeedKey,
   count: number,
 ): Buffer {
+  // Plain loops, no closures: this runs once per batch.
   const state = c.state()
   let feeds = 0
-  const each = (feed: FeedKey, n: number) => {
-    if (n <= 0) return
+  c.uint8.preencode(state, STATE_FORMAT)
+  c.uint.preencode(state, version)
+  for (const [feed, n] of indexed) {
+    if (feed === key || n <= 0) continue
     feeds++
     state.end += 32
     c.uint.preencode(state, n)
   }
-  c.uint8.preencode(state, STATE_FORMAT)
-  c.uint.preencode(state, version)
-  for (const [feed, n] of indexed) if (feed !== key) each(feed, n)
-  each(key, count)
+  if (count > 0) {
+    feeds++
+    state.end += 32
+    c.uint.preencode(state, count)
+  }
   c.uint.preencode(state, feeds)
   state.buffer = Buffer.allocUnsafe(state.end)
   c.uint8.encode(state, STATE_FORMAT)
   c.uint.encode(state, version)
   c.uint.encode(state, feeds)
-  const write = (feed: FeedKey, n: number) => {
-    if (n <= 0) return
-    c.fixed32.encode(state, bytesOf(feed))
-    c.uint.encode(state, n)
-  }
   // The map's order, with `key` in its place (or last when new), as encodePositions writes it.
-  for (const [feed, n] of indexed) write(feed, feed === key ? count : n)
-  if (!indexed.has(key)) write(key, count)
+  for (const [feed, n] of indexed) {
+    const value = feed === key ? count : n
+    if (value <= 0) continue
+    c.fixed32.encode(state, bytesOf(feed))
+    c.uint.encode(state, value)
+  }
+  if (!indexed.has(key) && count > 0) {
+    c.fixed32.encode(state, bytesOf(key))
+    c.uint.encode(state, count)
+  }
   return state.buffer as Buffer
 }
 
