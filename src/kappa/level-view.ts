@@ -134,11 +134,36 @@ function outsideBatches<Api extends object>(api: Api, staging: ViewStaging): Api
     wrapped[key] =
       typeof member === 'function'
         ? function (this: unknown, ...args: unknown[]): unknown {
-            return staging.outsideBatch(member as (...a: never[]) => unknown, this, args)
+            return staging.outsideBatch(
+              member as (...a: never[]) => unknown,
+              withCommittedReady(this, staging),
+              args,
+            )
           }
         : member
   }
   return wrapped as Api
+}
+
+/**
+ * The api's `this` (the view's handle) with a `ready(cb)` whose callback also reads committed data:
+ * the seed README's api reads inside `this.ready(function () { db.get(…) })`, which may run while
+ * the next batch is already in flight.
+ */
+function withCommittedReady(handle: unknown, staging: ViewStaging): unknown {
+  const ready = (handle as { ready?: unknown } | null)?.ready
+  if (typeof ready !== 'function') return handle
+  return Object.create(handle as object, {
+    ready: {
+      value(...args: unknown[]): unknown {
+        const cb = args[0]
+        if (typeof cb !== 'function') return Reflect.apply(ready, handle, args)
+        return Reflect.apply(ready, handle, [
+          (...cbArgs: unknown[]) => staging.outsideBatch(cb as (...a: never[]) => unknown, undefined, cbArgs),
+        ])
+      },
+    },
+  })
 }
 
 function isLevel(db: unknown): db is LevelLike {

@@ -223,3 +223,42 @@ test('inside map a key staged as bytes is found as a string, non-ASCII keys incl
   assert.deepEqual(seen, ['a', 'u', undefined])
   assert.equal(await db.sublevel('d').get('ünï'), 'u')
 })
+
+test('a ready callback inside an api function reads committed data even if a batch is in flight by then', async (t) => {
+  const core = await openCore<number>(t)
+  const db = new MemoryLevel<string, number>({ valueEncoding: 'json' })
+  const release = new EventEmitter()
+  let mapping = false
+  const view = levelView(db, (vdb: ViewDb<number>) => ({
+    async map(entries: Entry<number>[]) {
+      const sum = (await vdb.get('sum')) ?? 0
+      await vdb.put('sum', sum + entries.reduce((a, e) => a + e.value, 0))
+      mapping = true
+      await new Promise((resolve) => release.once('go', resolve))
+    },
+    api: {
+      // The seed README's shape: read inside this.ready's callback.
+      get(
+        this: { ready(cb: () => void): void },
+        _core: unknown,
+        cb: (err: Error | null, v?: number) => void,
+      ) {
+        this.ready(() => void vdb.get('sum').then((v) => cb(null, v), cb))
+      },
+    },
+  }))
+  core.use('sum', view)
+  await (await core.writer('default')).append([1, 2])
+  while (!mapping) await new Promise((resolve) => setTimeout(resolve, 5))
+  // Stand in for the view's handle: its ready callback fires now, with the batch in flight (the
+  // race the wrapper guards against: a new batch may start between ready and its callback).
+  const readyCallbacks: (() => void)[] = []
+  const handle = { ready: (cb: () => void) => void readyCallbacks.push(cb) }
+  const got = new Promise<number | undefined>((resolve, reject) =>
+    view.api!.get.call(handle, core, (err, v) => (err ? reject(err) : resolve(v))),
+  )
+  readyCallbacks.forEach((cb) => cb())
+  assert.equal(await got, undefined, 'the staged sum of the batch in flight is not visible')
+  release.emit('go')
+  await core.ready()
+})
