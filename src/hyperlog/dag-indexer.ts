@@ -37,6 +37,11 @@ export interface DagEntry {
 export interface KnownNode {
   hash: NodeHash
   record: NodeRecord
+  /**
+   * The user-facing node made of this one, kept so that a new node's in-line indexes, its `'add'`
+   * event and the write that added it share one decoded value (node.ts `sharedNode`).
+   */
+  shared?: { encoding: unknown; node: unknown }
 }
 
 /** What a batch did, applied to the in-memory state and announced once the batch is committed. */

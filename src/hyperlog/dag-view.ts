@@ -349,8 +349,10 @@ export class DagView implements ChangeSource {
     for (const listener of this.#listeners) guarded(listener)
   }
 
+  /** The op, now for sublevel `d` (stamped in place: a copy per op was ~2 µs of a local row). */
   #dataOp(op: DagOp): LevelOperation {
-    return { ...op, sublevel: this.#data } as unknown as LevelOperation
+    ;(op as { sublevel?: unknown }).sublevel = this.#data
+    return op as unknown as LevelOperation
   }
 
   #readMany(keys: string[]): Promise<(Buffer | undefined)[]> {

@@ -19,7 +19,7 @@ import { DAG_VIEW_VERSION, DagView } from './dag-view.js'
 import { NodeHasher } from './hash.js'
 import { HeadsStream } from './heads-stream.js'
 import { normalizeLinks } from './links.js'
-import { toNode } from './node.js'
+import { sharedNode, toNode } from './node.js'
 import { ChangeStream } from './read-stream.js'
 import { startReplication, type HyperlogReplicateOptions } from './replicate.js'
 import type {
@@ -111,7 +111,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       onCommit: (outcome, claimed) => {
         // A local add announced its own 'preadd'; every visible node gets its 'add' here, in change order.
         for (const node of outcome.arrived) if (!claimed(node.hash)) this.emit('preadd', preaddOf(node))
-        for (const node of outcome.visible) this.emit('add', this.#toNode(node, claimed(node.hash)))
+        for (const node of outcome.visible)
+          this.emit('add', sharedNode(node, claimed(node.hash) ?? this.valueEncoding))
         for (const node of outcome.rejected) this.emit('reject', preaddOf(node))
         if (outcome.rejected.length > 0) this.#refuseLive()
       },
@@ -121,7 +122,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       hasher: this.#hasher,
       writer: () => this.#opened.then(() => this.#writer as Feed<Buffer>),
       sign: opts.sign,
-      toNode: (node, encoding) => toNode(node.hash, node.record, encoding),
+      toNode: (node, encoding) => sharedNode(node, encoding),
       emitPreadd: (node) => this.emit('preadd', node),
       emitAdd: (node) => this.emit('add', node as HyperlogNode<T>),
       emitReject: (node) => this.emit('reject', node),
@@ -316,7 +317,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         attach: (index) => dag.attach(index),
         detach: (index) => dag.detach(index),
       },
-      (node) => this.#toNode(node),
+      (node) => sharedNode<T>(node, this.valueEncoding),
       (err) => {
         if (this.listenerCount('error') > 0) this.emit('error', err)
       },
