@@ -79,6 +79,7 @@ export function runScenarios(
   }
   main().catch((err: unknown) => {
     console.error(err instanceof Error ? err.stack : err)
+    if (!keep(name)) for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
     process.exit(1)
   })
 }

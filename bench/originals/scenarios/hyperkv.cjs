@@ -12,6 +12,8 @@ const memdb = require('memdb')
 const { tmpdir, rm, now, report, args, fail, p } = require('./common.cjs')
 
 const dirs = []
+// Remove the temporary directories however the scenario ends (a failure exits early).
+process.on('exit', () => { if (args().scenario !== 'million-reopen') for (const dir of dirs) rm(dir) })
 
 async function open (backend, dir) {
   let db
@@ -164,7 +166,6 @@ async function main () {
   if (!run) throw new Error('unknown scenario ' + scenario)
   const result = await run(backend, n)
   report(result)
-  for (const dir of dirs) rm(dir)
   process.exit(0)
 }
 

@@ -12,6 +12,8 @@ const { execFileSync } = require('child_process')
 const { tmpdir, rm, now, report, args, fail, p, peakRssMB } = require('./common.cjs')
 
 const dirs = []
+// Remove the temporary directories however the scenario ends (a failure exits early).
+process.on('exit', () => { if (args().scenario !== 'million-reopen') for (const dir of dirs) rm(dir) })
 
 function open (backend) {
   let storage
@@ -149,7 +151,6 @@ async function main () {
   if (!run) throw new Error('unknown scenario ' + scenario)
   const result = await run(backend, n)
   report(result)
-  if (scenario !== 'million-reopen') for (const dir of dirs) rm(dir)
   process.exit(0)
 }
 
