@@ -78,6 +78,11 @@ export class DagIndexer {
   readonly #hasher: NodeHasher
   readonly #verify: VerifyNode | undefined
   readonly #isLocal: (feed: FeedKey) => boolean
+  /**
+   * The `process` transforms of the replications under way: every new replicated node passes
+   * through each, in order, before it can be indexed; one that does not pass it on refuses it.
+   */
+  readonly processors = new Set<VerifyNode>()
 
   constructor(opts: {
     read: ReadMany
@@ -263,13 +268,16 @@ export class DagIndexer {
     return Promise.all(records.map((r) => this.#hasher.hash(r.entry.links, r.entry.value)))
   }
 
-  /** `verify` for each replicated node that is new; true for everything else. */
+  /** `verify`, then the `process` transforms, for each replicated node that is new; true for the rest. */
   async #verifyAll(batch: Candidate[], committed: Map<NodeHash, Buffer>): Promise<boolean[]> {
     const verify = this.#verify
-    if (!verify) return batch.map(() => true)
-    return Promise.all(
-      batch.map(async (c) => {
-        if (committed.has(c.hash) || this.pending.has(c.hash) || this.#isLocal(c.record.feed)) return true
+    if (!verify && this.processors.size === 0) return batch.map(() => true)
+    const isNew = batch.map(
+      (c) => !committed.has(c.hash) && !this.pending.has(c.hash) && !this.#isLocal(c.record.feed),
+    )
+    const verdicts = await Promise.all(
+      batch.map(async (c, i) => {
+        if (!isNew[i] || !verify) return true
         try {
           return await verify(toSignable(c.hash, c.record))
         } catch {
@@ -277,5 +285,16 @@ export class DagIndexer {
         }
       }),
     )
+    // In batch order, one node at a time: a transform sees the nodes in the order they arrived.
+    for (let i = 0; i < batch.length && this.processors.size > 0; i++) {
+      if (!isNew[i] || !verdicts[i]) continue
+      for (const processor of this.processors) {
+        if (!(await processor(toSignable(batch[i].hash, batch[i].record)))) {
+          verdicts[i] = false
+          break
+        }
+      }
+    }
+    return verdicts
   }
 }

@@ -276,6 +276,10 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         indexed: () => this.#whenOpen(() => this.#dagReady()),
         flushed: () => this.#whenOpen(() => this.#flush()),
         verifyFailures: () => this.#dag.verifyFailures,
+        addProcessor: (processor) => {
+          this.#dag.indexer.processors.add(processor)
+          return () => this.#dag.indexer.processors.delete(processor)
+        },
       },
       isInitiator,
       opts,

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream'
 import { KappaError } from '../errors.js'
 import type { ReplicationMode } from '../feeds/types.js'
 import type { Kappa } from '../kappa/index.js'
+import type { SignableNode } from './types.js'
 
 export interface HyperlogReplicateOptions {
   /** push: only send; pull: only receive; sync (default): both. push+push and pull+pull fail. */
@@ -15,6 +16,12 @@ export interface HyperlogReplicateOptions {
   live?: boolean
   /** Give up a non-live replication that makes no progress for this long (ms). */
   timeout?: number
+  /**
+   * An object-mode transform every node this replication brings passes through before it is
+   * indexed (hyperlog's `process`): a node it passes on is indexed; one it drops, or an error, refuses
+   * the node like a failed `verify` (the replication then fails with `ERR_INVALID_SIGNATURE`).
+   */
+  process?: Duplex
 }
 
 export interface ReplicationDeps {
@@ -23,8 +30,10 @@ export interface ReplicationDeps {
   indexed: () => Promise<void>
   /** Resolves once every acknowledged local node is in the writer's feed (so this replication sends it). */
   flushed: () => Promise<void>
-  /** How many replicated nodes failed `verify` so far. */
+  /** How many replicated nodes failed `verify` (or `process`) so far. */
   verifyFailures: () => number
+  /** Registers a `process` check for the life of the stream; returns its removal. */
+  addProcessor: (processor: (node: SignableNode) => Promise<boolean>) => () => void
 }
 
 const MODES: readonly string[] = ['sync', 'push', 'pull']
@@ -41,7 +50,7 @@ export function startReplication(
     options = init
     init = undefined
   }
-  const { mode, live, timeout } = checkOptions(options ?? {})
+  const { mode, live, timeout, process } = checkOptions(options ?? {})
   if (init !== undefined && typeof init !== 'boolean' && !isStream(init)) {
     throw KappaError.invalid('isInitiator must be a boolean or a stream')
   }
@@ -59,16 +68,37 @@ export function startReplication(
     beforeDone,
     beforeHello: deps.flushed,
   })
+  if (process) {
+    const remove = deps.addProcessor(processorOf(process))
+    stream.once('close', remove)
+  }
   return { stream, live }
+}
+
+/** Feeds one node at a time through `transform`; true when it came out the other side. */
+function processorOf(transform: Duplex): (node: SignableNode) => Promise<boolean> {
+  let passed = 0
+  transform.on('data', () => passed++)
+  // An error refuses the node being processed (through the write callback); never crash.
+  transform.on('error', () => {})
+  return (node) =>
+    new Promise((resolve) => {
+      const before = passed
+      if (transform.destroyed || transform.writableEnded) return resolve(false)
+      transform.write(node, (err) => {
+        // A transform may push its output after calling back: give it one turn of the loop.
+        setImmediate(() => resolve(!err && passed > before))
+      })
+    })
 }
 
 function isStream(value: object): value is Duplex {
   return typeof (value as { pipe?: unknown }).pipe === 'function'
 }
 
-function checkOptions(opts: HyperlogReplicateOptions): Required<Omit<HyperlogReplicateOptions, 'timeout'>> & {
-  timeout?: number
-} {
+function checkOptions(
+  opts: HyperlogReplicateOptions,
+): Required<Omit<HyperlogReplicateOptions, 'timeout' | 'process'>> & { timeout?: number; process?: Duplex } {
   if (opts === null || typeof opts !== 'object')
     throw KappaError.invalid('replicate options must be an object')
   const mode = opts.mode ?? 'sync'
@@ -78,5 +108,8 @@ function checkOptions(opts: HyperlogReplicateOptions): Required<Omit<HyperlogRep
   if (opts.timeout !== undefined && (typeof opts.timeout !== 'number' || !(opts.timeout > 0))) {
     throw KappaError.invalid('timeout must be a positive number of milliseconds')
   }
-  return { mode, live: opts.live === true, timeout: opts.timeout }
+  if (opts.process !== undefined && (opts.process === null || !isStream(opts.process))) {
+    throw KappaError.invalid('process must be an object-mode transform stream')
+  }
+  return { mode, live: opts.live === true, timeout: opts.timeout, process: opts.process }
 }
