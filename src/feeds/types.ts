@@ -34,6 +34,12 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   readonly id: FeedKey
   readonly discoveryKey: Buffer
   readonly length: number
+  /**
+   * Contiguous Hypercore blocks accounted for in `length`. `length` follows the core's blocks
+   * asynchronously (a downloaded block counts once its header is read): while
+   * `core.contiguousLength` is larger, `length` understates what is stored locally.
+   */
+  readonly blockLength: number
   readonly writable: boolean
   /** The Hypercore underneath (its blocks pack several entries: see docs/DESIGN.md). */
   readonly core: Hypercore
@@ -46,6 +52,8 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   get(seq: number, cb: (err: Error | null, value?: T) => void): void
   /** Entries `[start, end)`, all locally present; rejects with ERR_NOT_FOUND otherwise. */
   getBatch(start: number, end: number): Promise<T[]>
+  /** Brings `length` up to the core's contiguous blocks now; rejects when a block is invalid. */
+  update(): Promise<void>
   /** Values from `start` (default 0) to `end` (default length); `live` keeps following appends. */
   createReadStream(opts?: { start?: number; end?: number; live?: boolean }): Readable
 }

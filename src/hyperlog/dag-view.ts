@@ -11,8 +11,9 @@
  * layout levelView uses: data in sublevel `d`, positions in sublevel `s` key `state`).
  */
 import { KappaError } from '../errors.js'
-import type { FeedKey } from '../feeds/types.js'
+import type { Feed, FeedKey } from '../feeds/types.js'
 import type { Entry, LevelDb, LevelOperation, LevelSublevel, View } from '../kappa/index.js'
+import { lengthIsCurrent } from '../kappa/feed-lengths.js'
 import { decodePositions, encodePositions } from '../kappa/messages.js'
 import { DagLock } from './dag-lock.js'
 import { DagIndexer, type BatchOutcome, type DagOp, type KnownNode, type VerifyNode } from './dag-indexer.js'
@@ -51,7 +52,7 @@ export interface DagViewOptions {
   /** The local writer's feed key, once known. */
   localFeed: () => FeedKey | null
   /** Every feed of the kappa (for `caughtUp`). */
-  feeds: () => readonly { id: FeedKey; length: number }[]
+  feeds: () => readonly Pick<Feed, 'id' | 'length' | 'blockLength' | 'core'>[]
   /** After each commit, synchronously, before the batch's callers resume. */
   onCommit: (outcome: BatchOutcome, claimed: Claimed) => void
   onOutboxError: (err: Error) => void
@@ -166,8 +167,13 @@ export class DagView implements ChangeSource {
     const local = this.#opts.localFeed()
     for (const feed of this.#opts.feeds()) {
       const position = this.#positions.get(feed.id) ?? 0
-      if (position >= feed.length) continue
-      if (feed.id === local && this.#inlineLength >= feed.length) continue
+      if (feed.id === local) {
+        // Only this log appends to it, and in-line before appending: an uncounted block is not new.
+        if (position >= feed.length || this.#inlineLength >= feed.length) continue
+        return false
+      }
+      // Blocks stored but not yet counted in `length` (a download just landed) are not indexed.
+      if (position >= feed.length && lengthIsCurrent(feed)) continue
       return false
     }
     return true

@@ -8,6 +8,7 @@ import type { Feed, FeedKey } from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { callHook } from './call-hook.js'
 import { directHooksOf } from './direct-hooks.js'
+import { catchUpLengths } from './feed-lengths.js'
 import { ReadAhead } from './read-ahead.js'
 import { decodePositions, encodePositions, encodePositionsWith } from './messages.js'
 import type {
@@ -182,6 +183,9 @@ export class Indexer<T = unknown> implements ViewHandle {
   private async readyImpl(): Promise<void> {
     if (this.closed) throw KappaError.closed(`view '${this.name}'`)
     await this.started
+    // Blocks already stored but not yet counted in `length` are present locally: wait for them too.
+    await catchUpLengths(this.feeds())
+    if (this.closed) throw KappaError.closed(`view '${this.name}'`)
     if (this.failure) throw viewFailed(this.name, this.failure)
     if (this.state === 'paused') return
     const targets = new Map<FeedKey, number>()

@@ -92,3 +92,21 @@ for (const [seed, step] of [
     await replay(t, seed, SMALL)
   })
 }
+
+// Seed 4247457773 (EXTENSIVE small; also 2101388324, 1767003925, 1838299777, 1591929008,
+// 3818942676): `get` mismatches after a CUT sync. Not a register bug — the register always equals
+// a rebuild of the log a moment later; the check raced with blocks still landing:
+// (1) fixed: `ready()` trusted the feed's `length`, which counts a downloaded block only once the
+//     feeds layer has read its header (async), so it resolved while stored nodes were unindexed
+//     (step 8; deterministic test: test/kv/ready-downloads.test.ts);
+// (2) open, feeds layer: after a cut, Hypercore keeps verifying and storing blocks it received for
+//     a few ms AFTER both replication streams reported close (measured +1..5 ms, step 19), so the
+//     runner's check reads the log, then `get` sees newer nodes. Fix: the session's close should
+//     wait for the blocks in flight, or the runner should check a replica at rest.
+test(
+  'seed 4247457773: a cut sync, then every check sees one state of the replica',
+  { todo: true },
+  async (t) => {
+    await replay(t, 4247457773, SMALL)
+  },
+)
