@@ -83,6 +83,8 @@ export class AddQueue {
   readonly #deps: AddQueueDeps
   #queue: AddRequest[] = []
   #running: Promise<void> | null = null
+  /** The local writer, once the first group has awaited it (it never changes). */
+  #writer: Feed<Buffer> | null = null
 
   constructor(deps: AddQueueDeps) {
     this.#deps = deps
@@ -115,28 +117,23 @@ export class AddQueue {
 
   async #runGroup(group: AddRequest[]): Promise<void> {
     const deps = this.#deps
-    const writer = await deps.writer()
+    const writer = this.#writer ?? (this.#writer = await deps.writer())
 
-    // Hash every doc whose links are known now (outside the lock: hashing needs no index).
+    // Hash every doc whose links are known now (outside the lock: hashing needs no index). Docs
+    // hashed at submit time (a synchronous hash) need nothing here: no promise per doc.
     const failed = new Map<AddRequest, unknown>()
     const docHashes = new Map<DocInput, NodeHash>()
-    await Promise.all(
-      group.flatMap((request) =>
-        request.kind === 'docs'
-          ? request.docs.map(async (doc) => {
-              try {
-                const hash = doc.pre.key ?? (await deps.hasher.hash(doc.links, doc.value))
-                doc.pre.key = hash
-                docHashes.set(doc, hash)
-              } catch (err) {
-                if (!failed.has(request)) failed.set(request, err)
-              }
-            })
-          : [],
-      ),
-    )
+    let hashing: Promise<void>[] | null = null
+    for (const request of group) {
+      if (request.kind !== 'docs') continue
+      for (const doc of request.docs) {
+        if (doc.pre.key !== null) docHashes.set(doc, doc.pre.key)
+        else (hashing ??= []).push(this.#hashDoc(request, doc, failed, docHashes))
+      }
+    }
+    if (hashing) await Promise.all(hashing)
 
-    const release = await deps.dag.lock.acquire()
+    const release = deps.dag.lock.tryAcquire() ?? (await deps.dag.lock.acquire())
     let outcomes: Outcome[]
     try {
       deps.dag.assertUsable()
@@ -178,14 +175,16 @@ export class AddQueue {
     const deps = this.#deps
     const dag = deps.dag
     // One read for every hash and link of the group.
-    const lookup = [
-      ...new Set(
-        group.flatMap((r) =>
-          r.kind === 'docs' ? r.docs.flatMap((d) => [...d.links, docHashes.get(d) ?? '']) : [],
-        ),
-      ),
-    ].filter((k) => k !== '') as NodeHash[]
-    const committed = await dag.indexer.readCommitted(lookup)
+    const lookup = new Set<NodeHash>()
+    for (const request of group) {
+      if (request.kind !== 'docs') continue
+      for (const doc of request.docs) {
+        for (const link of doc.links) lookup.add(link)
+        const hash = docHashes.get(doc)
+        if (hash !== undefined) lookup.add(hash)
+      }
+    }
+    const committed = await dag.indexer.readCommitted([...lookup])
     const visible = new Map<NodeHash, NodeRecord>()
     const recordOf = (hash: NodeHash): NodeRecord | undefined => {
       let record = visible.get(hash)
@@ -242,7 +241,7 @@ export class AddQueue {
             planned.push(node)
           }
         }
-        await this.#sign([...own.values()], writer.id, seqBase + freshOrder.length)
+        if (deps.sign) await this.#sign([...own.values()], writer.id, seqBase + freshOrder.length)
         for (const node of own.values()) {
           fresh.set(node.hash, node)
           freshOrder.push(node)
@@ -286,6 +285,21 @@ export class AddQueue {
     for (const node of [...outcome.visible, ...outcome.duplicates]) byHash.set(node.hash, node)
     for (const node of freshOrder) node.existing = byHash.get(node.hash)
     return outcomes
+  }
+
+  async #hashDoc(
+    request: AddRequest,
+    doc: DocInput,
+    failed: Map<AddRequest, unknown>,
+    docHashes: Map<DocInput, NodeHash>,
+  ): Promise<void> {
+    try {
+      const hash = await this.#deps.hasher.hash(doc.links, doc.value)
+      doc.pre.key = hash
+      docHashes.set(doc, hash)
+    } catch (err) {
+      if (!failed.has(request)) failed.set(request, err)
+    }
   }
 
   /** Signs new local nodes with the `sign` hook (seq as it will be, 1-based). */

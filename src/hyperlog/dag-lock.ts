@@ -24,6 +24,21 @@ export class DagLock {
     })
   }
 
+  /**
+   * The release function when the lock is free now (taken synchronously: no promise, no
+   * microtask hop for an uncontended local write), else null.
+   */
+  tryAcquire(): (() => void) | null {
+    if (this.#held) return null
+    this.#held = true
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.#release()
+    }
+  }
+
   async run<R>(fn: () => Promise<R> | R): Promise<R> {
     const release = await this.acquire()
     try {

@@ -34,7 +34,20 @@ export function sharedNode<T>(known: KnownNode, encoding: HyperlogValueEncoding)
   if (shared && shared.encoding === encoding) return shared.node as HyperlogNode<T>
   const node = toNode<T>(known.hash, known.record, encoding)
   known.shared = { encoding, node }
+  if (encoding === 'json') jsonBytes.set(node, known.record.entry.value)
   return node
+}
+
+/** The JSON bytes a shared node's value was decoded from (see `jsonBytesOf`). */
+const jsonBytes = new WeakMap<object, Buffer>()
+
+/**
+ * The stored JSON bytes of a node's value, when the node came from `sharedNode` with the json
+ * encoding (the nodes a change index's `map` gets): an index keeping the document needs no
+ * `JSON.stringify` of the value just parsed from them. Undefined for any other node.
+ */
+export function jsonBytesOf(node: object): Buffer | undefined {
+  return jsonBytes.get(node)
 }
 
 /** The node as `verify` sees it: value still encoded. */

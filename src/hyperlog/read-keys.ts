@@ -15,14 +15,22 @@ interface SyncReadable {
 }
 
 export function readKeys<V>(db: LevelDb | object, keys: readonly unknown[]): Promise<(V | undefined)[]> {
-  if (keys.length === 0) return Promise.resolve([])
-  const sync = db as unknown as SyncReadable
-  if (keys.length <= SYNC_READS && sync.supports.getSync === true && sync.status === 'open') {
-    try {
-      return Promise.resolve(keys.map((key) => sync.getSync(key) as V | undefined))
-    } catch (err) {
-      return Promise.reject(err as Error)
-    }
+  let values: (V | undefined)[] | null
+  try {
+    values = readKeysSync<V>(db, keys)
+  } catch (err) {
+    return Promise.reject(err as Error)
   }
+  if (values) return Promise.resolve(values)
   return (db as LevelDb).getMany(keys as unknown[]) as Promise<(V | undefined)[]>
+}
+
+/** The values read synchronously (few keys, `getSync` supported), else null: use `readKeys`. */
+export function readKeysSync<V>(db: LevelDb | object, keys: readonly unknown[]): (V | undefined)[] | null {
+  if (keys.length === 0) return []
+  const sync = db as unknown as SyncReadable
+  if (keys.length > SYNC_READS || sync.supports.getSync !== true || sync.status !== 'open') return null
+  const values = new Array<V | undefined>(keys.length)
+  for (let i = 0; i < keys.length; i++) values[i] = sync.getSync(keys[i]) as V | undefined
+  return values
 }

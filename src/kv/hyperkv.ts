@@ -11,7 +11,14 @@ import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
 import { KappaError, isKappaError } from '../errors.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
-import type { ChangeIndex, Hyperlog, LinkInput, NodeHash, StagedWrites } from '../hyperlog/index.js'
+import {
+  jsonBytesOf,
+  type ChangeIndex,
+  type Hyperlog,
+  type LinkInput,
+  type NodeHash,
+  type StagedWrites,
+} from '../hyperlog/index.js'
 import {
   decodeDoc,
   decodeRegister,
@@ -302,30 +309,40 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       await this.#emissions
       this.#local.caughtUp()
     }
-    const keys = new Set(rows.map((row) => row.key))
-    const registers = new Map<string, Register>()
-    const unpredicted: string[] = []
-    for (const key of keys) {
-      const predicted = inline ? undefined : this.#local.predicted(key)
-      if (predicted) registers.set(key, predicted)
-      else unpredicted.push(key)
+    const keys = rows.length === 1 ? [rows[0]!.key] : new Set(rows.map((row) => row.key))
+    let registers: Map<string, Register>
+    if (inline) {
+      const read = this.#registers.getMany(keys)
+      registers = read instanceof Map ? read : await read
+    } else {
+      registers = new Map()
+      const unpredicted: string[] = []
+      for (const key of keys) {
+        const predicted = this.#local.predicted(key)
+        if (predicted) registers.set(key, predicted)
+        else unpredicted.push(key)
+      }
+      const read = this.#registers.getMany(unpredicted)
+      for (const [key, entries] of read instanceof Map ? read : await read) registers.set(key, entries)
     }
-    for (const [key, entries] of await this.#registers.getMany(unpredicted)) registers.set(key, entries)
-    const base = new Map(registers)
 
     // A row's own hash is needed before the append only when a later un-linked row must link it.
-    const needsHash = new Array<boolean>(rows.length)
-    const laterUnlinked = new Set<string>()
-    for (let i = rows.length - 1; i >= 0; i--) {
-      needsHash[i] = laterUnlinked.has(rows[i]!.key)
-      if (rows[i]!.links === null) laterUnlinked.add(rows[i]!.key)
+    const needsHash = rows.length === 1 ? null : new Array<boolean>(rows.length)
+    if (needsHash) {
+      const laterUnlinked = new Set<string>()
+      for (let i = rows.length - 1; i >= 0; i--) {
+        needsHash[i] = laterUnlinked.has(rows[i]!.key)
+        if (rows[i]!.links === null) laterUnlinked.add(rows[i]!.key)
+      }
     }
+    // The registers before this commit (the loop below moves a key on past its earlier rows).
+    const base = inline && !needsHash ? registers : new Map(registers)
     const docs: { links: NodeHash[]; value: KvDoc }[] = []
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!
       const value = this.#document(row)
-      const links = row.links ?? registers.get(row.key)!.map((entry) => entry.key as NodeHash)
-      if (needsHash[i]) {
+      const links = row.links ?? linksOf(registers.get(row.key)!)
+      if (needsHash?.[i]) {
         const hash = await this.log.hash(links, value)
         registers.set(row.key, applyToRegister(registers.get(row.key)!, { key: hash, links }, row.type))
       }
@@ -358,12 +375,15 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     if (ops.length === 0) return
     // Earlier batches are committed and their registers cached (one map at a time, the cache set
     // after each commit), so cache or database hold their state.
-    const registers = await this.#registers.getMany(ops.map((op) => op.key))
+    const read = this.#registers.getMany(ops.length === 1 ? [ops[0]!.key] : ops.map((op) => op.key))
+    const registers = read instanceof Map ? read : await read
     const changed = new Set<string>()
     for (const op of ops) {
       const before = registers.get(op.key)!
-      // The head keeps its document, so `get` and read streams need no node reads.
-      const after = applyToRegister(before, op.node, op.type, encodeDoc(op.node.value))
+      // The head keeps its document, so `get` and read streams need no node reads: the bytes the
+      // value was parsed from when the log has them, else the value stringified again.
+      const doc = jsonBytesOf(op.node) ?? encodeDoc(op.node.value)
+      const after = applyToRegister(before, op.node, op.type, doc)
       if (after !== before) {
         registers.set(op.key, after)
         changed.add(op.key)
@@ -387,6 +407,8 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
         if (op.type === 'put') this.emit('update', op.key, op.value, op.node)
         else this.emit('remove', op.key, op.node)
       }
+      // Live read streams listen here; without them the copies are waste.
+      if (this.#changes.listenerCount('change') === 0) return
       for (const key of changed) this.#changes.emit('change', key, [...registers.get(key)!])
     }
     // Events queued before (an earlier batch's) go first.
@@ -460,6 +482,11 @@ function valuesFrom(
     else out[entry.key] = { value: (docOf(entry) as { v?: unknown }).v }
   }
   return out as KvValues | KvDocs
+}
+
+function linksOf(register: Register): NodeHash[] {
+  if (register.length === 0) return []
+  return register.map((entry) => entry.key as NodeHash)
 }
 
 /** `hyperkv({ log, db })` or `hyperkv(dir)`. */

@@ -8,7 +8,7 @@
 import type { AbstractSublevel } from 'abstract-level'
 import { decodeRegister, type RegisterEntry } from './messages.js'
 import { LruCache } from './lru-cache.js'
-import { readKeys } from '../hyperlog/read-keys.js'
+import { readKeys, readKeysSync } from '../hyperlog/read-keys.js'
 import type { KvDatabase } from './types.js'
 import type { RegisterIterator } from './read-stream.js'
 
@@ -29,31 +29,44 @@ export class RegisterStore {
 
   /** One key's register (`[]` when the key was never written). */
   async get(key: string): Promise<Register> {
-    const cached = this.#cache.get(key)
-    if (cached) return cached
-    const [stored] = await readKeys<Uint8Array>(this.db, [key])
-    const entries = stored ? decodeRegister(stored) : []
-    this.#cache.set(key, entries)
-    return entries
+    const registers = this.getMany([key])
+    return (registers instanceof Map ? registers : await registers).get(key)!
   }
 
-  /** Many keys' registers: cache hits, then one `getMany` for the rest. */
-  async getMany(keys: Iterable<string>): Promise<Map<string, Register>> {
+  /**
+   * Many keys' registers: cache hits, then the rest with one read. Synchronous (no promise, no
+   * microtask hop) when every key is cached or the few missing ones can be read with `getSync`.
+   */
+  getMany(keys: Iterable<string>): Map<string, Register> | Promise<Map<string, Register>> {
     const out = new Map<string, Register>()
-    const missing: string[] = []
+    let missing: string[] | null = null
     for (const key of keys) {
       const cached = this.#cache.get(key)
       if (cached) out.set(key, cached)
-      else if (!out.has(key)) missing.push(key)
+      else if (!out.has(key)) (missing ??= []).push(key)
     }
-    if (missing.length > 0) {
-      const stored = await readKeys<Uint8Array>(this.db, missing)
-      missing.forEach((key, i) => {
-        const bytes = stored[i]
-        const entries = bytes ? decodeRegister(bytes) : []
-        this.#cache.set(key, entries)
-        out.set(key, entries)
-      })
+    if (missing === null) return out
+    const unique = missing.length > 1 ? [...new Set(missing)] : missing
+    let stored: (Uint8Array | undefined)[] | null
+    try {
+      stored = readKeysSync<Uint8Array>(this.db, unique)
+    } catch (err) {
+      return Promise.reject(err as Error)
+    }
+    if (stored) return this.#decodeInto(out, unique, stored)
+    return readKeys<Uint8Array>(this.db, unique).then((values) => this.#decodeInto(out, unique, values))
+  }
+
+  #decodeInto(
+    out: Map<string, Register>,
+    keys: string[],
+    stored: (Uint8Array | undefined)[],
+  ): Map<string, Register> {
+    for (let i = 0; i < keys.length; i++) {
+      const bytes = stored[i]
+      const entries = bytes ? decodeRegister(bytes) : []
+      this.#cache.set(keys[i], entries)
+      out.set(keys[i], entries)
     }
     return out
   }

@@ -13,7 +13,9 @@ interface Pending<Row, Result> {
   rows: Row[]
   /** A `batch` call: committed alone, resolved with every row's result. */
   exclusive: boolean
-  resolve(results: Result[]): void
+  /** A single write: settled with its row's result (no array, no extra promise). */
+  resolveOne: ((result: Result) => void) | null
+  resolveAll: ((results: Result[]) => void) | null
   reject(err: Error): void
 }
 
@@ -29,15 +31,15 @@ export class WriteQueue<Row, Result> {
 
   /** Queues one row, coalesced with the other single rows waiting at the time of the commit. */
   write(row: Row): Promise<Result> {
-    return new Promise<Result[]>((resolve, reject) => {
-      this.enqueue({ rows: [row], exclusive: false, resolve, reject })
-    }).then((results) => results[0]!)
+    return new Promise<Result>((resolve, reject) => {
+      this.enqueue({ rows: [row], exclusive: false, resolveOne: resolve, resolveAll: null, reject })
+    })
   }
 
   /** Queues rows committed together and alone. */
   batch(rows: Row[]): Promise<Result[]> {
     return new Promise<Result[]>((resolve, reject) => {
-      this.enqueue({ rows, exclusive: true, resolve, reject })
+      this.enqueue({ rows, exclusive: true, resolveOne: null, resolveAll: resolve, reject })
     })
   }
 
@@ -53,24 +55,31 @@ export class WriteQueue<Row, Result> {
 
   private start(): void {
     if (this.draining || this.pending.length === 0) return
+    this.draining = this.run()
+  }
+
+  private async run(): Promise<void> {
     // Start on a microtask so writes issued in the same synchronous run share the first commit.
-    this.draining = Promise.resolve()
-      .then(() => this.drain())
-      .finally(() => {
-        this.draining = null
-        this.start()
-      })
+    await null
+    try {
+      await this.drain()
+    } finally {
+      this.draining = null
+      this.start()
+    }
   }
 
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
       const group = this.takeGroup()
-      const rows = group.flatMap((item) => item.rows)
+      const rows = group.length === 1 ? group[0]!.rows : group.flatMap((item) => item.rows)
       try {
         const results = await this.commit(rows)
         let offset = 0
         for (const item of group) {
-          item.resolve(results.slice(offset, offset + item.rows.length))
+          if (item.resolveOne) item.resolveOne(results[offset]!)
+          else
+            item.resolveAll!(group.length === 1 ? results : results.slice(offset, offset + item.rows.length))
           offset += item.rows.length
         }
       } catch (err) {
