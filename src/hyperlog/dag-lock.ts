@@ -9,19 +9,10 @@ export class DagLock {
 
   /** Resolves with the release function once the lock is ours. */
   acquire(): Promise<() => void> {
-    return new Promise((resolve) => {
-      const grant = (): void => {
-        this.#held = true
-        let released = false
-        resolve(() => {
-          if (released) return
-          released = true
-          this.#release()
-        })
-      }
-      if (this.#held) this.#waiting.push(grant)
-      else grant()
-    })
+    const release = this.tryAcquire()
+    if (release) return Promise.resolve(release)
+    // Handed over by #release: the lock stays held.
+    return new Promise((resolve) => this.#waiting.push(() => resolve(this.#releaser())))
   }
 
   /**
@@ -31,6 +22,11 @@ export class DagLock {
   tryAcquire(): (() => void) | null {
     if (this.#held) return null
     this.#held = true
+    return this.#releaser()
+  }
+
+  /** Releases once, however often it is called. */
+  #releaser(): () => void {
     let released = false
     return () => {
       if (released) return
