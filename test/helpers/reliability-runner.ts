@@ -315,7 +315,7 @@ export class ScenarioRunner {
     const plan = steps.map((step, i) => `${i === this.stepIndex ? '>>' : '  '} ${i}: ${describeStep(step)}`)
     if (this.stepIndex === steps.length) plan.push('>> final full sync')
     const message = [
-      `convergence scenario failed — replay with SEED=${seed} npm test -- reliability`,
+      `convergence scenario failed — replay with SEED=${seed}${this.scenario.size === 'large' ? ' SIZE=large' : ''} npm test -- reliability/convergence`,
       `(${this.scenario.peers} peers, keys ${JSON.stringify(this.scenario.keys)})`,
       ...plan,
       `error: ${err instanceof Error ? err.message : String(err)}`,

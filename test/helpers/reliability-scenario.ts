@@ -57,6 +57,8 @@ export type Step = WriteStep | SyncStep | RestartStep
 
 export interface Scenario {
   seed: number
+  /** Which size it was generated at: a replay needs the same (`SIZE=large`). */
+  size: 'small' | 'large'
   peers: number
   keys: string[]
   steps: Step[]
@@ -99,7 +101,13 @@ export function generateScenario(seed: number, size: ScenarioSize = SMALL): Scen
     else if (kind === 'restart') steps.push({ op: 'restart', peer: rng.int(0, peers - 1) })
     else steps.push(syncStep(rng, peers, keys, i))
   }
-  return { seed, peers, keys, steps }
+  return {
+    size: size === LARGE ? 'large' : 'small',
+    seed,
+    peers,
+    keys,
+    steps,
+  }
 }
 
 /** Keys that sort in interesting ways: shared prefixes, unicode, an empty string. */

@@ -2,7 +2,8 @@
  * Seeded random convergence (CONTRACT §7): ≥ 4 replicas write, sync in random pairs and modes
  * (some streams cut mid-way, some live), restart; after a full sync every replica equals the
  * reference model. `npm test` runs a few fixed seeds; `npm run test:extensive` runs 500.
- * `SEED=<n> npm test -- reliability/convergence` replays one scenario (`SEED=random` draws one).
+ * `SEED=<n> npm test -- reliability/convergence` replays one scenario (`SEED=random` draws one;
+ * `SIZE=large` for one of the large scenarios of an extensive run: the failure message says which).
  */
 import test from 'node:test'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -27,8 +28,9 @@ test(
     const root = await mkdtemp(join(tmpdir(), 'kappadb-rel-'))
     t.after(() => rm(root, { recursive: true, force: true }))
     const run = async (seed: number, i: number) => {
-      // Under EXTENSIVE every fourth scenario is a large one.
-      const scenario = generateScenario(seed, EXTENSIVE && i % 4 === 3 ? LARGE : SMALL)
+      // Under EXTENSIVE every fourth scenario is a large one; a replay takes SIZE=large|small.
+      const large = replay !== null ? process.env.SIZE === 'large' : EXTENSIVE && i % 4 === 3
+      const scenario = generateScenario(seed, large ? LARGE : SMALL)
       const dir = join(root, String(seed))
       try {
         await new ScenarioRunner(scenario, dir).run()
