@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
-import { KappaError, isKappaError } from '../errors.js'
+import { KappaError } from '../errors.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
 import {
   jsonBytesOf,
@@ -100,6 +100,9 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
   #closing: Promise<void> | null = null
   /** Settles after the events of every batch indexed so far went out (never rejects). */
   #emissions: Promise<void> = Promise.resolve()
+  /** The log opened (rejects with its reason when it could not); `#logOpen` once it has. */
+  readonly #logOpened: Promise<void>
+  #logOpen = false
 
   constructor(opts: HyperKVOptions | string) {
     super()
@@ -107,6 +110,10 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     this.log = storage.log
     this.db = storage.db
     this.#closeOwned = storage.close
+    this.#logOpened = this.log.ready().then(() => {
+      this.#logOpen = true
+    })
+    this.#logOpened.catch(() => undefined) // reported by the operations that wait for it
     this.#registers = new RegisterStore(this.db)
     this.#changes.setMaxListeners(0)
     this.log.on('preadd', this.#onPreadd)
@@ -263,14 +270,22 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     if (this.#closed) throw KappaError.closed('hyperkv')
   }
 
-  /** Runs `fn` unless closed; argument errors thrown by `fn` become a rejection. */
+  /**
+   * Runs `fn` unless closed, once the log is open; argument errors thrown by `fn` become a
+   * rejection. The log reports why it could not open (a directory held by another store:
+   * ERR_LOCKED), where the register's database would only say it is not open.
+   */
   #whenOpen<T>(fn: () => Promise<T>): Promise<T> {
     try {
       this.#assertOpen()
-      return fn()
+      if (this.#logOpen) return fn()
     } catch (err) {
       return Promise.reject(err as Error)
     }
+    return this.#logOpened.then(() => {
+      this.#assertOpen()
+      return fn()
+    })
   }
 
   #ready(): Promise<void> {
@@ -404,23 +419,25 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     const announce = (): void => {
       for (const op of ops) {
         this.#local.onIndexed(op.key, op.node.key)
-        if (op.type === 'put') this.emit('update', op.key, op.value, op.node)
-        else this.emit('remove', op.key, op.node)
+        try {
+          if (op.type === 'put') this.emit('update', op.key, op.value, op.node)
+          else this.emit('remove', op.key, op.node)
+        } catch (err) {
+          rethrowLater(err)
+        }
       }
       // Live read streams listen here; without them the copies are waste.
       if (this.#changes.listenerCount('change') === 0) return
-      for (const key of changed) this.#changes.emit('change', key, [...registers.get(key)!])
+      for (const key of changed) {
+        try {
+          this.#changes.emit('change', key, [...registers.get(key)!])
+        } catch (err) {
+          rethrowLater(err)
+        }
+      }
     }
     // Events queued before (an earlier batch's) go first.
-    this.#emissions = this.#emissions.then(announce, (err: unknown) => {
-      if (!isKappaError(err, 'ERR_CLOSED')) this.#emitError(err)
-    })
-  }
-
-  #emitError(err: unknown): void {
-    // Never crash the process when nobody listens (hyperkv users often don't).
-    if (this.listenerCount('error') > 0)
-      this.emit('error', err instanceof Error ? err : new Error(String(err)))
+    this.#emissions = this.#emissions.then(announce)
   }
 
   async #nodesOf(hashes: readonly string[]): Promise<KvNode[]> {
@@ -495,3 +512,10 @@ export function hyperkv(opts: HyperKVOptions | string): HyperKV {
 }
 
 export type { LinkInput }
+
+/** A listener's exception surfaces as EventEmitter's would (uncaught), without stopping the events after it. */
+function rethrowLater(err: unknown): void {
+  process.nextTick(() => {
+    throw err
+  })
+}

@@ -98,5 +98,4 @@ export interface HyperKVEvents {
   update: [key: string, value: unknown, node: KvNode]
   /** A del node was indexed, local or replicated. */
   remove: [key: string, node: KvNode]
-  error: [err: Error]
 }
