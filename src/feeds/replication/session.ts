@@ -178,7 +178,11 @@ export class ReplicationSession<T> {
     this.messages?.add.send({ feeds: [offerOf(feed)] })
   }
 
-  /** Ends the session for `multifeed.close()`: live streams end cleanly, others fail with ERR_CLOSED. */
+  /**
+   * Ends the session for `multifeed.close()`: live streams end cleanly, others are destroyed. Our
+   * own close is no failure of the stream: no `'error'` (a user who never listened for one must not
+   * see the process crash); one whose peer never connected closes without `'end'`.
+   */
   async stop(): Promise<void> {
     if (this.transport.closed) return
     const closed = new Promise<void>((resolve) => this.closedWaiters.push(resolve))
@@ -194,16 +198,18 @@ export class ReplicationSession<T> {
       // wait for a peer that may be gone.
       this.transport.destroy(this.failure ?? undefined)
     } else {
-      this.fail(KappaError.closed('multifeed'))
+      this.fail(KappaError.closed('multifeed'), { quiet: true })
     }
     await closed
   }
 
-  fail(err: KappaError): void {
+  /** Fails the session with `err`; `quiet`: ends it the same way but emits no `'error'` (our own close). */
+  fail(err: KappaError, { quiet = false } = {}): void {
     if (this.failed || this.finished || this.transport.destroyed) return
     this.failed = true
     this.failure = err
     this.stopProgressTimer()
+    const reason = quiet ? undefined : err
     const noise = this.noise
     const peerListens = !this.transport.rawGone && !this.transport.writableFinished
     if (noise && noise.handshakeHash && !noise.destroyed && peerListens) {
@@ -211,7 +217,7 @@ export class ReplicationSession<T> {
       // mode conflict) still reaches the peer, then fail our side once our end went out, or the
       // peer no longer listens — it ended its side (it only does so once it has finished or
       // failed), or the socket under us closed — or after a grace period.
-      const destroy = () => this.transport.destroy(err)
+      const destroy = () => this.transport.destroy(reason)
       const grace = setTimeout(destroy, FAIL_GRACE)
       this.transport.once('end', destroy)
       this.transport.once('finish', destroy)
@@ -220,7 +226,7 @@ export class ReplicationSession<T> {
       this.endNoise()
       return
     }
-    this.transport.destroy(err)
+    this.transport.destroy(reason)
     noise?.destroy()
   }
 
