@@ -95,7 +95,23 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     return withCallback(this.getNow(seq), cb)
   }
 
-  async getBatch(start: number, end: number): Promise<T[]> {
+  getBatch(start: number, end: number): Promise<T[]>
+  getBatch(start: number, end: number, cb: Callback<T[]>): void
+  getBatch(start: number, end: number, cb?: Callback<T[]>): Promise<T[]> | void {
+    return withCallback(this.getBatchNow(start, end), cb)
+  }
+
+  /**
+   * Brings `length` up to the core's contiguous blocks now; rejects when a block is invalid
+   * (replication uses it to refuse a feed whose writer signed garbage).
+   */
+  update(): Promise<void>
+  update(cb: Callback<void>): void
+  update(cb?: Callback<void>): Promise<void> | void {
+    return withCallback(this.updateNow(), cb)
+  }
+
+  private async getBatchNow(start: number, end: number): Promise<T[]> {
     checkSeq(start, 'start')
     checkSeq(end, 'end')
     if (end < start) throw KappaError.invalid('end must not be below start')
@@ -111,11 +127,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     return createFeedReadStream(this, opts)
   }
 
-  /**
-   * Brings `length` up to the core's contiguous blocks now; rejects when a block is invalid
-   * (replication uses it to refuse a feed whose writer signed garbage).
-   */
-  async update(): Promise<void> {
+  private async updateNow(): Promise<void> {
     while (this.refreshing) await this.refreshing
     await this.refreshNow()
   }

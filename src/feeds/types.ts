@@ -52,8 +52,10 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   get(seq: number, cb: (err: Error | null, value?: T) => void): void
   /** Entries `[start, end)`, all locally present; rejects with ERR_NOT_FOUND otherwise. */
   getBatch(start: number, end: number): Promise<T[]>
+  getBatch(start: number, end: number, cb: (err: Error | null, values?: T[]) => void): void
   /** Brings `length` up to the core's contiguous blocks now; rejects when a block is invalid. */
   update(): Promise<void>
+  update(cb: (err: Error | null) => void): void
   /** Values from `start` (default 0) to `end` (default length); `live` keeps following appends. */
   createReadStream(opts?: { start?: number; end?: number; live?: boolean }): Readable
 }

@@ -8,6 +8,7 @@
  * is not a sublevel), under the index's name: give each index its own sublevel as `db`.
  */
 import { KappaError, asKappaError } from '../errors.js'
+import { withCallback, type Callback } from '../util/callback.js'
 import type { LevelDb } from '../kappa/index.js'
 import { ViewBatch, type LevelOperation } from '../kappa/view-batch.js'
 import type { KnownNode } from './dag-indexer.js'
@@ -28,7 +29,7 @@ export interface CreateIndexOptions<T = unknown> {
 
 export interface ChangeIndex {
   /** Resolves once every change present when called is indexed; rejects with `ERR_VIEW_FAILED` after a failure. */
-  ready(): Promise<void>
+  ready(cb?: Callback<void>): Promise<void>
   /** The last change indexed. */
   readonly position: number
   /**
@@ -37,8 +38,8 @@ export interface ChangeIndex {
    * Every visible node is then indexed.
    */
   readonly inline: boolean
-  /** Stops after the batch in flight. */
-  close(): Promise<void>
+  /** Stops after the batch in flight; idempotent, later `ready` calls reject with `ERR_CLOSED`. */
+  close(cb?: Callback<void>): Promise<void>
 }
 
 export interface ChangeIndexSource extends ChangeSource {
@@ -111,10 +112,10 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
     this.#unsubscribe = source.onCommit(() => this.#wake())
   }
 
-  ready(): Promise<void> {
+  ready(cb?: Callback<void>): Promise<void> {
     // In-line and the DAG caught up: every visible node is indexed, nothing to wait for.
-    if (this.inline && !this.#closed && !this.#failure && this.#source.caughtUp()) return Promise.resolve()
-    return this.#readySlow()
+    const caughtUp = this.inline && !this.#closed && !this.#failure && this.#source.caughtUp()
+    return withCallback(caughtUp ? Promise.resolve() : this.#readySlow(), cb)
   }
 
   /** In-line: stages the index's writes for the nodes a DAG batch makes visible. */
@@ -152,7 +153,11 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
     })
   }
 
-  async close(): Promise<void> {
+  close(cb?: Callback<void>): Promise<void> {
+    return withCallback(this.#close(), cb)
+  }
+
+  async #close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     this.#unsubscribe()

@@ -47,6 +47,26 @@ test('callback style: writer(cb), writer(name, cb), append(value, cb), get(seq, 
   assert.ok(isKappaError(err, 'ERR_INVALID_ARGUMENT'))
 })
 
+test('callback style: getBatch(start, end, cb), update(cb); errors reach the callback', async (t) => {
+  const m = await create(t)
+  const w = await m.writer()
+  await w.append(['a', 'b', 'c'])
+  const values = await new Promise((resolve, reject) =>
+    w.getBatch(1, 3, (err, v) => (err ? reject(err) : resolve(v))),
+  )
+  assert.deepEqual(values, ['b', 'c'])
+  const missing = await new Promise<Error | null>((resolve) => w.getBatch(0, 9, (e) => resolve(e)))
+  assert.ok(isKappaError(missing, 'ERR_NOT_FOUND'))
+  const bad = await new Promise<Error | null>((resolve) => w.getBatch(2, 1, (e) => resolve(e)))
+  assert.ok(isKappaError(bad, 'ERR_INVALID_ARGUMENT'))
+  const updated = await new Promise<Error | null>((resolve) => w.update((e) => resolve(e)))
+  assert.equal(updated, null)
+  assert.equal(w.length, 3)
+  await m.close()
+  const closed = await new Promise<Error | null>((resolve) => w.getBatch(0, 1, (e) => resolve(e)))
+  assert.ok(isKappaError(closed, 'ERR_CLOSED'))
+})
+
 test('get feed by key, as Buffer or hex; unknown → undefined; bad key → ERR_INVALID_ARGUMENT', async (t) => {
   const m = await create(t)
   const w = await m.writer()

@@ -94,6 +94,21 @@ test('a failing map: ready rejects with ERR_VIEW_FAILED, the log goes on', async
   assert.equal(await db.get('anything'), undefined)
 })
 
+test('callback style: index.ready(cb), index.close(cb); ready after close calls back ERR_CLOSED', async (t) => {
+  const log = await createLog<number>(t, { valueEncoding: 'json' })
+  const seen: number[][] = []
+  const db = new MemoryLevel().sublevel('x') as unknown as LevelDb
+  const index = log.createIndex(adder(db, seen))
+  await log.add(null, 1)
+  const ready = await new Promise<Error | null>((resolve) => index.ready((err) => resolve(err)))
+  assert.equal(ready, null)
+  assert.deepEqual(seen.flat(), [1])
+  const closed = await new Promise<Error | null>((resolve) => index.close((err) => resolve(err)))
+  assert.equal(closed, null)
+  const after = await new Promise<Error | null>((resolve) => index.ready((err) => resolve(err)))
+  assert.equal((after as { code?: string } | null)?.code, 'ERR_CLOSED')
+})
+
 test('a closed log rejects createIndex', async (t) => {
   const log = await createLog(t)
   await log.close()
