@@ -1,3 +1,11 @@
+// The Holepunch packages ship no types: our declarations of them (types/, published with the
+// package) are referenced here so a consumer's compiler sees them through dist's declarations too.
+/// <reference path="../types/corestore.d.ts" preserve="true" />
+/// <reference path="../types/hypercore.d.ts" preserve="true" />
+/// <reference path="../types/hypercore-crypto.d.ts" preserve="true" />
+/// <reference path="../types/hyperdht.d.ts" preserve="true" />
+/// <reference path="../types/hyperswarm.d.ts" preserve="true" />
+/// <reference path="../types/protomux.d.ts" preserve="true" />
 export { KappaError, ErrorCodes, isKappaError } from './errors.js'
 export type { ErrorCode } from './errors.js'
 export type { Callback } from './util/callback.js'
