@@ -42,6 +42,8 @@ export interface KnownNode {
    * event and the write that added it share one decoded value (node.ts `sharedNode`).
    */
   shared?: { encoding: unknown; node: unknown }
+  /** The value the replicated-value check decoded (node.ts `valueDecodes`), until `sharedNode` takes it. */
+  decoded?: { encoding: unknown; value: unknown }
 }
 
 /** What a batch did, applied to the in-memory state and announced once the batch is committed. */
@@ -52,8 +54,10 @@ export interface BatchOutcome {
   visible: KnownNode[]
   /** Entries that were already visible nodes: the existing node. */
   duplicates: KnownNode[]
-  /** Replicated nodes that failed `verify`: `'reject'`. */
+  /** Replicated nodes that failed `verify`, or whose value does not decode: `'reject'`. */
   rejected: KnownNode[]
+  /** How many of `rejected` were refused because their value does not decode (a protocol error). */
+  malformed?: number
   /** The largest change number after this batch. */
   changes: number
 }
@@ -63,6 +67,9 @@ export type ReadMany = (keys: string[]) => Promise<(Buffer | undefined)[]>
 
 /** Checks a replicated node; resolves false (or rejects) when it must be refused. */
 export type VerifyNode = (node: SignableNode) => Promise<boolean>
+
+/** Whether a replicated node's value decodes with the log's value encoding. */
+export type ValueDecodes = (node: KnownNode) => boolean
 
 export interface Candidate {
   hash: NodeHash
@@ -77,6 +84,7 @@ export class DagIndexer {
   readonly #read: ReadMany
   readonly #hasher: NodeHasher
   readonly #verify: VerifyNode | undefined
+  readonly #decodes: ValueDecodes | undefined
   readonly #isLocal: (feed: FeedKey) => boolean
   /**
    * The `process` transforms of the replications under way: every new replicated node passes
@@ -88,12 +96,15 @@ export class DagIndexer {
     read: ReadMany
     hasher: NodeHasher
     verify?: VerifyNode
+    /** A replicated node whose value does not decode is refused like one failing `verify`. */
+    decodes?: ValueDecodes
     isLocal: (feed: FeedKey) => boolean
     changes: number
   }) {
     this.#read = opts.read
     this.#hasher = opts.hasher
     this.#verify = opts.verify
+    this.#decodes = opts.decodes
     this.#isLocal = opts.isLocal
     this.changes = opts.changes
   }
@@ -121,8 +132,9 @@ export class DagIndexer {
     // One read for every hash and link of the batch: which of them are visible already.
     const lookup = [...new Set(batch.flatMap((c) => [c.hash, ...c.record.entry.links]))]
     const committed = await this.readCommitted(lookup)
-    const verdicts = await this.#verifyAll(batch, committed)
-    return this.#index(batch, committed, verdicts)
+    const malformed = new Set<number>()
+    const verdicts = await this.#verifyAll(batch, committed, malformed)
+    return this.#index(batch, committed, verdicts, undefined, malformed)
   }
 
   /**
@@ -160,6 +172,8 @@ export class DagIndexer {
     verdicts: boolean[],
     /** Nodes known to be visible without a read (an append's links: the committed heads). */
     visible: (hash: NodeHash) => boolean = () => false,
+    /** Indexes of `batch` refused because their value does not decode. */
+    malformed?: Set<number>,
   ): { ops: DagOp[]; outcome: BatchOutcome } {
     const ops: DagOp[] = []
     const outcome: BatchOutcome = {
@@ -211,6 +225,7 @@ export class DagIndexer {
       if (seenNow.has(node.hash) || this.pending.has(node.hash)) continue
       if (!verdicts[i]) {
         outcome.rejected.push(node)
+        if (malformed?.has(i)) outcome.malformed = (outcome.malformed ?? 0) + 1
         continue
       }
       seenNow.add(node.hash)
@@ -268,15 +283,33 @@ export class DagIndexer {
     return Promise.all(records.map((r) => this.#hasher.hash(r.entry.links, r.entry.value)))
   }
 
-  /** `verify`, then the `process` transforms, for each replicated node that is new; true for the rest. */
-  async #verifyAll(batch: Candidate[], committed: Map<NodeHash, Buffer>): Promise<boolean[]> {
+  /**
+   * The value check, `verify`, then the `process` transforms, for each replicated node that is
+   * new; true for the rest. A node whose value does not decode joins `malformed`.
+   */
+  async #verifyAll(
+    batch: Candidate[],
+    committed: Map<NodeHash, Buffer>,
+    malformed: Set<number>,
+  ): Promise<boolean[]> {
     const verify = this.#verify
-    if (!verify && this.processors.size === 0) return batch.map(() => true)
+    const decodes = this.#decodes
+    if (!verify && !decodes && this.processors.size === 0) return batch.map(() => true)
     const isNew = batch.map(
       (c) => !committed.has(c.hash) && !this.pending.has(c.hash) && !this.#isLocal(c.record.feed),
     )
+    // A peer's bytes: refused before any hook or index sees them (CONTRACT §1).
+    if (decodes) {
+      for (let i = 0; i < batch.length; i++) {
+        if (isNew[i] && !decodes(batch[i])) {
+          isNew[i] = false
+          malformed.add(i)
+        }
+      }
+    }
     const verdicts = await Promise.all(
       batch.map(async (c, i) => {
+        if (malformed.has(i)) return false
         if (!isNew[i] || !verify) return true
         try {
           return await verify(toSignable(c.hash, c.record))

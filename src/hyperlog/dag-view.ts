@@ -16,7 +16,14 @@ import type { Entry, LevelDb, LevelOperation, LevelSublevel, View } from '../kap
 import { lengthIsCurrent } from '../kappa/feed-lengths.js'
 import { decodePositions, encodePositions } from '../kappa/messages.js'
 import { DagLock } from './dag-lock.js'
-import { DagIndexer, type BatchOutcome, type DagOp, type KnownNode, type VerifyNode } from './dag-indexer.js'
+import {
+  DagIndexer,
+  type BatchOutcome,
+  type DagOp,
+  type KnownNode,
+  type ValueDecodes,
+  type VerifyNode,
+} from './dag-indexer.js'
 import type { NodeHasher } from './hash.js'
 import {
   CHANGES_RANGE,
@@ -49,6 +56,8 @@ export type Claimed = (hash: NodeHash) => HyperlogValueEncoding | undefined
 export interface DagViewOptions {
   hasher: NodeHasher
   verify?: VerifyNode
+  /** Whether a replicated node's value decodes (one that does not is refused: `malformedNodes`). */
+  decodes?: ValueDecodes
   /** The local writer's feed key, once known. */
   localFeed: () => FeedKey | null
   /** Every feed of the kappa (for `caughtUp`). */
@@ -76,6 +85,8 @@ export class DagView implements ChangeSource {
   readonly heads = new Set<NodeHash>()
   /** Replicated nodes refused by `verify` so far. */
   verifyFailures = 0
+  /** Of those, nodes refused because their value does not decode with the log's encoding. */
+  malformedNodes = 0
   /** The seq the next local entry gets (feed length plus the entries reserved since open). */
   nextSeq = 0
 
@@ -118,6 +129,7 @@ export class DagView implements ChangeSource {
       read: (keys) => this.#readMany(keys),
       hasher: opts.hasher,
       verify: opts.verify,
+      decodes: opts.decodes,
       isLocal: (feed) => feed === opts.localFeed(),
       changes: 0,
     })
@@ -160,6 +172,18 @@ export class DagView implements ChangeSource {
     this.nextSeq = localLength
     // Whoever subscribed before the state was loaded (change indexes) sees the loaded changes.
     for (const listener of this.#listeners) guarded(listener)
+  }
+
+  /**
+   * At open, before `load`: appends the outbox's entries the writer's feed lacks, then deletes its
+   * records and stores the in-line marker they imply, in one batch (groups commit no marker).
+   */
+  async replayOutbox(writer: Feed<Buffer>): Promise<number> {
+    const stored = (await this.#data.get(INLINE_KEY)) as Buffer | undefined
+    const marker = stored ? decodeInlineLength(stored) : 0
+    return this.outbox.replay(writer, this.#root, (end) =>
+      end > marker ? [this.#dataOp({ type: 'put', key: INLINE_KEY, value: encodeInlineLength(end) })] : [],
+    )
   }
 
   /** Whether every entry present locally is indexed (local ones in-line, others by the view). */
@@ -217,14 +241,20 @@ export class DagView implements ChangeSource {
     claimed: Claimed,
   ): Promise<void> {
     this.assertUsable()
+    let inlineDone = noop
     const end = first + entries.length
-    const extra: LevelOperation[] = [
-      this.outbox.put(first, entries),
-      this.#dataOp({ type: 'put', key: INLINE_KEY, value: encodeInlineLength(end) }),
-    ]
-    const { ops: inlineOps, done } = await this.#stageInline(outcome.visible)
+    // No marker write: the outbox record (kept until the view has passed its entries) says the
+    // same, and the replay at open stores the marker from the records it deletes.
+    const batch = ops as unknown as LevelOperation[]
+    for (const op of ops) this.#dataOp(op)
+    if (this.#inline.size > 0 && outcome.visible.length > 0) {
+      const { ops: inlineOps, done } = await this.#stageInline(outcome.visible)
+      for (const op of inlineOps) batch.push(op)
+      inlineDone = done
+    }
+    batch.push(this.outbox.put(first, entries))
     try {
-      await this.#root.batch([...ops.map((op) => this.#dataOp(op)), ...inlineOps, ...extra] as never[])
+      await this.#root.batch(batch as never[])
     } catch (err) {
       const error = new KappaError('ERR_STORAGE', 'the DAG index could not commit local writes', {
         cause: err,
@@ -233,7 +263,7 @@ export class DagView implements ChangeSource {
       throw error
     }
     this.#inlineLength = end
-    this.#apply(outcome, claimed, done)
+    this.#apply(outcome, claimed, inlineDone)
     this.outbox.enqueue(first, entries)
   }
 
@@ -349,6 +379,7 @@ export class DagView implements ChangeSource {
       this.heads.add(hash)
     }
     this.verifyFailures += outcome.rejected.length
+    this.malformedNodes += outcome.malformed ?? 0
     inlineDone()
     // Listeners are application code: their exceptions must not fail the view.
     guarded(() => this.#opts.onCommit(outcome, claimed))
@@ -365,6 +396,8 @@ export class DagView implements ChangeSource {
     return readKeys<Buffer>(this.#data, keys)
   }
 }
+
+function noop(): void {}
 
 function emptyOutcome(changes: number): BatchOutcome {
   return { arrived: [], visible: [], duplicates: [], rejected: [], changes }

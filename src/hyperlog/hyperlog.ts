@@ -19,7 +19,7 @@ import { DAG_VIEW_VERSION, DagView } from './dag-view.js'
 import { NodeHasher } from './hash.js'
 import { HeadsStream } from './heads-stream.js'
 import { normalizeLinks } from './links.js'
-import { sharedNode, toNode } from './node.js'
+import { sharedNode, toNode, valueDecodes } from './node.js'
 import { ChangeStream } from './read-stream.js'
 import { startReplication, type HyperlogReplicateOptions } from './replicate.js'
 import type {
@@ -103,6 +103,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     this.#dag = new DagView(this.db, {
       hasher: this.#hasher,
       verify: verify ? (node) => callVerify(verify, node) : undefined,
+      decodes: (node) => valueDecodes(node, this.valueEncoding),
       localFeed: () => this.#writer?.id ?? null,
       feeds: () => this.kappa.feeds(),
       onOutboxError: (err) => {
@@ -114,7 +115,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         for (const node of outcome.visible)
           this.emit('add', sharedNode(node, claimed(node.hash) ?? this.valueEncoding))
         for (const node of outcome.rejected) this.emit('reject', preaddOf(node))
-        if (outcome.rejected.length > 0) this.#refuseLive()
+        if (outcome.rejected.length > 0) this.#refuseLive((outcome.malformed ?? 0) > 0)
       },
     })
     this.#queue = new AddQueue({
@@ -276,6 +277,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         indexed: () => this.#whenOpen(() => this.#dagReady()),
         flushed: () => this.#whenOpen(() => this.#flush()),
         verifyFailures: () => this.#dag.verifyFailures,
+        malformedNodes: () => this.#dag.malformedNodes,
         addProcessor: (processor) => {
           this.#dag.indexer.processors.add(processor)
           return () => this.#dag.indexer.processors.delete(processor)
@@ -350,7 +352,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     }
     const writer = (await this.kappa.writer(HYPERLOG_NAME)) as Feed<Buffer>
     // Acknowledged local writes a crash kept from reaching the feed go there first.
-    await this.#dag.outbox.replay(writer)
+    await this.#dag.replayOutbox(writer)
     await this.#dag.load(writer.length)
     this.#writer = writer
     this.kappa.use(HYPERLOG_NAME, DAG_VIEW_VERSION, this.#dag.view)
@@ -456,10 +458,17 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     return { links, value: bytes, identity: pre.identity, signature, pre }
   }
 
-  /** A replicated node failed `verify`: live replications end with `ERR_INVALID_SIGNATURE`. */
-  #refuseLive(): void {
+  /**
+   * A replicated node failed `verify` (live replications end with `ERR_INVALID_SIGNATURE`) or its
+   * value does not decode (`ERR_PROTOCOL`).
+   */
+  #refuseLive(malformed: boolean): void {
     for (const stream of this.#liveReplications) {
-      stream.destroy(new KappaError('ERR_INVALID_SIGNATURE', 'a replicated node failed verification'))
+      stream.destroy(
+        malformed
+          ? new KappaError('ERR_PROTOCOL', 'a replicated node value does not decode')
+          : new KappaError('ERR_INVALID_SIGNATURE', 'a replicated node failed verification'),
+      )
     }
   }
 }

@@ -10,11 +10,14 @@ export function toNode<T>(
   key: NodeHash,
   record: NodeRecord,
   encoding: HyperlogValueEncoding,
+  decoded?: { encoding: unknown; value: unknown },
 ): HyperlogNode<T> {
   return {
     key,
     links: record.entry.links,
-    value: decodeValue(record.entry.value, encoding) as T,
+    value: (decoded && decoded.encoding === encoding
+      ? decoded.value
+      : decodeValue(record.entry.value, encoding)) as T,
     log: record.feed,
     seq: record.seq + 1,
     change: record.change,
@@ -32,10 +35,26 @@ export function toNode<T>(
 export function sharedNode<T>(known: KnownNode, encoding: HyperlogValueEncoding): HyperlogNode<T> {
   const shared = known.shared
   if (shared && shared.encoding === encoding) return shared.node as HyperlogNode<T>
-  const node = toNode<T>(known.hash, known.record, encoding)
+  const node = toNode<T>(known.hash, known.record, encoding, known.decoded)
+  known.decoded = undefined
   known.shared = { encoding, node }
   if (encoding === 'json') jsonBytes.set(node, known.record.entry.value)
   return node
+}
+
+/**
+ * Whether a replicated node's value decodes with the log's encoding (a peer may write anything:
+ * a binary log's bytes are not JSON). Binary and utf-8 decode anything; a json or custom codec's
+ * value is decoded once here and kept for `sharedNode`.
+ */
+export function valueDecodes(known: KnownNode, encoding: HyperlogValueEncoding): boolean {
+  if (typeof encoding === 'string' && encoding !== 'json') return true
+  try {
+    known.decoded = { encoding, value: decodeValue(known.record.entry.value, encoding) }
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** The JSON bytes a shared node's value was decoded from (see `jsonBytesOf`). */

@@ -8,10 +8,13 @@
  *
  * Crash safety: an acknowledged write is in the level batch; at open, `replay` appends every
  * outbox entry whose seq is at or past the feed's length, in order, then deletes the records.
+ * The records double as the in-line marker (a group writes no marker of its own): a record lives
+ * until the view has passed its entries, so the largest record end is the marker whenever it
+ * matters; the replay stores it (with the deletes) before the records go.
  */
 import { KappaError } from '../errors.js'
 import type { Feed } from '../feeds/types.js'
-import type { LevelOperation, LevelSublevel } from '../kappa/index.js'
+import type { LevelDb, LevelOperation, LevelSublevel } from '../kappa/index.js'
 import { decodeOutboxRecord, encodeOutboxRecord, lexHex, fromLexHex } from './messages.js'
 
 /**
@@ -55,16 +58,22 @@ export class Outbox {
    * At open, before anything is indexed: appends the stored entries the feed does not hold yet
    * (seq ≥ length, contiguous), then deletes every record. Returns how many entries it appended.
    */
-  async replay(writer: Feed<Buffer>): Promise<number> {
+  async replay(
+    writer: Feed<Buffer>,
+    root: LevelDb,
+    markerOps: (end: number) => LevelOperation[],
+  ): Promise<number> {
     this.#writer = writer
     const records = (await this.#db.iterator().all()) as [string, Uint8Array][]
     if (records.length === 0) return 0
     const missing: Buffer[] = []
     const length = writer.length
     let next = length
+    let end = 0
     for (const [key, bytes] of records) {
       const first = fromLexHex(key)
       const entries = decodeOutboxRecord(bytes)
+      end = Math.max(end, first + entries.length)
       for (let i = 0; i < entries.length; i++) {
         const seq = first + i
         if (seq < length) continue
@@ -76,7 +85,11 @@ export class Outbox {
       }
     }
     if (missing.length > 0) await writer.append(missing)
-    await this.#db.batch(records.map(([key]) => ({ type: 'del' as const, key })))
+    // The records go, the marker they imply stays (one batch: a crash keeps one or the other).
+    const ops = records.map(
+      ([key]) => ({ type: 'del', key, sublevel: this.#db }) as unknown as LevelOperation,
+    )
+    await root.batch([...ops, ...markerOps(end)] as never[])
     return missing.length
   }
 

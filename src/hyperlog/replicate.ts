@@ -1,7 +1,8 @@
 /**
  * `log.replicate(…)`: the kappa's replication stream (every writer's log), plus what the DAG needs
- * before a non-live replication may end: the DAG view has indexed what arrived, and no node of it
- * failed `verify` (else the stream fails with `ERR_INVALID_SIGNATURE`).
+ * before a non-live replication may end: the DAG view has indexed what arrived, no node of it
+ * has a value that does not decode (else the stream fails with `ERR_PROTOCOL`) and none failed
+ * `verify` (else `ERR_INVALID_SIGNATURE`).
  */
 import type { Duplex } from 'node:stream'
 import { KappaError } from '../errors.js'
@@ -32,6 +33,8 @@ export interface ReplicationDeps {
   flushed: () => Promise<void>
   /** How many replicated nodes failed `verify` (or `process`) so far. */
   verifyFailures: () => number
+  /** How many of those were refused because their value does not decode. */
+  malformedNodes: () => number
   /** Registers a `process` check for the life of the stream; returns its removal. */
   addProcessor: (processor: (node: SignableNode) => Promise<boolean>) => () => void
 }
@@ -55,8 +58,12 @@ export function startReplication(
     throw KappaError.invalid('isInitiator must be a boolean or a stream')
   }
   const failuresBefore = deps.verifyFailures()
+  const malformedBefore = deps.malformedNodes()
   const beforeDone = async (): Promise<void> => {
     await deps.indexed()
+    if (deps.malformedNodes() > malformedBefore) {
+      throw new KappaError('ERR_PROTOCOL', 'a replicated node value does not decode')
+    }
     if (deps.verifyFailures() > failuresBefore) {
       throw new KappaError('ERR_INVALID_SIGNATURE', 'a replicated node failed verification')
     }

@@ -18,21 +18,31 @@ export function isValueEncoding(value: unknown): value is HyperlogValueEncoding 
 
 export function encodeValue(value: unknown, encoding: HyperlogValueEncoding): Buffer {
   let out: unknown = value
-  if (typeof encoding === 'object') out = encoding.encode(value)
-  else if (encoding === 'json') {
-    const text = JSON.stringify(value) as string | undefined
-    if (text === undefined) throw KappaError.invalid('value cannot be encoded as JSON')
-    out = text
+  try {
+    if (typeof encoding === 'object') out = encoding.encode(value)
+    else if (encoding === 'json') out = JSON.stringify(value) as string | undefined
+  } catch (err) {
+    // A cycle, a BigInt, a throwing toJSON or codec: the caller's value, nothing written.
+    if (err instanceof KappaError) throw err
+    throw new KappaError('ERR_INVALID_ARGUMENT', 'value could not be encoded', { cause: err })
   }
+  if (out === undefined && encoding === 'json') throw KappaError.invalid('value cannot be encoded as JSON')
   if (typeof out === 'string') return Buffer.from(out)
   if (out instanceof Uint8Array)
     return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength)
   throw KappaError.invalid('value must be a string or bytes with this value encoding')
 }
 
+/** Throws `ERR_PROTOCOL` when the bytes (a peer's, perhaps) do not decode with this encoding. */
 export function decodeValue(bytes: Buffer, encoding: HyperlogValueEncoding): unknown {
-  if (typeof encoding === 'object') return encoding.decode(bytes)
-  if (encoding === 'json') return JSON.parse(bytes.toString())
   if (encoding === 'utf-8' || encoding === 'utf8') return bytes.toString()
-  return bytes
+  if (encoding === 'binary') return bytes
+  try {
+    if (typeof encoding === 'object') return encoding.decode(bytes)
+    return JSON.parse(bytes.toString())
+  } catch (err) {
+    throw new KappaError('ERR_PROTOCOL', 'a node value does not decode with this valueEncoding', {
+      cause: err,
+    })
+  }
 }

@@ -9,7 +9,7 @@ import { withCallback, type Callback } from '../util/callback.js'
 import { callHook } from './call-hook.js'
 import { directHooksOf } from './direct-hooks.js'
 import { catchUpLengths } from './feed-lengths.js'
-import { ReadAhead } from './read-ahead.js'
+import { ReadAhead, Undecodable } from './read-ahead.js'
 import { decodePositions, encodePositions, encodePositionsWith } from './messages.js'
 import type {
   Entry,
@@ -33,6 +33,8 @@ export interface IndexerOptions<T> {
   opened: Promise<void>
   onStateUpdate: (state: ViewState) => void
   onError: (err: Error) => void
+  /** An entry of a remote feed did not decode and was skipped (the view never sees it). */
+  onUndecodable: (feed: FeedKey, seq: number, err: Error) => void
 }
 
 interface BatchRange<T> {
@@ -55,6 +57,7 @@ export class Indexer<T = unknown> implements ViewHandle {
   private readonly feeds: () => Feed<T>[]
   private readonly onStateUpdate: (state: ViewState) => void
   private readonly onError: (err: Error) => void
+  private readonly onUndecodable: IndexerOptions<T>['onUndecodable']
   private readonly started: Promise<void>
   /** Feed key → entries indexed (and persisted, when the view stores state). */
   private positions = new Map<FeedKey, number>()
@@ -82,6 +85,7 @@ export class Indexer<T = unknown> implements ViewHandle {
     this.feeds = opts.feeds
     this.onStateUpdate = opts.onStateUpdate
     this.onError = opts.onError
+    this.onUndecodable = opts.onUndecodable
     this.started = this.start(opts.opened)
   }
 
@@ -260,12 +264,23 @@ export class Indexer<T = unknown> implements ViewHandle {
     const values = await this.reader.read(feed, start, end)
     const key = feed.id
     const entries: Entry<T>[] = new Array<Entry<T>>(values.length)
-    for (let i = 0; i < values.length; i++) entries[i] = { key, seq: start + i, value: values[i] }
+    let skipped = 0
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i]
+      // A remote entry that does not decode: skipped, reported, and the view goes on (CONTRACT §1).
+      if (value instanceof Undecodable) {
+        skipped++
+        this.onUndecodable(key, start + i, value.error)
+      } else entries[i - skipped] = { key, seq: start + i, value }
+    }
+    if (skipped > 0) entries.length = values.length - skipped
     const { view } = this
     const direct = directHooksOf(view)
-    if (direct) await direct.mapNow(entries)
-    else await callHook(view.map, view, [entries])
-    const indexed = start + entries.length
+    if (entries.length > 0) {
+      if (direct) await direct.mapNow(entries)
+      else await callHook(view.map, view, [entries])
+    }
+    const indexed = start + values.length
     if (view.storeState) {
       // The positions as they will be once this batch is stored (this.positions moves only after).
       const bytes = encodePositionsWith(this.version, this.positions, key, indexed)
@@ -273,8 +288,8 @@ export class Indexer<T = unknown> implements ViewHandle {
       else await callHook(view.storeState, view, [bytes])
     }
     this.positions.set(key, indexed)
-    this.indexedBlocks += entries.length
-    view.indexed?.(entries)
+    this.indexedBlocks += values.length
+    if (entries.length > 0) view.indexed?.(entries)
   }
 
   private enterIndexing(): void {

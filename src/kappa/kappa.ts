@@ -32,6 +32,8 @@ export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitt
   private readonly ownsMultifeed: boolean
   private readonly indexers = new Map<string, Indexer<T>>()
   private readonly watched = new Set<FeedKey>()
+  /** Remote entries reported as undecodable (`feed:seq`): each view skips them, one report. */
+  private readonly undecodable = new Set<string>()
   private readonly opened: Promise<void>
   private closing: Promise<void> | null = null
 
@@ -128,6 +130,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitt
         // kappa-core crashed the process when nobody listened; a failed view must not.
         if (this.listenerCount('error') > 0) this.emit('error', err, name)
       },
+      onUndecodable: (feed, seq, err) => this.reportUndecodable(feed, seq, err),
     })
     this.indexers.set(name, indexer)
     ;(this.api as Record<string, unknown>)[name] = bindApi(view.api, indexer, this)
@@ -203,6 +206,17 @@ export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitt
       if (!indexer) throw KappaError.notFound(`no view named '${name}'`)
       return indexer
     })
+  }
+
+  /**
+   * A remote entry that does not decode (its writer used another valueEncoding): every view skips
+   * it; the core reports it once, as `'error'` with `ERR_PROTOCOL` and no view name, when listened to.
+   */
+  private reportUndecodable(feed: FeedKey, seq: number, err: Error): void {
+    const id = `${feed}:${seq}`
+    if (this.undecodable.has(id)) return
+    this.undecodable.add(id)
+    if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
   private watch(feed: Feed<T>): void {

@@ -5,21 +5,30 @@
  * one feed, at most `maxBatch`); only the reads are fewer and overlap the mapping. Feeds are
  * append-only, so entries read ahead never go stale.
  */
+import { KappaError } from '../errors.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
 
 /** Entries per read, at least (a view's `maxBatch` when larger). */
 export const READ_AHEAD_ENTRIES = 1024
 
+/**
+ * Stands in for an entry of a remote feed that does not decode with the feed's valueEncoding (a
+ * peer wrote it with another one): the indexer skips it instead of failing the view for good.
+ */
+export class Undecodable {
+  constructor(readonly error: Error) {}
+}
+
 interface Chunk<T> {
   feed: FeedKey
   start: number
-  values: T[]
+  values: (T | Undecodable)[]
 }
 
 interface PendingChunk<T> {
   feed: FeedKey
   start: number
-  values: Promise<T[]>
+  values: Promise<(T | Undecodable)[]>
 }
 
 export class ReadAhead<T> {
@@ -32,7 +41,7 @@ export class ReadAhead<T> {
   }
 
   /** Entries `[start, end)` of `feed` (all below its length). */
-  async read(feed: Feed<T>, start: number, end: number): Promise<T[]> {
+  async read(feed: Feed<T>, start: number, end: number): Promise<(T | Undecodable)[]> {
     let chunk = this.chunk
     if (!covers(chunk, feed.id, start, end)) {
       chunk = await this.take(feed, start)
@@ -66,9 +75,34 @@ export class ReadAhead<T> {
     this.next = { feed: feed.id, start, values }
   }
 
-  private readChunk(feed: Feed<T>, start: number): Promise<T[]> {
-    return feed.getBatch(start, Math.min(feed.length, start + this.size))
+  private async readChunk(feed: Feed<T>, start: number): Promise<(T | Undecodable)[]> {
+    const end = Math.min(feed.length, start + this.size)
+    try {
+      return await feed.getBatch(start, end)
+    } catch (err) {
+      // Our own entries always decode (we encoded them): only a remote feed's may be skipped.
+      if (feed.writable || !isProtocolError(err)) throw err
+      return readEach(feed, start, end)
+    }
   }
+}
+
+/** One entry at a time, an `Undecodable` in place of each entry that does not decode. */
+async function readEach<T>(feed: Feed<T>, start: number, end: number): Promise<(T | Undecodable)[]> {
+  const reads: Promise<T | Undecodable>[] = []
+  for (let seq = start; seq < end; seq++) {
+    reads.push(
+      feed.get(seq).catch((err: unknown) => {
+        if (isProtocolError(err)) return new Undecodable(err as Error)
+        throw err
+      }),
+    )
+  }
+  return Promise.all(reads)
+}
+
+function isProtocolError(err: unknown): boolean {
+  return err instanceof KappaError && err.code === 'ERR_PROTOCOL'
 }
 
 function covers<T>(chunk: Chunk<T> | null, feed: FeedKey, start: number, end: number): chunk is Chunk<T> {

@@ -46,7 +46,11 @@ export type Lookup = { staged: false } | { staged: true; value: unknown }
 
 export class ViewBatch {
   readonly operations: StagedOperation[] = []
-  private readonly staged = new Map<string, StagedValue>()
+  /**
+   * The staged state per key, built at the first `lookup` (most maps never read what they wrote:
+   * staging them costs only the push) and kept current from then on.
+   */
+  private staged: Map<string, StagedValue> | null = null
   private sealed = false
 
   /** Adds an operation; throws once the batch is committed (a map writing after `next`). */
@@ -57,15 +61,7 @@ export class ViewBatch {
         'a view wrote after its batch was done (after next() or the promise)',
       )
     }
-    const key = stagingKey(op.sublevel, op.key, op.keyEncoding)
-    if (op.type === 'del') {
-      this.staged.set(key, { deleted: true })
-    } else {
-      this.staged.set(key, {
-        deleted: false,
-        encoded: valueEncodingOf(op.sublevel, op.valueEncoding).encode(op.value),
-      })
-    }
+    if (this.staged) index(this.staged, op)
     this.operations.push(op)
   }
 
@@ -80,12 +76,28 @@ export class ViewBatch {
 
   /** The staged value of `key` in `sublevel`, decoded as a committed read would decode it. */
   lookup(sublevel: LevelSublevel, key: unknown, opts?: EncodingOptions): Lookup {
+    if (this.operations.length === 0) return { staged: false }
+    if (!this.staged) {
+      this.staged = new Map()
+      for (const op of this.operations) index(this.staged, op)
+    }
     const staged = this.staged.get(stagingKey(sublevel, key, opts?.keyEncoding))
     if (!staged) return { staged: false }
     if (staged.deleted) return { staged: true, value: undefined }
     const encoding = valueEncodingOf(sublevel, opts?.valueEncoding)
     return { staged: true, value: encoding.decode(toFormat(staged.encoded, encoding.format)) }
   }
+}
+
+/** Records `op` as its key's latest staged state. */
+function index(staged: Map<string, StagedValue>, op: StagedOperation): void {
+  const key = stagingKey(op.sublevel, op.key, op.keyEncoding)
+  if (op.type === 'del') staged.set(key, { deleted: true })
+  else
+    staged.set(key, {
+      deleted: false,
+      encoded: valueEncodingOf(op.sublevel, op.valueEncoding).encode(op.value),
+    })
 }
 
 /**
