@@ -1,7 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Multifeed } from '../../src/feeds/multifeed.js'
-import { create, errorOf, replicate, replicateLive, runPair, tempDir, until } from '../helpers/feeds.js'
+import { create, errorOf, replicate, replicateLive, runPair, tempDir } from '../helpers/feeds.js'
+import { until } from '../helpers/until.js'
 
 test('replicate two multifeeds, one empty', async (t) => {
   const m1 = await create(t)

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { main } from '../../src/cli/main.js'
+import { until } from './until.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const BIN = join(ROOT, 'src/cli/bin.ts')
@@ -77,16 +78,18 @@ export class CliProcess {
   }
 
   private async waitFor<T>(check: () => T | null, what: string, ms: number): Promise<T> {
-    const started = Date.now()
-    for (;;) {
-      const found = check()
-      if (found) return found
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`process exited (${this.child.exitCode}) before ${what}; stderr: ${this.stderr}`)
-      }
-      if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}; stderr: ${this.stderr}`)
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
+    return until(
+      () => {
+        const result = check()
+        if (result) return result
+        if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          throw new Error(`process exited (${this.child.exitCode}) before ${what}; stderr: ${this.stderr}`)
+        }
+        return null
+      },
+      () => `${what}; stderr: ${this.stderr}`,
+      { ms, interval: 25 },
+    ) as Promise<T>
   }
 }
 

@@ -110,12 +110,3 @@ function closedOf(stream: Duplex): Promise<void> {
     else stream.once('close', () => resolve())
   })
 }
-
-/** Resolves once `predicate()` holds, checked after every 'append'/'feed' event and every 10 ms. */
-export async function until(predicate: () => boolean, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + 20_000
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}

@@ -108,15 +108,6 @@ export function recordStates(core: Kappa<any, any>, name: string): ViewState[] {
   return states
 }
 
-/** Resolves once `predicate()` holds (polled every 5 ms; fails after 20 s). */
-export async function until(predicate: () => boolean, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + 20_000
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
 /** One non-live replication of two cores, both directions, until both streams end. */
 export async function sync(a: Kappa<any, any>, b: Kappa<any, any>): Promise<void> {
   const left = a.replicate(true)

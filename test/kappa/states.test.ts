@@ -6,7 +6,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { isKappaError } from '../../src/errors.js'
 import type { Entry } from '../../src/kappa/index.js'
-import { adder, openCore, recordStates, until } from '../helpers/kappa.js'
+import { adder, openCore, recordStates } from '../helpers/kappa.js'
+import { until } from '../helpers/until.js'
 
 test('create a writer: the first state-update is idle', async (t) => {
   const core = await openCore<number>(t)

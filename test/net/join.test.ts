@@ -18,6 +18,7 @@ import {
   type JoinPeer,
 } from '../../src/net/index.js'
 import { isKappaError } from '../../src/errors.js'
+import { until } from '../helpers/until.js'
 
 /** A tiny line protocol: each side sends its name once and records the names it hears. */
 function nameExchange(name: string, heard: Set<string>): () => Duplex {
@@ -32,18 +33,6 @@ function nameExchange(name: string, heard: Set<string>): () => Duplex {
     stream.push(`${name}\n`)
     return stream
   }
-}
-
-function until(check: () => boolean, what: string, ms = 15000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now()
-    const tick = (): void => {
-      if (check()) return resolve()
-      if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${what}`))
-      setTimeout(tick, 20)
-    }
-    tick()
-  })
 }
 
 test('three peers that join a name at once all meet, through a piped replication stream', async (t) => {
