@@ -16,6 +16,8 @@ declare module 'hypercore' {
   }
 
   export interface HypercorePeer {
+    /** The replication stream this peer is on. */
+    readonly stream: unknown
     remoteLength: number
     remoteContiguousLength: number
   }

@@ -159,7 +159,8 @@ export function decodeFeedRecord(bytes: Uint8Array): FeedRecord {
 //   nonce:   32 bytes random; when both negotiate, the larger nonce is the Noise initiator
 // ---------------------------------------------------------------------------------------------
 
-export const PROTOCOL_VERSION = 1
+/** 2: feed offers carry the sender's signed length. */
+export const PROTOCOL_VERSION = 2
 export const PREAMBLE_MAGIC = Buffer.from('kpdb')
 export const PREAMBLE_BYTES = 4 + 1 + 1 + 32
 
@@ -202,8 +203,9 @@ export function decodePreamble(bytes: Buffer): Preamble {
 // The multifeed channel (protomux, protocol CHANNEL_PROTOCOL, id = discovery key of the database
 // key). Its messages, in this order (protomux numbers them by the order they are added):
 //   0 proof  { mac: fixed32 }   HMAC-SHA256(database key, role label ‖ Noise handshake hash)
-//   1 hello  { version, mode, feeds: [{ key, length }] }  lengths are contiguous BLOCKS held
-//   2 add    { feeds: [{ key, length }] }                 live: feeds learned later
+//   1 hello  { version, mode, feeds: [{ key, length, signedLength }] }
+//            length: contiguous BLOCKS held; signedLength: the core's signed (tree) length
+//   2 add    { feeds: [{ key, length, signedLength }] }   live: feeds learned later
 //   3 done   {}                                           non-live: this side has everything
 // ---------------------------------------------------------------------------------------------
 
@@ -214,7 +216,14 @@ const MODES: WireMode[] = ['sync', 'push', 'pull']
 
 export interface FeedOffer {
   key: Buffer
+  /** Blocks the sender holds contiguously from 0: what the receiver may wait for. */
   length: number
+  /**
+   * The sender's signed length (its Merkle tree's length, ≥ `length`). Hypercore proves a block
+   * only against the receiver's own signed length, so a receiver whose signed length is longer
+   * (it learned a later length elsewhere without the blocks) cannot get blocks from this sender.
+   */
+  signedLength: number
 }
 
 export interface ProofMessage {
@@ -237,13 +246,20 @@ const feedOffer = {
   preencode(state: State, m: FeedOffer) {
     c.fixed32.preencode(state, m.key)
     c.uint.preencode(state, m.length)
+    c.uint.preencode(state, m.signedLength)
   },
   encode(state: State, m: FeedOffer) {
     c.fixed32.encode(state, m.key)
     c.uint.encode(state, m.length)
+    c.uint.encode(state, m.signedLength)
   },
   decode(state: State): FeedOffer {
-    return { key: Buffer.from(c.fixed32.decode(state)), length: c.uint.decode(state) }
+    const key = Buffer.from(c.fixed32.decode(state))
+    const length = c.uint.decode(state)
+    const signedLength = c.uint.decode(state)
+    if (signedLength < length)
+      throw new KappaError('ERR_PROTOCOL', 'a feed offer signs fewer blocks than it holds')
+    return { key, length, signedLength }
   },
 }
 const feedOffers = c.array(feedOffer)

@@ -303,13 +303,13 @@ export class ReplicationSession<T> {
 
   private async receiveOffers(offers: FeedOffer[], initial: boolean): Promise<void> {
     await this.host.open()
-    const wanted: Array<{ feed: HypercoreFeed<T>; length: number }> = []
+    const wanted: Array<{ feed: HypercoreFeed<T>; offer: FeedOffer }> = []
     if (this.opts.mode !== 'push') {
       for (const offer of offers) this.known.add(offer.key.toString('hex'))
       // Sequentially, so the feeds are listed in the order the peer offered them.
       for (const offer of offers) {
         const feed = await this.host.addRemoteFeed(offer.key)
-        if (!feed.writable) wanted.push({ feed, length: offer.length })
+        if (!feed.writable) wanted.push({ feed, offer })
       }
     }
     if (initial) this.transport.emit('remote-feeds')
@@ -317,7 +317,7 @@ export class ReplicationSession<T> {
       for (const { feed } of wanted) this.followLive(feed)
       return
     }
-    await Promise.all(wanted.map(({ feed, length }) => this.downloadTo(feed, length)))
+    await Promise.all(wanted.map(({ feed, offer }) => this.downloadTo(feed, offer)))
     // Bring every feed's length (in entries) up to date; an invalid block refuses the feed.
     await Promise.all(wanted.map(({ feed }) => feed.update()))
     if (this.opts.beforeDone) await this.opts.beforeDone()
@@ -328,21 +328,45 @@ export class ReplicationSession<T> {
     this.maybeEnd()
   }
 
-  private async downloadTo(feed: HypercoreFeed<T>, length: number): Promise<void> {
+  /**
+   * Waits until we hold the blocks the peer offered, unless it cannot prove them to us: Hypercore
+   * proves a block against the receiver's signed length and requests only from a peer whose signed
+   * length is at least ours. A core that learned a longer length elsewhere (a cut sync brought the
+   * signature, not the blocks) can get those blocks only from a peer at least as far: waiting here
+   * would stall until the timeout. They come with a later sync with such a peer.
+   */
+  private async downloadTo(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
     const core = feed.core
-    if (core.contiguousLength >= length) return
+    const { length } = offer
+    const unprovable = () => core.length > Math.max(offer.signedLength, this.peerLength(feed))
+    if (core.contiguousLength >= length || unprovable()) return
     core.on('download', this.onProgress)
     const download = core.download({ start: 0, end: length })
+    // Our signed length can also outgrow the peer's while we wait (another peer upgrades us).
+    let onAppend = (): void => {}
+    const outgrown = new Promise<void>((resolve) => {
+      onAppend = () => {
+        if (unprovable()) resolve()
+      }
+      core.on('append', onAppend)
+    })
     try {
       // done() waits for ever when the peer goes away, and resolves when destroyed: race the close.
-      await Promise.race([download.done(), this.whenClosed()])
+      await Promise.race([download.done(), this.whenClosed(), outgrown])
     } finally {
       download.destroy()
       core.off('download', this.onProgress)
+      core.off('append', onAppend)
     }
-    if (core.contiguousLength < length && !this.transport.destroyed) {
+    if (core.contiguousLength < length && !this.transport.destroyed && !unprovable()) {
       throw new KappaError('ERR_PROTOCOL', `feed ${feed.id} stopped below the length the peer offered`)
     }
+  }
+
+  /** The peer's signed length of `feed` as its Hypercore channel on this stream last said (0: not yet). */
+  private peerLength(feed: HypercoreFeed<T>): number {
+    const peer = feed.core.peers.find((p) => p.stream === this.noise)
+    return peer?.remoteLength ?? 0
   }
 
   private followLive(feed: HypercoreFeed<T>): void {
@@ -437,5 +461,5 @@ export class ReplicationSession<T> {
 }
 
 function offerOf<T>(feed: HypercoreFeed<T>): FeedOffer {
-  return { key: feed.key, length: feed.core.contiguousLength }
+  return { key: feed.key, length: feed.core.contiguousLength, signedLength: feed.core.length }
 }
