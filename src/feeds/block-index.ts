@@ -75,7 +75,8 @@ export class BlockIndex {
     while (seq < end) {
       // A single entry (random access) reads its block only; a range reads a window ahead.
       if (end - start > 1 && !this.cache.has(index) && !this.loading.has(index)) this.readWindow(index)
-      const block = await this.load(index)
+      // A cached block needs no await (a microtask per block of a long range read).
+      const block = this.cached(index) ?? (await this.load(index))
       if (seq < block.first || seq >= block.first + block.count) {
         throw new KappaError('ERR_PROTOCOL', `block ${index} does not hold entry ${seq}: inconsistent feed`)
       }
@@ -151,14 +152,19 @@ export class BlockIndex {
   }
 
   private load(index: number): Promise<DecodedBlock> {
+    const cached = this.cached(index)
+    if (cached) return Promise.resolve(cached)
+    return this.loading.get(index) ?? this.track(index, this.read(index))
+  }
+
+  /** Block `index` if it is cached (its place in the LRU order refreshed). */
+  private cached(index: number): DecodedBlock | undefined {
     const cached = this.cache.get(index)
     if (cached) {
-      // Refresh its place in the LRU order.
       this.cache.delete(index)
       this.cache.set(index, cached)
-      return Promise.resolve(cached)
     }
-    return this.loading.get(index) ?? this.track(index, this.read(index))
+    return cached
   }
 
   /** Decodes and caches block `index` once `raw` arrives; until then loads of it share this. */

@@ -12,7 +12,7 @@ import { BlockIndex, coreError } from './block-index.js'
 import { encodeBlocks, decodeBlockHeader } from './messages.js'
 import { createFeedReadStream, type FeedReadStreamOptions } from './read-stream.js'
 import type { Codec, Feed, FeedEvents, FeedKey } from './types.js'
-import { encodeValue } from './value-encoding.js'
+import { decodeAll, encodeValue } from './value-encoding.js'
 
 export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> implements Feed<T> {
   /** The Hypercore itself (its blocks are packed entries, see messages.ts). */
@@ -120,7 +120,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       throw KappaError.notFound(`entries up to ${end} are not stored locally (length ${this.index.length})`)
     }
     const entries = await this.index.entries(start, end)
-    return entries.map((bytes) => this.decode(bytes))
+    return decodeAll(this.codec, entries, (bytes) => this.decode(bytes))
   }
 
   createReadStream(opts: FeedReadStreamOptions = {}): Readable {
