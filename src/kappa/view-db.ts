@@ -100,6 +100,12 @@ export class ViewDb<V = unknown> {
       const found = batch.lookup(this.level, key, opts)
       if (found.staged) return found.value as V | undefined
     }
+    // A single key where the database reads synchronously (memory-level, classic-level): no
+    // thread-pool or nextTick round trip per map batch (read-keys.ts reads few keys this way too).
+    const level = this.level as unknown as SyncGet
+    if (level.supports.getSync === true && level.status === 'open') {
+      return (opts ? level.getSync(key, opts) : level.getSync(key)) as V | undefined
+    }
     const value: unknown = opts ? await this.level.get(key, opts) : await this.level.get(key)
     return value as V | undefined
   }
@@ -123,6 +129,12 @@ export class ViewDb<V = unknown> {
     }
     await this.level.batch(ops as LevelOperation[], opts ?? {})
   }
+}
+
+interface SyncGet {
+  supports: { getSync?: boolean }
+  status: string
+  getSync(key: unknown, opts?: EncodingOptions): unknown
 }
 
 /** `viewDb.batch()`: collects operations; `write()` applies them like `viewDb.batch(ops)`. */
