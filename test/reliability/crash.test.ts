@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { inspect } from 'node:util'
 import { MemoryLevel } from 'memory-level'
 import { HyperKV } from '../../src/kv/index.js'
 import { EXTENSIVE, Prng, seedFromEnv } from '../helpers/prng.js'
@@ -37,7 +38,11 @@ test(`HyperKV survives SIGKILL at ${KILL_POINTS} random points`, async (t) => {
     killChain(join(root, `chain-${chain}`), new Prng(seed).fork(chain), Math.ceil(KILL_POINTS / CHAINS)),
   )
   const acked = await Promise.all(chains).catch((err: unknown) => {
-    throw new Error(`crash test failed — replay with CRASH_SEED=${seed}`, { cause: err })
+    // node:test prints neither `cause` nor a nested stack: the kill point and what broke go in
+    // the message itself.
+    throw new Error(`crash test failed — replay with CRASH_SEED=${seed}\n${inspect(err, { depth: 8 })}`, {
+      cause: err,
+    })
   })
   assert.ok(
     acked.every((n) => n > 0),
