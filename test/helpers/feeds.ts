@@ -3,35 +3,18 @@
  * that is closed and removed when the test ends; `replicate(a, b, opts?)` runs one replication
  * between two Multifeeds (in-process pipes) and resolves once both streams have closed.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import type { TestContext } from 'node:test'
+import { openInTemp, tempDir } from './temp.js'
 import { Multifeed, type MultifeedOptions } from '../../src/feeds/multifeed.js'
 import type { ReplicateOptions } from '../../src/feeds/types.js'
 
-/** A fresh temp directory, removed when the test ends. */
-export async function tempDir(t: TestContext, prefix = 'kappadb-feeds-'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix))
-  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 3 }))
-  return dir
-}
-
 /** A Multifeed in a fresh temp directory; closed (before the directory is removed) at the end. */
-export async function create<T = unknown>(
+export function create<T = unknown>(
   t: TestContext,
   opts: MultifeedOptions = {},
 ): Promise<Multifeed<T> & { dir: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'kappadb-feeds-'))
-  const m = Object.assign(new Multifeed<T>(dir, opts), { dir })
-  // One hook, so the store is closed before its directory goes.
-  t.after(async () => {
-    await m.close()
-    await rm(dir, { recursive: true, force: true, maxRetries: 3 })
-  })
-  await m.ready()
-  return m
+  return openInTemp(t, 'kappadb-feeds-', (dir) => new Multifeed<T>(dir, opts))
 }
 
 export interface ReplicationResult {
@@ -85,6 +68,7 @@ export function replicateLive(
 /** Resolves on 'close' without an error; rejects with the stream's first error. */
 export function settled(stream: Duplex): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (stream.closed) return stream.errored ? reject(stream.errored) : resolve()
     let error: Error | null = null
     stream.once('error', (err) => {
       error ??= err
@@ -96,6 +80,7 @@ export function settled(stream: Duplex): Promise<void> {
 /** The stream's first error (or null when it closed without one). */
 export function errorOf(stream: Duplex): Promise<(Error & { code?: string }) | null> {
   return new Promise((resolve) => {
+    if (stream.closed) return resolve(stream.errored)
     let error: Error | null = null
     stream.once('error', (err) => {
       error ??= err
@@ -110,3 +95,5 @@ function closedOf(stream: Duplex): Promise<void> {
     else stream.once('close', () => resolve())
   })
 }
+
+export { tempDir }
