@@ -118,6 +118,7 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     this.#changes.setMaxListeners(0)
     this.log.on('preadd', this.#onPreadd)
     this.log.on('add', this.#onAdd)
+    this.log.on('error', this.#onError)
     this.#index = this.log.createIndex({
       db: this.#registers.db as unknown as KvDatabase,
       name: 'kv',
@@ -261,9 +262,15 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     await this.#index.close()
     this.log.off('preadd', this.#onPreadd)
     this.log.off('add', this.#onAdd)
+    this.log.off('error', this.#onError)
     await this.#closeOwned()
     this.#nodes.clear()
     this.#registers.clearCache()
+  }
+
+  /** The log's failures reach kv's listeners; never a crash when nobody listens. */
+  readonly #onError = (err: Error): void => {
+    if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
   #assertOpen(): void {

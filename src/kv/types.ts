@@ -98,4 +98,6 @@ export interface HyperKVEvents {
   update: [key: string, value: unknown, node: KvNode]
   /** A del node was indexed, local or replicated. */
   remove: [key: string, node: KvNode]
+  /** The log or the register's index failed (forwarded from `kv.log`); only emitted when listened to. */
+  error: [err: Error]
 }

@@ -45,3 +45,18 @@ test("a throwing 'update' listener: its error is uncaught, later events still go
   assert.equal(uncaught[0], boom)
   assert.deepEqual(Object.values(await kv.get('c')), [{ value: 3 }])
 })
+
+test("the log's failures reach kv's 'error' listeners, and nobody listening is no crash", async (t) => {
+  const kv = await openKv(t)
+  const failure = Object.assign(new Error('index failed'), { code: 'ERR_VIEW_FAILED' })
+  // Nobody listens on kv: the log's 'error' goes nowhere (EventEmitter would throw otherwise).
+  kv.log.emit('error', failure)
+  const seen: Error[] = []
+  kv.on('error', (err) => seen.push(err))
+  kv.log.emit('error', failure)
+  assert.deepEqual(seen, [failure])
+  await kv.close()
+  kv.log.on('error', () => {}) // kv's forwarder is gone: without a listener the log would throw
+  kv.log.emit('error', failure)
+  assert.equal(seen.length, 1, 'a closed store no longer forwards')
+})
