@@ -9,19 +9,7 @@ import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { create, errorOf } from '../helpers/feeds.js'
-
-/** `promise`, or a rejection after `ms` naming `what` (a hang must fail the test, not stall it). */
-async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`hung for ${ms} ms: ${what}`)), ms)
-  })
-  try {
-    return await Promise.race([promise, expired])
-  } finally {
-    clearTimeout(timer)
-  }
-}
+import { deadline } from '../helpers/until.js'
 
 function codes(errors: Array<(Error & { code?: string }) | null>): Array<string | null> {
   return errors.map((err) => (err ? (err.code ?? err.message) : null))
@@ -44,9 +32,9 @@ test('a sync side serving a push peer that holds a prefix of its feed: both end 
     // More than 64 entries: several blocks per append, so the peer's prefix is a real prefix.
     await w.append(Array.from({ length: 70 }, (_, i) => round * 70 + i))
     const outcome = pipePair(a.replicate(true, { mode: 'sync' }), b.replicate(false, { mode: 'push' }))
-    assert.deepEqual(await within(5000, outcome, `round ${round}`), [null, null], `round ${round}`)
+    assert.deepEqual(await deadline(outcome, 5000, `round ${round}`), [null, null], `round ${round}`)
     // The push side takes nothing; give it the new entries for the next round's prefix.
-    await within(5000, pipePair(a.replicate(true), b.replicate(false)), `catch-up ${round}`)
+    await deadline(pipePair(a.replicate(true), b.replicate(false)), 5000, `catch-up ${round}`)
     assert.equal(b.feed(w.key)?.length, (round + 1) * 70)
   }
 })
@@ -78,7 +66,7 @@ test('a socket destroyed mid-sync: that side fails as its socket closes, both si
   await new Promise((resolve) => sockets[1].once('close', resolve))
   await nextTurn()
   assert.equal(streams[1].destroyed, true, 'failed as its socket closed, not after a grace period')
-  assert.deepEqual(await within(5000, outcome, 'the cut'), ['ERR_PROTOCOL', 'ERR_PROTOCOL'])
+  assert.deepEqual(await deadline(outcome, 5000, 'the cut'), ['ERR_PROTOCOL', 'ERR_PROTOCOL'])
 })
 
 // Seed 4284940182: the side that saw the conflict first could fail before its own hello was out
@@ -94,7 +82,7 @@ test('push+push and pull+pull over TCP, live or not: both sides ERR_MODE_CONFLIC
       const streams = [a.replicate(sockets[0], { mode, live }), b.replicate(sockets[1], { mode, live })]
       const outcome = Promise.all(streams.map(errorOf)).then(codes)
       const what = `${mode}+${mode}${live ? ' live' : ''}`
-      assert.deepEqual(await within(5000, outcome, what), ['ERR_MODE_CONFLICT', 'ERR_MODE_CONFLICT'], what)
+      assert.deepEqual(await deadline(outcome, 5000, what), ['ERR_MODE_CONFLICT', 'ERR_MODE_CONFLICT'], what)
     }
   }
 })

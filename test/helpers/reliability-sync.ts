@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream'
 import { isKappaError } from '../../src/errors.js'
 import type { HyperKV } from '../../src/kv/index.js'
 import type { Mode } from './reliability-scenario.js'
+import { deadline } from './until.js'
 
 export interface SyncPlan {
   modes: [Mode, Mode]
@@ -126,15 +127,4 @@ export function uncodedErrors(outcome: SyncOutcome): Error[] {
   return outcome.filter((err): err is Error => err !== null && !isKappaError(err))
 }
 
-/** `promise`, or a rejection naming `what` after `ms` (a hang is a bug, reported with the seed). */
-export async function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`hung for ${ms} ms: ${what}`)), ms)
-  })
-  try {
-    return await Promise.race([promise, expired])
-  } finally {
-    clearTimeout(timer)
-  }
-}
+export { deadline }

@@ -29,3 +29,16 @@ export async function until<T>(
     await new Promise((resolve) => setTimeout(resolve, interval))
   }
 }
+
+/** `promise`, or a rejection naming `what` after `ms`: a hang fails the test instead of stalling it. */
+export async function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`hung for ${ms} ms: ${what}`)), ms)
+  })
+  try {
+    return await Promise.race([promise, expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}
