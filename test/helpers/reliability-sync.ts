@@ -3,12 +3,12 @@
  * in-process pipes or real sockets on 127.0.0.1, any modes, live or not, and optionally cut after
  * a number of bytes by destroying one side's socket (what a dropped connection looks like).
  */
-import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { isKappaError } from '../../src/errors.js'
 import type { HyperKV } from '../../src/kv/index.js'
 import type { Mode } from './reliability-scenario.js'
 import { deadline } from './until.js'
+import { socketPair } from './sockets.js'
 
 export interface SyncPlan {
   modes: [Mode, Mode]
@@ -104,22 +104,6 @@ export async function connect(kvs: [HyperKV, HyperKV], plan: SyncPlan): Promise<
     },
     hangUp: (side) => sockets[side].destroy(),
   }
-}
-
-/** Two connected sockets on 127.0.0.1. */
-async function socketPair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve))
-  const client = net.connect(port, '127.0.0.1')
-  const [socket] = await Promise.all([
-    accepted,
-    new Promise<void>((resolve, reject) => client.once('connect', resolve).once('error', reject)),
-  ])
-  server.close()
-  for (const s of [socket, client]) s.setNoDelay(true)
-  return [socket, client]
 }
 
 /** Every error a replication stream ends with must carry a KappaError code. */
