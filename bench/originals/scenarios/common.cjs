@@ -44,4 +44,16 @@ function p (fn) {
   return new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))))
 }
 
-module.exports = { tmpdir, rm, now, peakRssMB, report, args, fail, p }
+// Runs the scenario named on the command line from `scenarios`, reports its result and exits.
+function runMain (scenarios) {
+  async function main () {
+    const { scenario, backend, n } = args()
+    const run = scenarios[scenario]
+    if (!run) throw new Error('unknown scenario ' + scenario)
+    report(await run(backend, n))
+    process.exit(0)
+  }
+  main().catch(fail)
+}
+
+module.exports = { tmpdir, rm, now, peakRssMB, report, args, fail, p, runMain }

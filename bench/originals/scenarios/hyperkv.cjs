@@ -9,7 +9,7 @@ const sub = require('subleveldown')
 const levelup = require('levelup')
 const leveldown = require('leveldown')
 const memdb = require('memdb')
-const { tmpdir, rm, now, report, args, fail, p } = require('./common.cjs')
+const { tmpdir, rm, now, args, p, runMain } = require('./common.cjs')
 
 const dirs = []
 // Remove the temporary directories however the scenario ends (a failure exits early).
@@ -160,13 +160,4 @@ const scenarios = {
   }
 }
 
-async function main () {
-  const { scenario, backend, n } = args()
-  const run = scenarios[scenario]
-  if (!run) throw new Error('unknown scenario ' + scenario)
-  const result = await run(backend, n)
-  report(result)
-  process.exit(0)
-}
-
-main().catch(fail)
+runMain(scenarios)

@@ -9,7 +9,7 @@ const memdb = require('memdb')
 const RAM = require('random-access-memory')
 const level = require('level')
 const { execFileSync } = require('child_process')
-const { tmpdir, rm, now, report, args, fail, p, peakRssMB } = require('./common.cjs')
+const { tmpdir, rm, now, args, p, peakRssMB, runMain } = require('./common.cjs')
 
 const dirs = []
 // Remove the temporary directories however the scenario ends (a failure exits early).
@@ -145,13 +145,4 @@ const scenarios = {
   }
 }
 
-async function main () {
-  const { scenario, backend, n } = args()
-  const run = scenarios[scenario]
-  if (!run) throw new Error('unknown scenario ' + scenario)
-  const result = await run(backend, n)
-  report(result)
-  process.exit(0)
-}
-
-main().catch(fail)
+runMain(scenarios)
