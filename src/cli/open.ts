@@ -10,9 +10,7 @@ export async function openStore(dir: string): Promise<HyperKV> {
   await mkdir(dir, { recursive: true })
   const kv = hyperkv(dir)
   try {
-    // The log first: it reports a directory held by another process as ERR_LOCKED, where the
-    // register's database would only say "Database is not open".
-    await kv.log.ready()
+    // A directory held by another process fails here with ERR_LOCKED (HyperKV waits for its log).
     await kv.ready()
   } catch (err) {
     await kv.close().catch(() => undefined)
