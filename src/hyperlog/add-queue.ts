@@ -43,6 +43,11 @@ interface BaseRequest {
 export interface DocsRequest extends BaseRequest {
   kind: 'docs'
   docs: DocInput[]
+  /**
+   * The caller's proof (HyperKV's register rows, `Hyperlog[batchProven]`) that the docs marked in
+   * `proven` are new and link only visible nodes — valid while the DAG is at change `asOf`.
+   */
+  proof?: { proven: boolean[]; asOf: number }
 }
 
 /** `append`: the links are the heads when its group runs. */
@@ -174,17 +179,25 @@ export class AddQueue {
   ): Promise<Outcome[]> {
     const deps = this.#deps
     const dag = deps.dag
-    // One read for every hash and link of the group.
+    // One read for every hash and link of the group, but those of docs proven new and linking
+    // visible nodes (the DAG has not moved since the proof was made: nothing committed meanwhile).
     const lookup = new Set<NodeHash>()
+    const provenLinks = new Set<NodeHash>()
     for (const request of group) {
       if (request.kind !== 'docs') continue
-      for (const doc of request.docs) {
+      const proven = request.proof?.asOf === dag.changes ? request.proof.proven : null
+      request.docs.forEach((doc, i) => {
+        if (proven?.[i]) {
+          for (const link of doc.links) provenLinks.add(link)
+          return
+        }
         for (const link of doc.links) lookup.add(link)
         const hash = docHashes.get(doc)
         if (hash !== undefined) lookup.add(hash)
-      }
+      })
     }
-    const committed = await dag.indexer.readCommitted([...lookup])
+    const committed =
+      lookup.size > 0 ? await dag.indexer.readCommitted([...lookup]) : new Map<NodeHash, Buffer>()
     const visible = new Map<NodeHash, NodeRecord>()
     const recordOf = (hash: NodeHash): NodeRecord | undefined => {
       let record = visible.get(hash)
@@ -221,7 +234,7 @@ export class AddQueue {
           const hash = doc.pre.key as NodeHash
           // An append's links are heads: visible (or new in this group) by definition.
           for (const link of request.kind === 'docs' ? doc.links : []) {
-            if (!committed.has(link) && !fresh.has(link) && !own.has(link)) {
+            if (!committed.has(link) && !fresh.has(link) && !own.has(link) && !provenLinks.has(link)) {
               throw KappaError.notFound(`link not found: ${link}`)
             }
           }
@@ -273,7 +286,11 @@ export class AddQueue {
         entryBytes: entries[i],
       },
     }))
-    const { ops, outcome } = dag.indexer.indexLocal(candidates, committed, (hash) => dag.heads.has(hash))
+    const { ops, outcome } = dag.indexer.indexLocal(
+      candidates,
+      committed,
+      (hash) => dag.heads.has(hash) || provenLinks.has(hash),
+    )
     dag.nextSeq = seqBase + entries.length
     try {
       await dag.commitLocal(ops, outcome, seqBase, entries, (hash) => encodingOf.get(hash))

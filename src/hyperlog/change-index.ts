@@ -11,6 +11,7 @@ import { KappaError, asKappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import type { LevelDb } from '../kappa/index.js'
 import { ViewBatch, type LevelOperation } from '../kappa/view-batch.js'
+import { writeBatch } from '../kappa/level-batch.js'
 import type { KnownNode } from './dag-indexer.js'
 import type { InlineIndex } from './dag-view.js'
 import type { ChangeSource } from './read-stream.js'
@@ -226,7 +227,7 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
   async #indexBatch(nodes: KnownNode[]): Promise<void> {
     const last = nodes[nodes.length - 1].record.change
     const { ops, afterCommit } = await this.#mapBatch(nodes)
-    await this.#root.batch(ops)
+    await writeBatch(this.#root, ops)
     this.position = last
     for (const fn of afterCommit) fn()
   }

@@ -230,8 +230,8 @@ export class DagIndexer {
       }
       seenNow.add(node.hash)
       outcome.arrived.push(node)
-      const missing = new Set(node.record.entry.links.filter((link) => !isVisible(link)))
-      if (missing.size === 0) {
+      const missing = missingLinks(node.record.entry.links, isVisible)
+      if (missing === null) {
         makeVisible(node)
         continue
       }
@@ -330,4 +330,14 @@ export class DagIndexer {
     }
     return verdicts
   }
+}
+
+/** The links not visible yet, or null when every one is (most nodes: no Set for them). */
+function missingLinks(
+  links: readonly NodeHash[],
+  isVisible: (hash: NodeHash) => boolean,
+): Set<NodeHash> | null {
+  let missing: Set<NodeHash> | null = null
+  for (const link of links) if (!isVisible(link)) (missing ??= new Set()).add(link)
+  return missing
 }

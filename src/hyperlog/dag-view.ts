@@ -14,6 +14,7 @@ import { KappaError } from '../errors.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
 import type { Entry, LevelDb, LevelOperation, LevelSublevel, View } from '../kappa/index.js'
 import { lengthIsCurrent } from '../kappa/feed-lengths.js'
+import { writeBatch } from '../kappa/level-batch.js'
 import { decodePositions, encodePositions } from '../kappa/messages.js'
 import { DagLock } from './dag-lock.js'
 import {
@@ -254,7 +255,7 @@ export class DagView implements ChangeSource {
     }
     batch.push(this.outbox.put(first, entries))
     try {
-      await this.#root.batch(batch as never[])
+      await writeBatch(this.#root, batch)
     } catch (err) {
       const error = new KappaError('ERR_STORAGE', 'the DAG index could not commit local writes', {
         cause: err,
@@ -336,7 +337,7 @@ export class DagView implements ChangeSource {
     this.#release = null
     try {
       const put = { type: 'put', key: STATE_KEY, value: state, sublevel: this.#state }
-      await this.#root.batch([...(staged?.ops ?? []), put] as never[])
+      await writeBatch(this.#root, [...(staged?.ops ?? []), put as LevelOperation])
       if (staged) {
         this.#positions.set(staged.feed, staged.end)
         this.#apply(

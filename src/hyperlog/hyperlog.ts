@@ -47,6 +47,9 @@ import {
 } from './validate.js'
 
 /** The kappa view name of the DAG index, and the name of the local writer. */
+/** The key of `Hyperlog`'s kappadb-internal proven batch (not exported by the package). */
+export const batchProven = Symbol('kappadb.hyperlog.batchProven')
+
 export const HYPERLOG_NAME = 'hyperlog'
 
 export interface HyperlogEvents<T> {
@@ -92,7 +95,11 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     this.#hasher = new NodeHasher(opts.hash, opts.asyncHash)
     if (typeof storage === 'string') {
       this.kappa = new Kappa(join(storage, 'logs'), { valueEncoding: 'binary', key: opts.key })
-      this.db = new ClassicLevel(join(storage, 'index')) as unknown as LevelDb
+      this.db = new ClassicLevel(join(storage, 'index'), {
+        keyEncoding: 'utf8',
+        // Byte values: the DAG's batches then reach LevelDB the fast way (kappa/level-batch.ts).
+        valueEncoding: 'view',
+      }) as unknown as LevelDb
       this.#owned = true
     } else {
       this.kappa = storage.kappa
@@ -387,12 +394,26 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     return this.#opened.then(fn)
   }
 
+  /**
+   * Kappadb-internal (HyperKV): `batch`, for docs the caller proved new — no visible node has
+   * their hash — with links that are visible, as long as the DAG is still at change `asOf` when
+   * the group commits (else they are checked like any doc). Spares the group's index read of
+   * every hash and link. `proven[i]` marks the docs the proof covers.
+   */
+  [batchProven](docs: BatchDoc<T>[], proven: boolean[], asOf: number): Promise<HyperlogNode<T>[]> {
+    return this.#submitDocs(docs, undefined, { proven, asOf })
+  }
+
   #toNode(node: KnownNode, encoding?: HyperlogValueEncoding): HyperlogNode<T> {
     return toNode<T>(node.hash, node.record, encoding ?? this.valueEncoding)
   }
 
   /** Validates, encodes and announces (`'preadd'`, synchronously) the docs, then queues them. */
-  #submitDocs(docs: BatchDoc<T>[], opts: AddOptions | undefined): Promise<HyperlogNode<T>[]> {
+  #submitDocs(
+    docs: BatchDoc<T>[],
+    opts: AddOptions | undefined,
+    proof?: { proven: boolean[]; asOf: number },
+  ): Promise<HyperlogNode<T>[]> {
     let inputs: DocInput[]
     let encoding: HyperlogValueEncoding
     try {
@@ -412,6 +433,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         kind: 'docs',
         docs: inputs,
         encoding,
+        proof,
         resolve: resolve as (nodes: HyperlogNode<unknown>[]) => void,
         reject,
       }

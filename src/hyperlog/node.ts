@@ -84,5 +84,18 @@ export function toSignable(key: NodeHash, record: NodeRecord): SignableNode {
 
 /** The application identity, else the writer's public key (CONTRACT §3). */
 function identityOf(record: NodeRecord): Buffer {
-  return record.entry.identity ?? Buffer.from(record.feed, 'hex')
+  return record.entry.identity ?? writerKey(record.feed)
+}
+
+/** Writers' public keys as bytes: one decoded key per writer, not one per node. */
+const writerKeys = new Map<string, Buffer>()
+
+function writerKey(feed: string): Buffer {
+  let key = writerKeys.get(feed)
+  if (key === undefined) {
+    // A handful of writers in practice; bounded anyway.
+    if (writerKeys.size >= 1024) writerKeys.clear()
+    writerKeys.set(feed, (key = Buffer.from(feed, 'hex')))
+  }
+  return key
 }

@@ -15,6 +15,7 @@
 import { KappaError } from '../errors.js'
 import type { Feed } from '../feeds/types.js'
 import type { LevelDb, LevelOperation, LevelSublevel } from '../kappa/index.js'
+import { writeBatch } from '../kappa/level-batch.js'
 import { decodeOutboxRecord, encodeOutboxRecord, lexHex, fromLexHex } from './messages.js'
 
 /**
@@ -89,7 +90,7 @@ export class Outbox {
     const ops = records.map(
       ([key]) => ({ type: 'del', key, sublevel: this.#db }) as unknown as LevelOperation,
     )
-    await root.batch([...ops, ...markerOps(end)] as never[])
+    await writeBatch(root, [...ops, ...markerOps(end)])
     return missing.length
   }
 

@@ -36,9 +36,9 @@ export class PendingNodes {
   }
 
   /** `hash` became visible: returns the nodes that waited for nothing else, and forgets them. */
-  release(hash: NodeHash): PendingNode[] {
+  release(hash: NodeHash): readonly PendingNode[] {
     const waiting = this.#waitingOn.get(hash)
-    if (!waiting) return []
+    if (!waiting) return NONE
     this.#waitingOn.delete(hash)
     const ready: PendingNode[] = []
     for (const node of waiting) {
@@ -51,3 +51,5 @@ export class PendingNodes {
     return ready
   }
 }
+
+const NONE: readonly PendingNode[] = []

@@ -12,6 +12,7 @@ import { ViewBatch, encodingOf, type LevelDb, type LevelOperation, type LevelSub
 import { ViewDb, type SublevelOptions } from './view-db.js'
 import { ViewStaging } from './view-staging.js'
 import { attachDirectHooks } from './direct-hooks.js'
+import { writeBatch } from './level-batch.js'
 
 /** What a levelView setup returns: a view without the state hooks, which levelView provides. */
 export type LevelViewDefinition<T = unknown, Api extends object = object> = Omit<
@@ -81,7 +82,7 @@ export function levelView<T, Api extends object, V>(
     const put: LevelOperation = { type: 'put', key: STATE_KEY, value: state, sublevel: stateLevel }
     const ops = batch ? (batch.operations as LevelOperation[]) : []
     ops.push(put)
-    await db.batch(ops)
+    await writeBatch(db, ops)
   }
   const fetchState = async (): Promise<Uint8Array | undefined> => {
     const state: unknown = await stateLevel.get(STATE_KEY)

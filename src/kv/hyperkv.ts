@@ -33,6 +33,7 @@ import {
   type RegisterEntry,
 } from './messages.js'
 import { applyToRegister } from './register.js'
+import { batchProven } from '../hyperlog/hyperlog.js'
 import { WriteQueue } from './write-queue.js'
 import { LruCache } from './lru-cache.js'
 import { RegisterStore, type Register } from './register-store.js'
@@ -78,7 +79,7 @@ export interface WriteRow {
   links: NodeHash[] | null
 }
 
-/** Nodes read most recently (written, indexed or fetched) stay in memory for `get` and streams. */
+/** Nodes fetched or written with explicit links stay in memory for history streams and old registers. */
 const NODE_CACHE_SIZE = 16384
 /** Nodes per index batch: one level batch each, so replicated nodes are indexed in large steps. */
 const INDEX_BATCH = 500
@@ -332,6 +333,8 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       this.#local.caughtUp()
     }
     const keys = rows.length === 1 ? [rows[0]!.key] : new Set(rows.map((row) => row.key))
+    // The DAG's change the registers below are read at (in-line, they move with it): see `proven`.
+    const asOf = this.log.changes
     let registers: Map<string, Register>
     if (inline) {
       const read = this.#registers.getMany(keys)
@@ -357,12 +360,24 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
         if (rows[i]!.links === null) laterUnlinked.add(rows[i]!.key)
       }
     }
-    // The registers before this commit (the loop below moves a key on past its earlier rows).
-    const base = inline && !needsHash ? registers : new Map(registers)
+    // The registers before this commit (the loop below moves a key on past its earlier rows), for
+    // the predictions made when the index is not in-line.
+    const base = inline || !needsHash ? registers : new Map(registers)
     const docs: { links: NodeHash[]; value: KvDoc }[] = []
+    // A row linking its key's heads, as the register has them at `asOf`, is a new node linking
+    // visible ones: a visible node with its links and document would be a node of that key that
+    // the register applied, dropping those heads. The log then need not look its hash and links
+    // up. Not after an explicitly linked row of the key in this batch (it may be a node the
+    // register already has, and the heads derived past it are not the register's).
+    const proven = inline ? new Array<boolean>(rows.length) : null
+    const explicit = proven && rows.some((row) => row.links !== null) ? new Set<string>() : null
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!
       const value = this.#document(row)
+      if (proven) {
+        proven[i] = row.links === null && !explicit?.has(row.key)
+        if (row.links !== null) explicit?.add(row.key)
+      }
       const links = row.links ?? linksOf(registers.get(row.key)!)
       if (needsHash?.[i]) {
         const hash = await this.log.hash(links, value)
@@ -370,7 +385,10 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       }
       docs.push({ links, value })
     }
-    const nodes = await this.#local.capture(() => this.log.batch(docs))
+    // In-line, no prediction is made: the log's announcements need not be told apart.
+    const nodes = proven
+      ? await this.log[batchProven](docs, proven, asOf)
+      : await this.#local.capture(() => this.log.batch(docs))
     if (inline && this.#index.inline) return nodes
     // What the index will make of these nodes, for the next writes until it has.
     const predicted = new Map<string, Register>()
@@ -388,8 +406,9 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
   /** The index's map: applies a batch of nodes (in change order) to the registers. */
   async #map(nodes: KvNode[], staged: StagedWrites): Promise<void> {
     const ops: IndexedOp[] = []
+    // Not kept in the node cache: registers hold their heads' documents, and a cache entry per
+    // indexed node was a tenth of a batch row's time.
     for (const node of nodes) {
-      this.#nodes.set(node.key, node)
       const doc = parseDoc(node.value)
       if (doc)
         ops.push({ node, type: doc.type, key: doc.key, value: doc.type === 'put' ? doc.value : undefined })
