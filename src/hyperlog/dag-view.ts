@@ -140,6 +140,9 @@ export class DagView implements ChangeSource {
       fetchState: () => this.#state.get(STATE_KEY) as Promise<Uint8Array | undefined>,
       storeState: (state: Uint8Array) => this.#storeState(state),
       clearIndex: () => this.#clear(),
+      // Local entries below the marker were indexed in-line by their group: kappa moves the
+      // position over them without reading them back (storeState alone, see #storeState).
+      indexedAhead: (feed: FeedKey) => (feed === this.#opts.localFeed() ? this.#inlineLength : 0),
     } as unknown as View<unknown, object>
   }
 
@@ -332,12 +335,24 @@ export class DagView implements ChangeSource {
 
   async #storeState(state: Uint8Array): Promise<void> {
     const staged = this.#staged
-    const release = this.#release
     this.#staged = null
+    // Without a mapped batch, kappa moved over local entries indexed in-line (`indexedAhead`):
+    // this batch stores the position and deletes the outbox records it passed, under the lock.
+    const release = this.#release ?? (staged ? null : await this.lock.acquire())
     this.#release = null
     try {
-      const put = { type: 'put', key: STATE_KEY, value: state, sublevel: this.#state }
-      await writeBatch(this.#root, [...(staged?.ops ?? []), put as LevelOperation])
+      const put = { type: 'put', key: STATE_KEY, value: state, sublevel: this.#state } as LevelOperation
+      let ops: LevelOperation[]
+      let passed: { feed: FeedKey; end: number } | null = null
+      if (staged) ops = [...staged.ops, put]
+      else {
+        const local = this.#opts.localFeed()
+        const end = local === null ? undefined : decodePositions(state).indexed.get(local)
+        passed = local !== null && end !== undefined ? { feed: local, end } : null
+        ops = passed ? [...this.outbox.passed(passed.end), put] : [put]
+      }
+      await writeBatch(this.#root, ops)
+      if (passed) this.#positions.set(passed.feed, passed.end)
       if (staged) {
         this.#positions.set(staged.feed, staged.end)
         this.#apply(
