@@ -15,6 +15,7 @@ import type { NodeHasher } from './hash.js'
 import {
   changeKey,
   decodeEntry,
+  encodeChangeRun,
   decodeNodeRecord,
   encodeNodeRecord,
   headKey,
@@ -197,7 +198,6 @@ export class DagIndexer {
           key: nodeKey(hash),
           value: encodeNodeRecord(record.feed, record.seq, record.change, record.entryBytes),
         })
-        ops.push({ type: 'put', key: changeKey(record.change), value: Buffer.from(hash) })
         for (const link of record.entry.links) ops.push({ type: 'del', key: headKey(link) })
         ops.push({ type: 'put', key: headKey(hash), value: Buffer.alloc(0) })
         visibleNow.set(hash, node)
@@ -249,6 +249,14 @@ export class DagIndexer {
       this.pending.add(waiting)
     }
 
+    // The batch's changes are consecutive: one change run holds their hashes, in change order.
+    if (outcome.visible.length > 0) {
+      ops.push({
+        type: 'put',
+        key: changeKey(outcome.changes + 1),
+        value: encodeChangeRun(outcome.visible.map((node) => node.hash)),
+      })
+    }
     outcome.changes = this.changes
     return { ops, outcome }
   }

@@ -32,6 +32,7 @@ import {
   INLINE_KEY,
   PENDING_RANGE,
   changeKey,
+  decodeChangeRun,
   decodeInlineLength,
   decodeNodeRecord,
   encodeInlineLength,
@@ -165,8 +166,12 @@ export class DagView implements ChangeSource {
       await this.#state.put(STATE_KEY, encodePositions({ version: DAG_VIEW_VERSION, indexed: new Map() }))
     }
     const level = this.#data
-    const last = (await level.keys({ ...CHANGES_RANGE, reverse: true, limit: 1 }).all()) as string[]
-    this.changes = last.length > 0 ? fromLexHex(last[0].slice(2)) : 0
+    const last = (await level.iterator({ ...CHANGES_RANGE, reverse: true, limit: 1 }).all()) as [
+      string,
+      Buffer,
+    ][]
+    this.changes =
+      last.length > 0 ? fromLexHex(last[0][0].slice(2)) + decodeChangeRun(last[0][1]).length - 1 : 0
     this.indexer.changes = this.changes
     for (const key of (await level.keys(HEADS_RANGE).all()) as string[]) this.heads.add(hashOfHeadKey(key))
     const pending = (await level.iterator(PENDING_RANGE).all()) as [string, Buffer][]
@@ -277,22 +282,43 @@ export class DagView implements ChangeSource {
     return found.map((bytes) => (bytes === undefined ? undefined : decodeNodeRecord(bytes)))
   }
 
+  /**
+   * The visible nodes with a change in (`gt`, `lt`), in change order (or reversed), at most
+   * `limit`: the change runs overlapping the range — the one holding `gt + 1` starts at or before
+   * it — then one read of their records.
+   */
   async readChanges(range: {
     gt: number
     lt: number
     reverse: boolean
     limit: number
   }): Promise<KnownNode[]> {
-    if (range.limit <= 0 || range.lt <= range.gt + 1) return []
-    const hashes = (await this.#data
-      .values({
-        gt: changeKey(range.gt),
-        lt: range.lt === Infinity ? CHANGES_RANGE.lt : changeKey(range.lt),
-        reverse: range.reverse,
-        limit: range.limit,
-      })
-      .all()) as Buffer[]
-    const keys = hashes.map((h) => h.toString() as NodeHash)
+    const low = range.gt + 1
+    const high = Math.min(range.lt - 1, this.changes)
+    if (range.limit <= 0 || high < low) return []
+    const level = this.#data
+    const [runStart] = (await level
+      .keys({ gt: CHANGES_RANGE.gt, lte: changeKey(low), reverse: true, limit: 1 })
+      .all()) as string[]
+    const runs = level.iterator({
+      gte: runStart ?? changeKey(low),
+      lte: changeKey(high),
+      reverse: range.reverse,
+    }) as AsyncIterable<[string, Buffer]> & { close(): Promise<void> }
+    const keys: NodeHash[] = []
+    try {
+      for await (const [key, bytes] of runs) {
+        const first = fromLexHex(key.slice(2))
+        const hashes = decodeChangeRun(bytes)
+        const from = Math.max(low, first) - first
+        const to = Math.min(high, first + hashes.length - 1) - first
+        if (range.reverse) for (let i = to; i >= from && keys.length < range.limit; i--) keys.push(hashes[i])
+        else for (let i = from; i <= to && keys.length < range.limit; i++) keys.push(hashes[i])
+        if (keys.length >= range.limit) break
+      }
+    } finally {
+      await runs.close()
+    }
     const records = await this.readRecords(keys)
     const nodes: KnownNode[] = []
     for (let i = 0; i < keys.length; i++) {

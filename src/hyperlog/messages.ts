@@ -11,9 +11,13 @@
  *   signature: buffer, when flagged
  * The node's key is not stored: every replica recomputes it from links and value.
  *
- * DAG index records (values of the DAG view's keys, see `keys.ts`):
- *   node:    fixed32 feed key, uint seq (0-based), uint change, then the feed entry verbatim
- *   pending: the same with change 0 (a node waiting for links that are not visible yet)
+ * DAG index records (values of the DAG view's keys, below):
+ *   node:       fixed32 feed key, uint seq (0-based), uint change, then the feed entry verbatim
+ *   pending:    the same with change 0 (a node waiting for links that are not visible yet)
+ *   change run: uint8 0, then the hashes of consecutive changes as links (uint count, then per
+ *               hash a tag and its bytes): one record per DAG batch, keyed by its first change.
+ *               Indexes written before runs hold one hash per change, as its utf-8 bytes (never
+ *               starting with a 0 byte): read as a run of one.
  */
 import c from 'compact-encoding'
 import { KappaError } from '../errors.js'
@@ -176,6 +180,32 @@ export function decodeNodeRecord(bytes: Uint8Array): NodeRecord {
   }
 }
 
+/** A change run: the hashes of the changes `first`, `first + 1`, … one DAG batch made visible. */
+export function encodeChangeRun(hashes: readonly NodeHash[]): Buffer {
+  const state = c.state()
+  c.uint8.preencode(state, CHANGE_RUN)
+  links.preencode(state, hashes as NodeHash[])
+  state.buffer = Buffer.allocUnsafe(state.end)
+  c.uint8.encode(state, CHANGE_RUN)
+  links.encode(state, hashes as NodeHash[])
+  return state.buffer as Buffer
+}
+
+const CHANGE_RUN = 0
+
+export function decodeChangeRun(bytes: Uint8Array): NodeHash[] {
+  // A record of one change, as indexes before runs wrote them: the hash's utf-8 bytes.
+  if (bytes.byteLength > 0 && bytes[0] !== CHANGE_RUN) return [toBuffer(bytes).toString() as NodeHash]
+  try {
+    const state = c.state(1, bytes.byteLength, bytes)
+    const hashes = links.decode(state)
+    if (state.start !== state.end) throw new Error('trailing bytes')
+    return hashes
+  } catch (err) {
+    throw new KappaError('ERR_STORAGE', 'a change run of the DAG index cannot be decoded', { cause: err })
+  }
+}
+
 /** An outbox record: the encoded entries of one group of local writes, in seq order. */
 const outboxRecord = c.array(c.buffer)
 
@@ -233,7 +263,7 @@ export function fromLexHex(hex: string): number {
 
 // ---------------------------------------------------------------------------------------------
 // Keys of the DAG index (utf-8 strings in the DAG view's sublevel; values are the records above):
-//   c!<lexhex change>         → the node's hash (utf-8 bytes)
+//   c!<lexhex change>         → change run: the hashes of this change and the next ones of its batch
 //   n!<hash>                  → node record
 //   h!<hash>                  → empty: the node is a head (no visible node links to it)
 //   p!<feed hex>!<lexhex seq> → pending record: a node waiting for a link that is not visible yet

@@ -1,0 +1,111 @@
+/**
+ * Change order is stored as change runs — one record per DAG batch, keyed by its first change
+ * (src/hyperlog/messages.ts). Reads of any range, in both directions, with any limit, equal the
+ * slice of the full change order; indexes written before runs (one hash per change) read the same.
+ */
+import assert from 'node:assert/strict'
+import test from 'node:test'
+import { isKappaError } from '../../src/errors.js'
+import { Hyperlog, type HyperlogNode } from '../../src/hyperlog/index.js'
+import { changeKey, decodeChangeRun, encodeChangeRun } from '../../src/hyperlog/messages.js'
+import type { NodeHash } from '../../src/hyperlog/types.js'
+import { collect, createLog, sync } from '../helpers/hyperlog.js'
+import { Prng } from '../helpers/prng.js'
+
+const hash = (i: number): NodeHash => i.toString(16).padStart(64, '0') as NodeHash
+
+test('a change run decodes to its hashes; a record of one hash (before runs) to that hash', () => {
+  const hashes = [hash(1), hash(2), 'sha1-like' as NodeHash]
+  assert.deepEqual(decodeChangeRun(encodeChangeRun(hashes)), hashes)
+  assert.deepEqual(decodeChangeRun(Buffer.from(hash(7))), [hash(7)])
+  for (const bad of [
+    Buffer.from([0]),
+    Buffer.from([0, 2, 0]),
+    Buffer.concat([encodeChangeRun(hashes), Buffer.from([1])]),
+  ]) {
+    assert.throws(
+      () => decodeChangeRun(bad),
+      (err) => isKappaError(err) && err.code === 'ERR_STORAGE',
+    )
+  }
+})
+
+/** Nodes in change order through batches of random sizes, single adds, and replicated batches. */
+async function filled(t: test.TestContext, prng: Prng): Promise<Hyperlog<string>> {
+  const log = await createLog<string>(t, { valueEncoding: 'utf-8' })
+  const peer = await createLog<string>(t, { valueEncoding: 'utf-8' })
+  let n = 0
+  for (let round = 0; round < 12; round++) {
+    const size = prng.int(1, 120)
+    const target = prng.next() < 0.3 ? peer : log
+    if (size === 1) await target.add(null, `v${n++}`)
+    else await target.batch(Array.from({ length: size }, () => ({ links: [], value: `v${n++}` })))
+    if (prng.next() < 0.3) await sync(log, peer)
+  }
+  await sync(log, peer)
+  return log
+}
+
+test('any range of changes, either way, any limit: the slice of the change order', async (t) => {
+  const prng = new Prng(20261121)
+  const log = await filled(t, prng)
+  const all = await collect<HyperlogNode<string>>(log.createReadStream())
+  const total = log.changes
+  assert.deepEqual(
+    all.map((node) => node.change),
+    Array.from({ length: total }, (_, i) => i + 1),
+  )
+  for (let q = 0; q < 150; q++) {
+    const since = prng.int(0, total + 1)
+    const until = prng.int(0, total + 2)
+    const reverse = prng.next() < 0.5
+    const limit = prng.next() < 0.3 ? -1 : prng.int(0, 50)
+    const inRange = all.filter((node) => node.change > since && node.change < until)
+    const ordered = reverse ? inRange.reverse() : inRange
+    const expected = (limit === -1 ? ordered : ordered.slice(0, limit)).map((node) => node.key)
+    const got = await collect<HyperlogNode<string>>(log.createReadStream({ since, until, reverse, limit }))
+    assert.deepEqual(
+      got.map((node) => node.key),
+      expected,
+      `since ${since} until ${until} reverse ${reverse} limit ${limit}`,
+    )
+  }
+})
+
+test('an index written before change runs (one hash per change) reads and grows the same', async (t) => {
+  const log = await createLog<string>(t, { valueEncoding: 'utf-8' })
+  await log.batch(Array.from({ length: 5 }, (_, i) => ({ links: [], value: `old ${i}` })))
+  const before = await collect<HyperlogNode<string>>(log.createReadStream())
+  // Rewrite the run as one record per change, as indexes before runs stored them.
+  const data = log.db
+    .sublevel('hyperlog')
+    .sublevel<string, Buffer>('d', { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+  await data.batch([
+    { type: 'del', key: changeKey(1) },
+    ...before.map((node) => ({
+      type: 'put' as const,
+      key: changeKey(node.change),
+      value: Buffer.from(node.key),
+    })),
+  ])
+  await log.close()
+
+  const reopened = new Hyperlog<string>(log.dir, { valueEncoding: 'utf-8' })
+  await reopened.ready()
+  assert.equal(reopened.changes, 5)
+  assert.deepEqual(await collect(reopened.createReadStream()), before)
+  const more = await reopened.batch([
+    { links: [], value: 'new 1' },
+    { links: [before[4]!.key], value: 'new 2' },
+  ])
+  assert.deepEqual(
+    more.map((node) => node.change),
+    [6, 7],
+  )
+  const after = await collect<HyperlogNode<string>>(reopened.createReadStream({ since: 3, reverse: true }))
+  assert.deepEqual(
+    after.map((node) => node.value),
+    ['new 2', 'new 1', 'old 4', 'old 3'],
+  )
+  await reopened.close()
+})
