@@ -15,13 +15,25 @@ import { Prng } from '../helpers/prng.js'
 const hash = (i: number): NodeHash => i.toString(16).padStart(64, '0') as NodeHash
 
 test('a change run decodes to its hashes; a record of one hash (before runs) to that hash', () => {
-  const hashes = [hash(1), hash(2), 'sha1-like' as NodeHash]
-  assert.deepEqual(decodeChangeRun(encodeChangeRun(hashes)), hashes)
+  const sha256 = [hash(1), hash(0xabcdef), hash(2)]
+  const packed = encodeChangeRun(sha256)
+  assert.equal(packed.byteLength, 1 + 32 * 3, 'default hashes: 32 bytes each')
+  assert.deepEqual(decodeChangeRun(packed), sha256)
+  // Other hashes (another length, uppercase hex that would not come back the same) as links.
+  for (const others of [
+    [hash(1), 'sha1-like' as NodeHash],
+    [hash(1), hash(0xabc).toUpperCase() as NodeHash],
+    ['z'.repeat(64) as NodeHash],
+  ]) {
+    assert.deepEqual(decodeChangeRun(encodeChangeRun(others)), others)
+  }
   assert.deepEqual(decodeChangeRun(Buffer.from(hash(7))), [hash(7)])
   for (const bad of [
     Buffer.from([0]),
     Buffer.from([0, 2, 0]),
-    Buffer.concat([encodeChangeRun(hashes), Buffer.from([1])]),
+    Buffer.concat([encodeChangeRun([hash(1), 'x' as NodeHash]), Buffer.from([1])]),
+    Buffer.from([1]),
+    Buffer.concat([packed, Buffer.from([1])]),
   ]) {
     assert.throws(
       () => decodeChangeRun(bad),
