@@ -4,6 +4,7 @@
  */
 import c from 'compact-encoding'
 import { KappaError } from '../errors.js'
+import { bytes } from '../util/bytes-codec.js'
 
 type State = ReturnType<typeof c.state>
 
@@ -56,12 +57,12 @@ function encodeBlock(first: number, entries: Uint8Array[]): Buffer {
   c.uint8.preencode(state, BLOCK_VERSION)
   c.uint.preencode(state, first)
   c.uint.preencode(state, entries.length)
-  for (const entry of entries) c.buffer.preencode(state, entry)
+  for (const entry of entries) bytes.preencode(state, entry)
   state.buffer = Buffer.allocUnsafe(state.end)
   c.uint8.encode(state, BLOCK_VERSION)
   c.uint.encode(state, first)
   c.uint.encode(state, entries.length)
-  for (const entry of entries) c.buffer.encode(state, entry)
+  for (const entry of entries) bytes.encode(state, entry)
   return state.buffer as Buffer
 }
 

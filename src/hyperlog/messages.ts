@@ -24,6 +24,7 @@ import c from 'compact-encoding'
 import { KappaError } from '../errors.js'
 import type { FeedKey } from '../feeds/types.js'
 import type { NodeHash } from './types.js'
+import { bytes } from '../util/bytes-codec.js'
 
 type State = ReturnType<typeof c.state>
 
@@ -81,17 +82,17 @@ const entryEncoding = {
     c.uint8.preencode(state, ENTRY_FORMAT)
     c.uint.preencode(state, flags(e))
     links.preencode(state, e.links)
-    c.buffer.preencode(state, e.value)
-    if (e.identity) c.buffer.preencode(state, e.identity)
-    if (e.signature) c.buffer.preencode(state, e.signature)
+    bytes.preencode(state, e.value)
+    if (e.identity) bytes.preencode(state, e.identity)
+    if (e.signature) bytes.preencode(state, e.signature)
   },
   encode(state: State, e: NodeEntry) {
     c.uint8.encode(state, ENTRY_FORMAT)
     c.uint.encode(state, flags(e))
     links.encode(state, e.links)
-    c.buffer.encode(state, e.value)
-    if (e.identity) c.buffer.encode(state, e.identity)
-    if (e.signature) c.buffer.encode(state, e.signature)
+    bytes.encode(state, e.value)
+    if (e.identity) bytes.encode(state, e.identity)
+    if (e.signature) bytes.encode(state, e.signature)
   },
   decode(state: State): NodeEntry {
     if (c.uint8.decode(state) !== ENTRY_FORMAT) throw new Error('not a hyperlog entry')
@@ -227,7 +228,7 @@ export function decodeChangeRun(bytes: Uint8Array): NodeHash[] {
 }
 
 /** An outbox record: the encoded entries of one group of local writes, in seq order. */
-const outboxRecord = c.array(c.buffer)
+const outboxRecord = c.array(bytes)
 
 export function encodeOutboxRecord(entries: Buffer[]): Buffer {
   return toBuffer(c.encode(outboxRecord, entries))

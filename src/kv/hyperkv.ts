@@ -101,6 +101,12 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
   #closing: Promise<void> | null = null
   /** Settles after the events of every batch indexed so far went out (never rejects). */
   #emissions: Promise<void> = Promise.resolve()
+  /**
+   * The registers an in-line commit read, at DAG change `asOf`, while its log batch runs: the
+   * index's `map` takes them from here instead of reading them again (valid while the DAG is still
+   * at `asOf`: nothing committed since, so they are the committed state).
+   */
+  #readAtCommit: { asOf: number; registers: Map<string, Register> } | null = null
   /** The log opened (rejects with its reason when it could not); `#logOpen` once it has. */
   readonly #logOpened: Promise<void>
   #logOpen = false
@@ -337,7 +343,8 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     const asOf = this.log.changes
     let registers: Map<string, Register>
     if (inline) {
-      const read = this.#registers.getMany(keys)
+      // Not cached: the index's map takes them from #readAtCommit and caches what it makes of them.
+      const read = this.#registers.getMany(keys, false)
       registers = read instanceof Map ? read : await read
     } else {
       registers = new Map()
@@ -386,9 +393,17 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       docs.push({ links, value })
     }
     // In-line, no prediction is made: the log's announcements need not be told apart.
-    const nodes = proven
-      ? await this.log[batchProven](docs, proven, asOf)
-      : await this.#local.capture(() => this.log.batch(docs))
+    let nodes: KvNode[]
+    if (proven) {
+      // Rows that moved a key on (needsHash) changed `registers`: then they are not the state at asOf.
+      const unchanged = !needsHash?.includes(true)
+      this.#readAtCommit = unchanged ? { asOf, registers } : null
+      try {
+        nodes = await this.log[batchProven](docs, proven, asOf)
+      } finally {
+        this.#readAtCommit = null
+      }
+    } else nodes = await this.#local.capture(() => this.log.batch(docs))
     if (inline && this.#index.inline) return nodes
     // What the index will make of these nodes, for the next writes until it has.
     const predicted = new Map<string, Register>()
@@ -415,25 +430,29 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     }
     if (ops.length === 0) return
     // Earlier batches are committed and their registers cached (one map at a time, the cache set
-    // after each commit), so cache or database hold their state.
-    const read = this.#registers.getMany(ops.length === 1 ? [ops[0]!.key] : ops.map((op) => op.key))
-    const registers = read instanceof Map ? read : await read
-    const changed = new Set<string>()
+    // after each commit), so cache or database hold their state — or the registers the commit
+    // being indexed read, while nothing else was committed since.
+    const atCommit = this.#readAtCommit?.asOf === this.log.changes ? this.#readAtCommit.registers : null
+    const wanted = atCommit ? ops.filter((op) => !atCommit.has(op.key)) : ops
+    const read =
+      wanted.length === 0
+        ? NO_REGISTERS
+        : this.#registers.getMany(wanted.length === 1 ? [wanted[0]!.key] : wanted.map((op) => op.key))
+    const stored = read instanceof Map ? read : await read
+    /** The registers this batch changed, as it leaves them. */
+    const registers = new Map<string, Register>()
     for (const op of ops) {
-      const before = registers.get(op.key)!
+      const before = registers.get(op.key) ?? atCommit?.get(op.key) ?? stored.get(op.key)!
       // The head keeps its document, so `get` and read streams need no node reads: the bytes the
       // value was parsed from when the log has them, else the value stringified again.
       const doc = jsonBytesOf(op.node) ?? encodeDoc(op.node.value)
       const after = applyToRegister(before, op.node, op.type, doc)
-      if (after !== before) {
-        registers.set(op.key, after)
-        changed.add(op.key)
-      }
+      if (after !== before) registers.set(op.key, after)
     }
-    for (const key of changed) staged.put(key, encodeRegister(registers.get(key)! as RegisterEntry[]))
+    for (const [key, entries] of registers) staged.put(key, encodeRegister(entries as RegisterEntry[]))
     staged.afterCommit(() => {
-      for (const key of changed) this.#registers.cache(key, registers.get(key)!)
-      this.#afterCommit(ops, changed, registers)
+      for (const [key, entries] of registers) this.#registers.cache(key, entries)
+      this.#afterCommit(ops, registers)
     })
   }
 
@@ -441,7 +460,8 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
    * Events and live rows go out once the batch is committed, so a listener reading the store sees
    * what it heard of; in change order (this runs after each commit, one batch at a time).
    */
-  #afterCommit(ops: IndexedOp[], changed: Set<string>, registers: Map<string, Register>): void {
+  /** `registers`: the registers the batch changed, as it left them. */
+  #afterCommit(ops: IndexedOp[], registers: Map<string, Register>): void {
     const announce = (): void => {
       for (const op of ops) {
         this.#local.onIndexed(op.key, op.node.key)
@@ -454,9 +474,9 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       }
       // Live read streams listen here; without them the copies are waste.
       if (this.#changes.listenerCount('change') === 0) return
-      for (const key of changed) {
+      for (const [key, entries] of registers) {
         try {
-          this.#changes.emit('change', key, [...registers.get(key)!])
+          this.#changes.emit('change', key, [...entries])
         } catch (err) {
           rethrowLater(err)
         }
@@ -545,3 +565,5 @@ function rethrowLater(err: unknown): void {
     throw err
   })
 }
+
+const NO_REGISTERS: ReadonlyMap<string, Register> = new Map()

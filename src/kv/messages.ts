@@ -10,6 +10,7 @@
 import c from 'compact-encoding'
 import type { State } from 'compact-encoding'
 import { KappaError } from '../errors.js'
+import { bytes } from '../util/bytes-codec.js'
 
 /** Extra properties merged into a stored document (`opts.fields`). */
 export type KvFields = Record<string, unknown>
@@ -84,12 +85,12 @@ function entryEncoding(withDoc: boolean) {
     preencode(state: State, entry: RegisterEntry): void {
       c.uint8.preencode(state, TYPE_PUT)
       c.string.preencode(state, entry.key)
-      if (withDoc) c.buffer.preencode(state, entry.doc ?? EMPTY)
+      if (withDoc) bytes.preencode(state, entry.doc ?? EMPTY)
     },
     encode(state: State, entry: RegisterEntry): void {
       c.uint8.encode(state, entry.type === 'del' ? TYPE_DEL : TYPE_PUT)
       c.string.encode(state, entry.key)
-      if (withDoc) c.buffer.encode(state, entry.doc ?? EMPTY)
+      if (withDoc) bytes.encode(state, entry.doc ?? EMPTY)
     },
     decode(state: State): RegisterEntry {
       const type = c.uint8.decode(state)

@@ -34,10 +34,11 @@ export class RegisterStore {
   }
 
   /**
-   * Many keys' registers: cache hits, then the rest with one read. Synchronous (no promise, no
-   * microtask hop) when every key is cached or the few missing ones can be read with `getSync`.
+   * Many keys' registers: cache hits, then the rest with one read, cached unless `cacheRead` is
+   * false (a caller about to replace them). Synchronous (no promise, no microtask hop) when every
+   * key is cached or the few missing ones can be read with `getSync`.
    */
-  getMany(keys: Iterable<string>): Map<string, Register> | Promise<Map<string, Register>> {
+  getMany(keys: Iterable<string>, cacheRead = true): Map<string, Register> | Promise<Map<string, Register>> {
     const out = new Map<string, Register>()
     let missing: string[] | null = null
     for (const key of keys) {
@@ -46,29 +47,17 @@ export class RegisterStore {
       else if (!out.has(key)) (missing ??= []).push(key)
     }
     if (missing === null) return out
-    const unique = missing.length > 1 ? [...new Set(missing)] : missing
+    // Keys given as a Set are distinct already.
+    const unique = missing.length > 1 && !(keys instanceof Set) ? [...new Set(missing)] : missing
+    const cache = cacheRead ? this.#cache : null
     let stored: (Uint8Array | undefined)[] | null
     try {
       stored = readKeysSync<Uint8Array>(this.db, unique)
     } catch (err) {
       return Promise.reject(err as Error)
     }
-    if (stored) return this.#decodeInto(out, unique, stored)
-    return readKeys<Uint8Array>(this.db, unique).then((values) => this.#decodeInto(out, unique, values))
-  }
-
-  #decodeInto(
-    out: Map<string, Register>,
-    keys: string[],
-    stored: (Uint8Array | undefined)[],
-  ): Map<string, Register> {
-    for (let i = 0; i < keys.length; i++) {
-      const bytes = stored[i]
-      const entries = bytes ? decodeRegister(bytes) : []
-      this.#cache.set(keys[i], entries)
-      out.set(keys[i], entries)
-    }
-    return out
+    if (stored) return decodeInto(out, unique, stored, cache)
+    return readKeys<Uint8Array>(this.db, unique).then((values) => decodeInto(out, unique, values, cache))
   }
 
   /** The index committed this state of a key. */
@@ -84,3 +73,21 @@ export class RegisterStore {
     this.#cache.clear()
   }
 }
+
+function decodeInto(
+  out: Map<string, Register>,
+  keys: string[],
+  stored: (Uint8Array | undefined)[],
+  cache: LruCache<Register> | null,
+): Map<string, Register> {
+  for (let i = 0; i < keys.length; i++) {
+    const bytes = stored[i]
+    const entries = bytes ? decodeRegister(bytes) : NO_HEADS
+    cache?.set(keys[i], entries)
+    out.set(keys[i], entries)
+  }
+  return out
+}
+
+/** The register of a key never written (shared: registers are never changed in place). */
+const NO_HEADS: Register = Object.freeze([])
