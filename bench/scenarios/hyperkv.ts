@@ -9,11 +9,12 @@ import { runScenarios, timed, tmpdir, type Scenario, type ScenarioResult } from 
 
 const WARMUP = 100
 /**
- * The batch row warms up with the operation it measures, ten batches of 1,000 rows, so it reports
- * the steady rate: kappadb's first batches in a process run about three times slower while V8
- * optimizes the per-batch code (hyperkv 2.1 is the same cold or warm).
+ * The batch row warms up with the operation it measures, twenty batches of 1,000 rows, so it
+ * reports the steady rate: in a fresh process kappadb's first batches run about three times
+ * slower, then about a third slower until the twentieth or so, while V8 optimizes the per-batch
+ * code and grows its young generation (hyperkv 2.1 is the same cold or warm).
  */
-const BATCH_WARMUP = 10_000
+const BATCH_WARMUP = 20_000
 
 const value = (i: number): { n: number; text: string } => ({ n: i, text: `value number ${i}` })
 const key = (i: number): string => `key-${String(i).padStart(8, '0')}`

@@ -31,8 +31,8 @@ export class LruCache<V> {
   }
 
   set(key: string, value: V): void {
-    // The old generation must not keep a stale value behind the young one's back.
-    if (this.old.size > 0) this.old.delete(key)
+    // A stale value the old generation may still hold is never read: the young one shadows it,
+    // and when the young one becomes old, the old one (with the stale value) is dropped.
     this.#add(key, value)
   }
 
