@@ -77,6 +77,10 @@ interface Planned {
   hash: NodeHash
   existing?: KnownNode
   entry?: NodeEntry
+  /** A new node's `'add'` went out with the commit: a repeat of it in the group is announced apart. */
+  announced?: boolean
+  /** A new node: the value encoding of the request that added it. */
+  encoding?: HyperlogValueEncoding
 }
 
 interface Outcome {
@@ -127,13 +131,11 @@ export class AddQueue {
     // Hash every doc whose links are known now (outside the lock: hashing needs no index). Docs
     // hashed at submit time (a synchronous hash) need nothing here: no promise per doc.
     const failed = new Map<AddRequest, unknown>()
-    const docHashes = new Map<DocInput, NodeHash>()
     let hashing: Promise<void>[] | null = null
     for (const request of group) {
       if (request.kind !== 'docs') continue
       for (const doc of request.docs) {
-        if (doc.pre.key !== null) docHashes.set(doc, doc.pre.key)
-        else (hashing ??= []).push(this.#hashDoc(request, doc, failed, docHashes))
+        if (doc.pre.key === null) (hashing ??= []).push(this.#hashDoc(request, doc, failed))
       }
     }
     if (hashing) await Promise.all(hashing)
@@ -142,14 +144,13 @@ export class AddQueue {
     let outcomes: Outcome[]
     try {
       deps.dag.assertUsable()
-      outcomes = await this.#commitGroup(group, writer, failed, docHashes)
+      outcomes = await this.#commitGroup(group, writer, failed)
     } finally {
       release()
     }
 
     // The commit announced each new node ('add', in change order); the other results (nodes
     // already there, repeats) are announced here, so #preadd = #add + #reject.
-    const announced = new Set<NodeHash>()
     for (const { request, planned } of outcomes) {
       let nodes: HyperlogNode<unknown>[]
       try {
@@ -159,7 +160,7 @@ export class AddQueue {
         continue
       }
       planned.forEach((p, i) => {
-        if (p.entry && !announced.has(p.hash)) announced.add(p.hash)
+        if (p.entry && !p.announced) p.announced = true
         else deps.emitAdd(nodes[i])
       })
       request.resolve(nodes)
@@ -175,7 +176,6 @@ export class AddQueue {
     group: AddRequest[],
     writer: Feed<Buffer>,
     failed: Map<AddRequest, unknown>,
-    docHashes: Map<DocInput, NodeHash>,
   ): Promise<Outcome[]> {
     const deps = this.#deps
     const dag = deps.dag
@@ -192,20 +192,21 @@ export class AddQueue {
           return
         }
         for (const link of doc.links) lookup.add(link)
-        const hash = docHashes.get(doc)
-        if (hash !== undefined) lookup.add(hash)
+        if (doc.pre.key !== null) lookup.add(doc.pre.key)
       })
     }
     const committed =
       lookup.size > 0 ? await dag.indexer.readCommitted([...lookup]) : new Map<NodeHash, Buffer>()
-    const visible = new Map<NodeHash, NodeRecord>()
+    let visible: Map<NodeHash, NodeRecord> | null = null
     const recordOf = (hash: NodeHash): NodeRecord | undefined => {
-      let record = visible.get(hash)
-      const bytes = record ? undefined : committed.get(hash)
-      if (bytes) visible.set(hash, (record = decodeNodeRecord(bytes)))
+      const bytes = committed.get(hash)
+      if (bytes === undefined) return undefined
+      let record = (visible ??= new Map()).get(hash)
+      if (!record) visible.set(hash, (record = decodeNodeRecord(bytes)))
       return record
     }
 
+    /** The group's new nodes by hash (a request's own join as it goes; taken out if it fails). */
     const fresh = new Map<NodeHash, Planned>()
     const freshOrder: Planned[] = []
     let heads: Set<NodeHash> | null = null
@@ -217,8 +218,8 @@ export class AddQueue {
         this.#fail(request, failed.get(request))
         continue
       }
+      const own: Planned[] = []
       try {
-        const own = new Map<NodeHash, Planned>()
         const planned: Planned[] = []
         const docs: DocInput[] =
           request.kind === 'docs'
@@ -234,11 +235,11 @@ export class AddQueue {
           const hash = doc.pre.key as NodeHash
           // An append's links are heads: visible (or new in this group) by definition.
           for (const link of request.kind === 'docs' ? doc.links : []) {
-            if (!committed.has(link) && !fresh.has(link) && !own.has(link) && !provenLinks.has(link)) {
+            if (!committed.has(link) && !fresh.has(link) && !provenLinks.has(link)) {
               throw KappaError.notFound(`link not found: ${link}`)
             }
           }
-          const known = own.get(hash) ?? fresh.get(hash)
+          const known = fresh.get(hash)
           const record = known ? undefined : recordOf(hash)
           if (known) planned.push(known)
           else if (record) planned.push({ hash, existing: { hash, record } })
@@ -249,14 +250,14 @@ export class AddQueue {
               identity: doc.identity,
               signature: doc.signature,
             }
-            const node: Planned = { hash, entry }
-            own.set(hash, node)
+            const node: Planned = { hash, entry, encoding: request.encoding }
+            fresh.set(hash, node)
+            own.push(node)
             planned.push(node)
           }
         }
-        if (deps.sign) await this.#sign([...own.values()], writer.id, seqBase + freshOrder.length)
-        for (const node of own.values()) {
-          fresh.set(node.hash, node)
+        if (deps.sign) await this.#sign(own, writer.id, seqBase + freshOrder.length)
+        for (const node of own) {
           freshOrder.push(node)
           if (heads) {
             for (const link of node.entry!.links) heads.delete(link)
@@ -265,18 +266,14 @@ export class AddQueue {
         }
         outcomes.push({ request, planned })
       } catch (err) {
+        for (const node of own) fresh.delete(node.hash)
         this.#fail(request, err)
       }
     }
     if (freshOrder.length === 0) return outcomes
 
-    const encodingOf = new Map<NodeHash, HyperlogValueEncoding>()
-    for (const { request, planned } of outcomes) {
-      for (const p of planned)
-        if (p.entry && !encodingOf.has(p.hash)) encodingOf.set(p.hash, request.encoding)
-    }
     const entries = freshOrder.map((node) => encodeEntry(node.entry!))
-    const candidates = freshOrder.map((node, i) => ({
+    const candidates: KnownNode[] = freshOrder.map((node, i) => ({
       hash: node.hash,
       record: {
         feed: writer.id,
@@ -285,6 +282,7 @@ export class AddQueue {
         entry: node.entry!,
         entryBytes: entries[i],
       },
+      local: node.encoding,
     }))
     const { ops, outcome } = dag.indexer.indexLocal(
       candidates,
@@ -293,27 +291,27 @@ export class AddQueue {
     )
     dag.nextSeq = seqBase + entries.length
     try {
-      await dag.commitLocal(ops, outcome, seqBase, entries, (hash) => encodingOf.get(hash))
+      await dag.commitLocal(ops, outcome, seqBase, entries)
     } catch (err) {
       dag.nextSeq = seqBase
       throw err
     }
-    const byHash = new Map<NodeHash, KnownNode>()
-    for (const node of [...outcome.visible, ...outcome.duplicates]) byHash.set(node.hash, node)
-    for (const node of freshOrder) node.existing = byHash.get(node.hash)
+    // A candidate made visible is the node; one the index found elsewhere (a duplicate) is that.
+    let byHash: Map<NodeHash, KnownNode> | null = null
+    freshOrder.forEach((node, i) => {
+      const candidate = candidates[i]!
+      if (candidate.record.change > 0) node.existing = candidate
+      else {
+        byHash ??= new Map([...outcome.visible, ...outcome.duplicates].map((n) => [n.hash, n]))
+        node.existing = byHash.get(node.hash)
+      }
+    })
     return outcomes
   }
 
-  async #hashDoc(
-    request: AddRequest,
-    doc: DocInput,
-    failed: Map<AddRequest, unknown>,
-    docHashes: Map<DocInput, NodeHash>,
-  ): Promise<void> {
+  async #hashDoc(request: AddRequest, doc: DocInput, failed: Map<AddRequest, unknown>): Promise<void> {
     try {
-      const hash = await this.#deps.hasher.hash(doc.links, doc.value)
-      doc.pre.key = hash
-      docHashes.set(doc, hash)
+      doc.pre.key = await this.#deps.hasher.hash(doc.links, doc.value)
     } catch (err) {
       if (!failed.has(request)) failed.set(request, err)
     }

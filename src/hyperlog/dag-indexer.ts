@@ -45,6 +45,8 @@ export interface KnownNode {
   shared?: { encoding: unknown; node: unknown }
   /** The value the replicated-value check decoded (node.ts `valueDecodes`), until `sharedNode` takes it. */
   decoded?: { encoding: unknown; value: unknown }
+  /** A node a local write added: that write's value encoding (its `'preadd'` went out already). */
+  local?: unknown
 }
 
 /** What a batch did, applied to the in-memory state and announced once the batch is committed. */

@@ -52,9 +52,6 @@ export const DAG_VIEW_VERSION = 1
 const DAG_MAX_BATCH = 1000
 const STATE_KEY = 'state'
 
-/** `claimed(hash)`: the value encoding of the local write that added that node (undefined: none). */
-export type Claimed = (hash: NodeHash) => HyperlogValueEncoding | undefined
-
 export interface DagViewOptions {
   hasher: NodeHasher
   verify?: VerifyNode
@@ -65,7 +62,7 @@ export interface DagViewOptions {
   /** Every feed of the kappa (for `caughtUp`). */
   feeds: () => readonly Pick<Feed, 'id' | 'length' | 'blockLength' | 'core'>[]
   /** After each commit, synchronously, before the batch's callers resume. */
-  onCommit: (outcome: BatchOutcome, claimed: Claimed) => void
+  onCommit: (outcome: BatchOutcome) => void
   onOutboxError: (err: Error) => void
 }
 
@@ -242,13 +239,7 @@ export class DagView implements ChangeSource {
    * outbox record of its entries and the new in-line marker, in one batch; then the in-memory
    * state and events; then the entries go to the flusher.
    */
-  async commitLocal(
-    ops: DagOp[],
-    outcome: BatchOutcome,
-    first: number,
-    entries: Buffer[],
-    claimed: Claimed,
-  ): Promise<void> {
+  async commitLocal(ops: DagOp[], outcome: BatchOutcome, first: number, entries: Buffer[]): Promise<void> {
     this.assertUsable()
     let inlineDone = noop
     const end = first + entries.length
@@ -272,7 +263,7 @@ export class DagView implements ChangeSource {
       throw error
     }
     this.#inlineLength = end
-    this.#apply(outcome, claimed, inlineDone)
+    this.#apply(outcome, inlineDone)
     this.outbox.enqueue(first, entries)
   }
 
@@ -381,11 +372,7 @@ export class DagView implements ChangeSource {
       if (passed) this.#positions.set(passed.feed, passed.end)
       if (staged) {
         this.#positions.set(staged.feed, staged.end)
-        this.#apply(
-          staged.outcome,
-          () => undefined,
-          () => staged.done.forEach((d) => d()),
-        )
+        this.#apply(staged.outcome, () => staged.done.forEach((d) => d()))
       }
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)))
@@ -414,7 +401,7 @@ export class DagView implements ChangeSource {
     }
   }
 
-  #apply(outcome: BatchOutcome, claimed: Claimed, inlineDone: () => void): void {
+  #apply(outcome: BatchOutcome, inlineDone: () => void): void {
     this.changes = outcome.changes
     for (const { hash, record } of outcome.visible) {
       for (const link of record.entry.links) this.heads.delete(link)
@@ -424,7 +411,7 @@ export class DagView implements ChangeSource {
     this.malformedNodes += outcome.malformed ?? 0
     inlineDone()
     // Listeners are application code: their exceptions must not fail the view.
-    guarded(() => this.#opts.onCommit(outcome, claimed))
+    guarded(() => this.#opts.onCommit(outcome))
     for (const listener of this.#listeners) guarded(listener)
   }
 

@@ -119,11 +119,14 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       onOutboxError: (err) => {
         if (this.listenerCount('error') > 0) this.emit('error', err)
       },
-      onCommit: (outcome, claimed) => {
+      onCommit: (outcome) => {
         // A local add announced its own 'preadd'; every visible node gets its 'add' here, in change order.
-        for (const node of outcome.arrived) if (!claimed(node.hash)) this.emit('preadd', preaddOf(node))
+        for (const node of outcome.arrived) if (node.local === undefined) this.emit('preadd', preaddOf(node))
         for (const node of outcome.visible)
-          this.emit('add', sharedNode(node, claimed(node.hash) ?? this.valueEncoding))
+          this.emit(
+            'add',
+            sharedNode(node, (node.local as HyperlogValueEncoding | undefined) ?? this.valueEncoding),
+          )
         for (const node of outcome.rejected) this.emit('reject', preaddOf(node))
         if (outcome.rejected.length > 0) this.#refuseLive((outcome.malformed ?? 0) > 0)
       },
