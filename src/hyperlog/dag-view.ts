@@ -44,7 +44,7 @@ import {
 import { Outbox } from './outbox.js'
 import { readKeys } from './read-keys.js'
 import type { ChangeSource } from './read-stream.js'
-import type { HyperlogValueEncoding, NodeHash } from './types.js'
+import type { NodeHash } from './types.js'
 
 /** Bump when the index layout changes: the index is then cleared and rebuilt at open. */
 export const DAG_VIEW_VERSION = 1

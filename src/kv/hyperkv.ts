@@ -122,6 +122,9 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     })
     this.#logOpened.catch(() => undefined) // reported by the operations that wait for it
     this.#registers = new RegisterStore(this.db)
+    // Before any index batch can stage a register, so the scan's snapshot and the keys written
+    // meanwhile (`willWrite`) cover every key between them.
+    this.#registers.learnKeys()
     this.#changes.setMaxListeners(0)
     this.log.on('preadd', this.#onPreadd)
     this.log.on('add', this.#onAdd)
@@ -449,7 +452,10 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       const after = applyToRegister(before, op.node, op.type, doc)
       if (after !== before) registers.set(op.key, after)
     }
-    for (const [key, entries] of registers) staged.put(key, encodeRegister(entries as RegisterEntry[]))
+    for (const [key, entries] of registers) {
+      this.#registers.willWrite(key)
+      staged.put(key, encodeRegister(entries as RegisterEntry[]))
+    }
     staged.afterCommit(() => {
       for (const [key, entries] of registers) this.#registers.cache(key, entries)
       this.#afterCommit(ops, registers)

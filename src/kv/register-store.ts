@@ -8,6 +8,7 @@
 import type { AbstractSublevel } from 'abstract-level'
 import { decodeRegister, type RegisterEntry } from './messages.js'
 import { LruCache } from './lru-cache.js'
+import { KeyFilter } from './key-filter.js'
 import { readKeys, readKeysSync } from '../hyperlog/read-keys.js'
 import type { KvDatabase } from './types.js'
 import type { RegisterIterator } from './read-stream.js'
@@ -22,6 +23,11 @@ export type Register = readonly RegisterEntry[]
 export class RegisterStore {
   readonly db: RegisterDb
   readonly #cache = new LruCache<Register>(REGISTER_CACHE_SIZE)
+  /** Every key with a stored register, once the scan of the stored ones is complete. */
+  #filter: KeyFilter | null = null
+  /** The filter being built by the scan (keys written meanwhile join it too). */
+  #building: KeyFilter | null = null
+  #learning = false
 
   constructor(kvDb: KvDatabase) {
     this.db = kvDb.sublevel<string, Uint8Array>('x', { valueEncoding: 'view' })
@@ -40,10 +46,13 @@ export class RegisterStore {
    */
   getMany(keys: Iterable<string>, cacheRead = true): Map<string, Register> | Promise<Map<string, Register>> {
     const out = new Map<string, Register>()
+    const filter = this.#filter
     let missing: string[] | null = null
     for (const key of keys) {
       const cached = this.#cache.get(key)
       if (cached) out.set(key, cached)
+      // A key the filter never saw has no register: nothing to read.
+      else if (filter && !filter.mightHave(key)) out.set(key, NO_HEADS)
       else if (!out.has(key)) (missing ??= []).push(key)
     }
     if (missing === null) return out
@@ -63,6 +72,39 @@ export class RegisterStore {
   /** The index committed this state of a key. */
   cache(key: string, entries: Register): void {
     this.#cache.set(key, entries)
+  }
+
+  /** Whether the scan is over: keys never written are answered without a read. */
+  get knowsKeys(): boolean {
+    return this.#filter !== null
+  }
+
+  /** The index is about to store a register for `key` (before the batch that does commits). */
+  willWrite(key: string): void {
+    this.#filter?.add(key)
+    this.#building?.add(key)
+  }
+
+  /**
+   * Starts learning which keys have a register (one scan of the stored keys, in the background);
+   * from its end on, keys never written are not read. Call it before any register can be staged:
+   * a key staged earlier whose batch commits after the scan's snapshot would be missed. Idempotent.
+   * A failed scan leaves every key read as before.
+   */
+  learnKeys(): void {
+    if (this.#learning) return
+    this.#learning = true
+    const building = (this.#building = new KeyFilter())
+    void (async () => {
+      try {
+        for await (const key of this.db.keys()) building.add(key)
+        this.#filter = building
+      } catch {
+        // Closed or failed: stay without a filter (every key is read).
+      } finally {
+        this.#building = null
+      }
+    })()
   }
 
   iterator(range: { gt?: string; gte?: string; lt?: string; lte?: string; limit: number }): RegisterIterator {

@@ -7,6 +7,7 @@
  * numbers from its own stream and never shifts the choices of the steps after it.
  */
 import { randomGenerator } from './kv-random.js'
+import { mix } from '../../src/util/mix32.js'
 
 export class Prng {
   readonly seed: number
@@ -65,16 +66,7 @@ export class Prng {
 }
 
 /** Folds a label into a seed (FNV-1a over the label, then a murmur3 finalizer). */
-export function mix(seed: number, label: string): number {
-  let h = (seed ^ 0x811c9dc5) >>> 0
-  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193)
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
+export { mix }
 
 /**
  * The seed to replay, from `SEED` (decimal or 0x-hex), or null when unset. `SEED=random` draws a
