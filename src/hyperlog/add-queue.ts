@@ -244,13 +244,8 @@ export class AddQueue {
           if (known) planned.push(known)
           else if (record) planned.push({ hash, existing: { hash, record } })
           else {
-            const entry: NodeEntry = {
-              links: doc.links,
-              value: doc.value,
-              identity: doc.identity,
-              signature: doc.signature,
-            }
-            const node: Planned = { hash, entry, encoding: request.encoding }
+            // The doc is the entry (its fields are NodeEntry's): no copy per node.
+            const node: Planned = { hash, entry: doc, encoding: request.encoding }
             fresh.set(hash, node)
             own.push(node)
             planned.push(node)

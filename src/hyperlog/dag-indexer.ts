@@ -201,7 +201,7 @@ export class DagIndexer {
           value: encodeNodeRecord(record.feed, record.seq, record.change, record.entryBytes),
         })
         for (const link of record.entry.links) ops.push({ type: 'del', key: headKey(link) })
-        ops.push({ type: 'put', key: headKey(hash), value: Buffer.alloc(0) })
+        ops.push({ type: 'put', key: headKey(hash), value: HEAD_MARK })
         visibleNow.set(hash, node)
         outcome.visible.push(node)
         for (const released of this.pending.release(hash)) {
@@ -351,3 +351,6 @@ function missingLinks(
   for (const link of links) if (!isVisible(link)) (missing ??= new Set()).add(link)
   return missing
 }
+
+/** The value of a head key: nothing (one shared empty buffer, LevelDB copies what it stores). */
+const HEAD_MARK = Buffer.alloc(0)
