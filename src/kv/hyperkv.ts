@@ -122,9 +122,6 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     })
     this.#logOpened.catch(() => undefined) // reported by the operations that wait for it
     this.#registers = new RegisterStore(this.db)
-    // Before any index batch can stage a register, so the scan's snapshot and the keys written
-    // meanwhile (`willWrite`) cover every key between them.
-    this.#registers.learnKeys()
     this.#changes.setMaxListeners(0)
     this.log.on('preadd', this.#onPreadd)
     this.log.on('add', this.#onAdd)
@@ -341,6 +338,8 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       await this.#emissions
       this.#local.caughtUp()
     }
+    // Writes are what knowing the keys never written speeds up: a store only read never scans them.
+    this.#registers.learnKeys()
     const keys = rows.length === 1 ? [rows[0]!.key] : new Set(rows.map((row) => row.key))
     // The DAG's change the registers below are read at (in-line, they move with it): see `proven`.
     const asOf = this.log.changes

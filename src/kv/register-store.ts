@@ -17,6 +17,8 @@ export type RegisterDb = AbstractSublevel<KvDatabase, unknown, string, Uint8Arra
 
 /** Registers kept in memory; a register is a few dozen bytes per head. */
 const REGISTER_CACHE_SIZE = 65536
+/** Keys staged before the first own write that the key filter waits to take in, at most. */
+const EARLY_KEYS = 65536
 
 export type Register = readonly RegisterEntry[]
 
@@ -27,7 +29,12 @@ export class RegisterStore {
   #filter: KeyFilter | null = null
   /** The filter being built by the scan (keys written meanwhile join it too). */
   #building: KeyFilter | null = null
-  #learning = false
+  /**
+   * Keys staged before the learning started (replicated nodes indexed before the first own
+   * write): they join the filter when it starts. Null once it started, or once too many came
+   * first (then the store never learns: every key is read, as without a filter).
+   */
+  #early: Set<string> | null = new Set()
 
   constructor(kvDb: KvDatabase) {
     this.db = kvDb.sublevel<string, Uint8Array>('x', { valueEncoding: 'view' })
@@ -83,18 +90,24 @@ export class RegisterStore {
   willWrite(key: string): void {
     this.#filter?.add(key)
     this.#building?.add(key)
+    if (this.#early) {
+      this.#early.add(key)
+      if (this.#early.size > EARLY_KEYS) this.#early = null
+    }
   }
 
   /**
    * Starts learning which keys have a register (one scan of the stored keys, in the background);
-   * from its end on, keys never written are not read. Call it before any register can be staged:
-   * a key staged earlier whose batch commits after the scan's snapshot would be missed. Idempotent.
-   * A failed scan leaves every key read as before.
+   * from its end on, keys never written are not read. The keys staged before (`#early`) join the
+   * filter, so none whose batch commits after the scan's snapshot is missed. Idempotent. A failed
+   * scan leaves every key read as before.
    */
   learnKeys(): void {
-    if (this.#learning) return
-    this.#learning = true
+    const early = this.#early
+    if (!early) return
+    this.#early = null
     const building = (this.#building = new KeyFilter())
+    for (const key of early) building.add(key)
     void (async () => {
       try {
         for await (const key of this.db.keys()) building.add(key)

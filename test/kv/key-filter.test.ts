@@ -64,22 +64,35 @@ test('a key that arrived by replication before any own write is linked by the fi
   assert.deepEqual(Object.values(await b!.get('shared')), [{ value: 'from b' }])
 })
 
-test('register store: keys stored before the scan and keys staged during it are read, others not', async () => {
+test('register store: keys stored before the scan, staged before or during it are read, others not', async () => {
   const db = new MemoryLevel<string, unknown>()
   const registers = db.sublevel<string, Uint8Array>('x', { valueEncoding: 'view' })
   const head = (key: string): Uint8Array => encodeRegister([{ key: key.padEnd(64, '0'), type: 'put' }])
   await registers.put('stored', head('a'))
   const store = new RegisterStore(db as unknown as KvDatabase)
   await store.db.open() // so the scan's snapshot is taken now, before the next write
+  store.willWrite('early') // staged (a replicated node indexed) before the first own write…
   store.learnKeys()
+  await registers.put('early', head('c')) // …and committed after the scan's snapshot
   store.willWrite('staged') // a batch staging it while the scan runs…
   await registers.put('staged', head('b')) // …commits
   for (let i = 0; i < 100 && !store.knowsKeys; i++) await sleep(10)
   assert.ok(store.knowsKeys, 'the scan ended')
   store.clearCache()
-  const got = await store.getMany(['stored', 'staged', 'never'])
+  const got = await store.getMany(['stored', 'early', 'staged', 'never'])
   assert.equal(got.get('stored')!.length, 1)
+  assert.equal(got.get('early')!.length, 1)
   assert.equal(got.get('staged')!.length, 1)
   assert.deepEqual(got.get('never'), [])
+  await db.close()
+})
+
+test('register store: too many keys staged before the first own write, and it never learns', async () => {
+  const db = new MemoryLevel<string, unknown>()
+  const store = new RegisterStore(db as unknown as KvDatabase)
+  for (let i = 0; i <= 65_536; i++) store.willWrite(`k${i}`)
+  store.learnKeys()
+  await sleep(50)
+  assert.equal(store.knowsKeys, false)
   await db.close()
 })
