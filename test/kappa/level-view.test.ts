@@ -14,6 +14,31 @@ import { openCore } from '../helpers/kappa.js'
 
 type KV = { key: string; value: string }
 
+/**
+ * A sum view's `map` that stages the new sum, then holds its batch in flight until `release()`:
+ * `inFlight()` resolves once a batch is held.
+ */
+function heldSum(vdb: ViewDb<number>): {
+  map(entries: Entry<number>[]): Promise<void>
+  inFlight(): Promise<void>
+  release(): void
+} {
+  const gate = new EventEmitter()
+  let mapping = false
+  return {
+    async map(entries) {
+      const sum = (await vdb.get('sum')) ?? 0
+      await vdb.put('sum', sum + entries.reduce((a, e) => a + e.value, 0))
+      mapping = true
+      await new Promise((resolve) => gate.once('go', resolve))
+    },
+    async inFlight() {
+      while (!mapping) await new Promise((resolve) => setTimeout(resolve, 5))
+    },
+    release: () => gate.emit('go'),
+  }
+}
+
 test('mapper: entries mapped to puts; missing keys are notFound in callback style', async (t) => {
   const core = await openCore<KV>(t)
   const db = new MemoryLevel()
@@ -104,17 +129,11 @@ test('a write after the batch is done is not part of it: it goes straight to the
 test('an api call that awaits before using the db while a batch is in flight joins that batch', async (t) => {
   const core = await openCore<number>(t)
   const db = new MemoryLevel<string, number>({ valueEncoding: 'json' })
-  const release = new EventEmitter()
-  let mapping = false
+  let held: ReturnType<typeof heldSum> | undefined
   const api = core.use(
     'sum',
     levelView(db, (vdb: ViewDb<number>) => ({
-      async map(entries: Entry<number>[]) {
-        const sum = (await vdb.get('sum')) ?? 0
-        await vdb.put('sum', sum + entries.reduce((a, e) => a + e.value, 0))
-        mapping = true
-        await new Promise((resolve) => release.once('go', resolve))
-      },
+      map: (held = heldSum(vdb)).map,
       api: {
         now: () => vdb.get('sum'),
         async later() {
@@ -125,10 +144,10 @@ test('an api call that awaits before using the db while a batch is in flight joi
     })),
   ).api.sum
   await (await core.writer('default')).append([1, 2])
-  while (!mapping) await new Promise((resolve) => setTimeout(resolve, 5))
+  await held!.inFlight()
   assert.equal(await api.now(), undefined, 'synchronous api calls read committed data')
   assert.equal(await api.later(), 3, 'after an await, the call belongs to the batch in flight')
-  release.emit('go')
+  held!.release()
   await core.ready()
   assert.equal(await api.now(), 3)
 })
@@ -227,15 +246,9 @@ test('inside map a key staged as bytes is found as a string, non-ASCII keys incl
 test('a ready callback inside an api function reads committed data even if a batch is in flight by then', async (t) => {
   const core = await openCore<number>(t)
   const db = new MemoryLevel<string, number>({ valueEncoding: 'json' })
-  const release = new EventEmitter()
-  let mapping = false
+  let held: ReturnType<typeof heldSum> | undefined
   const view = levelView(db, (vdb: ViewDb<number>) => ({
-    async map(entries: Entry<number>[]) {
-      const sum = (await vdb.get('sum')) ?? 0
-      await vdb.put('sum', sum + entries.reduce((a, e) => a + e.value, 0))
-      mapping = true
-      await new Promise((resolve) => release.once('go', resolve))
-    },
+    map: (held = heldSum(vdb)).map,
     api: {
       // The seed README's shape: read inside this.ready's callback.
       get(
@@ -249,7 +262,7 @@ test('a ready callback inside an api function reads committed data even if a bat
   }))
   core.use('sum', view)
   await (await core.writer('default')).append([1, 2])
-  while (!mapping) await new Promise((resolve) => setTimeout(resolve, 5))
+  await held!.inFlight()
   // Stand in for the view's handle: its ready callback fires now, with the batch in flight (the
   // race the wrapper guards against: a new batch may start between ready and its callback).
   const readyCallbacks: (() => void)[] = []
@@ -259,6 +272,6 @@ test('a ready callback inside an api function reads committed data even if a bat
   )
   readyCallbacks.forEach((cb) => cb())
   assert.equal(await got, undefined, 'the staged sum of the batch in flight is not visible')
-  release.emit('go')
+  held!.release()
   await core.ready()
 })
