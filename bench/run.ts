@@ -426,7 +426,7 @@ async function main(): Promise<void> {
   ]
 
   const report = [
-    `kappadb vs the originals and Autobase + Hyperbee — ${opts.quick ? 'quick run (small sizes)' : `medians of ${opts.runs ?? '5 runs (3 for the replication and 1M rows)'}${opts.runs ? ' runs' : ''}`}`,
+    `kappadb vs the originals and Autobase + Hyperbee — ${opts.quick ? 'quick run (small sizes)' : `medians of ${opts.runs ?? '5 runs (3 for the replication, live-latency and 1M rows)'}${opts.runs ? ' runs' : ''}`}`,
     `machine: ${describeMachine(machine)}`,
     `original: hyperkv 2.1.1 + hyperlog 4.12.1 on levelup@1 + leveldown (in memory: memdb); kappa-core 6.0.0 + kappa-view 3.1.0 + memdb, logs on disk (in memory: random-access-memory). Autobase 7.28.1 + Hyperbee 2.27.3 on kappadb's hypercore 11.37.1 and corestore 7.12.5 (bench/autobase). Ratios: how many times better kappadb is (time and memory inverted).`,
     '',
