@@ -11,6 +11,7 @@
 export { KappaError, ErrorCodes, isKappaError } from './errors.js'
 export type { ErrorCode } from './errors.js'
 export type { Callback } from './util/callback.js'
+export type { TypedReadable } from './util/typed-readable.js'
 export * from './feeds/index.js'
 export * from './kappa/index.js'
 export * from './hyperlog/index.js'

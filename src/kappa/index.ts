@@ -1,5 +1,5 @@
 export { Kappa, kappa } from './kappa.js'
-export type { KappaOptions, ViewNames } from './kappa.js'
+export type { ApiMap, KappaOptions, MountedApis, UsedApi, ViewNames } from './kappa.js'
 export { levelView } from './level-view.js'
 export type { LevelLike, LevelViewDefinition, LevelViewSetup } from './level-view.js'
 export { ViewDb, ViewChainedBatch } from './view-db.js'
@@ -15,11 +15,15 @@ export type {
 } from './view-batch.js'
 export { DEFAULT_MAX_BATCH } from './indexer.js'
 export type {
+  ApiFunction,
   BoundApi,
   Done,
   Entry,
   KappaEvents,
+  KnownApi,
+  NoApi,
   View,
+  ViewApi,
   ViewHandle,
   ViewState,
   ViewStateContext,

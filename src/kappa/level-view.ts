@@ -7,7 +7,7 @@
 import { KappaError } from '../errors.js'
 import { callHook } from './call-hook.js'
 import { withCallback, type Callback } from '../util/callback.js'
-import type { Done, Entry, View } from './types.js'
+import type { Done, Entry, KnownApi, NoApi, View, ViewApi } from './types.js'
 import { ViewBatch, encodingOf, type LevelDb, type LevelOperation, type LevelSublevel } from './view-batch.js'
 import { ViewDb, type SublevelOptions } from './view-db.js'
 import { ViewStaging } from './view-staging.js'
@@ -38,20 +38,35 @@ export interface LevelLike {
   clear(): Promise<void>
 }
 
-export function levelView<T = unknown, Api extends object = object, V = unknown>(
+/**
+ * The view's types come from the setup: `V`, the data's values, from its parameter
+ * (`(db: ViewDb<number>) => …`); `T`, the entries' values, from `map`'s parameter or from the core
+ * the view is given to (`core.use(name, levelView(…))`); `Api` from the `api` object, whose
+ * functions get `this` (the view's handle) and `core` typed.
+ */
+export function levelView<T = unknown, Api extends ViewApi = NoApi, V = unknown>(
   db: LevelLike,
   setup: LevelViewSetup<T, Api, V>,
-): View<T, Api>
-export function levelView<T = unknown, Api extends object = object, V = unknown>(
+): View<T, KnownApi<Api>>
+export function levelView<T = unknown, Api extends object = NoApi, V = unknown>(
+  db: LevelLike,
+  setup: LevelViewSetup<T, Api, V>,
+): View<T, KnownApi<Api>>
+export function levelView<T = unknown, Api extends ViewApi = NoApi, V = unknown>(
   db: LevelLike,
   opts: SublevelOptions,
   setup: LevelViewSetup<T, Api, V>,
-): View<T, Api>
+): View<T, KnownApi<Api>>
+export function levelView<T = unknown, Api extends object = NoApi, V = unknown>(
+  db: LevelLike,
+  opts: SublevelOptions,
+  setup: LevelViewSetup<T, Api, V>,
+): View<T, KnownApi<Api>>
 export function levelView<T, Api extends object, V>(
   level: unknown,
   optsOrSetup: SublevelOptions | LevelViewSetup<T, Api, V>,
   maybeSetup?: LevelViewSetup<T, Api, V>,
-): View<T, Api> {
+): View<T, KnownApi<Api>> {
   const setup = typeof optsOrSetup === 'function' ? optsOrSetup : maybeSetup
   const opts = typeof optsOrSetup === 'function' ? {} : optsOrSetup
   if (!isLevel(level)) throw KappaError.invalid('levelView needs an abstract-level database')

@@ -3,6 +3,7 @@
  * functions see as `this`.
  */
 import type { FeedKey } from '../feeds/types.js'
+import type { Kappa } from './kappa.js'
 
 /** One log entry as a view's `map` sees it. */
 export interface Entry<T = unknown> {
@@ -95,6 +96,31 @@ export type VoidCallback = (err: Error | null) => void
 export type BoundApi<A> = {
   [M in keyof A]: A[M] extends (core: never, ...rest: infer R) => infer Ret ? (...rest: R) => Ret : A[M]
 } & { ready(cb: VoidCallback): void; ready(): Promise<void> }
+
+/**
+ * A function of a view's `api` as the view defines it: `this` is the view's handle, the core the
+ * api is mounted on comes first, then the caller's arguments. Written as a method's type so a
+ * function whose `core` or arguments are typed more narrowly still fits.
+ */
+export type ApiFunction = {
+  method(this: ViewHandle, core: Kappa, ...args: unknown[]): unknown
+}['method']
+
+/**
+ * What a view's `api` may hold: functions (mounted bound, see `BoundApi`) and any other values
+ * (mounted as they are). As the constraint of an inferred api type it gives the functions of an
+ * api object literal their `this` and `core` types.
+ */
+export type ViewApi = Record<
+  string,
+  ApiFunction | object | string | number | bigint | boolean | symbol | null | undefined
+>
+
+/** No api: what a view without one mounts (besides `ready`). */
+export type NoApi = Record<never, never>
+
+/** An inferred api type, or `NoApi` when nothing was inferred (the constraint's index signature). */
+export type KnownApi<A> = string extends keyof A ? NoApi : A
 
 export interface KappaEvents {
   /** A view changed state. */
