@@ -4,6 +4,11 @@ export { levelView } from './level-view.js'
 export type { LevelLike, LevelViewDefinition, LevelViewSetup } from './level-view.js'
 export { ViewDb, ViewChainedBatch } from './view-db.js'
 export type { GetCallback, ViewDbError, ViewDbKey, ViewDbOperation, SublevelOptions } from './view-db.js'
+export { ViewIterator } from './view-iterator.js'
+export type { ViewRangeOptions } from './view-iterator.js'
+export { ViewWatch } from './view-changes.js'
+export type { ViewChange, ViewWatchEvents, WatchOptions } from './view-changes.js'
+export type { KeyRange } from './view-range.js'
 export { ViewBatch } from './view-batch.js'
 export type {
   EncodingOptions,

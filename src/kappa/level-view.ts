@@ -8,9 +8,17 @@ import { KappaError } from '../errors.js'
 import { callHook } from './call-hook.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import type { Done, Entry, KnownApi, NoApi, View, ViewApi } from './types.js'
-import { ViewBatch, encodingOf, type LevelDb, type LevelOperation, type LevelSublevel } from './view-batch.js'
+import {
+  ViewBatch,
+  encodingOf,
+  type LevelDb,
+  type LevelOperation,
+  type LevelSublevel,
+  type StagedOperation,
+} from './view-batch.js'
 import { ViewDb, type SublevelOptions } from './view-db.js'
 import { ViewStaging } from './view-staging.js'
+import { ViewChanges } from './view-changes.js'
 import { attachDirectHooks } from './direct-hooks.js'
 import { writeBatch } from './level-batch.js'
 
@@ -82,7 +90,8 @@ export function levelView<T, Api extends object, V>(
   }) as unknown as LevelSublevel
   const stateLevel = db.sublevel('s', { valueEncoding: 'buffer' }) as unknown as LevelSublevel
   const staging = new ViewStaging()
-  const viewDb = new ViewDb<V>(dataLevel, staging)
+  const changes = new ViewChanges()
+  const viewDb = new ViewDb<V>(dataLevel, staging, changes)
   const definition = setup(viewDb)
   if (definition === null || typeof definition !== 'object' || typeof definition.map !== 'function') {
     throw KappaError.invalid('levelView setup must return an object with a map function')
@@ -97,7 +106,8 @@ export function levelView<T, Api extends object, V>(
     const put: LevelOperation = { type: 'put', key: STATE_KEY, value: state, sublevel: stateLevel }
     const ops = batch ? (batch.operations as LevelOperation[]) : []
     ops.push(put)
-    await writeBatch(db, ops)
+    // The watches skip the position's put: it is not in the data sublevel.
+    await changes.commit(ops as StagedOperation[], () => writeBatch(db, ops))
   }
   const fetchState = async (): Promise<Uint8Array | undefined> => {
     const state: unknown = await stateLevel.get(STATE_KEY)
