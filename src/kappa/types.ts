@@ -92,10 +92,28 @@ export interface ViewHandle {
 /** Node-style callback of `ready`, `pause` and the like. */
 export type VoidCallback = (err: Error | null) => void
 
-/** A view api as mounted on the core: the leading `core` parameter removed, plus `ready`. */
-export type BoundApi<A> = {
-  [M in keyof A]: A[M] extends (core: never, ...rest: infer R) => infer Ret ? (...rest: R) => Ret : A[M]
-} & { ready(cb: VoidCallback): void; ready(): Promise<void> }
+/**
+ * A view api as mounted on the core: each function without its leading `core` parameter (its last
+ * two overloads, when it has several: `read(opts?)` and `read(opts, cb)`), other members as they
+ * are, plus `ready`.
+ */
+export type BoundApi<A> = { [M in keyof A]: BoundFunction<A[M]> } & {
+  ready(cb: VoidCallback): void
+  ready(): Promise<void>
+}
+
+/** One api member as mounted: a function without its `core` parameter; anything else as it is. */
+export type BoundFunction<F> = F extends {
+  (core: never, ...args: infer A1): infer R1
+  (core: never, ...args: infer A2): infer R2
+}
+  ? Same<[A1, R1], [A2, R2]> extends true
+    ? (...args: A2) => R2
+    : { (...args: A1): R1; (...args: A2): R2 }
+  : F
+
+/** Whether two types are identical (a single signature matches the two-overload pattern twice). */
+type Same<X, Y> = (<G>() => G extends X ? 1 : 2) extends <G>() => G extends Y ? 1 : 2 ? true : false
 
 /**
  * A function of a view's `api` as the view defines it: `this` is the view's handle, the core the

@@ -8,7 +8,7 @@
 import { KappaError } from '../errors.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
 import type { EncodingOptions, LevelOperation, LevelSublevel, StagedOperation } from './view-batch.js'
-import type { ViewStaging } from './view-staging.js'
+import { ViewStaging } from './view-staging.js'
 import { ViewChanges, type ViewWatch, type WatchOptions } from './view-changes.js'
 import { ViewIterator, type ViewRangeOptions } from './view-iterator.js'
 
@@ -39,6 +39,7 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
   readonly level: LevelSublevel
   private readonly staging: ViewStaging
   private readonly changes: ViewChanges
+  private committedDb: ViewDb<V, K> | undefined
 
   /** @internal Made by `levelView` (and `sublevel`). */
   constructor(level: LevelSublevel, staging: ViewStaging, changes: ViewChanges = new ViewChanges()) {
@@ -125,6 +126,16 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
     return this.changes.watch<K, V>(this.level, range)
   }
 
+  /**
+   * This database reading committed data only, whatever batch is in flight (its writes go
+   * straight to the database): for api functions that read after an `await`, which would
+   * otherwise join a batch in flight.
+   */
+  get committed(): ViewDb<V, K> {
+    this.committedDb ??= new ViewDb<V, K>(this.level, OUTSIDE_BATCHES, this.changes)
+    return this.committedDb
+  }
+
   /** A ViewDb over a sublevel of this one; its writes in `map` join the same view batch. */
   sublevel<S = unknown, SK extends ViewDbKey = string>(name: string, opts?: SublevelOptions): ViewDb<S, SK> {
     const level = this.level.sublevel(name, opts ?? {}) as unknown as LevelSublevel
@@ -187,6 +198,9 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
     await this.changes.commit(written, () => this.level.batch(ops as LevelOperation[], opts ?? {}))
   }
 }
+
+/** A staging no batch ever begins in: every call reads committed data. */
+const OUTSIDE_BATCHES = new ViewStaging()
 
 interface SyncGet {
   supports: { getSync?: boolean }

@@ -43,6 +43,7 @@ export class ViewIterator<R> implements AsyncIterableIterator<R> {
   readonly #limit: number
   #emitted = 0
   #closed = false
+  #started = false
   #queue: Promise<unknown> = Promise.resolve()
 
   /** @internal Made by `ViewDb`. */
@@ -71,12 +72,21 @@ export class ViewIterator<R> implements AsyncIterableIterator<R> {
       changes.whenSettled(() => {
         try {
           resolve((level as unknown as { iterator(o: object): LevelIterator }).iterator(levelOpts))
+          this.#started = true
         } catch (err) {
           reject(err as Error)
         }
       }),
     )
     this.#iterator.catch(() => undefined) // reported by next()
+  }
+
+  /**
+   * True once the read's snapshot of committed data is taken (at the call, or right after the
+   * commit in flight then). A watch event heard while it is false is already in what this reads.
+   */
+  get started(): boolean {
+    return this.#started
   }
 
   [Symbol.asyncIterator](): this {
