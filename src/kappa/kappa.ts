@@ -4,10 +4,9 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
-import type Corestore from 'corestore'
 import { KappaError } from '../errors.js'
 import { Multifeed, type MultifeedOptions, type WriterOptions } from '../feeds/index.js'
-import type { Feed, FeedKey, ReplicateOptions } from '../feeds/types.js'
+import type { CorestoreLike, Feed, FeedKey, ReplicateOptions } from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { Indexer } from './indexer.js'
 import { joinLive, type Join, type JoinLiveOptions, type TopicInput } from '../net/index.js'
@@ -64,7 +63,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   private readonly opened: Promise<void>
   private closing: Promise<void> | null = null
 
-  constructor(storage: string | Corestore | null | undefined, opts: KappaOptions<T> = {}) {
+  constructor(storage: string | CorestoreLike | null | undefined, opts: KappaOptions<T> = {}) {
     super()
     if (opts === null || typeof opts !== 'object') throw KappaError.invalid('opts must be an object')
     const { multifeed, ...multifeedOpts } = opts
@@ -74,7 +73,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     if (!multifeed && (storage === null || storage === undefined)) {
       throw KappaError.invalid('storage is required unless opts.multifeed is given')
     }
-    this.multifeed = multifeed ?? new Multifeed<T>(storage as string | Corestore, multifeedOpts)
+    this.multifeed = multifeed ?? new Multifeed<T>(storage as string | CorestoreLike, multifeedOpts)
     this.ownsMultifeed = !multifeed
     this.api = {} as MountedApis<Apis>
     this.multifeed.on('feed', (feed) => this.watch(feed))
@@ -274,7 +273,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
 
 /** `kappa(storage, opts)` ≡ `new Kappa(storage, opts)`. */
 export function kappa<T = unknown, Apis extends ApiMap = NoApi>(
-  storage: string | Corestore | null | undefined,
+  storage: string | CorestoreLike | null | undefined,
   opts?: KappaOptions<T>,
 ): Kappa<T, Apis> {
   return new Kappa<T, Apis>(storage, opts)

@@ -30,7 +30,7 @@ export class ViewWatch<K = string, V = unknown> extends EventEmitter<ViewWatchEv
   readonly #stop: () => void
   #closed = false
 
-  /** @internal Made by `ViewDb.watch`. */
+  /** Made by `ViewDb.watch`. */
   constructor(stop: () => void) {
     super()
     this.#stop = stop

@@ -41,7 +41,7 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
   private readonly changes: ViewChanges
   private committedDb: ViewDb<V, K> | undefined
 
-  /** @internal Made by `levelView` (and `sublevel`). */
+  /** Made by `levelView` (and `sublevel`). */
   constructor(level: LevelSublevel, staging: ViewStaging, changes: ViewChanges = new ViewChanges()) {
     this.level = level
     this.staging = staging

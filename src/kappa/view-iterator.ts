@@ -46,7 +46,7 @@ export class ViewIterator<R> implements AsyncIterableIterator<R> {
   #started = false
   #queue: Promise<unknown> = Promise.resolve()
 
-  /** @internal Made by `ViewDb`. */
+  /** Made by `ViewDb`. */
   constructor(
     level: LevelSublevel,
     changes: ViewChanges,

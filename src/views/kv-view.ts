@@ -83,7 +83,7 @@ export interface KvWatchEvents<T> {
 export class KvWatch<T> extends EventEmitter<KvWatchEvents<T>> {
   readonly #stop: () => void
 
-  /** @internal Made by the kv view's `watch`. */
+  /** Made by the kv view's `watch`. */
   constructor(stop: () => void) {
     super()
     this.#stop = stop

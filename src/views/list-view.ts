@@ -67,7 +67,7 @@ export interface ListWatchEvents<T> {
 export class ListWatch<T> extends EventEmitter<ListWatchEvents<T>> {
   readonly #stop: () => void
 
-  /** @internal Made by the list's `watch`. */
+  /** Made by the list's `watch`. */
   constructor(stop: () => void) {
     super()
     this.#stop = stop
