@@ -7,7 +7,7 @@
 import { KappaError } from '../errors.js'
 import { callHook } from './call-hook.js'
 import { withCallback, type Callback } from '../util/callback.js'
-import type { Done, Entry, KnownApi, NoApi, View, ViewApi } from './types.js'
+import type { Done, Entry, KnownApi, View, ViewApi } from './types.js'
 import {
   ViewBatch,
   encodingOf,
@@ -52,20 +52,20 @@ export interface LevelLike {
  * the view is given to (`core.use(name, levelView(…))`); `Api` from the `api` object, whose
  * functions get `this` (the view's handle) and `core` typed.
  */
-export function levelView<T = unknown, Api extends ViewApi = NoApi, V = unknown>(
+export function levelView<T = unknown, Api extends ViewApi = ViewApi, V = unknown>(
   db: LevelLike,
   setup: LevelViewSetup<T, Api, V>,
 ): View<T, KnownApi<Api>>
-export function levelView<T = unknown, Api extends object = NoApi, V = unknown>(
+export function levelView<T = unknown, Api extends object = ViewApi, V = unknown>(
   db: LevelLike,
   setup: LevelViewSetup<T, Api, V>,
 ): View<T, KnownApi<Api>>
-export function levelView<T = unknown, Api extends ViewApi = NoApi, V = unknown>(
+export function levelView<T = unknown, Api extends ViewApi = ViewApi, V = unknown>(
   db: LevelLike,
   opts: SublevelOptions,
   setup: LevelViewSetup<T, Api, V>,
 ): View<T, KnownApi<Api>>
-export function levelView<T = unknown, Api extends object = NoApi, V = unknown>(
+export function levelView<T = unknown, Api extends object = ViewApi, V = unknown>(
   db: LevelLike,
   opts: SublevelOptions,
   setup: LevelViewSetup<T, Api, V>,

@@ -12,27 +12,30 @@ export type MapCallback<R> = (err?: Error | null, result?: R | null) => void
 
 /**
  * An app's per-entry map: `(entry) => result` (or a promise of it), or callback style
- * `(entry, next) => next(err, result)`; `null`/`undefined` leaves the entry out.
+ * `(entry, next) => next(err, result)` (declaring `next` makes it callback style); `null` or
+ * `undefined` leaves the entry out. One signature, so `entry` and `next` are typed in place.
  */
-export type EntryMap<T, R> =
-  | ((entry: Entry<T>) => R | null | undefined | Promise<R | null | undefined>)
-  | ((entry: Entry<T>, next: MapCallback<R>) => void)
+export type EntryMap<T, R> = (
+  entry: Entry<T>,
+  next: MapCallback<R>,
+) => R | null | undefined | void | Promise<R | null | undefined | void>
+
+/** What a promise-style map is given as its (undeclared) second argument. */
+const NO_CALLBACK: MapCallback<unknown> = () => {}
 
 /** Calls `map` as its arity says: two parameters means callback style. */
 export function callEntryMap<T, R>(map: EntryMap<T, R>, entry: Entry<T>): Promise<R | null | undefined> {
   if (map.length >= 2) {
     return new Promise((resolve, reject) => {
       try {
-        ;(map as (entry: Entry<T>, next: MapCallback<R>) => void)(entry, (err, result) =>
-          err ? reject(toError(err)) : resolve(result),
-        )
+        void map(entry, (err, result) => (err ? reject(toError(err)) : resolve(result)))
       } catch (err) {
         reject(toError(err))
       }
     })
   }
   try {
-    return Promise.resolve((map as (entry: Entry<T>) => R | null | undefined)(entry))
+    return Promise.resolve(map(entry, NO_CALLBACK) as R | null | undefined | Promise<R | null | undefined>)
   } catch (err) {
     return Promise.reject(toError(err))
   }
