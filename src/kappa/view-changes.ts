@@ -25,12 +25,15 @@ export interface WatchOptions<K> extends KeyRange<K> {
   valueEncoding?: string
 }
 
-/** `viewDb.watch(range?)`: `'change'` after every commit that wrote keys in range; `close()` stops it. */
-export class ViewWatch<K = string, V = unknown> extends EventEmitter<ViewWatchEvents<K, V>> {
+/**
+ * A watch: the events a view sends after its commits, until `close()`. `ViewWatch` (a `viewDb`'s
+ * writes) and the view helpers' watches are this with their own events.
+ */
+export class Watch<E extends Record<keyof E, unknown[]>> extends EventEmitter<E> {
   readonly #stop: () => void
   #closed = false
 
-  /** Made by `ViewDb.watch`. */
+  /** `stop` detaches the watch from what feeds it. */
   constructor(stop: () => void) {
     super()
     this.#stop = stop
@@ -47,6 +50,9 @@ export class ViewWatch<K = string, V = unknown> extends EventEmitter<ViewWatchEv
     this.#stop()
   }
 }
+
+/** `viewDb.watch(range?)`: `'change'` after every commit that wrote keys in range; `close()` stops it. */
+export class ViewWatch<K = string, V = unknown> extends Watch<ViewWatchEvents<K, V>> {}
 
 interface Watcher {
   level: LevelSublevel

@@ -175,27 +175,23 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
     for (const op of ops) checkOperation(op)
     const batch = this.staging.current()
     if (batch) {
-      for (const op of ops) {
-        batch.stage({
-          type: op.type,
-          key: op.key,
-          value: op.type === 'put' ? op.value : undefined,
-          keyEncoding: op.keyEncoding ?? opts?.keyEncoding,
-          valueEncoding: op.valueEncoding ?? opts?.valueEncoding,
-          sublevel: this.level,
-        })
-      }
+      for (const op of ops) batch.stage(this.operation(op, opts))
       return
     }
-    const written: StagedOperation[] = ops.map((op) => ({
+    const written = ops.map((op) => this.operation(op, opts))
+    await this.changes.commit(written, () => this.level.batch(ops as LevelOperation[], opts ?? {}))
+  }
+
+  /** `op` on this sublevel, with the batch's encodings where it names none. */
+  private operation(op: ViewDbOperation<V>, opts: EncodingOptions | undefined): StagedOperation {
+    return {
       type: op.type,
       key: op.key,
       value: op.type === 'put' ? op.value : undefined,
       keyEncoding: op.keyEncoding ?? opts?.keyEncoding,
       valueEncoding: op.valueEncoding ?? opts?.valueEncoding,
       sublevel: this.level,
-    }))
-    await this.changes.commit(written, () => this.level.batch(ops as LevelOperation[], opts ?? {}))
+    }
   }
 }
 

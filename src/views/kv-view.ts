@@ -31,6 +31,7 @@ import {
   type ViewIterator,
   type ViewRangeOptions,
   type ViewWatch,
+  Watch,
 } from '../kappa/index.js'
 import { callEntryMap, fetchEntries, type EntryMap } from './entries.js'
 import { compareEntryIds, compareUtf8, entryId, escapeKey, unescapeKey } from './keys.js'
@@ -80,20 +81,7 @@ export interface KvWatchEvents<T> {
 }
 
 /** `api.watch(range?)`: `'change'` after each committed batch that changed heads in range. */
-export class KvWatch<T> extends EventEmitter<KvWatchEvents<T>> {
-  readonly #stop: () => void
-
-  /** Made by the kv view's `watch`. */
-  constructor(stop: () => void) {
-    super()
-    this.#stop = stop
-  }
-
-  /** No more events. Idempotent. */
-  close(): void {
-    this.#stop()
-  }
-}
+export class KvWatch<T> extends Watch<KvWatchEvents<T>> {}
 
 /** The api of a kvView (as the view defines it; mounted without `core`, see `BoundApi`). */
 export interface KvViewApi<T> {

@@ -9,7 +9,6 @@
  * seq — the same order on every replica, whatever order the entries arrived in. Values are read
  * back from the feeds.
  */
-import { EventEmitter } from 'node:events'
 import { KappaError } from '../errors.js'
 import { optsAndCallback } from '../util/callback.js'
 import type { TypedReadable } from '../util/typed-readable.js'
@@ -24,6 +23,7 @@ import {
   type ViewIterator,
   type ViewRangeOptions,
   type ViewWatch,
+  Watch,
 } from '../kappa/index.js'
 import { callEntryMap, fetchEntries, type EntryMap } from './entries.js'
 import {
@@ -64,20 +64,7 @@ export interface ListWatchEvents<T> {
 }
 
 /** `api.watch(range?)`: `'change'` after each committed batch that inserted entries in range. */
-export class ListWatch<T> extends EventEmitter<ListWatchEvents<T>> {
-  readonly #stop: () => void
-
-  /** Made by the list's `watch`. */
-  constructor(stop: () => void) {
-    super()
-    this.#stop = stop
-  }
-
-  /** No more events. Idempotent. */
-  close(): void {
-    this.#stop()
-  }
-}
+export class ListWatch<T> extends Watch<ListWatchEvents<T>> {}
 
 /** The api of a listView (as the view defines it; mounted without `core`, see `BoundApi`). */
 export interface ListViewApi<T> {
