@@ -31,6 +31,8 @@ export function rangeBounds<K>(
   for (const name of BOUNDS) {
     const bound = range[name]
     if (bound === undefined) continue
+    // abstract-level's rule: gte wins over gt, lte over lt.
+    if ((name === 'gt' && range.gte !== undefined) || (name === 'lt' && range.lte !== undefined)) continue
     if (typeof bound !== 'string' && !(bound instanceof Uint8Array)) {
       throw KappaError.invalid(`range.${name} must be a string or bytes`)
     }

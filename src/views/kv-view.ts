@@ -282,14 +282,17 @@ function checkRange(range: KvViewRange): KvViewRange {
   return range
 }
 
-/** A range of keys as a range of `h!` records (escaping keeps the order). */
+/**
+ * A range of keys as a range of `h!` records (escaping keeps the order). As in abstract-level,
+ * `gte` wins over `gt` and `lte` over `lt`.
+ */
 function headsRange(range: KvViewRange): ViewRangeOptions {
   const out: ViewRangeOptions = {}
-  if (range.gt !== undefined) out.gt = headsKey(range.gt)
-  else if (range.gte !== undefined) out.gte = headsKey(range.gte)
+  if (range.gte !== undefined) out.gte = headsKey(range.gte)
+  else if (range.gt !== undefined) out.gt = headsKey(range.gt)
   else out.gte = HEADS
-  if (range.lt !== undefined) out.lt = headsKey(range.lt)
-  else if (range.lte !== undefined) out.lte = headsKey(range.lte)
+  if (range.lte !== undefined) out.lte = headsKey(range.lte)
+  else if (range.lt !== undefined) out.lt = headsKey(range.lt)
   else out.lt = 'h"' // '"' follows '!'
   return out
 }

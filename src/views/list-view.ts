@@ -241,13 +241,16 @@ function checkRange(range: ListRange): void {
   }
 }
 
-/** A range of sort keys as a range of rows: every tie of a key lies between `enc(key)` and `enc(key)~`. */
+/**
+ * A range of sort keys as a range of rows: every tie of a key lies between `enc(key)` and
+ * `enc(key)~`. As in abstract-level, `gte` wins over `gt` and `lte` over `lt`.
+ */
 function rowRange(range: ListRange): ViewRangeOptions {
   const out: ViewRangeOptions = {}
   if (range.gte !== undefined) out.gte = encodeSortKey(range.gte)
-  if (range.gt !== undefined) out.gt = encodeSortKey(range.gt) + AFTER_SUFFIXES
-  if (range.lt !== undefined) out.lt = encodeSortKey(range.lt)
+  else if (range.gt !== undefined) out.gt = encodeSortKey(range.gt) + AFTER_SUFFIXES
   if (range.lte !== undefined) out.lt = encodeSortKey(range.lte) + AFTER_SUFFIXES
+  else if (range.lt !== undefined) out.lt = encodeSortKey(range.lt)
   return out
 }
 

@@ -96,6 +96,36 @@ test('inside map, a range read merges the staged writes with committed data, in 
   ])
 })
 
+test('as in abstract-level, gte wins over gt and lte over lt, for staged and committed rows alike', async (t) => {
+  const core = await openCore<Op>(t)
+  const inMap: Array<Array<[string, number]>> = []
+  const api = core.use(
+    'ops',
+    levelView(new MemoryLevel({ valueEncoding: 'json' }), (vdb: ViewDb<number>) => ({
+      async map(entries: Entry<Op>[]) {
+        for (const { value } of entries) {
+          for (const [key, n] of Object.entries(value.put ?? {})) await vdb.put(key, n)
+          if (value.read) inMap.push(await vdb.iterator(value.read).all())
+        }
+      },
+      api: { all: (_core: unknown, range?: ReadSpec) => vdb.iterator(range).all() },
+    })),
+  ).api.ops
+  const w = await core.writer('default')
+  await w.append({ put: { a: 1, c: 3 } })
+  await core.ready()
+  const both = { gt: 'd', gte: 'b', lt: 'b', lte: 'd' }
+  await w.append({ put: { b: 2, d: 4 }, read: both })
+  await core.ready()
+  const expected: Array<[string, number]> = [
+    ['b', 2],
+    ['c', 3],
+    ['d', 4],
+  ]
+  assert.deepEqual(inMap, [expected])
+  assert.deepEqual(await api.all(both), expected)
+})
+
 test('a range read of a sublevel sees its staged writes; for-await and early exit release it', async (t) => {
   const core = await openCore<string>(t)
   const seen: string[][] = []
