@@ -11,6 +11,8 @@ export default tseslint.config(
       'bench/autobase/**',
       'eslint.config.js',
       'scripts/*.mjs',
+      // A separate project: the consumer test type-checks it against the installed tarball.
+      'test/package/app/**',
     ],
   },
   js.configs.recommended,

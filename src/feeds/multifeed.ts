@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import type Corestore from 'corestore'
-import type { CompatManifest, KeyPair } from 'hypercore'
+import type { CompatManifest } from 'hypercore'
 import { KappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { namespaceOf, toDatabaseKey, toFeedKey } from './database-key.js'
@@ -20,7 +20,15 @@ import {
   type StoreHandle,
 } from './open-store.js'
 import { Replicator } from './replication/replicator.js'
-import type { Codec, Feed, MultifeedEvents, ReplicateOptions, ValueEncoding } from './types.js'
+import type {
+  Codec,
+  CorestoreLike,
+  Feed,
+  KeyPair,
+  MultifeedEvents,
+  ReplicateOptions,
+  ValueEncoding,
+} from './types.js'
 import { toCodec } from './value-encoding.js'
 
 export interface MultifeedOptions {
@@ -57,7 +65,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   private closing: Promise<void> | null = null
   private _closed = false
 
-  constructor(storage: string | Corestore, opts: MultifeedOptions = {}) {
+  constructor(storage: string | CorestoreLike, opts: MultifeedOptions = {}) {
     super()
     if (typeof storage !== 'string' && !isCorestore(storage)) {
       throw KappaError.invalid('storage must be a directory path or a Corestore')
@@ -73,7 +81,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     }
     this.key = toDatabaseKey(opts.encryptionKey ?? opts.key)
     this.codec = toCodec<T>(opts.valueEncoding)
-    this.store = createStore(storage, namespaceOf(this.key))
+    this.store = createStore(storage as string | Corestore, namespaceOf(this.key))
     this.list = new FeedList(this.store.ns)
     this.replicator = new Replicator<T>(this, this.store.root)
   }
@@ -137,18 +145,19 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   // ---- internals used by the replicator -------------------------------------------------------
 
-  /** Resolves once the store is open; rejects with ERR_CLOSED once closing started. */
+  /** @internal Resolves once the store is open; rejects with ERR_CLOSED once closing started. */
   open(): Promise<void> {
     if (this.closing) return Promise.reject(KappaError.closed('multifeed'))
     if (!this.opening) this.opening = this.openNow()
     return this.opening
   }
 
+  /** @internal */
   get isClosing(): boolean {
     return this.closing !== null
   }
 
-  /** The feed for a key a peer offered: opened (and listed) when new. */
+  /** @internal The feed for a key a peer offered: opened (and listed) when new. */
   addRemoteFeed(key: Buffer): Promise<HypercoreFeed<T>> {
     const id = key.toString('hex')
     const known = this.byId.get(id)
@@ -168,11 +177,12 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     })
   }
 
-  /** Feeds by hex id, for the replicator. */
+  /** @internal Feeds by hex id, for the replicator. */
   knownFeed(id: string): HypercoreFeed<T> | undefined {
     return this.byId.get(id)
   }
 
+  /** @internal */
   allFeeds(): readonly HypercoreFeed<T>[] {
     return this.ordered
   }
@@ -256,7 +266,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     this.emit('feed', feed, feed.name)
   }
 
-  /** `'error'` without listeners would throw; a background error must never crash the process. */
+  /** @internal `'error'` without listeners would throw; a background error must never crash the process. */
   reportError(err: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
@@ -276,7 +286,10 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 }
 
 /** `multifeed(storage, opts)` ≡ `new Multifeed(storage, opts)`. */
-export function multifeed<T = unknown>(storage: string | Corestore, opts?: MultifeedOptions): Multifeed<T> {
+export function multifeed<T = unknown>(
+  storage: string | CorestoreLike,
+  opts?: MultifeedOptions,
+): Multifeed<T> {
   return new Multifeed<T>(storage, opts)
 }
 

@@ -14,15 +14,14 @@ import { KappaError } from '../errors.js'
 import { toError, withCallback, type Callback } from '../util/callback.js'
 import { isLoopbackOnly, resolveBootstrap } from './bootstrap.js'
 import { toTopic, type Topic, type TopicInput } from './topic.js'
-import type { JoinEvents, JoinOptions, JoinPeer, ReplicateConnection } from './types.js'
+import type { HyperswarmLike, JoinEvents, JoinOptions, JoinPeer, ReplicateConnection } from './types.js'
 
 const DEFAULT_REDISCOVER = [1000, 2000, 4000, 8000, 16000, 32000] as const
 
 export class Join extends EventEmitter<JoinEvents> {
   /** The 32-byte topic announced and looked up on the DHT. */
   readonly topic: Topic
-  /** The Hyperswarm underneath (for advanced use: stats, `joinPeer`). */
-  readonly swarm: Hyperswarm
+  private readonly hyperswarm: Hyperswarm
   private readonly replicate: ReplicateConnection
   private readonly discovery: PeerDiscoverySession
   private readonly connected = new Map<NoiseSecretStream, JoinPeer>()
@@ -35,13 +34,18 @@ export class Join extends EventEmitter<JoinEvents> {
     const checked = checkOptions(opts)
     this.topic = toTopic(topic)
     this.replicate = checked.replicate
-    this.swarm = createSwarm(checked)
-    this.swarm.on('connection', (socket, info) => this.onConnection(socket, info))
-    this.discovery = this.swarm.join(this.topic, { server: checked.server, client: checked.client })
+    this.hyperswarm = createSwarm(checked)
+    this.hyperswarm.on('connection', (socket, info) => this.onConnection(socket, info))
+    this.discovery = this.hyperswarm.join(this.topic, { server: checked.server, client: checked.client })
     this.firstRound = this.discovery.flushed().then(() => {
       if (!this.closing) this.emit('discovered')
     })
     this.scheduleRediscovery([...checked.rediscover])
+  }
+
+  /** The Hyperswarm underneath (for advanced use: stats, `joinPeer`). */
+  get swarm(): HyperswarmLike {
+    return this.hyperswarm
   }
 
   /** Peers connected now. */
@@ -73,7 +77,7 @@ export class Join extends EventEmitter<JoinEvents> {
   private async destroy(): Promise<void> {
     if (this.rediscoverTimer) clearTimeout(this.rediscoverTimer)
     for (const socket of this.connected.keys()) socket.destroy()
-    await this.swarm.destroy()
+    await this.hyperswarm.destroy()
   }
 
   private onConnection(socket: NoiseSecretStream, info: PeerInfo): void {
@@ -167,7 +171,7 @@ function checkOptions(opts: JoinOptions): CheckedOptions {
 }
 
 function createSwarm(opts: CheckedOptions): Hyperswarm {
-  const dht = opts.dht ?? createDHT(opts)
+  const dht = (opts.dht as HyperDHT | undefined) ?? createDHT(opts)
   return new Hyperswarm({
     ...(dht ? { dht } : {}),
     ...(opts.keyPair ? { keyPair: opts.keyPair } : {}),
