@@ -4,15 +4,16 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
-import Hypercore from 'hypercore'
+import type Hypercore from 'hypercore'
 import { KappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { AppendBatcher } from './append-batcher.js'
 import { BlockIndex, coreError } from './block-index.js'
+import { MAX_ENTRY_BYTES, MAX_VALUE_DEPTH, checkEntrySize, jsonTooDeep } from './limits.js'
 import { encodeBlocks, decodeBlockHeader } from './messages.js'
 import { createFeedReadStream, type FeedReadStreamOptions } from './read-stream.js'
 import type { Codec, Feed, FeedEvents, FeedKey } from './types.js'
-import { decodeAll, encodeValue } from './value-encoding.js'
+import { decodeAll, encodeValue, isJsonCodec } from './value-encoding.js'
 
 export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> implements Feed<T> {
   /** The Hypercore itself (its blocks are packed entries, see messages.ts). */
@@ -120,6 +121,9 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       throw KappaError.notFound(`entries up to ${end} are not stored locally (length ${this.index.length})`)
     }
     const entries = await this.index.entries(start, end)
+    // A peer's entries pass the checks our own passed when written (one of them failing fails the
+    // batch, as an undecodable one does: callers that skip such entries read one at a time).
+    if (!this.core.writable) for (const bytes of entries) this.checkRemote(bytes)
     return decodeAll(this.codec, entries, (bytes) => this.decode(bytes))
   }
 
@@ -149,11 +153,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     this.checkOpen()
     if (!this.core.writable) throw KappaError.invalid('feed is not writable (not one of our writers)')
     if (entries.length === 0) return this.index.length
-    for (const entry of entries) {
-      if (entry.byteLength > Hypercore.MAX_SUGGESTED_BLOCK_SIZE - 16) {
-        throw KappaError.invalid('entry is larger than a Hypercore block may be')
-      }
-    }
+    for (const entry of entries) checkEntrySize(entry.byteLength)
     return this.batcher.push(entries)
   }
 
@@ -180,7 +180,29 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       throw KappaError.notFound(`entry ${seq} is not stored locally (length ${this.index.length})`)
     }
     const [bytes] = await this.index.entries(seq, seq + 1)
+    if (!this.core.writable) this.checkRemote(bytes)
     return this.decode(bytes)
+  }
+
+  /**
+   * A peer's entry must be one we could have written: at most MAX_ENTRY_BYTES and, with the json
+   * encoding, nested at most MAX_VALUE_DEPTH deep; else it is refused as undecodable
+   * (`ERR_PROTOCOL`). Our own entries are not checked on reading: a store reads whatever its logs
+   * hold, also what older versions wrote.
+   */
+  private checkRemote(bytes: Uint8Array): void {
+    if (bytes.byteLength > MAX_ENTRY_BYTES) {
+      throw new KappaError(
+        'ERR_PROTOCOL',
+        `a replicated entry of ${bytes.byteLength} bytes is larger than MAX_ENTRY_BYTES (${MAX_ENTRY_BYTES})`,
+      )
+    }
+    if (isJsonCodec(this.codec as Codec<unknown>) && jsonTooDeep(bytes)) {
+      throw new KappaError(
+        'ERR_PROTOCOL',
+        `a replicated value nests deeper than MAX_VALUE_DEPTH (${MAX_VALUE_DEPTH})`,
+      )
+    }
   }
 
   private decode(bytes: Uint8Array): T {

@@ -9,6 +9,7 @@
  * nothing of it is written.
  */
 import { KappaError } from '../errors.js'
+import { checkEntrySize } from '../feeds/limits.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
 import type { KnownNode } from './dag-indexer.js'
 import type { DagView } from './dag-view.js'
@@ -81,6 +82,8 @@ interface Planned {
   announced?: boolean
   /** A new node: the value encoding of the request that added it. */
   encoding?: HyperlogValueEncoding
+  /** A new node: its feed entry, encoded (and its size checked) once it is signed. */
+  bytes?: Buffer
 }
 
 interface Outcome {
@@ -252,6 +255,11 @@ export class AddQueue {
           }
         }
         if (deps.sign) await this.#sign(own, writer.id, seqBase + freshOrder.length)
+        // The whole entry (links, value, identity, signature) must fit: else this request fails alone.
+        for (const node of own) {
+          node.bytes = encodeEntry(node.entry!)
+          checkEntrySize(node.bytes.byteLength, 'a node entry')
+        }
         for (const node of own) {
           freshOrder.push(node)
           if (heads) {
@@ -267,7 +275,7 @@ export class AddQueue {
     }
     if (freshOrder.length === 0) return outcomes
 
-    const entries = freshOrder.map((node) => encodeEntry(node.entry!))
+    const entries = freshOrder.map((node) => node.bytes!)
     const candidates: KnownNode[] = freshOrder.map((node, i) => ({
       hash: node.hash,
       record: {

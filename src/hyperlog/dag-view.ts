@@ -41,7 +41,7 @@ import {
   nodeKey,
   type NodeRecord,
 } from './messages.js'
-import { Outbox } from './outbox.js'
+import { Outbox, type DroppedEntry } from './outbox.js'
 import { readKeys } from './read-keys.js'
 import type { ChangeSource } from './read-stream.js'
 import type { NodeHash } from './types.js'
@@ -184,7 +184,7 @@ export class DagView implements ChangeSource {
    * At open, before `load`: appends the outbox's entries the writer's feed lacks, then deletes its
    * records and stores the in-line marker they imply, in one batch (groups commit no marker).
    */
-  async replayOutbox(writer: Feed<Buffer>): Promise<number> {
+  async replayOutbox(writer: Feed<Buffer>): Promise<{ appended: number; dropped: DroppedEntry[] }> {
     const stored = (await this.#data.get(INLINE_KEY)) as Buffer | undefined
     const marker = stored ? decodeInlineLength(stored) : 0
     return this.outbox.replay(writer, this.#root, (end) =>

@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { ClassicLevel } from 'classic-level'
-import { KappaError } from '../errors.js'
+import { KappaError, isKappaError } from '../errors.js'
+import { MAX_ENTRY_BYTES, checkEntrySize } from '../feeds/limits.js'
 import type { Feed } from '../feeds/types.js'
 import { Kappa, type LevelDb } from '../kappa/index.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
@@ -19,6 +20,8 @@ import { DAG_VIEW_VERSION, DagView } from './dag-view.js'
 import { NodeHasher } from './hash.js'
 import { HeadsStream } from './heads-stream.js'
 import { normalizeLinks } from './links.js'
+import { decodeEntry } from './messages.js'
+import type { DroppedEntry } from './outbox.js'
 import { sharedNode, toNode, valueDecodes } from './node.js'
 import { ChangeStream } from './read-stream.js'
 import { startReplication, type HyperlogReplicateOptions } from './replicate.js'
@@ -142,6 +145,14 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       emitReject: (node) => this.emit('reject', node),
     })
     this.kappa.on('error', (err, name) => {
+      if (name === undefined && isKappaError(err, 'ERR_PROTOCOL')) {
+        // A peer's entry the feed refused (larger than MAX_ENTRY_BYTES): no node, and the
+        // replication that brought it fails as for a node whose value does not decode.
+        this.#dag.malformedNodes++
+        this.#refuseLive(true)
+        if (this.listenerCount('error') > 0) this.emit('error', err)
+        return
+      }
       if (name !== HYPERLOG_NAME) return
       this.#dag.fail(err)
       if (this.listenerCount('error') > 0) this.emit('error', err)
@@ -365,10 +376,27 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     }
     const writer = (await this.kappa.writer(HYPERLOG_NAME)) as Feed<Buffer>
     // Acknowledged local writes a crash kept from reaching the feed go there first.
-    await this.#dag.replayOutbox(writer)
+    const { dropped } = await this.#dag.replayOutbox(writer)
+    for (const entry of dropped) await this.#reportDropped(entry)
     await this.#dag.load(writer.length)
     this.#writer = writer
     this.kappa.use(HYPERLOG_NAME, DAG_VIEW_VERSION, this.#dag.view)
+  }
+
+  /**
+   * An acknowledged node too large for the log (written by a version that did not check): it stays
+   * visible here, but no peer will ever get it (nor, through it, what links it).
+   */
+  async #reportDropped({ seq, entry }: DroppedEntry): Promise<void> {
+    const node = decodeEntry(entry)
+    const key = node ? await this.#hasher.hash(node.links, node.value).catch(() => null) : null
+    const err = new KappaError(
+      'ERR_STORAGE',
+      `local node ${key ?? '(undecodable)'} (seq ${seq + 1}, ${entry.byteLength} bytes) is larger than ` +
+        `MAX_ENTRY_BYTES (${MAX_ENTRY_BYTES}): it was never appended to the log and never will be; ` +
+        'it stays readable here but does not replicate (an empty entry holds its seq)',
+    )
+    if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
   async #close(): Promise<void> {
@@ -472,6 +500,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     hashNow = true,
   ): DocInput {
     const bytes = encodeValue(value, encoding)
+    // The entry holds the value and more (links, identity, signature): checked whole in the group.
+    checkEntrySize(bytes.byteLength, 'a node value')
     const id = identity ?? opts?.identity ?? this.#opts.identity
     const signature = opts?.signature ? Buffer.from(opts.signature) : null
     const key = hashNow && this.#hasher.synchronous ? this.#hasher.hashSync(links, bytes) : null

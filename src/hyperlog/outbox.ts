@@ -13,6 +13,7 @@
  * matters; the replay stores it (with the deletes) before the records go.
  */
 import { KappaError } from '../errors.js'
+import { MAX_ENTRY_BYTES } from '../feeds/limits.js'
 import type { Feed } from '../feeds/types.js'
 import type { LevelDb, LevelOperation, LevelSublevel } from '../kappa/index.js'
 import { writeBatch } from '../kappa/level-batch.js'
@@ -26,6 +27,16 @@ import { decodeOutboxRecord, encodeOutboxRecord, lexHex, fromLexHex } from './me
 const FLUSH_DELAY_MS = 5
 /** Appended at once, without waiting, when this many entries are queued. */
 const FLUSH_NOW_ENTRIES = 4096
+
+/** What holds the seq of an entry the feed cannot take: no hyperlog node decodes from it. */
+const DROPPED_ENTRY = Buffer.alloc(0)
+
+/** An outbox entry larger than MAX_ENTRY_BYTES, replaced by an empty entry at the replay. */
+export interface DroppedEntry {
+  /** Its seq in the writer's feed (0-based). */
+  seq: number
+  entry: Buffer
+}
 
 interface Group {
   first: number
@@ -57,16 +68,20 @@ export class Outbox {
 
   /**
    * At open, before anything is indexed: appends the stored entries the feed does not hold yet
-   * (seq ≥ length, contiguous), then deletes every record. Returns how many entries it appended.
+   * (seq ≥ length, contiguous), then deletes every record. An entry larger than MAX_ENTRY_BYTES
+   * (acknowledged by a version that did not check, and never appended: the feed refuses it) is
+   * `dropped`: an empty entry, which no index reads as a node, takes its seq, so the entries after
+   * it keep theirs.
    */
   async replay(
     writer: Feed<Buffer>,
     root: LevelDb,
     markerOps: (end: number) => LevelOperation[],
-  ): Promise<number> {
+  ): Promise<{ appended: number; dropped: DroppedEntry[] }> {
     this.#writer = writer
     const records = (await this.#db.iterator().all()) as [string, Uint8Array][]
-    if (records.length === 0) return 0
+    const dropped: DroppedEntry[] = []
+    if (records.length === 0) return { appended: 0, dropped }
     const missing: Buffer[] = []
     const length = writer.length
     let next = length
@@ -81,7 +96,10 @@ export class Outbox {
         if (seq !== next) {
           throw new KappaError('ERR_STORAGE', `the outbox skips from seq ${next} to ${seq}`)
         }
-        missing.push(entries[i])
+        if (entries[i].byteLength > MAX_ENTRY_BYTES) {
+          dropped.push({ seq, entry: entries[i] })
+          missing.push(DROPPED_ENTRY)
+        } else missing.push(entries[i])
         next++
       }
     }
@@ -91,7 +109,7 @@ export class Outbox {
       ([key]) => ({ type: 'del', key, sublevel: this.#db }) as unknown as LevelOperation,
     )
     await writeBatch(root, [...ops, ...markerOps(end)])
-    return missing.length
+    return { appended: missing.length, dropped }
   }
 
   /** The level operation that stores a group (joins the group's index batch). */
