@@ -287,7 +287,7 @@ export class AddQueue {
       },
       local: node.encoding,
     }))
-    const { ops, outcome } = dag.indexer.indexLocal(
+    const { ops, outcome } = await dag.indexer.indexLocal(
       candidates,
       committed,
       (hash) => dag.heads.has(hash) || provenLinks.has(hash),

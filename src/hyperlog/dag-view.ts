@@ -31,11 +31,12 @@ import {
   HEADS_RANGE,
   INLINE_KEY,
   PENDING_RANGE,
+  WAITING_COUNT_KEY,
   changeKey,
   decodeChangeRun,
-  decodeInlineLength,
+  decodeUintRecord,
   decodeNodeRecord,
-  encodeInlineLength,
+  encodeUintRecord,
   fromLexHex,
   hashOfHeadKey,
   nodeKey,
@@ -126,6 +127,7 @@ export class DagView implements ChangeSource {
     )
     this.indexer = new DagIndexer({
       read: (keys) => this.#readMany(keys),
+      range: (range) => this.#data.iterator(range).all() as Promise<[string, Buffer][]>,
       hasher: opts.hasher,
       verify: opts.verify,
       decodes: opts.decodes,
@@ -171,13 +173,34 @@ export class DagView implements ChangeSource {
       last.length > 0 ? fromLexHex(last[0][0].slice(2)) + decodeChangeRun(last[0][1]).length - 1 : 0
     this.indexer.changes = this.changes
     for (const key of (await level.keys(HEADS_RANGE).all()) as string[]) this.heads.add(hashOfHeadKey(key))
-    const pending = (await level.iterator(PENDING_RANGE).all()) as [string, Buffer][]
-    await this.indexer.loadPending(pending.map(([id, bytes]) => ({ id, bytes })))
+    this.indexer.waiting = await this.#loadWaiting()
     const inline = (await level.get(INLINE_KEY)) as Buffer | undefined
-    this.#inlineLength = inline ? decodeInlineLength(inline) : 0
+    this.#inlineLength = inline ? decodeUintRecord(inline, 'the in-line marker') : 0
     this.nextSeq = localLength
     // Whoever subscribed before the state was loaded (change indexes) sees the loaded changes.
     for (const listener of this.#listeners) guarded(listener)
+  }
+
+  /**
+   * How many nodes wait for links: one read. An index that kept them under `p!` (read whole at
+   * every open, before) has them moved to the keys by hash once, here.
+   */
+  async #loadWaiting(): Promise<number> {
+    const legacy = (await this.#data.iterator({ ...PENDING_RANGE, limit: 1 }).all()) as [string, Buffer][]
+    if (legacy.length > 0) {
+      // Written before `w!` existed, so nothing waits there yet: one batch moves them all.
+      const records = (await this.#data.iterator(PENDING_RANGE).all()) as [string, Buffer][]
+      const { ops, count } = await this.indexer.migrateWaiting(
+        records.map(([key, bytes]) => ({ key, bytes })),
+      )
+      await writeBatch(
+        this.#root,
+        ops.map((op) => this.#dataOp(op)),
+      )
+      return count
+    }
+    const stored = (await this.#data.get(WAITING_COUNT_KEY)) as Buffer | undefined
+    return stored ? decodeUintRecord(stored, 'the count of waiting nodes') : 0
   }
 
   /**
@@ -186,9 +209,9 @@ export class DagView implements ChangeSource {
    */
   async replayOutbox(writer: Feed<Buffer>): Promise<{ appended: number; dropped: DroppedEntry[] }> {
     const stored = (await this.#data.get(INLINE_KEY)) as Buffer | undefined
-    const marker = stored ? decodeInlineLength(stored) : 0
+    const marker = stored ? decodeUintRecord(stored, 'the in-line marker') : 0
     return this.outbox.replay(writer, this.#root, (end) =>
-      end > marker ? [this.#dataOp({ type: 'put', key: INLINE_KEY, value: encodeInlineLength(end) })] : [],
+      end > marker ? [this.#dataOp({ type: 'put', key: INLINE_KEY, value: encodeUintRecord(end) })] : [],
     )
   }
 
