@@ -232,21 +232,26 @@ export class DagIndexer {
     })
     let changes = this.changes
 
-    const makeVisible = async (first: KnownNode) => {
+    const show = (node: KnownNode) => {
+      const { hash, record } = node
+      record.change = ++changes
+      ops.push({
+        type: 'put',
+        key: nodeKey(hash),
+        value: encodeNodeRecord(record.feed, record.seq, record.change, record.entryBytes),
+      })
+      for (const link of record.entry.links) ops.push({ type: 'del', key: headKey(link) })
+      ops.push({ type: 'put', key: headKey(hash), value: HEAD_MARK })
+      visibleNow.set(hash, node)
+      outcome.visible.push(node)
+    }
+    // Visible, then every node waiting for it (and for nothing else), worklist order.
+    const showAndRelease = async (first: KnownNode) => {
       const queue: KnownNode[] = [first]
       for (let node = queue.shift(); node; node = queue.shift()) {
-        const { hash, record } = node
-        record.change = ++changes
-        ops.push({
-          type: 'put',
-          key: nodeKey(hash),
-          value: encodeNodeRecord(record.feed, record.seq, record.change, record.entryBytes),
-        })
-        for (const link of record.entry.links) ops.push({ type: 'del', key: headKey(link) })
-        ops.push({ type: 'put', key: headKey(hash), value: HEAD_MARK })
-        visibleNow.set(hash, node)
-        outcome.visible.push(node)
-        for (const released of await waiting.release(hash, isVisible)) queue.push(released)
+        show(node)
+        if (!waiting.mayRelease(node.hash)) continue
+        for (const released of await waiting.release(node.hash, isVisible)) queue.push(released)
       }
     }
 
@@ -272,8 +277,11 @@ export class DagIndexer {
       seenNow.add(node.hash)
       outcome.arrived.push(node)
       const missing = missingLinks(node.record.entry.links, isVisible)
-      if (missing === null) await makeVisible(node)
-      else waiting.add(node.hash, node.record, missing)
+      // Nothing waits (the usual case, every local write): no promise per node.
+      if (missing === null) {
+        if (waiting.mayRelease(node.hash)) await showAndRelease(node)
+        else show(node)
+      } else waiting.add(node.hash, node.record, missing)
     }
 
     // The batch's changes are consecutive: one change run holds their hashes, in change order.

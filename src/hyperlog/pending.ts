@@ -94,6 +94,11 @@ export class WaitingBatch {
     }
   }
 
+  /** Whether a node may wait for `hash`: false (no read needed) while nothing waits at all. */
+  mayRelease(hash: NodeHash): boolean {
+    return this.#committed > 0 || this.#stagedFor.has(hash)
+  }
+
   /**
    * `hash` became visible: stages the removal of its waiters' `m!` keys and returns the waiting
    * nodes whose last missing link it was (removed from the waiting set, in the order they waited
