@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream'
 import type Hypercore from 'hypercore'
 import { KappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
+import { FreeSpace } from '../util/storage-fault.js'
 import { AppendBatcher } from './append-batcher.js'
 import { BlockIndex, coreError } from './block-index.js'
 import { MAX_ENTRY_BYTES, MAX_VALUE_DEPTH, checkEntrySize, jsonTooDeep } from './limits.js'
@@ -27,6 +28,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private refreshAgain = false
   private _closed = false
   private _id: FeedKey | null = null
+  private freeSpace: FreeSpace | null | undefined = undefined
 
   constructor(core: Hypercore, codec: Codec<T>, name: string | undefined, onError: (err: Error) => void) {
     super()
@@ -161,6 +163,13 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     this.checkOpen()
     const first = this.index.length
     const blocks = encodeBlocks(first, entries)
+    // Refused before Hypercore's storage sees it: a write that fails there fails every later one.
+    const space = this.space()
+    if (space) {
+      let bytes = 0
+      for (const block of blocks) bytes += block.byteLength
+      await space.check(bytes, 'the feed cannot be appended to')
+    }
     let result: { length: number }
     try {
       result = await this.core.append(blocks)
@@ -171,6 +180,15 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     const grew = first + entries.length > this.index.length
     this.index.appended(result.length - blocks.length, firsts, first + entries.length)
     if (grew) this.emit('append')
+  }
+
+  /** The free space of the file system the core is stored on (null when it has no directory). */
+  private space(): FreeSpace | null {
+    if (this.freeSpace === undefined) {
+      const dir = (this.core as unknown as CoreInternals).state?.storage?.store?.path
+      this.freeSpace = typeof dir === 'string' ? new FreeSpace(dir) : null
+    }
+    return this.freeSpace
   }
 
   private async getNow(seq: number): Promise<T> {
@@ -243,6 +261,11 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     if (!this.batcher.idle) return
     if (await this.index.refresh()) this.emit('append')
   }
+}
+
+/** Where Hypercore 11 keeps the directory of its storage (hypercore-storage's store). */
+interface CoreInternals {
+  state?: { storage?: { store?: { path?: unknown } } }
 }
 
 function checkSeq(seq: unknown, what: string): asserts seq is number {

@@ -11,7 +11,7 @@
 import { KappaError } from '../errors.js'
 import { checkEntrySize } from '../feeds/limits.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
-import type { KnownNode } from './dag-indexer.js'
+import type { BatchOutcome, DagOp, KnownNode } from './dag-indexer.js'
 import type { DagView } from './dag-view.js'
 import type { NodeHasher } from './hash.js'
 import { decodeNodeRecord, encodeEntry, type NodeEntry, type NodeRecord } from './messages.js'
@@ -287,16 +287,21 @@ export class AddQueue {
       },
       local: node.encoding,
     }))
-    const { ops, outcome } = await dag.indexer.indexLocal(
-      candidates,
-      committed,
-      (hash) => dag.heads.has(hash) || provenLinks.has(hash),
-    )
-    dag.nextSeq = seqBase + entries.length
+    const counters = dag.indexer.counters()
+    let outcome: BatchOutcome
     try {
+      let ops: DagOp[]
+      ;({ ops, outcome } = await dag.indexer.indexLocal(
+        candidates,
+        committed,
+        (hash) => dag.heads.has(hash) || provenLinks.has(hash),
+      ))
+      dag.nextSeq = seqBase + entries.length
       await dag.commitLocal(ops, outcome, seqBase, entries)
     } catch (err) {
+      // Nothing was committed (a storage fault, say): the next group starts from the same state.
       dag.nextSeq = seqBase
+      dag.indexer.restore(counters)
       throw err
     }
     // A candidate made visible is the node; one the index found elsewhere (a duplicate) is that.

@@ -67,6 +67,11 @@ export interface BatchOutcome {
   changes: number
 }
 
+export interface Counters {
+  changes: number
+  waiting: number
+}
+
 /** Reads committed records of the DAG index, one round trip for many keys. */
 export type ReadMany = (keys: string[]) => Promise<(Buffer | undefined)[]>
 
@@ -116,6 +121,16 @@ export class DagIndexer {
     this.#decodes = opts.decodes
     this.#isLocal = opts.isLocal
     this.changes = opts.changes
+  }
+
+  /** The counters a batch moves, to put back when its commit fails. */
+  counters(): Counters {
+    return { changes: this.changes, waiting: this.waiting }
+  }
+
+  restore(counters: Counters): void {
+    this.changes = counters.changes
+    this.waiting = counters.waiting
   }
 
   /**

@@ -10,7 +10,7 @@
  * state advanced and are events emitted. The view implements kappa's state hooks itself (the same
  * layout levelView uses: data in sublevel `d`, positions in sublevel `s` key `state`).
  */
-import { KappaError } from '../errors.js'
+import { causeOf, storageError, type FreeSpace } from '../util/storage-fault.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
 import type { Entry, LevelDb, LevelOperation, LevelSublevel, View } from '../kappa/index.js'
 import { lengthIsCurrent } from '../kappa/feed-lengths.js'
@@ -20,6 +20,7 @@ import { DagLock } from './dag-lock.js'
 import {
   DagIndexer,
   type BatchOutcome,
+  type Counters,
   type DagOp,
   type KnownNode,
   type ValueDecodes,
@@ -65,6 +66,12 @@ export interface DagViewOptions {
   /** After each commit, synchronously, before the batch's callers resume. */
   onCommit: (outcome: BatchOutcome) => void
   onOutboxError: (err: Error) => void
+  /** A commit failed on a storage fault (reported once until the storage heals). */
+  onStorageFault: (err: Error) => void
+  /** The free space of the index's file system (null: not known, nothing checked). */
+  space: FreeSpace | null
+  /** Closes and opens the index database again (when the log opened it itself). */
+  reopen?: () => Promise<void>
 }
 
 /** A change index kept in the DAG's own batches (it lives in the same root database). */
@@ -99,13 +106,14 @@ export class DagView implements ChangeSource {
   /** Local entries with a smaller seq were indexed in-line. */
   #inlineLength = 0
   /** The view batch mapped and waiting for `storeState`. */
-  #staged: {
-    ops: LevelOperation[]
-    outcome: BatchOutcome
-    done: (() => void)[]
-    feed: FeedKey
-    end: number
-  } | null = null
+  #staged: ViewBatchPlan | null = null
+  /**
+   * A commit failed in the storage engine: nothing is committed again until `#heal` has made sure
+   * the engine is sound (a LevelDB log with a torn record loses what is written after it).
+   */
+  #fault: Error | null = null
+  /** Wakes a view batch waiting to retry its commit (the log is closing). */
+  #wakeRetry: (() => void) | null = null
   #release: (() => void) | null = null
   #failure: Error | null = null
   #closedWrites: Error | null = null
@@ -249,6 +257,8 @@ export class DagView implements ChangeSource {
   /** Local writes fail with `err` from now on (the log is closing); the view finishes its batch. */
   closeWrites(err: Error): void {
     this.#closedWrites ??= err
+    this.outbox.stop()
+    this.#wakeRetry?.()
   }
 
   /** Throws when local writes cannot be committed. */
@@ -264,6 +274,10 @@ export class DagView implements ChangeSource {
    */
   async commitLocal(ops: DagOp[], outcome: BatchOutcome, first: number, entries: Buffer[]): Promise<void> {
     this.assertUsable()
+    let bytes = 0
+    for (const entry of entries) bytes += entry.byteLength
+    // The entries go to the outbox and (with the index records) about as much again.
+    await this.#beforeCommit(3 * bytes, 'local writes cannot be committed')
     let inlineDone = noop
     const end = first + entries.length
     // No marker write: the outbox record (kept until the view has passed its entries) says the
@@ -279,10 +293,9 @@ export class DagView implements ChangeSource {
     try {
       await writeBatch(this.#root, batch)
     } catch (err) {
-      const error = new KappaError('ERR_STORAGE', 'the DAG index could not commit local writes', {
-        cause: err,
-      })
-      this.fail(error)
+      const error = storageError('the DAG index could not commit local writes', err)
+      if (isStorageFault(err)) this.#noteFault(error)
+      else this.fail(error)
       throw error
     }
     this.#inlineLength = end
@@ -353,6 +366,18 @@ export class DagView implements ChangeSource {
     const release = await this.lock.acquire()
     try {
       if (this.#failure) throw this.#failure
+      this.#staged = await this.#plan(entries)
+      this.#release = release
+    } catch (err) {
+      release()
+      throw err
+    }
+  }
+
+  /** A view batch's writes (holding the lock; the indexer's counters move, see `counters`). */
+  async #plan(entries: Entry<unknown>[]): Promise<ViewBatchPlan> {
+    const counters = this.indexer.counters()
+    try {
       const feed = entries[0].key as FeedKey
       const end = entries[entries.length - 1].seq + 1
       const local = feed === this.#opts.localFeed()
@@ -365,44 +390,135 @@ export class DagView implements ChangeSource {
       const staged = await this.#stageInline(outcome.visible)
       const dataOps = ops.map((op) => this.#dataOp(op))
       if (local) dataOps.push(...this.outbox.passed(end))
-      this.#staged = { ops: [...dataOps, ...staged.ops], outcome, done: [staged.done], feed, end }
-      this.#release = release
+      return {
+        ops: [...dataOps, ...staged.ops],
+        outcome,
+        done: [staged.done],
+        feed,
+        end,
+        local,
+        entries,
+        counters,
+      }
     } catch (err) {
-      release()
+      this.indexer.restore(counters)
       throw err
     }
   }
 
   async #storeState(state: Uint8Array): Promise<void> {
-    const staged = this.#staged
+    let staged = this.#staged
     this.#staged = null
     // Without a mapped batch, kappa moved over local entries indexed in-line (`indexedAhead`):
     // this batch stores the position and deletes the outbox records it passed, under the lock.
-    const release = this.#release ?? (staged ? null : await this.lock.acquire())
+    let release = this.#release ?? (staged ? null : await this.lock.acquire())
     this.#release = null
+    const put = { type: 'put', key: STATE_KEY, value: state, sublevel: this.#state } as LevelOperation
+    const localFeed = this.#opts.localFeed()
+    const localEnd = staged || localFeed === null ? undefined : decodePositions(state).indexed.get(localFeed)
+    const passed = localFeed !== null && localEnd !== undefined ? { feed: localFeed, end: localEnd } : null
     try {
-      const put = { type: 'put', key: STATE_KEY, value: state, sublevel: this.#state } as LevelOperation
-      let ops: LevelOperation[]
-      let passed: { feed: FeedKey; end: number } | null = null
-      if (staged) ops = [...staged.ops, put]
-      else {
-        const local = this.#opts.localFeed()
-        const end = local === null ? undefined : decodePositions(state).indexed.get(local)
-        passed = local !== null && end !== undefined ? { feed: local, end } : null
-        ops = passed ? [...this.outbox.passed(passed.end), put] : [put]
+      for (let attempt = 0; ; attempt++) {
+        try {
+          if (attempt > 0) {
+            // Retrying after a storage fault: the index may have moved meanwhile, so plan again.
+            release = await this.lock.acquire()
+            if (this.#closedWrites) throw this.#closedWrites
+            if (staged) staged = await this.#plan(staged.entries)
+          }
+          const ops = staged
+            ? [...staged.ops, put]
+            : passed
+              ? [...this.outbox.passed(passed.end), put]
+              : [put]
+          await this.#beforeCommit(opsBytes(ops), 'the DAG index cannot commit replicated nodes')
+          try {
+            await writeBatch(this.#root, ops)
+          } catch (err) {
+            const error = storageError('the DAG index could not commit replicated nodes', err)
+            if (isStorageFault(err)) this.#noteFault(error)
+            throw error
+          }
+          if (passed) {
+            this.#positions.set(passed.feed, passed.end)
+            this.outbox.forget(passed.end)
+          }
+          if (staged) {
+            const done = staged
+            this.#positions.set(done.feed, done.end)
+            if (done.local) this.outbox.forget(done.end)
+            this.#apply(done.outcome, () => done.done.forEach((d) => d()))
+          }
+          return
+        } catch (err) {
+          if (staged) this.indexer.restore(staged.counters)
+          if (!isStorageFault(err) || this.#closedWrites) {
+            this.fail(err instanceof Error ? err : new Error(String(err)))
+            throw err
+          }
+          // An engine's failure was reported as it happened; a lack of room, on the first attempt.
+          if (attempt === 0 && !this.#fault) this.#opts.onStorageFault(err as Error)
+          // The lock goes while we wait, so local writes fail (ERR_STORAGE) instead of waiting too.
+          release?.()
+          release = null
+          await this.#pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt))
+        }
       }
-      await writeBatch(this.#root, ops)
-      if (passed) this.#positions.set(passed.feed, passed.end)
-      if (staged) {
-        this.#positions.set(staged.feed, staged.end)
-        this.#apply(staged.outcome, () => staged.done.forEach((d) => d()))
-      }
-    } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)))
-      throw err
     } finally {
       release?.()
     }
+  }
+
+  /** Waits `ms`, or less when the log closes. */
+  #pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done(): void {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#wakeRetry = done
+    }).finally(() => {
+      this.#wakeRetry = null
+    })
+  }
+
+  /** Before a commit: the storage healed (after a fault), and room for `bytes` more. */
+  async #beforeCommit(bytes: number, what: string): Promise<void> {
+    if (this.#fault) await this.#heal(what)
+    await this.#opts.space?.check(bytes, what)
+  }
+
+  #noteFault(err: Error): void {
+    if (!this.#fault) this.#opts.onStorageFault(err)
+    this.#fault = err
+  }
+
+  /**
+   * After a failed commit, before the next (holding the lock): with room on the file system, a
+   * LevelDB memtable flush (`compactRange` of one key) moves what is acknowledged to a table and
+   * starts a new log, leaving the one with the torn record behind; a probe write shows the engine
+   * takes writes again. Failing that (the engine stopped itself), a database the log opened is
+   * closed and opened again. Until one of them works, every commit fails with the cause.
+   */
+  async #heal(what: string): Promise<void> {
+    // Without room the flush would fail too, and LevelDB would refuse writes until reopened.
+    await this.#opts.space?.room(HEAL_BYTES, what)
+    const root = this.#root as unknown as { compactRange?: (a: string, b: string) => Promise<void> }
+    const probe = [{ type: 'del', key: PROBE_KEY, sublevel: this.#state } as LevelOperation]
+    try {
+      if (typeof root.compactRange === 'function') await root.compactRange(PROBE_RAW_KEY, PROBE_RAW_KEY)
+      await writeBatch(this.#root, probe)
+    } catch (err) {
+      if (!this.#opts.reopen) throw storageError(what, err)
+      try {
+        await this.#opts.reopen()
+        await writeBatch(this.#root, probe)
+      } catch (again) {
+        throw storageError(what, again)
+      }
+    }
+    this.#fault = null
   }
 
   async #clear(): Promise<void> {
@@ -450,6 +566,46 @@ export class DagView implements ChangeSource {
 }
 
 function noop(): void {}
+
+/** A view batch planned by `#plan`, committed by `#storeState` (planned again after a fault). */
+interface ViewBatchPlan {
+  ops: LevelOperation[]
+  outcome: BatchOutcome
+  done: (() => void)[]
+  feed: FeedKey
+  end: number
+  local: boolean
+  entries: Entry<unknown>[]
+  counters: Counters
+}
+
+/** The key a probe write deletes (in the positions sublevel), and its key in the root database. */
+const PROBE_KEY = 'probe'
+const PROBE_RAW_KEY = '!hyperlog!!s!probe'
+/** Room a heal needs: a memtable flush writes up to the 16 MiB write buffer, and a new log. */
+const HEAL_BYTES = 32 * 1024 * 1024
+/** A view batch whose commit hit a storage fault is tried again after this, doubling up to the max. */
+const RETRY_FIRST_MS = 100
+const RETRY_MAX_MS = 5000
+
+/** A failure of the storage (a full disk, a read-only directory), worth trying again once it heals. */
+function isStorageFault(err: unknown): boolean {
+  if (causeOf(err) !== null) return true
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if ((e as { code?: unknown }).code === 'LEVEL_IO_ERROR') return true
+  }
+  return false
+}
+
+/** About how many bytes a batch writes. */
+function opsBytes(ops: LevelOperation[]): number {
+  let bytes = 0
+  for (const op of ops) {
+    const value = (op as { value?: { byteLength?: number } }).value
+    bytes += 64 + (typeof value?.byteLength === 'number' ? value.byteLength : 0)
+  }
+  return bytes
+}
 
 function emptyOutcome(changes: number): BatchOutcome {
   return { arrived: [], visible: [], duplicates: [], rejected: [], changes }

@@ -13,6 +13,7 @@ import { MAX_ENTRY_BYTES, checkEntrySize } from '../feeds/limits.js'
 import type { Feed } from '../feeds/types.js'
 import { Kappa, type LevelDb } from '../kappa/index.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
+import { FreeSpace, MIN_FREE_BYTES } from '../util/storage-fault.js'
 import { AddQueue, type AddRequest, type DocInput, type PreaddNode } from './add-queue.js'
 import { HyperlogIndex, type ChangeIndex, type CreateIndexOptions } from './change-index.js'
 import type { KnownNode } from './dag-indexer.js'
@@ -122,6 +123,17 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       onOutboxError: (err) => {
         if (this.listenerCount('error') > 0) this.emit('error', err)
       },
+      onStorageFault: (err) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err)
+      },
+      space: spaceOf(storage, this.db, opts.minFreeBytes),
+      reopen: this.#owned
+        ? async () => {
+            const db = this.db as unknown as ClassicLevel
+            await db.close()
+            await db.open()
+          }
+        : undefined,
       onCommit: (outcome) => {
         // A local add announced its own 'preadd'; every visible node gets its 'add' here, in change order.
         for (const node of outcome.arrived) if (node.local === undefined) this.emit('preadd', preaddOf(node))
@@ -529,6 +541,15 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       )
     }
   }
+}
+
+/**
+ * The free space the log's commits check: of its directory, or of a given database's location
+ * (classic-level's); none for a database without one (memory-level).
+ */
+function spaceOf(storage: HyperlogStorage, db: LevelDb, floor = MIN_FREE_BYTES): FreeSpace | null {
+  const location = typeof storage === 'string' ? storage : (db as { location?: unknown }).location
+  return typeof location === 'string' ? new FreeSpace(location, floor) : null
 }
 
 /** `hyperlog(storage, opts)` ≡ `new Hyperlog(storage, opts)`. */

@@ -38,6 +38,10 @@ export interface DroppedEntry {
   entry: Buffer
 }
 
+/** The first retry after a failed append, doubling up to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 250
+const RETRY_MAX_MS = 10_000
+
 interface Group {
   first: number
   entries: Buffer[]
@@ -54,6 +58,8 @@ export class Outbox {
   #flushing: Promise<void> | null = null
   #failure: Error | null = null
   #timer: NodeJS.Timeout | null = null
+  #retry: NodeJS.Timeout | null = null
+  #retryMs = 0
   #queuedEntries = 0
 
   constructor(db: LevelSublevel, onError: (err: Error) => void) {
@@ -129,14 +135,22 @@ export class Outbox {
     this.#schedule()
   }
 
-  /** Deletes of the records of appended groups that end at or before `end` (the view passed them). */
+  /**
+   * Deletes of the records of appended groups that end at or before `end` (the view passed them),
+   * for the view's batch; `forget(end)` once it committed.
+   */
   passed(end: number): LevelOperation[] {
     const ops: LevelOperation[] = []
-    while (this.#appended.length > 0 && this.#appended[0].end <= end) {
-      const group = this.#appended.shift()!
+    for (const group of this.#appended) {
+      if (group.end > end) break
       ops.push({ type: 'del', key: lexHex(group.first), sublevel: this.#db } as unknown as LevelOperation)
     }
     return ops
+  }
+
+  /** The batch holding `passed(end)` committed: those records are gone. */
+  forget(end: number): void {
+    while (this.#appended.length > 0 && this.#appended[0].end <= end) this.#appended.shift()
   }
 
   /** Resolves once every group queued now is appended (rejects if an append fails). */
@@ -162,15 +176,37 @@ export class Outbox {
   #kick(): void {
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = null
+    if (this.#retry) clearTimeout(this.#retry)
+    this.#retry = null
     if (this.#flushing || this.#queued.length === 0) return
+    const failing = this.#failure !== null
     this.#failure = null
-    this.#flushing = this.#appendQueued().finally(() => {
+    this.#flushing = this.#appendQueued(failing).finally(() => {
       this.#flushing = null
       if (!this.#failure) this.#schedule()
+      else this.#retryLater()
     })
   }
 
-  async #appendQueued(): Promise<void> {
+  /**
+   * After a failed append (a full disk, say): tried again on its own, ever later (up to every
+   * RETRY_MAX_MS), so the entries reach the feed once the storage is back even if nothing else is
+   * written; unref'd, the records are durable whatever happens to the process.
+   */
+  #retryLater(): void {
+    this.#retryMs = Math.min(RETRY_MAX_MS, this.#retryMs === 0 ? RETRY_FIRST_MS : this.#retryMs * 2)
+    this.#retry = setTimeout(() => this.#kick(), this.#retryMs)
+    this.#retry.unref()
+  }
+
+  /** Stops the retries (the log is closing). */
+  stop(): void {
+    if (this.#retry) clearTimeout(this.#retry)
+    this.#retry = null
+  }
+
+  /** `failing`: the previous append failed (its error was reported; a repeat of it is not). */
+  async #appendQueued(failing: boolean): Promise<void> {
     const writer = this.#writer!
     const groups = this.#queued
     this.#queued = []
@@ -189,9 +225,10 @@ export class Outbox {
       this.#queued = [...groups, ...this.#queued]
       this.#queuedEntries = this.#queued.reduce((n, g) => n + g.entries.length, 0)
       this.#failure = err instanceof Error ? err : new Error(String(err))
-      this.#onError(this.#failure)
+      if (!failing) this.#onError(this.#failure)
       return
     }
+    this.#retryMs = 0
     for (const g of groups) this.#appended.push({ first: g.first, end: g.first + g.entries.length })
   }
 }
