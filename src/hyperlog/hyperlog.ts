@@ -5,6 +5,7 @@
  * `'add'` — once all its links are, so change order is topological on every replica.
  */
 import { EventEmitter } from 'node:events'
+import { unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { ClassicLevel } from 'classic-level'
@@ -130,6 +131,11 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       reopen: this.#owned
         ? async () => {
             const db = this.db as unknown as ClassicLevel
+            // A directory that cannot take a new file (read-only, full) would fail the open and
+            // leave the index closed to readers too: find out first.
+            const probe = join(db.location, '.kappadb-probe')
+            await writeFile(probe, '')
+            await unlink(probe)
             await db.close()
             await db.open()
           }
