@@ -277,7 +277,8 @@ export class DagView implements ChangeSource {
     let bytes = 0
     for (const entry of entries) bytes += entry.byteLength
     // The entries go to the outbox and (with the index records) about as much again.
-    await this.#beforeCommit(3 * bytes, 'local writes cannot be committed')
+    const room = this.#beforeCommit(3 * bytes, 'local writes cannot be committed')
+    if (room) await room
     let inlineDone = noop
     const end = first + entries.length
     // No marker write: the outbox record (kept until the view has passed its entries) says the
@@ -483,10 +484,13 @@ export class DagView implements ChangeSource {
     })
   }
 
-  /** Before a commit: the storage healed (after a fault), and room for `bytes` more. */
-  async #beforeCommit(bytes: number, what: string): Promise<void> {
-    if (this.#fault) await this.#heal(what)
-    await this.#opts.space?.check(bytes, what)
+  /**
+   * Before a commit: the storage healed (after a fault), and room for `bytes` more. Undefined (no
+   * promise, no turn of the loop) in the usual case: no fault, and the free space known to suffice.
+   */
+  #beforeCommit(bytes: number, what: string): Promise<void> | undefined {
+    if (this.#fault) return this.#heal(what).then(() => this.#opts.space?.check(bytes, what))
+    return this.#opts.space?.check(bytes, what)
   }
 
   #noteFault(err: Error): void {
