@@ -114,6 +114,9 @@ export class DagView implements ChangeSource {
   #fault: Error | null = null
   /** Wakes a view batch waiting to retry its commit (the log is closing). */
   #wakeRetry: (() => void) | null = null
+  /** A view batch waits for the storage: the fault, until the batch commits. */
+  stalled: Error | null = null
+  #onStall: { promise: Promise<void>; resolve: () => void } | null = null
   #release: (() => void) | null = null
   #failure: Error | null = null
   #closedWrites: Error | null = null
@@ -240,6 +243,16 @@ export class DagView implements ChangeSource {
     return true
   }
 
+  /** Resolves when a view batch stalls on a storage fault (see `stalled`). */
+  whenStalled(): Promise<void> {
+    if (!this.#onStall) {
+      let resolve!: () => void
+      const promise = new Promise<void>((r) => (resolve = r))
+      this.#onStall = { promise, resolve }
+    }
+    return this.#onStall.promise
+  }
+
   /** Keeps `index` in every DAG batch from now on (call it holding the lock, the index caught up). */
   attach(index: InlineIndex): void {
     this.#inline.add(index)
@@ -300,6 +313,8 @@ export class DagView implements ChangeSource {
       throw error
     }
     this.#inlineLength = end
+    // The storage takes writes again: a view batch waiting for it need not wait out its pause.
+    this.#wakeRetry?.()
     this.#apply(outcome, inlineDone)
     this.outbox.enqueue(first, entries)
   }
@@ -418,6 +433,9 @@ export class DagView implements ChangeSource {
     const localFeed = this.#opts.localFeed()
     const localEnd = staged || localFeed === null ? undefined : decodePositions(state).indexed.get(localFeed)
     const passed = localFeed !== null && localEnd !== undefined ? { feed: localFeed, end: localEnd } : null
+    // The counters the planned batch moved: put back if it is not committed (local writes may
+    // commit while a retry waits, so only the plan being tried is undone).
+    let moved = staged?.counters ?? null
     try {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -425,7 +443,10 @@ export class DagView implements ChangeSource {
             // Retrying after a storage fault: the index may have moved meanwhile, so plan again.
             release = await this.lock.acquire()
             if (this.#closedWrites) throw this.#closedWrites
-            if (staged) staged = await this.#plan(staged.entries)
+            if (staged) {
+              staged = await this.#plan(staged.entries)
+              moved = staged.counters
+            }
           }
           const ops = staged
             ? [...staged.ops, put]
@@ -440,6 +461,7 @@ export class DagView implements ChangeSource {
             if (isStorageFault(err)) this.#noteFault(error)
             throw error
           }
+          this.stalled = null
           if (passed) {
             this.#positions.set(passed.feed, passed.end)
             this.outbox.forget(passed.end)
@@ -452,16 +474,21 @@ export class DagView implements ChangeSource {
           }
           return
         } catch (err) {
-          if (staged) this.indexer.restore(staged.counters)
+          if (moved) this.indexer.restore(moved)
+          moved = null
           if (!isStorageFault(err) || this.#closedWrites) {
             this.fail(err instanceof Error ? err : new Error(String(err)))
             throw err
           }
           // An engine's failure was reported as it happened; a lack of room, on the first attempt.
           if (attempt === 0 && !this.#fault) this.#opts.onStorageFault(err as Error)
-          // The lock goes while we wait, so local writes fail (ERR_STORAGE) instead of waiting too.
+          // The lock goes while we wait, so local writes fail (ERR_STORAGE) instead of waiting too,
+          // and readers waiting for the index get what it holds instead of waiting too.
           release?.()
           release = null
+          this.stalled = err as Error
+          this.#onStall?.resolve()
+          this.#onStall = null
           await this.#pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt))
         }
       }

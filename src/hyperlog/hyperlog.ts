@@ -432,9 +432,14 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     }
   }
 
-  /** The DAG index has indexed every entry present now (at once when it is caught up). */
+  /**
+   * The DAG index has indexed every entry present now (at once when it is caught up) — or cannot
+   * for now: while a storage fault stalls it, readers get what it holds instead of waiting for the
+   * storage to come back.
+   */
   #dagReady(): Promise<void> {
-    return this.#dag.caughtUp() ? Promise.resolve() : this.kappa.ready(HYPERLOG_NAME)
+    if (this.#dag.caughtUp() || this.#dag.stalled) return Promise.resolve()
+    return Promise.race([this.kappa.ready(HYPERLOG_NAME), this.#dag.whenStalled()])
   }
 
   #flush(): Promise<void> {

@@ -111,9 +111,12 @@ export class FreeSpace {
 
   #noRoom(what: string, need: string): KappaError {
     const free = Math.floor(this.#free / 1024)
+    // The cause carries the code, so `causeOf` (and a caller retrying on storage faults) finds it.
+    const cause = Object.assign(new Error('not enough free space'), { code: 'ENOSPC' })
     return new KappaError(
       'ERR_STORAGE',
       `${what}: ENOSPC (${free} KiB free on the file system of ${this.#dir}, ${need})`,
+      { cause },
     )
   }
 

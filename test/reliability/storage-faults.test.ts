@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, open, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, rm, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { finished } from 'node:stream/promises'
 import test, { type TestContext } from 'node:test'
 import { isKappaError } from '../../src/errors.js'
 import { HyperKV } from '../../src/kv/index.js'
@@ -16,6 +17,7 @@ import { Kappa } from '../../src/kappa/index.js'
 import { Hyperlog } from '../../src/hyperlog/index.js'
 import { tempDir } from '../helpers/temp.js'
 import { replicate } from '../helpers/kv.js'
+import { until } from '../helpers/until.js'
 
 const MB = 1024 * 1024
 
@@ -44,13 +46,20 @@ async function smallDisk(
   return dir
 }
 
-/** Fills the file system of `dir` to the last block; returns a function that frees it again. */
-async function fill(dir: string): Promise<() => Promise<void>> {
+/**
+ * Fills the file system of `dir` to the last block, or until `leave` bytes are left; returns a
+ * function that frees it again.
+ */
+async function fill(dir: string, leave = 0): Promise<() => Promise<void>> {
   const fillers = join(dir, 'fill')
   await mkdir(fillers, { recursive: true })
   let n = 0
   for (const size of [MB, 64 * 1024, 4096, 512]) {
     for (;;) {
+      if (leave > 0) {
+        const stats = await statfs(dir)
+        if (stats.bavail * stats.bsize < leave + size) break
+      }
       const file = await open(join(fillers, String(n++)), 'w')
       try {
         await file.write(Buffer.alloc(size, 1))
@@ -149,4 +158,40 @@ test('a full disk the index itself runs into (no free-space floor): the failed c
     assert.deepEqual(valuesOf(await kv.get(key)), [key], `acknowledged write ${key} survives the reopen`)
   }
   assert.deepEqual(await kv.get('still-full'), {})
+})
+
+test('replicated nodes arriving while the disk is short: the view waits instead of failing, and indexes them once space is back', async (t) => {
+  const stores: { close(): Promise<void> }[] = []
+  const disk = await smallDisk(t, 256, async () => {
+    for (const store of stores) await store.close()
+  })
+  if (!disk) return t.skip('needs root to mount a tmpfs')
+  const root = await tempDir(t)
+  const kv = new HyperKV(join(disk, 'kv'))
+  const peer = new HyperKV(join(root, 'peer'))
+  stores.push(kv, peer)
+  await kv.put('mine', 1)
+  for (let i = 0; i < 20; i++) await peer.put(`theirs-${i}`, i)
+
+  // Room for the downloads (Hypercore writes them itself), below the index's floor.
+  const free = await fill(disk, 24 * MB)
+  const a = peer.log.replicate(true)
+  const b = kv.log.replicate(false)
+  a.pipe(b).pipe(a)
+  const ended = Promise.all([finished(a), finished(b)])
+  const theirs = (await peer.log.kappa.writer('hyperlog')).key
+  await until(() => (kv.log.kappa.feed(theirs)?.length ?? 0) >= 20, 'the downloads')
+  assert.deepEqual(await kv.get('theirs-0'), {}, 'not indexed while short of space')
+  await assert.rejects(kv.put('local', 2), noSpace)
+  assert.notEqual(kv.log.kappa.getState('hyperlog').state, 'error', 'the view has not failed')
+
+  assert.equal(kv.log.changes, 1, 'while the view waits, readers get what the index holds')
+  await ended
+
+  await free()
+  // The view tries again on its own (backing off up to 5 s); a local write that commits wakes it.
+  await kv.put('local', 3)
+  await until(() => kv.log.changes === 22, 'the view to index what waited', { ms: 15_000 })
+  assert.deepEqual(valuesOf(await kv.get('theirs-19')), [19], 'indexed once space is back')
+  assert.deepEqual(valuesOf(await kv.get('local')), [3])
 })
