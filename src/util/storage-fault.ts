@@ -33,6 +33,11 @@ const ERRNO = /^E[A-Z0-9]+$/
 
 /** The errno name behind a storage failure (`ENOSPC`, …), searched through its causes; else null. */
 export function causeOf(err: unknown): string | null {
+  return findCause(err)?.name ?? null
+}
+
+/** The errno name and the message of the error that shows it. */
+function findCause(err: unknown): { name: string; message: string } | null {
   const seen = new Set<unknown>()
   const queue: unknown[] = [err]
   while (queue.length > 0 && seen.size < 16) {
@@ -45,9 +50,9 @@ export function causeOf(err: unknown): string | null {
       cause?: unknown
       errors?: unknown
     }
-    if (typeof code === 'string' && ERRNO.test(code)) return code
-    if (typeof message === 'string')
-      for (const [pattern, name] of CAUSES) if (pattern.test(message)) return name
+    const text = typeof message === 'string' ? message : ''
+    if (typeof code === 'string' && ERRNO.test(code)) return { name: code, message: text }
+    for (const [pattern, name] of CAUSES) if (pattern.test(text)) return { name, message: text }
     if (cause !== undefined) queue.push(cause)
     if (Array.isArray(errors)) queue.push(...(errors as unknown[]))
   }
@@ -56,10 +61,13 @@ export function causeOf(err: unknown): string | null {
 
 /** `ERR_STORAGE` for a failed storage operation, naming its cause when one is known. */
 export function storageError(what: string, err: unknown): KappaError {
-  if (err instanceof KappaError && err.code === 'ERR_STORAGE' && causeOf(err) !== null) return err
-  const cause = causeOf(err)
-  const detail = err instanceof Error ? err.message : String(err)
-  return new KappaError('ERR_STORAGE', `${what}: ${cause ? `${cause} (${detail})` : detail}`, { cause: err })
+  const found = findCause(err)
+  // Ours already (a free-space refusal, a wrapped fault): it names the cause.
+  if (err instanceof KappaError && err.code === 'ERR_STORAGE' && found !== null) return err
+  const detail = found ? found.message : err instanceof Error ? err.message : String(err)
+  return new KappaError('ERR_STORAGE', `${what}: ${found ? `${found.name} (${detail})` : detail}`, {
+    cause: err,
+  })
 }
 
 /** How long a measurement of the free space is trusted while writes stay well within it. */
