@@ -70,13 +70,18 @@ export function storageError(what: string, err: unknown): KappaError {
   })
 }
 
-/** How long a measurement of the free space is trusted while writes stay well within it. */
+/**
+ * How long a measurement of the free space is trusted while writes stay well within it: 250 ms,
+ * or 5 s with more than 16 floors to spare (a `statfs` costs the main thread ~2 ms on some file
+ * systems here).
+ */
 const RECHECK_MS = 250
+const RECHECK_ROOMY_MS = 5000
 
 /**
- * The free space of the file system holding `dir`, measured at most every RECHECK_MS (and sooner
- * once the bytes written since could bring it near the floor), so a write usually costs no system
- * call.
+ * The free space of the file system holding `dir`, measured at most every RECHECK_MS (RECHECK_ROOMY_MS
+ * far from the floor; sooner once the bytes written since could bring it near), so a write usually
+ * costs no system call.
  */
 export class FreeSpace {
   readonly #dir: string
@@ -97,8 +102,9 @@ export class FreeSpace {
    */
   check(bytes: number, what: string): Promise<void> | undefined {
     if (this.#floor <= 0) return undefined
-    const fresh = performance.now() - this.#measuredAt < RECHECK_MS
-    if (fresh && this.#free - this.#writtenSince - bytes >= 2 * this.#floor) {
+    const left = this.#free - this.#writtenSince - bytes
+    const trusted = left > 16 * this.#floor ? RECHECK_ROOMY_MS : RECHECK_MS
+    if (performance.now() - this.#measuredAt < trusted && left >= 2 * this.#floor) {
       this.#writtenSince += bytes
       return undefined
     }
