@@ -69,6 +69,11 @@ export interface HyperlogOptions {
   sign?: SignFunction
   /** Checks replicated nodes; a node failing it is rejected and ends the replication with an error. */
   verify?: VerifyFunction
+  /**
+   * Commits fail with `ERR_STORAGE` (`ENOSPC`) while the index's file system has less than this
+   * many bytes free (default `MIN_FREE_BYTES`, 64 MiB; 0: no check).
+   */
+  minFreeBytes?: number
 }
 
 export interface AddOptions {
