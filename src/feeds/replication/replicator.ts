@@ -18,6 +18,8 @@ export class Replicator<T> {
   private readonly host: FeedHost<T>
   private readonly store: Corestore
   private readonly sessions = new Set<ReplicationSession<T>>()
+  /** Raw streams handed to `replicate()`, until they have closed (close() waits for them). */
+  private readonly raws = new Set<Promise<void>>()
 
   constructor(host: FeedHost<T>, store: Corestore) {
     this.host = host
@@ -43,7 +45,11 @@ export class Replicator<T> {
     if (this.host.isClosing) process.nextTick(failWith, KappaError.closed('multifeed'))
     else this.sessions.add(session)
 
-    if (raw) runOver(raw, transport, failWith)
+    if (raw) {
+      const closed = runOver(raw, transport, failWith)
+      this.raws.add(closed)
+      void closed.then(() => this.raws.delete(closed))
+    }
     return transport
   }
 
@@ -52,24 +58,31 @@ export class Replicator<T> {
     for (const session of this.sessions) session.announce(feed)
   }
 
-  /** Ends every session and waits until their streams have closed. */
+  /** Ends every session and waits until their streams, and the sockets under them, have closed. */
   async close(): Promise<void> {
     await Promise.all([...this.sessions].map((session) => session.stop()))
+    await Promise.all([...this.raws])
   }
 }
 
-/** How long a failed transport's raw stream may take to finish its end before it is destroyed. */
+/** How long a closed transport's raw stream may take to finish its end before it is destroyed. */
 const RAW_END_GRACE = 1000
 
 /**
- * Runs the transport over an existing raw Duplex (a socket, stdin/stdout…). A raw stream is never
- * destroyed under bytes still on their way: a failing side ends it (its last message — our mode
- * before a conflict, a channel reject — reaches the peer, and no TCP reset throws away what the
- * peer sent) and reads on until the peer hangs up; and bytes received before the peer's end are
- * all processed before that end is judged (the end reaches the transport through the pipe, after
- * them).
+ * Runs the transport over an existing raw Duplex (a socket, stdin/stdout…), which the transport
+ * then owns: once the transport has closed — ended, failed, or destroyed by its user — the raw
+ * stream is ended and closed too. It is never destroyed under bytes still on their way: a closing
+ * side ends it (its last message — our mode before a conflict, a channel reject — reaches the
+ * peer, and no TCP reset throws away what the peer sent) and reads on until the peer hangs up, or
+ * for RAW_END_GRACE at most; and bytes received before the peer's end are all processed before
+ * that end is judged (the end reaches the transport through the pipe, after them). Resolves once
+ * the raw stream has closed.
  */
-function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unknown) => void): void {
+function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unknown) => void): Promise<void> {
+  const closed = new Promise<void>((resolve) => {
+    if (raw.closed) resolve()
+    else raw.once('close', () => resolve())
+  })
   raw.pipe(transport).pipe(raw)
   raw.on('error', fail)
   raw.on('close', () => {
@@ -78,13 +91,14 @@ function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unkno
     if (!raw.readableEnded) fail(new KappaError('ERR_PROTOCOL', 'the connection closed early'))
   })
   transport.on('close', () => {
-    // A clean close has ended the raw stream through the pipe already.
-    if (!transport.errored || raw.destroyed) return
+    if (raw.destroyed) return
+    // A clean end has ended the raw stream through the pipe already; a destroyed transport has not.
     if (!raw.writableEnded) raw.end()
     raw.resume() // unpiped: drain what the peer still sends until it hangs up
     const fallback = setTimeout(() => raw.destroy(), RAW_END_GRACE)
     raw.once('close', () => clearTimeout(fallback))
   })
+  return closed
 }
 
 function checkOptions(opts: ReplicateOptions | undefined): {
