@@ -9,7 +9,7 @@ import type { HypercoreFeed } from '../feed.js'
 import type { PreambleRole } from '../messages.js'
 import type { ReplicateOptions, ReplicationMode } from '../types.js'
 import { replicationError } from './errors.js'
-import { ReplicationSession, type FeedHost } from './session.js'
+import { DEFAULT_LIVE_TIMEOUT, ReplicationSession, type FeedHost, type SessionOptions } from './session.js'
 import { ReplicationTransport } from './transport.js'
 
 const MODES: ReplicationMode[] = ['sync', 'push', 'pull']
@@ -101,16 +101,10 @@ function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unkno
   return closed
 }
 
-function checkOptions(opts: ReplicateOptions | undefined): {
-  live: boolean
-  mode: ReplicationMode
-  beforeDone?: () => Promise<void>
-  beforeHello?: () => Promise<void>
-  timeout?: number
-} {
+function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
   if (opts === undefined) opts = {}
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('replicate opts must be an object')
-  const { live = false, mode = 'sync', beforeDone, beforeHello, timeout } = opts
+  const { live = false, mode = 'sync', beforeDone, beforeHello, timeout, liveTimeout } = opts
   if (typeof live !== 'boolean') throw KappaError.invalid('live must be a boolean')
   if (!MODES.includes(mode)) throw KappaError.invalid(`mode must be one of ${MODES.join(', ')}`)
   if (beforeDone !== undefined && typeof beforeDone !== 'function') {
@@ -119,8 +113,13 @@ function checkOptions(opts: ReplicateOptions | undefined): {
   if (beforeHello !== undefined && typeof beforeHello !== 'function') {
     throw KappaError.invalid('beforeHello must be a function')
   }
-  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
-    throw KappaError.invalid('timeout must be a positive number of milliseconds')
+  for (const [name, value] of [
+    ['timeout', timeout],
+    ['liveTimeout', liveTimeout],
+  ] as const) {
+    if (value !== undefined && (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))) {
+      throw KappaError.invalid(`${name} must be a positive number of milliseconds`)
+    }
   }
-  return { live, mode, beforeDone, beforeHello, timeout }
+  return { live, mode, beforeDone, beforeHello, timeout, liveTimeout: liveTimeout ?? DEFAULT_LIVE_TIMEOUT }
 }

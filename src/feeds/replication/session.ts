@@ -51,6 +51,10 @@ const FAIL_GRACE = 1000
  * this long fails with ERR_TIMEOUT when no `timeout` is given: a silent peer never hangs it.
  */
 export const DEFAULT_PROGRESS_TIMEOUT = 30_000
+/** A live replication whose peer sends nothing, keep-alives included, for this long fails with ERR_TIMEOUT. */
+export const DEFAULT_LIVE_TIMEOUT = 60_000
+/** Noise keep-alives go out at least this often (Hypercore's own default), and at least 4 per liveTimeout. */
+const KEEP_ALIVE = 5000
 
 export interface SessionOptions {
   live: boolean
@@ -58,6 +62,7 @@ export interface SessionOptions {
   beforeDone?: () => Promise<void>
   beforeHello?: () => Promise<void>
   timeout?: number
+  liveTimeout: number
 }
 
 interface ChannelMessages {
@@ -131,6 +136,12 @@ export class ReplicationSession<T> {
     }
     const noise = outer.noiseStream
     this.noise = noise
+    if (this.opts.live) {
+      // The secret stream fails with "timed out" (ERR_TIMEOUT) when no byte arrived for this long;
+      // our keep-alives come often enough that a peer with the same setting never times us out.
+      noise.setKeepAlive(Math.max(1, Math.min(KEEP_ALIVE, Math.floor(this.opts.liveTimeout / 4))))
+      noise.setTimeout(this.opts.liveTimeout)
+    }
     outer.on('error', (err: unknown) => this.fail(replicationError(err)))
     noise.on('error', (err: unknown) => this.fail(replicationError(err)))
     noise.on('close', () => this.onNoiseClose())
