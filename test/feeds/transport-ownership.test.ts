@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
+import type net from 'node:net'
 import { once } from 'node:events'
 import { create, errorOf } from '../helpers/feeds.js'
 import { socketPair } from '../helpers/sockets.js'

@@ -58,6 +58,11 @@ export class Replicator<T> {
     for (const session of this.sessions) session.announce(feed)
   }
 
+  /** Hypercore met a fork of feed `id` in data from the peer on `stream`. */
+  forked(id: string, stream: unknown): void {
+    for (const session of this.sessions) session.forkedBy(id, stream)
+  }
+
   /** Ends every session and waits until their streams, and the sockets under them, have closed. */
   async close(): Promise<void> {
     await Promise.all([...this.sessions].map((session) => session.stop()))
