@@ -318,9 +318,13 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   /** Forks met on `core` are reported here (and to the session whose peer proved one). */
   private guard(core: Hypercore): void {
-    guardForks(core, (length: number, from: HypercorePeer | null) => {
-      this.reportFork(core.key, length)
-      this.replicator.forked(core.key.toString('hex'), from?.stream ?? null)
+    const id = core.key.toString('hex')
+    guardForks(core, {
+      fork: (length: number, from: HypercorePeer | null) => {
+        this.reportFork(core.key, length)
+        this.replicator.treeChecked(id, from?.stream ?? null, true)
+      },
+      checked: (from: HypercorePeer | null) => this.replicator.treeChecked(id, from?.stream ?? null, false),
     })
   }
 

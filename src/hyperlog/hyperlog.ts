@@ -94,7 +94,11 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     this.valueEncoding = opts.valueEncoding ?? opts.encoding ?? 'binary'
     this.#hasher = new NodeHasher(opts.hash, opts.asyncHash)
     if (typeof storage === 'string') {
-      this.kappa = new Kappa(join(storage, 'logs'), { valueEncoding: 'binary', key: opts.key })
+      this.kappa = new Kappa(join(storage, 'logs'), {
+        valueEncoding: 'binary',
+        key: opts.key,
+        maxFeeds: opts.maxFeeds,
+      })
       this.db = new ClassicLevel(join(storage, 'index'), {
         keyEncoding: 'utf8',
         // Byte values: the DAG's batches then reach LevelDB the fast way (kappa/level-batch.ts).
@@ -142,8 +146,9 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       emitReject: (node) => this.emit('reject', node),
     })
     this.kappa.on('error', (err, name) => {
-      if (name !== HYPERLOG_NAME) return
-      this.#dag.fail(err)
+      // The DAG view failing stops the DAG; the store's own errors (no view name) are only passed on.
+      if (name === HYPERLOG_NAME) this.#dag.fail(err)
+      else if (name !== undefined) return
       if (this.listenerCount('error') > 0) this.emit('error', err)
     })
     this.#opened = this.#open()

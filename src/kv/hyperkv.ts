@@ -54,6 +54,7 @@ import type {
   BatchRow,
   GetOptions,
   HyperKVEvents,
+  HyperKVDirOptions,
   HyperKVOptions,
   KvDatabase,
   KvDocs,
@@ -111,9 +112,9 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
   readonly #logOpened: Promise<void>
   #logOpen = false
 
-  constructor(opts: HyperKVOptions | string) {
+  constructor(opts: HyperKVOptions | string, dirOpts?: HyperKVDirOptions) {
     super()
-    const storage = openKvStorage(opts)
+    const storage = openKvStorage(opts, dirOpts)
     this.log = storage.log
     this.db = storage.db
     this.#closeOwned = storage.close
@@ -557,9 +558,9 @@ function linksOf(register: Register): NodeHash[] {
   return register.map((entry) => entry.key as NodeHash)
 }
 
-/** `hyperkv({ log, db })` or `hyperkv(dir)`. */
-export function hyperkv(opts: HyperKVOptions | string): HyperKV {
-  return new HyperKV(opts)
+/** `hyperkv({ log, db })`, `hyperkv(dir)` or `hyperkv(dir, { maxFeeds })`. */
+export function hyperkv(opts: HyperKVOptions | string, dirOpts?: HyperKVDirOptions): HyperKV {
+  return new HyperKV(opts, dirOpts)
 }
 
 export type { LinkInput }

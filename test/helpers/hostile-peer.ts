@@ -80,7 +80,7 @@ export class HostilePeer {
 
   /**
    * A real core signed with `keyPair` (version-0 manifest: the feed key is the public key), holding
-   * `values` as JSON entries, one block each, in our block format.
+   * `values` as entries, one block each, in our block format: a Buffer as it is, anything else as JSON.
    */
   async signedCore(keyPair: KeyPair, values: unknown[]): Promise<Hypercore> {
     const core = this.store.get({
@@ -90,9 +90,10 @@ export class HostilePeer {
     })
     await core.ready()
     // Its own Hypercore would print "conflict detected" into the test runner's output.
-    guardForks(core, () => undefined)
+    guardForks(core, { fork: () => undefined, checked: () => undefined })
     for (const value of values) {
-      const [block] = encodeBlocks(core.length, [Buffer.from(JSON.stringify(value))])
+      const entry = Buffer.isBuffer(value) ? value : Buffer.from(JSON.stringify(value))
+      const [block] = encodeBlocks(core.length, [entry])
       await core.append(block)
     }
     return core

@@ -8,11 +8,15 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
+import type { KappaError } from '../../src/errors.js'
 import type { Multifeed } from '../../src/feeds/multifeed.js'
+import { encodeEntry } from '../../src/hyperlog/messages.js'
+import { HyperKV } from '../../src/kv/index.js'
 import { PROTOCOL_VERSION } from '../../src/feeds/messages.js'
 import { create, errorOf } from '../helpers/feeds.js'
 import { startHonest, type HonestProcess, type Status } from '../helpers/honest-process.js'
 import { HostilePeer, keyPair, randomOffers } from '../helpers/hostile-peer.js'
+import { serve } from '../helpers/reliability-hostile.js'
 import { tempDir } from '../helpers/temp.js'
 import { deadline } from '../helpers/until.js'
 
@@ -177,15 +181,15 @@ test('an older peer (channel version 2) is refused with ERR_VERSION_MISMATCH', a
  * One key pair, two histories: `first` (what the store takes first) and `second`, offered later
  * by another peer together with an unrelated feed. Returns the store after it synced `first`.
  */
-async function forkWorld(t: TestContext, first: string[], second: string[]) {
+async function forkWorld(t: TestContext, first: string[], second: string[], replicate: object = {}) {
   const writer = keyPair()
   const one = await HostilePeer.open(t)
   const two = await HostilePeer.open(t)
   const a = await one.signedCore(writer, first)
   const b = await two.signedCore(writer, second)
   const other = await two.signedCore(keyPair(), ['other 0', 'other 1'])
-  const honest = await startHonest(t, { dir: await tempDir(t), entries: ['mine'] })
-  const s1 = await one.connect(honest.port)
+  const honest = await startHonest(t, { dir: await tempDir(t), entries: ['mine'], replicate })
+  const s1 = await one.connect(honest.plainPort)
   s1.hello([await one.offer(a)])
   s1.done()
   assert.equal((await honest.next('stream')).code, 'END')
@@ -224,4 +228,82 @@ test('a writer that signed a different history of the same length: ERR_FORK (off
   s2.hello([await w.two.offer(w.b), await w.two.offer(w.other)])
   s2.done()
   await assertForkHandled(t, w, ['a0', 'a1'])
+})
+
+test('a fork met in a live session: ERR_FORK, and the session goes on with the other feeds', async (t) => {
+  const w = await forkWorld(t, ['a0'], ['b0', 'b1', 'b2'], { live: true })
+  const s2 = await w.two.connect(w.honest.port)
+  s2.hello([await w.two.offer(w.b), await w.two.offer(w.other)])
+  const fork = await w.honest.next('error')
+  assert.deepEqual([fork.code, fork.feed], ['ERR_FORK', w.a.key.toString('hex')])
+  const read = async (core: typeof w.a) =>
+    (await w.honest.command<{ values: unknown[] | null }>('read', { feed: core.key.toString('hex') })).values
+  await eventually(async () => (await read(w.other))?.length === 2, 'the other feed, live')
+  const more = await w.two.signedCore(keyPair(), ['later'])
+  s2.add([await w.two.offer(more)])
+  await eventually(async () => (await read(more))?.length === 1, 'a feed added later in that session')
+  assert.deepEqual(await read(w.a), ['a0'], 'the history it held')
+  assert.equal(w.honest.reports('stream').length, 1, 'the live session is still open')
+  s2.end()
+  assert.equal((await w.honest.next('stream')).code, 'END')
+  assert.equal(w.honest.stdout, '')
+})
+
+test('a forged tree hash for a history that is not forked: ERR_PROTOCOL, and no fork is reported', async (t) => {
+  const w = await forkWorld(t, ['a0', 'a1'], ['b0'])
+  // The same history as the store's, offered with a tree hash its writer never signed.
+  const liar = await w.one.connect(w.honest.port)
+  liar.hello([{ ...(await w.one.offer(w.a)), treeHash: Buffer.alloc(32, 0x42) }])
+  liar.done()
+  assert.equal((await w.honest.next('stream')).code, 'ERR_PROTOCOL')
+  assert.equal(liar.received.treeRequests.length, 1, 'the store asked it to prove the hash')
+  // One that never answers the request: a non-live sync times out instead of waiting for ever.
+  const silent = await startHonest(t, { dir: await tempDir(t), replicate: { timeout: 1500 } })
+  const seed = await w.one.connect(silent.port)
+  seed.hello([await w.one.offer(w.a)])
+  seed.done()
+  assert.equal((await silent.next('stream')).code, 'END')
+  const mute = await w.one.connect(silent.port, { answerTrees: false })
+  mute.hello([{ ...(await w.one.offer(w.a)), treeHash: Buffer.alloc(32, 0x42) }])
+  mute.done()
+  assert.equal((await silent.next('stream')).code, 'ERR_TIMEOUT')
+  await honestSync(t, w.honest)
+  assert.deepEqual(w.honest.reports('error'), [], 'no ERR_FORK for a feed that never forked')
+  assert.deepEqual(silent.reports('error'), [])
+  assert.equal(w.honest.stdout + silent.stdout, '')
+})
+
+test('a fork reaches HyperKV listeners as ERR_FORK, through Kappa and Hyperlog', async (t) => {
+  const kv = new HyperKV(await tempDir(t))
+  t.after(() => kv.close())
+  const errors: KappaError[] = []
+  kv.on('error', (err) => errors.push(err as KappaError))
+  const server = await serve(kv)
+  t.after(() => server.close())
+  const entry = (v: string) =>
+    encodeEntry({
+      links: [],
+      value: Buffer.from(JSON.stringify({ k: 'key', v })),
+      identity: null,
+      signature: null,
+    })
+  const writer = keyPair()
+  const one = await HostilePeer.open(t)
+  const two = await HostilePeer.open(t)
+  const a = await one.signedCore(writer, [entry('a')])
+  const b = await two.signedCore(writer, [entry('b0'), entry('b1')])
+  for (const [peer, core] of [
+    [one, a],
+    [two, b],
+  ] as const) {
+    const session = await peer.connect(server.port)
+    session.hello([await peer.offer(core)])
+    session.done()
+    assert.equal((await deadline(server.next(), 20_000, 'the sync')).code, 'END')
+  }
+  assert.deepEqual(
+    errors.map((err) => [err.code, err.feed]),
+    [['ERR_FORK', a.key.toString('hex')]],
+  )
+  assert.deepEqual(Object.values(await kv.get('key')), [{ value: 'a' }], 'the history it held')
 })

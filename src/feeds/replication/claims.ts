@@ -13,19 +13,27 @@ export type ProofOutcome = 'proven' | 'refuted' | 'ended'
  * Waits until `core`'s signed length is at least `target`, proven by a verified upgrade (from any
  * peer). 'refuted' once the peers cannot prove it: Hypercore's upgrade round ends without reaching
  * `target` (every attached peer has said its length, and none is longer), or data from the peer
- * on `stream` fails to verify. 'ended' when `ended` settles first.
+ * on `stream` fails to verify. Such data may also be a fork: Hypercore then checks the peer's tree
+ * (trees.ts), and the claim is refuted only once `checked()` says that check found none (a fork
+ * settles `ended`). 'ended' when `ended` settles first.
  */
 export async function proveLength(
   core: Hypercore,
   target: number,
   stream: unknown,
   ended: Promise<unknown>,
+  checked: () => Promise<void>,
 ): Promise<ProofOutcome> {
   if (core.length >= target) return 'proven'
   let onInvalid = (_err: Error, _req: unknown, _res: unknown, _from: HypercorePeer | null): void => {}
   const invalid = new Promise<'refuted'>((resolve) => {
-    onInvalid = (_err, _req, _res, from) => {
-      if (from?.stream === stream) resolve('refuted')
+    onInvalid = (err, _req, _res, from) => {
+      if (from?.stream !== stream) return
+      // Hypercore checks for a fork only where there is a history to fork from, and not after an
+      // invalid operation.
+      const checking = core.length > 0 && (err as { code?: string }).code !== 'INVALID_OPERATION'
+      if (checking) void checked().then(() => resolve('refuted'))
+      else resolve('refuted')
     }
     core.on('verification-error', onInvalid)
   })

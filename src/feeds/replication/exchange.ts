@@ -71,6 +71,7 @@ export class FeedExchange<T> {
   /** Feeds whose writer this peer proved to have forked: not downloaded from it. */
   private readonly forked = new Set<string>()
   private readonly forkWaiters = new Map<string, Array<() => void>>()
+  private readonly checkWaiters = new Map<string, Array<() => void>>()
   private readonly treeWaiters = new Map<string, (tree: TreeMessage | null) => void>()
   private readonly treesAnswered = new Set<string>()
   private unproven = 0
@@ -155,9 +156,12 @@ export class FeedExchange<T> {
     waiter(m)
   }
 
-  /** Hypercore met a fork of feed `id` in data from `stream`: nothing more of it from this peer. */
-  forkedBy(id: string, stream: unknown): void {
-    if (stream === this.link.stream()) this.markForked(id)
+  /** Hypercore checked the tree of feed `id` this peer sent: a fork (nothing more of it from this peer), or none. */
+  treeChecked(id: string, stream: unknown, forked: boolean): void {
+    if (stream !== this.link.stream()) return
+    if (forked) this.markForked(id)
+    for (const resolve of this.checkWaiters.get(id) ?? []) resolve()
+    this.checkWaiters.delete(id)
   }
 
   /** The peer's Hypercore signed length of `core` on this stream (0: not said yet). */
@@ -204,7 +208,8 @@ export class FeedExchange<T> {
     let feed: HypercoreFeed<T> | null = null
     try {
       const ended = this.link.ended()
-      const proof = await proveLength(core, 1, this.link.stream(), ended)
+      const id = core.key.toString('hex')
+      const proof = await proveLength(core, 1, this.link.stream(), ended, () => this.whenChecked(id))
       if (proof === 'ended' || this.link.closed()) return null
       // A candidate stored by an earlier session (cut before its first block arrived) can hold a
       // longer signed length than this peer's: as for a held feed, its blocks come with a peer at
@@ -306,11 +311,12 @@ export class FeedExchange<T> {
 
   private whenForked(id: string): Promise<void> {
     if (this.forked.has(id)) return Promise.resolve()
-    return new Promise((resolve) => {
-      const waiters = this.forkWaiters.get(id) ?? []
-      waiters.push(resolve)
-      this.forkWaiters.set(id, waiters)
-    })
+    return waitOn(this.forkWaiters, id)
+  }
+
+  /** The next tree check of feed `id` from this peer (trees.ts). */
+  private whenChecked(id: string): Promise<void> {
+    return waitOn(this.checkWaiters, id)
   }
 
   private followLive(feed: HypercoreFeed<T>): void {
@@ -354,7 +360,9 @@ export class FeedExchange<T> {
     const progress = () => this.link.progress()
     core.on('download', progress)
     try {
-      const proof = await proveLength(core, length, this.link.stream(), ended)
+      const proof = await proveLength(core, length, this.link.stream(), ended, () =>
+        this.whenChecked(feed.id),
+      )
       if (proof === 'ended' || this.forked.has(feed.id) || core.contiguousLength >= length) return
       if (proof === 'refuted') {
         if (unprovable()) return
@@ -380,6 +388,15 @@ export class FeedExchange<T> {
       throw new KappaError('ERR_PROTOCOL', `feed ${feed.id} stopped below the length the peer offered`)
     }
   }
+}
+
+/** A promise `waiters` settles for `id`. */
+function waitOn(waiters: Map<string, Array<() => void>>, id: string): Promise<void> {
+  return new Promise((resolve) => {
+    const list = waiters.get(id) ?? []
+    list.push(resolve)
+    waiters.set(id, list)
+  })
 }
 
 /**

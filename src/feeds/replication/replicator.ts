@@ -58,9 +58,9 @@ export class Replicator<T> {
     for (const session of this.sessions) session.announce(feed)
   }
 
-  /** Hypercore met a fork of feed `id` in data from the peer on `stream`. */
-  forked(id: string, stream: unknown): void {
-    for (const session of this.sessions) session.forkedBy(id, stream)
+  /** Hypercore checked the tree of feed `id` the peer on `stream` sent: a fork, or none. */
+  treeChecked(id: string, stream: unknown, forked: boolean): void {
+    for (const session of this.sessions) session.treeChecked(id, stream, forked)
   }
 
   /** Ends every session and waits until their streams, and the sockets under them, have closed. */

@@ -217,9 +217,9 @@ export class ReplicationSession<T> {
     if (this.opts.live && this.helloSent && !this.failed) this.exchange.announce(feed)
   }
 
-  /** Hypercore met a fork of feed `id` in data from the peer on `stream`. */
-  forkedBy(id: string, stream: unknown): void {
-    this.exchange.forkedBy(id, stream)
+  /** Hypercore checked the tree of feed `id` the peer on `stream` sent: a fork, or none. */
+  treeChecked(id: string, stream: unknown, forked: boolean): void {
+    this.exchange.treeChecked(id, stream, forked)
   }
 
   /**

@@ -75,15 +75,19 @@ export async function provenTreeHash(core: Hypercore, tree: TreeMessage): Promis
   return crypto.tree(tree.nodes)
 }
 
-/** Called with the length at which a peer proved a conflicting tree, and that peer. */
-export type ForkHandler = (length: number, from: HypercorePeer | null) => void
+export interface ForkHandler {
+  /** A peer proved a conflicting tree at `length`: its writer signed two histories. */
+  fork(length: number, from: HypercorePeer | null): void
+  /** A check of a peer's tree (after its data failed to verify) found no fork. */
+  checked(from: HypercorePeer | null): void
+}
 
 /** Hypercore's internal core object (shared by every session of one key): the one method we answer. */
 interface ConflictChecking {
   checkConflict(proof: Proof, from: HypercorePeer | null): Promise<boolean>
 }
 
-/** Per internal core: the open sessions that asked to hear about forks, with their handlers. */
+/** Per internal core: the open sessions that asked to hear about forks and checks, with their handlers. */
 const guards = new WeakMap<object, Map<Hypercore, ForkHandler>>()
 
 /**
@@ -116,9 +120,15 @@ async function checkConflict(
 ): Promise<boolean> {
   const session = [...handlers.keys()].find((s) => s.opened && !s.closed)
   const upgrade = proof?.upgrade
-  if (!session || !upgrade || upgrade.start !== 0) return true
+  const verdict = (handled: boolean) => {
+    for (const [s, handler] of handlers) if (!s.closed) handler.checked(from)
+    return handled
+  }
+  if (!session || !upgrade || upgrade.start !== 0) return verdict(true)
   // A proof beyond what we hold, or of another fork, says nothing about our history.
-  if (upgrade.length === 0 || upgrade.length > session.length || proof.fork !== session.fork) return false
+  if (upgrade.length === 0 || upgrade.length > session.length || proof.fork !== session.fork) {
+    return verdict(false)
+  }
   let theirs: Buffer | null
   let ours: Buffer
   try {
@@ -132,10 +142,13 @@ async function checkConflict(
     })
     ours = await treeHashAt(session, upgrade.length)
   } catch {
-    return true
+    return verdict(true)
   }
-  if (theirs === null) return true
-  if (theirs.equals(ours)) return false
-  for (const [s, onFork] of handlers) if (!s.closed) onFork(upgrade.length, from)
-  return true
+  const forked = theirs !== null && !theirs.equals(ours)
+  for (const [s, handler] of handlers) {
+    if (s.closed) continue
+    if (forked) handler.fork(upgrade.length, from)
+    else handler.checked(from)
+  }
+  return theirs === null || forked
 }
