@@ -41,8 +41,8 @@ export class KappaError extends Error {
   readonly code: ErrorCode
   /** Set on `ERR_NOT_FOUND`, as the originals' level errors had it. */
   readonly notFound?: true
-  /** The feed (hex key) the error is about, where there is one (`ERR_FORK`). */
-  readonly feed?: string
+  /** The feed (hex key) the error is about, where there is one (`ERR_FORK`); absent otherwise. */
+  declare readonly feed?: string
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown; feed?: string }) {
     super(message, options)

@@ -156,18 +156,12 @@ export class FeedExchange<T> {
     waiter(m)
   }
 
-  /** Hypercore checked the tree of feed `id` this peer sent: a fork (nothing more of it from this peer), or none. */
+  /** Hypercore checked a tree of feed `id` this peer sent: a fork (nothing more of it from this peer), or none. */
   treeChecked(id: string, stream: unknown, forked: boolean): void {
     if (stream !== this.link.stream()) return
     if (forked) this.markForked(id)
     for (const resolve of this.checkWaiters.get(id) ?? []) resolve()
     this.checkWaiters.delete(id)
-  }
-
-  /** The peer's Hypercore signed length of `core` on this stream (0: not said yet). */
-  private peerLength(core: Hypercore): number {
-    const peer = core.peers.find((p) => p.stream === this.link.stream())
-    return peer?.remoteLength ?? 0
   }
 
   /** The session is over: nothing more is taken, live downloads stop. */
@@ -248,6 +242,12 @@ export class FeedExchange<T> {
       core.off('download', progress)
     }
     return !core.closed && (await core.has(0).catch(() => false))
+  }
+
+  /** The peer's Hypercore signed length of `core` on this stream (0: not said yet). */
+  private peerLength(core: Hypercore): number {
+    const peer = core.peers.find((p) => p.stream === this.link.stream())
+    return peer?.remoteLength ?? 0
   }
 
   private unprovable(offer: FeedOffer): void {
