@@ -86,6 +86,12 @@ export interface ReplicateOptions {
   beforeHello?: () => Promise<void>
   /** Give up a non-live replication that makes no progress for this long (ms). */
   timeout?: number
+  /**
+   * Fail a live replication whose peer sends nothing at all — keep-alives included — for this long
+   * (ms, default 60,000) with ERR_TIMEOUT. Both sides send keep-alives at least every quarter of
+   * their own liveTimeout (every 5 s at most).
+   */
+  liveTimeout?: number
 }
 
 /*

@@ -99,7 +99,11 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     this.valueEncoding = opts.valueEncoding ?? opts.encoding ?? 'binary'
     this.#hasher = new NodeHasher(opts.hash, opts.asyncHash)
     if (typeof storage === 'string') {
-      this.kappa = new Kappa(join(storage, 'logs'), { valueEncoding: 'binary', key: opts.key })
+      this.kappa = new Kappa(join(storage, 'logs'), {
+        valueEncoding: 'binary',
+        key: opts.key,
+        maxFeeds: opts.maxFeeds,
+      })
       this.db = new ClassicLevel(join(storage, 'index'), {
         keyEncoding: 'utf8',
         // Byte values: the DAG's batches then reach LevelDB the fast way (kappa/level-batch.ts).
@@ -171,8 +175,9 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         if (this.listenerCount('error') > 0) this.emit('error', err)
         return
       }
-      if (name !== HYPERLOG_NAME) return
-      this.#dag.fail(err)
+      // The DAG view failing stops the DAG; the store's own errors (no view name) are only passed on.
+      if (name === HYPERLOG_NAME) this.#dag.fail(err)
+      else if (name !== undefined) return
       if (this.listenerCount('error') > 0) this.emit('error', err)
     })
     this.#opened = this.#open()

@@ -59,6 +59,8 @@ export interface HyperlogOptions {
   encoding?: HyperlogValueEncoding
   /** The database key (32 bytes or 64 hex); only logs with the same key replicate. */
   key?: Buffer | string
+  /** The most writers' logs this store holds (default 100,000; see Multifeed's `maxFeeds`). */
+  maxFeeds?: number
   /** Replaces the default framed sha256. Every peer must use the same. */
   hash?: HashFunction
   /** Asynchronous replacement of the hash; wins over `hash`. */

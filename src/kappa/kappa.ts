@@ -77,6 +77,10 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     this.ownsMultifeed = !multifeed
     this.api = {} as MountedApis<Apis>
     this.multifeed.on('feed', (feed) => this.watch(feed))
+    // The store's own errors (a peer's feed forked: ERR_FORK) reach the core's listeners, with no view name.
+    this.multifeed.on('error', (err) => {
+      if (this.listenerCount('error') > 0) this.emit('error', err)
+    })
     for (const feed of this.multifeed.feeds()) this.watch(feed)
     this.opened = this.multifeed.ready()
     // Opening failures reach callers through ready() and the views' error state.

@@ -54,6 +54,7 @@ import type {
   BatchRow,
   GetOptions,
   HyperKVEvents,
+  HyperKVDirOptions,
   HyperKVOptions,
   KvDatabase,
   KvAnyReadRow,
@@ -120,9 +121,9 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
   readonly #logOpened: Promise<void>
   #logOpen = false
 
-  constructor(opts: HyperKVOptions | string) {
+  constructor(opts: HyperKVOptions | string, dirOpts?: HyperKVDirOptions) {
     super()
-    const storage = openKvStorage(opts)
+    const storage = openKvStorage(opts, dirOpts)
     this.log = storage.log
     this.db = storage.db
     this.#closeOwned = storage.close
@@ -574,9 +575,9 @@ function linksOf(register: Register): NodeHash[] {
   return register.map((entry) => entry.key as NodeHash)
 }
 
-/** `hyperkv({ log, db })` or `hyperkv(dir)`. */
-export function hyperkv<V = unknown>(opts: HyperKVOptions | string): HyperKV<V> {
-  return new HyperKV<V>(opts)
+/** `hyperkv({ log, db })`, `hyperkv(dir)` or `hyperkv(dir, { maxFeeds })`. */
+export function hyperkv<V = unknown>(opts: HyperKVOptions | string, dirOpts?: HyperKVDirOptions): HyperKV<V> {
+  return new HyperKV<V>(opts, dirOpts)
 }
 
 export type { LinkInput }

@@ -3,6 +3,7 @@ export type {
   BatchRow,
   DelDoc,
   GetOptions as KvGetOptions,
+  HyperKVDirOptions,
   HyperKVEvents,
   HyperKVOptions,
   KvAnyReadRow,

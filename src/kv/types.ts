@@ -13,6 +13,12 @@ export type KvDatabase = LevelDb
 /** A node of the log HyperKV writes to: its value is a stored kv document (or, if foreign, anything). */
 export type KvNode = HyperlogNode<unknown>
 
+/** Options of `hyperkv(dir, opts)`: for the hyperlog it opens in `dir`. */
+export interface HyperKVDirOptions {
+  /** The most writers' logs the store holds (default 100,000; see Multifeed's `maxFeeds`). */
+  maxFeeds?: number
+}
+
 export interface HyperKVOptions {
   /** A hyperlog opened with `valueEncoding: 'json'`. */
   log: Hyperlog<unknown>
