@@ -10,6 +10,7 @@ import type { PreambleRole } from '../messages.js'
 import type { ReplicateOptions, ReplicationMode } from '../types.js'
 import { replicationError } from './errors.js'
 import { ReplicationSession, type FeedHost } from './session.js'
+import { StatsHub } from './stats.js'
 import { ReplicationTransport } from './transport.js'
 
 const MODES: ReplicationMode[] = ['sync', 'push', 'pull']
@@ -18,6 +19,8 @@ export class Replicator<T> {
   private readonly host: FeedHost<T>
   private readonly store: Corestore
   private readonly sessions = new Set<ReplicationSession<T>>()
+  /** Block counters of every stream, fed by one listener pair per core. */
+  private readonly stats = new StatsHub()
 
   constructor(host: FeedHost<T>, store: Corestore) {
     this.host = host
@@ -35,7 +38,11 @@ export class Replicator<T> {
     }
 
     let session: ReplicationSession<T> | null = null
-    const transport = new ReplicationTransport(role, (initiator) => session?.start(initiator))
+    const transport = new ReplicationTransport(
+      role,
+      (initiator) => session?.start(initiator),
+      this.stats.streamStats(),
+    )
     session = new ReplicationSession<T>(this.host, this.store, transport, options, (s) =>
       this.sessions.delete(s),
     )
@@ -49,6 +56,7 @@ export class Replicator<T> {
 
   /** A feed was added locally or learned from a peer: live sessions pass it on. */
   feedAdded(feed: HypercoreFeed<T>): void {
+    this.stats.watch(feed.core)
     for (const session of this.sessions) session.announce(feed)
   }
 

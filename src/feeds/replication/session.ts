@@ -131,6 +131,7 @@ export class ReplicationSession<T> {
     }
     const noise = outer.noiseStream
     this.noise = noise
+    this.transport.stats.attach(noise)
     outer.on('error', (err: unknown) => this.fail(replicationError(err)))
     noise.on('error', (err: unknown) => this.fail(replicationError(err)))
     noise.on('close', () => this.onNoiseClose())
