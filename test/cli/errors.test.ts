@@ -3,7 +3,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CliProcess, errorCode, removeDir, runCli, runMain, tempDir } from '../helpers/cli.js'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { ROOT, errorCode, removeDir, runCli, runMain, tempDir } from '../helpers/cli.js'
 
 async function snapshot(dir: string): Promise<string> {
   const r = await runMain(['-d', dir, 'list', '--fields'])
@@ -56,15 +58,24 @@ test('a directory that cannot be created or written: ERR_STORAGE, exit 1, in a c
   }
 })
 
-test('a directory held by another process: ERR_LOCKED, exit 1, nothing written; fine once released', async (t) => {
+test('a directory another program holds (no hyperkv, no socket): ERR_LOCKED, exit 1, nothing written', async (t) => {
   const dir = await tempDir()
   t.after(() => removeDir(dir))
   assert.equal((await runMain(['-d', dir, 'put', 'k', 'v'])).code, 0)
   const before = await snapshot(dir)
-  // `list --live` prints the existing rows, then holds the directory until stopped.
-  const holder = new CliProcess(['-d', dir, 'list', '--live']).collectStdout()
-  t.after(() => holder.stop())
-  await holder.waitForStdout(/"key":"k"/)
+  const holder = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'test/helpers/kv-holder-child.ts'), dir],
+    {
+      cwd: ROOT,
+    },
+  )
+  const exited = once(holder, 'close')
+  t.after(async () => {
+    holder.stdin.end()
+    await exited
+  })
+  await once(holder.stdout, 'data')
 
   const inChild = await runCli(['-d', dir, 'put', 'k', 'w'])
   assert.equal(inChild.code, 1, inChild.stderr)
@@ -74,7 +85,7 @@ test('a directory held by another process: ERR_LOCKED, exit 1, nothing written; 
   assert.equal(inProcess.code, 1)
   assert.equal(errorCode(inProcess.stderr), 'ERR_LOCKED', inProcess.stderr)
 
-  const stopped = await holder.stop()
-  assert.equal(stopped.code, 0, stopped.stderr)
+  holder.stdin.end()
+  await exited
   assert.equal(await snapshot(dir), before)
 })

@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url'
 import { main } from '../../src/cli/main.js'
 import { until } from './until.js'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const BIN = join(ROOT, 'src/cli/bin.ts')
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const BIN = join(ROOT, 'src/cli/bin.ts')
 
 export interface CliResult {
   code: number | null
@@ -117,10 +117,17 @@ export function crossConnect(a: CliProcess, b: CliProcess): void {
 /** Runs `main(argv, io)` in this process with in-memory stdio. */
 export async function runMain(
   args: readonly string[],
-  opts: { env?: Record<string, string | undefined>; input?: string; signal?: AbortSignal } = {},
+  opts: {
+    env?: Record<string, string | undefined>
+    input?: string
+    signal?: AbortSignal
+    /** Make stdin or stdout claim to be a terminal. */
+    tty?: 'stdin' | 'stdout'
+  } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdin = new PassThrough()
   const stdout = new PassThrough()
+  if (opts.tty) Object.assign(opts.tty === 'stdin' ? stdin : stdout, { isTTY: true })
   const stderr = new PassThrough()
   let out = ''
   let err = ''
