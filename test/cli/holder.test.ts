@@ -54,7 +54,7 @@ interface StatusJson {
   feeds: number
   entries: number
   nodes: number
-  holder: { pid: number; command: string } | null
+  holder: { pid: number; command: string; since: string } | null
   swarm: { topic: string; peerId: string; bootstrap: string } | null
   peers: Array<{ id: string; via: string; blocksReceived: number; blocksSent: number }>
 }

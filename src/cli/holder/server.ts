@@ -280,7 +280,11 @@ class RemoteStdin extends Readable {
   }
 }
 
-/** stdout or stderr of a served command: frames on the socket, with the socket's backpressure. */
+/**
+ * stdout or stderr of a served command: frames on the socket, with the socket's backpressure. Once
+ * the client is gone, output goes nowhere (the command is being stopped; nobody reads it) and is
+ * never an error that could reach the process.
+ */
 class RemoteOutput extends Writable {
   private pending = Promise.resolve()
 
@@ -292,7 +296,7 @@ class RemoteOutput extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.socket.destroyed || !this.socket.writable) return cb(clientGone())
+    if (this.socket.destroyed || !this.socket.writable) return cb()
     let ok = true
     for (let at = 0; at < chunk.byteLength; at += MAX_DATA_BYTES) {
       const data = chunk.subarray(at, at + MAX_DATA_BYTES)
@@ -305,7 +309,7 @@ class RemoteOutput extends Writable {
     }
     const onClose = (): void => {
       this.socket.off('drain', onDrain)
-      cb(clientGone())
+      cb()
     }
     this.socket.once('drain', onDrain)
     this.socket.once('close', onClose)
@@ -322,10 +326,6 @@ class RemoteOutput extends Writable {
     )
     return this.pending
   }
-}
-
-function clientGone(): Error {
-  return Object.assign(new Error('the client went away (EPIPE)'), { code: 'EPIPE' })
 }
 
 function refuse(socket: Socket, code: string, message: string): void {
