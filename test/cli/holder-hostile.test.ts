@@ -3,7 +3,6 @@
 // holder that misbehaves gives the client one coded line, never a hang.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
