@@ -41,8 +41,12 @@ export function prepareReplicate(mode: Direction): Prepare {
       stream.on('error', (err: Error) => {
         failure ??= err
       })
-      // The peer is our stdio: a pipe that breaks under us is the peer gone, one coded line.
+      // The peer is our stdio: a pipe that breaks under us is the peer gone, one coded line —
+      // unless the exchange is over (our side ended), and the peer simply left first.
+      let ended = false
+      stream.once('end', () => (ended = true))
       const onStdioError = (err: Error): void => {
+        if (ended) return
         failure ??= outputError(err, true)
         stream.destroy()
       }
@@ -79,7 +83,7 @@ export function prepareReplicate(mode: Direction): Prepare {
         if (stopped) throw stopped
         if (!live) {
           ctx.warn(
-            `${name} interrupted (${stopSignalOf(signal)}): ${moved()}; what arrived is kept, run it again to finish`,
+            `${name} interrupted (${stopSignalOf(signal)}): ${moved()}; the database is intact, run it again to finish`,
           )
           return interruptedExitCode(signal)
         }
