@@ -3,9 +3,9 @@
  * without one, on the topic of the database key) until the command is stopped. The swarm identity
  * is this directory's peer key (DIR/peer.key), so peers see the same peer across runs.
  *
- * A peer counts as connected once its replication is under way (its feed list arrived), and as
- * gone when that replication ends: Hyperswarm may hold a connection to a peer that went away
- * until a timeout notices, and only a replication that runs is worth reporting.
+ * A peer counts as connected once its replication is under way (its feed list arrived): a
+ * connection whose replication never starts (one Hyperswarm kept of two the peers opened at once,
+ * while the peer kept the other) is no peer to report.
  */
 import { once } from 'node:events'
 import { BOOTSTRAP_ENV, parseBootstrap, resolveBootstrap, type BootstrapInput } from '../../net/bootstrap.js'
@@ -33,8 +33,8 @@ export const prepareJoin: Prepare = (inv, env) => {
     const { join, topicFromKey } = await import('../../net/index.js')
     const keyPair = await peerKeyPair(host.dir)
     const nodes = new ReceivedNodes(kv)
-    /** Peers whose replication runs, with how many streams each (a duplicate connection briefly). */
-    const running = new Map<string, number>()
+    /** Peers reported connected: their replication got under way, and the swarm has not lost them. */
+    const reported = new Set<string>()
     const short = (id: string): string => id.slice(0, 8)
     const swarm = join(name ?? topicFromKey(kv.log.kappa.multifeed.key), {
       env: io.env,
@@ -43,28 +43,21 @@ export const prepareJoin: Prepare = (inv, env) => {
       replicate: (socket, peer) => {
         const stream = kv.log.replicate(socket.isInitiator, { live: true })
         const disconnect = host.connect(peer.id, 'swarm', stream)
-        let established = false
-        let failure: Error | null = null
-        stream.on('error', (err: Error) => {
-          failure ??= err
-        })
+        stream.once('close', disconnect)
         stream.once('remote-feeds', () => {
-          established = true
-          const streams = (running.get(peer.id) ?? 0) + 1
-          running.set(peer.id, streams)
-          if (streams === 1) progress(`peer ${short(peer.id)} connected (${plural(running.size, 'peer')})`)
-        })
-        stream.once('close', () => {
-          disconnect()
-          if (!established) return
-          const streams = (running.get(peer.id) ?? 1) - 1
-          if (streams > 0) return void running.set(peer.id, streams)
-          running.delete(peer.id)
-          const why = failure && isKappaError(failure) ? `: ${failure.code}` : ''
-          progress(`peer ${short(peer.id)} left${why} (${plural(running.size, 'peer')})`)
+          if (reported.has(peer.id) || swarm.closed) return
+          reported.add(peer.id)
+          progress(`peer ${short(peer.id)} connected (${plural(reported.size, 'peer')})`)
         })
         return stream
       },
+    })
+    // Gone when the swarm says so: it tells a peer that left from one whose connection it swapped
+    // for a duplicate (the replication restarts on the new one; the peer never left).
+    swarm.on('disconnection', (peer, err) => {
+      if (!reported.delete(peer.id)) return
+      const why = err && isKappaError(err) ? `: ${err.code}` : ''
+      progress(`peer ${short(peer.id)} left${why} (${plural(reported.size, 'peer')})`)
     })
     const topic = swarm.topic.toString('hex')
     const peerId = keyPair.publicKey.toString('hex')
@@ -79,12 +72,12 @@ export const prepareJoin: Prepare = (inv, env) => {
       if (offline) progress('a DHT bootstrap node answers again: looking for peers')
       offline = false
     })
-    let reported = 0
+    let counted = 0
     const ticker = new ProgressTicker(() => {
       const received = nodes.total
-      if (received === reported) return null
-      const line = `received ${plural(received - reported, 'node')} (${plural(kv.log.changes, 'node')} in total)`
-      reported = received
+      if (received === counted) return null
+      const line = `received ${plural(received - counted, 'node')} (${plural(kv.log.changes, 'node')} in total)`
+      counted = received
       return line
     }, progress)
     progress(
