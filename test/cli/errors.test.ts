@@ -5,7 +5,8 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { ROOT, errorCode, removeDir, runCli, runMain, tempDir } from '../helpers/cli.js'
+import { hyperkv } from '../../src/index.js'
+import { CliProcess, ROOT, errorCode, removeDir, runCli, runMain, tempDir } from '../helpers/cli.js'
 
 async function snapshot(dir: string): Promise<string> {
   const r = await runMain(['-d', dir, 'list', '--fields'])
@@ -88,4 +89,18 @@ test('a directory another program holds (no hyperkv, no socket): ERR_LOCKED, exi
   holder.stdin.end()
   await exited
   assert.equal(await snapshot(dir), before)
+})
+
+test('stdout closed by its reader (hyperkv list | head -1): a quiet end, exit 141, no error line', async (t) => {
+  const dir = await tempDir()
+  t.after(() => removeDir(dir))
+  const kv = hyperkv(dir)
+  await kv.batch(Array.from({ length: 20_000 }, (_, i) => ({ type: 'put' as const, key: `k${i}`, value: i })))
+  await kv.close()
+  const p = new CliProcess(['-d', dir, 'list'])
+  await once(p.child.stdout, 'data')
+  p.child.stdout.destroy()
+  const r = await p.exit()
+  assert.equal(r.code, 141, r.stderr)
+  assert.equal(r.stderr, '')
 })

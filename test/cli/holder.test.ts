@@ -216,3 +216,47 @@ test('a holder killed with SIGKILL leaves a stale socket: the next command remov
   await again.waitForStdout(/"value":3/)
   assert.equal((await again.stop()).code, 0)
 })
+
+test('a sync run through a holder replicates over the client’s own stdin and stdout', async (t) => {
+  const [X, Y] = [await tempDir(), await tempDir()]
+  t.after(() => Promise.all([removeDir(X), removeDir(Y)]))
+  await put(X, 'x', '"from x"')
+  for (let i = 0; i < 300; i++) await put(Y, `y${i}`, `${i}`)
+  const holder = new CliProcess(['-d', X, 'list', '--live']).collectStdout()
+  t.after(() => holder.stop())
+  await holder.waitForStdout(/"key":"x"/)
+  await waitForSocket(X)
+
+  const [px, py] = [new CliProcess(['-d', X, 'sync']), new CliProcess(['-d', Y, 'sync'])]
+  crossConnect(px, py)
+  const [rx, ry] = await Promise.all([px.exit(), py.exit()])
+  assert.equal(rx.code, 0, rx.stderr)
+  assert.equal(ry.code, 0, ry.stderr)
+  assert.match(rx.stderr, new RegExp(`sync \\[${X}\\] done: received 300 nodes in`))
+  assert.match(ry.stderr, /done: received 1 node in/)
+  // The holder's live list saw what arrived through the served sync.
+  await holder.waitForStdout(/"key":"y299"/)
+  const stopped = await holder.stop()
+  assert.equal(stopped.code, 0, stopped.stderr)
+  const [listX, listY] = await Promise.all([runMain(['-d', X, 'list']), runMain(['-d', Y, 'list'])])
+  assert.equal(listX.stdout, listY.stdout)
+})
+
+test('a holder that stops under a command it serves: the command ends with ERR_CLOSED, exit 1', async (t) => {
+  const dir = await tempDir()
+  t.after(() => removeDir(dir))
+  await put(dir, 'k', '1')
+  const holder = new CliProcess(['-d', dir, 'list', '--live']).collectStdout()
+  t.after(() => holder.stop())
+  await holder.waitForStdout(/"key":"k"/)
+  await waitForSocket(dir)
+  const served = new CliProcess(['-d', dir, 'list', '--live']).collectStdout()
+  t.after(() => served.stop())
+  await served.waitForStdout(/"key":"k"/)
+  assert.equal((await holder.stop()).code, 0)
+  const r = await served.exit()
+  assert.equal(r.code, 1, r.stderr)
+  assert.match(r.stderr, /^hyperkv: ERR_CLOSED: the hyperkv process holding .* stopped\n$/)
+  // DIR is free again: a command opens it directly.
+  assert.equal((await runCli(['-d', dir, 'get', 'k'])).code, 0)
+})
