@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import createTestnet from 'hyperdht/testnet.js'
 import { CliProcess, crossConnect, removeDir, runCli, runMain, tempDir } from '../helpers/cli.js'
 import { until } from '../helpers/until.js'
+import type { Status } from '../../src/cli/commands/status.js'
 
 const SOCKET = 'hyperkv.sock'
 
@@ -48,21 +49,10 @@ async function compare(held: string, twin: string, heldWriter: string, commands:
   }
 }
 
-interface StatusJson {
-  databaseKey: string
-  writer: string
-  feeds: number
-  entries: number
-  nodes: number
-  holder: { pid: number; command: string; since: string } | null
-  swarm: { topic: string; peerId: string; bootstrap: string } | null
-  peers: Array<{ id: string; via: string; blocksReceived: number; blocksSent: number }>
-}
-
-async function status(dir: string): Promise<StatusJson> {
+async function status(dir: string): Promise<Status> {
   const r = await runCli(['-d', dir, 'status', '--json'])
   assert.equal(r.code, 0, r.stderr)
-  return JSON.parse(r.stdout) as StatusJson
+  return JSON.parse(r.stdout) as Status
 }
 
 /** Writes that every comparison starts from; `k` gets a conflict so history and links matter. */

@@ -1,7 +1,7 @@
 // A long sync between two real processes, stopped: Ctrl-C (SIGINT) or SIGTERM on both sides is an
 // interruption (exit 130 / 143, "interrupted", never "done", no stack trace) that loses nothing;
 // a peer killed mid-sync is one coded line on the other side.
-import { before, after, test } from 'node:test'
+import { before, after, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { hyperkv } from '../../src/index.js'
 import {
@@ -53,18 +53,23 @@ async function list(dir: string): Promise<string> {
   return r.stdout
 }
 
-test('Ctrl-C on both sides of a large sync: 130, "interrupted" on both; the receiver is intact and finishes later', async (t) => {
-  const dir = await tempDir()
-  t.after(() => removeDir(dir))
+/** A sync from the source into `dir`, stopped with `signal` on both sides once `dir` receives. */
+async function interruptBoth(t: TestContext, dir: string, signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
   const [pa, pb] = sync(['-d', source, 'sync'], ['-d', dir, 'sync'])
   t.after(() => Promise.all([pa.stop(), pb.stop()]))
   await pb.waitForStderr(PROGRESS, 120_000)
   // A terminal's Ctrl-C reaches every process of the pipeline.
-  pa.child.kill('SIGINT')
-  pb.child.kill('SIGINT')
+  pa.child.kill(signal)
+  pb.child.kill(signal)
   const [ra, rb] = await Promise.all([pa.exit(), pb.exit()])
-  assertInterrupted(ra, 'SIGINT')
-  assertInterrupted(rb, 'SIGINT')
+  assertInterrupted(ra, signal)
+  assertInterrupted(rb, signal)
+}
+
+test('Ctrl-C on both sides of a large sync: 130, "interrupted" on both; the receiver is intact and finishes later', async (t) => {
+  const dir = await tempDir()
+  t.after(() => removeDir(dir))
+  await interruptBoth(t, dir, 'SIGINT')
 
   // Intact: it opens and reads what arrived, and the next sync goes on to the end.
   const partial = await runMain(['-d', dir, 'list', '--values=false'])
@@ -82,14 +87,7 @@ test('Ctrl-C on both sides of a large sync: 130, "interrupted" on both; the rece
 test('SIGTERM on both sides of a large sync: 143 and "interrupted" on both', async (t) => {
   const dir = await tempDir()
   t.after(() => removeDir(dir))
-  const [pa, pb] = sync(['-d', source, 'sync'], ['-d', dir, 'sync'])
-  t.after(() => Promise.all([pa.stop(), pb.stop()]))
-  await pb.waitForStderr(PROGRESS, 120_000)
-  pa.child.kill('SIGTERM')
-  pb.child.kill('SIGTERM')
-  const [ra, rb] = await Promise.all([pa.exit(), pb.exit()])
-  assertInterrupted(ra, 'SIGTERM')
-  assertInterrupted(rb, 'SIGTERM')
+  await interruptBoth(t, dir, 'SIGTERM')
 })
 
 test('a peer killed mid-sync: the other side prints one coded line and exits 1, never "done"', async (t) => {
