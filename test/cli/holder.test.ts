@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import createTestnet from 'hyperdht/testnet.js'
-import { CliProcess, crossConnect, removeDir, runCli, runMain, tempDir } from '../helpers/cli.js'
+import { CliProcess, crossConnect, errorCode, removeDir, runCli, runMain, tempDir } from '../helpers/cli.js'
 import { until } from '../helpers/until.js'
 import type { Status } from '../../src/cli/commands/status.js'
 
@@ -159,6 +159,11 @@ test('a join on a local testnet holds DIR: commands run through it; list --live 
   assert.equal(r.code, 0, r.stderr)
   await live.waitForStdout(/"key":"remote".*"from the peer"/, 30_000)
 
+  // One swarm per directory: a second join through the holder is refused.
+  const second = await runCli(['-d', X, 'join', 'another-topic'], { env })
+  assert.equal(second.code, 1, second.stderr)
+  assert.equal(errorCode(second.stderr), 'ERR_LOCKED', second.stderr)
+
   const s = await status(X)
   assert.equal(s.holder?.command, 'join kappadb-holder-test')
   assert.ok(s.swarm, 'the holder has joined a swarm')
@@ -249,4 +254,19 @@ test('a holder that stops under a command it serves: the command ends with ERR_C
   assert.match(r.stderr, /^hyperkv: ERR_CLOSED: the hyperkv process holding .* stopped\n$/)
   // DIR is free again: a command opens it directly.
   assert.equal((await runCli(['-d', dir, 'get', 'k'])).code, 0)
+})
+
+test('a directory whose path is too long for a socket: the holder says so, other commands get ERR_LOCKED', async (t) => {
+  const parent = await tempDir()
+  t.after(() => removeDir(parent))
+  const dir = join(parent, 'd'.repeat(120))
+  await put(dir, 'k', '1')
+  const holder = new CliProcess(['-d', dir, 'list', '--live']).collectStdout()
+  t.after(() => holder.stop())
+  await holder.waitForStderr(/other hyperkv commands on .* cannot run while this one holds it: .*too long/)
+  await holder.waitForStdout(/"key":"k"/)
+  const r = await runCli(['-d', dir, 'get', 'k'])
+  assert.equal(r.code, 1, r.stderr)
+  assert.equal(errorCode(r.stderr), 'ERR_LOCKED', r.stderr)
+  assert.equal((await holder.stop()).code, 0)
 })

@@ -114,8 +114,9 @@ class HolderClient {
         this.credit += m.bytes
         return this.pump()
       case 'exit':
+        // The output came before it, in order: the command is over.
         this.exitCode = m.code
-        return
+        return this.settle({ state: 'ran', code: m.code })
       default:
         throw new KappaError('ERR_PROTOCOL', `the holder sent ${m.type} while running`)
     }
