@@ -75,11 +75,6 @@ export class LocalServer {
     return instance
   }
 
-  /** Commands running for clients now. */
-  get size(): number {
-    return this.sessions.size
-  }
-
   /**
    * Stops serving: new clients are told the holder is stopping (they wait, then open DIR
    * themselves), commands running are stopped and given a few seconds to finish. The socket stays
