@@ -3,7 +3,18 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/originals/**', 'eslint.config.js', 'scripts/*.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'bench/originals/**',
+      'bench/autobase/**',
+      'eslint.config.js',
+      'scripts/*.mjs',
+      // A separate project: the consumer test type-checks it against the installed tarball.
+      'test/package/app/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

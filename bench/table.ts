@@ -47,6 +47,11 @@ export function formatRatio(r: number | undefined): string {
   return r === undefined ? 'n/a' : `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`
 }
 
+/** A share as a percentage: 0.352 → `35%`. */
+export function formatShare(share: number): string {
+  return `${Math.round(share * 100)}%`
+}
+
 /** A Markdown table (it also reads well in a terminal). */
 export function markdownTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))

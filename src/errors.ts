@@ -29,6 +29,10 @@ export const ErrorCodes = {
   ERR_CHECKSUM: 'ERR_CHECKSUM',
   /** The log or view storage could not be read or written. */
   ERR_STORAGE: 'ERR_STORAGE',
+  /** A documented limit was exceeded (e.g. `maxFeeds`); nothing beyond it was stored. */
+  ERR_LIMIT: 'ERR_LIMIT',
+  /** A feed's writer signed two histories; `feed` names it. */
+  ERR_FORK: 'ERR_FORK',
 } as const
 
 export type ErrorCode = keyof typeof ErrorCodes
@@ -37,12 +41,15 @@ export class KappaError extends Error {
   readonly code: ErrorCode
   /** Set on `ERR_NOT_FOUND`, as the originals' level errors had it. */
   readonly notFound?: true
+  /** The feed (hex key) the error is about, where there is one (`ERR_FORK`); absent otherwise. */
+  declare readonly feed?: string
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; feed?: string }) {
     super(message, options)
     this.name = 'KappaError'
     this.code = code
     if (code === 'ERR_NOT_FOUND') this.notFound = true
+    if (options?.feed !== undefined) this.feed = options.feed
   }
 
   static notFound(message: string): KappaError {
@@ -55,6 +62,10 @@ export class KappaError extends Error {
 
   static closed(what: string): KappaError {
     return new KappaError('ERR_CLOSED', `${what} is closed`)
+  }
+
+  static limit(message: string): KappaError {
+    return new KappaError('ERR_LIMIT', message)
   }
 }
 

@@ -10,6 +10,8 @@ declare module 'hypercore-crypto' {
   export function hash(data: Buffer | Buffer[]): Buffer
   export function sign(message: Buffer, secretKey: Buffer): Buffer
   export function verify(message: Buffer, signature: Buffer, publicKey: Buffer): boolean
+  /** The Merkle tree hash of these roots. */
+  export function tree(roots: Array<{ index: number; size: number; hash: Buffer }>): Buffer
   const crypto: {
     keyPair: typeof keyPair
     discoveryKey: typeof discoveryKey
@@ -17,6 +19,7 @@ declare module 'hypercore-crypto' {
     hash: typeof hash
     sign: typeof sign
     verify: typeof verify
+    tree: typeof tree
   }
   export default crypto
 }

@@ -22,6 +22,30 @@ declare module 'hypercore' {
     remoteContiguousLength: number
   }
 
+  export interface TreeNode {
+    index: number
+    size: number
+    hash: Buffer
+  }
+
+  /** A Merkle proof (`core.proof()`); with `upgrade.start` 0 and no block, a "fully remote" one. */
+  export interface Proof {
+    fork: number
+    block: unknown
+    hash: unknown
+    seek: unknown
+    upgrade: {
+      start: number
+      length: number
+      /** From 0: the roots of the tree at `length`. */
+      nodes: TreeNode[]
+      /** Nodes from `length` up to the signed length the signature is for. */
+      additionalNodes: TreeNode[]
+      signature: Buffer | null
+    } | null
+    manifest: unknown
+  }
+
   export interface DownloadRange {
     start?: number
     /** Exclusive end; -1 keeps the range open (live). */
@@ -51,7 +75,7 @@ declare module 'hypercore' {
     upload: [index: number, byteLength: number, from: unknown]
     'peer-add': [peer: HypercorePeer]
     'peer-remove': [peer: HypercorePeer]
-    'verification-error': [err: Error]
+    'verification-error': [err: Error, req: unknown, res: unknown, from: HypercorePeer | null]
   }
 
   export default class Hypercore extends EventEmitter<HypercoreEvents> {
@@ -72,6 +96,7 @@ declare module 'hypercore' {
     readonly closed: boolean
     readonly closing: Promise<void> | null
     readonly peers: HypercorePeer[]
+    readonly fork: number
 
     ready(): Promise<void>
     close(): Promise<void>
@@ -82,6 +107,11 @@ declare module 'hypercore' {
     has(start: number, end?: number): Promise<boolean>
     download(range?: DownloadRange): Download
     update(opts?: { wait?: boolean }): Promise<boolean>
+    /** The Merkle tree hash at `length` (default: the signed length); needs block `length - 1`. */
+    treeHash(length?: number): Promise<Buffer>
+    proof(opts: { upgrade: { start: number; length: number } }): Promise<Proof>
+    /** Throws unless `proof` (fully remote) is signed by this core's writer. */
+    verifyFullyRemote(proof: Proof): Promise<unknown>
     setActive(active: boolean): void
   }
 }

@@ -1,11 +1,14 @@
 /**
  * kappadb's HyperKV, run exactly as bench/originals/scenarios/hyperkv.cjs runs hyperkv 2.1.1:
- *   node --import tsx bench/scenarios/hyperkv.ts <put-seq|put-concurrent|batch|get|read-stream|replicate> disk <n>
+ *   node --import tsx bench/scenarios/hyperkv.ts <put-seq|put-concurrent|batch|batch-cold|get|get-warm|read-stream|replicate|live-latency> disk <n>
  * kappadb always keeps its logs on disk (Hypercore 11 in a Corestore).
  */
+import { once } from 'node:events'
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import { HyperKV, type BatchRow } from '../../src/index.js'
-import { runScenarios, timed, tmpdir, type Scenario, type ScenarioResult } from './common.js'
+import { now, runScenarios, timed, tmpdir, type Scenario, type ScenarioResult } from './common.js'
 
 const WARMUP = 100
 /**
@@ -47,11 +50,69 @@ async function fill(kv: HyperKV, n: number, from = 0, rowsPerBatch = 1000): Prom
   }
 }
 
+/** Whether `kv`'s get of key i returns exactly value i. */
+async function holds(kv: HyperKV, i: number): Promise<boolean> {
+  const got = Object.values(await kv.get(key(i))) as { value?: { n?: number } }[]
+  return got.length === 1 && got[0]?.value?.n === i
+}
+
 async function checkGet(kv: HyperKV, i: number): Promise<void> {
-  const values = await kv.get(key(i))
-  const got = Object.values(values) as { value?: { n?: number } }[]
-  if (got.length !== 1 || got[0]?.value?.n !== i)
-    throw new Error(`wrong value for ${key(i)}: ${JSON.stringify(values)}`)
+  if (!(await holds(kv, i)))
+    throw new Error(`wrong value for ${key(i)}: ${JSON.stringify(await kv.get(key(i)))}`)
+}
+
+/** n rows in batches of 1,000 after `warmup` rows of the same kind. */
+async function batches(n: number, warmup: number, label: string): Promise<ScenarioResult> {
+  const kv = open()
+  if (warmup > 0) await fill(kv, warmup, 1e7)
+  else await kv.ready()
+  const seconds = await timed(label, async () => {
+    await fill(kv, n)
+  })
+  await checkGet(kv, n - 1)
+  await kv.close()
+  return { count: n, seconds, unit: 'rows' }
+}
+
+/** Resolves once `check()` is true, checking now and after each of `kv`'s `update` events. */
+async function until(kv: HyperKV, check: () => Promise<boolean>): Promise<void> {
+  for (;;) {
+    let wake = (): void => undefined
+    const next = new Promise<void>((resolve) => (wake = resolve))
+    kv.on('update', wake)
+    try {
+      if (await check()) return
+      await next
+    } finally {
+      kv.off('update', wake)
+    }
+  }
+}
+
+/** Two live replication streams of `a` and `b` joined over TCP on 127.0.0.1; returns the disconnect. */
+async function tcpPair(a: HyperKV, b: HyperKV): Promise<() => void> {
+  const streams: Duplex[] = []
+  const sockets: Socket[] = []
+  const join = (socket: Socket, stream: Duplex): void => {
+    socket.setNoDelay(true)
+    sockets.push(socket)
+    streams.push(stream)
+    stream.pipe(socket).pipe(stream)
+  }
+  const server = createServer((socket) => join(socket, a.log.replicate(false, { live: true })))
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const socket = connect((server.address() as AddressInfo).port, '127.0.0.1')
+  join(socket, b.log.replicate(true, { live: true }))
+  return () => {
+    for (const s of [...streams, ...sockets]) s.destroy()
+    server.close()
+  }
+}
+
+/** The nearest-rank percentile of ascending `sorted`. */
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil(sorted.length * p) - 1)]!
 }
 
 async function gets(kv: HyperKV, n: number, label: string): Promise<ScenarioResult> {
@@ -88,15 +149,13 @@ const scenarios: Record<string, Scenario> = {
     return { count: n, seconds, unit: 'puts' }
   },
 
-  async batch(_backend, n) {
-    const kv = open()
-    await fill(kv, BATCH_WARMUP, 1e7)
-    const seconds = await timed('kv-batch', async () => {
-      await fill(kv, n)
-    })
-    await checkGet(kv, n - 1)
-    await kv.close()
-    return { count: n, seconds, unit: 'rows' }
+  batch(_backend, n) {
+    return batches(n, BATCH_WARMUP, 'kv-batch')
+  },
+
+  // A fresh process, no warm-up: the first n rows in batches of 1,000.
+  'batch-cold'(_backend, n) {
+    return batches(n, 0, 'kv-batch-cold')
   },
 
   async get(_backend, n) {
@@ -139,7 +198,40 @@ const scenarios: Record<string, Scenario> = {
       await checkGet(b, n - 1)
     })
     await Promise.all([a.close(), b.close()])
-    return { count: n, seconds, unit: 'nodes' }
+    return { count: n, seconds, unit: 'nodes', wholeSeconds: seconds, wholeRate: n / seconds }
+  },
+
+  // A and B, two stores replicating live over TCP on 127.0.0.1 in this process. n puts on A, one
+  // at a time, each timed from the put until B's get returns it.
+  async 'live-latency'(_backend, n) {
+    const a = open()
+    const b = open()
+    await Promise.all([a.ready(), b.ready()])
+    const disconnect = await tcpPair(a, b)
+    for (let i = 0; i < WARMUP; i++) {
+      await a.put(key(1e7 + i), value(1e7 + i))
+      await until(b, () => holds(b, 1e7 + i))
+    }
+    const latencies: number[] = []
+    const seconds = await timed('kv-live-latency', async () => {
+      for (let i = 0; i < n; i++) {
+        const start = now()
+        await a.put(key(i), value(i))
+        await until(b, () => holds(b, i))
+        latencies.push((now() - start) * 1000)
+      }
+    })
+    disconnect()
+    await Promise.all([a.close(), b.close()])
+    latencies.sort((x, y) => x - y)
+    return {
+      count: n,
+      seconds,
+      unit: 'puts',
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      max: latencies[latencies.length - 1],
+    }
   },
 }
 

@@ -8,17 +8,15 @@ import { finished } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
-import { Kappa, levelView, type LevelLike } from '../../src/index.js'
+import { Kappa, levelView, type LevelLike, type View } from '../../src/index.js'
 import { timed, peakRssMB, runScenarios, tmpdir, type Scenario } from './common.js'
 
-type SumCore = Kappa<
-  unknown,
-  { sum: { get(core: unknown, cb: (err: Error | null, sum?: number) => void): void } }
->
+type SumApi = { get(core: unknown, cb: (err: Error | null, sum?: number) => void): void }
+type SumCore = Kappa<unknown, { sum: SumApi }>
 
 // The seed README's view, as the original's scenario runs it (json values so the sum stays a number).
-function sumview(store: LevelLike): Parameters<Kappa['use']>[2] {
-  return levelView<unknown, object, number>(store, { valueEncoding: 'json' }, (db) => ({
+function sumview(store: LevelLike): View<unknown, SumApi> {
+  return levelView<unknown, SumApi, number>(store, { valueEncoding: 'json' }, (db) => ({
     map(entries, next) {
       void db.get('sum', (err, value) => {
         let sum: number

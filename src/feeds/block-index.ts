@@ -7,6 +7,7 @@
  */
 import type Hypercore from 'hypercore'
 import { KappaError } from '../errors.js'
+import { storageError } from '../util/storage-fault.js'
 import { decodeBlock, decodeBlockHeader, type DecodedBlock } from './messages.js'
 
 const CACHED_BLOCKS = 32
@@ -204,6 +205,6 @@ export function coreError(err: unknown): KappaError {
   if (code === 'SESSION_CLOSED' || code === 'REQUEST_CANCELLED') {
     return new KappaError('ERR_CLOSED', 'feed is closed', { cause: err })
   }
-  const message = err instanceof Error ? err.message : String(err)
-  return new KappaError('ERR_STORAGE', message, { cause: err })
+  // The message names the cause (ENOSPC, EACCES, …), which RocksDB's own message leaves to its cause.
+  return storageError('the feed storage failed', err)
 }

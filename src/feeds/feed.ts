@@ -4,15 +4,17 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
-import Hypercore from 'hypercore'
+import type Hypercore from 'hypercore'
 import { KappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
+import { FreeSpace } from '../util/storage-fault.js'
 import { AppendBatcher } from './append-batcher.js'
 import { BlockIndex, coreError } from './block-index.js'
+import { MAX_ENTRY_BYTES, MAX_VALUE_DEPTH, checkEntrySize, jsonTooDeep } from './limits.js'
 import { encodeBlocks, decodeBlockHeader } from './messages.js'
 import { createFeedReadStream, type FeedReadStreamOptions } from './read-stream.js'
 import type { Codec, Feed, FeedEvents, FeedKey } from './types.js'
-import { decodeAll, encodeValue } from './value-encoding.js'
+import { decodeAll, encodeValue, isJsonCodec } from './value-encoding.js'
 
 export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> implements Feed<T> {
   /** The Hypercore itself (its blocks are packed entries, see messages.ts). */
@@ -26,6 +28,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private refreshAgain = false
   private _closed = false
   private _id: FeedKey | null = null
+  private freeSpace: FreeSpace | null | undefined = undefined
 
   constructor(core: Hypercore, codec: Codec<T>, name: string | undefined, onError: (err: Error) => void) {
     super()
@@ -120,6 +123,9 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       throw KappaError.notFound(`entries up to ${end} are not stored locally (length ${this.index.length})`)
     }
     const entries = await this.index.entries(start, end)
+    // A peer's entries pass the checks our own passed when written (one of them failing fails the
+    // batch, as an undecodable one does: callers that skip such entries read one at a time).
+    if (!this.core.writable) for (const bytes of entries) this.checkRemote(bytes)
     return decodeAll(this.codec, entries, (bytes) => this.decode(bytes))
   }
 
@@ -149,11 +155,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     this.checkOpen()
     if (!this.core.writable) throw KappaError.invalid('feed is not writable (not one of our writers)')
     if (entries.length === 0) return this.index.length
-    for (const entry of entries) {
-      if (entry.byteLength > Hypercore.MAX_SUGGESTED_BLOCK_SIZE - 16) {
-        throw KappaError.invalid('entry is larger than a Hypercore block may be')
-      }
-    }
+    for (const entry of entries) checkEntrySize(entry.byteLength)
     return this.batcher.push(entries)
   }
 
@@ -161,6 +163,13 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     this.checkOpen()
     const first = this.index.length
     const blocks = encodeBlocks(first, entries)
+    // Refused before Hypercore's storage sees it: a write that fails there fails every later one.
+    const space = this.space()
+    if (space) {
+      let bytes = 0
+      for (const block of blocks) bytes += block.byteLength
+      await space.check(bytes, 'the feed cannot be appended to')
+    }
     let result: { length: number }
     try {
       result = await this.core.append(blocks)
@@ -173,6 +182,15 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     if (grew) this.emit('append')
   }
 
+  /** The free space of the file system the core is stored on (null when it has no directory). */
+  private space(): FreeSpace | null {
+    if (this.freeSpace === undefined) {
+      const dir = (this.core as unknown as CoreInternals).state?.storage?.store?.path
+      this.freeSpace = typeof dir === 'string' ? new FreeSpace(dir) : null
+    }
+    return this.freeSpace
+  }
+
   private async getNow(seq: number): Promise<T> {
     checkSeq(seq, 'seq')
     this.checkOpen()
@@ -180,7 +198,29 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       throw KappaError.notFound(`entry ${seq} is not stored locally (length ${this.index.length})`)
     }
     const [bytes] = await this.index.entries(seq, seq + 1)
+    if (!this.core.writable) this.checkRemote(bytes)
     return this.decode(bytes)
+  }
+
+  /**
+   * A peer's entry must be one we could have written: at most MAX_ENTRY_BYTES and, with the json
+   * encoding, nested at most MAX_VALUE_DEPTH deep; else it is refused as undecodable
+   * (`ERR_PROTOCOL`). Our own entries are not checked on reading: a store reads whatever its logs
+   * hold, also what older versions wrote.
+   */
+  private checkRemote(bytes: Uint8Array): void {
+    if (bytes.byteLength > MAX_ENTRY_BYTES) {
+      throw new KappaError(
+        'ERR_PROTOCOL',
+        `a replicated entry of ${bytes.byteLength} bytes is larger than MAX_ENTRY_BYTES (${MAX_ENTRY_BYTES})`,
+      )
+    }
+    if (isJsonCodec(this.codec as Codec<unknown>) && jsonTooDeep(bytes)) {
+      throw new KappaError(
+        'ERR_PROTOCOL',
+        `a replicated value nests deeper than MAX_VALUE_DEPTH (${MAX_VALUE_DEPTH})`,
+      )
+    }
   }
 
   private decode(bytes: Uint8Array): T {
@@ -221,6 +261,11 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     if (!this.batcher.idle) return
     if (await this.index.refresh()) this.emit('append')
   }
+}
+
+/** Where Hypercore 11 keeps the directory of its storage (hypercore-storage's store). */
+interface CoreInternals {
+  state?: { storage?: { store?: { path?: unknown } } }
 }
 
 function checkSeq(seq: unknown, what: string): asserts seq is number {

@@ -160,8 +160,11 @@ export function decodeFeedRecord(bytes: Uint8Array): FeedRecord {
 //   nonce:   32 bytes random; when both negotiate, the larger nonce is the Noise initiator
 // ---------------------------------------------------------------------------------------------
 
-/** 2: feed offers carry the sender's signed length. */
-export const PROTOCOL_VERSION = 2
+/**
+ * 2: feed offers carry the sender's signed length. 3: offers are fixed-size records that also carry
+ * the Merkle tree hash at the signed length; tree requests and tree proofs.
+ */
+export const PROTOCOL_VERSION = 3
 export const PREAMBLE_MAGIC = Buffer.from('kpdb')
 export const PREAMBLE_BYTES = 4 + 1 + 1 + 32
 
@@ -203,11 +206,18 @@ export function decodePreamble(bytes: Buffer): Preamble {
 // ---------------------------------------------------------------------------------------------
 // The multifeed channel (protomux, protocol CHANNEL_PROTOCOL, id = discovery key of the database
 // key). Its messages, in this order (protomux numbers them by the order they are added):
-//   0 proof  { mac: fixed32 }   HMAC-SHA256(database key, role label ‖ Noise handshake hash)
-//   1 hello  { version, mode, feeds: [{ key, length, signedLength }] }
-//            length: contiguous BLOCKS held; signedLength: the core's signed (tree) length
-//   2 add    { feeds: [{ key, length, signedLength }] }   live: feeds learned later
-//   3 done   {}                                           non-live: this side has everything
+//   0 proof        { mac: fixed32 }  HMAC-SHA256(database key, role label ‖ Noise handshake hash)
+//   1 hello        { version: uint, mode: uint, feeds: offers }
+//   2 add          { feeds: offers }                 live: feeds offered later
+//   3 done         {}                                non-live: this side has everything
+//   4 treeRequest  { key: fixed32, length: uint }    "prove the tree hash you offered at length"
+//   5 tree         { key: fixed32, length: uint, fork: uint, nodes: nodes, additionalNodes: nodes,
+//                    signature: buffer }           the answer; length 0: "I cannot"
+// offers: count: uint, then count records of OFFER_BYTES:
+//   key: 32 bytes | treeHash: 32 bytes | length: uint64 LE | signedLength: uint64 LE
+//   length: contiguous BLOCKS held; signedLength: the core's signed (tree) length, ≥ length;
+//   treeHash: the Merkle tree hash at signedLength (zeros when it is 0)
+// nodes: count: uint (≤ MAX_TREE_NODES), then count × (index: uint, size: uint, hash: fixed32)
 // ---------------------------------------------------------------------------------------------
 
 export const CHANNEL_PROTOCOL = 'kappadb/multifeed'
@@ -217,7 +227,7 @@ const MODES: WireMode[] = ['sync', 'push', 'pull']
 
 export interface FeedOffer {
   key: Buffer
-  /** Blocks the sender holds contiguously from 0: what the receiver may wait for. */
+  /** Blocks the sender holds contiguously from 0: what the receiver may wait for (a claim). */
   length: number
   /**
    * The sender's signed length (its Merkle tree's length, ≥ `length`). Hypercore proves a block
@@ -225,6 +235,101 @@ export interface FeedOffer {
    * (it learned a later length elsewhere without the blocks) cannot get blocks from this sender.
    */
   signedLength: number
+  /** The Merkle tree hash at `signedLength` (a claim: a differing one is asked to be proven). */
+  treeHash: Buffer
+}
+
+export const OFFER_BYTES = 80
+/** The tree hash an offer of an empty feed carries. */
+export const EMPTY_TREE_HASH: Buffer = Buffer.alloc(32)
+
+/**
+ * Feed offers as they travel: fixed-size records read one at a time, so a list of a hundred
+ * thousand costs its bytes and no objects until each offer is taken.
+ */
+export class OfferList {
+  readonly count: number
+  private readonly bytes: Buffer
+
+  private constructor(count: number, bytes: Buffer) {
+    this.count = count
+    this.bytes = bytes
+  }
+
+  static of(offers: readonly FeedOffer[]): OfferList {
+    const bytes = Buffer.alloc(offers.length * OFFER_BYTES)
+    offers.forEach((offer, i) => {
+      const at = i * OFFER_BYTES
+      bytes.set(offer.key, at)
+      bytes.set(offer.treeHash, at + 32)
+      writeUint64(bytes, at + 64, offer.length)
+      writeUint64(bytes, at + 72, offer.signedLength)
+    })
+    return new OfferList(offers.length, bytes)
+  }
+
+  /** Takes `count` records from `bytes` (copied), checking each one's lengths. */
+  static read(count: number, bytes: Uint8Array): OfferList {
+    const list = new OfferList(count, Buffer.from(bytes))
+    for (let i = 0; i < count; i++) {
+      const at = i * OFFER_BYTES
+      const length = readUint64(list.bytes, at + 64)
+      const signedLength = readUint64(list.bytes, at + 72)
+      if (length === null || signedLength === null)
+        throw new KappaError('ERR_PROTOCOL', 'a feed offer length is out of range')
+      if (signedLength < length)
+        throw new KappaError('ERR_PROTOCOL', 'a feed offer signs fewer blocks than it holds')
+    }
+    return list
+  }
+
+  /** The offer at `i` (its buffers are its own). */
+  at(i: number): FeedOffer {
+    const at = i * OFFER_BYTES
+    return {
+      key: Buffer.from(this.bytes.subarray(at, at + 32)),
+      treeHash: Buffer.from(this.bytes.subarray(at + 32, at + 64)),
+      length: readUint64(this.bytes, at + 64)!,
+      signedLength: readUint64(this.bytes, at + 72)!,
+    }
+  }
+
+  /** The raw records (for encoding). */
+  get records(): Buffer {
+    return this.bytes
+  }
+}
+
+function writeUint64(buffer: Buffer, at: number, value: number): void {
+  buffer.writeUInt32LE(value % 0x1_0000_0000, at)
+  buffer.writeUInt32LE(Math.floor(value / 0x1_0000_0000), at + 4)
+}
+
+/** A little-endian uint64 as a number, or null beyond Number.MAX_SAFE_INTEGER. */
+function readUint64(buffer: Buffer, at: number): number | null {
+  const high = buffer.readUInt32LE(at + 4)
+  if (high >= 0x20_0000) return null
+  return high * 0x1_0000_0000 + buffer.readUInt32LE(at)
+}
+
+const offers = {
+  preencode(state: State, m: OfferList) {
+    c.uint.preencode(state, m.count)
+    state.end += m.records.byteLength
+  },
+  encode(state: State, m: OfferList) {
+    c.uint.encode(state, m.count)
+    state.buffer!.set(m.records, state.start)
+    state.start += m.records.byteLength
+  },
+  decode(state: State): OfferList {
+    const count = c.uint.decode(state)
+    const size = count * OFFER_BYTES
+    if (size > state.end - state.start) throw new KappaError('ERR_PROTOCOL', 'truncated feed offers')
+    const list = OfferList.read(count, state.buffer!.subarray(state.start, state.start + size))
+    state.start += size
+    return list
+  },
 }
 
 export interface ProofMessage {
@@ -234,36 +339,40 @@ export interface ProofMessage {
 export interface HelloMessage {
   version: number
   mode: WireMode
-  feeds: FeedOffer[]
+  feeds: OfferList
 }
 
 export interface AddMessage {
-  feeds: FeedOffer[]
+  feeds: OfferList
 }
 
 export type DoneMessage = Record<string, never>
 
-const feedOffer = {
-  preencode(state: State, m: FeedOffer) {
-    c.fixed32.preencode(state, m.key)
-    c.uint.preencode(state, m.length)
-    c.uint.preencode(state, m.signedLength)
-  },
-  encode(state: State, m: FeedOffer) {
-    c.fixed32.encode(state, m.key)
-    c.uint.encode(state, m.length)
-    c.uint.encode(state, m.signedLength)
-  },
-  decode(state: State): FeedOffer {
-    const key = Buffer.from(c.fixed32.decode(state))
-    const length = c.uint.decode(state)
-    const signedLength = c.uint.decode(state)
-    if (signedLength < length)
-      throw new KappaError('ERR_PROTOCOL', 'a feed offer signs fewer blocks than it holds')
-    return { key, length, signedLength }
-  },
+export interface TreeRequestMessage {
+  key: Buffer
+  length: number
 }
-const feedOffers = c.array(feedOffer)
+
+export interface TreeNodeMessage {
+  index: number
+  size: number
+  hash: Buffer
+}
+
+/** A fully remote Merkle proof of the sender's tree at `length` (Hypercore's `proof()`), or length 0. */
+export interface TreeMessage {
+  key: Buffer
+  length: number
+  fork: number
+  nodes: TreeNodeMessage[]
+  additionalNodes: TreeNodeMessage[]
+  signature: Buffer
+}
+
+/** A tree of any length up to 2^53 has fewer roots, and fewer nodes to its signed length. */
+export const MAX_TREE_NODES = 128
+/** Larger than any signature Hypercore makes (multisig proofs included). */
+export const MAX_SIGNATURE_BYTES = 4096
 
 export const proofEncoding = {
   preencode(state: State, m: ProofMessage) {
@@ -281,30 +390,30 @@ export const helloEncoding = {
   preencode(state: State, m: HelloMessage) {
     c.uint.preencode(state, m.version)
     c.uint.preencode(state, MODES.indexOf(m.mode))
-    feedOffers.preencode(state, m.feeds)
+    offers.preencode(state, m.feeds)
   },
   encode(state: State, m: HelloMessage) {
     c.uint.encode(state, m.version)
     c.uint.encode(state, MODES.indexOf(m.mode))
-    feedOffers.encode(state, m.feeds)
+    offers.encode(state, m.feeds)
   },
   decode(state: State): HelloMessage {
     const version = c.uint.decode(state)
     const mode = MODES[c.uint.decode(state)]
     if (mode === undefined) throw new KappaError('ERR_PROTOCOL', 'unknown replication mode')
-    return { version, mode, feeds: feedOffers.decode(state) }
+    return { version, mode, feeds: offers.decode(state) }
   },
 }
 
 export const addEncoding = {
   preencode(state: State, m: AddMessage) {
-    feedOffers.preencode(state, m.feeds)
+    offers.preencode(state, m.feeds)
   },
   encode(state: State, m: AddMessage) {
-    feedOffers.encode(state, m.feeds)
+    offers.encode(state, m.feeds)
   },
   decode(state: State): AddMessage {
-    return { feeds: feedOffers.decode(state) }
+    return { feeds: offers.decode(state) }
   },
 }
 
@@ -313,5 +422,88 @@ export const doneEncoding = {
   encode() {},
   decode(): DoneMessage {
     return {}
+  },
+}
+
+export const treeRequestEncoding = {
+  preencode(state: State, m: TreeRequestMessage) {
+    c.fixed32.preencode(state, m.key)
+    c.uint.preencode(state, m.length)
+  },
+  encode(state: State, m: TreeRequestMessage) {
+    c.fixed32.encode(state, m.key)
+    c.uint.encode(state, m.length)
+  },
+  decode(state: State): TreeRequestMessage {
+    return { key: Buffer.from(c.fixed32.decode(state)), length: c.uint.decode(state) }
+  },
+}
+
+const treeNode = {
+  preencode(state: State, m: TreeNodeMessage) {
+    c.uint.preencode(state, m.index)
+    c.uint.preencode(state, m.size)
+    c.fixed32.preencode(state, m.hash)
+  },
+  encode(state: State, m: TreeNodeMessage) {
+    c.uint.encode(state, m.index)
+    c.uint.encode(state, m.size)
+    c.fixed32.encode(state, m.hash)
+  },
+  decode(state: State): TreeNodeMessage {
+    return {
+      index: c.uint.decode(state),
+      size: c.uint.decode(state),
+      hash: Buffer.from(c.fixed32.decode(state)),
+    }
+  },
+}
+
+const treeNodes = {
+  preencode(state: State, m: TreeNodeMessage[]) {
+    c.uint.preencode(state, m.length)
+    for (const node of m) treeNode.preencode(state, node)
+  },
+  encode(state: State, m: TreeNodeMessage[]) {
+    c.uint.encode(state, m.length)
+    for (const node of m) treeNode.encode(state, node)
+  },
+  decode(state: State): TreeNodeMessage[] {
+    const count = c.uint.decode(state)
+    if (count > MAX_TREE_NODES) throw new KappaError('ERR_PROTOCOL', `a tree proof with ${count} nodes`)
+    const nodes: TreeNodeMessage[] = []
+    for (let i = 0; i < count; i++) nodes.push(treeNode.decode(state))
+    return nodes
+  },
+}
+
+export const treeEncoding = {
+  preencode(state: State, m: TreeMessage) {
+    c.fixed32.preencode(state, m.key)
+    c.uint.preencode(state, m.length)
+    c.uint.preencode(state, m.fork)
+    treeNodes.preencode(state, m.nodes)
+    treeNodes.preencode(state, m.additionalNodes)
+    c.buffer.preencode(state, m.signature)
+  },
+  encode(state: State, m: TreeMessage) {
+    c.fixed32.encode(state, m.key)
+    c.uint.encode(state, m.length)
+    c.uint.encode(state, m.fork)
+    treeNodes.encode(state, m.nodes)
+    treeNodes.encode(state, m.additionalNodes)
+    c.buffer.encode(state, m.signature)
+  },
+  decode(state: State): TreeMessage {
+    const key = Buffer.from(c.fixed32.decode(state))
+    const length = c.uint.decode(state)
+    const fork = c.uint.decode(state)
+    const nodes = treeNodes.decode(state)
+    const additionalNodes = treeNodes.decode(state)
+    const signature = c.buffer.decode(state)
+    if (signature === null || signature.byteLength > MAX_SIGNATURE_BYTES) {
+      throw new KappaError('ERR_PROTOCOL', 'a tree proof without a valid signature field')
+    }
+    return { key, length, fork, nodes, additionalNodes, signature: Buffer.from(signature) }
   },
 }

@@ -5,7 +5,8 @@
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import type Corestore from 'corestore'
-import type { CompatManifest, KeyPair } from 'hypercore'
+import type Hypercore from 'hypercore'
+import type { CompatManifest, HypercorePeer } from 'hypercore'
 import { KappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { namespaceOf, toDatabaseKey, toFeedKey } from './database-key.js'
@@ -20,7 +21,16 @@ import {
   type StoreHandle,
 } from './open-store.js'
 import { Replicator } from './replication/replicator.js'
-import type { Codec, Feed, MultifeedEvents, ReplicateOptions, ValueEncoding } from './types.js'
+import type {
+  Codec,
+  CorestoreLike,
+  Feed,
+  KeyPair,
+  MultifeedEvents,
+  ReplicateOptions,
+  ValueEncoding,
+} from './types.js'
+import { guardForks } from './replication/trees.js'
 import { toCodec } from './value-encoding.js'
 
 export interface MultifeedOptions {
@@ -29,6 +39,11 @@ export interface MultifeedOptions {
   encryptionKey?: Buffer | string
   /** Alias of `encryptionKey`. */
   key?: Buffer | string
+  /**
+   * The most feeds this store holds, local and remote (default 100,000). A new writer beyond it
+   * rejects, and a replication whose peer offers more fails, with ERR_LIMIT.
+   */
+  maxFeeds?: number
 }
 
 export interface WriterOptions {
@@ -38,12 +53,16 @@ export interface WriterOptions {
 
 /** The name `writer()` uses when none is given. */
 export const DEFAULT_WRITER_NAME = 'default'
+/** The default of `maxFeeds`. */
+export const DEFAULT_MAX_FEEDS = 100_000
 /** Remote cores: a wider request window measured faster on one big core (HYPERCORE-NOTES §6). */
 const REMOTE_INFLIGHT_RANGE: [number, number] = [64, 256]
 
 export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** The database key (the well-known open key when none was given). */
   readonly key: Buffer
+  /** The most feeds this store holds. */
+  readonly maxFeeds: number
   private readonly codec: Codec<T>
   private readonly store: StoreHandle
   private readonly list: FeedList
@@ -53,11 +72,15 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   private readonly byName = new Map<string, HypercoreFeed<T>>()
   /** Feeds being created or opened, by `name:<name>` or `key:<hex>`, so concurrent calls share one. */
   private readonly pending = new Map<string, Promise<HypercoreFeed<T>>>()
+  /** Feeds being admitted or created: they count against maxFeeds before they are listed. */
+  private reserved = 0
+  /** Feeds whose fork was reported: each is reported once. */
+  private readonly forksReported = new Set<string>()
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private _closed = false
 
-  constructor(storage: string | Corestore, opts: MultifeedOptions = {}) {
+  constructor(storage: string | CorestoreLike, opts: MultifeedOptions = {}) {
     super()
     if (typeof storage !== 'string' && !isCorestore(storage)) {
       throw KappaError.invalid('storage must be a directory path or a Corestore')
@@ -72,8 +95,9 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       throw KappaError.invalid('encryptionKey and key differ')
     }
     this.key = toDatabaseKey(opts.encryptionKey ?? opts.key)
+    this.maxFeeds = checkMaxFeeds(opts.maxFeeds)
     this.codec = toCodec<T>(opts.valueEncoding)
-    this.store = createStore(storage, namespaceOf(this.key))
+    this.store = createStore(storage as string | Corestore, namespaceOf(this.key))
     this.list = new FeedList(this.store.ns)
     this.replicator = new Replicator<T>(this, this.store.root)
   }
@@ -137,42 +161,79 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   // ---- internals used by the replicator -------------------------------------------------------
 
-  /** Resolves once the store is open; rejects with ERR_CLOSED once closing started. */
+  /** @internal Resolves once the store is open; rejects with ERR_CLOSED once closing started. */
   open(): Promise<void> {
     if (this.closing) return Promise.reject(KappaError.closed('multifeed'))
     if (!this.opening) this.opening = this.openNow()
     return this.opening
   }
 
+  /** @internal */
   get isClosing(): boolean {
     return this.closing !== null
   }
 
-  /** The feed for a key a peer offered: opened (and listed) when new. */
-  addRemoteFeed(key: Buffer): Promise<HypercoreFeed<T>> {
-    const id = key.toString('hex')
+  /**
+   * @internal A session on the core of a feed we do not hold yet (a peer offered it), for the replication
+   * to prove it: not listed, not announced, until `admit`. ERR_LIMIT when the store is full.
+   */
+  async openCandidate(key: Buffer): Promise<Hypercore> {
+    this.checkRoom()
+    if (this.closing) throw KappaError.closed('multifeed')
+    const core = this.store.ns.get({ key, inflightRange: REMOTE_INFLIGHT_RANGE })
+    try {
+      await core.ready()
+    } catch (err) {
+      await core.close().catch(() => undefined)
+      throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+    }
+    this.guard(core)
+    this.replicator.candidateOpened(core)
+    return core
+  }
+
+  /**
+   * @internal Lists a candidate one of whose blocks has verified: persisted, `'feed'`, announced, indexed.
+   * Resolves with the held feed — another session's when it was admitted first (the caller then
+   * closes its own core). ERR_LIMIT when the store is full (nothing is stored).
+   */
+  admit(core: Hypercore): Promise<HypercoreFeed<T>> {
+    const id = core.key.toString('hex')
     const known = this.byId.get(id)
     if (known) return Promise.resolve(known)
     return this.once_(`key:${id}`, async () => {
-      const core = this.store.ns.get({ key, inflightRange: REMOTE_INFLIGHT_RANGE })
-      const feed = this.makeFeed(core, undefined)
-      await this.openFeed(feed)
       const raced = this.byId.get(id)
-      if (raced) {
-        await feed.close()
-        return raced
-      }
-      await this.list.add([{ key, name: null }])
-      this.addFeed(feed)
-      return feed
+      if (raced) return raced
+      return this.reserving(async () => {
+        const feed = this.makeFeed(core, undefined)
+        await this.openFeed(feed)
+        await this.list.add([{ key: core.key, name: null }])
+        this.addFeed(feed)
+        return feed
+      })
     })
   }
 
-  /** Feeds by hex id, for the replicator. */
+  /** @internal A fork of `key`'s writer, proven by a tree it signed at `length`: `'error'` ERR_FORK, once per feed. */
+  reportFork(key: Buffer, length: number): void {
+    const id = key.toString('hex')
+    if (this.forksReported.has(id)) return
+    this.forksReported.add(id)
+    this.reportError(
+      new KappaError(
+        'ERR_FORK',
+        `feed ${id} forked: its writer signed another history at length ${length} than the one held here`,
+        { feed: id },
+      ),
+    )
+  }
+
+  /** @internal Feeds by hex id, for the replicator. */
   knownFeed(id: string): HypercoreFeed<T> | undefined {
     return this.byId.get(id)
   }
 
+  /** @internal */
   allFeeds(): readonly HypercoreFeed<T>[] {
     return this.ordered
   }
@@ -198,7 +259,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     await this.open()
     const existing = this.byName.get(name)
     if (existing) return existing
-    return this.once_(`name:${name}`, async () => {
+    const create = async (): Promise<HypercoreFeed<T>> => {
       const core = keyPair
         ? // A version-0 (compat) manifest makes the feed key the public key itself, as in hypercore 9.
           this.store.ns.get({ key: keyPair.publicKey, keyPair, manifest: compatManifest(keyPair.publicKey) })
@@ -214,7 +275,10 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       await this.list.add([{ key: feed.key, name }])
       this.addFeed(feed)
       return feed
-    })
+    }
+    // A new feed takes room; the key pair of one we hold does not.
+    const isNew = !keyPair || !this.byId.has(keyPair.publicKey.toString('hex'))
+    return this.once_(`name:${name}`, () => (isNew ? this.reserving(create) : create()))
   }
 
   /** Runs `create` once per `tag` at a time; concurrent callers share its result. */
@@ -242,6 +306,37 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       await feed.close().catch(() => undefined)
       throw this.closing ? KappaError.closed('multifeed') : storeError(err)
     }
+    this.guard(feed.core)
+  }
+
+  /** ERR_LIMIT when the store holds (or is adding) maxFeeds feeds. */
+  private checkRoom(): void {
+    if (this.ordered.length + this.reserved >= this.maxFeeds) {
+      throw KappaError.limit(`this store holds maxFeeds (${this.maxFeeds}) feeds`)
+    }
+  }
+
+  /** Runs `add`, which adds one feed, with room reserved for it (ERR_LIMIT when there is none). */
+  private async reserving(add: () => Promise<HypercoreFeed<T>>): Promise<HypercoreFeed<T>> {
+    this.checkRoom()
+    this.reserved++
+    try {
+      return await add()
+    } finally {
+      this.reserved--
+    }
+  }
+
+  /** Forks met on `core` are reported here (and to the session whose peer proved one). */
+  private guard(core: Hypercore): void {
+    const id = core.key.toString('hex')
+    guardForks(core, {
+      fork: (length: number, from: HypercorePeer | null) => {
+        this.reportFork(core.key, length)
+        this.replicator.treeChecked(id, from?.stream ?? null, true)
+      },
+      checked: (from: HypercorePeer | null) => this.replicator.treeChecked(id, from?.stream ?? null, false),
+    })
   }
 
   private addFeed(feed: HypercoreFeed<T>): void {
@@ -253,10 +348,12 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     this.byId.set(feed.id, feed)
     if (feed.name !== undefined) this.byName.set(feed.name, feed)
     this.replicator.feedAdded(feed)
+    // A feed is offered once it holds a block: an empty writer is offered at its first append.
+    if (feed.core.contiguousLength === 0) feed.once('append', () => this.replicator.feedAdded(feed))
     this.emit('feed', feed, feed.name)
   }
 
-  /** `'error'` without listeners would throw; a background error must never crash the process. */
+  /** @internal `'error'` without listeners would throw; a background error must never crash the process. */
   reportError(err: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
@@ -276,7 +373,10 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 }
 
 /** `multifeed(storage, opts)` ≡ `new Multifeed(storage, opts)`. */
-export function multifeed<T = unknown>(storage: string | Corestore, opts?: MultifeedOptions): Multifeed<T> {
+export function multifeed<T = unknown>(
+  storage: string | CorestoreLike,
+  opts?: MultifeedOptions,
+): Multifeed<T> {
   return new Multifeed<T>(storage, opts)
 }
 
@@ -296,6 +396,14 @@ function checkWriterOptions(opts: WriterOptions | undefined): KeyPair | undefine
     throw KappaError.invalid('keyPair must be { publicKey: 32 bytes, secretKey: 64 bytes }')
   }
   return { publicKey: Buffer.from(keyPair.publicKey), secretKey: Buffer.from(keyPair.secretKey) }
+}
+
+function checkMaxFeeds(maxFeeds: unknown): number {
+  if (maxFeeds === undefined) return DEFAULT_MAX_FEEDS
+  if (typeof maxFeeds !== 'number' || !Number.isSafeInteger(maxFeeds) || maxFeeds < 1) {
+    throw KappaError.invalid('maxFeeds must be a positive integer')
+  }
+  return maxFeeds
 }
 
 function compatManifest(publicKey: Buffer): CompatManifest {

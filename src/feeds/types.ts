@@ -4,7 +4,6 @@
  */
 import type { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
-import type Hypercore from 'hypercore'
 
 declare const feedKeyBrand: unique symbol
 /** A feed's public key as 64 lowercase hex characters. */
@@ -42,7 +41,7 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   readonly blockLength: number
   readonly writable: boolean
   /** The Hypercore underneath (its blocks pack several entries: see docs/DESIGN.md). */
-  readonly core: Hypercore
+  readonly core: HypercoreLike
   /** Local name when this is one of our writers, else undefined. */
   readonly name: string | undefined
   /** Append one value, or an array as one atomic append. Resolves with the seq of the first. */
@@ -87,4 +86,80 @@ export interface ReplicateOptions {
   beforeHello?: () => Promise<void>
   /** Give up a non-live replication that makes no progress for this long (ms). */
   timeout?: number
+  /**
+   * Fail a live replication whose peer sends nothing at all — keep-alives included — for this long
+   * (ms, default 60,000) with ERR_TIMEOUT. Both sides send keep-alives at least every quarter of
+   * their own liveTimeout (every 5 s at most).
+   */
+  liveTimeout?: number
+}
+
+/*
+ * The Holepunch packages ship no types, and the declarations kappadb compiles against stay inside
+ * it: an app's own imports of hypercore or corestore type-check as the app's declarations say.
+ * Where the API hands out or takes one of their objects, it is typed by the interfaces below —
+ * the members kappadb relies on and documents (cast to your own types for more).
+ */
+
+/** An ed25519 key pair (Hypercore's, Hyperswarm's and HyperDHT's shape). */
+export interface KeyPair {
+  publicKey: Buffer
+  secretKey: Buffer
+}
+
+/** A Corestore 7 instance (`new Corestore(dir)`): checked at run time; its methods as kappadb uses them. */
+export interface CorestoreLike {
+  get(...args: never[]): unknown
+  namespace(...args: never[]): unknown
+  replicate(...args: never[]): unknown
+  ready(): Promise<unknown>
+  close(): Promise<unknown>
+}
+
+/** One peer of a Hypercore on a replication stream. */
+export interface HypercorePeerLike {
+  readonly remoteLength: number
+  readonly remoteContiguousLength: number
+}
+
+export interface HypercoreLikeEvents {
+  append: []
+  close: []
+  ready: []
+  download: [index: number, byteLength: number, from: unknown]
+  upload: [index: number, byteLength: number, from: unknown]
+  'peer-add': [peer: HypercorePeerLike]
+  'peer-remove': [peer: HypercorePeerLike]
+  'verification-error': [err: Error]
+}
+
+/** `feed.core`: the Hypercore 11 session under a feed. Its blocks are packed entries (docs/DESIGN.md). */
+export interface HypercoreLike extends EventEmitter<HypercoreLikeEvents> {
+  readonly key: Buffer
+  readonly discoveryKey: Buffer
+  readonly id: string
+  /** Blocks (not entries): the signed length. */
+  readonly length: number
+  readonly contiguousLength: number
+  readonly byteLength: number
+  readonly writable: boolean
+  readonly readable: boolean
+  readonly opened: boolean
+  readonly closed: boolean
+  readonly peers: readonly HypercorePeerLike[]
+  ready(): Promise<void>
+  /** A block's bytes (a packed group of entries), or null with `{ wait: false }` when missing. */
+  get(index: number, opts?: { wait?: boolean; timeout?: number }): Promise<Buffer | null>
+  has(start: number, end?: number): Promise<boolean>
+  update(opts?: { wait?: boolean }): Promise<boolean>
+  /** Raw blocks, bypassing the feed's packing: readers of the feed see them as its next entries' blocks. */
+  append(
+    blocks: Buffer | Uint8Array | Array<Buffer | Uint8Array>,
+  ): Promise<{ length: number; byteLength: number }>
+  /** Fetches blocks `[start, end)` from peers (`end: -1`: keep following). */
+  download(range?: { start?: number; end?: number; blocks?: number[]; linear?: boolean }): {
+    ready(): Promise<void>
+    done(): Promise<void>
+    destroy(): void
+  }
 }

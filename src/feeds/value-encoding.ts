@@ -3,6 +3,7 @@
  * The names are the ones hypercore 9 accepted (`json`, `utf-8`, `binary`), plus any `{ encode, decode }`.
  */
 import { KappaError } from '../errors.js'
+import { MAX_VALUE_DEPTH, jsonTooDeep } from './limits.js'
 import type { Codec, ValueEncoding } from './types.js'
 
 const utf8 = new TextDecoder('utf-8')
@@ -11,7 +12,9 @@ const json: Codec = {
   encode(value) {
     const text = JSON.stringify(value)
     if (text === undefined) throw KappaError.invalid('value cannot be encoded as JSON')
-    return Buffer.from(text)
+    const bytes = Buffer.from(text)
+    if (jsonTooDeep(bytes)) throw tooDeep()
+    return bytes
   },
   decode(bytes) {
     return JSON.parse(utf8.decode(bytes)) as unknown
@@ -38,6 +41,15 @@ const binary: Codec = {
   decode(bytes) {
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   },
+}
+
+function tooDeep(): KappaError {
+  return KappaError.invalid(`value nests deeper than MAX_VALUE_DEPTH (${MAX_VALUE_DEPTH})`)
+}
+
+/** Whether `codec` is the built-in json one (its values have a nesting depth to check). */
+export function isJsonCodec(codec: Codec<unknown>): boolean {
+  return codec === json
 }
 
 /**

@@ -9,8 +9,9 @@
  * nothing of it is written.
  */
 import { KappaError } from '../errors.js'
+import { checkEntrySize } from '../feeds/limits.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
-import type { KnownNode } from './dag-indexer.js'
+import type { BatchOutcome, DagOp, KnownNode } from './dag-indexer.js'
 import type { DagView } from './dag-view.js'
 import type { NodeHasher } from './hash.js'
 import { decodeNodeRecord, encodeEntry, type NodeEntry, type NodeRecord } from './messages.js'
@@ -81,6 +82,8 @@ interface Planned {
   announced?: boolean
   /** A new node: the value encoding of the request that added it. */
   encoding?: HyperlogValueEncoding
+  /** A new node: its feed entry, encoded (and its size checked) once it is signed. */
+  bytes?: Buffer
 }
 
 interface Outcome {
@@ -252,6 +255,11 @@ export class AddQueue {
           }
         }
         if (deps.sign) await this.#sign(own, writer.id, seqBase + freshOrder.length)
+        // The whole entry (links, value, identity, signature) must fit: else this request fails alone.
+        for (const node of own) {
+          node.bytes = encodeEntry(node.entry!)
+          checkEntrySize(node.bytes.byteLength, 'a node entry')
+        }
         for (const node of own) {
           freshOrder.push(node)
           if (heads) {
@@ -267,7 +275,7 @@ export class AddQueue {
     }
     if (freshOrder.length === 0) return outcomes
 
-    const entries = freshOrder.map((node) => encodeEntry(node.entry!))
+    const entries = freshOrder.map((node) => node.bytes!)
     const candidates: KnownNode[] = freshOrder.map((node, i) => ({
       hash: node.hash,
       record: {
@@ -279,16 +287,21 @@ export class AddQueue {
       },
       local: node.encoding,
     }))
-    const { ops, outcome } = dag.indexer.indexLocal(
-      candidates,
-      committed,
-      (hash) => dag.heads.has(hash) || provenLinks.has(hash),
-    )
-    dag.nextSeq = seqBase + entries.length
+    const counters = dag.indexer.counters()
+    let outcome: BatchOutcome
     try {
+      let ops: DagOp[]
+      ;({ ops, outcome } = await dag.indexer.indexLocal(
+        candidates,
+        committed,
+        (hash) => dag.heads.has(hash) || provenLinks.has(hash),
+      ))
+      dag.nextSeq = seqBase + entries.length
       await dag.commitLocal(ops, outcome, seqBase, entries)
     } catch (err) {
+      // Nothing was committed (a storage fault, say): the next group starts from the same state.
       dag.nextSeq = seqBase
+      dag.indexer.restore(counters)
       throw err
     }
     // A candidate made visible is the node; one the index found elsewhere (a duplicate) is that.

@@ -7,8 +7,9 @@
  *   - every link visible → the node becomes visible: next change number, node record, change key,
  *     heads (self in, links out); then every waiting node whose last missing link it was becomes
  *     visible too, recursively, in the same batch;
- *   - else it waits (a pending record) until its missing links are visible.
- * Reads: one `getMany` per batch (the hashes and links of the batch); in-memory work otherwise.
+ *   - else it waits (pending.ts: on disk) until its missing links are visible.
+ * Reads: one `getMany` per batch (the hashes and links of the batch, and whether they wait or are
+ * waited for when any node waits); releasing waiting nodes reads what they need.
  */
 import type { FeedKey } from '../feeds/types.js'
 import type { NodeHasher } from './hash.js'
@@ -19,12 +20,13 @@ import {
   decodeNodeRecord,
   encodeNodeRecord,
   headKey,
+  markerKey,
   nodeKey,
-  pendingKey,
+  waitingKey,
   type NodeRecord,
 } from './messages.js'
 import { toSignable } from './node.js'
-import { PendingNodes, type PendingNode } from './pending.js'
+import { WaitingBatch, type ReadRange } from './pending.js'
 import type { NodeHash, SignableNode } from './types.js'
 
 export type DagOp = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string }
@@ -65,6 +67,11 @@ export interface BatchOutcome {
   changes: number
 }
 
+export interface Counters {
+  changes: number
+  waiting: number
+}
+
 /** Reads committed records of the DAG index, one round trip for many keys. */
 export type ReadMany = (keys: string[]) => Promise<(Buffer | undefined)[]>
 
@@ -80,11 +87,13 @@ export interface Candidate {
 }
 
 export class DagIndexer {
-  readonly pending = new PendingNodes()
   /** The largest change number assigned so far (ahead of readers until the batch commits). */
   changes: number
+  /** How many nodes wait for links (committed; a batch's own count is its `WaitingBatch`'s). */
+  waiting = 0
 
   readonly #read: ReadMany
+  readonly #range: ReadRange
   readonly #hasher: NodeHasher
   readonly #verify: VerifyNode | undefined
   readonly #decodes: ValueDecodes | undefined
@@ -97,6 +106,7 @@ export class DagIndexer {
 
   constructor(opts: {
     read: ReadMany
+    range: ReadRange
     hasher: NodeHasher
     verify?: VerifyNode
     /** A replicated node whose value does not decode is refused like one failing `verify`. */
@@ -105,6 +115,7 @@ export class DagIndexer {
     changes: number
   }) {
     this.#read = opts.read
+    this.#range = opts.range
     this.#hasher = opts.hasher
     this.#verify = opts.verify
     this.#decodes = opts.decodes
@@ -112,19 +123,39 @@ export class DagIndexer {
     this.changes = opts.changes
   }
 
-  /** Rebuilds the waiting set from the stored pending records (at open). */
-  async loadPending(records: { id: string; bytes: Buffer }[]): Promise<void> {
-    if (records.length === 0) return
-    const decoded = records.map((r) => ({ id: r.id, record: decodeNodeRecord(r.bytes) }))
-    const hashes = await this.#hashAll(decoded.map((d) => d.record))
-    const links = [...new Set(decoded.flatMap((d) => d.record.entry.links))]
+  /** The counters a batch moves, to put back when its commit fails. */
+  counters(): Counters {
+    return { changes: this.changes, waiting: this.waiting }
+  }
+
+  restore(counters: Counters): void {
+    this.changes = counters.changes
+    this.waiting = counters.waiting
+  }
+
+  /**
+   * Waiting records of an index written before they were keyed by hash (`p!`, read once, at the
+   * first open): the ops that store them the way they are kept now, and the count they make.
+   */
+  async migrateWaiting(records: { key: string; bytes: Buffer }[]): Promise<{ ops: DagOp[]; count: number }> {
+    const ops: DagOp[] = records.map(({ key }) => ({ type: 'del', key }))
+    if (records.length === 0) return { ops, count: 0 }
+    const decoded = records.map((r) => decodeNodeRecord(r.bytes))
+    const hashes = await this.#hashAll(decoded)
+    const links = [...new Set(decoded.flatMap((d) => d.entry.links))]
     const found = await this.#read(links.map(nodeKey))
     const visible = new Set(links.filter((_, i) => found[i] !== undefined))
+    const waiting = new WaitingBatch({ committed: 0, read: this.#read, range: this.#range, ops })
     for (let i = 0; i < decoded.length; i++) {
-      const { id, record } = decoded[i]
-      const missing = new Set(record.entry.links.filter((l) => !visible.has(l)))
-      this.pending.add({ id, hash: hashes[i], record, missing })
+      if (waiting.has(hashes[i])) continue
+      const missing = new Set(decoded[i].entry.links.filter((l) => !visible.has(l)))
+      // Its links arrived (a crash between the two batches cannot leave that, but be exact).
+      if (missing.size === 0) continue
+      waiting.add(hashes[i], decoded[i], missing)
     }
+    const count = waiting.countOp()
+    if (count) ops.push(count)
+    return { ops, count: waiting.count }
   }
 
   async map(entries: DagEntry[]): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
@@ -132,29 +163,45 @@ export class DagIndexer {
     const hashes = await this.#hashAll(candidates.map((c) => c.record))
     const batch: Candidate[] = candidates.map((c, i) => ({ hash: hashes[i], record: c.record }))
 
-    // One read for every hash and link of the batch: which of them are visible already.
+    // One read for every hash and link of the batch: which of them are visible already — and,
+    // when nodes wait, which of the batch's nodes wait already or are waited for.
     const lookup = [...new Set(batch.flatMap((c) => [c.hash, ...c.record.entry.links]))]
-    const committed = await this.readCommitted(lookup)
+    const waitKeys = this.waiting > 0 ? batch.flatMap((c) => [waitingKey(c.hash), markerKey(c.hash)]) : []
+    const found = await this.#read([...lookup.map(nodeKey), ...waitKeys])
+    const committed = new Map<NodeHash, Buffer>()
+    for (let i = 0; i < lookup.length; i++) {
+      const bytes = found[i]
+      if (bytes !== undefined) committed.set(lookup[i], bytes)
+    }
+    const known = waitKeys.length > 0 ? waitingFound(batch, found, lookup.length) : undefined
     const malformed = new Set<number>()
-    const verdicts = await this.#verifyAll(batch, committed, malformed)
-    return this.#index(batch, committed, verdicts, undefined, malformed)
+    const verdicts = await this.#verifyAll(batch, committed, known?.waiting, malformed)
+    return this.#index(batch, committed, verdicts, undefined, malformed, known)
   }
 
   /**
    * A group of local nodes, hashed and checked by the add queue (every link visible or earlier in
    * the group): the same writes a view batch of them would make. `committed` holds the committed
-   * records the group read (its hashes and links).
+   * records the group read (its hashes and links). A local node never waits (its links are
+   * visible), but may be what waiting nodes wait for.
    */
-  indexLocal(
+  async indexLocal(
     batch: Candidate[],
     committed: Map<NodeHash, Buffer>,
     visible: (hash: NodeHash) => boolean,
-  ): { ops: DagOp[]; outcome: BatchOutcome } {
+  ): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
+    let known: WaitingFound | undefined
+    if (this.waiting > 0) {
+      const found = await this.#read(batch.flatMap((c) => [waitingKey(c.hash), markerKey(c.hash)]))
+      known = waitingFound(batch, found, 0)
+    }
     return this.#index(
       batch,
       committed,
       batch.map(() => true),
       visible,
+      undefined,
+      known,
     )
   }
 
@@ -169,7 +216,7 @@ export class DagIndexer {
     return committed
   }
 
-  #index(
+  async #index(
     batch: Candidate[],
     committed: Map<NodeHash, Buffer>,
     verdicts: boolean[],
@@ -177,7 +224,9 @@ export class DagIndexer {
     visible: (hash: NodeHash) => boolean = () => false,
     /** Indexes of `batch` refused because their value does not decode. */
     malformed?: Set<number>,
-  ): { ops: DagOp[]; outcome: BatchOutcome } {
+    /** What the batch's first read found of the waiting nodes (undefined: none waited). */
+    known?: WaitingFound,
+  ): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
     const ops: DagOp[] = []
     const outcome: BatchOutcome = {
       arrived: [],
@@ -189,25 +238,35 @@ export class DagIndexer {
     const visibleNow = new Map<NodeHash, KnownNode>()
     const seenNow = new Set<NodeHash>()
     const isVisible = (hash: NodeHash) => committed.has(hash) || visibleNow.has(hash) || visible(hash)
+    const waiting = new WaitingBatch({
+      committed: this.waiting,
+      read: this.#read,
+      range: this.#range,
+      ops,
+      found: known,
+    })
+    let changes = this.changes
 
-    const makeVisible = (first: KnownNode) => {
+    const show = (node: KnownNode) => {
+      const { hash, record } = node
+      record.change = ++changes
+      ops.push({
+        type: 'put',
+        key: nodeKey(hash),
+        value: encodeNodeRecord(record.feed, record.seq, record.change, record.entryBytes),
+      })
+      for (const link of record.entry.links) ops.push({ type: 'del', key: headKey(link) })
+      ops.push({ type: 'put', key: headKey(hash), value: HEAD_MARK })
+      visibleNow.set(hash, node)
+      outcome.visible.push(node)
+    }
+    // Visible, then every node waiting for it (and for nothing else), worklist order.
+    const showAndRelease = async (first: KnownNode) => {
       const queue: KnownNode[] = [first]
       for (let node = queue.shift(); node; node = queue.shift()) {
-        const { hash, record } = node
-        record.change = ++this.changes
-        ops.push({
-          type: 'put',
-          key: nodeKey(hash),
-          value: encodeNodeRecord(record.feed, record.seq, record.change, record.entryBytes),
-        })
-        for (const link of record.entry.links) ops.push({ type: 'del', key: headKey(link) })
-        ops.push({ type: 'put', key: headKey(hash), value: HEAD_MARK })
-        visibleNow.set(hash, node)
-        outcome.visible.push(node)
-        for (const released of this.pending.release(hash)) {
-          ops.push({ type: 'del', key: released.id })
-          queue.push({ hash: released.hash, record: released.record })
-        }
+        show(node)
+        if (!waiting.mayRelease(node.hash)) continue
+        for (const released of await waiting.release(node.hash, isVisible)) queue.push(released)
       }
     }
 
@@ -224,7 +283,7 @@ export class DagIndexer {
         outcome.duplicates.push(released)
         continue
       }
-      if (seenNow.has(node.hash) || this.pending.has(node.hash)) continue
+      if (seenNow.has(node.hash) || waiting.has(node.hash)) continue
       if (!verdicts[i]) {
         outcome.rejected.push(node)
         if (malformed?.has(i)) outcome.malformed = (outcome.malformed ?? 0) + 1
@@ -233,22 +292,11 @@ export class DagIndexer {
       seenNow.add(node.hash)
       outcome.arrived.push(node)
       const missing = missingLinks(node.record.entry.links, isVisible)
+      // Nothing waits (the usual case, every local write): no promise per node.
       if (missing === null) {
-        makeVisible(node)
-        continue
-      }
-      const waiting: PendingNode = {
-        id: pendingKey(node.record.feed, node.record.seq),
-        hash: node.hash,
-        record: node.record,
-        missing,
-      }
-      ops.push({
-        type: 'put',
-        key: waiting.id,
-        value: encodeNodeRecord(node.record.feed, node.record.seq, 0, node.record.entryBytes),
-      })
-      this.pending.add(waiting)
+        if (waiting.mayRelease(node.hash)) await showAndRelease(node)
+        else show(node)
+      } else waiting.add(node.hash, node.record, missing)
     }
 
     // The batch's changes are consecutive: one change run holds their hashes, in change order.
@@ -259,7 +307,12 @@ export class DagIndexer {
         value: encodeChangeRun(outcome.visible.map((node) => node.hash)),
       })
     }
-    outcome.changes = this.changes
+    const countOp = waiting.countOp()
+    if (countOp) ops.push(countOp)
+    // The counters move once the batch is computed; the caller commits it or `rollBack`s.
+    this.changes = changes
+    this.waiting = waiting.count
+    outcome.changes = changes
     return { ops, outcome }
   }
 
@@ -300,13 +353,14 @@ export class DagIndexer {
   async #verifyAll(
     batch: Candidate[],
     committed: Map<NodeHash, Buffer>,
+    waiting: ReadonlySet<NodeHash> | undefined,
     malformed: Set<number>,
   ): Promise<boolean[]> {
     const verify = this.#verify
     const decodes = this.#decodes
     if (!verify && !decodes && this.processors.size === 0) return batch.map(() => true)
     const isNew = batch.map(
-      (c) => !committed.has(c.hash) && !this.pending.has(c.hash) && !this.#isLocal(c.record.feed),
+      (c) => !committed.has(c.hash) && !waiting?.has(c.hash) && !this.#isLocal(c.record.feed),
     )
     // A peer's bytes: refused before any hook or index sees them (CONTRACT §1).
     if (decodes) {
@@ -340,6 +394,22 @@ export class DagIndexer {
     }
     return verdicts
   }
+}
+
+/** What a batch's first read found of the waiting nodes, for the batch's own hashes. */
+type WaitingFound = NonNullable<ConstructorParameters<typeof WaitingBatch>[0]['found']>
+
+/** `found[from…]` holds `w!`, `m!` of each node of `batch` in turn. */
+function waitingFound(batch: Candidate[], found: (Buffer | undefined)[], from: number): WaitingFound {
+  const waiting = new Set<NodeHash>()
+  const waitedFor = new Set<NodeHash>()
+  const checked = new Set<NodeHash>()
+  batch.forEach((c, i) => {
+    checked.add(c.hash)
+    if (found[from + 2 * i] !== undefined) waiting.add(c.hash)
+    if (found[from + 2 * i + 1] !== undefined) waitedFor.add(c.hash)
+  })
+  return { waiting, waitedFor, checked }
 }
 
 /** The links not visible yet, or null when every one is (most nodes: no Set for them). */

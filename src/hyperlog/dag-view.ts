@@ -10,7 +10,7 @@
  * state advanced and are events emitted. The view implements kappa's state hooks itself (the same
  * layout levelView uses: data in sublevel `d`, positions in sublevel `s` key `state`).
  */
-import { KappaError } from '../errors.js'
+import { causeOf, storageError, type FreeSpace } from '../util/storage-fault.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
 import type { Entry, LevelDb, LevelOperation, LevelSublevel, View } from '../kappa/index.js'
 import { lengthIsCurrent } from '../kappa/feed-lengths.js'
@@ -20,6 +20,7 @@ import { DagLock } from './dag-lock.js'
 import {
   DagIndexer,
   type BatchOutcome,
+  type Counters,
   type DagOp,
   type KnownNode,
   type ValueDecodes,
@@ -31,17 +32,18 @@ import {
   HEADS_RANGE,
   INLINE_KEY,
   PENDING_RANGE,
+  WAITING_COUNT_KEY,
   changeKey,
   decodeChangeRun,
-  decodeInlineLength,
+  decodeUintRecord,
   decodeNodeRecord,
-  encodeInlineLength,
+  encodeUintRecord,
   fromLexHex,
   hashOfHeadKey,
   nodeKey,
   type NodeRecord,
 } from './messages.js'
-import { Outbox } from './outbox.js'
+import { Outbox, type DroppedEntry } from './outbox.js'
 import { readKeys } from './read-keys.js'
 import type { ChangeSource } from './read-stream.js'
 import type { NodeHash } from './types.js'
@@ -64,6 +66,12 @@ export interface DagViewOptions {
   /** After each commit, synchronously, before the batch's callers resume. */
   onCommit: (outcome: BatchOutcome) => void
   onOutboxError: (err: Error) => void
+  /** A commit failed on a storage fault (reported once until the storage heals). */
+  onStorageFault: (err: Error) => void
+  /** The free space of the index's file system (null: not known, nothing checked). */
+  space: FreeSpace | null
+  /** Closes and opens the index database again (when the log opened it itself). */
+  reopen?: () => Promise<void>
 }
 
 /** A change index kept in the DAG's own batches (it lives in the same root database). */
@@ -98,13 +106,17 @@ export class DagView implements ChangeSource {
   /** Local entries with a smaller seq were indexed in-line. */
   #inlineLength = 0
   /** The view batch mapped and waiting for `storeState`. */
-  #staged: {
-    ops: LevelOperation[]
-    outcome: BatchOutcome
-    done: (() => void)[]
-    feed: FeedKey
-    end: number
-  } | null = null
+  #staged: ViewBatchPlan | null = null
+  /**
+   * A commit failed in the storage engine: nothing is committed again until `#heal` has made sure
+   * the engine is sound (a LevelDB log with a torn record loses what is written after it).
+   */
+  #fault: Error | null = null
+  /** Wakes a view batch waiting to retry its commit (the log is closing). */
+  #wakeRetry: (() => void) | null = null
+  /** A view batch waits for the storage: the fault, until the batch commits. */
+  stalled: Error | null = null
+  #onStall: { promise: Promise<void>; resolve: () => void } | null = null
   #release: (() => void) | null = null
   #failure: Error | null = null
   #closedWrites: Error | null = null
@@ -126,6 +138,7 @@ export class DagView implements ChangeSource {
     )
     this.indexer = new DagIndexer({
       read: (keys) => this.#readMany(keys),
+      range: (range) => this.#data.iterator(range).all() as Promise<[string, Buffer][]>,
       hasher: opts.hasher,
       verify: opts.verify,
       decodes: opts.decodes,
@@ -171,24 +184,45 @@ export class DagView implements ChangeSource {
       last.length > 0 ? fromLexHex(last[0][0].slice(2)) + decodeChangeRun(last[0][1]).length - 1 : 0
     this.indexer.changes = this.changes
     for (const key of (await level.keys(HEADS_RANGE).all()) as string[]) this.heads.add(hashOfHeadKey(key))
-    const pending = (await level.iterator(PENDING_RANGE).all()) as [string, Buffer][]
-    await this.indexer.loadPending(pending.map(([id, bytes]) => ({ id, bytes })))
+    this.indexer.waiting = await this.#loadWaiting()
     const inline = (await level.get(INLINE_KEY)) as Buffer | undefined
-    this.#inlineLength = inline ? decodeInlineLength(inline) : 0
+    this.#inlineLength = inline ? decodeUintRecord(inline, 'the in-line marker') : 0
     this.nextSeq = localLength
     // Whoever subscribed before the state was loaded (change indexes) sees the loaded changes.
     for (const listener of this.#listeners) guarded(listener)
   }
 
   /**
+   * How many nodes wait for links: one read. An index that kept them under `p!` (read whole at
+   * every open, before) has them moved to the keys by hash once, here.
+   */
+  async #loadWaiting(): Promise<number> {
+    const legacy = (await this.#data.iterator({ ...PENDING_RANGE, limit: 1 }).all()) as [string, Buffer][]
+    if (legacy.length > 0) {
+      // Written before `w!` existed, so nothing waits there yet: one batch moves them all.
+      const records = (await this.#data.iterator(PENDING_RANGE).all()) as [string, Buffer][]
+      const { ops, count } = await this.indexer.migrateWaiting(
+        records.map(([key, bytes]) => ({ key, bytes })),
+      )
+      await writeBatch(
+        this.#root,
+        ops.map((op) => this.#dataOp(op)),
+      )
+      return count
+    }
+    const stored = (await this.#data.get(WAITING_COUNT_KEY)) as Buffer | undefined
+    return stored ? decodeUintRecord(stored, 'the count of waiting nodes') : 0
+  }
+
+  /**
    * At open, before `load`: appends the outbox's entries the writer's feed lacks, then deletes its
    * records and stores the in-line marker they imply, in one batch (groups commit no marker).
    */
-  async replayOutbox(writer: Feed<Buffer>): Promise<number> {
+  async replayOutbox(writer: Feed<Buffer>): Promise<{ appended: number; dropped: DroppedEntry[] }> {
     const stored = (await this.#data.get(INLINE_KEY)) as Buffer | undefined
-    const marker = stored ? decodeInlineLength(stored) : 0
+    const marker = stored ? decodeUintRecord(stored, 'the in-line marker') : 0
     return this.outbox.replay(writer, this.#root, (end) =>
-      end > marker ? [this.#dataOp({ type: 'put', key: INLINE_KEY, value: encodeInlineLength(end) })] : [],
+      end > marker ? [this.#dataOp({ type: 'put', key: INLINE_KEY, value: encodeUintRecord(end) })] : [],
     )
   }
 
@@ -209,6 +243,16 @@ export class DagView implements ChangeSource {
     return true
   }
 
+  /** Resolves when a view batch stalls on a storage fault (see `stalled`). */
+  whenStalled(): Promise<void> {
+    if (!this.#onStall) {
+      let resolve!: () => void
+      const promise = new Promise<void>((r) => (resolve = r))
+      this.#onStall = { promise, resolve }
+    }
+    return this.#onStall.promise
+  }
+
   /** Keeps `index` in every DAG batch from now on (call it holding the lock, the index caught up). */
   attach(index: InlineIndex): void {
     this.#inline.add(index)
@@ -226,6 +270,8 @@ export class DagView implements ChangeSource {
   /** Local writes fail with `err` from now on (the log is closing); the view finishes its batch. */
   closeWrites(err: Error): void {
     this.#closedWrites ??= err
+    this.outbox.stop()
+    this.#wakeRetry?.()
   }
 
   /** Throws when local writes cannot be committed. */
@@ -241,6 +287,11 @@ export class DagView implements ChangeSource {
    */
   async commitLocal(ops: DagOp[], outcome: BatchOutcome, first: number, entries: Buffer[]): Promise<void> {
     this.assertUsable()
+    let bytes = 0
+    for (const entry of entries) bytes += entry.byteLength
+    // The entries go to the outbox and (with the index records) about as much again.
+    const room = this.#beforeCommit(3 * bytes, 'local writes cannot be committed')
+    if (room) await room
     let inlineDone = noop
     const end = first + entries.length
     // No marker write: the outbox record (kept until the view has passed its entries) says the
@@ -256,13 +307,14 @@ export class DagView implements ChangeSource {
     try {
       await writeBatch(this.#root, batch)
     } catch (err) {
-      const error = new KappaError('ERR_STORAGE', 'the DAG index could not commit local writes', {
-        cause: err,
-      })
-      this.fail(error)
+      const error = storageError('the DAG index could not commit local writes', err)
+      if (isStorageFault(err)) this.#noteFault(error)
+      else this.fail(error)
       throw error
     }
     this.#inlineLength = end
+    // The storage takes writes again: a view batch waiting for it need not wait out its pause.
+    this.#wakeRetry?.()
     this.#apply(outcome, inlineDone)
     this.outbox.enqueue(first, entries)
   }
@@ -330,6 +382,18 @@ export class DagView implements ChangeSource {
     const release = await this.lock.acquire()
     try {
       if (this.#failure) throw this.#failure
+      this.#staged = await this.#plan(entries)
+      this.#release = release
+    } catch (err) {
+      release()
+      throw err
+    }
+  }
+
+  /** A view batch's writes (holding the lock; the indexer's counters move, see `counters`). */
+  async #plan(entries: Entry<unknown>[]): Promise<ViewBatchPlan> {
+    const counters = this.indexer.counters()
+    try {
       const feed = entries[0].key as FeedKey
       const end = entries[entries.length - 1].seq + 1
       const local = feed === this.#opts.localFeed()
@@ -342,44 +406,150 @@ export class DagView implements ChangeSource {
       const staged = await this.#stageInline(outcome.visible)
       const dataOps = ops.map((op) => this.#dataOp(op))
       if (local) dataOps.push(...this.outbox.passed(end))
-      this.#staged = { ops: [...dataOps, ...staged.ops], outcome, done: [staged.done], feed, end }
-      this.#release = release
+      return {
+        ops: [...dataOps, ...staged.ops],
+        outcome,
+        done: [staged.done],
+        feed,
+        end,
+        local,
+        entries,
+        counters,
+      }
     } catch (err) {
-      release()
+      this.indexer.restore(counters)
       throw err
     }
   }
 
   async #storeState(state: Uint8Array): Promise<void> {
-    const staged = this.#staged
+    let staged = this.#staged
     this.#staged = null
     // Without a mapped batch, kappa moved over local entries indexed in-line (`indexedAhead`):
     // this batch stores the position and deletes the outbox records it passed, under the lock.
-    const release = this.#release ?? (staged ? null : await this.lock.acquire())
+    let release = this.#release ?? (staged ? null : await this.lock.acquire())
     this.#release = null
+    const put = { type: 'put', key: STATE_KEY, value: state, sublevel: this.#state } as LevelOperation
+    const localFeed = this.#opts.localFeed()
+    const localEnd = staged || localFeed === null ? undefined : decodePositions(state).indexed.get(localFeed)
+    const passed = localFeed !== null && localEnd !== undefined ? { feed: localFeed, end: localEnd } : null
+    // The counters the planned batch moved: put back if it is not committed (local writes may
+    // commit while a retry waits, so only the plan being tried is undone).
+    let moved = staged?.counters ?? null
     try {
-      const put = { type: 'put', key: STATE_KEY, value: state, sublevel: this.#state } as LevelOperation
-      let ops: LevelOperation[]
-      let passed: { feed: FeedKey; end: number } | null = null
-      if (staged) ops = [...staged.ops, put]
-      else {
-        const local = this.#opts.localFeed()
-        const end = local === null ? undefined : decodePositions(state).indexed.get(local)
-        passed = local !== null && end !== undefined ? { feed: local, end } : null
-        ops = passed ? [...this.outbox.passed(passed.end), put] : [put]
+      for (let attempt = 0; ; attempt++) {
+        try {
+          if (attempt > 0) {
+            // Retrying after a storage fault: the index may have moved meanwhile, so plan again.
+            release = await this.lock.acquire()
+            if (this.#closedWrites) throw this.#closedWrites
+            if (staged) {
+              staged = await this.#plan(staged.entries)
+              moved = staged.counters
+            }
+          }
+          const ops = staged
+            ? [...staged.ops, put]
+            : passed
+              ? [...this.outbox.passed(passed.end), put]
+              : [put]
+          await this.#beforeCommit(opsBytes(ops), 'the DAG index cannot commit replicated nodes')
+          try {
+            await writeBatch(this.#root, ops)
+          } catch (err) {
+            const error = storageError('the DAG index could not commit replicated nodes', err)
+            if (isStorageFault(err)) this.#noteFault(error)
+            throw error
+          }
+          this.stalled = null
+          if (passed) {
+            this.#positions.set(passed.feed, passed.end)
+            this.outbox.forget(passed.end)
+          }
+          if (staged) {
+            const done = staged
+            this.#positions.set(done.feed, done.end)
+            if (done.local) this.outbox.forget(done.end)
+            this.#apply(done.outcome, () => done.done.forEach((d) => d()))
+          }
+          return
+        } catch (err) {
+          if (moved) this.indexer.restore(moved)
+          moved = null
+          if (!isStorageFault(err) || this.#closedWrites) {
+            this.fail(err instanceof Error ? err : new Error(String(err)))
+            throw err
+          }
+          // An engine's failure was reported as it happened; a lack of room, on the first attempt.
+          if (attempt === 0 && !this.#fault) this.#opts.onStorageFault(err as Error)
+          // The lock goes while we wait, so local writes fail (ERR_STORAGE) instead of waiting too,
+          // and readers waiting for the index get what it holds instead of waiting too.
+          release?.()
+          release = null
+          this.stalled = err as Error
+          this.#onStall?.resolve()
+          this.#onStall = null
+          await this.#pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt))
+        }
       }
-      await writeBatch(this.#root, ops)
-      if (passed) this.#positions.set(passed.feed, passed.end)
-      if (staged) {
-        this.#positions.set(staged.feed, staged.end)
-        this.#apply(staged.outcome, () => staged.done.forEach((d) => d()))
-      }
-    } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)))
-      throw err
     } finally {
       release?.()
     }
+  }
+
+  /** Waits `ms`, or less when the log closes. */
+  #pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done(): void {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#wakeRetry = done
+    }).finally(() => {
+      this.#wakeRetry = null
+    })
+  }
+
+  /**
+   * Before a commit: the storage healed (after a fault), and room for `bytes` more. Undefined (no
+   * promise, no turn of the loop) in the usual case: no fault, and the free space known to suffice.
+   */
+  #beforeCommit(bytes: number, what: string): Promise<void> | undefined {
+    if (this.#fault) return this.#heal(what).then(() => this.#opts.space?.check(bytes, what))
+    return this.#opts.space?.check(bytes, what)
+  }
+
+  #noteFault(err: Error): void {
+    if (!this.#fault) this.#opts.onStorageFault(err)
+    this.#fault = err
+  }
+
+  /**
+   * After a failed commit, before the next (holding the lock): with room on the file system, a
+   * LevelDB memtable flush (`compactRange` of one key) moves what is acknowledged to a table and
+   * starts a new log, leaving the one with the torn record behind; a probe write shows the engine
+   * takes writes again. Failing that (the engine stopped itself), a database the log opened is
+   * closed and opened again. Until one of them works, every commit fails with the cause.
+   */
+  async #heal(what: string): Promise<void> {
+    // Without room the flush would fail too, and LevelDB would refuse writes until reopened.
+    await this.#opts.space?.room(HEAL_BYTES, what)
+    const root = this.#root as unknown as { compactRange?: (a: string, b: string) => Promise<void> }
+    const probe = [{ type: 'del', key: PROBE_KEY, sublevel: this.#state } as LevelOperation]
+    try {
+      if (typeof root.compactRange === 'function') await root.compactRange(PROBE_RAW_KEY, PROBE_RAW_KEY)
+      await writeBatch(this.#root, probe)
+    } catch (err) {
+      if (!this.#opts.reopen) throw storageError(what, err)
+      try {
+        await this.#opts.reopen()
+        await writeBatch(this.#root, probe)
+      } catch (again) {
+        throw storageError(what, again)
+      }
+    }
+    this.#fault = null
   }
 
   async #clear(): Promise<void> {
@@ -427,6 +597,46 @@ export class DagView implements ChangeSource {
 }
 
 function noop(): void {}
+
+/** A view batch planned by `#plan`, committed by `#storeState` (planned again after a fault). */
+interface ViewBatchPlan {
+  ops: LevelOperation[]
+  outcome: BatchOutcome
+  done: (() => void)[]
+  feed: FeedKey
+  end: number
+  local: boolean
+  entries: Entry<unknown>[]
+  counters: Counters
+}
+
+/** The key a probe write deletes (in the positions sublevel), and its key in the root database. */
+const PROBE_KEY = 'probe'
+const PROBE_RAW_KEY = '!hyperlog!!s!probe'
+/** Room a heal needs: a memtable flush writes up to the 16 MiB write buffer, and a new log. */
+const HEAL_BYTES = 32 * 1024 * 1024
+/** A view batch whose commit hit a storage fault is tried again after this, doubling up to the max. */
+const RETRY_FIRST_MS = 100
+const RETRY_MAX_MS = 5000
+
+/** A failure of the storage (a full disk, a read-only directory), worth trying again once it heals. */
+function isStorageFault(err: unknown): boolean {
+  if (causeOf(err) !== null) return true
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if ((e as { code?: unknown }).code === 'LEVEL_IO_ERROR') return true
+  }
+  return false
+}
+
+/** About how many bytes a batch writes. */
+function opsBytes(ops: LevelOperation[]): number {
+  let bytes = 0
+  for (const op of ops) {
+    const value = (op as { value?: { byteLength?: number } }).value
+    bytes += 64 + (typeof value?.byteLength === 'number' ? value.byteLength : 0)
+  }
+  return bytes
+}
 
 function emptyOutcome(changes: number): BatchOutcome {
   return { arrived: [], visible: [], duplicates: [], rejected: [], changes }

@@ -5,13 +5,16 @@
  * `'add'` — once all its links are, so change order is topological on every replica.
  */
 import { EventEmitter } from 'node:events'
+import { unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { ClassicLevel } from 'classic-level'
-import { KappaError } from '../errors.js'
+import { KappaError, isKappaError } from '../errors.js'
+import { MAX_ENTRY_BYTES, checkEntrySize } from '../feeds/limits.js'
 import type { Feed } from '../feeds/types.js'
 import { Kappa, type LevelDb } from '../kappa/index.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
+import { FreeSpace, MIN_FREE_BYTES } from '../util/storage-fault.js'
 import { AddQueue, type AddRequest, type DocInput, type PreaddNode } from './add-queue.js'
 import { HyperlogIndex, type ChangeIndex, type CreateIndexOptions } from './change-index.js'
 import type { KnownNode } from './dag-indexer.js'
@@ -19,6 +22,8 @@ import { DAG_VIEW_VERSION, DagView } from './dag-view.js'
 import { NodeHasher } from './hash.js'
 import { HeadsStream } from './heads-stream.js'
 import { normalizeLinks } from './links.js'
+import { decodeEntry } from './messages.js'
+import type { DroppedEntry } from './outbox.js'
 import { sharedNode, toNode, valueDecodes } from './node.js'
 import { ChangeStream } from './read-stream.js'
 import { startReplication, type HyperlogReplicateOptions } from './replicate.js'
@@ -94,7 +99,11 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     this.valueEncoding = opts.valueEncoding ?? opts.encoding ?? 'binary'
     this.#hasher = new NodeHasher(opts.hash, opts.asyncHash)
     if (typeof storage === 'string') {
-      this.kappa = new Kappa(join(storage, 'logs'), { valueEncoding: 'binary', key: opts.key })
+      this.kappa = new Kappa(join(storage, 'logs'), {
+        valueEncoding: 'binary',
+        key: opts.key,
+        maxFeeds: opts.maxFeeds,
+      })
       this.db = new ClassicLevel(join(storage, 'index'), {
         keyEncoding: 'utf8',
         // Byte values: the DAG's batches then reach LevelDB the fast way (kappa/level-batch.ts).
@@ -119,6 +128,22 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       onOutboxError: (err) => {
         if (this.listenerCount('error') > 0) this.emit('error', err)
       },
+      onStorageFault: (err) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err)
+      },
+      space: spaceOf(storage, this.db, opts.minFreeBytes),
+      reopen: this.#owned
+        ? async () => {
+            const db = this.db as unknown as ClassicLevel
+            // A directory that cannot take a new file (read-only, full) would fail the open and
+            // leave the index closed to readers too: find out first.
+            const probe = join(db.location, '.kappadb-probe')
+            await writeFile(probe, '')
+            await unlink(probe)
+            await db.close()
+            await db.open()
+          }
+        : undefined,
       onCommit: (outcome) => {
         // A local add announced its own 'preadd'; every visible node gets its 'add' here, in change order.
         for (const node of outcome.arrived) if (node.local === undefined) this.emit('preadd', preaddOf(node))
@@ -142,8 +167,17 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       emitReject: (node) => this.emit('reject', node),
     })
     this.kappa.on('error', (err, name) => {
-      if (name !== HYPERLOG_NAME) return
-      this.#dag.fail(err)
+      if (name === undefined && isKappaError(err, 'ERR_PROTOCOL')) {
+        // A peer's entry the feed refused (larger than MAX_ENTRY_BYTES): no node, and the
+        // replication that brought it fails as for a node whose value does not decode.
+        this.#dag.malformedNodes++
+        this.#refuseLive(true)
+        if (this.listenerCount('error') > 0) this.emit('error', err)
+        return
+      }
+      // The DAG view failing stops the DAG; the store's own errors (no view name) are only passed on.
+      if (name === HYPERLOG_NAME) this.#dag.fail(err)
+      else if (name !== undefined) return
       if (this.listenerCount('error') > 0) this.emit('error', err)
     })
     this.#opened = this.#open()
@@ -365,10 +399,27 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     }
     const writer = (await this.kappa.writer(HYPERLOG_NAME)) as Feed<Buffer>
     // Acknowledged local writes a crash kept from reaching the feed go there first.
-    await this.#dag.replayOutbox(writer)
+    const { dropped } = await this.#dag.replayOutbox(writer)
+    for (const entry of dropped) await this.#reportDropped(entry)
     await this.#dag.load(writer.length)
     this.#writer = writer
     this.kappa.use(HYPERLOG_NAME, DAG_VIEW_VERSION, this.#dag.view)
+  }
+
+  /**
+   * An acknowledged node too large for the log (written by a version that did not check): it stays
+   * visible here, but no peer will ever get it (nor, through it, what links it).
+   */
+  async #reportDropped({ seq, entry }: DroppedEntry): Promise<void> {
+    const node = decodeEntry(entry)
+    const key = node ? await this.#hasher.hash(node.links, node.value).catch(() => null) : null
+    const err = new KappaError(
+      'ERR_STORAGE',
+      `local node ${key ?? '(undecodable)'} (seq ${seq + 1}, ${entry.byteLength} bytes) is larger than ` +
+        `MAX_ENTRY_BYTES (${MAX_ENTRY_BYTES}): it was never appended to the log and never will be; ` +
+        'it stays readable here but does not replicate (an empty entry holds its seq)',
+    )
+    if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
   async #close(): Promise<void> {
@@ -386,9 +437,14 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     }
   }
 
-  /** The DAG index has indexed every entry present now (at once when it is caught up). */
+  /**
+   * The DAG index has indexed every entry present now (at once when it is caught up) — or cannot
+   * for now: while a storage fault stalls it, readers get what it holds instead of waiting for the
+   * storage to come back.
+   */
   #dagReady(): Promise<void> {
-    return this.#dag.caughtUp() ? Promise.resolve() : this.kappa.ready(HYPERLOG_NAME)
+    if (this.#dag.caughtUp() || this.#dag.stalled) return Promise.resolve()
+    return Promise.race([this.kappa.ready(HYPERLOG_NAME), this.#dag.whenStalled()])
   }
 
   #flush(): Promise<void> {
@@ -472,6 +528,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     hashNow = true,
   ): DocInput {
     const bytes = encodeValue(value, encoding)
+    // The entry holds the value and more (links, identity, signature): checked whole in the group.
+    checkEntrySize(bytes.byteLength, 'a node value')
     const id = identity ?? opts?.identity ?? this.#opts.identity
     const signature = opts?.signature ? Buffer.from(opts.signature) : null
     const key = hashNow && this.#hasher.synchronous ? this.#hasher.hashSync(links, bytes) : null
@@ -499,6 +557,15 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       )
     }
   }
+}
+
+/**
+ * The free space the log's commits check: of its directory, or of a given database's location
+ * (classic-level's); none for a database without one (memory-level).
+ */
+function spaceOf(storage: HyperlogStorage, db: LevelDb, floor = MIN_FREE_BYTES): FreeSpace | null {
+  const location = typeof storage === 'string' ? storage : (db as { location?: unknown }).location
+  return typeof location === 'string' ? new FreeSpace(location, floor) : null
 }
 
 /** `hyperlog(storage, opts)` ≡ `new Hyperlog(storage, opts)`. */

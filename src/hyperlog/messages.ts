@@ -242,16 +242,19 @@ export function decodeOutboxRecord(bytes: Uint8Array): Buffer[] {
   }
 }
 
-/** The in-line marker: local entries with a seq below it were indexed in-line (by their group). */
-export function encodeInlineLength(length: number): Buffer {
-  return toBuffer(c.encode(c.uint, length))
+/**
+ * A uint record: the in-line marker (local entries with a seq below it were indexed in-line, by
+ * their group) and the count of waiting nodes. `what` names it in a decoding error.
+ */
+export function encodeUintRecord(n: number): Buffer {
+  return toBuffer(c.encode(c.uint, n))
 }
 
-export function decodeInlineLength(bytes: Uint8Array): number {
+export function decodeUintRecord(bytes: Uint8Array, what: string): number {
   try {
     return c.decode(c.uint, bytes)
   } catch (err) {
-    throw new KappaError('ERR_STORAGE', 'the in-line marker cannot be decoded', { cause: err })
+    throw new KappaError('ERR_STORAGE', `${what} cannot be decoded`, { cause: err })
   }
 }
 
@@ -287,13 +290,21 @@ export function fromLexHex(hex: string): number {
 //   c!<lexhex change>         → change run: the hashes of this change and the next ones of its batch
 //   n!<hash>                  → node record
 //   h!<hash>                  → empty: the node is a head (no visible node links to it)
-//   p!<feed hex>!<lexhex seq> → pending record: a node waiting for a link that is not visible yet
+//   w!<hash>                  → waiting record (a node record with change 0): a node waiting for
+//                               links that are not visible yet
+//   m!<link>                  → empty: some node waits for <link>
+//   m!<link>!<hash>           → <hash> (utf-8): node <hash> waits for <link> (the value tells the
+//                               two hashes apart whatever characters a custom hash uses)
+//   W                         → uint: how many nodes wait (absent: none)
+//   p!<feed hex>!<lexhex seq> → a waiting record as indexes before `w!` stored them (moved to
+//                               `w!`/`m!` at the first open)
 //   l                         → uint: local entries with a smaller seq were indexed in-line
 // The outbox (its own sublevel, so clearing the index never drops it): key = lexhex first seq of
 // a group, value = outbox record.
 // ---------------------------------------------------------------------------------------------
 
 export const INLINE_KEY = 'l'
+export const WAITING_COUNT_KEY = 'W'
 
 export const CHANGES_RANGE = { gt: 'c!', lt: 'c"' } as const
 export const HEADS_RANGE = { gt: 'h!', lt: 'h"' } as const
@@ -315,6 +326,19 @@ export function hashOfHeadKey(key: string): NodeHash {
   return key.slice(2) as NodeHash
 }
 
-export function pendingKey(feed: FeedKey, seq: number): string {
-  return 'p!' + feed + '!' + lexHex(seq)
+export function waitingKey(hash: string): string {
+  return 'w!' + hash
+}
+
+export function markerKey(link: string): string {
+  return 'm!' + link
+}
+
+export function memberKey(link: string, hash: string): string {
+  return 'm!' + link + '!' + hash
+}
+
+/** The member keys of `link` (the range may also hold other links' keys: check `memberKey`). */
+export function membersRange(link: string): { gt: string; lt: string } {
+  return { gt: 'm!' + link + '!', lt: 'm!' + link + '"' }
 }

@@ -1,6 +1,7 @@
 /**
  * Turns a record of the DAG index into the node users see.
  */
+import { jsonTooDeep } from '../feeds/limits.js'
 import type { KnownNode } from './dag-indexer.js'
 import type { NodeRecord } from './messages.js'
 import type { HyperlogNode, HyperlogValueEncoding, NodeHash, SignableNode } from './types.js'
@@ -43,12 +44,14 @@ export function sharedNode<T>(known: KnownNode, encoding: HyperlogValueEncoding)
 }
 
 /**
- * Whether a replicated node's value decodes with the log's encoding (a peer may write anything:
- * a binary log's bytes are not JSON). Binary and utf-8 decode anything; a json or custom codec's
- * value is decoded once here and kept for `sharedNode`.
+ * Whether a replicated node's value is one this log could have written: it decodes with the log's
+ * encoding (a peer may write anything: a binary log's bytes are not JSON) and, as JSON, nests at
+ * most MAX_VALUE_DEPTH deep (checked on the bytes, before parsing). Binary and utf-8 decode
+ * anything; a json or custom codec's value is decoded once here and kept for `sharedNode`.
  */
 export function valueDecodes(known: KnownNode, encoding: HyperlogValueEncoding): boolean {
   if (typeof encoding === 'string' && encoding !== 'json') return true
+  if (encoding === 'json' && jsonTooDeep(known.record.entry.value)) return false
   try {
     known.decoded = { encoding, value: decodeValue(known.record.entry.value, encoding) }
     return true

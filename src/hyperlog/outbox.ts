@@ -13,6 +13,7 @@
  * matters; the replay stores it (with the deletes) before the records go.
  */
 import { KappaError } from '../errors.js'
+import { MAX_ENTRY_BYTES } from '../feeds/limits.js'
 import type { Feed } from '../feeds/types.js'
 import type { LevelDb, LevelOperation, LevelSublevel } from '../kappa/index.js'
 import { writeBatch } from '../kappa/level-batch.js'
@@ -26,6 +27,20 @@ import { decodeOutboxRecord, encodeOutboxRecord, lexHex, fromLexHex } from './me
 const FLUSH_DELAY_MS = 5
 /** Appended at once, without waiting, when this many entries are queued. */
 const FLUSH_NOW_ENTRIES = 4096
+
+/** What holds the seq of an entry the feed cannot take: no hyperlog node decodes from it. */
+const DROPPED_ENTRY = Buffer.alloc(0)
+
+/** An outbox entry larger than MAX_ENTRY_BYTES, replaced by an empty entry at the replay. */
+export interface DroppedEntry {
+  /** Its seq in the writer's feed (0-based). */
+  seq: number
+  entry: Buffer
+}
+
+/** The first retry after a failed append, doubling up to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 250
+const RETRY_MAX_MS = 10_000
 
 interface Group {
   first: number
@@ -43,6 +58,8 @@ export class Outbox {
   #flushing: Promise<void> | null = null
   #failure: Error | null = null
   #timer: NodeJS.Timeout | null = null
+  #retry: NodeJS.Timeout | null = null
+  #retryMs = 0
   #queuedEntries = 0
 
   constructor(db: LevelSublevel, onError: (err: Error) => void) {
@@ -57,16 +74,20 @@ export class Outbox {
 
   /**
    * At open, before anything is indexed: appends the stored entries the feed does not hold yet
-   * (seq ≥ length, contiguous), then deletes every record. Returns how many entries it appended.
+   * (seq ≥ length, contiguous), then deletes every record. An entry larger than MAX_ENTRY_BYTES
+   * (acknowledged by a version that did not check, and never appended: the feed refuses it) is
+   * `dropped`: an empty entry, which no index reads as a node, takes its seq, so the entries after
+   * it keep theirs.
    */
   async replay(
     writer: Feed<Buffer>,
     root: LevelDb,
     markerOps: (end: number) => LevelOperation[],
-  ): Promise<number> {
+  ): Promise<{ appended: number; dropped: DroppedEntry[] }> {
     this.#writer = writer
     const records = (await this.#db.iterator().all()) as [string, Uint8Array][]
-    if (records.length === 0) return 0
+    const dropped: DroppedEntry[] = []
+    if (records.length === 0) return { appended: 0, dropped }
     const missing: Buffer[] = []
     const length = writer.length
     let next = length
@@ -81,7 +102,10 @@ export class Outbox {
         if (seq !== next) {
           throw new KappaError('ERR_STORAGE', `the outbox skips from seq ${next} to ${seq}`)
         }
-        missing.push(entries[i])
+        if (entries[i].byteLength > MAX_ENTRY_BYTES) {
+          dropped.push({ seq, entry: entries[i] })
+          missing.push(DROPPED_ENTRY)
+        } else missing.push(entries[i])
         next++
       }
     }
@@ -91,7 +115,7 @@ export class Outbox {
       ([key]) => ({ type: 'del', key, sublevel: this.#db }) as unknown as LevelOperation,
     )
     await writeBatch(root, [...ops, ...markerOps(end)])
-    return missing.length
+    return { appended: missing.length, dropped }
   }
 
   /** The level operation that stores a group (joins the group's index batch). */
@@ -111,14 +135,22 @@ export class Outbox {
     this.#schedule()
   }
 
-  /** Deletes of the records of appended groups that end at or before `end` (the view passed them). */
+  /**
+   * Deletes of the records of appended groups that end at or before `end` (the view passed them),
+   * for the view's batch; `forget(end)` once it committed.
+   */
   passed(end: number): LevelOperation[] {
     const ops: LevelOperation[] = []
-    while (this.#appended.length > 0 && this.#appended[0].end <= end) {
-      const group = this.#appended.shift()!
+    for (const group of this.#appended) {
+      if (group.end > end) break
       ops.push({ type: 'del', key: lexHex(group.first), sublevel: this.#db } as unknown as LevelOperation)
     }
     return ops
+  }
+
+  /** The batch holding `passed(end)` committed: those records are gone. */
+  forget(end: number): void {
+    while (this.#appended.length > 0 && this.#appended[0].end <= end) this.#appended.shift()
   }
 
   /** Resolves once every group queued now is appended (rejects if an append fails). */
@@ -144,15 +176,37 @@ export class Outbox {
   #kick(): void {
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = null
+    if (this.#retry) clearTimeout(this.#retry)
+    this.#retry = null
     if (this.#flushing || this.#queued.length === 0) return
+    const failing = this.#failure !== null
     this.#failure = null
-    this.#flushing = this.#appendQueued().finally(() => {
+    this.#flushing = this.#appendQueued(failing).finally(() => {
       this.#flushing = null
       if (!this.#failure) this.#schedule()
+      else this.#retryLater()
     })
   }
 
-  async #appendQueued(): Promise<void> {
+  /**
+   * After a failed append (a full disk, say): tried again on its own, ever later (up to every
+   * RETRY_MAX_MS), so the entries reach the feed once the storage is back even if nothing else is
+   * written; unref'd, the records are durable whatever happens to the process.
+   */
+  #retryLater(): void {
+    this.#retryMs = Math.min(RETRY_MAX_MS, this.#retryMs === 0 ? RETRY_FIRST_MS : this.#retryMs * 2)
+    this.#retry = setTimeout(() => this.#kick(), this.#retryMs)
+    this.#retry.unref()
+  }
+
+  /** Stops the retries (the log is closing). */
+  stop(): void {
+    if (this.#retry) clearTimeout(this.#retry)
+    this.#retry = null
+  }
+
+  /** `failing`: the previous append failed (its error was reported; a repeat of it is not). */
+  async #appendQueued(failing: boolean): Promise<void> {
     const writer = this.#writer!
     const groups = this.#queued
     this.#queued = []
@@ -171,9 +225,10 @@ export class Outbox {
       this.#queued = [...groups, ...this.#queued]
       this.#queuedEntries = this.#queued.reduce((n, g) => n + g.entries.length, 0)
       this.#failure = err instanceof Error ? err : new Error(String(err))
-      this.#onError(this.#failure)
+      if (!failing) this.#onError(this.#failure)
       return
     }
+    this.#retryMs = 0
     for (const g of groups) this.#appended.push({ first: g.first, end: g.first + g.entries.length })
   }
 }

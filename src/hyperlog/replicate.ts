@@ -17,6 +17,8 @@ export interface HyperlogReplicateOptions {
   live?: boolean
   /** Give up a non-live replication that makes no progress for this long (ms). */
   timeout?: number
+  /** Fail a live replication whose peer sends nothing, keep-alives included, for this long (ms, default 60,000). */
+  liveTimeout?: number
   /**
    * An object-mode transform every node this replication brings passes through before it is
    * indexed (hyperlog's `process`): a node it passes on is indexed; one it drops, or an error, refuses
@@ -53,7 +55,7 @@ export function startReplication(
     options = init
     init = undefined
   }
-  const { mode, live, timeout, process } = checkOptions(options ?? {})
+  const { mode, live, timeout, liveTimeout, process } = checkOptions(options ?? {})
   if (init !== undefined && typeof init !== 'boolean' && !isStream(init)) {
     throw KappaError.invalid('isInitiator must be a boolean or a stream')
   }
@@ -72,6 +74,7 @@ export function startReplication(
     mode,
     live,
     timeout,
+    liveTimeout,
     beforeDone,
     beforeHello: deps.flushed,
   })
@@ -105,18 +108,23 @@ function isStream(value: object): value is Duplex {
 
 function checkOptions(
   opts: HyperlogReplicateOptions,
-): Required<Omit<HyperlogReplicateOptions, 'timeout' | 'process'>> & { timeout?: number; process?: Duplex } {
+): Required<Pick<HyperlogReplicateOptions, 'mode' | 'live'>> &
+  Pick<HyperlogReplicateOptions, 'timeout' | 'liveTimeout' | 'process'> {
   if (opts === null || typeof opts !== 'object')
     throw KappaError.invalid('replicate options must be an object')
   const mode = opts.mode ?? 'sync'
   if (!MODES.includes(mode)) throw KappaError.invalid(`replication mode must be sync, push or pull`)
   if (opts.live !== undefined && typeof opts.live !== 'boolean')
     throw KappaError.invalid('live must be a boolean')
-  if (opts.timeout !== undefined && (typeof opts.timeout !== 'number' || !(opts.timeout > 0))) {
-    throw KappaError.invalid('timeout must be a positive number of milliseconds')
+  for (const name of ['timeout', 'liveTimeout'] as const) {
+    const value = opts[name]
+    if (value !== undefined && (typeof value !== 'number' || !(value > 0))) {
+      throw KappaError.invalid(`${name} must be a positive number of milliseconds`)
+    }
   }
   if (opts.process !== undefined && (opts.process === null || !isStream(opts.process))) {
     throw KappaError.invalid('process must be an object-mode transform stream')
   }
-  return { mode, live: opts.live === true, timeout: opts.timeout, process: opts.process }
+  const { timeout, liveTimeout, process } = opts
+  return { mode, live: opts.live === true, timeout, liveTimeout, process }
 }

@@ -59,6 +59,8 @@ export interface HyperlogOptions {
   encoding?: HyperlogValueEncoding
   /** The database key (32 bytes or 64 hex); only logs with the same key replicate. */
   key?: Buffer | string
+  /** The most writers' logs this store holds (default 100,000; see Multifeed's `maxFeeds`). */
+  maxFeeds?: number
   /** Replaces the default framed sha256. Every peer must use the same. */
   hash?: HashFunction
   /** Asynchronous replacement of the hash; wins over `hash`. */
@@ -69,6 +71,11 @@ export interface HyperlogOptions {
   sign?: SignFunction
   /** Checks replicated nodes; a node failing it is rejected and ends the replication with an error. */
   verify?: VerifyFunction
+  /**
+   * Commits fail with `ERR_STORAGE` (`ENOSPC`) while the index's file system has less than this
+   * many bytes free (default `MIN_FREE_BYTES`, 64 MiB; 0: no check).
+   */
+  minFreeBytes?: number
 }
 
 export interface AddOptions {

@@ -37,6 +37,9 @@ export function checkHyperlogOptions(opts: HyperlogOptions): void {
   }
   if (opts.identity !== undefined && !(opts.identity instanceof Uint8Array))
     throw invalid('opts.identity must be bytes')
+  const floor = opts.minFreeBytes
+  if (floor !== undefined && (typeof floor !== 'number' || !Number.isFinite(floor) || floor < 0))
+    throw invalid('opts.minFreeBytes must be a non-negative number')
 }
 
 export function checkAddOptions(opts: AddOptions | undefined): void {

@@ -4,6 +4,7 @@
  * on a binary log.
  */
 import { KappaError } from '../errors.js'
+import { MAX_VALUE_DEPTH, jsonTooDeep } from '../feeds/limits.js'
 import type { HyperlogValueEncoding } from './types.js'
 
 export function isValueEncoding(value: unknown): value is HyperlogValueEncoding {
@@ -27,6 +28,12 @@ export function encodeValue(value: unknown, encoding: HyperlogValueEncoding): Bu
     throw new KappaError('ERR_INVALID_ARGUMENT', 'value could not be encoded', { cause: err })
   }
   if (out === undefined && encoding === 'json') throw KappaError.invalid('value cannot be encoded as JSON')
+  if (encoding === 'json') {
+    const bytes = Buffer.from(out as string)
+    if (jsonTooDeep(bytes))
+      throw KappaError.invalid(`value nests deeper than MAX_VALUE_DEPTH (${MAX_VALUE_DEPTH})`)
+    return bytes
+  }
   if (typeof out === 'string') return Buffer.from(out)
   if (out instanceof Uint8Array)
     return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength)

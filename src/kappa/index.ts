@@ -1,9 +1,14 @@
 export { Kappa, kappa } from './kappa.js'
-export type { KappaOptions, ViewNames } from './kappa.js'
+export type { ApiMap, KappaOptions, MountedApis, UsedApi, ViewNames } from './kappa.js'
 export { levelView } from './level-view.js'
 export type { LevelLike, LevelViewDefinition, LevelViewSetup } from './level-view.js'
 export { ViewDb, ViewChainedBatch } from './view-db.js'
 export type { GetCallback, ViewDbError, ViewDbKey, ViewDbOperation, SublevelOptions } from './view-db.js'
+export { ViewIterator } from './view-iterator.js'
+export type { ViewRangeOptions } from './view-iterator.js'
+export { ViewWatch, Watch } from './view-changes.js'
+export type { ViewChange, ViewWatchEvents, WatchOptions } from './view-changes.js'
+export type { KeyRange } from './view-range.js'
 export { ViewBatch } from './view-batch.js'
 export type {
   EncodingOptions,
@@ -15,11 +20,15 @@ export type {
 } from './view-batch.js'
 export { DEFAULT_MAX_BATCH } from './indexer.js'
 export type {
+  ApiFunction,
   BoundApi,
   Done,
   Entry,
   KappaEvents,
+  KnownApi,
+  NoApi,
   View,
+  ViewApi,
   ViewHandle,
   ViewState,
   ViewStateContext,

@@ -4,14 +4,22 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
-import type Corestore from 'corestore'
 import { KappaError } from '../errors.js'
 import { Multifeed, type MultifeedOptions, type WriterOptions } from '../feeds/index.js'
-import type { Feed, FeedKey, ReplicateOptions } from '../feeds/types.js'
+import type { CorestoreLike, Feed, FeedKey, ReplicateOptions } from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { Indexer } from './indexer.js'
 import { joinLive, type Join, type JoinLiveOptions, type TopicInput } from '../net/index.js'
-import type { BoundApi, KappaEvents, View, ViewState, VoidCallback } from './types.js'
+import type {
+  BoundApi,
+  KappaEvents,
+  KnownApi,
+  NoApi,
+  View,
+  ViewApi,
+  ViewState,
+  VoidCallback,
+} from './types.js'
 
 export interface KappaOptions<T = unknown> extends MultifeedOptions {
   /** A preconfigured Multifeed to use instead of opening one on `storage` (it stays yours to close). */
@@ -21,12 +29,30 @@ export interface KappaOptions<T = unknown> extends MultifeedOptions {
 /** A selection of views: one name, several, or (omitted / `[]`) every view registered now. */
 export type ViewNames = string | string[]
 
-type ApiMap = Record<string, object>
+/** The api objects of a core's views, by view name. */
+export type ApiMap = Record<string, object>
+
+/** `core.api`: each view's api as mounted (see `BoundApi`). */
+export type MountedApis<Apis extends ApiMap> = { [K in keyof Apis]: BoundApi<Apis[K]> }
+
+/**
+ * The api `use(name, view)` mounts under `name`: the one declared for `name` in the core's type
+ * (`kappa<T, { name: Api }>()`), else the view's own.
+ */
+export type UsedApi<Apis extends ApiMap, N extends string, A> = N extends keyof Apis ? Apis[N] : KnownApi<A>
+
 type WriterCallback<T> = Callback<Feed<T>>
 
-export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitter<KappaEvents> {
+/**
+ * `Apis` types `core.api`: the views this core has, by name. Each `use(name, view)` returns the core
+ * typed with that view's api added, so `kappa(dir).use('sum', sumView)` gives a core whose
+ * `api.sum` is typed and whose `api.other` is a compile error. An app that installs its views in
+ * several places declares them up front instead: `kappa<T, { sum: SumApi }>(dir)`; `use('sum', view)`
+ * then checks the view's api against `SumApi`.
+ */
+export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitter<KappaEvents> {
   /** `api[name]`: the view's api functions bound to its indexer and this core, plus `ready`. */
-  readonly api: { [K in keyof Apis]: BoundApi<Apis[K]> }
+  readonly api: MountedApis<Apis>
   /** The underlying Multifeed (kappa-core's `_logs`). */
   readonly multifeed: Multifeed<T>
   private readonly ownsMultifeed: boolean
@@ -37,7 +63,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitt
   private readonly opened: Promise<void>
   private closing: Promise<void> | null = null
 
-  constructor(storage: string | Corestore | null | undefined, opts: KappaOptions<T> = {}) {
+  constructor(storage: string | CorestoreLike | null | undefined, opts: KappaOptions<T> = {}) {
     super()
     if (opts === null || typeof opts !== 'object') throw KappaError.invalid('opts must be an object')
     const { multifeed, ...multifeedOpts } = opts
@@ -47,10 +73,14 @@ export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitt
     if (!multifeed && (storage === null || storage === undefined)) {
       throw KappaError.invalid('storage is required unless opts.multifeed is given')
     }
-    this.multifeed = multifeed ?? new Multifeed<T>(storage as string | Corestore, multifeedOpts)
+    this.multifeed = multifeed ?? new Multifeed<T>(storage as string | CorestoreLike, multifeedOpts)
     this.ownsMultifeed = !multifeed
-    this.api = {} as { [K in keyof Apis]: BoundApi<Apis[K]> }
+    this.api = {} as MountedApis<Apis>
     this.multifeed.on('feed', (feed) => this.watch(feed))
+    // The store's own errors (a peer's feed forked: ERR_FORK) reach the core's listeners, with no view name.
+    this.multifeed.on('error', (err) => {
+      if (this.listenerCount('error') > 0) this.emit('error', err)
+    })
     for (const feed of this.multifeed.feeds()) this.watch(feed)
     this.opened = this.multifeed.ready()
     // Opening failures reach callers through ready() and the views' error state.
@@ -103,17 +133,31 @@ export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitt
    * Installs a view under `name`; its api is mounted at `api[name]`. `version` (default 1): when the
    * stored version differs, the view's data and positions are cleared and it is rebuilt.
    */
-  use<N extends string, A extends object>(name: N, view: View<T, A>): Kappa<T, Apis & Record<N, A>>
+  // Two forms each: the first types the functions of an inline view's `api` object (`this`, `core`),
+  // the second takes a view already typed with any api type (an interface, `object`).
+  use<N extends string, A extends ViewApi>(
+    name: N,
+    view: View<T, N extends keyof Apis ? Apis[N] : A>,
+  ): Kappa<T, Apis & Record<N, UsedApi<Apis, N, A>>>
+  use<N extends string, A extends object>(
+    name: N,
+    view: View<T, N extends keyof Apis ? Apis[N] : A>,
+  ): Kappa<T, Apis & Record<N, UsedApi<Apis, N, A>>>
+  use<N extends string, A extends ViewApi>(
+    name: N,
+    version: number,
+    view: View<T, N extends keyof Apis ? Apis[N] : A>,
+  ): Kappa<T, Apis & Record<N, UsedApi<Apis, N, A>>>
   use<N extends string, A extends object>(
     name: N,
     version: number,
-    view: View<T, A>,
-  ): Kappa<T, Apis & Record<N, A>>
+    view: View<T, N extends keyof Apis ? Apis[N] : A>,
+  ): Kappa<T, Apis & Record<N, UsedApi<Apis, N, A>>>
   use<N extends string, A extends object>(
     name: N,
-    versionOrView: number | View<T, A>,
-    maybeView?: View<T, A>,
-  ): Kappa<T, Apis & Record<N, A>> {
+    versionOrView: number | View<T, object>,
+    maybeView?: View<T, object>,
+  ): Kappa<T, Apis & Record<N, UsedApi<Apis, N, A>>> {
     if (this.closing) throw KappaError.closed('kappa')
     const version = typeof versionOrView === 'number' ? versionOrView : 1
     const view = typeof versionOrView === 'number' ? maybeView : versionOrView
@@ -134,7 +178,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitt
     })
     this.indexers.set(name, indexer)
     ;(this.api as Record<string, unknown>)[name] = bindApi(view.api, indexer, this)
-    return this as unknown as Kappa<T, Apis & Record<N, A>>
+    return this as unknown as Kappa<T, Apis & Record<N, UsedApi<Apis, N, A>>>
   }
 
   /** Resolves once the named views (default: all) have indexed every entry present locally now. */
@@ -232,8 +276,8 @@ export class Kappa<T = unknown, Apis extends ApiMap = ApiMap> extends EventEmitt
 }
 
 /** `kappa(storage, opts)` ≡ `new Kappa(storage, opts)`. */
-export function kappa<T = unknown, Apis extends ApiMap = ApiMap>(
-  storage: string | Corestore | null | undefined,
+export function kappa<T = unknown, Apis extends ApiMap = NoApi>(
+  storage: string | CorestoreLike | null | undefined,
   opts?: KappaOptions<T>,
 ): Kappa<T, Apis> {
   return new Kappa<T, Apis>(storage, opts)

@@ -7,10 +7,18 @@
 import { KappaError } from '../errors.js'
 import { callHook } from './call-hook.js'
 import { withCallback, type Callback } from '../util/callback.js'
-import type { Done, Entry, View } from './types.js'
-import { ViewBatch, encodingOf, type LevelDb, type LevelOperation, type LevelSublevel } from './view-batch.js'
+import type { Done, Entry, KnownApi, View, ViewApi } from './types.js'
+import {
+  ViewBatch,
+  encodingOf,
+  type LevelDb,
+  type LevelOperation,
+  type LevelSublevel,
+  type StagedOperation,
+} from './view-batch.js'
 import { ViewDb, type SublevelOptions } from './view-db.js'
 import { ViewStaging } from './view-staging.js'
+import { ViewChanges } from './view-changes.js'
 import { attachDirectHooks } from './direct-hooks.js'
 import { writeBatch } from './level-batch.js'
 
@@ -38,20 +46,35 @@ export interface LevelLike {
   clear(): Promise<void>
 }
 
-export function levelView<T = unknown, Api extends object = object, V = unknown>(
+/**
+ * The view's types come from the setup: `V`, the data's values, from its parameter
+ * (`(db: ViewDb<number>) => …`); `T`, the entries' values, from `map`'s parameter or from the core
+ * the view is given to (`core.use(name, levelView(…))`); `Api` from the `api` object, whose
+ * functions get `this` (the view's handle) and `core` typed.
+ */
+export function levelView<T = unknown, Api extends ViewApi = ViewApi, V = unknown>(
   db: LevelLike,
   setup: LevelViewSetup<T, Api, V>,
-): View<T, Api>
-export function levelView<T = unknown, Api extends object = object, V = unknown>(
+): View<T, KnownApi<Api>>
+export function levelView<T = unknown, Api extends object = ViewApi, V = unknown>(
+  db: LevelLike,
+  setup: LevelViewSetup<T, Api, V>,
+): View<T, KnownApi<Api>>
+export function levelView<T = unknown, Api extends ViewApi = ViewApi, V = unknown>(
   db: LevelLike,
   opts: SublevelOptions,
   setup: LevelViewSetup<T, Api, V>,
-): View<T, Api>
+): View<T, KnownApi<Api>>
+export function levelView<T = unknown, Api extends object = ViewApi, V = unknown>(
+  db: LevelLike,
+  opts: SublevelOptions,
+  setup: LevelViewSetup<T, Api, V>,
+): View<T, KnownApi<Api>>
 export function levelView<T, Api extends object, V>(
   level: unknown,
   optsOrSetup: SublevelOptions | LevelViewSetup<T, Api, V>,
   maybeSetup?: LevelViewSetup<T, Api, V>,
-): View<T, Api> {
+): View<T, KnownApi<Api>> {
   const setup = typeof optsOrSetup === 'function' ? optsOrSetup : maybeSetup
   const opts = typeof optsOrSetup === 'function' ? {} : optsOrSetup
   if (!isLevel(level)) throw KappaError.invalid('levelView needs an abstract-level database')
@@ -67,7 +90,8 @@ export function levelView<T, Api extends object, V>(
   }) as unknown as LevelSublevel
   const stateLevel = db.sublevel('s', { valueEncoding: 'buffer' }) as unknown as LevelSublevel
   const staging = new ViewStaging()
-  const viewDb = new ViewDb<V>(dataLevel, staging)
+  const changes = new ViewChanges()
+  const viewDb = new ViewDb<V>(dataLevel, staging, changes)
   const definition = setup(viewDb)
   if (definition === null || typeof definition !== 'object' || typeof definition.map !== 'function') {
     throw KappaError.invalid('levelView setup must return an object with a map function')
@@ -82,7 +106,8 @@ export function levelView<T, Api extends object, V>(
     const put: LevelOperation = { type: 'put', key: STATE_KEY, value: state, sublevel: stateLevel }
     const ops = batch ? (batch.operations as LevelOperation[]) : []
     ops.push(put)
-    await writeBatch(db, ops)
+    // The watches skip the position's put: it is not in the data sublevel.
+    await changes.commit(ops as StagedOperation[], () => writeBatch(db, ops))
   }
   const fetchState = async (): Promise<Uint8Array | undefined> => {
     const state: unknown = await stateLevel.get(STATE_KEY)

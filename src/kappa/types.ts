@@ -3,6 +3,7 @@
  * functions see as `this`.
  */
 import type { FeedKey } from '../feeds/types.js'
+import type { Kappa } from './kappa.js'
 
 /** One log entry as a view's `map` sees it. */
 export interface Entry<T = unknown> {
@@ -91,10 +92,53 @@ export interface ViewHandle {
 /** Node-style callback of `ready`, `pause` and the like. */
 export type VoidCallback = (err: Error | null) => void
 
-/** A view api as mounted on the core: the leading `core` parameter removed, plus `ready`. */
-export type BoundApi<A> = {
-  [M in keyof A]: A[M] extends (core: never, ...rest: infer R) => infer Ret ? (...rest: R) => Ret : A[M]
-} & { ready(cb: VoidCallback): void; ready(): Promise<void> }
+/**
+ * A view api as mounted on the core: each function without its leading `core` parameter (its last
+ * two overloads, when it has several: `read(opts?)` and `read(opts, cb)`), other members as they
+ * are, plus `ready`.
+ */
+export type BoundApi<A> = { [M in keyof A]: BoundFunction<A[M]> } & {
+  ready(cb: VoidCallback): void
+  ready(): Promise<void>
+}
+
+/** One api member as mounted: a function without its `core` parameter; anything else as it is. */
+export type BoundFunction<F> = F extends {
+  (core: never, ...args: infer A1): infer R1
+  (core: never, ...args: infer A2): infer R2
+}
+  ? Same<[A1, R1], [A2, R2]> extends true
+    ? (...args: A2) => R2
+    : { (...args: A1): R1; (...args: A2): R2 }
+  : F
+
+/** Whether two types are identical (a single signature matches the two-overload pattern twice). */
+type Same<X, Y> = (<G>() => G extends X ? 1 : 2) extends <G>() => G extends Y ? 1 : 2 ? true : false
+
+/**
+ * A function of a view's `api` as the view defines it: `this` is the view's handle, the core the
+ * api is mounted on comes first, then the caller's arguments. Written as a method's type so a
+ * function whose `core` or arguments are typed more narrowly still fits.
+ */
+export type ApiFunction = {
+  method(this: ViewHandle, core: Kappa, ...args: unknown[]): unknown
+}['method']
+
+/**
+ * What a view's `api` may hold: functions (mounted bound, see `BoundApi`) and any other values
+ * (mounted as they are). As the constraint of an inferred api type it gives the functions of an
+ * api object literal their `this` and `core` types.
+ */
+export type ViewApi = Record<
+  string,
+  ApiFunction | object | string | number | bigint | boolean | symbol | null | undefined
+>
+
+/** No api: what a view without one mounts (besides `ready`). */
+export type NoApi = Record<never, never>
+
+/** An inferred api type, or `NoApi` when nothing was inferred (the constraint's index signature). */
+export type KnownApi<A> = string extends keyof A ? NoApi : A
 
 export interface KappaEvents {
   /** A view changed state. */

@@ -41,6 +41,12 @@ export interface StagedOperation {
 /** The staged state of one key: its encoded value, or deleted. */
 type StagedValue = { deleted: true } | { deleted: false; encoded: unknown }
 
+/** A key's last staged operation, with the key's `keyBytes`. */
+export interface StagedKey {
+  bytes: string
+  op: StagedOperation
+}
+
 /** What a staged lookup found: nothing staged, a staged delete, or a staged value. */
 export type Lookup = { staged: false } | { staged: true; value: unknown }
 
@@ -74,6 +80,21 @@ export class ViewBatch {
     return !this.sealed
   }
 
+  /**
+   * The staged state of every key of `sublevel` (the last operation on each), sorted by
+   * `keyBytes`: what a range read inside `map` merges with committed data.
+   */
+  stagedIn(sublevel: LevelSublevel): StagedKey[] {
+    if (this.operations.length === 0) return []
+    const latest = new Map<string, StagedOperation>()
+    for (const op of this.operations) {
+      if (aimsAt(op, sublevel)) latest.set(keyBytes(op.sublevel, op.key, op.keyEncoding), op)
+    }
+    const keys: StagedKey[] = []
+    for (const [bytes, op] of latest) keys.push({ bytes, op })
+    return keys.sort((a, b) => (a.bytes < b.bytes ? -1 : a.bytes > b.bytes ? 1 : 0))
+  }
+
   /** The staged value of `key` in `sublevel`, decoded as a committed read would decode it. */
   lookup(sublevel: LevelSublevel, key: unknown, opts?: EncodingOptions): Lookup {
     if (this.operations.length === 0) return { staged: false }
@@ -102,20 +123,48 @@ function index(staged: Map<string, StagedValue>, op: StagedOperation): void {
 
 /**
  * One string per (sublevel, key) whatever the key's type or encoding: the sublevel prefix and the
- * encoded key's bytes as a latin1 string (one char per byte). An ASCII string key is its own latin1
- * form, so the common case allocates nothing but the concatenation.
+ * key's bytes (`keyBytes`). A root database (no prefix) works too: it is the empty prefix.
  */
 function stagingKey(sublevel: LevelSublevel, key: unknown, keyEncoding: string | undefined): string {
+  return `${prefixOf(sublevel)}\0${keyBytes(sublevel, key, keyEncoding)}`
+}
+
+function prefixOf(sublevel: LevelSublevel): string {
+  return sublevel.prefix ?? ''
+}
+
+/**
+ * The key as stored, as a latin1 string (one char per byte of the encoded key): comparing two of
+ * them compares the keys in the database's (bytewise) order. An ASCII string key is its own latin1
+ * form, so the common case allocates nothing.
+ */
+export function keyBytes(sublevel: LevelSublevel, key: unknown, keyEncoding: string | undefined): string {
   const encoded = encodingOf(sublevel, 'keyEncoding', keyEncoding).encode(key)
-  let bytes: string
-  if (typeof encoded === 'string') {
-    bytes = ASCII.test(encoded) ? encoded : Buffer.from(encoded).toString('latin1')
-  } else {
-    const view = encoded as Uint8Array
-    bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('latin1')
-  }
-  // A root database (no prefix) works too: it is the empty prefix.
-  return `${sublevel.prefix ?? ''}\0${bytes}`
+  if (typeof encoded === 'string')
+    return ASCII.test(encoded) ? encoded : Buffer.from(encoded).toString('latin1')
+  const view = encoded as Uint8Array
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('latin1')
+}
+
+/**
+ * What a committed read with encoding `read` returns for a key or value written with encoding
+ * `written` (each the sublevel's own when undefined).
+ */
+export function stored(
+  sublevel: LevelSublevel,
+  kind: 'keyEncoding' | 'valueEncoding',
+  data: unknown,
+  written: string | undefined,
+  read: string | undefined,
+): unknown {
+  const encoder = encodingOf(sublevel, kind, written)
+  const decoder = read === written ? encoder : encodingOf(sublevel, kind, read)
+  return decoder.decode(toFormat(encoder.encode(data), decoder.format))
+}
+
+/** Whether `op` aims at `sublevel` (the same prefix: two sublevel objects of one name are one). */
+export function aimsAt(op: StagedOperation, sublevel: LevelSublevel): boolean {
+  return op.sublevel === sublevel || prefixOf(op.sublevel) === prefixOf(sublevel)
 }
 
 // eslint-disable-next-line no-control-regex

@@ -7,8 +7,10 @@
  */
 import { KappaError } from '../errors.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
-import type { EncodingOptions, LevelOperation, LevelSublevel } from './view-batch.js'
-import type { ViewStaging } from './view-staging.js'
+import type { EncodingOptions, LevelOperation, LevelSublevel, StagedOperation } from './view-batch.js'
+import { ViewStaging } from './view-staging.js'
+import { ViewChanges, type ViewWatch, type WatchOptions } from './view-changes.js'
+import { ViewIterator, type ViewRangeOptions } from './view-iterator.js'
 
 export type ViewDbKey = string | Uint8Array
 
@@ -28,14 +30,22 @@ export type ViewDbError = Error & { notFound?: true; code?: string }
 /** `value` is meaningful when `err` is null. */
 export type GetCallback<V> = (err: ViewDbError | null, value: V) => void
 
-export class ViewDb<V = unknown> {
-  /** The underlying sublevel: committed data, with the whole abstract-level API (iterators, …). */
+/**
+ * `V`: the values (`(db: ViewDb<number>) => …` in a levelView setup types them); `K`: the keys as
+ * range reads and watches return them (strings unless the data's keyEncoding says otherwise).
+ */
+export class ViewDb<V = unknown, K extends ViewDbKey = string> {
+  /** The underlying sublevel: committed data, with the whole abstract-level API. */
   readonly level: LevelSublevel
   private readonly staging: ViewStaging
+  private readonly changes: ViewChanges
+  private committedDb: ViewDb<V, K> | undefined
 
-  constructor(level: LevelSublevel, staging: ViewStaging) {
+  /** Made by `levelView` (and `sublevel`). */
+  constructor(level: LevelSublevel, staging: ViewStaging, changes: ViewChanges = new ViewChanges()) {
     this.level = level
     this.staging = staging
+    this.changes = changes
   }
 
   /**
@@ -87,9 +97,59 @@ export class ViewDb<V = unknown> {
     return withCallback(this.write(ops, opts), cb)
   }
 
+  /**
+   * `[key, value]` rows in key order within `range` (`gt`/`gte`/`lt`/`lte`, `reverse`, `limit`,
+   * encodings). Inside `map` the batch's staged writes are merged in; elsewhere committed data.
+   * Async-iterable; `all()` collects the rest, `close()` (or leaving a `for await`) releases it.
+   */
+  iterator(range: ViewRangeOptions<K> = {}): ViewIterator<[K, V]> {
+    return this.rangeRead(range, (key, value) => [key as K, value as V])
+  }
+
+  /** The keys of `iterator(range)`. */
+  keys(range: ViewRangeOptions<K> = {}): ViewIterator<K> {
+    return this.rangeRead(range, (key) => key as K)
+  }
+
+  /** The values of `iterator(range)`. */
+  values(range: ViewRangeOptions<K> = {}): ViewIterator<V> {
+    return this.rangeRead(range, (_key, value) => value as V)
+  }
+
+  /**
+   * Watches the keys in `range`: `'change'` with the writes in range of each commit — a view batch
+   * with its position, or a write made straight to the database — right after it is committed.
+   * A commit that wrote nothing in range emits nothing. Writes to sublevels are watched on their
+   * own `ViewDb`. `close()` the watch to stop it.
+   */
+  watch(range: WatchOptions<K> = {}): ViewWatch<K, V> {
+    return this.changes.watch<K, V>(this.level, range)
+  }
+
+  /**
+   * This database reading committed data only, whatever batch is in flight (its writes go
+   * straight to the database): for api functions that read after an `await`, which would
+   * otherwise join a batch in flight.
+   */
+  get committed(): ViewDb<V, K> {
+    this.committedDb ??= new ViewDb<V, K>(this.level, OUTSIDE_BATCHES, this.changes)
+    return this.committedDb
+  }
+
   /** A ViewDb over a sublevel of this one; its writes in `map` join the same view batch. */
-  sublevel<S = unknown>(name: string, opts?: SublevelOptions): ViewDb<S> {
-    return new ViewDb<S>(this.level.sublevel(name, opts ?? {}) as unknown as LevelSublevel, this.staging)
+  sublevel<S = unknown, SK extends ViewDbKey = string>(name: string, opts?: SublevelOptions): ViewDb<S, SK> {
+    const level = this.level.sublevel(name, opts ?? {}) as unknown as LevelSublevel
+    return new ViewDb<S, SK>(level, this.staging, this.changes)
+  }
+
+  private rangeRead<R>(
+    range: ViewRangeOptions<K>,
+    pick: (key: unknown, value: unknown) => R,
+  ): ViewIterator<R> {
+    // Decided synchronously, at the call, as for get.
+    const batch = this.staging.current()
+    const staged = batch ? batch.stagedIn(this.level) : []
+    return new ViewIterator<R>(this.level, this.changes, staged, range as ViewRangeOptions<unknown>, pick)
   }
 
   private async getImpl(key: ViewDbKey, opts: EncodingOptions | undefined): Promise<V | undefined> {
@@ -115,21 +175,28 @@ export class ViewDb<V = unknown> {
     for (const op of ops) checkOperation(op)
     const batch = this.staging.current()
     if (batch) {
-      for (const op of ops) {
-        batch.stage({
-          type: op.type,
-          key: op.key,
-          value: op.type === 'put' ? op.value : undefined,
-          keyEncoding: op.keyEncoding ?? opts?.keyEncoding,
-          valueEncoding: op.valueEncoding ?? opts?.valueEncoding,
-          sublevel: this.level,
-        })
-      }
+      for (const op of ops) batch.stage(this.operation(op, opts))
       return
     }
-    await this.level.batch(ops as LevelOperation[], opts ?? {})
+    const written = ops.map((op) => this.operation(op, opts))
+    await this.changes.commit(written, () => this.level.batch(ops as LevelOperation[], opts ?? {}))
+  }
+
+  /** `op` on this sublevel, with the batch's encodings where it names none. */
+  private operation(op: ViewDbOperation<V>, opts: EncodingOptions | undefined): StagedOperation {
+    return {
+      type: op.type,
+      key: op.key,
+      value: op.type === 'put' ? op.value : undefined,
+      keyEncoding: op.keyEncoding ?? opts?.keyEncoding,
+      valueEncoding: op.valueEncoding ?? opts?.valueEncoding,
+      sublevel: this.level,
+    }
   }
 }
+
+/** A staging no batch ever begins in: every call reads committed data. */
+const OUTSIDE_BATCHES = new ViewStaging()
 
 interface SyncGet {
   supports: { getSync?: boolean }
@@ -140,9 +207,9 @@ interface SyncGet {
 /** `viewDb.batch()`: collects operations; `write()` applies them like `viewDb.batch(ops)`. */
 export class ViewChainedBatch<V = unknown> {
   private readonly ops: ViewDbOperation<V>[] = []
-  private readonly db: ViewDb<V>
+  private readonly db: { batch(ops: ViewDbOperation<V>[]): Promise<void> }
 
-  constructor(db: ViewDb<V>) {
+  constructor(db: { batch(ops: ViewDbOperation<V>[]): Promise<void> }) {
     this.db = db
   }
 

@@ -8,7 +8,7 @@
  * coalesces concurrent ones into one log batch (one feed append).
  */
 import { EventEmitter } from 'node:events'
-import type { Readable } from 'node:stream'
+import type { TypedReadable } from '../util/typed-readable.js'
 import { KappaError } from '../errors.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
 import {
@@ -54,10 +54,16 @@ import type {
   BatchRow,
   GetOptions,
   HyperKVEvents,
+  HyperKVDirOptions,
   HyperKVOptions,
   KvDatabase,
+  KvAnyReadRow,
   KvDocs,
+  KvDocsRow,
+  KvHistoryRow,
+  KvKeyRow,
   KvNode,
+  KvReadRow,
   KvReadStreamOptions,
   KvValues,
   WriteOptions,
@@ -84,7 +90,11 @@ const NODE_CACHE_SIZE = 16384
 /** Nodes per index batch: one level batch each, so replicated nodes are indexed in large steps. */
 const INDEX_BATCH = 500
 
-export class HyperKV extends EventEmitter<HyperKVEvents> {
+/**
+ * `V` types the values this app writes and reads (`hyperkv<Note>(dir)`); the store checks only that
+ * they are JSON. Values from other writers arrive as they wrote them.
+ */
+export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
   readonly log: Hyperlog<unknown>
   readonly db: KvDatabase
   readonly #registers: RegisterStore
@@ -111,9 +121,9 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
   readonly #logOpened: Promise<void>
   #logOpen = false
 
-  constructor(opts: HyperKVOptions | string) {
+  constructor(opts: HyperKVOptions | string, dirOpts?: HyperKVDirOptions) {
     super()
-    const storage = openKvStorage(opts)
+    const storage = openKvStorage(opts, dirOpts)
     this.log = storage.log
     this.db = storage.db
     this.#closeOwned = storage.close
@@ -142,14 +152,9 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     )
   }
 
-  put(key: string, value: unknown, cb?: Callback<KvNode>): Promise<KvNode>
-  put(key: string, value: unknown, opts?: WriteOptions, cb?: Callback<KvNode>): Promise<KvNode>
-  put(
-    key: string,
-    value: unknown,
-    opts?: WriteOptions | Callback<KvNode>,
-    cb?: Callback<KvNode>,
-  ): Promise<KvNode> {
+  put(key: string, value: V, cb?: Callback<KvNode>): Promise<KvNode>
+  put(key: string, value: V, opts?: WriteOptions, cb?: Callback<KvNode>): Promise<KvNode>
+  put(key: string, value: V, opts?: WriteOptions | Callback<KvNode>, cb?: Callback<KvNode>): Promise<KvNode> {
     const [options, callback] = optsAndCallback<WriteOptions, Callback<KvNode>>(opts, cb)
     const done = this.#whenOpen(() => {
       validateKey(key)
@@ -183,10 +188,11 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     return result
   }
 
-  get(key: string, cb?: Callback<KvValues>): Promise<KvValues>
+  get(key: string, cb?: Callback<KvValues<V>>): Promise<KvValues<V>>
   get(key: string, opts: GetOptions & { fields: true }, cb?: Callback<KvDocs>): Promise<KvDocs>
-  get(key: string, opts?: GetOptions, cb?: Callback<KvValues>): Promise<KvValues>
-  get(key: string, opts?: GetOptions | Callback<never>, cb?: Callback<never>): Promise<KvValues | KvDocs> {
+  get(key: string, opts?: GetOptions & { fields?: false }, cb?: Callback<KvValues<V>>): Promise<KvValues<V>>
+  get(key: string, opts?: GetOptions, cb?: Callback<KvValues<V> | KvDocs>): Promise<KvValues<V> | KvDocs>
+  get(key: string, opts?: GetOptions | Callback<never>, cb?: Callback<never>): Promise<KvValues<V> | KvDocs> {
     const [options, callback] = optsAndCallback<GetOptions, Callback<never>>(opts, cb)
     const done = this.#whenOpen(async () => {
       validateKey(key)
@@ -194,7 +200,10 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       await this.#ready()
       return this.#valuesOf(await this.#registers.get(key), fields)
     })
-    return withCallback(done, callback as Callback<KvValues | KvDocs> | undefined)
+    return withCallback(
+      done as Promise<KvValues<V> | KvDocs>,
+      callback as Callback<KvValues<V> | KvDocs> | undefined,
+    )
   }
 
   /**
@@ -202,10 +211,10 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
    * earlier rows of the batch included, so a key's un-linked rows form a chain. Resolves with the
    * nodes in row order, then emits `'put'`/`'del'` per row.
    */
-  batch(rows: readonly BatchRow[], cb?: Callback<KvNode[]>): Promise<KvNode[]>
-  batch(rows: readonly BatchRow[], opts?: object, cb?: Callback<KvNode[]>): Promise<KvNode[]>
+  batch(rows: readonly BatchRow<V>[], cb?: Callback<KvNode[]>): Promise<KvNode[]>
+  batch(rows: readonly BatchRow<V>[], opts?: object, cb?: Callback<KvNode[]>): Promise<KvNode[]>
   batch(
-    rows: readonly BatchRow[],
+    rows: readonly BatchRow<V>[],
     opts?: object | Callback<KvNode[]>,
     cb?: Callback<KvNode[]>,
   ): Promise<KvNode[]> {
@@ -221,7 +230,7 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       (nodes) =>
         process.nextTick(() => {
           writes.forEach((row, i) => {
-            if (row.type === 'put') this.emit('put', row.key, row.value, nodes[i]!)
+            if (row.type === 'put') this.emit('put', row.key, row.value as V, nodes[i]!)
             else this.emit('del', row.key, nodes[i]!)
           })
         }),
@@ -230,14 +239,23 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
     return result
   }
 
-  /** One row `{ key, links, values? }` per key in key order; see KvReadStreamOptions. */
-  createReadStream(opts?: KvReadStreamOptions): Readable {
+  /**
+   * One row `{ key, links, values }` per key in key order; see KvReadStreamOptions. The rows'
+   * type follows the options: `values: false` leaves `values` out, `fields: true` gives documents.
+   */
+  createReadStream(opts: KvReadStreamOptions & { values: false }): TypedReadable<KvKeyRow>
+  createReadStream(opts: KvReadStreamOptions & { fields: true; values?: true }): TypedReadable<KvDocsRow>
+  createReadStream(
+    opts?: KvReadStreamOptions & { values?: true; fields?: false },
+  ): TypedReadable<KvReadRow<V>>
+  createReadStream(opts?: KvReadStreamOptions): TypedReadable<KvAnyReadRow<V>>
+  createReadStream(opts?: KvReadStreamOptions): TypedReadable<KvAnyReadRow<V>> {
     const options = validateReadStreamOptions(opts)
-    return createKvReadStream(this.#registerSource(), options)
+    return createKvReadStream(this.#registerSource(), options) as TypedReadable<KvAnyReadRow<V>>
   }
 
   /** The key's history: its heads, then their ancestors (breadth first, each node once). */
-  createHistoryStream(key: string, _opts?: object): Readable {
+  createHistoryStream(key: string, _opts?: object): TypedReadable<KvHistoryRow<V>> {
     validateKey(key)
     return createKvHistoryStream(key, {
       assertOpen: () => this.#assertOpen(),
@@ -471,7 +489,7 @@ export class HyperKV extends EventEmitter<HyperKVEvents> {
       for (const op of ops) {
         this.#local.onIndexed(op.key, op.node.key)
         try {
-          if (op.type === 'put') this.emit('update', op.key, op.value, op.node)
+          if (op.type === 'put') this.emit('update', op.key, op.value as V, op.node)
           else this.emit('remove', op.key, op.node)
         } catch (err) {
           rethrowLater(err)
@@ -557,9 +575,9 @@ function linksOf(register: Register): NodeHash[] {
   return register.map((entry) => entry.key as NodeHash)
 }
 
-/** `hyperkv({ log, db })` or `hyperkv(dir)`. */
-export function hyperkv(opts: HyperKVOptions | string): HyperKV {
-  return new HyperKV(opts)
+/** `hyperkv({ log, db })`, `hyperkv(dir)` or `hyperkv(dir, { maxFeeds })`. */
+export function hyperkv<V = unknown>(opts: HyperKVOptions | string, dirOpts?: HyperKVDirOptions): HyperKV<V> {
+  return new HyperKV<V>(opts, dirOpts)
 }
 
 export type { LinkInput }

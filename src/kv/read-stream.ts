@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream'
 import type { NodeHash } from '../hyperlog/index.js'
 import type { RegisterEntry } from './messages.js'
-import type { KvDocs, KvReadRow, KvValues } from './types.js'
+import type { KvAnyReadRow, KvDocs, KvValues } from './types.js'
 import type { ReadStreamSettings } from './validate.js'
 
 /** What the stream needs from HyperKV. */
@@ -107,7 +107,7 @@ class KvReadStream extends Readable {
   }
 
   /** The next rows to push; `[]` when waiting for a live change; null at the end. */
-  async #next(): Promise<KvReadRow[] | null> {
+  async #next(): Promise<KvAnyReadRow[] | null> {
     if (this.#limitReached()) return null
     if (this.#iterator) {
       const chunk = await this.#iterator.nextv(CHUNK)
@@ -126,7 +126,7 @@ class KvReadStream extends Readable {
     return []
   }
 
-  #push(row: KvReadRow): void {
+  #push(row: KvAnyReadRow): void {
     if (this.#limitReached() || this.destroyed) return
     this.#emitted++
     this.push(row)
@@ -150,10 +150,10 @@ class KvReadStream extends Readable {
     }
   }
 
-  async #row(key: string, entries: RegisterEntry[]): Promise<KvReadRow> {
-    const row: KvReadRow = { key, links: entries.map((entry) => entry.key as NodeHash) }
-    if (this.#settings.values) row.values = await this.#source.values(entries, this.#settings.fields)
-    return row
+  async #row(key: string, entries: RegisterEntry[]): Promise<KvAnyReadRow> {
+    const links = entries.map((entry) => entry.key as NodeHash)
+    if (!this.#settings.values) return { key, links }
+    return { key, links, values: await this.#source.values(entries, this.#settings.fields) } as KvAnyReadRow
   }
 }
 

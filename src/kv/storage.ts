@@ -5,7 +5,7 @@
  */
 import { KappaError } from '../errors.js'
 import { Hyperlog, hyperlog } from '../hyperlog/index.js'
-import type { HyperKVOptions, KvDatabase } from './types.js'
+import type { HyperKVDirOptions, HyperKVOptions, KvDatabase } from './types.js'
 
 export interface KvStorage {
   log: Hyperlog<unknown>
@@ -14,12 +14,16 @@ export interface KvStorage {
   close(): Promise<void>
 }
 
-export function openKvStorage(opts: HyperKVOptions | string): KvStorage {
+export function openKvStorage(opts: HyperKVOptions | string, dirOpts?: HyperKVDirOptions): KvStorage {
   if (typeof opts === 'string') {
     if (opts.length === 0) throw KappaError.invalid('directory must be a non-empty string')
-    const log = hyperlog<unknown>(opts, { valueEncoding: 'json' })
+    if (dirOpts !== undefined && (dirOpts === null || typeof dirOpts !== 'object')) {
+      throw KappaError.invalid('hyperkv(dir, opts): opts must be an object')
+    }
+    const log = hyperlog<unknown>(opts, { valueEncoding: 'json', maxFeeds: dirOpts?.maxFeeds })
     return { log, db: log.db.sublevel('kv') as unknown as KvDatabase, close: () => log.close() }
   }
+  if (dirOpts !== undefined) throw KappaError.invalid('options beside { log } belong to the log')
   if (typeof opts !== 'object' || opts === null || !(opts.log instanceof Hyperlog)) {
     throw KappaError.invalid('hyperkv needs a directory or { log, db? } with a Hyperlog')
   }

@@ -13,6 +13,12 @@ export type KvDatabase = LevelDb
 /** A node of the log HyperKV writes to: its value is a stored kv document (or, if foreign, anything). */
 export type KvNode = HyperlogNode<unknown>
 
+/** Options of `hyperkv(dir, opts)`: for the hyperlog it opens in `dir`. */
+export interface HyperKVDirOptions {
+  /** The most writers' logs the store holds (default 100,000; see Multifeed's `maxFeeds`). */
+  maxFeeds?: number
+}
+
 export interface HyperKVOptions {
   /** A hyperlog opened with `valueEncoding: 'json'`. */
   log: Hyperlog<unknown>
@@ -23,11 +29,15 @@ export interface HyperKVOptions {
   db?: LevelLike
 }
 
-/** One head of a key: its value, or a tombstone. */
-export type KvValue = { value: unknown } | { deleted: true }
+/**
+ * One head of a key: its value, or a tombstone. `V` is the type the app gives its values
+ * (`HyperKV<V>`); values written by other peers are whatever they wrote — a `V` the app trusts
+ * only as far as it trusts its writers (check them where that matters).
+ */
+export type KvValue<V = unknown> = { value: V } | { deleted: true }
 
 /** `get` result: node hash → value or tombstone (`{}` for an unknown key). */
-export type KvValues = Record<string, KvValue>
+export type KvValues<V = unknown> = Record<string, KvValue<V>>
 /** `get(key, { fields: true })` result: node hash → the whole stored document. */
 export type KvDocs = Record<string, KvDoc>
 
@@ -43,11 +53,11 @@ export interface GetOptions {
   fields?: boolean
 }
 
-export interface BatchRow {
+export interface BatchRow<V = unknown> {
   type: OpType
   key: string
   /** The value of a put. */
-  value?: unknown
+  value?: V
   /** As `WriteOptions.links`: default the key's heads, including earlier rows of this batch. */
   links?: readonly LinkInput[]
   fields?: KvFields
@@ -70,32 +80,45 @@ export interface KvReadStreamOptions {
   old?: boolean
 }
 
-export interface KvReadRow {
+/** A row of `createReadStream({ values: false })`: a key and its heads. */
+export interface KvKeyRow {
   key: string
   /** The key's heads (puts and tombstones), sorted by hash: the same on every replica. */
   links: NodeHash[]
-  values?: KvValues | KvDocs
 }
 
-export interface KvHistoryRow {
+/** A row of `createReadStream()`: a key, its heads, and each head's value or tombstone. */
+export interface KvReadRow<V = unknown> extends KvKeyRow {
+  values: KvValues<V>
+}
+
+/** A row of `createReadStream({ fields: true })`: each head's whole stored document. */
+export interface KvDocsRow extends KvKeyRow {
+  values: KvDocs
+}
+
+/** Any row of `createReadStream(opts)`, whatever `opts` says. */
+export type KvAnyReadRow<V = unknown> = KvReadRow<V> | KvDocsRow | KvKeyRow
+
+export interface KvHistoryRow<V = unknown> {
   /** The document's key (`undefined` for a tombstone or a foreign node). */
   key: string | undefined
   /** The node's hash. */
   link: NodeHash
   /** The put value (`undefined` for a tombstone). */
-  value: unknown
+  value: V | undefined
   links: NodeHash[]
   identity?: Buffer
   signature?: Buffer
 }
 
-export interface HyperKVEvents {
+export interface HyperKVEvents<V = unknown> {
   /** A local put completed (after its callback). */
-  put: [key: string, value: unknown, node: KvNode]
+  put: [key: string, value: V, node: KvNode]
   /** A local del completed (after its callback). */
   del: [key: string, node: KvNode]
   /** A put node was indexed, local or replicated. */
-  update: [key: string, value: unknown, node: KvNode]
+  update: [key: string, value: V, node: KvNode]
   /** A del node was indexed, local or replicated. */
   remove: [key: string, node: KvNode]
   /** The log or the register's index failed (forwarded from `kv.log`); only emitted when listened to. */

@@ -7,6 +7,7 @@
  * previous commit is indexed, so un-linked writes to one key on one replica form a chain even when
  * issued concurrently. A `batch` call is its own commit (all or nothing), never merged with others.
  */
+import { isKappaError } from '../errors.js'
 import { toError } from '../util/callback.js'
 
 interface Pending<Row, Result> {
@@ -72,19 +73,32 @@ export class WriteQueue<Row, Result> {
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
       const group = this.takeGroup()
-      const rows = group.length === 1 ? group[0]!.rows : group.flatMap((item) => item.rows)
       try {
-        const results = await this.commit(rows)
-        let offset = 0
-        for (const item of group) {
-          if (item.resolveOne) item.resolveOne(results[offset]!)
-          else
-            item.resolveAll!(group.length === 1 ? results : results.slice(offset, offset + item.rows.length))
-          offset += item.rows.length
-        }
+        await this.commitGroup(group)
       } catch (err) {
-        for (const item of group) item.reject(toError(err))
+        // A row the log refuses (too large, too deep: nothing was written) fails its own write,
+        // never the writes it was coalesced with: each is committed again alone.
+        if (group.length > 1 && isKappaError(err, 'ERR_INVALID_ARGUMENT')) {
+          for (const item of group) {
+            try {
+              await this.commitGroup([item])
+            } catch (own) {
+              item.reject(toError(own))
+            }
+          }
+        } else for (const item of group) item.reject(toError(err))
       }
+    }
+  }
+
+  private async commitGroup(group: Pending<Row, Result>[]): Promise<void> {
+    const rows = group.length === 1 ? group[0]!.rows : group.flatMap((item) => item.rows)
+    const results = await this.commit(rows)
+    let offset = 0
+    for (const item of group) {
+      if (item.resolveOne) item.resolveOne(results[offset]!)
+      else item.resolveAll!(group.length === 1 ? results : results.slice(offset, offset + item.rows.length))
+      offset += item.rows.length
     }
   }
 

@@ -4,8 +4,13 @@
  * the node then binds 127.0.0.1 too, or the testnet's nodes would hand out addresses the peers
  * cannot reach each other on (measured: servers then never see a connection).
  */
-import type { NodeAddress } from 'hyperdht'
 import { KappaError } from '../errors.js'
+
+/** A DHT node's UDP address. */
+export interface NodeAddress {
+  host: string
+  port: number
+}
 
 export const BOOTSTRAP_ENV = 'HYPERKV_BOOTSTRAP'
 

@@ -4,6 +4,14 @@ export type { JoinLiveOptions, LiveReplicable } from './join-live.js'
 export { topicFromName, topicFromKey, toTopic } from './topic.js'
 export type { Topic, TopicInput } from './topic.js'
 export { parseBootstrap, BOOTSTRAP_ENV } from './bootstrap.js'
-export type { BootstrapInput } from './bootstrap.js'
-export type { JoinOptions, JoinEvents, JoinPeer, ReplicateConnection } from './types.js'
+export type { BootstrapInput, NodeAddress } from './bootstrap.js'
+export type {
+  HyperDHTLike,
+  HyperswarmLike,
+  JoinOptions,
+  JoinEvents,
+  JoinPeer,
+  ReplicateConnection,
+  SecretStreamLike,
+} from './types.js'
 export type { BootstrapState } from './bootstrap-probe.js'

@@ -15,7 +15,7 @@ import { toError, withCallback, type Callback } from '../util/callback.js'
 import { isLoopbackOnly, resolveBootstrap } from './bootstrap.js'
 import { BootstrapProbe, type BootstrapState } from './bootstrap-probe.js'
 import { toTopic, type Topic, type TopicInput } from './topic.js'
-import type { JoinEvents, JoinOptions, JoinPeer, ReplicateConnection } from './types.js'
+import type { HyperswarmLike, JoinEvents, JoinOptions, JoinPeer, ReplicateConnection } from './types.js'
 
 const DEFAULT_REDISCOVER = [1000, 2000, 4000, 8000, 16000, 32000] as const
 /** Bootstrap probe rounds: while no bootstrap node answers, and while one does (ms). */
@@ -31,8 +31,7 @@ const DUPLICATE_MESSAGE = 'Duplicate connection'
 export class Join extends EventEmitter<JoinEvents> {
   /** The 32-byte topic announced and looked up on the DHT. */
   readonly topic: Topic
-  /** The Hyperswarm underneath (for advanced use: stats, `joinPeer`). */
-  readonly swarm: Hyperswarm
+  private readonly hyperswarm: Hyperswarm
   private readonly replicate: ReplicateConnection
   private readonly discovery: PeerDiscoverySession
   private readonly connected = new Map<NoiseSecretStream, JoinPeer>()
@@ -50,19 +49,24 @@ export class Join extends EventEmitter<JoinEvents> {
     const checked = checkOptions(opts)
     this.topic = toTopic(topic)
     this.replicate = checked.replicate
-    this.swarm = createSwarm(checked)
-    this.swarm.on('connection', (socket, info) => this.onConnection(socket, info))
-    this.discovery = this.swarm.join(this.topic, { server: checked.server, client: checked.client })
+    this.hyperswarm = createSwarm(checked)
+    this.hyperswarm.on('connection', (socket, info) => this.onConnection(socket, info))
+    this.discovery = this.hyperswarm.join(this.topic, { server: checked.server, client: checked.client })
     this.firstRound = this.discovery.flushed().then(() => {
       if (!this.closing) this.emit('discovered')
     })
     this.scheduleRediscovery([...checked.rediscover])
-    this.probe = new BootstrapProbe(this.swarm.dht, {
+    this.probe = new BootstrapProbe(this.hyperswarm.dht, {
       retryInterval: PROBE_RETRY,
       checkInterval: PROBE_CHECK,
       onChange: (state, before) => this.onBootstrapState(state, before),
     })
     this.probe.start()
+  }
+
+  /** The Hyperswarm underneath (for advanced use: stats, `joinPeer`). */
+  get swarm(): HyperswarmLike {
+    return this.hyperswarm
   }
 
   /** Peers connected now, one entry per peer (Hyperswarm may hold two connections to one briefly). */
@@ -107,7 +111,7 @@ export class Join extends EventEmitter<JoinEvents> {
     // goes: a destroyed connection whose last packet never left is noticed by the peer only
     // when its own timeout fires, ~10 s later.
     await Promise.all([...this.connected.keys()].map((socket) => endGracefully(socket)))
-    await this.swarm.destroy()
+    await this.hyperswarm.destroy()
   }
 
   private onBootstrapState(state: BootstrapState, before: BootstrapState): void {
@@ -265,7 +269,7 @@ function checkOptions(opts: JoinOptions): CheckedOptions {
 }
 
 function createSwarm(opts: CheckedOptions): Hyperswarm {
-  const dht = opts.dht ?? createDHT(opts)
+  const dht = (opts.dht as HyperDHT | undefined) ?? createDHT(opts)
   return new Hyperswarm({
     ...(dht ? { dht } : {}),
     ...(opts.keyPair ? { keyPair: opts.keyPair } : {}),

@@ -1,11 +1,45 @@
 /**
  * Public types of the net layer: joining a Hyperswarm topic and replicating with every peer found.
  */
+import type { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
-import type HyperDHT from 'hyperdht'
-import type { KeyPair } from 'hyperdht'
-import type { NoiseSecretStream } from '@hyperswarm/secret-stream'
+import type { KeyPair } from '../feeds/types.js'
 import type { BootstrapInput } from './bootstrap.js'
+
+/*
+ * Hyperswarm's objects as the API hands them out or takes them: the members kappadb relies on
+ * (the packages ship no types, and kappadb's declarations of them stay inside it).
+ */
+
+/** An encrypted connection to a peer (`@hyperswarm/secret-stream`'s NoiseSecretStream). */
+export interface SecretStreamLike extends Duplex {
+  readonly isInitiator: boolean
+  /** The peer's public key once the handshake is done. */
+  readonly remotePublicKey: Buffer | null
+  readonly handshakeHash: Buffer | null
+}
+
+/** A HyperDHT 6 node (`new HyperDHT(opts)`, `testnet.createNode()`): checked at run time. */
+export interface HyperDHTLike {
+  ready(): Promise<unknown>
+  destroy(...args: never[]): Promise<unknown>
+}
+
+/** `join.swarm`: the Hyperswarm 4 instance underneath. */
+export interface HyperswarmLike extends EventEmitter {
+  readonly keyPair: KeyPair
+  readonly destroyed: boolean
+  /** Open connections. */
+  readonly connections: ReadonlySet<SecretStreamLike>
+  /** Known peers by hex public key. */
+  readonly peers: ReadonlyMap<string, unknown>
+  /** Connection attempts in flight. */
+  readonly connecting: number
+  joinPeer(publicKey: Buffer): void
+  leavePeer(publicKey: Buffer): void
+  /** Resolves once every pending announce, lookup and connection attempt has settled. */
+  flush(): Promise<boolean>
+}
 
 /** A peer we are connected to. */
 export interface JoinPeer {
@@ -22,14 +56,14 @@ export interface JoinPeer {
  * (Hypercore/Corestore/Multifeed given the socket return it, or a stream that uses it) or a
  * separate Duplex: the latter is piped to the socket both ways.
  */
-export type ReplicateConnection = (socket: NoiseSecretStream, peer: JoinPeer) => Duplex
+export type ReplicateConnection = (socket: SecretStreamLike, peer: JoinPeer) => Duplex
 
 export interface JoinOptions {
   replicate: ReplicateConnection
   /** DHT bootstrap nodes (`'host:port,…'` or a list); default `$HYPERKV_BOOTSTRAP`, else the public ones. */
   bootstrap?: BootstrapInput
   /** Use this DHT node instead of creating one (tests: `testnet.createNode()`); destroyed on leave. */
-  dht?: HyperDHT
+  dht?: HyperDHTLike
   /** The swarm's identity; default a fresh one. */
   keyPair?: KeyPair
   /** Announce ourselves so peers connect to us (default true). */

@@ -47,6 +47,12 @@ class Peer {
   readonly acked = new Set<string>()
   /** What its log held at the last check, plus its own writes since. */
   known = new ReplicaModel()
+  /**
+   * Logs it may hold a signed length of without listing them (a sync cut or failed while it was
+   * proving a feed it had been offered: a feed is listed only once a block of it verified), with
+   * the longest such length. Kept across restarts: the record is on disk.
+   */
+  readonly unlisted = new Map<string, number>()
 
   constructor(index: number, dir: string) {
     this.index = index
@@ -198,6 +204,9 @@ export class ScenarioRunner {
       assert.deepEqual(outcome, [null, null], 'an uncut non-live replication ends cleanly on both sides')
     }
     for (const peer of pair) await this.check(peer)
+    if (conn.cut || outcome.some((err) => err !== null)) {
+      for (const side of [0, 1] as const) if (receives(step, side)) noteUnlisted(pair[side], pair[1 - side])
+    }
     if (!conn.cut && !conflict) {
       for (const side of [0, 1] as const) {
         if (!receives(step, side)) continue
@@ -355,19 +364,40 @@ async function holds(kv: HyperKV, hash: string): Promise<boolean> {
 }
 
 /**
+ * After a sync that was cut or failed: every log of `sender` that `receiver` does not list may now
+ * be stored there, unlisted, at a signed length up to the sender's (it had proven the length, and
+ * no block had verified yet).
+ */
+function noteUnlisted(receiver: Peer, sender: Peer): void {
+  const listed = new Set(receiver.kv.log.kappa.feeds().map((feed) => feed.id as string))
+  for (const feed of sender.kv.log.kappa.feeds()) {
+    if (listed.has(feed.id)) continue
+    receiver.unlisted.set(feed.id, Math.max(receiver.unlisted.get(feed.id) ?? 0, feed.core.length))
+  }
+}
+
+/**
  * The nodes of `sender` that `receiver` cannot get from it: those in a log whose signed length is
- * longer on the receiver (it learned a later length without the blocks: a cut sync, an upgrade). Hypercore
+ * longer on the receiver (it learned a later length without the blocks: a cut sync, an upgrade —
+ * also of a log it does not list yet, see `noteUnlisted`). Hypercore
  * proves a block only against the receiver's own signed length, so only a peer at least as far
  * along can serve them (docs/RELIABILITY.md, "What is not promised"); nor those linking to them.
  */
 async function unprovableNodes(receiver: Peer, sender: Peer): Promise<Set<string>> {
-  const senderLengths = new Map(sender.kv.log.kappa.feeds().map((feed) => [feed.id, feed.core.length]))
+  const senderLengths = new Map<string, number>(
+    sender.kv.log.kappa.feeds().map((feed) => [feed.id, feed.core.length]),
+  )
+  const listed = new Set(receiver.kv.log.kappa.feeds().map((feed) => feed.id as string))
   const behind = new Set(
     receiver.kv.log.kappa
       .feeds()
       .filter((feed) => feed.core.length > (senderLengths.get(feed.id) ?? Infinity))
       .map((feed) => feed.id as string),
   )
+  // And the logs it may hold a longer signed length of without listing them.
+  for (const [id, length] of receiver.unlisted) {
+    if (!listed.has(id) && length > (senderLengths.get(id) ?? Infinity)) behind.add(id)
+  }
   if (behind.size === 0) return new Set()
   // The read stream is in change order (links first): one pass also catches the nodes that link to
   // such a node, which the receiver holds but cannot show until their links arrive.

@@ -98,14 +98,13 @@ test('pause while ready: entries appended while paused are indexed after resume'
 })
 
 test('REGRESSION: views still work while indexing is paused (kappa-core 7)', async (t) => {
-  const core = await openCore<number>(t)
-  core.use('sum', adder())
+  const core = (await openCore<number>(t)).use('sum', adder())
   const w = await core.writer('default')
   await w.append(1)
   await core.ready()
   await core.pause()
   await w.append(5)
-  const api = core.api.sum as unknown as { ready(cb: (err: Error | null) => void): void; get(): number }
+  const api = core.api.sum
   const value = await new Promise<number>((resolve, reject) =>
     api.ready((err) => (err ? reject(err) : resolve(api.get()))),
   )

@@ -2,7 +2,7 @@
 // hyperkv 2.1.1 + hyperlog 4.12.1, as the seed README sets them up: one level database split with
 // subleveldown into the log and the index. Backends: `disk` = levelup@1 over leveldown (level@5,
 // hyperkv's declared dependency, never ends hyperkv's read streams), `mem` = memdb.
-//   node hyperkv.cjs <put-seq|put-concurrent|batch|get|read-stream|replicate> <disk|mem> <n>
+//   node hyperkv.cjs <put-seq|put-concurrent|batch|batch-cold|get|get-warm|read-stream|replicate> <disk|mem> <n>
 const hyperkv = require('hyperkv')
 const hyperlog = require('hyperlog')
 const sub = require('subleveldown')
@@ -71,6 +71,17 @@ const WARMUP = 100
 // grows its young generation; hyperkv is the same cold or warm).
 const BATCH_WARMUP = 20000
 
+// n rows in batches of 1,000 after `warmup` rows of the same kind.
+async function batches (backend, n, warmup) {
+  const { kv } = await open(backend)
+  if (warmup > 0) await fill(kv, warmup, 1e7)
+  const t0 = now()
+  await fill(kv, n)
+  const seconds = now() - t0
+  await checkGet(kv, n - 1)
+  return { count: n, seconds, unit: 'rows' }
+}
+
 async function gets (kv, n) {
   for (let i = 0; i < WARMUP; i++) await checkGet(kv, 1e7 + i)
   const t0 = now()
@@ -102,14 +113,13 @@ const scenarios = {
     return { count: n, seconds, unit: 'puts' }
   },
 
-  async batch (backend, n) {
-    const { kv } = await open(backend)
-    await fill(kv, BATCH_WARMUP, 1e7)
-    const t0 = now()
-    await fill(kv, n)
-    const seconds = now() - t0
-    await checkGet(kv, n - 1)
-    return { count: n, seconds, unit: 'rows' }
+  batch (backend, n) {
+    return batches(backend, n, BATCH_WARMUP)
+  },
+
+  // A fresh process, no warm-up: the first n rows in batches of 1,000.
+  'batch-cold' (backend, n) {
+    return batches(backend, n, 0)
   },
 
   async get (backend, n) {
@@ -160,7 +170,7 @@ const scenarios = {
     ])
     await checkGet(b.kv, n - 1)
     const seconds = now() - t0
-    return { count: n, seconds, unit: 'nodes' }
+    return { count: n, seconds, unit: 'nodes', wholeSeconds: seconds, wholeRate: n / seconds }
   }
 }
 

@@ -4,12 +4,13 @@
  */
 import { Duplex } from 'node:stream'
 import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
 import { KappaError } from '../../errors.js'
 import type { HypercoreFeed } from '../feed.js'
 import type { PreambleRole } from '../messages.js'
 import type { ReplicateOptions, ReplicationMode } from '../types.js'
 import { replicationError } from './errors.js'
-import { ReplicationSession, type FeedHost } from './session.js'
+import { DEFAULT_LIVE_TIMEOUT, ReplicationSession, type FeedHost, type SessionOptions } from './session.js'
 import { StatsHub } from './stats.js'
 import { ReplicationTransport } from './transport.js'
 
@@ -19,6 +20,8 @@ export class Replicator<T> {
   private readonly host: FeedHost<T>
   private readonly store: Corestore
   private readonly sessions = new Set<ReplicationSession<T>>()
+  /** Raw streams handed to `replicate()`, until they have closed (close() waits for them). */
+  private readonly raws = new Set<Promise<void>>()
   /** Block counters of every stream, fed by one listener pair per core. */
   private readonly stats = new StatsHub()
 
@@ -50,7 +53,11 @@ export class Replicator<T> {
     if (this.host.isClosing) process.nextTick(failWith, KappaError.closed('multifeed'))
     else this.sessions.add(session)
 
-    if (raw) runOver(raw, transport, failWith)
+    if (raw) {
+      const closed = runOver(raw, transport, failWith)
+      this.raws.add(closed)
+      void closed.then(() => this.raws.delete(closed))
+    }
     return transport
   }
 
@@ -60,24 +67,41 @@ export class Replicator<T> {
     for (const session of this.sessions) session.announce(feed)
   }
 
-  /** Ends every session and waits until their streams have closed. */
+  /** A candidate core (a feed not earned yet): the blocks that earn it count in the streams' stats. */
+  candidateOpened(core: Hypercore): void {
+    this.stats.watch(core)
+  }
+
+  /** Hypercore checked the tree of feed `id` the peer on `stream` sent: a fork, or none. */
+  treeChecked(id: string, stream: unknown, forked: boolean): void {
+    for (const session of this.sessions) session.treeChecked(id, stream, forked)
+  }
+
+  /** Ends every session and waits until their streams, and the sockets under them, have closed. */
   async close(): Promise<void> {
     await Promise.all([...this.sessions].map((session) => session.stop()))
+    await Promise.all([...this.raws])
   }
 }
 
-/** How long a failed transport's raw stream may take to finish its end before it is destroyed. */
+/** How long a closed transport's raw stream may take to finish its end before it is destroyed. */
 const RAW_END_GRACE = 1000
 
 /**
- * Runs the transport over an existing raw Duplex (a socket, stdin/stdout…). A raw stream is never
- * destroyed under bytes still on their way: a failing side ends it (its last message — our mode
- * before a conflict, a channel reject — reaches the peer, and no TCP reset throws away what the
- * peer sent) and reads on until the peer hangs up; and bytes received before the peer's end are
- * all processed before that end is judged (the end reaches the transport through the pipe, after
- * them).
+ * Runs the transport over an existing raw Duplex (a socket, stdin/stdout…), which the transport
+ * then owns: once the transport has closed — ended, failed, or destroyed by its user — the raw
+ * stream is ended and closed too. It is never destroyed under bytes still on their way: a closing
+ * side ends it (its last message — our mode before a conflict, a channel reject — reaches the
+ * peer, and no TCP reset throws away what the peer sent) and reads on until the peer hangs up, or
+ * for RAW_END_GRACE at most; and bytes received before the peer's end are all processed before
+ * that end is judged (the end reaches the transport through the pipe, after them). Resolves once
+ * the raw stream has closed.
  */
-function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unknown) => void): void {
+function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unknown) => void): Promise<void> {
+  const closed = new Promise<void>((resolve) => {
+    if (raw.closed) resolve()
+    else raw.once('close', () => resolve())
+  })
   raw.pipe(transport).pipe(raw)
   raw.on('error', fail)
   raw.on('close', () => {
@@ -86,25 +110,20 @@ function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unkno
     if (!raw.readableEnded) fail(new KappaError('ERR_PROTOCOL', 'the connection closed early'))
   })
   transport.on('close', () => {
-    // A clean close has ended the raw stream through the pipe already.
-    if (!transport.errored || raw.destroyed) return
+    if (raw.destroyed) return
+    // A clean end has ended the raw stream through the pipe already; a destroyed transport has not.
     if (!raw.writableEnded) raw.end()
     raw.resume() // unpiped: drain what the peer still sends until it hangs up
     const fallback = setTimeout(() => raw.destroy(), RAW_END_GRACE)
     raw.once('close', () => clearTimeout(fallback))
   })
+  return closed
 }
 
-function checkOptions(opts: ReplicateOptions | undefined): {
-  live: boolean
-  mode: ReplicationMode
-  beforeDone?: () => Promise<void>
-  beforeHello?: () => Promise<void>
-  timeout?: number
-} {
+function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
   if (opts === undefined) opts = {}
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('replicate opts must be an object')
-  const { live = false, mode = 'sync', beforeDone, beforeHello, timeout } = opts
+  const { live = false, mode = 'sync', beforeDone, beforeHello, timeout, liveTimeout } = opts
   if (typeof live !== 'boolean') throw KappaError.invalid('live must be a boolean')
   if (!MODES.includes(mode)) throw KappaError.invalid(`mode must be one of ${MODES.join(', ')}`)
   if (beforeDone !== undefined && typeof beforeDone !== 'function') {
@@ -113,8 +132,13 @@ function checkOptions(opts: ReplicateOptions | undefined): {
   if (beforeHello !== undefined && typeof beforeHello !== 'function') {
     throw KappaError.invalid('beforeHello must be a function')
   }
-  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
-    throw KappaError.invalid('timeout must be a positive number of milliseconds')
+  for (const [name, value] of [
+    ['timeout', timeout],
+    ['liveTimeout', liveTimeout],
+  ] as const) {
+    if (value !== undefined && (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))) {
+      throw KappaError.invalid(`${name} must be a positive number of milliseconds`)
+    }
   }
-  return { live, mode, beforeDone, beforeHello, timeout }
+  return { live, mode, beforeDone, beforeHello, timeout, liveTimeout: liveTimeout ?? DEFAULT_LIVE_TIMEOUT }
 }

@@ -11,7 +11,6 @@
  */
 import type Corestore from 'corestore'
 import type { ReplicationStream } from 'corestore'
-import type { Download } from 'hypercore'
 import type { Channel, ProtomuxMessage } from 'protomux'
 import type { NoiseSecretStream } from '@hyperswarm/secret-stream'
 import crypto from 'hypercore-crypto'
@@ -19,29 +18,32 @@ import { KappaError } from '../../errors.js'
 import type { HypercoreFeed } from '../feed.js'
 import {
   CHANNEL_PROTOCOL,
+  OfferList,
   PROTOCOL_VERSION,
   addEncoding,
   doneEncoding,
   helloEncoding,
   proofEncoding,
+  treeEncoding,
+  treeRequestEncoding,
   type AddMessage,
   type DoneMessage,
-  type FeedOffer,
   type HelloMessage,
   type ProofMessage,
+  type TreeMessage,
+  type TreeRequestMessage,
 } from '../messages.js'
 import type { ReplicationMode } from '../types.js'
 import { replicationError } from './errors.js'
+import { FeedExchange, type ExchangeHost } from './exchange.js'
 import { computeProof, verifyProof } from './proof.js'
 import type { ReplicationTransport } from './transport.js'
 
 /** What a session needs from its Multifeed. */
-export interface FeedHost<T> {
+export interface FeedHost<T> extends ExchangeHost<T> {
   readonly key: Buffer
   readonly isClosing: boolean
   open(): Promise<void>
-  allFeeds(): readonly HypercoreFeed<T>[]
-  addRemoteFeed(key: Buffer): Promise<HypercoreFeed<T>>
 }
 
 /** How long a failing session waits for its end to reach the peer before it is destroyed. */
@@ -51,6 +53,10 @@ const FAIL_GRACE = 1000
  * this long fails with ERR_TIMEOUT when no `timeout` is given: a silent peer never hangs it.
  */
 export const DEFAULT_PROGRESS_TIMEOUT = 30_000
+/** A live replication whose peer sends nothing, keep-alives included, for this long fails with ERR_TIMEOUT. */
+export const DEFAULT_LIVE_TIMEOUT = 60_000
+/** Noise keep-alives go out at least this often (Hypercore's own default), and at least 4 per liveTimeout. */
+const KEEP_ALIVE = 5000
 
 export interface SessionOptions {
   live: boolean
@@ -58,6 +64,7 @@ export interface SessionOptions {
   beforeDone?: () => Promise<void>
   beforeHello?: () => Promise<void>
   timeout?: number
+  liveTimeout: number
 }
 
 interface ChannelMessages {
@@ -65,6 +72,8 @@ interface ChannelMessages {
   hello: ProtomuxMessage<HelloMessage>
   add: ProtomuxMessage<AddMessage>
   done: ProtomuxMessage<DoneMessage>
+  treeRequest: ProtomuxMessage<TreeRequestMessage>
+  tree: ProtomuxMessage<TreeMessage>
 }
 
 export class ReplicationSession<T> {
@@ -88,11 +97,11 @@ export class ReplicationSession<T> {
   private finished = false
   private failed = false
   private failure: KappaError | null = null
-  /** Feed ids the peer knows about (it offered them, or we did): never announced again. */
-  private readonly known = new Set<string>()
-  private readonly liveDownloads: Download[] = []
+  private readonly exchange: FeedExchange<T>
   private progressTimer: NodeJS.Timeout | null = null
   private closedWaiters: Array<() => void> = []
+  /** Settles once the transport has closed (one promise: every wait on the end shares it). */
+  private readonly ended: Promise<void>
   private readonly onProgress = () => this.progressTimer?.refresh()
   /** Cores whose uploads to this peer count as progress (a slow peer downloading from us). */
   private readonly uploadWatched = new Set<HypercoreFeed<T>>()
@@ -112,6 +121,24 @@ export class ReplicationSession<T> {
     this.transport = transport
     this.opts = opts
     this.onEnd = onEnd
+    this.ended = new Promise((resolve) => this.closedWaiters.push(resolve))
+    this.exchange = new FeedExchange<T>(
+      host,
+      {
+        live: opts.live,
+        mode: opts.mode,
+        stream: () => this.noise,
+        closed: () => this.transport.destroyed,
+        ended: () => this.ended,
+        progress: () => this.onProgress(),
+        sendAdd: (feeds) => this.messages?.add.send({ feeds }),
+        sendTreeRequest: (m) => this.messages?.treeRequest.send(m),
+        sendTree: (m) => this.messages?.tree.send(m),
+        initialTaken: () => this.transport.emit('remote-feeds'),
+        initialDone: () => this.initialDone(),
+      },
+      (err) => this.fail(replicationError(err)),
+    )
     transport.once('close', () => this.cleanup())
   }
 
@@ -132,6 +159,12 @@ export class ReplicationSession<T> {
     const noise = outer.noiseStream
     this.noise = noise
     this.transport.stats.attach(noise)
+    if (this.opts.live) {
+      // The secret stream fails with "timed out" (ERR_TIMEOUT) when no byte arrived for this long;
+      // our keep-alives come often enough that a peer with the same setting never times us out.
+      noise.setKeepAlive(Math.max(1, Math.min(KEEP_ALIVE, Math.floor(this.opts.liveTimeout / 4))))
+      noise.setTimeout(this.opts.liveTimeout)
+    }
     outer.on('error', (err: unknown) => this.fail(replicationError(err)))
     noise.on('error', (err: unknown) => this.fail(replicationError(err)))
     noise.on('close', () => this.onNoiseClose())
@@ -167,16 +200,27 @@ export class ReplicationSession<T> {
       }),
       add: channel.addMessage({ encoding: addEncoding, onmessage: (m) => this.guard(() => this.onAdd(m)) }),
       done: channel.addMessage({ encoding: doneEncoding, onmessage: () => this.guard(() => this.onDone()) }),
+      treeRequest: channel.addMessage({
+        encoding: treeRequestEncoding,
+        onmessage: (m) => this.guard(() => this.onTreeRequest(m)),
+      }),
+      tree: channel.addMessage({
+        encoding: treeEncoding,
+        onmessage: (m) => this.guard(() => this.onTree(m)),
+      }),
     }
     channel.open()
   }
 
-  /** Live: tell the peer about a feed added since the hello. */
+  /** A feed was added (or got its first block): uploads count as progress; live, the peer hears of it. */
   announce(feed: HypercoreFeed<T>): void {
     if (this.progressTimer) this.watchUploads(feed)
-    if (!this.opts.live || !this.helloSent || this.opts.mode === 'pull' || this.known.has(feed.id)) return
-    this.known.add(feed.id)
-    this.messages?.add.send({ feeds: [offerOf(feed)] })
+    if (this.opts.live && this.helloSent && !this.failed) this.exchange.announce(feed)
+  }
+
+  /** Hypercore checked the tree of feed `id` the peer on `stream` sent: a fork, or none. */
+  treeChecked(id: string, stream: unknown, forked: boolean): void {
+    this.exchange.treeChecked(id, stream, forked)
   }
 
   /**
@@ -271,17 +315,31 @@ export class ReplicationSession<T> {
       // now, so the peer fails with the same code instead of seeing an early close.
       if (!this.helloSent) {
         this.helloSent = true
-        this.messages?.hello.send({ version: PROTOCOL_VERSION, mode: this.opts.mode, feeds: [] })
+        this.messages?.hello.send({
+          version: PROTOCOL_VERSION,
+          mode: this.opts.mode,
+          feeds: OfferList.of([]),
+        })
       }
       throw new KappaError('ERR_MODE_CONFLICT', `both sides asked to ${m.mode}`)
     }
-    this.run(this.receiveOffers(m.feeds, true))
+    this.exchange.offered(m.feeds, true)
   }
 
   private onAdd(m: AddMessage): void {
     if (!this.helloReceived) throw new KappaError('ERR_PROTOCOL', 'add before hello')
     if (!this.opts.live) return
-    this.run(this.receiveOffers(m.feeds, false))
+    this.exchange.offered(m.feeds, false)
+  }
+
+  private onTreeRequest(m: TreeRequestMessage): void {
+    if (!this.helloReceived || this.opts.mode === 'pull')
+      throw new KappaError('ERR_PROTOCOL', 'unexpected tree request')
+    this.exchange.onTreeRequest(m)
+  }
+
+  private onTree(m: TreeMessage): void {
+    this.exchange.onTree(m)
   }
 
   private onDone(): void {
@@ -296,83 +354,23 @@ export class ReplicationSession<T> {
     await this.host.open()
     if (this.opts.beforeHello && this.opts.mode !== 'pull') await this.opts.beforeHello()
     if (this.helloSent || this.failed) return
-    const feeds = this.opts.mode === 'pull' ? [] : [...this.host.allFeeds()]
-    for (const feed of feeds) this.known.add(feed.id)
+    const feeds = await this.exchange.helloOffers()
+    if (this.helloSent || this.failed) return
     this.helloSent = true
-    this.messages?.hello.send({ version: PROTOCOL_VERSION, mode: this.opts.mode, feeds: feeds.map(offerOf) })
+    this.messages?.hello.send({ version: PROTOCOL_VERSION, mode: this.opts.mode, feeds })
+    // Feeds added while the offers were built: announced now (the exchange skips those offered).
+    if (this.opts.live) for (const feed of this.host.allFeeds()) this.exchange.announce(feed)
   }
 
-  private async receiveOffers(offers: FeedOffer[], initial: boolean): Promise<void> {
-    await this.host.open()
-    const wanted: Array<{ feed: HypercoreFeed<T>; offer: FeedOffer }> = []
-    if (this.opts.mode !== 'push') {
-      for (const offer of offers) this.known.add(offer.key.toString('hex'))
-      // Sequentially, so the feeds are listed in the order the peer offered them.
-      for (const offer of offers) {
-        const feed = await this.host.addRemoteFeed(offer.key)
-        if (!feed.writable) wanted.push({ feed, offer })
-      }
-    }
-    if (initial) this.transport.emit('remote-feeds')
-    if (this.opts.live) {
-      for (const { feed } of wanted) this.followLive(feed)
-      return
-    }
-    await Promise.all(wanted.map(({ feed, offer }) => this.downloadTo(feed, offer)))
-    // Bring every feed's length (in entries) up to date; an invalid block refuses the feed.
-    await Promise.all(wanted.map(({ feed }) => feed.update()))
+  /** Not live: the peer's hello is all taken and downloaded; done once beforeDone agrees. */
+  private async initialDone(): Promise<void> {
+    if (this.opts.live) return
     if (this.opts.beforeDone) await this.opts.beforeDone()
     await this.helloOut
     if (this.transport.destroyed) return
     this.doneSent = true
     this.messages?.done.send({})
     this.maybeEnd()
-  }
-
-  /**
-   * Waits until we hold the blocks the peer offered, unless it cannot prove them to us: Hypercore
-   * proves a block against the receiver's signed length and requests only from a peer whose signed
-   * length is at least ours. A core that learned a longer length elsewhere (a cut sync brought the
-   * signature, not the blocks) can get those blocks only from a peer at least as far: waiting here
-   * would stall until the timeout. They come with a later sync with such a peer.
-   */
-  private async downloadTo(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
-    const core = feed.core
-    const { length } = offer
-    const unprovable = () => core.length > Math.max(offer.signedLength, this.peerLength(feed))
-    if (core.contiguousLength >= length || unprovable()) return
-    core.on('download', this.onProgress)
-    const download = core.download({ start: 0, end: length })
-    // Our signed length can also outgrow the peer's while we wait (another peer upgrades us).
-    let onAppend = (): void => {}
-    const outgrown = new Promise<void>((resolve) => {
-      onAppend = () => {
-        if (unprovable()) resolve()
-      }
-      core.on('append', onAppend)
-    })
-    try {
-      // done() waits for ever when the peer goes away, and resolves when destroyed: race the close.
-      await Promise.race([download.done(), this.whenClosed(), outgrown])
-    } finally {
-      download.destroy()
-      core.off('download', this.onProgress)
-      core.off('append', onAppend)
-    }
-    if (core.contiguousLength < length && !this.transport.destroyed && !unprovable()) {
-      throw new KappaError('ERR_PROTOCOL', `feed ${feed.id} stopped below the length the peer offered`)
-    }
-  }
-
-  /** The peer's signed length of `feed` as its Hypercore channel on this stream last said (0: not yet). */
-  private peerLength(feed: HypercoreFeed<T>): number {
-    const peer = feed.core.peers.find((p) => p.stream === this.noise)
-    return peer?.remoteLength ?? 0
-  }
-
-  private followLive(feed: HypercoreFeed<T>): void {
-    if (this.transport.destroyed) return
-    this.liveDownloads.push(feed.core.download({ start: 0, end: -1 }))
   }
 
   private maybeEnd(): void {
@@ -432,11 +430,6 @@ export class ReplicationSession<T> {
     this.progressTimer = null
   }
 
-  private whenClosed(): Promise<void> {
-    if (this.transport.destroyed) return Promise.resolve()
-    return new Promise((resolve) => this.closedWaiters.push(resolve))
-  }
-
   private onNoiseClose(): void {
     // A live stream ends whenever either side ends it; the transport then closes by itself.
     if (!this.finished && !this.failed && !this.opts.live && !this.transport.destroyed) {
@@ -454,13 +447,9 @@ export class ReplicationSession<T> {
     this.stopProgressTimer()
     for (const feed of this.uploadWatched) feed.core.off('upload', this.onUpload)
     this.uploadWatched.clear()
-    for (const download of this.liveDownloads.splice(0)) download.destroy()
+    this.exchange.stop()
     this.noise?.destroy()
     for (const resolve of this.closedWaiters.splice(0)) resolve()
     this.onEnd(this)
   }
-}
-
-function offerOf<T>(feed: HypercoreFeed<T>): FeedOffer {
-  return { key: feed.key, length: feed.core.contiguousLength, signedLength: feed.core.length }
 }

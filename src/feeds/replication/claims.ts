@@ -1,0 +1,56 @@
+/**
+ * Lengths a peer offers are claims. Work is bounded by what Hypercore proves — a core's signed
+ * length grows only with an upgrade whose signature verified — so a claim is first proven, and
+ * only then downloaded to (a download's end never exceeds the proven length: Hypercore's bitfield
+ * search loops for ever on a range far beyond it).
+ */
+import type Hypercore from 'hypercore'
+import type { HypercorePeer } from 'hypercore'
+
+export type ProofOutcome = 'proven' | 'refuted' | 'ended'
+
+/**
+ * Waits until `core`'s signed length is at least `target`, proven by a verified upgrade (from any
+ * peer). 'refuted' once the peers cannot prove it: Hypercore's upgrade round ends without reaching
+ * `target` (every attached peer has said its length, and none is longer), or data from the peer
+ * on `stream` fails to verify. Such data may also be a fork: Hypercore then checks the peer's tree
+ * (trees.ts), and the claim is refuted only once `checked()` says that check found none (a fork
+ * settles `ended`). 'ended' when `ended` settles first.
+ */
+export async function proveLength(
+  core: Hypercore,
+  target: number,
+  stream: unknown,
+  ended: Promise<unknown>,
+  checked: () => Promise<void>,
+): Promise<ProofOutcome> {
+  if (core.length >= target) return 'proven'
+  let onInvalid = (_err: Error, _req: unknown, _res: unknown, _from: HypercorePeer | null): void => {}
+  const invalid = new Promise<'refuted'>((resolve) => {
+    onInvalid = (err, _req, _res, from) => {
+      if (from?.stream !== stream) return
+      // Hypercore checks for a fork only where there is a history to fork from, and not after an
+      // invalid operation.
+      const checking = core.length > 0 && (err as { code?: string }).code !== 'INVALID_OPERATION'
+      if (checking) void checked().then(() => resolve('refuted'))
+      else resolve('refuted')
+    }
+    core.on('verification-error', onInvalid)
+  })
+  const stop = ended.then(() => 'ended' as const)
+  try {
+    while (core.length < target) {
+      const round = core.update({ wait: true }).then(
+        (upgraded) => (upgraded ? 'upgraded' : 'none'),
+        () => 'none' as const,
+      )
+      const outcome = await Promise.race([round, invalid, stop])
+      if (outcome === 'ended' || core.closed) return 'ended'
+      if (outcome === 'refuted') return core.length >= target ? 'proven' : 'refuted'
+      if (outcome === 'none' && core.length < target) return 'refuted'
+    }
+    return 'proven'
+  } finally {
+    core.off('verification-error', onInvalid)
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The offers one peer made, taken in order and a few at a time: a queue of offer lists (each
+ * message's, kept as its raw records), and one worker that takes OFFER_CONCURRENCY offers at once
+ * and waits for all of them before the next ones (what it learns is then listed in the peer's
+ * order). What taking an offer means is the session's business; this only bounds how many are
+ * pending (`limit`: more fails with ERR_LIMIT) and how many are worked on at once.
+ */
+import { KappaError } from '../../errors.js'
+import type { FeedOffer, OfferList } from '../messages.js'
+
+/** Offers worked on at once per connection (each may open a core and wait for its proof). */
+export const OFFER_CONCURRENCY = 16
+
+export interface IntakeHandlers<R> {
+  /** Takes one offer. A rejection stops the intake and reaches `onError`. */
+  take(offer: FeedOffer): Promise<R>
+  /** After each group of offers has been taken, with their results in order. */
+  taken(results: R[]): void
+  /** Once every offer of a list pushed with `initial` has been taken. */
+  initialTaken(list: OfferList): Promise<void>
+  onError(err: unknown): void
+}
+
+interface Pending {
+  list: OfferList
+  next: number
+  initial: boolean
+}
+
+export class OfferIntake<R> {
+  private readonly queue: Pending[] = []
+  private readonly handlers: IntakeHandlers<R>
+  private readonly limit: number
+  private queued = 0
+  private running = false
+  private stopped = false
+
+  constructor(handlers: IntakeHandlers<R>, limit: number) {
+    this.handlers = handlers
+    this.limit = limit
+  }
+
+  /** Queues a message's offers; ERR_LIMIT when more than `limit` would wait. */
+  push(list: OfferList, initial: boolean): void {
+    if (this.stopped) return
+    if (this.queued + list.count > this.limit) {
+      throw KappaError.limit(
+        `the peer offered more feeds (${this.queued + list.count}) than this store takes (${this.limit})`,
+      )
+    }
+    this.queued += list.count
+    this.queue.push({ list, next: 0, initial })
+    if (!this.running) {
+      this.running = true
+      this.work().catch((err: unknown) => {
+        this.stop()
+        this.handlers.onError(err)
+      })
+    }
+  }
+
+  /** Drops what is queued; nothing more is taken. */
+  stop(): void {
+    this.stopped = true
+    this.queue.length = 0
+    this.queued = 0
+  }
+
+  private async work(): Promise<void> {
+    while (!this.stopped && this.queue.length > 0) {
+      const pending = this.queue[0]!
+      const offers: FeedOffer[] = []
+      while (offers.length < OFFER_CONCURRENCY && pending.next < pending.list.count) {
+        offers.push(pending.list.at(pending.next++))
+      }
+      const results = await Promise.all(offers.map((offer) => this.handlers.take(offer)))
+      if (this.stopped) return
+      this.queued -= offers.length
+      this.handlers.taken(results)
+      if (pending.next < pending.list.count) continue
+      this.queue.shift()
+      if (pending.initial) await this.handlers.initialTaken(pending.list)
+    }
+    this.running = false
+  }
+}

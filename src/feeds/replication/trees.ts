@@ -1,0 +1,154 @@
+/**
+ * Feeds' Merkle trees in replication: the tree hash an offer carries, the proofs that back it, and
+ * the fork guard. A writer that signs two histories is a fork: a peer proves one by a tree its
+ * writer signed that is not ours at the same length.
+ *
+ * Hypercore (pinned at 11.37.1) checks for forks itself when a peer's data fails to verify — and
+ * then prints "conflict detected" on stdout (the protocol stream of `hyperkv sync`), freezes the
+ * core on disk for good and closes every session of it. `guardForks` answers that check before
+ * Hypercore does, with Hypercore's own public proof API, so a fork is reported to us instead and
+ * the core goes on serving and reading the history it holds (docs/DESIGN.md, "Forks").
+ */
+import type Hypercore from 'hypercore'
+import type { HypercorePeer, Proof } from 'hypercore'
+import crypto from 'hypercore-crypto'
+import { EMPTY_TREE_HASH, type TreeMessage } from '../messages.js'
+
+/** The newest tree hash computed per core session (offers ask for the same one again and again). */
+const cached = new WeakMap<Hypercore, { length: number; fork: number; hash: Buffer }>()
+
+/**
+ * The Merkle tree hash of `core` at `length` (≤ its signed length), from the roots a proof
+ * carries: unlike `core.treeHash()`, this needs no block, only the tree nodes stored with the
+ * signed length.
+ */
+export async function treeHashAt(core: Hypercore, length: number): Promise<Buffer> {
+  if (length === 0) return EMPTY_TREE_HASH
+  const hit = cached.get(core)
+  if (hit && hit.length === length && hit.fork === core.fork) return hit.hash
+  const fork = core.fork
+  const proof = await core.proof({ upgrade: { start: 0, length } })
+  const hash = crypto.tree(proof.upgrade!.nodes)
+  if (length === core.length && fork === core.fork) cached.set(core, { length, fork, hash })
+  return hash
+}
+
+/** Our tree at `length` as a tree message (the answer to a peer's tree request). */
+export async function treeMessageOf(core: Hypercore, length: number): Promise<TreeMessage> {
+  const proof = await core.proof({ upgrade: { start: 0, length } })
+  const upgrade = proof.upgrade!
+  return {
+    key: core.key,
+    length,
+    fork: proof.fork,
+    nodes: upgrade.nodes,
+    additionalNodes: upgrade.additionalNodes,
+    signature: upgrade.signature ?? Buffer.alloc(0),
+  }
+}
+
+/**
+ * The tree hash a peer's tree message proves for `core`'s writer, or null when its signature does
+ * not verify against that writer (or the message is malformed).
+ */
+export async function provenTreeHash(core: Hypercore, tree: TreeMessage): Promise<Buffer | null> {
+  if (tree.length === 0 || tree.nodes.length === 0) return null
+  const proof: Proof = {
+    fork: tree.fork,
+    block: null,
+    hash: null,
+    seek: null,
+    upgrade: {
+      start: 0,
+      length: tree.length,
+      nodes: tree.nodes,
+      additionalNodes: tree.additionalNodes,
+      signature: tree.signature,
+    },
+    manifest: null,
+  }
+  try {
+    await core.verifyFullyRemote(proof)
+  } catch {
+    return null
+  }
+  return crypto.tree(tree.nodes)
+}
+
+export interface ForkHandler {
+  /** A peer proved a conflicting tree at `length`: its writer signed two histories. */
+  fork(length: number, from: HypercorePeer | null): void
+  /** A check of a peer's tree (after its data failed to verify) found no fork. */
+  checked(from: HypercorePeer | null): void
+}
+
+/** Hypercore's internal core object (shared by every session of one key): the one method we answer. */
+interface ConflictChecking {
+  checkConflict(proof: Proof, from: HypercorePeer | null): Promise<boolean>
+}
+
+/** Per internal core: the open sessions that asked to hear about forks and checks, with their handlers. */
+const guards = new WeakMap<object, Map<Hypercore, ForkHandler>>()
+
+/**
+ * Answers Hypercore's fork check on `session`'s core from now on (once per core; each session
+ * adds its handler). Returns false when this Hypercore has no such check to answer.
+ */
+export function guardForks(session: Hypercore, onFork: ForkHandler): boolean {
+  const internal = (session as unknown as { core?: Partial<ConflictChecking> | null }).core
+  if (!internal || typeof internal.checkConflict !== 'function') return false
+  let handlers = guards.get(internal)
+  if (!handlers) {
+    const own = new Map<Hypercore, ForkHandler>()
+    handlers = own
+    guards.set(internal, own)
+    internal.checkConflict = (proof, from) => checkConflict(own, proof, from)
+  }
+  handlers.set(session, onFork)
+  session.once('close', () => handlers.delete(session))
+  return true
+}
+
+/**
+ * Hypercore's contract: true when the proof is handled (a conflict, or not worth trusting: the
+ * peer stays paused for this core), false when it shows no conflict (the peer is unpaused).
+ */
+async function checkConflict(
+  handlers: Map<Hypercore, ForkHandler>,
+  proof: Proof,
+  from: HypercorePeer | null,
+): Promise<boolean> {
+  const session = [...handlers.keys()].find((s) => s.opened && !s.closed)
+  const upgrade = proof?.upgrade
+  const verdict = (handled: boolean) => {
+    for (const [s, handler] of handlers) if (!s.closed) handler.checked(from)
+    return handled
+  }
+  if (!session || !upgrade || upgrade.start !== 0) return verdict(true)
+  // A proof beyond what we hold, or of another fork, says nothing about our history.
+  if (upgrade.length === 0 || upgrade.length > session.length || proof.fork !== session.fork) {
+    return verdict(false)
+  }
+  let theirs: Buffer | null
+  let ours: Buffer
+  try {
+    theirs = await provenTreeHash(session, {
+      key: session.key,
+      length: upgrade.length,
+      fork: proof.fork,
+      nodes: upgrade.nodes,
+      additionalNodes: upgrade.additionalNodes,
+      signature: upgrade.signature ?? Buffer.alloc(0),
+    })
+    ours = await treeHashAt(session, upgrade.length)
+  } catch {
+    return verdict(true)
+  }
+  const forked = theirs !== null && !theirs.equals(ours)
+  for (const [s, handler] of handlers) {
+    if (s.closed) continue
+    if (forked) handler.fork(upgrade.length, from)
+    else handler.checked(from)
+  }
+  return theirs === null || forked
+}

@@ -1,0 +1,197 @@
+/**
+ * Storage faults: a full disk fails writes with ERR_STORAGE naming the cause (ENOSPC), loses
+ * nothing acknowledged, and once space is back writes succeed in the same process, without a
+ * reopen. The stores live on a small tmpfs mounted for the test, filled with files and freed again
+ * (root only: skipped elsewhere).
+ */
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdir, mkdtemp, open, rm, statfs } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { finished } from 'node:stream/promises'
+import test, { type TestContext } from 'node:test'
+import { isKappaError } from '../../src/errors.js'
+import { HyperKV } from '../../src/kv/index.js'
+import { Kappa } from '../../src/kappa/index.js'
+import { Hyperlog } from '../../src/hyperlog/index.js'
+import { tempDir } from '../helpers/temp.js'
+import { replicate } from '../helpers/kv.js'
+import { until } from '../helpers/until.js'
+
+const MB = 1024 * 1024
+
+/**
+ * Mounts a tmpfs of `size` MiB; null when this process may not (not root). `teardown` runs at the
+ * end of the test: the stores' closing first, then the unmount and the directory's removal.
+ */
+async function smallDisk(
+  t: TestContext,
+  size: number,
+  teardown: () => Promise<void>,
+): Promise<string | null> {
+  if (process.getuid?.() !== 0) return null
+  const dir = await mkdtemp(join(tmpdir(), 'kappadb-disk-'))
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}m`, 'tmpfs', dir], { stdio: 'ignore' })
+  } catch {
+    await rm(dir, { recursive: true, force: true })
+    return null
+  }
+  t.after(async () => {
+    await teardown()
+    execFileSync('umount', ['-l', dir], { stdio: 'ignore' })
+    await rm(dir, { recursive: true, force: true })
+  })
+  return dir
+}
+
+/**
+ * Fills the file system of `dir` to the last block, or until `leave` bytes are left; returns a
+ * function that frees it again.
+ */
+async function fill(dir: string, leave = 0): Promise<() => Promise<void>> {
+  const fillers = join(dir, 'fill')
+  await mkdir(fillers, { recursive: true })
+  let n = 0
+  for (const size of [MB, 64 * 1024, 4096, 512]) {
+    for (;;) {
+      if (leave > 0) {
+        const stats = await statfs(dir)
+        if (stats.bavail * stats.bsize < leave + size) break
+      }
+      const file = await open(join(fillers, String(n++)), 'w')
+      try {
+        await file.write(Buffer.alloc(size, 1))
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err
+        break
+      } finally {
+        await file.close().catch(() => undefined)
+      }
+    }
+  }
+  return () => rm(fillers, { recursive: true, force: true })
+}
+
+const noSpace = (err: unknown) => isKappaError(err, 'ERR_STORAGE') && /ENOSPC/.test((err as Error).message)
+const valuesOf = (row: Record<string, object>) => Object.values(row).map((v) => ('value' in v ? v.value : v))
+
+test('a full disk: puts and appends fail with ERR_STORAGE (ENOSPC); once it is freed they succeed in the same process; nothing acknowledged is lost', async (t) => {
+  const stores: { close(): Promise<void> }[] = []
+  const disk = await smallDisk(t, 256, async () => {
+    for (const store of stores) await store.close()
+  })
+  if (!disk) return t.skip('needs root to mount a tmpfs')
+  const root = await tempDir(t)
+  let kv = new HyperKV(join(disk, 'kv'))
+  const kappa = new Kappa<unknown>(join(disk, 'kappa'))
+  const peer = new HyperKV(join(root, 'peer'))
+  stores.push({ close: () => kv.close() }, kappa, peer)
+  const errors: Error[] = []
+  kv.on('error', (err) => errors.push(err))
+  const feed = await kappa.writer('w')
+  await kv.put('before', 1)
+  await kv.log.flush()
+  await feed.append({ n: 1 })
+
+  const free = await fill(disk)
+  await assert.rejects(kv.put('full', 2), noSpace, 'a put names the cause')
+  await assert.rejects(kv.batch([{ type: 'put', key: 'full', value: 3 }]), noSpace)
+  await assert.rejects(feed.append({ n: 2 }), noSpace, 'an append names the cause')
+  assert.deepEqual(valuesOf(await kv.get('before')), [1], 'reads go on')
+  assert.equal(feed.length, 1)
+
+  await free()
+  await kv.put('after', 4)
+  await kv.log.flush()
+  assert.equal(await feed.append({ n: 3 }), 1, 'the feed appends again')
+  assert.deepEqual(await kv.get('full'), {}, 'what failed was not written')
+  await replicate(kv, peer)
+  assert.deepEqual(valuesOf(await peer.get('after')), [4], 'and replicates')
+  assert.deepEqual(errors, [])
+
+  await kv.close()
+  kv = new HyperKV(join(disk, 'kv'))
+  assert.deepEqual(valuesOf(await kv.get('before')), [1])
+  assert.deepEqual(valuesOf(await kv.get('after')), [4])
+})
+
+test('a full disk the index itself runs into (no free-space floor): the failed commit names ENOSPC, later ones wait for room, then succeed without a reopen, and a reopen finds every acknowledged write', async (t) => {
+  const disk = await smallDisk(t, 256, async () => {
+    await kv.close()
+    await kv.log.close()
+  })
+  if (!disk) return t.skip('needs root to mount a tmpfs')
+  const dir = join(disk, 'kv')
+  const openKv = () => new HyperKV({ log: new Hyperlog(dir, { valueEncoding: 'json', minFreeBytes: 0 }) })
+  let kv = openKv()
+  const errors: Error[] = []
+  kv.on('error', (err) => errors.push(err))
+  const acknowledged: string[] = []
+  const put = async (key: string) => {
+    await kv.put(key, key)
+    acknowledged.push(key)
+  }
+  await put('before')
+  await kv.log.flush()
+
+  const free = await fill(disk)
+  // LevelDB's log write fails at the first commit that does not fit.
+  let failure: unknown = null
+  for (let i = 0; i < 50 && failure === null; i++) await put(`filling-${i}`).catch((err) => (failure = err))
+  assert.ok(noSpace(failure), `the commit fails naming the cause: ${String(failure)}`)
+  await assert.rejects(put('still-full'), noSpace, 'no write is acknowledged while the log is unsafe')
+  assert.deepEqual(valuesOf(await kv.get('before')), ['before'], 'reads go on')
+  assert.ok(errors.some(noSpace), "the store reports the fault ('error')")
+
+  await free()
+  await put('after-1')
+  await put('after-2')
+  await kv.log.flush()
+  assert.deepEqual(valuesOf(await kv.get('after-2')), ['after-2'])
+
+  await kv.close()
+  await kv.log.close()
+  kv = openKv()
+  for (const key of acknowledged) {
+    assert.deepEqual(valuesOf(await kv.get(key)), [key], `acknowledged write ${key} survives the reopen`)
+  }
+  assert.deepEqual(await kv.get('still-full'), {})
+})
+
+test('replicated nodes arriving while the disk is short: the view waits instead of failing, and indexes them once space is back', async (t) => {
+  const stores: { close(): Promise<void> }[] = []
+  const disk = await smallDisk(t, 256, async () => {
+    for (const store of stores) await store.close()
+  })
+  if (!disk) return t.skip('needs root to mount a tmpfs')
+  const root = await tempDir(t)
+  const kv = new HyperKV(join(disk, 'kv'))
+  const peer = new HyperKV(join(root, 'peer'))
+  stores.push(kv, peer)
+  await kv.put('mine', 1)
+  for (let i = 0; i < 20; i++) await peer.put(`theirs-${i}`, i)
+
+  // Room for the downloads (Hypercore writes them itself), below the index's floor.
+  const free = await fill(disk, 24 * MB)
+  const a = peer.log.replicate(true)
+  const b = kv.log.replicate(false)
+  a.pipe(b).pipe(a)
+  const ended = Promise.all([finished(a), finished(b)])
+  const theirs = (await peer.log.kappa.writer('hyperlog')).key
+  await until(() => (kv.log.kappa.feed(theirs)?.length ?? 0) >= 20, 'the downloads')
+  assert.deepEqual(await kv.get('theirs-0'), {}, 'not indexed while short of space')
+  await assert.rejects(kv.put('local', 2), noSpace)
+  assert.notEqual(kv.log.kappa.getState('hyperlog').state, 'error', 'the view has not failed')
+
+  assert.equal(kv.log.changes, 1, 'while the view waits, readers get what the index holds')
+  await ended
+
+  await free()
+  // The view tries again on its own (backing off up to 5 s); a local write that commits wakes it.
+  await kv.put('local', 3)
+  await until(() => kv.log.changes === 22, 'the view to index what waited', { ms: 15_000 })
+  assert.deepEqual(valuesOf(await kv.get('theirs-19')), [19], 'indexed once space is back')
+  assert.deepEqual(valuesOf(await kv.get('local')), [3])
+})

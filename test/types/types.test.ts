@@ -1,0 +1,126 @@
+/**
+ * The app developer's types: the fixture programs in test/types/fixtures (importing `kappadb` as an
+ * app does) compile under `strict`, and every line marked `// @ts-expect-error` really fails to
+ * compile — checked twice: tsc reports an unused `@ts-expect-error` itself, and a copy of the
+ * fixtures without the markers must fail on exactly those lines and nowhere else.
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve as resolvePath } from 'node:path'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const fixtures = join(root, 'test/types/fixtures')
+const tsc = join(root, 'node_modules/typescript/bin/tsc')
+const MARKER = /^\s*\/\/ @ts-expect-error\b/
+
+interface Diagnostic {
+  file: string
+  line: number
+  message: string
+}
+
+/** Runs tsc on `dir`'s tsconfig; resolves with its diagnostics (tsc exits non-zero when there are any). */
+function compile(project: string): Promise<Diagnostic[]> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [tsc, '--noEmit', '--pretty', 'false', '-p', project],
+      { cwd: root, maxBuffer: 16 * 1024 * 1024, timeout: 240_000 },
+      (_err, stdout) => {
+        const diagnostics: Diagnostic[] = []
+        for (const line of stdout.split('\n')) {
+          const match = /^(.+?)\((\d+),\d+\): error (TS\d+: .*)$/.exec(line)
+          if (match)
+            diagnostics.push({
+              file: resolvePath(root, match[1]!),
+              line: Number(match[2]),
+              message: match[3]!,
+            })
+        }
+        resolve(diagnostics)
+      },
+    )
+  })
+}
+
+/** A strict tsconfig compiling `files` with `kappadb` mapped to this repository's sources. */
+function tsconfig(files: string[]): string {
+  return JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      lib: ['ES2023'],
+      types: ['node'],
+      strict: true,
+      skipLibCheck: true,
+      noEmit: true,
+      paths: { kappadb: [join(root, 'src/index.ts')], 'kappadb/cli': [join(root, 'src/cli/index.ts')] },
+    },
+    files: [
+      ...files,
+      ...['corestore', 'hypercore', 'hypercore-crypto', 'hyperdht', 'hyperswarm', 'protomux'].map((m) =>
+        join(root, `types/${m}.d.ts`),
+      ),
+    ],
+  })
+}
+
+test('the fixture programs compile under strict, and each @ts-expect-error line fails without its marker', async (t) => {
+  const names = (await readdir(fixtures)).filter((name) => name.endsWith('.ts')).sort()
+  assert.ok(names.length >= 4, 'fixtures found')
+  const dir = await mkdtemp(join(tmpdir(), 'kappadb-types-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  // Module resolution from the copies finds this repository's packages.
+  await symlink(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }))
+
+  const asIs = join(dir, 'as-is')
+  const stripped = join(dir, 'stripped')
+  const expected = new Set<string>()
+  await mkdir(asIs)
+  await mkdir(stripped)
+  for (const name of names) {
+    const source = await readFile(join(fixtures, name), 'utf8')
+    await writeFile(join(asIs, name), source)
+    const lines = source.split('\n')
+    lines.forEach((line, i) => {
+      if (!MARKER.test(line)) return
+      // The marker line stays (as a plain comment) so line numbers do not move.
+      lines[i] = line.replace('@ts-expect-error', 'expected error:')
+      expected.add(`${name}:${i + 2}`)
+    })
+    await writeFile(join(stripped, name), lines.join('\n'))
+  }
+  assert.ok(expected.size >= 15, `expected-error lines found (${expected.size})`)
+  await writeFile(join(asIs, 'tsconfig.json'), tsconfig(names.map((n) => join(asIs, n))))
+  await writeFile(join(stripped, 'tsconfig.json'), tsconfig(names.map((n) => join(stripped, n))))
+
+  const [clean, failing] = await Promise.all([
+    compile(join(asIs, 'tsconfig.json')),
+    compile(join(stripped, 'tsconfig.json')),
+  ])
+  assert.deepEqual(
+    clean.map((d) => `${d.file}(${d.line}): ${d.message}`),
+    [],
+    'the fixtures compile as they are',
+  )
+  const inFixtures = (d: Diagnostic) => d.file.startsWith(stripped)
+  const where = (d: Diagnostic) => `${d.file.slice(stripped.length + 1)}:${d.line}`
+  const outside = failing.filter((d) => !inFixtures(d) || !expected.has(where(d)))
+  assert.deepEqual(
+    outside.map((d) => `${d.file}(${d.line}): ${d.message}`),
+    [],
+    'errors only on the expected lines',
+  )
+  const failed = new Set(failing.map(where))
+  assert.deepEqual(
+    [...expected].filter((line) => !failed.has(line)),
+    [],
+    'every expected-error line fails',
+  )
+})
