@@ -7,9 +7,7 @@
 import { lookup } from 'node:dns/promises'
 import type HyperDHT from 'hyperdht'
 import type { NodeAddress } from 'hyperdht'
-
-/** `'probing'`: no answer yet and no verdict; then whether a bootstrap node answered the last round. */
-export type BootstrapState = 'probing' | 'reachable' | 'unreachable'
+import type { BootstrapState } from './types.js'
 
 export interface BootstrapProbeOptions {
   /** Delay between rounds while no bootstrap node answers (ms). */

@@ -13,9 +13,16 @@ import type { NoiseSecretStream } from '@hyperswarm/secret-stream'
 import { KappaError } from '../errors.js'
 import { toError, withCallback, type Callback } from '../util/callback.js'
 import { isLoopbackOnly, resolveBootstrap } from './bootstrap.js'
-import { BootstrapProbe, type BootstrapState } from './bootstrap-probe.js'
+import { BootstrapProbe } from './bootstrap-probe.js'
 import { toTopic, type Topic, type TopicInput } from './topic.js'
-import type { HyperswarmLike, JoinEvents, JoinOptions, JoinPeer, ReplicateConnection } from './types.js'
+import type {
+  BootstrapState,
+  HyperswarmLike,
+  JoinEvents,
+  JoinOptions,
+  JoinPeer,
+  ReplicateConnection,
+} from './types.js'
 
 const DEFAULT_REDISCOVER = [1000, 2000, 4000, 8000, 16000, 32000] as const
 /** Bootstrap probe rounds: while no bootstrap node answers, and while one does (ms). */

@@ -98,3 +98,6 @@ export interface JoinEvents {
   /** A bootstrap node answers (the first time, or again after `'offline'`); peers are looked up anew. */
   online: []
 }
+
+/** `'probing'`: no answer yet and no verdict; then whether a bootstrap node answered the last round. */
+export type BootstrapState = 'probing' | 'reachable' | 'unreachable'

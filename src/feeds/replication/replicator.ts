@@ -11,7 +11,7 @@ import type { PreambleRole } from '../messages.js'
 import type { ReplicateOptions, ReplicationMode } from '../types.js'
 import { replicationError } from './errors.js'
 import { DEFAULT_LIVE_TIMEOUT, ReplicationSession, type FeedHost, type SessionOptions } from './session.js'
-import { StatsHub } from './stats.js'
+import { StatsHub } from './stream-stats.js'
 import { ReplicationTransport } from './transport.js'
 
 const MODES: ReplicationMode[] = ['sync', 'push', 'pull']

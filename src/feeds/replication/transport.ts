@@ -16,7 +16,7 @@ import {
   type PreambleRole,
 } from '../messages.js'
 import { FrameGuard } from './frame-guard.js'
-import type { StreamStats } from './stats.js'
+import type { StreamStats } from './stream-stats.js'
 
 /** The preamble, the Noise handshake and the channel opening must be done within this. */
 export const HANDSHAKE_TIMEOUT = 10_000
