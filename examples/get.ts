@@ -1,15 +1,15 @@
 // The hyperkv README's get.js: `get KEY` prints every current value of KEY by node hash.
-// The store lives in /tmp/kv.db unless KV_DB names another directory.
-import { join } from 'node:path'
-import { ClassicLevel } from 'classic-level'
+// The store lives in /tmp/kv.db unless KV_DB names another directory. It is laid out as the
+// `hyperkv` command lays out its directory (the log's feeds in DIR/logs, its index in DIR/index,
+// the register in the index's sublevel `kv`), so `hyperkv -d DIR get KEY` reads what this wrote.
 import { hyperkv, hyperlog } from '../src/index.js'
 
 const dir = process.env.KV_DB ?? '/tmp/kv.db'
 
-const db = new ClassicLevel(join(dir, 'kv'))
+const log = hyperlog(dir, { valueEncoding: 'json' })
 const kv = hyperkv({
-  log: hyperlog(join(dir, 'log'), { valueEncoding: 'json' }),
-  db,
+  log,
+  db: log.db.sublevel('kv'),
 })
 
 const key = process.argv[2]!
@@ -21,6 +21,5 @@ void kv.get(key, function (err, values) {
 
 async function close() {
   await kv.close()
-  await kv.log.close()
-  await db.close()
+  await log.close()
 }

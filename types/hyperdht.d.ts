@@ -49,6 +49,8 @@ declare module 'hyperdht' {
     readonly port: number
     ready(): Promise<void>
     fullyBootstrapped(): Promise<void>
+    /** One DHT ping (a UDP round trip, retried); rejects when the node does not answer. */
+    ping(node: NodeAddress, opts?: { retry?: boolean }): Promise<unknown>
     /** The bound UDP address. */
     address(): NodeAddress & { family: number }
     destroy(opts?: { force?: boolean }): Promise<void>

@@ -11,6 +11,7 @@ const GLOBAL_OPTIONS = {
   dir: { type: 'string', short: 'd' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const satisfies OptionSpecs
 
 const LINKS = { links: { type: 'string' } } as const satisfies OptionSpecs
@@ -47,6 +48,7 @@ export const COMMANDS = {
   pull: { args: [], options: LIVE },
   sync: { args: [], options: LIVE },
   join: { args: ['TOPIC?'], options: { bootstrap: { type: 'string' } } },
+  status: { args: [], options: { json: { type: 'boolean' } } },
   help: { args: ['COMMAND?'], options: {} },
 } as const satisfies Record<string, CommandSpec>
 
@@ -62,16 +64,53 @@ export interface Invocation {
   help: boolean
 }
 
+/** What a command does with DIR and stdio, known from its command line alone. */
+export interface CommandTraits {
+  /** It only reads the database: run on a directory without one, it fails instead of creating one. */
+  readsOnly: boolean
+  /** Its stdin and stdout are a replication peer (push, pull, sync). */
+  stdio: boolean
+  /** It runs long (replication, `list --live`): while it runs it serves other commands on DIR. */
+  holds: boolean
+}
+
+export function traitsOf(inv: Invocation): CommandTraits {
+  const live = inv.options.live === true
+  switch (inv.command) {
+    case 'get':
+    case 'history':
+    case 'status':
+      return { readsOnly: true, stdio: false, holds: false }
+    case 'list':
+      return { readsOnly: true, stdio: false, holds: live }
+    case 'push':
+      return { readsOnly: true, stdio: true, holds: true }
+    case 'pull':
+    case 'sync':
+      return { readsOnly: false, stdio: true, holds: true }
+    case 'join':
+      return { readsOnly: false, stdio: false, holds: true }
+    default:
+      return { readsOnly: false, stdio: false, holds: false }
+  }
+}
+
 export function isCommand(name: string): name is CommandName {
   return Object.hasOwn(COMMANDS, name)
 }
 
-/** `undefined` command: no command given (plain `hyperkv` or `hyperkv --help`). */
-export function parseInvocation(argv: readonly string[]): Invocation | { command: undefined; help: boolean } {
+/** No command given: plain `hyperkv`, `hyperkv --help` or `hyperkv --version`. */
+export interface NoCommand {
+  command: undefined
+  help: boolean
+  version: boolean
+}
+
+export function parseInvocation(argv: readonly string[]): Invocation | NoCommand {
   const name = findCommand(argv)
   if (name === undefined) {
     const { values } = parse(argv, GLOBAL_OPTIONS, 'hyperkv')
-    return { command: undefined, help: values.help === true }
+    return { command: undefined, help: values.help === true, version: values.version === true }
   }
   if (!isCommand(name)) throw new UsageError(`unknown command ${JSON.stringify(name)}`)
   const spec: CommandSpec = COMMANDS[name]
@@ -79,7 +118,8 @@ export function parseInvocation(argv: readonly string[]): Invocation | { command
   const args = positionals.slice(1)
   const help = values.help === true
   if (!help) checkArity(name, spec, args)
-  const { dir, quiet, help: _help, ...options } = values
+  const { dir, quiet, help: _help, version, ...options } = values
+  if (version === true) throw new UsageError(`--version takes no command (hyperkv --version)`)
   if (dir === '') throw new UsageError('-d needs a directory')
   return {
     command: name,

@@ -2,11 +2,16 @@
  * How the command reports failure: one line `hyperkv: CODE: message` on stderr. Usage mistakes
  * (ERR_USAGE, exit 2) are told apart from failed operations (a KappaError code, exit 1).
  */
-import { isKappaError, type ErrorCode } from '../errors.js'
+import { isKappaError, KappaError, type ErrorCode } from '../errors.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILED = 1
 export const EXIT_USAGE = 2
+/** 128 + the signal's number, as a shell reports a process a signal ended. */
+export const EXIT_SIGINT = 130
+export const EXIT_SIGTERM = 143
+/** stdout's reader went away (`hyperkv list | head -1`): a quiet end, as SIGPIPE would be. */
+export const EXIT_SIGPIPE = 141
 
 /** A mistake in the command line: nothing was opened or written. */
 export class UsageError extends Error {
@@ -23,6 +28,31 @@ export class UsageError extends Error {
 
 export type CliErrorCode = ErrorCode | 'ERR_USAGE'
 
+/** stdout was closed by its reader: the command ends quietly with EXIT_SIGPIPE. */
+export class StdoutClosed extends Error {
+  readonly code = 'EPIPE'
+  constructor(cause?: unknown) {
+    super('stdout was closed', { cause })
+    this.name = 'StdoutClosed'
+  }
+}
+
+/**
+ * A failure of stdout (or stdin) as the command reports it: for push/pull/sync the stdio is the
+ * peer, so its going away is the peer gone mid-sync (`ERR_PROTOCOL`); for any other command a
+ * closed stdout is `StdoutClosed`.
+ */
+export function outputError(err: unknown, replicating: boolean): Error {
+  const code = (err as { code?: unknown } | null)?.code
+  const why = typeof code === 'string' ? code : 'closed'
+  if (replicating) {
+    return new KappaError('ERR_PROTOCOL', `the peer went away before the sync completed (${why})`, {
+      cause: err,
+    })
+  }
+  return new StdoutClosed(err)
+}
+
 export interface Failure {
   code: CliErrorCode
   message: string
@@ -31,6 +61,7 @@ export interface Failure {
 
 /** Any thrown value as the one line the user sees, with the code scripts can match. */
 export function describeFailure(err: unknown, dir?: string): Failure {
+  if (err instanceof StdoutClosed) return { code: 'ERR_CLOSED', message: '', exitCode: EXIT_SIGPIPE }
   if (err instanceof UsageError) {
     const hint = err.command ? ` (see hyperkv ${err.command} --help)` : ' (see hyperkv --help)'
     return { code: 'ERR_USAGE', message: err.message + hint, exitCode: EXIT_USAGE }
@@ -56,12 +87,14 @@ export function describeFailure(err: unknown, dir?: string): Failure {
   return { code, message: oneLine(err), exitCode: EXIT_FAILED }
 }
 
+/** The line on stderr; none for a closed stdout (its reader left, nobody is told). */
 export function formatFailure(failure: Failure): string {
+  if (failure.exitCode === EXIT_SIGPIPE) return ''
   return `hyperkv: ${failure.code}: ${failure.message}\n`
 }
 
 /** The storage lock is held: Corestore's, classic-level's (LEVEL_LOCKED), or ours (ERR_LOCKED). */
-function isLockError(err: unknown): boolean {
+export function isLockError(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
     const code = (e as { code?: unknown }).code
     if (code === 'ERR_LOCKED' || code === 'LEVEL_LOCKED') return true

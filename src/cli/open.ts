@@ -1,9 +1,25 @@
 /**
- * Opening the data directory as a HyperKV (log and register inside it), created when missing. Only
- * called once the command line checked out, so bad input never creates or changes anything.
+ * Opening the data directory as a HyperKV (log and register inside it), created when missing.
+ * Only called once the command line checked out, so bad input never creates or changes anything.
  */
-import { mkdir } from 'node:fs/promises'
+import { mkdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { hyperkv, type HyperKV } from '../kv/index.js'
+
+/**
+ * Whether DIR holds a database: `hyperkv(dir)` keeps its feeds in DIR/logs and its index in
+ * DIR/index (README, hyperkv(dir)). A command that only reads checks this first, so it never
+ * creates one.
+ */
+export async function databaseExists(dir: string): Promise<boolean> {
+  const isDir = (path: string) =>
+    stat(path).then(
+      (s) => s.isDirectory(),
+      () => false,
+    )
+  const [logs, index] = await Promise.all([isDir(join(dir, 'logs')), isDir(join(dir, 'index'))])
+  return logs && index
+}
 
 /** Opens the store and waits until it is usable, so a held lock fails here, before any work. */
 export async function openStore(dir: string): Promise<HyperKV> {

@@ -11,13 +11,17 @@ export const USAGE = `usage: hyperkv [-d DIR] [-q] COMMAND [ARGS]
   push | pull | sync [--live]     replicate over stdin and stdout
   join [TOPIC] [--bootstrap host:port,...]
                                   replicate live with every peer found on TOPIC (Hyperswarm)
+  status [--json]                 the database, its writer, and what the process holding it does
   help [COMMAND]                  print this help, or a command's
 
   -d, --dir DIR    data directory (default $HYPERKV_DIR, else ~/.hyperkv)
   -q, --quiet      no progress lines on stderr
   -h, --help       help
+  --version        print the version
 
-Errors: one line "hyperkv: CODE: message" on stderr; exit 2 for bad usage, 1 for a failed operation.
+While a join, a sync or list --live runs on DIR, every other command on DIR runs through it.
+Errors: one line "hyperkv: CODE: message" on stderr; exit 2 for bad usage, 1 for a failed operation,
+130 / 143 for a sync stopped by Ctrl-C / SIGTERM.
 `
 
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
@@ -62,7 +66,8 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   push: `usage: hyperkv [-d DIR] push [--live]
 
   Send this database over stdout to a "hyperkv pull" or "hyperkv sync" reading stdin.
-  Only the replication protocol goes to stdout; progress and errors go to stderr.
+  Only the replication protocol goes to stdout; progress (at most a line a second, -q silences
+  it) and errors go to stderr. Ctrl-C interrupts it: exit 130 (SIGTERM: 143).
 
   --live   keep the connection open and send new writes as they come
 `,
@@ -76,7 +81,9 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
 
   Exchange every write both ways with another "hyperkv sync" over stdin and stdout, e.g.
   mkfifo f; hyperkv -d A sync < f | hyperkv -d B sync > f
-  Both exit 0 once both databases hold the same nodes.
+  Both exit 0 once both databases hold the same nodes; the last line on stderr says what moved.
+  Ctrl-C interrupts it (exit 130; SIGTERM: 143): what arrived is kept, the next sync goes on.
+  stdin and stdout must not be a terminal.
 
   --live   keep the connection open and exchange new writes as they come
 `,
@@ -84,9 +91,18 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
 
   Replicate live with every peer that joins TOPIC on the Hyperswarm DHT, reconnecting as peers
   come and go, until Ctrl-C. TOPIC is any name; without it the topic comes from the database key,
-  so all replicas of this database meet. Progress (peers, entries received) goes to stderr.
+  so all replicas of this database meet. Progress (peers, nodes received) goes to stderr; when
+  no DHT bootstrap node answers, a warning says so within seconds (and join keeps trying).
+  The peer identity is kept in DIR/peer.key, so peers see the same peer on every run.
 
   --bootstrap host:port,...   DHT bootstrap nodes (default $HYPERKV_BOOTSTRAP, else the public ones)
+`,
+  status: `usage: hyperkv [-d DIR] status [--json]
+
+  Print the database key (or "open key"), this directory's writer key, how many feeds, entries
+  and nodes it holds, and, when a hyperkv process holds the directory (join, sync, list --live),
+  what that process runs, its connected peers with what moved each way and what is still to
+  move, and whether a DHT bootstrap node answers. --json: the same as one JSON object.
 `,
   help: `usage: hyperkv help [COMMAND]
 

@@ -188,6 +188,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       throw this.closing ? KappaError.closed('multifeed') : storeError(err)
     }
     this.guard(core)
+    this.replicator.candidateOpened(core)
     return core
   }
 

@@ -6,6 +6,7 @@ export type { Topic, TopicInput } from './topic.js'
 export { parseBootstrap, BOOTSTRAP_ENV } from './bootstrap.js'
 export type { BootstrapInput, NodeAddress } from './bootstrap.js'
 export type {
+  BootstrapState,
   HyperDHTLike,
   HyperswarmLike,
   JoinOptions,

@@ -13,10 +13,27 @@ import type { NoiseSecretStream } from '@hyperswarm/secret-stream'
 import { KappaError } from '../errors.js'
 import { toError, withCallback, type Callback } from '../util/callback.js'
 import { isLoopbackOnly, resolveBootstrap } from './bootstrap.js'
+import { BootstrapProbe } from './bootstrap-probe.js'
 import { toTopic, type Topic, type TopicInput } from './topic.js'
-import type { HyperswarmLike, JoinEvents, JoinOptions, JoinPeer, ReplicateConnection } from './types.js'
+import type {
+  BootstrapState,
+  HyperswarmLike,
+  JoinEvents,
+  JoinOptions,
+  JoinPeer,
+  ReplicateConnection,
+} from './types.js'
 
 const DEFAULT_REDISCOVER = [1000, 2000, 4000, 8000, 16000, 32000] as const
+/** Bootstrap probe rounds: while no bootstrap node answers, and while one does (ms). */
+const PROBE_RETRY = 5000
+const PROBE_CHECK = 30_000
+/** How long `leave()` waits for a connection's clean end to reach the peer before destroying it. */
+const LEAVE_GRACE = 2000
+/** How long a connection Hyperswarm replaced (a duplicate) waits for its replacement to arrive. */
+const SWAP_GRACE = 5000
+/** Hyperswarm's error for the losing one of two connections to the same peer. */
+const DUPLICATE_MESSAGE = 'Duplicate connection'
 
 export class Join extends EventEmitter<JoinEvents> {
   /** The 32-byte topic announced and looked up on the DHT. */
@@ -25,7 +42,12 @@ export class Join extends EventEmitter<JoinEvents> {
   private readonly replicate: ReplicateConnection
   private readonly discovery: PeerDiscoverySession
   private readonly connected = new Map<NoiseSecretStream, JoinPeer>()
+  /** Peers by id: the connected ones, each with how many connections it has now. */
+  private readonly byId = new Map<string, { peer: JoinPeer; connections: number }>()
+  /** Peers whose connection Hyperswarm replaced: their 'disconnection' waits for the replacement. */
+  private readonly swapping = new Map<string, NodeJS.Timeout>()
   private readonly firstRound: Promise<void>
+  private readonly probe: BootstrapProbe
   private rediscoverTimer: NodeJS.Timeout | null = null
   private closing: Promise<void> | null = null
 
@@ -41,6 +63,12 @@ export class Join extends EventEmitter<JoinEvents> {
       if (!this.closing) this.emit('discovered')
     })
     this.scheduleRediscovery([...checked.rediscover])
+    this.probe = new BootstrapProbe(this.hyperswarm.dht, {
+      retryInterval: PROBE_RETRY,
+      checkInterval: PROBE_CHECK,
+      onChange: (state, before) => this.onBootstrapState(state, before),
+    })
+    this.probe.start()
   }
 
   /** The Hyperswarm underneath (for advanced use: stats, `joinPeer`). */
@@ -48,9 +76,17 @@ export class Join extends EventEmitter<JoinEvents> {
     return this.hyperswarm
   }
 
-  /** Peers connected now. */
+  /** Peers connected now, one entry per peer (Hyperswarm may hold two connections to one briefly). */
   get peers(): JoinPeer[] {
-    return [...this.connected.values()]
+    return [...this.byId.values()].map((entry) => entry.peer)
+  }
+
+  /**
+   * Whether a DHT bootstrap node answers: `'probing'` until the first round of pings is through
+   * (a few seconds at most), then `'reachable'` or `'unreachable'` as of the last round.
+   */
+  get bootstrapState(): BootstrapState {
+    return this.probe.state
   }
 
   get closed(): boolean {
@@ -76,8 +112,29 @@ export class Join extends EventEmitter<JoinEvents> {
 
   private async destroy(): Promise<void> {
     if (this.rediscoverTimer) clearTimeout(this.rediscoverTimer)
-    for (const socket of this.connected.keys()) socket.destroy()
+    this.probe.stop()
+    for (const timer of this.swapping.values()) clearTimeout(timer)
+    // End each connection and let the end reach the peer before the swarm (and its UDP socket)
+    // goes: a destroyed connection whose last packet never left is noticed by the peer only
+    // when its own timeout fires, ~10 s later.
+    await Promise.all([...this.connected.keys()].map((socket) => endGracefully(socket)))
     await this.hyperswarm.destroy()
+  }
+
+  private onBootstrapState(state: BootstrapState, before: BootstrapState): void {
+    if (this.closing) return
+    if (state === 'unreachable') this.emit('offline')
+    else if (state === 'reachable') {
+      this.emit('online')
+      if (before !== 'unreachable') return
+      // The rounds that ran while nothing answered announced nothing: announce and look up now.
+      this.discovery.refresh().then(
+        () => {
+          if (!this.closing) this.emit('discovered')
+        },
+        () => undefined,
+      )
+    }
   }
 
   private onConnection(socket: NoiseSecretStream, info: PeerInfo): void {
@@ -97,9 +154,9 @@ export class Join extends EventEmitter<JoinEvents> {
     socket.once('close', () => {
       this.connected.delete(socket)
       if (stream && stream !== socket) stream.destroy()
-      this.emit('disconnection', peer, firstError)
+      this.peerClosed(peer, firstError)
     })
-    this.emit('connection', peer)
+    this.peerOpened(peer)
     try {
       stream = this.replicate(socket, peer)
     } catch (err) {
@@ -114,6 +171,41 @@ export class Join extends EventEmitter<JoinEvents> {
       replication.on('close', () => socket.destroy())
       socket.pipe(replication).pipe(socket)
     }
+  }
+
+  private peerOpened(peer: JoinPeer): void {
+    const entry = this.byId.get(peer.id)
+    if (entry) {
+      entry.connections++
+      return
+    }
+    this.byId.set(peer.id, { peer, connections: 1 })
+    const swap = this.swapping.get(peer.id)
+    if (swap) {
+      // The replacement of a duplicate: the same peer, still connected.
+      clearTimeout(swap)
+      this.swapping.delete(peer.id)
+      return
+    }
+    this.emit('connection', peer)
+  }
+
+  private peerClosed(peer: JoinPeer, err: Error | null): void {
+    const entry = this.byId.get(peer.id)
+    if (!entry) return
+    if (--entry.connections > 0) return
+    this.byId.delete(peer.id)
+    if (err?.message === DUPLICATE_MESSAGE && !this.closing) {
+      // Hyperswarm closes one of two connections to a peer and hands over the other right after.
+      const timer = setTimeout(() => {
+        this.swapping.delete(peer.id)
+        this.emit('disconnection', peer, null)
+      }, SWAP_GRACE)
+      timer.unref()
+      this.swapping.set(peer.id, timer)
+      return
+    }
+    this.emit('disconnection', peer, err)
   }
 
   /** Extra announce + lookup rounds: peers that started together find each other on the next one. */
@@ -135,6 +227,19 @@ export class Join extends EventEmitter<JoinEvents> {
     }, delay)
     this.rediscoverTimer.unref()
   }
+}
+
+/** Ends `socket` and resolves once it closed, destroying it after LEAVE_GRACE. */
+function endGracefully(socket: NoiseSecretStream): Promise<void> {
+  if (socket.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => socket.destroy(), LEAVE_GRACE)
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    socket.end()
+  })
 }
 
 /** Joins `topic` (a name, hashed, or 32 bytes) and replicates with every peer found there. */

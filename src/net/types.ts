@@ -90,4 +90,14 @@ export interface JoinEvents {
   disconnection: [peer: JoinPeer, err: Error | null]
   /** An announce + lookup round completed (the first, and each `rediscover` round). */
   discovered: []
+  /**
+   * No DHT bootstrap node answered a round of pings (the first round ends within ~5 s). The swarm
+   * keeps trying; `'online'` follows once one answers.
+   */
+  offline: []
+  /** A bootstrap node answers (the first time, or again after `'offline'`); peers are looked up anew. */
+  online: []
 }
+
+/** `'probing'`: no answer yet and no verdict; then whether a bootstrap node answered the last round. */
+export type BootstrapState = 'probing' | 'reachable' | 'unreachable'

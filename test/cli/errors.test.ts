@@ -3,7 +3,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CliProcess, errorCode, removeDir, runCli, runMain, tempDir } from '../helpers/cli.js'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { hyperkv } from '../../src/index.js'
+import { CliProcess, ROOT, errorCode, removeDir, runCli, runMain, tempDir } from '../helpers/cli.js'
 
 async function snapshot(dir: string): Promise<string> {
   const r = await runMain(['-d', dir, 'list', '--fields'])
@@ -56,15 +59,24 @@ test('a directory that cannot be created or written: ERR_STORAGE, exit 1, in a c
   }
 })
 
-test('a directory held by another process: ERR_LOCKED, exit 1, nothing written; fine once released', async (t) => {
+test('a directory another program holds (no hyperkv, no socket): ERR_LOCKED, exit 1, nothing written', async (t) => {
   const dir = await tempDir()
   t.after(() => removeDir(dir))
   assert.equal((await runMain(['-d', dir, 'put', 'k', 'v'])).code, 0)
   const before = await snapshot(dir)
-  // `list --live` prints the existing rows, then holds the directory until stopped.
-  const holder = new CliProcess(['-d', dir, 'list', '--live']).collectStdout()
-  t.after(() => holder.stop())
-  await holder.waitForStdout(/"key":"k"/)
+  const holder = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'test/helpers/kv-holder-child.ts'), dir],
+    {
+      cwd: ROOT,
+    },
+  )
+  const exited = once(holder, 'close')
+  t.after(async () => {
+    holder.stdin.end()
+    await exited
+  })
+  await once(holder.stdout, 'data')
 
   const inChild = await runCli(['-d', dir, 'put', 'k', 'w'])
   assert.equal(inChild.code, 1, inChild.stderr)
@@ -74,7 +86,21 @@ test('a directory held by another process: ERR_LOCKED, exit 1, nothing written; 
   assert.equal(inProcess.code, 1)
   assert.equal(errorCode(inProcess.stderr), 'ERR_LOCKED', inProcess.stderr)
 
-  const stopped = await holder.stop()
-  assert.equal(stopped.code, 0, stopped.stderr)
+  holder.stdin.end()
+  await exited
   assert.equal(await snapshot(dir), before)
+})
+
+test('stdout closed by its reader (hyperkv list | head -1): a quiet end, exit 141, no error line', async (t) => {
+  const dir = await tempDir()
+  t.after(() => removeDir(dir))
+  const kv = hyperkv(dir)
+  await kv.batch(Array.from({ length: 20_000 }, (_, i) => ({ type: 'put' as const, key: `k${i}`, value: i })))
+  await kv.close()
+  const p = new CliProcess(['-d', dir, 'list'])
+  await once(p.child.stdout, 'data')
+  p.child.stdout.destroy()
+  const r = await p.exit()
+  assert.equal(r.code, 141, r.stderr)
+  assert.equal(r.stderr, '')
 })

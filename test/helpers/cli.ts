@@ -7,13 +7,13 @@ import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
+import { PassThrough, Transform } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { main } from '../../src/cli/main.js'
 import { until } from './until.js'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const BIN = join(ROOT, 'src/cli/bin.ts')
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const BIN = join(ROOT, 'src/cli/bin.ts')
 
 export interface CliResult {
   code: number | null
@@ -108,19 +108,62 @@ export async function runCli(args: readonly string[], opts: CliOptions = {}): Pr
   return p.exit()
 }
 
-/** a's stdout → b's stdin and b's stdout → a's stdin, as `dupsh` or a pair of fifos would. */
-export function crossConnect(a: CliProcess, b: CliProcess): void {
-  a.child.stdout.pipe(b.child.stdin)
+/**
+ * a's stdout → b's stdin and b's stdout → a's stdin, as `dupsh` or a pair of fifos would.
+ * `bytesPerSecond` slows a → b down to that rate (a slow link: a sync then lasts long enough to
+ * be stopped in the middle, however fast the machine). A process that dies leaves the other's
+ * pipe broken, as it would between real processes: never an error in the test.
+ */
+export function crossConnect(a: CliProcess, b: CliProcess, opts: { bytesPerSecond?: number } = {}): void {
+  for (const p of [a, b]) p.child.stdin.on('error', () => undefined)
+  const rate = opts.bytesPerSecond
+  if (rate === undefined) a.child.stdout.pipe(b.child.stdin)
+  else a.child.stdout.pipe(throttle(rate)).pipe(b.child.stdin)
   b.child.stdout.pipe(a.child.stdin)
+  // Once a process is gone, what the other still writes to it is read and dropped here: a pipe
+  // left paused would never report its end, and its process never its close.
+  const drainInto = (dead: CliProcess, writer: CliProcess): void => {
+    dead.child.once('exit', () => {
+      writer.child.stdout.unpipe()
+      writer.child.stdout.resume()
+    })
+  }
+  drainInto(b, a)
+  drainInto(a, b)
+}
+
+function throttle(bytesPerSecond: number): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      // In slices, so one large chunk is spread out too.
+      const slice = Math.max(1, Math.floor(bytesPerSecond / 20))
+      let at = 0
+      const next = (): void => {
+        if (at >= chunk.byteLength) return done()
+        const part = chunk.subarray(at, at + slice)
+        at += part.byteLength
+        this.push(part)
+        setTimeout(next, (part.byteLength / bytesPerSecond) * 1000)
+      }
+      next()
+    },
+  })
 }
 
 /** Runs `main(argv, io)` in this process with in-memory stdio. */
 export async function runMain(
   args: readonly string[],
-  opts: { env?: Record<string, string | undefined>; input?: string; signal?: AbortSignal } = {},
+  opts: {
+    env?: Record<string, string | undefined>
+    input?: string
+    signal?: AbortSignal
+    /** Make stdin or stdout claim to be a terminal. */
+    tty?: 'stdin' | 'stdout'
+  } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdin = new PassThrough()
   const stdout = new PassThrough()
+  if (opts.tty) Object.assign(opts.tty === 'stdin' ? stdin : stdout, { isTTY: true })
   const stderr = new PassThrough()
   let out = ''
   let err = ''

@@ -29,6 +29,11 @@ function nameExchange(name: string, heard: Set<string>): () => Duplex {
         for (const line of chunk.toString().split('\n')) if (line) heard.add(line)
         done()
       },
+      // The peer ended: so do we (as a replication stream does).
+      final(done) {
+        this.push(null)
+        done()
+      },
     })
     stream.push(`${name}\n`)
     return stream
@@ -117,8 +122,11 @@ test('leave() disconnects the peers, is idempotent, and ready() afterwards fails
   const first = a.leave()
   assert.equal(a.leave(), first)
   await first
-  const [peer] = await gone
+  const [peer, err] = await gone
   assert.equal(peer.id, a.swarm.keyPair.publicKey.toString('hex'))
+  // A clean leave: the peer's end arrived (no reset, no timeout).
+  assert.equal(err, null)
+  assert.deepEqual(b.peers, [])
   assert.equal(a.closed, true)
   await assert.rejects(a.ready(), (err) => isKappaError(err, 'ERR_CLOSED'))
   await new Promise<void>((resolve, reject) => a.leave((err) => (err ? reject(err) : resolve())))
@@ -254,4 +262,25 @@ test('two Kappa cores replicate live through core.join and index what arrives', 
     () => a.join(Buffer.alloc(31)),
     (err: unknown) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
   )
+})
+
+test('no bootstrap node answers: bootstrapState goes unreachable and join emits offline; a testnet is reachable', async (t) => {
+  const unreachable = join('offline-test', {
+    replicate: nameExchange('x', new Set()),
+    bootstrap: '127.0.0.1:1',
+  })
+  t.after(() => unreachable.leave())
+  assert.equal(unreachable.bootstrapState, 'probing')
+  await once(unreachable, 'offline')
+  assert.equal(unreachable.bootstrapState, 'unreachable')
+  await unreachable.leave()
+
+  const testnet = await createTestnet(3)
+  const online = join('online-test', { replicate: nameExchange('y', new Set()), dht: testnet.createNode() })
+  t.after(async () => {
+    await online.leave()
+    await testnet.destroy()
+  })
+  await once(online, 'online')
+  assert.equal(online.bootstrapState, 'reachable')
 })

@@ -2,7 +2,14 @@
 import type { KvReadStreamOptions } from '../../kv/index.js'
 import type { Prepare } from '../context.js'
 import { toJson, writeJsonLines, writeOut } from '../output.js'
+import { holderStopped } from '../stop.js'
 import { optionalString, parseCount, parseFlag } from '../values.js'
+
+/** The rows stopped because the holder serving this command stopped: that is no success. */
+function throwIfHolderStopped(signal: AbortSignal, dir: string): void {
+  const stopped = holderStopped(signal, dir)
+  if (stopped) throw stopped
+}
 
 export const prepareGet: Prepare = (inv) => {
   const [key] = inv.args as [string]
@@ -27,14 +34,16 @@ export const prepareList: Prepare = (inv) => {
     const key = optionalString(o[bound])
     if (key !== undefined) opts[bound] = key
   }
-  return async (kv, { io, signal }) => {
+  return async (kv, { io, signal, dir }) => {
     await writeJsonLines(io.stdout, kv.createReadStream(opts), signal)
+    throwIfHolderStopped(signal, dir)
   }
 }
 
 export const prepareHistory: Prepare = (inv) => {
   const [key] = inv.args as [string]
-  return async (kv, { io, signal }) => {
+  return async (kv, { io, signal, dir }) => {
     await writeJsonLines(io.stdout, kv.createHistoryStream(key), signal)
+    throwIfHolderStopped(signal, dir)
   }
 }

@@ -4,12 +4,14 @@
  */
 import { Duplex } from 'node:stream'
 import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
 import { KappaError } from '../../errors.js'
 import type { HypercoreFeed } from '../feed.js'
 import type { PreambleRole } from '../messages.js'
 import type { ReplicateOptions, ReplicationMode } from '../types.js'
 import { replicationError } from './errors.js'
 import { DEFAULT_LIVE_TIMEOUT, ReplicationSession, type FeedHost, type SessionOptions } from './session.js'
+import { StatsHub } from './stream-stats.js'
 import { ReplicationTransport } from './transport.js'
 
 const MODES: ReplicationMode[] = ['sync', 'push', 'pull']
@@ -20,6 +22,8 @@ export class Replicator<T> {
   private readonly sessions = new Set<ReplicationSession<T>>()
   /** Raw streams handed to `replicate()`, until they have closed (close() waits for them). */
   private readonly raws = new Set<Promise<void>>()
+  /** Block counters of every stream, fed by one listener pair per core. */
+  private readonly stats = new StatsHub()
 
   constructor(host: FeedHost<T>, store: Corestore) {
     this.host = host
@@ -37,7 +41,11 @@ export class Replicator<T> {
     }
 
     let session: ReplicationSession<T> | null = null
-    const transport = new ReplicationTransport(role, (initiator) => session?.start(initiator))
+    const transport = new ReplicationTransport(
+      role,
+      (initiator) => session?.start(initiator),
+      this.stats.streamStats(),
+    )
     session = new ReplicationSession<T>(this.host, this.store, transport, options, (s) =>
       this.sessions.delete(s),
     )
@@ -55,7 +63,13 @@ export class Replicator<T> {
 
   /** A feed was added locally or learned from a peer: live sessions pass it on. */
   feedAdded(feed: HypercoreFeed<T>): void {
+    this.stats.watch(feed.core)
     for (const session of this.sessions) session.announce(feed)
+  }
+
+  /** A candidate core (a feed not earned yet): the blocks that earn it count in the streams' stats. */
+  candidateOpened(core: Hypercore): void {
+    this.stats.watch(core)
   }
 
   /** Hypercore checked the tree of feed `id` the peer on `stream` sent: a fork, or none. */

@@ -158,6 +158,7 @@ export class ReplicationSession<T> {
     }
     const noise = outer.noiseStream
     this.noise = noise
+    this.transport.stats.attach(noise)
     if (this.opts.live) {
       // The secret stream fails with "timed out" (ERR_TIMEOUT) when no byte arrived for this long;
       // our keep-alives come often enough that a peer with the same setting never times us out.

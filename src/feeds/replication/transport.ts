@@ -16,6 +16,7 @@ import {
   type PreambleRole,
 } from '../messages.js'
 import { FrameGuard } from './frame-guard.js'
+import type { StreamStats } from './stream-stats.js'
 
 /** The preamble, the Noise handshake and the channel opening must be done within this. */
 export const HANDSHAKE_TIMEOUT = 10_000
@@ -25,6 +26,8 @@ type Release = (() => void) | null
 export class ReplicationTransport extends Duplex {
   /** The raw side the Noise stream runs over; set once the roles are settled. */
   readonly inner: Duplex
+  /** What moved on this stream (read through `replicationStats`). */
+  readonly stats: StreamStats
   private readonly own: Preamble
   private readonly onRoles: (isInitiator: boolean) => void
   private received: Buffer | null = Buffer.alloc(0)
@@ -37,8 +40,10 @@ export class ReplicationTransport extends Duplex {
   private releaseIn: Release = null
   private releaseOut: Release = null
 
-  constructor(role: PreambleRole, onRoles: (isInitiator: boolean) => void) {
+  constructor(role: PreambleRole, onRoles: (isInitiator: boolean) => void, stats: StreamStats) {
     super({ allowHalfOpen: true })
+    this.stats = stats
+    this.once('close', () => stats.detach())
     this.own = { version: PROTOCOL_VERSION, role, nonce: randomBytes(32) }
     this.onRoles = onRoles
     this.inner = new Duplex({

@@ -1,0 +1,96 @@
+/**
+ * The local socket DIR/hyperkv.sock: only the user who owns the holding process can connect (the
+ * socket is created with mode 0600, under a umask that allows nothing else, and a client connects
+ * only to a socket its own user owns). A socket left by a holder that was killed refuses
+ * connections: it is stale, and whoever holds DIR next removes it.
+ */
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { chmod, lstat, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { KappaError } from '../../errors.js'
+
+export const SOCKET_NAME = 'hyperkv.sock'
+/** A Unix socket's path holds at most this many bytes (Linux `sun_path`, 108 with its NUL). */
+export const MAX_SOCKET_PATH_BYTES = 107
+
+export function socketPath(dir: string): string {
+  return join(dir, SOCKET_NAME)
+}
+
+export function socketPathFits(path: string): boolean {
+  return Buffer.byteLength(path) <= MAX_SOCKET_PATH_BYTES
+}
+
+/** What is at the socket's path: nothing, a socket of this user, or something else. */
+export type SocketEntry = 'none' | 'ours' | 'foreign'
+
+export async function inspectSocket(path: string): Promise<SocketEntry> {
+  let stat
+  try {
+    stat = await lstat(path)
+  } catch {
+    return 'none'
+  }
+  if (!stat.isSocket()) return 'foreign'
+  const uid = process.getuid?.()
+  if (uid !== undefined && stat.uid !== uid) return 'foreign'
+  return 'ours'
+}
+
+/** `'refused'`: a socket nobody listens on (stale). `'absent'`: gone meanwhile or unusable. */
+export type ConnectResult =
+  { state: 'connected'; socket: Socket } | { state: 'refused' } | { state: 'absent' }
+
+export function connectSocket(path: string): Promise<ConnectResult> {
+  return new Promise((resolve) => {
+    if (!socketPathFits(path)) return resolve({ state: 'absent' })
+    const socket = connect(path)
+    const onError = (err: NodeJS.ErrnoException): void => {
+      socket.destroy()
+      resolve({ state: err.code === 'ECONNREFUSED' ? 'refused' : 'absent' })
+    }
+    socket.once('error', onError)
+    socket.once('connect', () => {
+      socket.off('error', onError)
+      resolve({ state: 'connected', socket })
+    })
+  })
+}
+
+/**
+ * Listens on `path`, replacing a stale socket there. Only called while holding DIR's storage lock,
+ * so no live holder can be listening on it. Something that is not our socket is left alone.
+ */
+export async function listenSocket(path: string, onConnection: (socket: Socket) => void): Promise<Server> {
+  if (!socketPathFits(path)) {
+    throw new KappaError('ERR_STORAGE', `the path ${path} is too long for a local socket`)
+  }
+  const entry = await inspectSocket(path)
+  if (entry === 'foreign') throw new KappaError('ERR_STORAGE', `${path} exists and is not this user's socket`)
+  if (entry === 'ours') await unlink(path).catch(() => undefined)
+  const server = createServer({ allowHalfOpen: false }, onConnection)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    // The socket file takes its mode from the umask when it is bound (synchronously, inside
+    // listen()): no moment exists in which another user could connect.
+    const umask = process.umask(0o177)
+    try {
+      server.listen(path, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    } finally {
+      process.umask(umask)
+    }
+  })
+  await chmod(path, 0o600)
+  // A failure of one connection never reaches the server; the server's own errors are ignored
+  // after listening (the holder goes on without serving).
+  server.on('error', () => undefined)
+  return server
+}
+
+/** Removes the socket at `path` if it is ours: only while holding DIR (nobody listens on it). */
+export async function removeSocket(path: string): Promise<void> {
+  if ((await inspectSocket(path)) === 'ours') await unlink(path).catch(() => undefined)
+}

@@ -1,0 +1,115 @@
+/**
+ * The counters behind `replicationStats`: one listener pair per core for the whole Multifeed (not
+ * per stream). Hypercore's `'download'` and `'upload'` events name the peer, and the peer names the
+ * Noise stream it is on, which maps to that stream's counters; so a core costs two listeners
+ * however many peers it has.
+ */
+import type Hypercore from 'hypercore'
+import type { ReplicationStats } from './stats.js'
+
+interface PeerLike {
+  readonly stream: unknown
+  readonly remoteContiguousLength: number
+}
+
+/** One stream's counters; `attach` links it to its Noise stream once the roles are settled. */
+export class StreamStats {
+  blocksReceived = 0
+  bytesReceived = 0
+  blocksSent = 0
+  bytesSent = 0
+  private noise: object | null = null
+
+  constructor(private readonly hub: StatsHub) {}
+
+  /** The Noise stream this replication runs on: blocks moved on it count here from now on. */
+  attach(noise: object): void {
+    if (this.noise) return
+    this.noise = noise
+    this.hub.register(noise, this)
+  }
+
+  /** The stream closed: stop counting (the numbers stay readable). */
+  detach(): void {
+    if (this.noise) this.hub.unregister(this.noise)
+  }
+
+  snapshot(): ReplicationStats {
+    let blocksToReceive = 0
+    let blocksToSend = 0
+    let feeds = 0
+    if (this.noise) {
+      for (const core of this.hub.cores) {
+        const peer = (core.peers as PeerLike[]).find((p) => p.stream === this.noise)
+        if (!peer) continue
+        feeds++
+        const theirs = peer.remoteContiguousLength
+        const ours = core.contiguousLength
+        if (theirs > ours) blocksToReceive += theirs - ours
+        else blocksToSend += ours - theirs
+      }
+    }
+    return {
+      blocksReceived: this.blocksReceived,
+      bytesReceived: this.bytesReceived,
+      blocksSent: this.blocksSent,
+      bytesSent: this.bytesSent,
+      blocksToReceive,
+      blocksToSend,
+      feeds,
+    }
+  }
+}
+
+/** Every core of one Multifeed, watched once, dispatching its block events to the stream's counters. */
+export class StatsHub {
+  readonly cores = new Set<Hypercore>()
+  private readonly streams = new Map<object, StreamStats>()
+
+  private readonly onDownload = (_index: number, bytes: number, from: unknown): void => {
+    const stats = this.streamOf(from)
+    if (!stats) return
+    stats.blocksReceived++
+    stats.bytesReceived += bytes
+  }
+
+  private readonly onUpload = (_index: number, bytes: number, from: unknown): void => {
+    const stats = this.streamOf(from)
+    if (!stats) return
+    stats.blocksSent++
+    stats.bytesSent += bytes
+  }
+
+  streamStats(): StreamStats {
+    return new StreamStats(this)
+  }
+
+  /** A core of the Multifeed (called once per feed, as it is added). */
+  watch(core: Hypercore): void {
+    if (this.cores.has(core)) return
+    this.cores.add(core)
+    core.on('download', this.onDownload)
+    core.on('upload', this.onUpload)
+    core.once('close', () => this.unwatch(core))
+  }
+
+  unwatch(core: Hypercore): void {
+    if (!this.cores.delete(core)) return
+    core.off('download', this.onDownload)
+    core.off('upload', this.onUpload)
+  }
+
+  register(noise: object, stats: StreamStats): void {
+    this.streams.set(noise, stats)
+  }
+
+  unregister(noise: object): void {
+    this.streams.delete(noise)
+  }
+
+  private streamOf(from: unknown): StreamStats | undefined {
+    if (this.streams.size === 0 || from === null || typeof from !== 'object') return undefined
+    const stream = (from as { stream?: unknown }).stream
+    return typeof stream === 'object' && stream !== null ? this.streams.get(stream) : undefined
+  }
+}
