@@ -453,7 +453,9 @@ export class DagView implements ChangeSource {
             : passed
               ? [...this.outbox.passed(passed.end), put]
               : [put]
-          await this.#beforeCommit(opsBytes(ops), 'the DAG index cannot commit replicated nodes')
+          // Replicated nodes arrive after their blocks, which Hypercore stored without the
+          // checker seeing them: measure the free space now.
+          await this.#beforeCommit(opsBytes(ops), 'the DAG index cannot commit replicated nodes', true)
           try {
             await writeBatch(this.#root, ops)
           } catch (err) {
@@ -515,9 +517,9 @@ export class DagView implements ChangeSource {
    * Before a commit: the storage healed (after a fault), and room for `bytes` more. Undefined (no
    * promise, no turn of the loop) in the usual case: no fault, and the free space known to suffice.
    */
-  #beforeCommit(bytes: number, what: string): Promise<void> | undefined {
-    if (this.#fault) return this.#heal(what).then(() => this.#opts.space?.check(bytes, what))
-    return this.#opts.space?.check(bytes, what)
+  #beforeCommit(bytes: number, what: string, fresh = false): Promise<void> | undefined {
+    if (this.#fault) return this.#heal(what).then(() => this.#opts.space?.check(bytes, what, fresh))
+    return this.#opts.space?.check(bytes, what, fresh)
   }
 
   #noteFault(err: Error): void {

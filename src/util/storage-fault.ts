@@ -98,13 +98,14 @@ export class FreeSpace {
 
   /**
    * Resolves (or returns undefined at once) when `bytes` more may be written; rejects with
-   * `ERR_STORAGE` (`ENOSPC`) when the file system has less than the floor left.
+   * `ERR_STORAGE` (`ENOSPC`) when the file system has less than the floor left. `fresh`: measure
+   * now, for writes that follow others the checker never saw (Hypercore's downloads).
    */
-  check(bytes: number, what: string): Promise<void> | undefined {
+  check(bytes: number, what: string, fresh = false): Promise<void> | undefined {
     if (this.#floor <= 0) return undefined
     const left = this.#free - this.#writtenSince - bytes
     const trusted = left > 16 * this.#floor ? RECHECK_ROOMY_MS : RECHECK_MS
-    if (performance.now() - this.#measuredAt < trusted && left >= 2 * this.#floor) {
+    if (!fresh && performance.now() - this.#measuredAt < trusted && left >= 2 * this.#floor) {
       this.#writtenSince += bytes
       return undefined
     }
