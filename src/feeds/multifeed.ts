@@ -28,6 +28,7 @@ import type {
   KeyPair,
   MultifeedEvents,
   ReplicateOptions,
+  ReplicationStream,
   ValueEncoding,
 } from './types.js'
 import { guardForks } from './replication/trees.js'
@@ -149,7 +150,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
    * A replication stream to pipe to the other side's. `isInitiator`: true/false for the Noise
    * roles, omitted to negotiate them, or an existing Duplex (e.g. a socket) to run over.
    */
-  replicate(isInitiator?: boolean | Duplex, opts: ReplicateOptions = {}): Duplex {
+  replicate(isInitiator?: boolean | Duplex, opts: ReplicateOptions = {}): ReplicationStream {
     return this.replicator.replicate(isInitiator, opts)
   }
 

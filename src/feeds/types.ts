@@ -3,7 +3,7 @@
  * Hypercore 11; nothing above `src/feeds` touches Hypercore directly.
  */
 import type { EventEmitter } from 'node:events'
-import type { Readable } from 'node:stream'
+import type { Duplex, Readable } from 'node:stream'
 
 declare const feedKeyBrand: unique symbol
 /** A feed's public key as 64 lowercase hex characters. */
@@ -84,6 +84,11 @@ export interface ReplicateOptions {
    * appended yet into their feeds, so this replication sends them.
    */
   beforeHello?: () => Promise<void>
+  /**
+   * Live: awaited once this side holds everything the peer offered when it connected, before the
+   * stream emits `'caught-up'`. Upper layers use it to finish indexing what arrived.
+   */
+  beforeCaughtUp?: () => Promise<void>
   /** Give up a non-live replication that makes no progress for this long (ms). */
   timeout?: number
   /**
@@ -92,6 +97,47 @@ export interface ReplicateOptions {
    * their own liveTimeout (every 5 s at most).
    */
   liveTimeout?: number
+}
+
+/** The events a replication stream adds to a Duplex's own. */
+export interface ReplicationStreamEvents {
+  /** The peer's first offers are all taken: every feed it had when it connected is known here. */
+  'remote-feeds': []
+  /**
+   * Live streams, once: this side holds every entry the peer offered when it connected, and the
+   * views (a Kappa's, a Hyperlog's DAG) have indexed them. Later entries keep arriving without
+   * another event (a view's `watch` or `'change'` follows them).
+   */
+  'caught-up': []
+}
+
+type DuplexListener = Parameters<Duplex['on']>
+
+/** The stream `replicate()` returns (Multifeed, Kappa, Hyperlog, and so HyperKV's `kv.log`). */
+export interface ReplicationStream extends Duplex {
+  /**
+   * Resolves when the replication ended cleanly: non-live, both sides agreed they hold what the
+   * other offered; live, the stream was ended (by either side, or by closing the store) without an
+   * error. Rejects with the stream's KappaError otherwise — `ERR_CLOSED` when it was destroyed or
+   * its store closed before a non-live replication completed. Calling it listens for `'error'`:
+   * the error reaches the promise, and an app that awaits it needs no `'error'` listener.
+   */
+  finished(): Promise<void>
+  on<E extends keyof ReplicationStreamEvents>(
+    event: E,
+    listener: (...args: ReplicationStreamEvents[E]) => void,
+  ): this
+  on(...args: DuplexListener): this
+  once<E extends keyof ReplicationStreamEvents>(
+    event: E,
+    listener: (...args: ReplicationStreamEvents[E]) => void,
+  ): this
+  once(...args: DuplexListener): this
+  off<E extends keyof ReplicationStreamEvents>(
+    event: E,
+    listener: (...args: ReplicationStreamEvents[E]) => void,
+  ): this
+  off(...args: DuplexListener): this
 }
 
 /*

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream'
 import { ClassicLevel } from 'classic-level'
 import { KappaError, isKappaError } from '../errors.js'
 import { MAX_ENTRY_BYTES, checkEntrySize } from '../feeds/limits.js'
-import type { Feed } from '../feeds/types.js'
+import type { Feed, ReplicationStream } from '../feeds/types.js'
 import { Kappa, type LevelDb } from '../kappa/index.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
 import { FreeSpace, MIN_FREE_BYTES } from '../util/storage-fault.js'
@@ -316,7 +316,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
   replicate(
     isInitiator?: boolean | Duplex | HyperlogReplicateOptions,
     opts?: HyperlogReplicateOptions,
-  ): Duplex {
+  ): ReplicationStream {
     if (this.#closing) throw KappaError.closed('hyperlog')
     const stream = startReplication(
       {

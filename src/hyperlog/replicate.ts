@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream'
 import { KappaError } from '../errors.js'
-import type { ReplicationMode } from '../feeds/types.js'
+import type { ReplicationMode, ReplicationStream } from '../feeds/types.js'
 import type { Kappa } from '../kappa/index.js'
 import type { SignableNode } from './types.js'
 
@@ -47,7 +47,7 @@ export function startReplication(
   deps: ReplicationDeps,
   isInitiator: boolean | Duplex | HyperlogReplicateOptions | undefined,
   opts: HyperlogReplicateOptions | undefined,
-): { stream: Duplex; live: boolean } {
+): { stream: ReplicationStream; live: boolean } {
   let init = isInitiator
   let options = opts
   // hyperlog's call shape: replicate({ mode, live }).
@@ -77,6 +77,7 @@ export function startReplication(
     liveTimeout,
     beforeDone,
     beforeHello: deps.flushed,
+    beforeCaughtUp: deps.indexed,
   })
   if (process) {
     const remove = deps.addProcessor(processorOf(process))

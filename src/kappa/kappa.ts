@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import { KappaError } from '../errors.js'
 import { Multifeed, type MultifeedOptions, type WriterOptions } from '../feeds/index.js'
-import type { CorestoreLike, Feed, FeedKey, ReplicateOptions } from '../feeds/types.js'
+import type { CorestoreLike, Feed, FeedKey, ReplicateOptions, ReplicationStream } from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { Indexer } from './indexer.js'
 import { joinLive, type Join, type JoinLiveOptions, type TopicInput } from '../net/index.js'
@@ -114,10 +114,23 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     return this.multifeed.feeds()
   }
 
-  /** A replication stream of every feed (see Multifeed). New feeds and entries get indexed. */
-  replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): Duplex {
+  /**
+   * A replication stream of every feed (see Multifeed). New feeds and entries get indexed; live,
+   * `'caught-up'` waits for every view to have indexed what the peer offered at connect time.
+   */
+  replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): ReplicationStream {
     if (this.closing) throw KappaError.closed('kappa')
-    return this.multifeed.replicate(isInitiator, opts)
+    if (opts === undefined || opts === null || typeof opts !== 'object' || !opts.live) {
+      return this.multifeed.replicate(isInitiator, opts)
+    }
+    const { beforeCaughtUp } = opts
+    return this.multifeed.replicate(isInitiator, {
+      ...opts,
+      beforeCaughtUp: async () => {
+        await this.ready()
+        if (typeof beforeCaughtUp === 'function') await beforeCaughtUp()
+      },
+    })
   }
 
   /**

@@ -55,8 +55,8 @@ export interface ExchangeLink {
   sendAdd(offers: OfferList): void
   sendTreeRequest(m: TreeRequestMessage): void
   sendTree(m: TreeMessage): void
-  /** The peer's initial offers are all taken: its feeds are ours now ('remote-feeds'). */
-  initialTaken(): void
+  /** The peer's initial offers (`list`) are all taken: its feeds are ours now ('remote-feeds'). */
+  initialTaken(list: OfferList): void
   /** Not live: and downloaded as far as the peer proved them. Live: right after initialTaken. */
   initialDone(): Promise<void>
 }
@@ -327,7 +327,7 @@ export class FeedExchange<T> {
   // ---- the end of the initial offers (not live: the downloads) -----------------------------------
 
   private async initialTaken(list: OfferList): Promise<void> {
-    this.link.initialTaken()
+    this.link.initialTaken(list)
     if (!this.link.live && this.link.mode !== 'push') {
       for (let i = 0; i < list.count; i += OFFER_CONCURRENCY) {
         const group: Array<Promise<void>> = []

@@ -8,7 +8,7 @@ import type Hypercore from 'hypercore'
 import { KappaError } from '../../errors.js'
 import type { HypercoreFeed } from '../feed.js'
 import type { PreambleRole } from '../messages.js'
-import type { ReplicateOptions, ReplicationMode } from '../types.js'
+import type { ReplicateOptions, ReplicationMode, ReplicationStream } from '../types.js'
 import { replicationError } from './errors.js'
 import { DEFAULT_LIVE_TIMEOUT, ReplicationSession, type FeedHost, type SessionOptions } from './session.js'
 import { StatsHub } from './stream-stats.js'
@@ -30,7 +30,7 @@ export class Replicator<T> {
     this.store = store
   }
 
-  replicate(isInitiator: boolean | Duplex | undefined | null, opts: ReplicateOptions): Duplex {
+  replicate(isInitiator: boolean | Duplex | undefined | null, opts: ReplicateOptions): ReplicationStream {
     const options = checkOptions(opts)
     let role: PreambleRole = 'negotiate'
     let raw: Duplex | null = null
@@ -45,6 +45,7 @@ export class Replicator<T> {
       role,
       (initiator) => session?.start(initiator),
       this.stats.streamStats(),
+      options.live,
     )
     session = new ReplicationSession<T>(this.host, this.store, transport, options, (s) =>
       this.sessions.delete(s),
@@ -123,7 +124,7 @@ function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unkno
 function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
   if (opts === undefined) opts = {}
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('replicate opts must be an object')
-  const { live = false, mode = 'sync', beforeDone, beforeHello, timeout, liveTimeout } = opts
+  const { live = false, mode = 'sync', beforeDone, beforeHello, beforeCaughtUp, timeout, liveTimeout } = opts
   if (typeof live !== 'boolean') throw KappaError.invalid('live must be a boolean')
   if (!MODES.includes(mode)) throw KappaError.invalid(`mode must be one of ${MODES.join(', ')}`)
   if (beforeDone !== undefined && typeof beforeDone !== 'function') {
@@ -131,6 +132,9 @@ function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
   }
   if (beforeHello !== undefined && typeof beforeHello !== 'function') {
     throw KappaError.invalid('beforeHello must be a function')
+  }
+  if (beforeCaughtUp !== undefined && typeof beforeCaughtUp !== 'function') {
+    throw KappaError.invalid('beforeCaughtUp must be a function')
   }
   for (const [name, value] of [
     ['timeout', timeout],
@@ -140,5 +144,13 @@ function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
       throw KappaError.invalid(`${name} must be a positive number of milliseconds`)
     }
   }
-  return { live, mode, beforeDone, beforeHello, timeout, liveTimeout: liveTimeout ?? DEFAULT_LIVE_TIMEOUT }
+  return {
+    live,
+    mode,
+    beforeDone,
+    beforeHello,
+    beforeCaughtUp,
+    timeout,
+    liveTimeout: liveTimeout ?? DEFAULT_LIVE_TIMEOUT,
+  }
 }

@@ -34,6 +34,7 @@ import {
   type TreeRequestMessage,
 } from '../messages.js'
 import type { ReplicationMode } from '../types.js'
+import { caughtUpTargets, whenCaughtUp } from './caught-up.js'
 import { replicationError } from './errors.js'
 import { FeedExchange, type ExchangeHost } from './exchange.js'
 import { computeProof, verifyProof } from './proof.js'
@@ -63,6 +64,7 @@ export interface SessionOptions {
   mode: ReplicationMode
   beforeDone?: () => Promise<void>
   beforeHello?: () => Promise<void>
+  beforeCaughtUp?: () => Promise<void>
   timeout?: number
   liveTimeout: number
 }
@@ -134,7 +136,7 @@ export class ReplicationSession<T> {
         sendAdd: (feeds) => this.messages?.add.send({ feeds }),
         sendTreeRequest: (m) => this.messages?.treeRequest.send(m),
         sendTree: (m) => this.messages?.tree.send(m),
-        initialTaken: () => this.transport.emit('remote-feeds'),
+        initialTaken: (list) => this.initialTaken(list),
         initialDone: () => this.initialDone(),
       },
       (err) => this.fail(replicationError(err)),
@@ -253,6 +255,7 @@ export class ReplicationSession<T> {
     if (this.failed || this.finished || this.transport.destroyed) return
     this.failed = true
     this.failure = err
+    this.transport.outcome.failed(err)
     this.stopProgressTimer()
     const reason = quiet ? undefined : err
     const noise = this.noise
@@ -362,6 +365,22 @@ export class ReplicationSession<T> {
     if (this.opts.live) for (const feed of this.host.allFeeds()) this.exchange.announce(feed)
   }
 
+  /** The peer's hello is all taken: 'remote-feeds'; live, 'caught-up' once its blocks are here too. */
+  private initialTaken(list: OfferList): void {
+    this.transport.emit('remote-feeds')
+    if (!this.opts.live) return
+    const targets = this.opts.mode === 'push' ? [] : caughtUpTargets(list, (id) => this.host.knownFeed(id))
+    void whenCaughtUp(targets, this.ended)
+      .then(async (held) => {
+        if (!held || this.transport.destroyed) return
+        await this.opts.beforeCaughtUp?.()
+        if (!this.transport.destroyed && !this.failed) this.transport.emit('caught-up')
+      })
+      // Indexing that fails (a view stopped, the store closing) is the store's to report, not the
+      // stream's: no 'caught-up', and the replication goes on.
+      .catch(() => undefined)
+  }
+
   /** Not live: the peer's hello is all taken and downloaded; done once beforeDone agrees. */
   private async initialDone(): Promise<void> {
     if (this.opts.live) return
@@ -376,6 +395,7 @@ export class ReplicationSession<T> {
   private maybeEnd(): void {
     if (this.opts.live || !this.doneSent || !this.doneReceived || this.finished) return
     this.finished = true
+    this.transport.outcome.completed()
     // The progress timer keeps running: a peer that never answers our end (gone without a word)
     // gets the stream destroyed — without an error, both sides had everything — when it fires.
     // Never end() or destroy() the outer stream: the peer would see a premature close.

@@ -16,6 +16,7 @@ import {
   type PreambleRole,
 } from '../messages.js'
 import { FrameGuard } from './frame-guard.js'
+import { ReplicationOutcome } from './outcome.js'
 import type { StreamStats } from './stream-stats.js'
 
 /** The preamble, the Noise handshake and the channel opening must be done within this. */
@@ -28,6 +29,8 @@ export class ReplicationTransport extends Duplex {
   readonly inner: Duplex
   /** What moved on this stream (read through `replicationStats`). */
   readonly stats: StreamStats
+  /** How the replication ended (`finished()`), as the session reports it. */
+  readonly outcome: ReplicationOutcome
   private readonly own: Preamble
   private readonly onRoles: (isInitiator: boolean) => void
   private received: Buffer | null = Buffer.alloc(0)
@@ -40,9 +43,15 @@ export class ReplicationTransport extends Duplex {
   private releaseIn: Release = null
   private releaseOut: Release = null
 
-  constructor(role: PreambleRole, onRoles: (isInitiator: boolean) => void, stats: StreamStats) {
+  constructor(
+    role: PreambleRole,
+    onRoles: (isInitiator: boolean) => void,
+    stats: StreamStats,
+    live: boolean,
+  ) {
     super({ allowHalfOpen: true })
     this.stats = stats
+    this.outcome = new ReplicationOutcome(this, live)
     this.once('close', () => stats.detach())
     this.own = { version: PROTOCOL_VERSION, role, nonce: randomBytes(32) }
     this.onRoles = onRoles
@@ -64,6 +73,11 @@ export class ReplicationTransport extends Duplex {
     }, HANDSHAKE_TIMEOUT)
     this.handshakeTimer.unref()
     this.push(encodePreamble(this.own))
+  }
+
+  /** See `ReplicationStream.finished`. */
+  finished(): Promise<void> {
+    return this.outcome.settled()
   }
 
   /** The Noise handshake is through (the secret stream sends and receives). */
