@@ -2,9 +2,9 @@
  * What `heads()` returns: a Readable of the head nodes (as hyperlog returned a stream) that is also
  * a Promise of the array (as the contract's `await log.heads()`), both from one read.
  */
-import { Readable } from 'node:stream'
+import { RowReadable } from '../util/typed-readable.js'
 
-export class HeadsStream<N> extends Readable implements Promise<N[]> {
+export class HeadsStream<N> extends RowReadable<N> implements Promise<N[]> {
   readonly #result: Promise<N[]>
   #started = false
 

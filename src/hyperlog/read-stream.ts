@@ -3,7 +3,7 @@
  * one `getMany` of node records per chunk). Live streams wait for the DAG index's next commit
  * when they have caught up.
  */
-import { Readable } from 'node:stream'
+import { RowReadable } from '../util/typed-readable.js'
 import type { KnownNode } from './dag-indexer.js'
 
 /** What a change stream reads from: the committed DAG index. */
@@ -33,7 +33,7 @@ export interface ChangeStreamOptions<T> {
 
 const CHUNK = 256
 
-export class ChangeStream<T> extends Readable {
+export class ChangeStream<T> extends RowReadable<T> {
   readonly #source: ChangeSource
   readonly #opts: ChangeStreamOptions<T>
   #low: number
