@@ -5,70 +5,14 @@
  * fixtures without the markers must fail on exactly those lines and nowhere else.
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve as resolvePath } from 'node:path'
+import { join } from 'node:path'
 import { test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { ROOT as root, compile, strictTsconfig as tsconfig, type Diagnostic } from '../helpers/tsc.js'
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
 const fixtures = join(root, 'test/types/fixtures')
-const tsc = join(root, 'node_modules/typescript/bin/tsc')
 const MARKER = /^\s*\/\/ @ts-expect-error\b/
-
-interface Diagnostic {
-  file: string
-  line: number
-  message: string
-}
-
-/** Runs tsc on `dir`'s tsconfig; resolves with its diagnostics (tsc exits non-zero when there are any). */
-function compile(project: string): Promise<Diagnostic[]> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [tsc, '--noEmit', '--pretty', 'false', '-p', project],
-      { cwd: root, maxBuffer: 16 * 1024 * 1024, timeout: 240_000 },
-      (_err, stdout) => {
-        const diagnostics: Diagnostic[] = []
-        for (const line of stdout.split('\n')) {
-          const match = /^(.+?)\((\d+),\d+\): error (TS\d+: .*)$/.exec(line)
-          if (match)
-            diagnostics.push({
-              file: resolvePath(root, match[1]!),
-              line: Number(match[2]),
-              message: match[3]!,
-            })
-        }
-        resolve(diagnostics)
-      },
-    )
-  })
-}
-
-/** A strict tsconfig compiling `files` with `kappadb` mapped to this repository's sources. */
-function tsconfig(files: string[]): string {
-  return JSON.stringify({
-    compilerOptions: {
-      target: 'ES2022',
-      module: 'NodeNext',
-      moduleResolution: 'NodeNext',
-      lib: ['ES2023'],
-      types: ['node'],
-      strict: true,
-      skipLibCheck: true,
-      noEmit: true,
-      paths: { kappadb: [join(root, 'src/index.ts')], 'kappadb/cli': [join(root, 'src/cli/index.ts')] },
-    },
-    files: [
-      ...files,
-      ...['corestore', 'hypercore', 'hypercore-crypto', 'hyperdht', 'hyperswarm', 'protomux'].map((m) =>
-        join(root, `types/${m}.d.ts`),
-      ),
-    ],
-  })
-}
 
 test('the fixture programs compile under strict, and each @ts-expect-error line fails without its marker', async (t) => {
   const names = (await readdir(fixtures)).filter((name) => name.endsWith('.ts')).sort()
