@@ -2,7 +2,7 @@
 // The store lives in /tmp/kv.db unless KV_DB names another directory. It is laid out as the
 // `hyperkv` command lays out its directory (the log's feeds in DIR/logs, its index in DIR/index,
 // the register in the index's sublevel `kv`), so `hyperkv -d DIR get KEY` reads what this wrote.
-import { hyperkv, hyperlog } from '../src/index.js'
+import { hyperkv, hyperlog } from 'kappadb'
 
 const dir = process.env.KV_DB ?? '/tmp/kv.db'
 

@@ -5,7 +5,7 @@
 // db.get callback (the README closed it too early), and the api reads the committed sum with
 // db.get (the README's `cb(null, sum)` named a variable local to map).
 import { MemoryLevel } from 'memory-level'
-import { kappa, levelView, type Entry, type Kappa, type ViewDb, type ViewHandle } from '../src/kappa/index.js'
+import { kappa, levelView, type Entry, type Kappa, type ViewDb, type ViewHandle } from 'kappadb'
 
 type SumApi = {
   get(this: ViewHandle, core: Kappa<number>, cb: (err: Error | null, value: number) => void): void
