@@ -5,7 +5,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { finished } from 'node:stream/promises'
 import Hypercore from 'hypercore'
 import Corestore from 'corestore'
 import { MemoryLevel } from 'memory-level'
@@ -51,7 +50,7 @@ try {
   const a = alice.replicate(true)
   const b = bob.replicate(false)
   a.pipe(b).pipe(a)
-  await Promise.all([finished(a), finished(b)])
+  await Promise.all([a.finished(), b.finished()])
   await Promise.all([alice.ready(), bob.ready()])
   const lists = [await texts(alice), await texts(bob)]
 
