@@ -175,6 +175,12 @@ async function runHere(prepared: Prepared, dir: string, kv: HyperKV, io: CliIO):
   // We hold DIR: a socket still there is a killed holder's.
   await removeSocket(socketPath(dir))
   const ctx = contextFor(inv, io, dir, host)
+  // What the store reports while it runs (a peer's writer forked: ERR_FORK) is one line on
+  // stderr; the command goes on, as the store does.
+  const onStoreError = (err: Error): void => {
+    io.stderr.write(formatFailure(describeFailure(err, dir)))
+  }
+  kv.on('error', onStoreError)
   let server: LocalServer | null = null
   let outcome: { code: number } | { failure: unknown }
   try {
@@ -188,6 +194,7 @@ async function runHere(prepared: Prepared, dir: string, kv: HyperKV, io: CliIO):
   }
   // A failure is reported once the store is closed, as every failure.
   await shutDown(server, kv)
+  kv.off('error', onStoreError)
   return 'code' in outcome ? outcome.code : report(io, outcome.failure, dir)
 }
 
