@@ -173,7 +173,7 @@ async function runHere(prepared: Prepared, dir: string, kv: HyperKV, io: CliIO):
   const host = new Host(dir, kv)
   const { removeSocket, socketPath } = await import('./holder/socket.js')
   // We hold DIR: a socket still there is a killed holder's.
-  await removeSocket(socketPath(dir))
+  await removeSocket(await socketPath(dir))
   const ctx = contextFor(inv, io, dir, host)
   // What the store reports while it runs (a peer's writer forked: ERR_FORK) is one line on
   // stderr; the command goes on, as the store does.
@@ -212,7 +212,7 @@ async function serve(host: Host, ctx: CommandContext): Promise<LocalServer | nul
   const { LocalServer } = await import('./holder/server.js')
   const { socketPath } = await import('./holder/socket.js')
   try {
-    return await LocalServer.listen(socketPath(host.dir), {
+    return await LocalServer.listen(await socketPath(host.dir), {
       holding: host.holding ?? '',
       execute: (request, io) => executeServed(host, request, io),
       readsStdin: (argv) => {
