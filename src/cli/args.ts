@@ -49,6 +49,9 @@ export const COMMANDS = {
   sync: { args: [], options: LIVE },
   join: { args: ['TOPIC?'], options: { bootstrap: { type: 'string' } } },
   status: { args: [], options: { json: { type: 'boolean' } } },
+  init: { args: [], options: { key: { type: 'string' } } },
+  key: { args: [], options: {} },
+  feeds: { args: [], options: {} },
   help: { args: ['COMMAND?'], options: {} },
 } as const satisfies Record<string, CommandSpec>
 
@@ -80,6 +83,8 @@ export function traitsOf(inv: Invocation): CommandTraits {
     case 'get':
     case 'history':
     case 'status':
+    case 'key':
+    case 'feeds':
       return { readsOnly: true, stdio: false, holds: false }
     case 'list':
       return { readsOnly: true, stdio: false, holds: live }

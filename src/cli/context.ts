@@ -36,3 +36,9 @@ export type Run = (kv: HyperKV, ctx: CommandContext) => Promise<number | void>
 
 /** Checks the invocation (throwing UsageError, before anything is opened) and returns the work. */
 export type Prepare = (inv: Invocation, env: CliIO['env']) => Run
+
+/** A command that works on the data directory itself, without opening a store (`init`, `key`). */
+export type RunOnDirectory = (dir: string, io: CliIO) => Promise<number | void>
+
+/** Checks the invocation (throwing UsageError, before anything is touched) and returns the work. */
+export type PrepareDirectory = (inv: Invocation, env: CliIO['env']) => RunOnDirectory

@@ -16,7 +16,7 @@ import {
   type CommandTraits,
   type Invocation,
 } from './args.js'
-import type { CliIO, CommandContext, Prepare, Run } from './context.js'
+import type { CliIO, CommandContext, Prepare, PrepareDirectory, Run, RunOnDirectory } from './context.js'
 import { describeFailure, EXIT_OK, EXIT_USAGE, formatFailure, isLockError, UsageError } from './errors.js'
 import { dataDirectory } from './data-dir.js'
 import { COMMAND_HELP, USAGE } from './usage.js'
@@ -25,6 +25,7 @@ import { prepareGet, prepareHistory, prepareList } from './commands/read.js'
 import { prepareReplicate } from './commands/replicate.js'
 import { prepareJoin } from './commands/join.js'
 import { prepareStatus } from './commands/status.js'
+import { prepareFeeds, prepareInit, prepareKey } from './commands/database.js'
 import { packageVersion } from './version.js'
 import { KappaError } from '../errors.js'
 import type { HyperKV } from '../kv/index.js'
@@ -34,7 +35,20 @@ import type { LocalServer, RunRequest } from './holder/server.js'
 export type { CliIO } from './context.js'
 export { USAGE } from './usage.js'
 
-const PREPARE: Record<Exclude<CommandName, 'help'>, Prepare> = {
+/** Commands on the directory itself: never through a holder, never on an opened store. */
+type DirectoryCommand = 'init' | 'key'
+type StoreCommand = Exclude<CommandName, 'help' | DirectoryCommand>
+
+const ON_DIRECTORY: Record<DirectoryCommand, PrepareDirectory> = {
+  init: prepareInit,
+  key: prepareKey,
+}
+
+function isDirectoryCommand(command: CommandName): command is DirectoryCommand {
+  return Object.hasOwn(ON_DIRECTORY, command)
+}
+
+const PREPARE: Record<StoreCommand, Prepare> = {
   put: preparePut,
   get: prepareGet,
   del: prepareDel,
@@ -45,6 +59,7 @@ const PREPARE: Record<Exclude<CommandName, 'help'>, Prepare> = {
   sync: prepareReplicate('sync'),
   join: prepareJoin,
   status: prepareStatus,
+  feeds: prepareFeeds,
 }
 
 /** While DIR is locked and no holder answers on its socket, keep trying this long (a holder starting). */
@@ -55,9 +70,15 @@ const RETRY_INTERVAL = 100
 
 /** A command whose line checked out, ready to run on a store. */
 interface Prepared {
-  inv: Invocation & { command: Exclude<CommandName, 'help'> }
+  inv: Invocation & { command: StoreCommand }
   run: Run
   traits: CommandTraits
+}
+
+/** A directory command whose line checked out. */
+interface PreparedDirectory {
+  runOnDirectory: RunOnDirectory
+  inv: Invocation
 }
 
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
@@ -66,6 +87,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     const prepared = prepare(argv, io)
     if (typeof prepared === 'number') return prepared
     dir = dataDirectory(prepared.inv.dir, io.env)
+    if ('runOnDirectory' in prepared) return (await prepared.runOnDirectory(dir, io)) ?? EXIT_OK
     return await runOnDirectory(prepared, argv, dir, io)
   } catch (err) {
     return report(io, err, dir)
@@ -76,7 +98,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
  * Parses and checks the command line; answers help, usage and `--version` itself (an exit code).
  * Nothing here touches the data directory.
  */
-function prepare(argv: readonly string[], io: CliIO): Prepared | number {
+function prepare(argv: readonly string[], io: CliIO): Prepared | PreparedDirectory | number {
   const inv = parseInvocation(argv)
   if (inv.command === undefined) {
     if (inv.version) {
@@ -100,6 +122,7 @@ function prepare(argv: readonly string[], io: CliIO): Prepared | number {
     return EXIT_OK
   }
   const command = inv.command
+  if (isDirectoryCommand(command)) return { inv, runOnDirectory: ON_DIRECTORY[command](inv, io.env) }
   const run = PREPARE[command](inv, io.env)
   const traits = traitsOf(inv)
   if (traits.stdio) refuseTerminal(command, io)
@@ -150,8 +173,14 @@ async function runHere(prepared: Prepared, dir: string, kv: HyperKV, io: CliIO):
   const host = new Host(dir, kv)
   const { removeSocket, socketPath } = await import('./holder/socket.js')
   // We hold DIR: a socket still there is a killed holder's.
-  await removeSocket(socketPath(dir))
+  await removeSocket(await socketPath(dir))
   const ctx = contextFor(inv, io, dir, host)
+  // What the store reports while it runs (a peer's writer forked: ERR_FORK) is one line on
+  // stderr; the command goes on, as the store does.
+  const onStoreError = (err: Error): void => {
+    io.stderr.write(formatFailure(describeFailure(err, dir)))
+  }
+  kv.on('error', onStoreError)
   let server: LocalServer | null = null
   let outcome: { code: number } | { failure: unknown }
   try {
@@ -165,6 +194,7 @@ async function runHere(prepared: Prepared, dir: string, kv: HyperKV, io: CliIO):
   }
   // A failure is reported once the store is closed, as every failure.
   await shutDown(server, kv)
+  kv.off('error', onStoreError)
   return 'code' in outcome ? outcome.code : report(io, outcome.failure, dir)
 }
 
@@ -182,7 +212,7 @@ async function serve(host: Host, ctx: CommandContext): Promise<LocalServer | nul
   const { LocalServer } = await import('./holder/server.js')
   const { socketPath } = await import('./holder/socket.js')
   try {
-    return await LocalServer.listen(socketPath(host.dir), {
+    return await LocalServer.listen(await socketPath(host.dir), {
       holding: host.holding ?? '',
       execute: (request, io) => executeServed(host, request, io),
       readsStdin: (argv) => {
@@ -206,6 +236,8 @@ async function executeServed(host: Host, request: RunRequest, io: CliIO): Promis
   try {
     const prepared = prepare(request.argv, io)
     if (typeof prepared === 'number') return prepared
+    // A client runs these in its own process; one sent here anyway runs the same way.
+    if ('runOnDirectory' in prepared) return (await prepared.runOnDirectory(request.dir, io)) ?? EXIT_OK
     const ctx = contextFor(prepared.inv, io, request.dir, host)
     return (await prepared.run(host.kv, ctx)) ?? EXIT_OK
   } catch (err) {

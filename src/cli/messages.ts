@@ -1,7 +1,7 @@
 /**
  * Every byte layout of the command, in one place: the local protocol a `hyperkv` process holding
- * DIR speaks on DIR/hyperkv.sock with the other `hyperkv` commands on DIR, and the peer key file
- * DIR/peer.key. docs/DESIGN.md ("The holder and its local socket") describes the exchange.
+ * DIR speaks on DIR/hyperkv.sock with the other `hyperkv` commands on DIR, the peer key file
+ * DIR/peer.key and the database key file DIR/db.key. docs/DESIGN.md ("The holder and its local socket") describes the exchange.
  *
  * Decoding validates everything (types, sizes, ranges, no trailing bytes) and throws
  * `ERR_PROTOCOL` on anything else: a message that decodes is one the code above may trust.
@@ -301,31 +301,47 @@ function checkHolderMessage<M extends HolderMessage>(m: M): M {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The peer key file DIR/peer.key (mode 0600): this directory's Hyperswarm identity, so peers see
-// the same peer across runs of `join`.
-//   version:   uint8 (= PEER_KEY_VERSION)
-//   secretKey: 64 bytes (ed25519 as libsodium keeps it: the 32-byte seed, then the public key)
+// The key files, each a version byte and then a fixed number of key bytes, written with mode 0600:
+//   DIR/peer.key: version 1, the 64-byte ed25519 secret key as libsodium keeps it (the 32-byte
+//                 seed, then the public key): this directory's Hyperswarm identity, so peers see
+//                 the same peer across runs of `join`.
+//   DIR/db.key:   version 1, the 32-byte database key, written by `hyperkv init`; a directory
+//                 without one uses the open key.
 // ---------------------------------------------------------------------------------------------
 
-export const PEER_KEY_VERSION = 1
-export const PEER_KEY_BYTES = 65
-
-export function encodePeerKey(secretKey: Uint8Array): Buffer {
-  if (secretKey.byteLength !== 64) throw KappaError.invalid('a peer secret key is 64 bytes')
-  const out = Buffer.alloc(PEER_KEY_BYTES)
-  out[0] = PEER_KEY_VERSION
-  out.set(secretKey, 1)
-  return out
+interface KeyFile {
+  encode(key: Uint8Array): Buffer
+  /** The key bytes; a file of another size is `ERR_PROTOCOL`, of another version `ERR_VERSION_MISMATCH`. */
+  decode(bytes: Uint8Array): Buffer
 }
 
-/** The secret key (its last 32 bytes are the public key); checking the pair is the caller's. */
-export function decodePeerKey(bytes: Uint8Array): Buffer {
-  if (bytes.byteLength !== PEER_KEY_BYTES) throw protocol(`a peer key file of ${bytes.byteLength} bytes`)
-  if (bytes[0] !== PEER_KEY_VERSION) {
-    throw new KappaError('ERR_VERSION_MISMATCH', `peer key file version ${bytes[0]}`)
+function keyFile(what: string, version: number, keyBytes: number): KeyFile {
+  return {
+    encode(key) {
+      if (key.byteLength !== keyBytes) throw KappaError.invalid(`a ${what} is ${keyBytes} bytes`)
+      const out = Buffer.alloc(1 + keyBytes)
+      out[0] = version
+      out.set(key, 1)
+      return out
+    },
+    decode(bytes) {
+      if (bytes.byteLength !== 1 + keyBytes) throw protocol(`a ${what} file of ${bytes.byteLength} bytes`)
+      if (bytes[0] !== version) {
+        throw new KappaError('ERR_VERSION_MISMATCH', `${what} file version ${bytes[0]}`)
+      }
+      return Buffer.from(bytes.subarray(1))
+    },
   }
-  return Buffer.from(bytes.subarray(1))
 }
+
+const PEER_KEY_FILE = keyFile('peer secret key', 1, 64)
+const DATABASE_KEY_FILE = keyFile('database key', 1, 32)
+
+export const encodePeerKey = PEER_KEY_FILE.encode
+/** The secret key (its last 32 bytes are the public key); checking the pair is the caller's. */
+export const decodePeerKey = PEER_KEY_FILE.decode
+export const encodeDatabaseKeyFile = DATABASE_KEY_FILE.encode
+export const decodeDatabaseKeyFile = DATABASE_KEY_FILE.decode
 
 // ---- plumbing -------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hyperkv, type HyperKV } from '../kv/index.js'
+import { readDatabaseKey } from './database-key.js'
 
 /**
  * Whether DIR holds a database: `hyperkv(dir)` keeps its feeds in DIR/logs and its index in
@@ -21,10 +22,11 @@ export async function databaseExists(dir: string): Promise<boolean> {
   return logs && index
 }
 
-/** Opens the store and waits until it is usable, so a held lock fails here, before any work. */
+/** Opens the store under DIR's database key (DIR/db.key, else the open key) and waits until it is usable, so a held lock fails here, before any work. */
 export async function openStore(dir: string): Promise<HyperKV> {
   await mkdir(dir, { recursive: true })
-  const kv = hyperkv(dir)
+  const key = await readDatabaseKey(dir)
+  const kv = hyperkv(dir, key === null ? {} : { key })
   try {
     // A directory held by another process fails here with ERR_LOCKED (HyperKV waits for its log).
     await kv.ready()

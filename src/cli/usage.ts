@@ -12,6 +12,9 @@ export const USAGE = `usage: hyperkv [-d DIR] [-q] COMMAND [ARGS]
   join [TOPIC] [--bootstrap host:port,...]
                                   replicate live with every peer found on TOPIC (Hyperswarm)
   status [--json]                 the database, its writer, and what the process holding it does
+  init [--key HEX]                make a database with its own key (a new random one, or HEX)
+  key                             print the database key
+  feeds                           print every feed (writer's log) held, one JSON row per line
   help [COMMAND]                  print this help, or a command's
 
   -d, --dir DIR    data directory (default $HYPERKV_DIR, else ~/.hyperkv)
@@ -91,7 +94,8 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
 
   Replicate live with every peer that joins TOPIC on the Hyperswarm DHT, reconnecting as peers
   come and go, until Ctrl-C. TOPIC is any name; without it the topic comes from the database key,
-  so all replicas of this database meet. Progress (peers, nodes received) goes to stderr; when
+  so all replicas of this database meet; a database with the open key (never initialised) needs
+  a TOPIC, since every such database would meet there. Progress (peers, nodes received) goes to stderr; when
   no DHT bootstrap node answers, a warning says so within seconds (and join keeps trying).
   The peer identity is kept in DIR/peer.key, so peers see the same peer on every run.
 
@@ -103,6 +107,25 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   and nodes it holds, and, when a hyperkv process holds the directory (join, sync, list --live),
   what that process runs, its connected peers with what moved each way and what is still to
   move, and whether a DHT bootstrap node answers. --json: the same as one JSON object.
+`,
+  init: `usage: hyperkv [-d DIR] init [--key HEX]
+
+  Make a database in DIR with its own key, store the key in DIR/db.key (readable by you only)
+  and print it. Only stores with the same key replicate, and \`join\` without a TOPIC meets
+  them on a topic derived from it. A directory that already holds a database is refused.
+  Without init, a directory uses the open key, which every hyperkv shares.
+
+  --key HEX   use this key (64 hex characters: another replica's \`hyperkv key\`)
+`,
+  key: `usage: hyperkv [-d DIR] key
+
+  Print the database key as hex. A directory never initialised prints the open key (and says so
+  on stderr).
+`,
+  feeds: `usage: hyperkv [-d DIR] feeds
+
+  Print one JSON row per feed held (one per writer): {"key", "name", "length"}; "name" only
+  for this directory's own writers.
 `,
   help: `usage: hyperkv help [COMMAND]
 

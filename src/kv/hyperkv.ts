@@ -575,7 +575,7 @@ function linksOf(register: Register): NodeHash[] {
   return register.map((entry) => entry.key as NodeHash)
 }
 
-/** `hyperkv({ log, db })`, `hyperkv(dir)` or `hyperkv(dir, { maxFeeds })`. */
+/** `hyperkv({ log, db })`, `hyperkv(dir)` or `hyperkv(dir, { key, maxFeeds })`. */
 export function hyperkv<V = unknown>(opts: HyperKVOptions | string, dirOpts?: HyperKVDirOptions): HyperKV<V> {
   return new HyperKV<V>(opts, dirOpts)
 }

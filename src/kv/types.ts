@@ -15,6 +15,8 @@ export type KvNode = HyperlogNode<unknown>
 
 /** Options of `hyperkv(dir, opts)`: for the hyperlog it opens in `dir`. */
 export interface HyperKVDirOptions {
+  /** The database key (32 bytes or 64 hex); only stores with the same key replicate. Default: the open key. */
+  key?: Buffer | string
   /** The most writers' logs the store holds (default 100,000; see Multifeed's `maxFeeds`). */
   maxFeeds?: number
 }

@@ -5,8 +5,8 @@
 // same hashes; only the writer keys differ, and are swapped before comparing.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { existsSync, readdirSync } from 'node:fs'
+import { chmod, mkdir, readdir, stat, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import createTestnet from 'hyperdht/testnet.js'
 import { CliProcess, crossConnect, errorCode, removeDir, runCli, runMain, tempDir } from '../helpers/cli.js'
@@ -256,17 +256,49 @@ test('a holder that stops under a command it serves: the command ends with ERR_C
   assert.equal((await runCli(['-d', dir, 'get', 'k'])).code, 0)
 })
 
-test('a directory whose path is too long for a socket: the holder says so, other commands get ERR_LOCKED', async (t) => {
+test('a directory whose path is too long for a socket: the holder listens in TMPDIR/hyperkv-UID, and commands run through it by any spelling of DIR', async (t) => {
   const parent = await tempDir()
   t.after(() => removeDir(parent))
+  const tmp = join(parent, 'tmp')
+  await mkdir(tmp)
+  const env = { TMPDIR: tmp }
   const dir = join(parent, 'd'.repeat(120))
   await put(dir, 'k', '1')
-  const holder = new CliProcess(['-d', dir, 'list', '--live']).collectStdout()
+  const holder = new CliProcess(['-d', dir, 'list', '--live'], { env }).collectStdout()
   t.after(() => holder.stop())
-  await holder.waitForStderr(/other hyperkv commands on .* cannot run while this one holds it: .*too long/)
   await holder.waitForStdout(/"key":"k"/)
-  const r = await runCli(['-d', dir, 'get', 'k'])
-  assert.equal(r.code, 1, r.stderr)
+  const sockets = join(tmp, `hyperkv-${process.getuid?.() ?? 0}`)
+  await until(() => existsSync(sockets) && readdirSync(sockets).length === 1, 'the socket in TMPDIR')
+  assert.equal((await stat(sockets)).mode & 0o777, 0o700)
+  const r = await runCli(['-d', dir, 'put', 'k2', '2'], { env })
+  assert.equal(r.code, 0, r.stderr)
+  await holder.waitForStdout(/"key":"k2"/)
+  // Another spelling of the same directory (through a symlink) finds the same holder.
+  await symlink(dir, join(parent, 'link'))
+  const viaLink = await runCli(['-d', join(parent, 'link', '.', '..', 'link'), 'get', 'k2'], { env })
+  assert.equal(viaLink.code, 0, viaLink.stderr)
+  assert.deepEqual(Object.values(JSON.parse(viaLink.stdout) as object), [{ value: 2 }])
+  assert.equal(holder.stderr, '')
+  assert.equal((await holder.stop()).code, 0)
+  assert.deepEqual(await readdir(sockets), [], 'the socket is gone with its holder')
+})
+
+test("TMPDIR/hyperkv-UID that is not this user's alone is never used: the holder says so, other commands get ERR_LOCKED", async (t) => {
+  const parent = await tempDir()
+  t.after(() => removeDir(parent))
+  const tmp = join(parent, 'tmp')
+  await mkdir(join(tmp, `hyperkv-${process.getuid?.() ?? 0}`), { recursive: true, mode: 0o777 })
+  await chmod(join(tmp, `hyperkv-${process.getuid?.() ?? 0}`), 0o777)
+  const env = { TMPDIR: tmp }
+  const dir = join(parent, 'd'.repeat(120))
+  await put(dir, 'k', '1')
+  const holder = new CliProcess(['-d', dir, 'list', '--live'], { env }).collectStdout()
+  t.after(() => holder.stop())
+  await holder.waitForStderr(
+    /other hyperkv commands on .* cannot run while this one holds it: .*not a directory of this user's alone/,
+  )
+  await holder.waitForStdout(/"key":"k"/)
+  const r = await runCli(['-d', dir, 'get', 'k'], { env })
   assert.equal(errorCode(r.stderr), 'ERR_LOCKED', r.stderr)
   assert.equal((await holder.stop()).code, 0)
 })

@@ -1,4 +1,4 @@
-// The command's byte layouts: golden bytes for every local-protocol message and the peer key file,
+// The command's byte layouts: golden bytes for every local-protocol message and the key files,
 // and decoding that refuses anything else with ERR_PROTOCOL (never another error, never a crash).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -7,7 +7,9 @@ import {
   MAX_FRAME_BYTES,
   decodeClientMessage,
   decodeHolderMessage,
+  decodeDatabaseKeyFile,
   decodePeerKey,
+  encodeDatabaseKeyFile,
   encodeClientMessage,
   encodeHolderMessage,
   encodePeerKey,
@@ -62,6 +64,19 @@ test('the peer key file: version 1, then the 64-byte secret key', () => {
   assert.throws(() => decodePeerKey(file.subarray(1)), protocolError)
   assert.throws(
     () => decodePeerKey(Buffer.concat([Buffer.from([2]), secret])),
+    (err: unknown) => isKappaError(err, 'ERR_VERSION_MISMATCH'),
+  )
+})
+
+test('the database key file: version 1, then the 32-byte key', () => {
+  const key = Buffer.alloc(32, 0xab)
+  const file = encodeDatabaseKeyFile(key)
+  assert.equal(file.toString('hex'), '01' + 'ab'.repeat(32))
+  assert.deepEqual(decodeDatabaseKeyFile(file), key)
+  assert.throws(() => decodeDatabaseKeyFile(file.subarray(1)), protocolError)
+  assert.throws(() => decodeDatabaseKeyFile(Buffer.concat([file, Buffer.from([0])])), protocolError)
+  assert.throws(
+    () => decodeDatabaseKeyFile(Buffer.concat([Buffer.from([2]), key])),
     (err: unknown) => isKappaError(err, 'ERR_VERSION_MISMATCH'),
   )
 })

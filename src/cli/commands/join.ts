@@ -10,6 +10,7 @@
 import { once } from 'node:events'
 import { BOOTSTRAP_ENV, parseBootstrap, resolveBootstrap, type BootstrapInput } from '../../net/bootstrap.js'
 import { isKappaError, KappaError } from '../../errors.js'
+import { OPEN_DATABASE_KEY } from '../../feeds/index.js'
 import type { Prepare } from '../context.js'
 import { UsageError } from '../errors.js'
 import { peerKeyPair } from '../identity.js'
@@ -29,6 +30,14 @@ export const prepareJoin: Prepare = (inv, env) => {
         `${ctx.dir} is joined already (topic ${host.swarm.topic.slice(0, 8)}…) by hyperkv process ${host.pid}`,
       )
     }
+    const databaseKey = kv.log.kappa.multifeed.key
+    if (name === undefined && databaseKey.equals(OPEN_DATABASE_KEY)) {
+      // The open key's topic is everyone's: every hyperkv directory never initialised would meet there.
+      throw new UsageError(
+        `join: ${ctx.dir} has the open key, which every hyperkv shares; give a TOPIC, or make a database with its own key (hyperkv -d NEWDIR init) and join without one`,
+        'join',
+      )
+    }
     // Hyperswarm is loaded only by the command that needs it.
     const { join, topicFromKey } = await import('../../net/index.js')
     const keyPair = await peerKeyPair(host.dir)
@@ -36,7 +45,7 @@ export const prepareJoin: Prepare = (inv, env) => {
     /** Peers reported connected: their replication got under way, and the swarm has not lost them. */
     const reported = new Set<string>()
     const short = (id: string): string => id.slice(0, 8)
-    const swarm = join(name ?? topicFromKey(kv.log.kappa.multifeed.key), {
+    const swarm = join(name ?? topicFromKey(databaseKey), {
       env: io.env,
       keyPair,
       ...(bootstrap ? { bootstrap } : {}),

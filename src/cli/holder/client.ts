@@ -41,7 +41,7 @@ export interface ThroughHolder {
 
 /** Runs the command through DIR's holder if there is one. */
 export async function runThroughHolder(opts: ThroughHolder): Promise<HolderOutcome> {
-  const path = socketPath(opts.dir)
+  const path = await socketPath(opts.dir)
   if ((await inspectSocket(path)) !== 'ours') return { state: 'none' }
   const connection = await connectSocket(path)
   if (connection.state === 'refused') return { state: 'stale' }

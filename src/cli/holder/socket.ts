@@ -3,9 +3,15 @@
  * socket is created with mode 0600, under a umask that allows nothing else, and a client connects
  * only to a socket its own user owns). A socket left by a holder that was killed refuses
  * connections: it is stale, and whoever holds DIR next removes it.
+ *
+ * A Unix socket's path is short (107 bytes on Linux). When DIR/hyperkv.sock is longer, the socket
+ * lives in a directory of this user's alone, TMPDIR/hyperkv-UID (mode 0700), named by a hash of
+ * DIR's real path, so every spelling of DIR finds the same socket.
  */
+import { createHash } from 'node:crypto'
 import { connect, createServer, type Server, type Socket } from 'node:net'
-import { chmod, lstat, unlink } from 'node:fs/promises'
+import { chmod, lstat, mkdir, realpath, unlink } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KappaError } from '../../errors.js'
 
@@ -13,8 +19,40 @@ export const SOCKET_NAME = 'hyperkv.sock'
 /** A Unix socket's path holds at most this many bytes (Linux `sun_path`, 108 with its NUL). */
 export const MAX_SOCKET_PATH_BYTES = 107
 
-export function socketPath(dir: string): string {
-  return join(dir, SOCKET_NAME)
+/** Where DIR's holder listens: DIR/hyperkv.sock, or when that is too long, a socket in `socketsDir()`. */
+export async function socketPath(dir: string): Promise<string> {
+  // Decided on the real path: a short spelling (a symlink) of a long DIR finds the same socket.
+  const real = await realpath(dir).catch(() => dir)
+  const inDir = join(real, SOCKET_NAME)
+  if (socketPathFits(inDir)) return inDir
+  const name = createHash('sha256').update(real).digest('hex').slice(0, 32)
+  return join(socketsDir(), `${name}.sock`)
+}
+
+/** This user's directory for sockets of directories whose own path is too long. */
+export function socketsDir(): string {
+  const base = tmpdir()
+  const uid = process.getuid?.() ?? 0
+  const dir = join(base, `hyperkv-${uid}`)
+  // A TMPDIR too long to hold a socket name: the system's own.
+  return socketPathFits(join(dir, `${'0'.repeat(32)}.sock`)) ? dir : `/tmp/hyperkv-${uid}`
+}
+
+/**
+ * Makes the directory of `path` when it is `socketsDir()`, and checks that it is this user's alone:
+ * another user's directory there (made to catch our socket) is refused, never used.
+ */
+async function prepareParent(path: string): Promise<void> {
+  const dir = socketsDir()
+  if (!path.startsWith(dir + '/')) return
+  await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err
+  })
+  const stat = await lstat(dir)
+  const uid = process.getuid?.()
+  if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o077) !== 0) {
+    throw new KappaError('ERR_STORAGE', `${dir} is not a directory of this user's alone (mode 0700)`)
+  }
 }
 
 export function socketPathFits(path: string): boolean {
@@ -65,6 +103,7 @@ export async function listenSocket(path: string, onConnection: (socket: Socket) 
   if (!socketPathFits(path)) {
     throw new KappaError('ERR_STORAGE', `the path ${path} is too long for a local socket`)
   }
+  await prepareParent(path)
   const entry = await inspectSocket(path)
   if (entry === 'foreign') throw new KappaError('ERR_STORAGE', `${path} exists and is not this user's socket`)
   if (entry === 'ours') await unlink(path).catch(() => undefined)
