@@ -1,6 +1,8 @@
 export { Kappa, kappa } from './kappa.js'
 export type { ApiMap, KappaOptions, MountedApis, UsedApi, ViewNames } from './kappa.js'
 export { levelView } from './level-view.js'
+export { Members } from './members.js'
+export type { MembershipOption, MembersEvents, MemberRow } from './members.js'
 export type { LevelLike, LevelViewDefinition, LevelViewSetup } from './level-view.js'
 export { ViewDb, ViewChainedBatch } from './view-db.js'
 export type { GetCallback, ViewDbError, ViewDbKey, ViewDbOperation, SublevelOptions } from './view-db.js'
