@@ -130,7 +130,13 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     return decodeAll(this.codec, entries, (bytes) => this.decode(bytes))
   }
 
-  async treeHash(entries: number): Promise<Buffer | null> {
+  treeHash(entries: number): Promise<Buffer | null>
+  treeHash(entries: number, cb: Callback<Buffer | null>): void
+  treeHash(entries: number, cb?: Callback<Buffer | null>): Promise<Buffer | null> | void {
+    return withCallback(this.treeHashNow(entries), cb)
+  }
+
+  private async treeHashNow(entries: number): Promise<Buffer | null> {
     checkSeq(entries, 'entries')
     this.checkOpen()
     if (entries > this.index.length) return null

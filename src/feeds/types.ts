@@ -63,6 +63,7 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
    * are stored locally. Two histories that differ below `entries` have different hashes.
    */
   treeHash(entries: number): Promise<Buffer | null>
+  treeHash(entries: number, cb: (err: Error | null, hash?: Buffer | null) => void): void
   /** From now on `append` rejects with `err`; null lets appends through again. */
   refuseAppends(err: KappaError | null): void
 }

@@ -3,6 +3,7 @@ export type { ApiMap, KappaOptions, MountedApis, UsedApi, ViewNames } from './ka
 export { levelView } from './level-view.js'
 export { Members } from './members.js'
 export type { MembershipOption, MembersEvents, MemberRow } from './members.js'
+export type { MemberInfo, Role, WriterKey } from '../membership/index.js'
 export type { LevelLike, LevelViewDefinition, LevelViewSetup } from './level-view.js'
 export { ViewDb, ViewChainedBatch } from './view-db.js'
 export type { GetCallback, ViewDbError, ViewDbKey, ViewDbOperation, SublevelOptions } from './view-db.js'

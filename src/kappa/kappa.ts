@@ -30,6 +30,11 @@ export interface KappaOptions<T = unknown> extends MultifeedOptions {
    * database: this store's writer is its owner) or `{ owner: '<hex writer key>' }` (join one).
    */
   membership?: MembershipOption
+  /**
+   * The local writer membership takes as this store's writer (`members.self`; default
+   * `'default'`). Hyperlog passes the writer its nodes go to.
+   */
+  membershipWriter?: string
 }
 
 /** A selection of views: one name, several, or (omitted / `[]`) every view registered now. */
@@ -74,7 +79,10 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   constructor(storage: string | CorestoreLike | null | undefined, opts: KappaOptions<T> = {}) {
     super()
     if (opts === null || typeof opts !== 'object') throw KappaError.invalid('opts must be an object')
-    const { multifeed, membership, ...multifeedOpts } = opts
+    const { multifeed, membership, membershipWriter, ...multifeedOpts } = opts
+    if (membershipWriter !== undefined && (typeof membershipWriter !== 'string' || membershipWriter === '')) {
+      throw KappaError.invalid('membershipWriter must be a non-empty string')
+    }
     const option = checkMembershipOption(membership)
     if (multifeed !== undefined && !(multifeed instanceof Multifeed)) {
       throw KappaError.invalid('opts.multifeed must be a Multifeed')
@@ -96,6 +104,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
         : new Members<T>(
             {
               multifeed: this.multifeed,
+              writerName: membershipWriter,
               changed: () => this.membersChanged(),
               removed: () => this.emit('removed'),
             },

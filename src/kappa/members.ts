@@ -61,6 +61,8 @@ export function checkMembershipOption(value: unknown): MembershipOption {
 
 export interface MembersHost<T> {
   multifeed: Multifeed<T>
+  /** The local writer that is this store's writer (default: the default writer). */
+  writerName?: string
   /** Called after every fold that changed something; resolves once the views caught up with it. */
   changed(): Promise<void>
   /** This store's writer was removed. */
@@ -95,7 +97,7 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     })
   }
 
-  /** This store's writer key (its default writer's feed key, hex). */
+  /** This store's writer key (the feed key of its writer, hex). */
   get self(): WriterKey {
     if (this.#self === null) throw KappaError.invalid('members are not open yet (await core.ready())')
     return this.#self
@@ -109,7 +111,7 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
 
   /** @internal Opens the logs and folds what they hold; the views start after this. */
   async open(): Promise<void> {
-    this.#writer = await this.#host.multifeed.writer()
+    this.#writer = await this.#host.multifeed.writer(this.#host.writerName)
     this.#self = this.#writer.id as string as WriterKey
     this.#owner = this.#option.owner === true ? this.#self : (this.#option.owner as WriterKey)
     await this.#logs.ready()

@@ -20,7 +20,11 @@ export function openKvStorage(opts: HyperKVOptions | string, dirOpts?: HyperKVDi
     if (dirOpts !== undefined && (dirOpts === null || typeof dirOpts !== 'object')) {
       throw KappaError.invalid('hyperkv(dir, opts): opts must be an object')
     }
-    const log = hyperlog<unknown>(opts, { valueEncoding: 'json', maxFeeds: dirOpts?.maxFeeds })
+    const log = hyperlog<unknown>(opts, {
+      valueEncoding: 'json',
+      maxFeeds: dirOpts?.maxFeeds,
+      membership: dirOpts?.membership,
+    })
     return { log, db: log.db.sublevel('kv') as unknown as KvDatabase, close: () => log.close() }
   }
   if (dirOpts !== undefined) throw KappaError.invalid('options beside { log } belong to the log')
