@@ -9,9 +9,10 @@
  */
 import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
+import type { Duplex } from 'node:stream'
 import { KappaError } from '../errors.js'
 import type { Multifeed } from '../feeds/index.js'
-import type { Feed, FeedKey } from '../feeds/types.js'
+import type { Feed, FeedKey, ReplicateOptions } from '../feeds/types.js'
 import { writerFeedKey } from '../feeds/writer-key.js'
 import {
   encodeRecord,
@@ -143,6 +144,27 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
   remove(writerKey: string, opts?: { upTo?: number } | Callback<void>, cb?: Callback<void>): Promise<void> {
     if (typeof opts === 'function') return this.remove(writerKey, undefined, opts)
     return withCallback(this.#remove(writerKey, opts ?? {}), cb)
+  }
+
+  /** Resolves once every membership record stored locally now is folded in. */
+  ready(cb?: Callback<void>): Promise<void> {
+    return withCallback(this.#ready(), cb)
+  }
+
+  async #ready(): Promise<void> {
+    if (this.#self === null) throw KappaError.invalid('members are not open yet (await core.ready())')
+    // Blocks a replication stored count once the feeds have read them.
+    for (const feed of this.#logs.feeds()) await feed.update()
+    this.#refold()
+    await this.#folding
+  }
+
+  /**
+   * A replication stream of the membership logs alone, to pipe to the other store's
+   * `members.replicate()` beside the data's `core.replicate()` (which does not carry them yet).
+   */
+  replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): Duplex {
+    return this.#logs.replicate(isInitiator, opts)
   }
 
   /** @internal Stops folding and closes the membership logs. */

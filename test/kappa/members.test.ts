@@ -7,6 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { isKappaError } from '../../src/errors.js'
 import type { Entry, Kappa } from '../../src/kappa/index.js'
+import { finished } from 'node:stream/promises'
 import { openCore, sync } from '../helpers/kappa.js'
 
 /** A view keeping every entry it was given, as `feed:value`; `clearIndex` forgets them. */
@@ -114,4 +115,76 @@ test('an open database has no members object; a bad membership option throws', a
     async () => openCore<string>(t, { membership: { owner: 'nope' } as never }),
     (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
   )
+})
+
+/** Data and membership logs, both ways; then the views caught up. */
+async function syncOwned(a: Kappa<string>, b: Kappa<string>): Promise<void> {
+  const left = a.members!.replicate(true)
+  const right = b.members!.replicate(false)
+  left.pipe(right).pipe(left)
+  await Promise.all([finished(left), finished(right)])
+  await sync(a, b)
+  await Promise.all([a.members!.ready(), b.members!.ready()])
+  await Promise.all([a.ready(), b.ready()])
+}
+
+test('partition: the owner removes B at upTo 3 while B, cut off, appends 3..5; after healing both hold exactly B’s 0..2', async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  const ownerView = entriesView()
+  owner.use('entries', ownerView.view)
+  await owner.ready()
+  const b = await openCore<string>(t, { membership: { owner: owner.members!.self } })
+  const bView = entriesView()
+  b.use('entries', bView.view)
+  await b.ready()
+  const bWriter = await b.writer()
+  const bk = bWriter.id.slice(0, 4)
+  await owner.members!.add(bWriter.id)
+  await bWriter.append(['b0', 'b1', 'b2'])
+  await syncOwned(owner, b)
+  assert.deepEqual(b.members!.get(bWriter.id), { status: 'member', role: 'writer' })
+  const first = [0, 1, 2].map((i) => `${bk}:b${i}`).sort()
+  assert.deepEqual(await shown(owner, ownerView.seen), first)
+
+  // Cut off: the owner removes B at 3 (what it holds); B appends 3..5 and indexes them.
+  await owner.members!.remove(bWriter.id)
+  await bWriter.append(['b3', 'b4', 'b5'])
+  assert.equal((await shown(b, bView.seen)).length, 6)
+  let removed = 0
+  b.on('removed', () => removed++)
+
+  await syncOwned(owner, b)
+  assert.deepEqual(b.members!.get(bWriter.id), { status: 'removed', role: 'writer', upTo: 3 })
+  assert.deepEqual(await shown(owner, ownerView.seen), first)
+  assert.deepEqual(await shown(b, bView.seen), first, 'B’s own view re-indexed down to upTo')
+  assert.equal(removed, 1)
+  await assert.rejects(bWriter.append('b6'), (err) => isKappaError(err, 'ERR_NOT_WRITABLE'))
+  assert.equal(bWriter.length, 6)
+})
+
+test('two admins adding writers concurrently keep both; a removal past an admin’s point does not count', async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  await owner.ready()
+  const a = await openCore<string>(t, { membership: { owner: owner.members!.self } })
+  await a.ready()
+  await owner.members!.add(a.members!.self, { role: 'admin' })
+  await syncOwned(owner, a)
+  assert.deepEqual(a.members!.get(a.members!.self), { status: 'member', role: 'admin' })
+  const x = '0a'.repeat(32)
+  const y = '0b'.repeat(32)
+  await Promise.all([owner.members!.add(x), a.members!.add(y)])
+  // Cut off: the owner removes A (pinning A's membership log at 1 record); A then adds y's removal.
+  await syncOwned(owner, a)
+  await owner.members!.remove(a.members!.self)
+  await a.members!.remove(x, { upTo: 0 })
+  await syncOwned(owner, a)
+  for (const core of [owner, a]) {
+    assert.deepEqual(
+      core.members!.get(x),
+      { status: 'member', role: 'writer' },
+      'A’s removal came past its point',
+    )
+    assert.deepEqual(core.members!.get(y), { status: 'member', role: 'writer' })
+    assert.equal(core.members!.get(a.members!.self).status, 'removed')
+  }
 })
