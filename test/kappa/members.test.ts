@@ -6,7 +6,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { isKappaError } from '../../src/errors.js'
-import type { Entry, Kappa } from '../../src/kappa/index.js'
+import { MemoryLevel } from 'memory-level'
+import { levelView, type Entry, type Kappa, type ViewDb } from '../../src/kappa/index.js'
 import { finished } from 'node:stream/promises'
 import { openCore, sync } from '../helpers/kappa.js'
 
@@ -187,4 +188,40 @@ test('two admins adding writers concurrently keep both; a removal past an adminâ
     assert.deepEqual(core.members!.get(y), { status: 'member', role: 'writer' })
     assert.equal(core.members!.get(a.members!.self).status, 'removed')
   }
+})
+
+test('levelView: a removal after indexing re-indexes the view, restoring what the removed entries overwrote', async (t) => {
+  type KV = { key: string; value: string }
+  const owner = await openCore<KV>(t, { membership: { owner: true } })
+  const db = new MemoryLevel<string, string>()
+  const view = owner.use(
+    'latest',
+    levelView(db, (vdb: ViewDb<string>) => ({
+      async map(entries: Entry<KV>[]) {
+        await vdb.batch(
+          entries.map((e) => ({ type: 'put' as const, key: e.value.key, value: e.value.value })),
+        )
+      },
+      api: {
+        get: (_core: unknown, key: string) => vdb.get(key),
+      },
+    })),
+  ).api.latest
+  await owner.ready()
+  const b = await openCore<KV>(t, { membership: { owner: owner.members!.self } })
+  await b.ready()
+  const bWriter = await b.writer()
+  await owner.members!.add(bWriter.id)
+  await bWriter.append([
+    { key: 'k', value: 'first' },
+    { key: 'k', value: 'second' },
+    { key: 'only-late', value: 'x' },
+  ])
+  await sync(owner, b)
+  await owner.ready()
+  assert.equal(await view.get('k'), 'second')
+  assert.equal(await view.get('only-late'), 'x')
+  await owner.members!.remove(bWriter.id, { upTo: 1 })
+  assert.equal(await view.get('k'), 'first')
+  assert.equal(await view.get('only-late'), undefined)
 })
