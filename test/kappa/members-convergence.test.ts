@@ -6,10 +6,10 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { finished } from 'node:stream/promises'
 import { isKappaError } from '../../src/errors.js'
 import type { Entry, Kappa } from '../../src/kappa/index.js'
-import { openCore, sync } from '../helpers/kappa.js'
+import { openCore } from '../helpers/kappa.js'
+import { syncOwned } from '../helpers/owned.js'
 import { EXTENSIVE, Prng, seedFromEnv } from '../helpers/prng.js'
 
 function entriesView() {
@@ -27,16 +27,6 @@ function entriesView() {
       },
     },
   }
-}
-
-async function syncOwned(a: Kappa<string>, b: Kappa<string>): Promise<void> {
-  const left = a.members!.replicate(true)
-  const right = b.members!.replicate(false)
-  left.pipe(right).pipe(left)
-  await Promise.all([finished(left), finished(right)])
-  await sync(a, b)
-  await Promise.all([a.members!.ready(), b.members!.ready()])
-  await Promise.all([a.ready(), b.ready()])
 }
 
 /** Runs `op`, treating the refusals a removed writer or a non-admin meets as "nothing happened". */

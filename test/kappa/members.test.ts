@@ -8,8 +8,8 @@ import assert from 'node:assert/strict'
 import { isKappaError } from '../../src/errors.js'
 import { MemoryLevel } from 'memory-level'
 import { levelView, type Entry, type Kappa, type ViewDb } from '../../src/kappa/index.js'
-import { finished } from 'node:stream/promises'
 import { openCore, sync } from '../helpers/kappa.js'
+import { syncOwned } from '../helpers/owned.js'
 
 /** A view keeping every entry it was given, as `feed:value`; `clearIndex` forgets them. */
 function entriesView() {
@@ -117,17 +117,6 @@ test('an open database has no members object; a bad membership option throws', a
     (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
   )
 })
-
-/** Data and membership logs, both ways; then the views caught up. */
-async function syncOwned(a: Kappa<string>, b: Kappa<string>): Promise<void> {
-  const left = a.members!.replicate(true)
-  const right = b.members!.replicate(false)
-  left.pipe(right).pipe(left)
-  await Promise.all([finished(left), finished(right)])
-  await sync(a, b)
-  await Promise.all([a.members!.ready(), b.members!.ready()])
-  await Promise.all([a.ready(), b.ready()])
-}
 
 test('partition: the owner removes B at upTo 3 while B, cut off, appends 3..5; after healing both hold exactly B’s 0..2', async (t) => {
   const owner = await openCore<string>(t, { membership: { owner: true } })
