@@ -46,7 +46,7 @@ const ZERO_HASH = Buffer.alloc(32)
 const HEX_KEY = /^[0-9a-f]{64}$/
 
 /** The membership logs' database key: derived from the data's, so both sides derive the same. */
-function membershipKeyOf(databaseKey: Buffer): Buffer {
+export function membershipKeyOf(databaseKey: Buffer): Buffer {
   return createHash('sha256').update('kappadb membership logs\0').update(databaseKey).digest()
 }
 
@@ -258,24 +258,31 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     this.#folding.catch(() => undefined)
   }
 
+  /**
+   * Folds the records of the admins' logs. Only an admin's records can count, so only admins'
+   * logs are read: the owner's first, then those of every admin the fold finds, until no new one
+   * appears. A log a non-admin (or a hostile peer) fills is never read.
+   */
   async #fold(): Promise<void> {
-    const records: MembershipRecord[] = []
-    for (const [author, log] of this.#logOf) {
-      let read = this.#records.get(log.id)
-      if (!read) this.#records.set(log.id, (read = []))
-      if (read.length < log.length) {
-        const values = await log.getBatch(read.length, log.length)
-        for (const bytes of values) {
-          const result = readRecord(bytes)
-          // An unreadable record keeps its place (the next record's seq stays true) without effect.
-          read.push(result.state === 'record' ? { author, seq: read.length, op: result.op } : null)
-        }
+    const authors = new Set<WriterKey>([this.owner])
+    let records: MembershipRecord[]
+    let trees: HeldTrees
+    let after: Membership
+    for (;;) {
+      records = []
+      for (const author of authors) {
+        const log = this.#logOf.get(author)
+        if (log) records.push(...(await this.#read(author, log)))
       }
-      for (const r of read) if (r) records.push(r)
+      trees = await this.#heldTrees(records)
+      after = foldMembership(this.owner, records, trees)
+      const more = after
+        .list()
+        .filter((row) => !authors.has(row.key) && after.logInclusion(row.key).state !== 'none')
+      if (more.length === 0) break
+      for (const row of more) authors.add(row.key)
     }
-    const trees = await this.#heldTrees(records)
     const before = this.#membership
-    const after = foldMembership(this.owner, records, trees)
     this.#membership = after
     if (after.get(this.self).status === 'removed') {
       this.#writer?.refuseAppends(
@@ -290,6 +297,21 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
       this.emit('change')
       void this.#host.changed().catch(() => undefined)
     }
+  }
+
+  /** `author`'s records, reading only the entries its log gained since the last fold. */
+  async #read(author: WriterKey, log: Feed<Buffer>): Promise<MembershipRecord[]> {
+    let read = this.#records.get(log.id)
+    if (!read) this.#records.set(log.id, (read = []))
+    if (read.length < log.length) {
+      const values = await log.getBatch(read.length, log.length)
+      for (const bytes of values) {
+        const result = readRecord(bytes)
+        // An unreadable record keeps its place (the next record's seq stays true) without effect.
+        read.push(result.state === 'record' ? { author, seq: read.length, op: result.op } : null)
+      }
+    }
+    return read.filter((r): r is MembershipRecord => r !== null)
   }
 
   /** The tree hashes the removals' pins need, read now (the fold itself is synchronous). */

@@ -8,7 +8,13 @@ import assert from 'node:assert/strict'
 import { isKappaError } from '../../src/errors.js'
 import { MemoryLevel } from 'memory-level'
 import { levelView, type Entry, type Kappa, type ViewDb } from '../../src/kappa/index.js'
-import { openCore, sync } from '../helpers/kappa.js'
+import { finished } from 'node:stream/promises'
+import crypto from 'hypercore-crypto'
+import { Multifeed } from '../../src/feeds/index.js'
+import { writerFeedKey } from '../../src/feeds/writer-key.js'
+import { membershipKeyOf } from '../../src/kappa/members.js'
+import { encodeRecord, type WriterKey } from '../../src/membership/index.js'
+import { openCore, sync, tempDir } from '../helpers/kappa.js'
 import { syncOwned } from '../helpers/owned.js'
 
 /** A view keeping every entry it was given, as `feed:value`; `clearIndex` forgets them. */
@@ -213,4 +219,35 @@ test('levelView: a removal after indexing re-indexes the view, restoring what th
   await owner.members!.remove(bWriter.id, { upTo: 1 })
   assert.equal(await view.get('k'), 'first')
   assert.equal(await view.get('only-late'), undefined)
+})
+
+test('a non-member’s membership log, replicated in, grants nothing', async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  await owner.ready()
+  // A hostile store: a membership log of its own key pair in the right namespace, naming itself admin.
+  const dir = await tempDir(t, 'kappadb-hostile-log-')
+  const hostile = new Multifeed<Buffer>(dir, {
+    key: membershipKeyOf(owner.multifeed.key),
+    valueEncoding: 'binary',
+  })
+  t.after(() => hostile.close())
+  const keyPair = crypto.keyPair()
+  const log = await hostile.writer('log', { keyPair })
+  const self = writerFeedKey(keyPair.publicKey)
+  const x = '0c'.repeat(32) as WriterKey
+  await log.append([
+    encodeRecord({ type: 'add', member: self as string as WriterKey, role: 'admin' }),
+    encodeRecord({ type: 'add', member: x, role: 'writer' }),
+    Buffer.from('not a record'),
+  ])
+  const left = owner.members!.replicate(true)
+  const right = hostile.replicate(false)
+  left.pipe(right).pipe(left)
+  await Promise.all([finished(left), finished(right)])
+  await owner.members!.ready()
+  assert.deepEqual(owner.members!.get(self), { status: 'none' })
+  assert.deepEqual(owner.members!.get(x), { status: 'none' })
+  // Once the owner makes that key an admin, its records count (the log is its own).
+  await owner.members!.add(self, { role: 'admin' })
+  assert.deepEqual(owner.members!.get(x), { status: 'member', role: 'writer' })
 })
