@@ -95,6 +95,7 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     this.#logs = host.multifeed.sibling<Buffer>({
       key: membershipKeyOf(host.multifeed.key),
       valueEncoding: 'binary',
+      maxFeeds: host.multifeed.maxFeeds,
     })
   }
 
