@@ -107,6 +107,9 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
               writerName: membershipWriter,
               changed: () => this.membersChanged(),
               removed: () => this.emit('removed'),
+              failed: (err) => {
+                if (this.listenerCount('error') > 0) this.emit('error', err)
+              },
             },
             option,
           )

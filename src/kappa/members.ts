@@ -68,6 +68,8 @@ export interface MembersHost<T> {
   changed(): Promise<void>
   /** This store's writer was removed. */
   removed(): void
+  /** A fold failed (reading a membership log); the next change folds again. */
+  failed(err: Error): void
 }
 
 export class Members<T = unknown> extends EventEmitter<MembersEvents> {
@@ -251,11 +253,19 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
   #refold(): void {
     if (this.#self === null) return
     this.#again = true
-    this.#folding = this.#folding.then(async () => {
-      if (!this.#again) return
-      this.#again = false
-      await this.#fold()
-    })
+    // A failed fold (a log that could not be read) is reported; the next change folds again.
+    this.#folding = this.#folding
+      .catch(() => undefined)
+      .then(async () => {
+        if (!this.#again) return
+        this.#again = false
+        try {
+          await this.#fold()
+        } catch (err) {
+          if (this.#self !== null) this.#host.failed(err instanceof Error ? err : new Error(String(err)))
+          throw err
+        }
+      })
     this.#folding.catch(() => undefined)
   }
 
