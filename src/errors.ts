@@ -33,6 +33,11 @@ export const ErrorCodes = {
   ERR_LIMIT: 'ERR_LIMIT',
   /** A feed's writer signed two histories; `feed` names it. */
   ERR_FORK: 'ERR_FORK',
+  /**
+   * This store's writer may not do that in an owned database: it was removed (its appends), or it
+   * is not an admin (`members.add` / `members.remove`).
+   */
+  ERR_NOT_WRITABLE: 'ERR_NOT_WRITABLE',
 } as const
 
 export type ErrorCode = keyof typeof ErrorCodes

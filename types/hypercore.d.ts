@@ -79,6 +79,11 @@ declare module 'hypercore' {
   }
 
   export default class Hypercore extends EventEmitter<HypercoreEvents> {
+    /** The key of the core a manifest describes (its hash; the public key itself with `compat`). */
+    static key(
+      manifest: { version?: number; signers: Array<{ publicKey: Buffer; namespace?: Buffer }> },
+      opts?: { compat?: boolean },
+    ): Buffer
     static discoveryKey(key: Buffer): Buffer
     static getProtocolMuxer(stream: Duplex): Protomux
     static MAX_SUGGESTED_BLOCK_SIZE: number

@@ -122,6 +122,12 @@ export class BlockIndex {
     })
   }
 
+  /** The number of blocks that hold entries `[0, entries)` (entries ≤ length). */
+  async blocksFor(entries: number): Promise<number> {
+    if (entries <= 0) return 0
+    return (await this.indexOf(entries - 1)) + 1
+  }
+
   private async indexOf(seq: number): Promise<number> {
     // Sequential reads: the last block, or the one after it.
     for (const guess of [this.lastBlock, this.lastBlock + 1]) {

@@ -29,6 +29,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private _closed = false
   private _id: FeedKey | null = null
   private freeSpace: FreeSpace | null | undefined = undefined
+  private refusal: KappaError | null = null
 
   constructor(core: Hypercore, codec: Codec<T>, name: string | undefined, onError: (err: Error) => void) {
     super()
@@ -129,6 +130,27 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     return decodeAll(this.codec, entries, (bytes) => this.decode(bytes))
   }
 
+  treeHash(entries: number): Promise<Buffer | null>
+  treeHash(entries: number, cb: Callback<Buffer | null>): void
+  treeHash(entries: number, cb?: Callback<Buffer | null>): Promise<Buffer | null> | void {
+    return withCallback(this.treeHashNow(entries), cb)
+  }
+
+  private async treeHashNow(entries: number): Promise<Buffer | null> {
+    checkSeq(entries, 'entries')
+    this.checkOpen()
+    if (entries > this.index.length) return null
+    try {
+      return Buffer.from(await this.core.treeHash(await this.index.blocksFor(entries)))
+    } catch (err) {
+      throw coreError(err)
+    }
+  }
+
+  refuseAppends(err: KappaError | null): void {
+    this.refusal = err
+  }
+
   createReadStream(opts: FeedReadStreamOptions = {}): Readable {
     return createFeedReadStream(this, opts)
   }
@@ -154,6 +176,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     const entries = values.map((v) => encodeValue(this.codec, v))
     this.checkOpen()
     if (!this.core.writable) throw KappaError.invalid('feed is not writable (not one of our writers)')
+    if (this.refusal) throw this.refusal
     if (entries.length === 0) return this.index.length
     for (const entry of entries) checkEntrySize(entry.byteLength)
     return this.batcher.push(entries)

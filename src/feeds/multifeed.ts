@@ -77,6 +77,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   private reserved = 0
   /** Feeds whose fork was reported: each is reported once. */
   private readonly forksReported = new Set<string>()
+  /** Multifeeds sharing this one's Corestore (`sibling`): closed before it. */
+  private readonly siblings: Multifeed<unknown>[] = []
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private _closed = false
@@ -152,6 +154,17 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
    */
   replicate(isInitiator?: boolean | Duplex, opts: ReplicateOptions = {}): ReplicationStream {
     return this.replicator.replicate(isInitiator, opts)
+  }
+
+  /**
+   * Another set of logs in this Multifeed's Corestore, in the namespace of `opts.key`, with its own
+   * value encoding and feed list; it closes when this one does (before the store).
+   */
+  sibling<U>(opts: MultifeedOptions): Multifeed<U> {
+    if (this.closing) throw KappaError.closed('multifeed')
+    const sibling = new Multifeed<U>(this.store.root, opts)
+    this.siblings.push(sibling as Multifeed<unknown>)
+    return sibling
   }
 
   /** Ends replication, closes every feed and the store (a given Corestore stays open). */
@@ -368,6 +381,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     this.byName.clear()
     await Promise.allSettled(feeds.map((feed) => feed.close()))
     await this.list.close().catch(() => undefined)
+    await Promise.allSettled(this.siblings.map((sibling) => sibling.close()))
     await closeStore(this.store).catch(() => undefined)
     this._closed = true
   }

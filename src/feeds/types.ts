@@ -4,6 +4,7 @@
  */
 import type { EventEmitter } from 'node:events'
 import type { Duplex, Readable } from 'node:stream'
+import type { KappaError } from '../errors.js'
 
 declare const feedKeyBrand: unique symbol
 /** A feed's public key as 64 lowercase hex characters. */
@@ -57,6 +58,14 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   update(cb: (err: Error | null) => void): void
   /** Values from `start` (default 0) to `end` (default length); `live` keeps following appends. */
   createReadStream(opts?: { start?: number; end?: number; live?: boolean }): Readable
+  /**
+   * The Merkle tree hash of the blocks holding entries `[0, entries)`, or null while fewer entries
+   * are stored locally. Two histories that differ below `entries` have different hashes.
+   */
+  treeHash(entries: number): Promise<Buffer | null>
+  treeHash(entries: number, cb: (err: Error | null, hash?: Buffer | null) => void): void
+  /** From now on `append` rejects with `err`; null lets appends through again. */
+  refuseAppends(err: KappaError | null): void
 }
 
 export interface MultifeedEvents<T = unknown> {
@@ -189,6 +198,8 @@ export interface HypercoreLike extends EventEmitter<HypercoreLikeEvents> {
   readonly contiguousLength: number
   readonly byteLength: number
   readonly writable: boolean
+  /** The signing key pair: a local writer's has its secret key; a remote feed's is null or public only. */
+  readonly keyPair: KeyPair | null
   readonly readable: boolean
   readonly opened: boolean
   readonly closed: boolean

@@ -12,7 +12,7 @@ import { ClassicLevel } from 'classic-level'
 import { KappaError, isKappaError } from '../errors.js'
 import { MAX_ENTRY_BYTES, checkEntrySize } from '../feeds/limits.js'
 import type { Feed, ReplicationStream } from '../feeds/types.js'
-import { Kappa, type LevelDb } from '../kappa/index.js'
+import { Kappa, type LevelDb, type Members } from '../kappa/index.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
 import { FreeSpace, MIN_FREE_BYTES } from '../util/storage-fault.js'
 import { AddQueue, type AddRequest, type DocInput, type PreaddNode } from './add-queue.js'
@@ -78,6 +78,11 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
   readonly db: LevelDb
   readonly valueEncoding: HyperlogValueEncoding
 
+  /** Who may write, in an owned database: the Kappa's `members` (null in an open one). */
+  get members(): Members | null {
+    return this.kappa.members
+  }
+
   readonly #owned: boolean
   readonly #hasher: NodeHasher
   readonly #opts: HyperlogOptions
@@ -103,6 +108,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         valueEncoding: 'binary',
         key: opts.key,
         maxFeeds: opts.maxFeeds,
+        membership: opts.membership,
+        membershipWriter: HYPERLOG_NAME,
       })
       this.db = new ClassicLevel(join(storage, 'index'), {
         keyEncoding: 'utf8',
@@ -114,6 +121,11 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       }) as unknown as LevelDb
       this.#owned = true
     } else {
+      if (opts.membership !== undefined) {
+        throw KappaError.invalid(
+          'membership belongs to the given kappa: open it with kappa(storage, { membership })',
+        )
+      }
       this.kappa = storage.kappa
       this.db = storage.db
       this.#owned = false

@@ -2,6 +2,7 @@
  * Public types of the hyperlog layer: nodes, options, hooks.
  */
 import type { Codec, FeedKey } from '../feeds/types.js'
+import type { MembershipOption } from '../kappa/index.js'
 
 declare const nodeHashBrand: unique symbol
 /** A node's key: the hex framed sha256 of its links and value, or the custom hash's string. */
@@ -76,6 +77,8 @@ export interface HyperlogOptions {
    * many bytes free (default `MIN_FREE_BYTES`, 64 MiB; 0: no check).
    */
   minFreeBytes?: number
+  /** Who may write (see Kappa's `membership`); `log.members` is the Kappa's. */
+  membership?: MembershipOption
 }
 
 export interface AddOptions {

@@ -35,6 +35,11 @@ export interface IndexerOptions<T> {
   onError: (err: Error) => void
   /** An entry of a remote feed did not decode and was skipped (the view never sees it). */
   onUndecodable: (feed: FeedKey, seq: number, err: Error) => void
+  /**
+   * How many entries of a feed count (from seq 0; default: all it holds). When a feed's count
+   * drops below what the view indexed, the view is cleared and re-indexed.
+   */
+  counted?: (feed: Feed<T>) => number
 }
 
 interface BatchRange<T> {
@@ -58,6 +63,7 @@ export class Indexer<T = unknown> implements ViewHandle {
   private readonly onStateUpdate: (state: ViewState) => void
   private readonly onError: (err: Error) => void
   private readonly onUndecodable: IndexerOptions<T>['onUndecodable']
+  private readonly counted: (feed: Feed<T>) => number
   private readonly started: Promise<void>
   /** Feed key → entries indexed (and persisted, when the view stores state). */
   private positions = new Map<FeedKey, number>()
@@ -86,6 +92,7 @@ export class Indexer<T = unknown> implements ViewHandle {
     this.onStateUpdate = opts.onStateUpdate
     this.onError = opts.onError
     this.onUndecodable = opts.onUndecodable
+    this.counted = opts.counted ?? ((feed) => feed.length)
     this.started = this.start(opts.opened)
   }
 
@@ -193,8 +200,8 @@ export class Indexer<T = unknown> implements ViewHandle {
     if (this.failure) throw viewFailed(this.name, this.failure)
     if (this.state === 'paused') return
     const targets = new Map<FeedKey, number>()
-    for (const feed of this.feeds()) targets.set(feed.id, feed.length)
-    if (this.caughtUp(targets)) return
+    for (const feed of this.feeds()) targets.set(feed.id, this.counted(feed))
+    if (this.caughtUp(targets) && !this.indexedTooFar()) return
     await new Promise<void>((resolve, reject) => {
       this.readyWaiters.push({ targets, resolve, reject })
       this.wake()
@@ -217,8 +224,13 @@ export class Indexer<T = unknown> implements ViewHandle {
     try {
       // A pass indexes each feed up to the length it had when the pass began, earlier feeds first,
       // so a feed that keeps growing cannot starve the feeds after it.
+      if (this.indexedTooFar()) await this.reindex()
       let targets = this.lengths()
       while (!this.pauseWanted && !this.closed) {
+        if (this.indexedTooFar()) {
+          await this.reindex()
+          targets = this.lengths()
+        }
         let range = this.nextBatch(targets)
         if (!range) {
           if (!this.hasWork()) break
@@ -254,8 +266,9 @@ export class Indexer<T = unknown> implements ViewHandle {
     for (const feed of this.feeds()) {
       const start = this.positions.get(feed.id) ?? 0
       const target = targets.get(feed.id) ?? 0
-      if (start >= target || start >= feed.length) continue
-      return { feed, start, end: Math.min(feed.length, start + this.maxBatch) }
+      const counted = this.counted(feed)
+      if (start >= target || start >= counted) continue
+      return { feed, start, end: Math.min(counted, start + this.maxBatch) }
     }
     return null
   }
@@ -292,6 +305,33 @@ export class Indexer<T = unknown> implements ViewHandle {
     this.positions.set(key, indexed)
     this.indexedBlocks += values.length
     if (entries.length > 0) view.indexed?.(entries)
+  }
+
+  /** Some feed's counted entries dropped below what the view indexed (a writer was removed). */
+  private indexedTooFar(): boolean {
+    for (const feed of this.feeds()) if ((this.positions.get(feed.id) ?? 0) > this.counted(feed)) return true
+    return false
+  }
+
+  /**
+   * Clears the view and its positions: it indexes again only what counts now. A view has no
+   * way to take back single entries, so dropping some means rebuilding it.
+   */
+  private async reindex(): Promise<void> {
+    const { view } = this
+    const clearIndex = view.clearIndex ?? view.clearState
+    if (!clearIndex) {
+      throw new KappaError(
+        'ERR_VIEW_FAILED',
+        `view '${this.name}' must be re-indexed (a writer was removed) and has no clearIndex`,
+      )
+    }
+    await callHook(clearIndex, view, [])
+    if (view.storeState) {
+      await callHook(view.storeState, view, [encodePositions({ version: this.version, indexed: new Map() })])
+    }
+    this.positions = new Map()
+    this.indexedBlocks = 0
   }
 
   /** Entries the view indexed by itself (`indexedAhead`): only the position moves, no read, no map. */
@@ -358,19 +398,22 @@ export class Indexer<T = unknown> implements ViewHandle {
   }
 
   private hasWork(): boolean {
-    for (const feed of this.feeds()) if ((this.positions.get(feed.id) ?? 0) < feed.length) return true
+    for (const feed of this.feeds()) {
+      // Behind (more to index) or ahead (a removal: re-index).
+      if ((this.positions.get(feed.id) ?? 0) !== this.counted(feed)) return true
+    }
     return false
   }
 
   private lengths(): Map<FeedKey, number> {
     const lengths = new Map<FeedKey, number>()
-    for (const feed of this.feeds()) lengths.set(feed.id, feed.length)
+    for (const feed of this.feeds()) lengths.set(feed.id, this.counted(feed))
     return lengths
   }
 
   private totalBlocks(): number {
     let total = 0
-    for (const feed of this.feeds()) total += feed.length
+    for (const feed of this.feeds()) total += this.counted(feed)
     return total
   }
 }

@@ -9,6 +9,7 @@ import { Multifeed, type MultifeedOptions, type WriterOptions } from '../feeds/i
 import type { CorestoreLike, Feed, FeedKey, ReplicateOptions, ReplicationStream } from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { Indexer } from './indexer.js'
+import { Members, checkMembershipOption, type MembershipOption } from './members.js'
 import { joinLive, type Join, type JoinLiveOptions, type TopicInput } from '../net/index.js'
 import type {
   BoundApi,
@@ -24,6 +25,16 @@ import type {
 export interface KappaOptions<T = unknown> extends MultifeedOptions {
   /** A preconfigured Multifeed to use instead of opening one on `storage` (it stays yours to close). */
   multifeed?: Multifeed<T>
+  /**
+   * Who may write: `'open'` (default: every writer with the key), `{ owner: true }` (a new owned
+   * database: this store's writer is its owner) or `{ owner: '<hex writer key>' }` (join one).
+   */
+  membership?: MembershipOption
+  /**
+   * The local writer membership takes as this store's writer (`members.self`; default
+   * `'default'`). Hyperlog passes the writer its nodes go to.
+   */
+  membershipWriter?: string
 }
 
 /** A selection of views: one name, several, or (omitted / `[]`) every view registered now. */
@@ -55,6 +66,8 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   readonly api: MountedApis<Apis>
   /** The underlying Multifeed (kappa-core's `_logs`). */
   readonly multifeed: Multifeed<T>
+  /** Who may write, in an owned database (`membership: { owner }`); null in an open one. */
+  readonly members: Members<T> | null
   private readonly ownsMultifeed: boolean
   private readonly indexers = new Map<string, Indexer<T>>()
   private readonly watched = new Set<FeedKey>()
@@ -66,7 +79,11 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   constructor(storage: string | CorestoreLike | null | undefined, opts: KappaOptions<T> = {}) {
     super()
     if (opts === null || typeof opts !== 'object') throw KappaError.invalid('opts must be an object')
-    const { multifeed, ...multifeedOpts } = opts
+    const { multifeed, membership, membershipWriter, ...multifeedOpts } = opts
+    if (membershipWriter !== undefined && (typeof membershipWriter !== 'string' || membershipWriter === '')) {
+      throw KappaError.invalid('membershipWriter must be a non-empty string')
+    }
+    const option = checkMembershipOption(membership)
     if (multifeed !== undefined && !(multifeed instanceof Multifeed)) {
       throw KappaError.invalid('opts.multifeed must be a Multifeed')
     }
@@ -81,8 +98,24 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     this.multifeed.on('error', (err) => {
       if (this.listenerCount('error') > 0) this.emit('error', err)
     })
+    this.members =
+      option === 'open'
+        ? null
+        : new Members<T>(
+            {
+              multifeed: this.multifeed,
+              writerName: membershipWriter,
+              changed: () => this.membersChanged(),
+              removed: () => this.emit('removed'),
+              failed: (err) => {
+                if (this.listenerCount('error') > 0) this.emit('error', err)
+              },
+            },
+            option,
+          )
     for (const feed of this.multifeed.feeds()) this.watch(feed)
-    this.opened = this.multifeed.ready()
+    const members = this.members
+    this.opened = members ? this.multifeed.ready().then(() => members.open()) : this.multifeed.ready()
     // Opening failures reach callers through ready() and the views' error state.
     this.opened.catch(() => undefined)
   }
@@ -188,6 +221,9 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
         if (this.listenerCount('error') > 0) this.emit('error', err, name)
       },
       onUndecodable: (feed, seq, err) => this.reportUndecodable(feed, seq, err),
+      counted: this.members
+        ? (this.members.counted.bind(this.members) as (feed: Feed<T>) => number)
+        : undefined,
     })
     this.indexers.set(name, indexer)
     ;(this.api as Record<string, unknown>)[name] = bindApi(view.api, indexer, this)
@@ -248,6 +284,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
 
   private async closeNow(): Promise<void> {
     await Promise.allSettled([...this.indexers.values()].map((indexer) => indexer.close()))
+    await this.members?.close().catch(() => undefined)
     if (this.ownsMultifeed) await this.multifeed.close()
   }
 
@@ -279,8 +316,18 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   private watch(feed: Feed<T>): void {
     if (this.watched.has(feed.id)) return
     this.watched.add(feed.id)
-    feed.on('append', () => this.wakeAll())
+    feed.on('append', () => {
+      this.members?.grew(feed)
+      this.wakeAll()
+    })
     this.wakeAll()
+  }
+
+  /** The membership changed: the views index what counts now (re-indexing where less does). */
+  private async membersChanged(): Promise<void> {
+    this.wakeAll()
+    if (this.closing) return
+    await Promise.all([...this.indexers.values()].map((indexer) => indexer.ready()))
   }
 
   private wakeAll(): void {

@@ -145,4 +145,6 @@ export interface KappaEvents {
   'state-update': [name: string, state: ViewState]
   /** A view failed (only emitted when someone listens; the view is then in the `'error'` state). */
   error: [err: Error, name?: string]
+  /** This store's writer was removed from the owned database: its appends reject `ERR_NOT_WRITABLE`. */
+  removed: []
 }

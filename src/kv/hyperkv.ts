@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events'
 import type { TypedReadable } from '../util/typed-readable.js'
 import { KappaError } from '../errors.js'
+import type { Members } from '../kappa/index.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
 import {
   jsonBytesOf,
@@ -96,6 +97,11 @@ const INDEX_BATCH = 500
  */
 export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
   readonly log: Hyperlog<unknown>
+
+  /** Who may write, in an owned database: the log's `members` (null in an open one). */
+  get members(): Members | null {
+    return this.log.members
+  }
   readonly db: KvDatabase
   readonly #registers: RegisterStore
   readonly #index: ChangeIndex

@@ -24,6 +24,7 @@ export function openKvStorage(opts: HyperKVOptions | string, dirOpts?: HyperKVDi
       valueEncoding: 'json',
       maxFeeds: dirOpts?.maxFeeds,
       ...(dirOpts?.key !== undefined ? { key: dirOpts.key } : {}),
+      membership: dirOpts?.membership,
     })
     return { log, db: log.db.sublevel('kv') as unknown as KvDatabase, close: () => log.close() }
   }

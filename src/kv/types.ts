@@ -1,7 +1,7 @@
 /**
  * Public types of the kv layer.
  */
-import type { LevelDb, LevelLike } from '../kappa/index.js'
+import type { LevelDb, LevelLike, MembershipOption } from '../kappa/index.js'
 import type { Hyperlog, HyperlogNode, LinkInput, NodeHash } from '../hyperlog/index.js'
 import type { KvDoc, KvFields, OpType } from './messages.js'
 
@@ -19,6 +19,8 @@ export interface HyperKVDirOptions {
   key?: Buffer | string
   /** The most writers' logs the store holds (default 100,000; see Multifeed's `maxFeeds`). */
   maxFeeds?: number
+  /** Who may write (see Kappa's `membership`); `kv.members` is the log's. */
+  membership?: MembershipOption
 }
 
 export interface HyperKVOptions {

@@ -1,7 +1,34 @@
 /**
- * Shared by the crash test and its child process: the view whose result must survive SIGKILL.
+ * Shared by the crash tests and their child processes: the view whose result must survive SIGKILL,
+ * and starting then killing a child.
  */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { levelView, type Entry, type LevelLike, type View, type ViewDb } from '../../src/kappa/index.js'
+
+const TSX = import.meta.resolve('tsx/esm')
+
+/** Starts `child DIR SEED` (a .ts file), waits for it to print "ready", then SIGKILLs it `delay` ms later. */
+export async function runAndKill(
+  child: string,
+  dir: string,
+  childSeed: number,
+  delay: number,
+): Promise<void> {
+  const proc = spawn(process.execPath, ['--import', TSX, child, dir, String(childSeed)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const exited = once(proc, 'exit')
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve()
+    })
+    proc.on('exit', (code) => reject(new Error(`child exited early with code ${code}`)))
+  })
+  await new Promise((resolve) => setTimeout(resolve, delay))
+  proc.kill('SIGKILL')
+  await exited
+}
 
 export interface SumCount {
   sum: number

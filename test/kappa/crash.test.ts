@@ -5,14 +5,12 @@
  * is reused across kill points so state accumulates. Seeded: KAPPA_CRASH_SEED replays a run.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { Kappa } from '../../src/kappa/index.js'
-import { sumCountView, type SumCount } from '../helpers/kappa-crash.js'
+import { runAndKill, sumCountView, type SumCount } from '../helpers/kappa-crash.js'
 import { tempDir } from '../helpers/kappa.js'
 import { randomGenerator } from '../helpers/kv-random.js'
 
@@ -20,7 +18,6 @@ const KILL_POINTS = process.env.EXTENSIVE ? 300 : 50
 /** Independent directories killed side by side: a child spends most of its life starting up. */
 const CHAINS = 2
 const CHILD = fileURLToPath(new URL('./fixtures/crash-sum.ts', import.meta.url))
-const TSX = import.meta.resolve('tsx/esm')
 
 test(`levelView survives SIGKILL at ${KILL_POINTS} random points`, async (t) => {
   const seed = Number(process.env.KAPPA_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -41,7 +38,7 @@ async function killChain(dir: string, seed: number, chain: number, points: numbe
   let lastTotal = 0
   for (let point = 0; point < points; point++) {
     const where = `seed ${seed}, chain ${chain}, kill point ${point}`
-    await runAndKill(dir, Math.floor(random() * 2 ** 31), Math.floor(random() * 120))
+    await runAndKill(CHILD, dir, Math.floor(random() * 2 ** 31), Math.floor(random() * 120))
     const { stored, rebuilt, entries } = await reopen(dir)
     assert.deepEqual(stored, rebuilt, `stored totals equal a fresh rebuild (${where})`)
     assert.equal(stored.count, entries, `every entry counted once (${where})`)
@@ -49,23 +46,6 @@ async function killChain(dir: string, seed: number, chain: number, points: numbe
     lastTotal = entries
   }
   return lastTotal
-}
-
-/** Starts the child, waits for it to be writing, then SIGKILLs it `delay` ms later. */
-async function runAndKill(dir: string, childSeed: number, delay: number): Promise<void> {
-  const child = spawn(process.execPath, ['--import', TSX, CHILD, dir, String(childSeed)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const exited = once(child, 'exit')
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve()
-    })
-    child.on('exit', (code) => reject(new Error(`child exited early with code ${code}`)))
-  })
-  await new Promise((resolve) => setTimeout(resolve, delay))
-  child.kill('SIGKILL')
-  await exited
 }
 
 /** Reopens the directory: the persisted view's totals, a fresh in-memory rebuild's, and the log size. */

@@ -1,0 +1,253 @@
+/**
+ * Membership on Kappa: an owned database's views count only what its members wrote; adding a
+ * writer brings its whole feed in, removing it re-indexes the views down to `upTo`; non-admins
+ * cannot change the members. Real stores replicating their data feeds over a pipe.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { isKappaError } from '../../src/errors.js'
+import { MemoryLevel } from 'memory-level'
+import { levelView, type Entry, type Kappa, type ViewDb } from '../../src/kappa/index.js'
+import { finished } from 'node:stream/promises'
+import crypto from 'hypercore-crypto'
+import { Multifeed } from '../../src/feeds/index.js'
+import { writerFeedKey } from '../../src/feeds/writer-key.js'
+import { membershipKeyOf } from '../../src/kappa/members.js'
+import { encodeRecord, type WriterKey } from '../../src/membership/index.js'
+import { openCore, sync, tempDir } from '../helpers/kappa.js'
+import { syncOwned } from '../helpers/owned.js'
+
+/** A view keeping every entry it was given, as `feed:value`; `clearIndex` forgets them. */
+function entriesView() {
+  const seen: string[] = []
+  return {
+    seen,
+    view: {
+      map(entries: Entry<string>[]) {
+        for (const e of entries) seen.push(`${e.key.slice(0, 4)}:${e.value}`)
+        return Promise.resolve()
+      },
+      clearIndex() {
+        seen.length = 0
+        return Promise.resolve()
+      },
+    },
+  }
+}
+
+async function shown(core: Kappa<string>, seen: string[]): Promise<string[]> {
+  await core.ready()
+  return [...seen].sort()
+}
+
+test('an owned database counts only its members’ entries; add brings a whole feed in, remove cuts it at upTo', async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  const { seen, view } = entriesView()
+  owner.use('entries', view)
+  await owner.ready()
+  const o = owner.members!
+  const ownerWriter = await owner.writer()
+  assert.equal(o.self, ownerWriter.id)
+  assert.deepEqual(o.list(), [{ key: o.self, status: 'member', role: 'admin' }])
+
+  const b = await openCore<string>(t, { membership: { owner: o.self } })
+  await b.ready()
+  const bWriter = await b.writer()
+  const bk = bWriter.id.slice(0, 4)
+  const ok = ownerWriter.id.slice(0, 4)
+  await ownerWriter.append('o0')
+  await bWriter.append(['b0', 'b1', 'b2', 'b3', 'b4'])
+  await sync(owner, b)
+  assert.equal(owner.feed(bWriter.id)?.length, 5)
+  assert.deepEqual(await shown(owner, seen), [`${ok}:o0`], 'a non-member’s entries are not shown')
+
+  const changes: number[] = []
+  o.on('change', () => changes.push(1))
+  await o.add(bWriter.id)
+  assert.deepEqual(o.get(bWriter.id), { status: 'member', role: 'writer' })
+  assert.deepEqual(
+    await shown(owner, seen),
+    [`${ok}:o0`, ...[0, 1, 2, 3, 4].map((i) => `${bk}:b${i}`)].sort(),
+  )
+
+  await o.remove(bWriter.id, { upTo: 3 })
+  assert.deepEqual(o.get(bWriter.id), { status: 'removed', role: 'writer', upTo: 3 })
+  assert.deepEqual(
+    [...seen].sort(),
+    [`${ok}:o0`, `${bk}:b0`, `${bk}:b1`, `${bk}:b2`].sort(),
+    'remove resolves once the view re-indexed',
+  )
+  assert.ok(changes.length >= 2)
+
+  // B, cut off from the owner's records, writes on; none of it shows.
+  await bWriter.append(['b5', 'b6'])
+  await sync(owner, b)
+  assert.deepEqual(await shown(owner, seen), [`${ok}:o0`, `${bk}:b0`, `${bk}:b1`, `${bk}:b2`].sort())
+})
+
+test('the membership survives reopening', async (t) => {
+  const first = await openCore<string>(t, { membership: { owner: true } })
+  await first.ready()
+  const other = '11'.repeat(32)
+  await first.members!.add(other, { role: 'admin' })
+  await first.members!.remove('22'.repeat(32), { upTo: 0 })
+  const rows = first.members!.list()
+  const dir = first.dir
+  await first.close()
+  const again = await openCore<string>(t, { dir, membership: { owner: true } })
+  await again.ready()
+  assert.deepEqual(again.members!.list(), rows)
+})
+
+test('only admins change members; the owner cannot be removed; bad arguments change nothing', async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  await owner.ready()
+  const b = await openCore<string>(t, { membership: { owner: owner.members!.self } })
+  await b.ready()
+  await assert.rejects(b.members!.add('33'.repeat(32)), (err) => isKappaError(err, 'ERR_NOT_WRITABLE'))
+  await assert.rejects(b.members!.remove('33'.repeat(32)), (err) => isKappaError(err, 'ERR_NOT_WRITABLE'))
+  const o = owner.members!
+  await assert.rejects(o.remove(o.self), (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'))
+  await assert.rejects(o.add('zz'), (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'))
+  await assert.rejects(o.remove('44'.repeat(32), { upTo: 1 }), (err) =>
+    isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+  )
+  assert.deepEqual(o.list(), [{ key: o.self, status: 'member', role: 'admin' }])
+})
+
+test('an open database has no members object; a bad membership option throws', async (t) => {
+  const open = await openCore<string>(t)
+  assert.equal(open.members, null)
+  await assert.rejects(
+    async () => openCore<string>(t, { membership: { owner: 'nope' } as never }),
+    (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+  )
+})
+
+test('partition: the owner removes B at upTo 3 while B, cut off, appends 3..5; after healing both hold exactly B’s 0..2', async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  const ownerView = entriesView()
+  owner.use('entries', ownerView.view)
+  await owner.ready()
+  const b = await openCore<string>(t, { membership: { owner: owner.members!.self } })
+  const bView = entriesView()
+  b.use('entries', bView.view)
+  await b.ready()
+  const bWriter = await b.writer()
+  const bk = bWriter.id.slice(0, 4)
+  await owner.members!.add(bWriter.id)
+  await bWriter.append(['b0', 'b1', 'b2'])
+  await syncOwned(owner, b)
+  assert.deepEqual(b.members!.get(bWriter.id), { status: 'member', role: 'writer' })
+  const first = [0, 1, 2].map((i) => `${bk}:b${i}`).sort()
+  assert.deepEqual(await shown(owner, ownerView.seen), first)
+
+  // Cut off: the owner removes B at 3 (what it holds); B appends 3..5 and indexes them.
+  await owner.members!.remove(bWriter.id)
+  await bWriter.append(['b3', 'b4', 'b5'])
+  assert.equal((await shown(b, bView.seen)).length, 6)
+  let removed = 0
+  b.on('removed', () => removed++)
+
+  await syncOwned(owner, b)
+  assert.deepEqual(b.members!.get(bWriter.id), { status: 'removed', role: 'writer', upTo: 3 })
+  assert.deepEqual(await shown(owner, ownerView.seen), first)
+  assert.deepEqual(await shown(b, bView.seen), first, 'B’s own view re-indexed down to upTo')
+  assert.equal(removed, 1)
+  await assert.rejects(bWriter.append('b6'), (err) => isKappaError(err, 'ERR_NOT_WRITABLE'))
+  assert.equal(bWriter.length, 6)
+})
+
+test('two admins adding writers concurrently keep both; a removal past an admin’s point does not count', async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  await owner.ready()
+  const a = await openCore<string>(t, { membership: { owner: owner.members!.self } })
+  await a.ready()
+  await owner.members!.add(a.members!.self, { role: 'admin' })
+  await syncOwned(owner, a)
+  assert.deepEqual(a.members!.get(a.members!.self), { status: 'member', role: 'admin' })
+  const x = '0a'.repeat(32)
+  const y = '0b'.repeat(32)
+  await Promise.all([owner.members!.add(x), a.members!.add(y)])
+  // Cut off: the owner removes A (pinning A's membership log at 1 record); A then adds y's removal.
+  await syncOwned(owner, a)
+  await owner.members!.remove(a.members!.self)
+  await a.members!.remove(x, { upTo: 0 })
+  await syncOwned(owner, a)
+  for (const core of [owner, a]) {
+    assert.deepEqual(
+      core.members!.get(x),
+      { status: 'member', role: 'writer' },
+      'A’s removal came past its point',
+    )
+    assert.deepEqual(core.members!.get(y), { status: 'member', role: 'writer' })
+    assert.equal(core.members!.get(a.members!.self).status, 'removed')
+  }
+})
+
+test('levelView: a removal after indexing re-indexes the view, restoring what the removed entries overwrote', async (t) => {
+  type KV = { key: string; value: string }
+  const owner = await openCore<KV>(t, { membership: { owner: true } })
+  const db = new MemoryLevel<string, string>()
+  const view = owner.use(
+    'latest',
+    levelView(db, (vdb: ViewDb<string>) => ({
+      async map(entries: Entry<KV>[]) {
+        await vdb.batch(
+          entries.map((e) => ({ type: 'put' as const, key: e.value.key, value: e.value.value })),
+        )
+      },
+      api: {
+        get: (_core: unknown, key: string) => vdb.get(key),
+      },
+    })),
+  ).api.latest
+  await owner.ready()
+  const b = await openCore<KV>(t, { membership: { owner: owner.members!.self } })
+  await b.ready()
+  const bWriter = await b.writer()
+  await owner.members!.add(bWriter.id)
+  await bWriter.append([
+    { key: 'k', value: 'first' },
+    { key: 'k', value: 'second' },
+    { key: 'only-late', value: 'x' },
+  ])
+  await sync(owner, b)
+  await owner.ready()
+  assert.equal(await view.get('k'), 'second')
+  assert.equal(await view.get('only-late'), 'x')
+  await owner.members!.remove(bWriter.id, { upTo: 1 })
+  assert.equal(await view.get('k'), 'first')
+  assert.equal(await view.get('only-late'), undefined)
+})
+
+test('a non-member’s membership log, replicated in, grants nothing', async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  await owner.ready()
+  // A hostile store: a membership log of its own key pair in the right namespace, naming itself admin.
+  const dir = await tempDir(t, 'kappadb-hostile-log-')
+  const hostile = new Multifeed<Buffer>(dir, {
+    key: membershipKeyOf(owner.multifeed.key),
+    valueEncoding: 'binary',
+  })
+  t.after(() => hostile.close())
+  const keyPair = crypto.keyPair()
+  const log = await hostile.writer('log', { keyPair })
+  const self = writerFeedKey(keyPair.publicKey)
+  const x = '0c'.repeat(32) as WriterKey
+  await log.append([
+    encodeRecord({ type: 'add', member: self as string as WriterKey, role: 'admin' }),
+    encodeRecord({ type: 'add', member: x, role: 'writer' }),
+    Buffer.from('not a record'),
+  ])
+  const left = owner.members!.replicate(true)
+  const right = hostile.replicate(false)
+  left.pipe(right).pipe(left)
+  await Promise.all([finished(left), finished(right)])
+  await owner.members!.ready()
+  assert.deepEqual(owner.members!.get(self), { status: 'none' })
+  assert.deepEqual(owner.members!.get(x), { status: 'none' })
+  // Once the owner makes that key an admin, its records count (the log is its own).
+  await owner.members!.add(self, { role: 'admin' })
+  assert.deepEqual(owner.members!.get(x), { status: 'member', role: 'writer' })
+})
