@@ -21,7 +21,7 @@ import {
   type SplitMessage,
   type Summary,
 } from '../messages.js'
-import type { OfferSet} from './offer-set.js';
+import type { OfferSet } from './offer-set.js'
 import { ROOT_RANGE, childRanges, inRange, rangeId } from './offer-set.js'
 
 /** A differing range with at most this many offers on either side is exchanged whole. */
