@@ -218,7 +218,7 @@ export const ROWS: Row[] = [
   },
   ...[1000, 5000].map((n): Row => ({
     id: `scale-${n / 1000}k`,
-    figure: `scale: ${n.toLocaleString('en')} local writers × 10 entries, a count view on classic-level`,
+    figure: `scale: ${n.toLocaleString('en')} local writers (--quick: ${(n / 10).toLocaleString('en')}) × 10 entries, count view`,
     original: 'kappa-core 6',
     // kappa-core 6 has no scale scenario in bench/originals yet.
     scripts: { kappadb: 'bench/scenarios/scale.ts' },
