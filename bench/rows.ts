@@ -216,6 +216,58 @@ export const ROWS: Row[] = [
       },
     ],
   },
+  ...[1000, 5000].map((n): Row => ({
+    id: `scale-${n / 1000}k`,
+    figure: `scale: ${n.toLocaleString('en')} local writers (--quick: ${(n / 10).toLocaleString('en')}) × 10 entries, count view`,
+    original: 'kappa-core 6',
+    // kappa-core 6 has no scale scenario in bench/originals yet.
+    scripts: { kappadb: 'bench/scenarios/scale.ts' },
+    scenario: 'scale',
+    size: { full: n, quick: n / 10 },
+    runs: 1,
+    measures: [
+      {
+        label: 'reopen until the view is ready',
+        measure: { unit: 's', field: 'reopenSeconds', higherIsBetter: false, target: { atMost: 0.5 } },
+      },
+      {
+        label: 'memory per idle feed after reopen',
+        measure: { unit: 'KB', field: 'reopenRssKBPerFeed', higherIsBetter: false, target: { atMost: 10 } },
+      },
+      {
+        label: 'open files after reopen',
+        measure: { unit: 'files', field: 'reopenOpenFiles', higherIsBetter: false },
+      },
+      {
+        label: 'first sync to an empty peer until its view is ready',
+        measure: { unit: 's', field: 'firstSyncSeconds', higherIsBetter: false },
+      },
+      {
+        label: 'reconnect in sync',
+        measure: { unit: 'ms', field: 'sameMs', higherIsBetter: false, target: { atMost: 100 } },
+      },
+      {
+        label: 'reconnect in sync, bytes A→B',
+        measure: { unit: 'B', field: 'sameBytesAB', higherIsBetter: false, target: { atMost: 1024 } },
+      },
+      {
+        label: 'reconnect in sync, bytes B→A',
+        measure: { unit: 'B', field: 'sameBytesBA', higherIsBetter: false, target: { atMost: 1024 } },
+      },
+      {
+        label: 'reconnect after one new entry',
+        measure: { unit: 'ms', field: 'oneMs', higherIsBetter: false },
+      },
+      {
+        label: 'reconnect after one new entry, bytes A→B',
+        measure: { unit: 'B', field: 'oneBytesAB', higherIsBetter: false, target: { atMost: 4096 } },
+      },
+      {
+        label: 'reconnect after one new entry, bytes B→A',
+        measure: { unit: 'B', field: 'oneBytesBA', higherIsBetter: false, target: { atMost: 4096 } },
+      },
+    ],
+  })),
 ]
 
 /** The machine's limits, measured by bench/limits.ts. */

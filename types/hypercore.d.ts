@@ -114,6 +114,8 @@ declare module 'hypercore' {
     update(opts?: { wait?: boolean }): Promise<boolean>
     /** The Merkle tree hash at `length` (default: the signed length); needs block `length - 1`. */
     treeHash(length?: number): Promise<Buffer>
+    setUserData(key: string, value: Buffer | Uint8Array | null): Promise<void>
+    getUserData(key: string): Promise<Buffer | null>
     proof(opts: { upgrade: { start: number; length: number } }): Promise<Proof>
     /** Throws unless `proof` (fully remote) is signed by this core's writer. */
     verifyFullyRemote(proof: Proof): Promise<unknown>

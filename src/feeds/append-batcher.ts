@@ -30,6 +30,11 @@ export class AppendBatcher {
     return this.queue.length === 0 && !this.flushing
   }
 
+  /** Settles once every append queued so far has been written or has failed. */
+  async drained(): Promise<void> {
+    while (!this.idle) await new Promise<void>((resolve) => setImmediate(resolve))
+  }
+
   push(entries: Uint8Array[]): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       this.queue.push({ entries, resolve, reject })

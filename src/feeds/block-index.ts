@@ -8,6 +8,7 @@
 import type Hypercore from 'hypercore'
 import { KappaError } from '../errors.js'
 import { storageError } from '../util/storage-fault.js'
+import { storageReadBatch } from './dependency-internals.js'
 import { decodeBlock, decodeBlockHeader, type DecodedBlock } from './messages.js'
 
 const CACHED_BLOCKS = 32
@@ -17,17 +18,6 @@ const CACHED_BLOCKS = 32
  * of one per block (each Hypercore `get` is a storage read batch of its own).
  */
 const READ_WINDOW_BLOCKS = 16
-
-/** Hypercore's storage read batch (hypercore-storage): several block reads, one round trip. */
-interface StorageReadBatch {
-  getBlock(index: number): Promise<Buffer | null>
-  tryFlush(): void
-}
-
-/** The internals `readWindow` uses, when this Hypercore has them (11.x does). */
-interface CoreInternals {
-  state?: { storage?: { read?: () => StorageReadBatch } }
-}
 
 export class BlockIndex {
   /** Contiguous blocks accounted for in `length`. */
@@ -58,6 +48,12 @@ export class BlockIndex {
     if (length <= this.length) return false
     this.length = length
     return true
+  }
+
+  /** Starts from what an earlier opening counted (`blocks` still held): no header is read for it. */
+  seed(blocks: number, length: number): void {
+    if (blocks > this.blocks) this.blocks = blocks
+    if (length > this.length) this.length = length
   }
 
   /** Records blocks we appended ourselves, so no header has to be read back. */
@@ -96,8 +92,6 @@ export class BlockIndex {
    * failed batch, falls back to Hypercore's own `get` (which gives the errors their codes).
    */
   private readWindow(from: number): void {
-    const storage = (this.core as unknown as CoreInternals).state?.storage
-    if (typeof storage?.read !== 'function') return
     const to = Math.min(this.blocks, from + READ_WINDOW_BLOCKS)
     const indexes: number[] = []
     for (let index = from; index < to; index++) {
@@ -106,7 +100,8 @@ export class BlockIndex {
     if (indexes.length <= 1) return
     let reads: Promise<Buffer | null>[]
     try {
-      const rx = storage.read()
+      const rx = storageReadBatch(this.core)
+      if (rx === null) return
       reads = indexes.map((index) => rx.getBlock(index))
       rx.tryFlush()
     } catch {

@@ -5,86 +5,190 @@
 import { EventEmitter } from 'node:events'
 import type { Readable } from 'node:stream'
 import type Hypercore from 'hypercore'
+import crypto from 'hypercore-crypto'
 import { KappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { FreeSpace } from '../util/storage-fault.js'
 import { AppendBatcher } from './append-batcher.js'
 import { BlockIndex, coreError } from './block-index.js'
 import { MAX_ENTRY_BYTES, MAX_VALUE_DEPTH, checkEntrySize, jsonTooDeep } from './limits.js'
-import { encodeBlocks, decodeBlockHeader } from './messages.js'
+import { storageDirectory } from './dependency-internals.js'
+import {
+  encodeBlocks,
+  decodeBlockHeader,
+  type FeedOffer,
+  type FeedRecord,
+  type FeedState,
+} from './messages.js'
 import { createFeedReadStream, type FeedReadStreamOptions } from './read-stream.js'
 import type { Codec, Feed, FeedEvents, FeedKey } from './types.js'
+import { treeHashAt } from './replication/trees.js'
 import { decodeAll, encodeValue, isJsonCodec } from './value-encoding.js'
 
-export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> implements Feed<T> {
-  /** The Hypercore itself (its blocks are packed entries, see messages.ts). */
+/** What a feed needs from its Multifeed. */
+export interface FeedHost {
+  /** A new session on the feed's core (its `ready()` not awaited yet). */
+  openCore(key: Buffer, writable: boolean): Hypercore
+  /** Stores the feed's index record: its state, and whether its core is open and may change it. */
+  persist(ordinal: number, record: FeedRecord): Promise<void>
+  /** A session on the feed's core opened: forks are guarded, blocks moved are counted. */
+  coreOpened(core: Hypercore): void
+  /** A core open and unused for this long (ms) is closed. */
+  readonly idleTime: number
+}
+
+/** The feed's open core and its seq index (present only while the core is open). */
+interface OpenCore {
   readonly core: Hypercore
+  readonly index: BlockIndex
+  /** Whether the index record says "open" (written before the first change of this opening). */
+  marked: Promise<void> | null
+  readonly onGrow: () => void
+}
+
+/** A lease on a feed's open core: the core stays open until `release()`. */
+export interface CoreLease {
+  readonly core: Hypercore
+  release(): void
+}
+
+export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> implements Feed<T> {
+  readonly key: Buffer
+  readonly id: FeedKey
   readonly name: string | undefined
+  /** Where the feed's record is stored in the index (its place in the order of feeds). */
+  readonly ordinal: number
   private readonly codec: Codec<T>
-  private readonly index: BlockIndex
+  private readonly host: FeedHost
   private readonly batcher: AppendBatcher
   private readonly onError: (err: Error) => void
+  /** What the feed held when its core last closed (current while `open` is null). */
+  private state: FeedState
+  private open_: OpenCore | null = null
+  private opening: Promise<OpenCore> | null = null
+  private closingCore: Promise<void> | null = null
+  /** Leases and operations using the open core: it closes once this is 0 for `idleTime`. */
+  private holds = 0
+  private idleTimer: NodeJS.Timeout | null = null
   private refreshing: Promise<void> | null = null
   private refreshAgain = false
   private _closed = false
-  private _id: FeedKey | null = null
+  private _discoveryKey: Buffer | null = null
   private freeSpace: FreeSpace | null | undefined = undefined
   private refusal: KappaError | null = null
 
-  constructor(core: Hypercore, codec: Codec<T>, name: string | undefined, onError: (err: Error) => void) {
+  constructor(
+    host: FeedHost,
+    record: { key: Buffer; name: string | undefined; state: FeedState; ordinal: number },
+    codec: Codec<T>,
+    onError: (err: Error) => void,
+  ) {
     super()
-    this.core = core
+    this.host = host
+    this.key = record.key
+    this.id = record.key.toString('hex') as FeedKey
+    this.name = record.name
+    this.ordinal = record.ordinal
+    this.state = record.state
     this.codec = codec
-    this.name = name
     this.onError = onError
-    this.index = new BlockIndex(core)
     this.batcher = new AppendBatcher(
       (entries) => this.writeEntries(entries),
-      () => this.index.length,
+      () => this.length,
     )
   }
 
-  /** Opens the core and reads its length; the feed is handed out only after this. */
-  async open(): Promise<void> {
-    try {
-      await this.core.ready()
-      await this.index.refresh()
-    } catch (err) {
-      throw coreError(err)
-    }
-    const onGrow = () => this.scheduleRefresh()
-    this.core.on('append', onGrow)
-    this.core.on('download', onGrow)
-  }
-
-  get key(): Buffer {
-    return this.core.key
-  }
-
-  get id(): FeedKey {
-    if (this._id === null) this._id = this.core.key.toString('hex') as FeedKey
-    return this._id
-  }
-
   get discoveryKey(): Buffer {
-    return this.core.discoveryKey
+    if (this._discoveryKey === null) this._discoveryKey = crypto.discoveryKey(this.key)
+    return this._discoveryKey
   }
 
   get length(): number {
-    return this.index.length
+    return this.open_ ? this.open_.index.length : this.state.length
   }
 
-  /** Blocks (not entries) held contiguously: what replication advertises and downloads. */
-  get blockLength(): number {
-    return this.index.blocks
+  /** Contiguous blocks counted in `length`: what replication offers. */
+  get blocks(): number {
+    return this.open_ ? this.open_.index.blocks : this.state.blocks
+  }
+
+  get upToDate(): boolean {
+    return this.open_ === null || this.open_.core.contiguousLength <= this.open_.index.blocks
   }
 
   get writable(): boolean {
-    return this.core.writable && !this._closed
+    return this.name !== undefined && !this._closed
   }
 
   get closed(): boolean {
     return this._closed
+  }
+
+  /** The signed length (blocks) of the feed's core: the open core's, or the index's. */
+  get signedLength(): number {
+    return this.open_ ? this.open_.core.length : this.state.signedLength
+  }
+
+  /** Whether the feed's core is open now (it opens to read, write or move blocks). */
+  get coreOpen(): boolean {
+    return this.open_ !== null
+  }
+
+  /** The offer replication makes of this feed: from the open core, or from the index. */
+  async offer(): Promise<FeedOffer> {
+    const open = this.open_
+    if (open === null) {
+      const { blocks, signedLength, treeHash } = this.state
+      return { key: this.key, length: Math.min(blocks, signedLength), signedLength, treeHash }
+    }
+    const core = open.core
+    const signedLength = core.length
+    return {
+      key: this.key,
+      length: Math.min(core.contiguousLength, signedLength),
+      signedLength,
+      treeHash: await treeHashAt(core, signedLength),
+    }
+  }
+
+  /** The index record this feed would be stored with now (closed: its state as it is). */
+  record(open: boolean): FeedRecord {
+    return { key: this.key, name: this.name ?? null, state: this.state, open }
+  }
+
+  /**
+   * Opens the core (when closed) and keeps it open until the lease is released. `changing`: the
+   * holder may add blocks (a download): the index record says "open" first, so a crash before the
+   * core closes again makes the next open read its state from the core.
+   */
+  async lease(changing: boolean): Promise<CoreLease> {
+    this.checkOpen()
+    this.hold()
+    try {
+      const open = await this.openCore()
+      if (changing) await this.markChanging(open)
+      let released = false
+      return {
+        core: open.core,
+        release: () => {
+          if (released) return
+          released = true
+          this.unhold()
+        },
+      }
+    } catch (err) {
+      this.unhold()
+      throw err
+    }
+  }
+
+  /**
+   * The state in the index may be behind the core (it was open when the process ended): opens the
+   * core, reads its state, and stores it.
+   */
+  async recover(): Promise<void> {
+    const lease = await this.lease(true)
+    lease.release()
   }
 
   append(value: T | T[]): Promise<number>
@@ -120,13 +224,14 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     checkSeq(end, 'end')
     if (end < start) throw KappaError.invalid('end must not be below start')
     this.checkOpen()
-    if (end > this.index.length) {
-      throw KappaError.notFound(`entries up to ${end} are not stored locally (length ${this.index.length})`)
+    if (end > this.length) {
+      throw KappaError.notFound(`entries up to ${end} are not stored locally (length ${this.length})`)
     }
-    const entries = await this.index.entries(start, end)
+    if (end === start) return []
+    const entries = await this.using((open) => open.index.entries(start, end))
     // A peer's entries pass the checks our own passed when written (one of them failing fails the
     // batch, as an undecodable one does: callers that skip such entries read one at a time).
-    if (!this.core.writable) for (const bytes of entries) this.checkRemote(bytes)
+    if (this.name === undefined) for (const bytes of entries) this.checkRemote(bytes)
     return decodeAll(this.codec, entries, (bytes) => this.decode(bytes))
   }
 
@@ -139,16 +244,27 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private async treeHashNow(entries: number): Promise<Buffer | null> {
     checkSeq(entries, 'entries')
     this.checkOpen()
-    if (entries > this.index.length) return null
-    try {
-      return Buffer.from(await this.core.treeHash(await this.index.blocksFor(entries)))
-    } catch (err) {
-      throw coreError(err)
-    }
+    if (entries > this.length) return null
+    return this.using(async (open) => {
+      try {
+        return Buffer.from(await open.core.treeHash(await open.index.blocksFor(entries)))
+      } catch (err) {
+        throw coreError(err)
+      }
+    })
   }
 
   refuseAppends(err: KappaError | null): void {
     this.refusal = err
+  }
+
+  async signingKeyPair(): Promise<{ publicKey: Buffer; secretKey: Buffer } | null> {
+    this.checkOpen()
+    if (this.name === undefined) return null
+    return this.using(async (open) => {
+      const pair = open.core.keyPair as { publicKey: Buffer; secretKey: Buffer | null } | null
+      return pair && pair.secretKey ? { publicKey: pair.publicKey, secretKey: pair.secretKey } : null
+    })
   }
 
   createReadStream(opts: FeedReadStreamOptions = {}): Readable {
@@ -156,16 +272,26 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   }
 
   private async updateNow(): Promise<void> {
-    while (this.refreshing) await this.refreshing
-    await this.refreshNow()
+    this.checkOpen()
+    // A closed core has not changed since it closed: its state is current.
+    if (this.open_ === null) return
+    await this.using(async () => {
+      while (this.refreshing) await this.refreshing
+      await this.refreshNow()
+    })
   }
 
-  /** Closes the core session; further calls reject with ERR_CLOSED. */
+  /** Closes the core (its state stored in the index); further calls reject with ERR_CLOSED. */
   async close(): Promise<void> {
     if (this._closed) return
     this._closed = true
+    this.clearIdle()
     try {
-      await this.core.close()
+      await this.opening?.catch(() => undefined)
+      await this.closingCore
+      await this.batcher.drained()
+      const open = this.open_
+      if (open) await this.closeCore(open)
     } finally {
       this.emit('close')
     }
@@ -175,19 +301,29 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     const values = Array.isArray(value) ? value : [value]
     const entries = values.map((v) => encodeValue(this.codec, v))
     this.checkOpen()
-    if (!this.core.writable) throw KappaError.invalid('feed is not writable (not one of our writers)')
+    if (this.name === undefined) throw KappaError.invalid('feed is not writable (not one of our writers)')
     if (this.refusal) throw this.refusal
-    if (entries.length === 0) return this.index.length
+    if (entries.length === 0) return this.length
     for (const entry of entries) checkEntrySize(entry.byteLength)
     return this.batcher.push(entries)
   }
 
   private async writeEntries(entries: Uint8Array[]): Promise<void> {
     this.checkOpen()
-    const first = this.index.length
+    const lease = await this.lease(true)
+    try {
+      await this.writeTo(lease.core, entries)
+    } finally {
+      lease.release()
+    }
+  }
+
+  private async writeTo(core: Hypercore, entries: Uint8Array[]): Promise<void> {
+    const index = this.open_!.index
+    const first = index.length
     const blocks = encodeBlocks(first, entries)
     // Refused before Hypercore's storage sees it: a write that fails there fails every later one.
-    const space = this.space()
+    const space = this.space(core)
     if (space) {
       let bytes = 0
       for (const block of blocks) bytes += block.byteLength
@@ -195,21 +331,21 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     }
     let result: { length: number }
     try {
-      result = await this.core.append(blocks)
+      result = await core.append(blocks)
     } catch (err) {
       throw coreError(err)
     }
     const firsts = blocks.map((block) => decodeBlockHeader(block).first)
-    const grew = first + entries.length > this.index.length
-    this.index.appended(result.length - blocks.length, firsts, first + entries.length)
+    const grew = first + entries.length > index.length
+    index.appended(result.length - blocks.length, firsts, first + entries.length)
     if (grew) this.emit('append')
   }
 
   /** The free space of the file system the core is stored on (null when it has no directory). */
-  private space(): FreeSpace | null {
+  private space(core: Hypercore): FreeSpace | null {
     if (this.freeSpace === undefined) {
-      const dir = (this.core as unknown as CoreInternals).state?.storage?.store?.path
-      this.freeSpace = typeof dir === 'string' ? new FreeSpace(dir) : null
+      const dir = storageDirectory(core)
+      this.freeSpace = dir !== null ? new FreeSpace(dir) : null
     }
     return this.freeSpace
   }
@@ -217,11 +353,11 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private async getNow(seq: number): Promise<T> {
     checkSeq(seq, 'seq')
     this.checkOpen()
-    if (seq >= this.index.length) {
-      throw KappaError.notFound(`entry ${seq} is not stored locally (length ${this.index.length})`)
+    if (seq >= this.length) {
+      throw KappaError.notFound(`entry ${seq} is not stored locally (length ${this.length})`)
     }
-    const [bytes] = await this.index.entries(seq, seq + 1)
-    if (!this.core.writable) this.checkRemote(bytes)
+    const [bytes] = await this.using((open) => open.index.entries(seq, seq + 1))
+    if (this.name === undefined) this.checkRemote(bytes)
     return this.decode(bytes)
   }
 
@@ -261,17 +397,19 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   }
 
   private scheduleRefresh(): void {
-    if (this._closed) return
+    if (this._closed || this.open_ === null) return
     if (this.refreshing) {
       this.refreshAgain = true
       return
     }
+    this.hold()
     this.refreshing = this.refreshNow()
       .catch((err: unknown) => {
         if (!this._closed) this.onError(coreError(err))
       })
       .finally(() => {
         this.refreshing = null
+        this.unhold()
         if (this.refreshAgain) {
           this.refreshAgain = false
           this.scheduleRefresh()
@@ -281,14 +419,161 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
 
   private async refreshNow(): Promise<void> {
     // While our own append is in flight, its completion updates the index itself.
-    if (!this.batcher.idle) return
-    if (await this.index.refresh()) this.emit('append')
+    const open = this.open_
+    if (!this.batcher.idle || open === null) return
+    if (await open.index.refresh()) this.emit('append')
+  }
+
+  // ---- the lazily opened core -------------------------------------------------------------------
+
+  /** Runs `read` on the open core (opening it when closed), holding it open meanwhile. */
+  private async using<R>(read: (open: OpenCore) => Promise<R>): Promise<R> {
+    this.hold()
+    try {
+      return await read(await this.openCore())
+    } finally {
+      this.unhold()
+    }
+  }
+
+  private hold(): void {
+    this.holds++
+    this.clearIdle()
+  }
+
+  private unhold(): void {
+    this.holds--
+    if (this.holds === 0 && this.open_ !== null && !this._closed) {
+      this.idleTimer = setTimeout(() => this.closeIfIdle(), this.host.idleTime)
+      this.idleTimer.unref()
+    }
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer)
+    this.idleTimer = null
+  }
+
+  private openCore(): Promise<OpenCore> {
+    if (this.open_) return Promise.resolve(this.open_)
+    this.checkOpen()
+    if (!this.opening) {
+      const opening = this.openCoreNow()
+      this.opening = opening
+      const done = () => {
+        if (this.opening === opening) this.opening = null
+      }
+      opening.then(done, done)
+    }
+    return this.opening
+  }
+
+  private async openCoreNow(): Promise<OpenCore> {
+    while (this.closingCore) await this.closingCore
+    this.checkOpen()
+    const core = this.host.openCore(this.key, this.name !== undefined)
+    const index = new BlockIndex(core)
+    try {
+      await core.ready()
+      // The blocks the index counted are still there: their last header need not be read again.
+      if (core.contiguousLength >= this.state.blocks) index.seed(this.state.blocks, this.state.length)
+      await index.refresh()
+    } catch (err) {
+      await core.close().catch(() => undefined)
+      throw coreError(err)
+    }
+    if (this._closed) {
+      await core.close().catch(() => undefined)
+      throw KappaError.closed('feed')
+    }
+    const open: OpenCore = { core, index, marked: null, onGrow: () => this.scheduleRefresh() }
+    core.on('append', open.onGrow)
+    core.on('download', open.onGrow)
+    this.open_ = open
+    this.host.coreOpened(core)
+    if (this.holds === 0) this.idleSoon()
+    return open
+  }
+
+  /** Opened by no one waiting for it any more: it closes when idle. */
+  private idleSoon(): void {
+    this.holds++
+    this.unhold()
+  }
+
+  private markChanging(open: OpenCore): Promise<void> {
+    if (open.marked === null) {
+      open.marked = this.host.persist(this.ordinal, this.record(true))
+      // A failed mark is tried again by the next change.
+      open.marked.catch(() => {
+        open.marked = null
+      })
+    }
+    return open.marked
+  }
+
+  private closeIfIdle(): void {
+    this.idleTimer = null
+    const open = this.open_
+    if (open === null || this.holds > 0 || this.closingCore || this._closed) return
+    if (!this.batcher.idle || this.refreshing) {
+      this.idleSoon()
+      return
+    }
+    const closing = this.closeCore(open).catch((err: unknown) => {
+      if (!this._closed) this.onError(coreError(err))
+    })
+    this.closingCore = closing
+    void closing.then(() => {
+      if (this.closingCore === closing) this.closingCore = null
+    })
+  }
+
+  /** Reads the open core's state, stores it (when it may have changed) and closes the core. */
+  private async closeCore(open: OpenCore): Promise<void> {
+    const core = open.core
+    const signedLength = core.length
+    let treeHash: Buffer
+    try {
+      treeHash = await treeHashAt(core, signedLength)
+    } catch {
+      treeHash = this.state.treeHash
+    }
+    // Taken again while its state was read: it stays open.
+    if (this.holds > 0 && !this._closed) return
+    const state: FeedState = { blocks: open.index.blocks, length: open.index.length, signedLength, treeHash }
+    const changed = !sameState(state, this.state)
+    this.state = state
+    this.open_ = null
+    core.off('append', open.onGrow)
+    core.off('download', open.onGrow)
+    try {
+      if (changed || open.marked !== null) {
+        await open.marked?.catch(() => undefined)
+        await this.host.persist(this.ordinal, this.record(false))
+      }
+    } finally {
+      await core.close()
+    }
   }
 }
 
-/** Where Hypercore 11 keeps the directory of its storage (hypercore-storage's store). */
-interface CoreInternals {
-  state?: { storage?: { store?: { path?: unknown } } }
+/**
+ * A lease on the Hypercore under one of a Multifeed's feeds, for tests and tools of the feeds layer
+ * that work on raw blocks (not exported from the package).
+ */
+export function leaseCore(feed: Feed<unknown>, changing = true): Promise<CoreLease> {
+  if (!(feed instanceof HypercoreFeed)) throw KappaError.invalid('not a feed of a Multifeed')
+  return feed.lease(changing)
+}
+
+function sameState(a: FeedState, b: FeedState): boolean {
+  return (
+    a.blocks === b.blocks &&
+    a.length === b.length &&
+    a.signedLength === b.signedLength &&
+    a.treeHash.equals(b.treeHash)
+  )
 }
 
 function checkSeq(seq: unknown, what: string): asserts seq is number {

@@ -105,38 +105,64 @@ function asProtocolError(err: unknown, message: string): KappaError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Feed list. One record per feed, appended to a local, never-replicated Hypercore in the order
-// feeds were first added:
-//   version: uint8 (= FEED_RECORD_VERSION)
-//   key:     fixed32  the feed's public key
-//   name:    optional string — the local writer name; absent for feeds learned from peers
+// Feed index. One record per feed, kept as user data of a local, never-replicated Hypercore under
+// the key `feed/<ordinal: 8 hex digits>` (so the keys' order is the order feeds were first added).
+// Rewritten when a feed's core opens (`open` set) and when it closes (its state as it closed):
+//   version:      uint8 (= FEED_RECORD_VERSION)
+//   key:          fixed32  the feed's public key
+//   flags:        uint8    bit 0: a name follows; bit 1: the core was open (its state may be behind)
+//   name:         string   (bit 0) the local writer name; absent for feeds learned from peers
+//   blocks:       uint     contiguous blocks counted in `length`
+//   length:       uint     entries in those blocks
+//   signedLength: uint     the core's signed length (blocks)
+//   treeHash:     fixed32  the Merkle tree hash at signedLength (zeros when it is 0)
 // ---------------------------------------------------------------------------------------------
 
-export const FEED_RECORD_VERSION = 1
+export const FEED_RECORD_VERSION = 2
+
+/** What a feed holds, as its index remembers it while its core is closed. */
+export interface FeedState {
+  blocks: number
+  length: number
+  signedLength: number
+  treeHash: Buffer
+}
 
 export interface FeedRecord {
   key: Buffer
   name: string | null
+  state: FeedState
+  /** The core was open when this was written: on reopening, its state is read from the core. */
+  open: boolean
 }
 
-export function encodeFeedRecord(record: FeedRecord): Buffer {
-  const flags = record.name === null ? 0 : 1
-  const state = c.state()
-  c.uint8.preencode(state, FEED_RECORD_VERSION)
-  c.fixed32.preencode(state, record.key)
-  c.uint8.preencode(state, flags)
-  if (record.name !== null) c.string.preencode(state, record.name)
-  state.buffer = Buffer.allocUnsafe(state.end)
-  c.uint8.encode(state, FEED_RECORD_VERSION)
-  c.fixed32.encode(state, record.key)
-  c.uint8.encode(state, flags)
-  if (record.name !== null) c.string.encode(state, record.name)
-  return state.buffer as Buffer
+/** The state of a feed that holds nothing. */
+export function emptyFeedState(): FeedState {
+  return { blocks: 0, length: 0, signedLength: 0, treeHash: EMPTY_TREE_HASH }
 }
 
-export function decodeFeedRecord(bytes: Uint8Array): FeedRecord {
-  try {
-    const state = c.state(0, bytes.byteLength, bytes)
+const feedRecord = {
+  preencode(state: State, m: FeedRecord) {
+    c.uint8.preencode(state, FEED_RECORD_VERSION)
+    c.fixed32.preencode(state, m.key)
+    c.uint8.preencode(state, 0)
+    if (m.name !== null) c.string.preencode(state, m.name)
+    c.uint.preencode(state, m.state.blocks)
+    c.uint.preencode(state, m.state.length)
+    c.uint.preencode(state, m.state.signedLength)
+    c.fixed32.preencode(state, m.state.treeHash)
+  },
+  encode(state: State, m: FeedRecord) {
+    c.uint8.encode(state, FEED_RECORD_VERSION)
+    c.fixed32.encode(state, m.key)
+    c.uint8.encode(state, (m.name === null ? 0 : 1) | (m.open ? 2 : 0))
+    if (m.name !== null) c.string.encode(state, m.name)
+    c.uint.encode(state, m.state.blocks)
+    c.uint.encode(state, m.state.length)
+    c.uint.encode(state, m.state.signedLength)
+    c.fixed32.encode(state, m.state.treeHash)
+  },
+  decode(state: State): FeedRecord {
     const version = c.uint8.decode(state)
     if (version !== FEED_RECORD_VERSION) {
       throw new KappaError('ERR_STORAGE', `unknown feed record version ${version}`)
@@ -144,7 +170,24 @@ export function decodeFeedRecord(bytes: Uint8Array): FeedRecord {
     const key = Buffer.from(c.fixed32.decode(state))
     const flags = c.uint8.decode(state)
     const name = flags & 1 ? c.string.decode(state) : null
-    return { key, name }
+    const blocks = c.uint.decode(state)
+    const length = c.uint.decode(state)
+    const signedLength = c.uint.decode(state)
+    const treeHash = Buffer.from(c.fixed32.decode(state))
+    return { key, name, state: { blocks, length, signedLength, treeHash }, open: (flags & 2) !== 0 }
+  },
+}
+
+export function encodeFeedRecord(record: FeedRecord): Buffer {
+  return Buffer.from(c.encode(feedRecord, record))
+}
+
+export function decodeFeedRecord(bytes: Uint8Array): FeedRecord {
+  try {
+    const state = c.state(0, bytes.byteLength, bytes)
+    const record = feedRecord.decode(state)
+    if (state.start !== state.end) throw new KappaError('ERR_STORAGE', 'trailing bytes in a feed record')
+    return record
   } catch (err) {
     if (err instanceof KappaError) throw err
     throw new KappaError('ERR_STORAGE', 'invalid feed record', { cause: err })
@@ -162,9 +205,11 @@ export function decodeFeedRecord(bytes: Uint8Array): FeedRecord {
 
 /**
  * 2: feed offers carry the sender's signed length. 3: offers are fixed-size records that also carry
- * the Merkle tree hash at the signed length; tree requests and tree proofs.
+ * the Merkle tree hash at the signed length; tree requests and tree proofs. 4: the hello carries a
+ * digest of the sender's offers instead of the offers; differing key ranges are narrowed down by
+ * split / settled / leaf messages.
  */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 export const PREAMBLE_MAGIC = Buffer.from('kpdb')
 export const PREAMBLE_BYTES = 4 + 1 + 1 + 32
 
@@ -207,12 +252,20 @@ export function decodePreamble(bytes: Buffer): Preamble {
 // The multifeed channel (protomux, protocol CHANNEL_PROTOCOL, id = discovery key of the database
 // key). Its messages, in this order (protomux numbers them by the order they are added):
 //   0 proof        { mac: fixed32 }  HMAC-SHA256(database key, role label ‖ Noise handshake hash)
-//   1 hello        { version: uint, mode: uint, feeds: offers }
-//   2 add          { feeds: offers }                 live: feeds offered later
+//   1 hello        { version: uint, mode: uint, summary }   the digest of all the sender's offers
+//   2 add          { feeds: offers }                 live: feeds offered (or grown) later
 //   3 done         {}                                non-live: this side has everything
 //   4 treeRequest  { key: fixed32, length: uint }    "prove the tree hash you offered at length"
 //   5 tree         { key: fixed32, length: uint, fork: uint, nodes: nodes, additionalNodes: nodes,
 //                    signature: buffer }           the answer; length 0: "I cannot"
+//   6 split        { range, children: 16 × summary } the sender's digests of a differing range's
+//                                                    sub-ranges (each to be answered)
+//   7 settled      { ranges: uint count, count × range } these ranges have equal digests
+//   8 leaf         { range, reply: uint8, feeds: offers } the sender's offers in a differing range;
+//                                                    reply 0: send yours back (as a leaf with reply 1)
+// summary: count: uint, digest: DIGEST_BYTES (XOR of the first DIGEST_BYTES of SHA-256 of each offer
+//   record). range: depth: uint (≤ MAX_RANGE_DEPTH hex digits), prefix: the key's first depth hex
+//   digits, ⌈depth/2⌉ bytes (an odd depth's last low nibble 0).
 // offers: count: uint, then count records of OFFER_BYTES:
 //   key: 32 bytes | treeHash: 32 bytes | length: uint64 LE | signedLength: uint64 LE
 //   length: contiguous BLOCKS held; signedLength: the core's signed (tree) length, ≥ length;
@@ -283,6 +336,16 @@ export class OfferList {
     return list
   }
 
+  /** `count` records (already checked: taken from a list) as a list of their own. */
+  static fromRecords(count: number, records: Buffer): OfferList {
+    return new OfferList(count, Buffer.from(records))
+  }
+
+  /** The key of the offer at `i` (a view into the list). */
+  keyAt(i: number): Buffer {
+    return this.bytes.subarray(i * OFFER_BYTES, i * OFFER_BYTES + 32)
+  }
+
   /** The offer at `i` (its buffers are its own). */
   at(i: number): FeedOffer {
     const at = i * OFFER_BYTES
@@ -332,6 +395,139 @@ const offers = {
   },
 }
 
+export const DIGEST_BYTES = 16
+/** A key has 64 hex digits: no range is narrower. */
+export const MAX_RANGE_DEPTH = 64
+
+/** The keys starting with `depth` hex digits of `prefix`. */
+export interface KeyRange {
+  depth: number
+  prefix: Buffer
+}
+
+export interface Summary {
+  count: number
+  digest: Buffer
+}
+
+const summaryEncoding = {
+  preencode(state: State, m: Summary) {
+    c.uint.preencode(state, m.count)
+    state.end += DIGEST_BYTES
+  },
+  encode(state: State, m: Summary) {
+    c.uint.encode(state, m.count)
+    state.buffer!.set(m.digest.subarray(0, DIGEST_BYTES), state.start)
+    state.start += DIGEST_BYTES
+  },
+  decode(state: State): Summary {
+    const count = c.uint.decode(state)
+    if (state.end - state.start < DIGEST_BYTES) throw new KappaError('ERR_PROTOCOL', 'truncated digest')
+    const digest = Buffer.from(state.buffer!.subarray(state.start, state.start + DIGEST_BYTES))
+    state.start += DIGEST_BYTES
+    return { count, digest }
+  },
+}
+
+const rangeEncoding = {
+  preencode(state: State, m: KeyRange) {
+    c.uint.preencode(state, m.depth)
+    state.end += Math.ceil(m.depth / 2)
+  },
+  encode(state: State, m: KeyRange) {
+    c.uint.encode(state, m.depth)
+    const size = Math.ceil(m.depth / 2)
+    state.buffer!.set(m.prefix.subarray(0, size), state.start)
+    state.start += size
+  },
+  decode(state: State): KeyRange {
+    const depth = c.uint.decode(state)
+    if (depth > MAX_RANGE_DEPTH) throw new KappaError('ERR_PROTOCOL', `a key range ${depth} digits deep`)
+    const size = Math.ceil(depth / 2)
+    if (state.end - state.start < size) throw new KappaError('ERR_PROTOCOL', 'truncated key range')
+    const prefix = Buffer.from(state.buffer!.subarray(state.start, state.start + size))
+    state.start += size
+    if (depth % 2 === 1 && (prefix[size - 1] & 0x0f) !== 0) {
+      throw new KappaError('ERR_PROTOCOL', 'a key range with bits past its depth')
+    }
+    return { depth, prefix }
+  },
+}
+
+export interface SplitMessage {
+  range: KeyRange
+  children: Summary[]
+}
+
+export interface SettledMessage {
+  ranges: KeyRange[]
+}
+
+export interface LeafMessage {
+  range: KeyRange
+  /** True: this answers a leaf of ours (no answer expected). False: send your offers back. */
+  reply: boolean
+  feeds: OfferList
+}
+
+export const splitEncoding = {
+  preencode(state: State, m: SplitMessage) {
+    rangeEncoding.preencode(state, m.range)
+    for (const child of m.children) summaryEncoding.preencode(state, child)
+  },
+  encode(state: State, m: SplitMessage) {
+    rangeEncoding.encode(state, m.range)
+    for (const child of m.children) summaryEncoding.encode(state, child)
+  },
+  decode(state: State): SplitMessage {
+    const range = rangeEncoding.decode(state)
+    const children: Summary[] = []
+    for (let i = 0; i < 16; i++) children.push(summaryEncoding.decode(state))
+    return { range, children }
+  },
+}
+
+/** At most this many ranges in one settled message (a split settles at most 16). */
+export const MAX_SETTLED_RANGES = 16
+
+export const settledEncoding = {
+  preencode(state: State, m: SettledMessage) {
+    c.uint.preencode(state, m.ranges.length)
+    for (const range of m.ranges) rangeEncoding.preencode(state, range)
+  },
+  encode(state: State, m: SettledMessage) {
+    c.uint.encode(state, m.ranges.length)
+    for (const range of m.ranges) rangeEncoding.encode(state, range)
+  },
+  decode(state: State): SettledMessage {
+    const count = c.uint.decode(state)
+    if (count > MAX_SETTLED_RANGES)
+      throw new KappaError('ERR_PROTOCOL', `${count} settled ranges in one message`)
+    const ranges: KeyRange[] = []
+    for (let i = 0; i < count; i++) ranges.push(rangeEncoding.decode(state))
+    return { ranges }
+  },
+}
+
+export const leafEncoding = {
+  preencode(state: State, m: LeafMessage) {
+    rangeEncoding.preencode(state, m.range)
+    c.uint8.preencode(state, 0)
+    offers.preencode(state, m.feeds)
+  },
+  encode(state: State, m: LeafMessage) {
+    rangeEncoding.encode(state, m.range)
+    c.uint8.encode(state, m.reply ? 1 : 0)
+    offers.encode(state, m.feeds)
+  },
+  decode(state: State): LeafMessage {
+    const range = rangeEncoding.decode(state)
+    const reply = c.uint8.decode(state)
+    if (reply > 1) throw new KappaError('ERR_PROTOCOL', 'a leaf with an unknown reply flag')
+    return { range, reply: reply === 1, feeds: offers.decode(state) }
+  },
+}
+
 export interface ProofMessage {
   mac: Buffer
 }
@@ -339,7 +535,7 @@ export interface ProofMessage {
 export interface HelloMessage {
   version: number
   mode: WireMode
-  feeds: OfferList
+  summary: Summary
 }
 
 export interface AddMessage {
@@ -390,18 +586,23 @@ export const helloEncoding = {
   preencode(state: State, m: HelloMessage) {
     c.uint.preencode(state, m.version)
     c.uint.preencode(state, MODES.indexOf(m.mode))
-    offers.preencode(state, m.feeds)
+    summaryEncoding.preencode(state, m.summary)
   },
   encode(state: State, m: HelloMessage) {
     c.uint.encode(state, m.version)
     c.uint.encode(state, MODES.indexOf(m.mode))
-    offers.encode(state, m.feeds)
+    summaryEncoding.encode(state, m.summary)
   },
   decode(state: State): HelloMessage {
     const version = c.uint.decode(state)
+    // A peer of another version: its version alone is read, so it is refused with a code.
+    if (version !== PROTOCOL_VERSION) {
+      state.start = state.end
+      return { version, mode: 'sync', summary: { count: 0, digest: Buffer.alloc(DIGEST_BYTES) } }
+    }
     const mode = MODES[c.uint.decode(state)]
     if (mode === undefined) throw new KappaError('ERR_PROTOCOL', 'unknown replication mode')
-    return { version, mode, feeds: offers.decode(state) }
+    return { version, mode, summary: summaryEncoding.decode(state) }
   },
 }
 

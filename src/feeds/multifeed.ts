@@ -1,6 +1,8 @@
 /**
  * `Multifeed`: a database's set of signed logs (one Hypercore per writer) in a Corestore, with
- * named local writers, remote feeds learned from peers, and replication (replication.ts).
+ * named local writers, remote feeds learned from peers, and replication (replication.ts). Feeds
+ * are lazy: the store opens from its feed index (feed-list.ts) alone, and a feed's core opens only
+ * to read, write or move blocks, and closes once idle.
  */
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
@@ -10,8 +12,9 @@ import type { CompatManifest, HypercorePeer } from 'hypercore'
 import { KappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { namespaceOf, toDatabaseKey, toFeedKey } from './database-key.js'
-import { HypercoreFeed } from './feed.js'
+import { HypercoreFeed, type FeedHost } from './feed.js'
 import { FeedList } from './feed-list.js'
+import { emptyFeedState, type FeedState } from './messages.js'
 import {
   closeStore,
   createStore,
@@ -45,6 +48,8 @@ export interface MultifeedOptions {
    * rejects, and a replication whose peer offers more fails, with ERR_LIMIT.
    */
   maxFeeds?: number
+  /** A feed's core that nothing has used for this long (ms, default 2,000) is closed. */
+  coreIdleTime?: number
 }
 
 export interface WriterOptions {
@@ -56,6 +61,10 @@ export interface WriterOptions {
 export const DEFAULT_WRITER_NAME = 'default'
 /** The default of `maxFeeds`. */
 export const DEFAULT_MAX_FEEDS = 100_000
+/** The default of `coreIdleTime`. */
+export const DEFAULT_CORE_IDLE_TIME = 2000
+/** Feeds whose state is read from their cores at open (they were open when the process ended), at once. */
+const RECOVER_CONCURRENCY = 16
 /** Remote cores: a wider request window measured faster on one big core (HYPERCORE-NOTES §6). */
 const REMOTE_INFLIGHT_RANGE: [number, number] = [64, 256]
 
@@ -79,6 +88,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   private readonly forksReported = new Set<string>()
   /** Multifeeds sharing this one's Corestore (`sibling`): closed before it. */
   private readonly siblings: Multifeed<unknown>[] = []
+  private readonly feedHost: FeedHost
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private _closed = false
@@ -103,6 +113,17 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     this.store = createStore(storage as string | Corestore, namespaceOf(this.key))
     this.list = new FeedList(this.store.ns)
     this.replicator = new Replicator<T>(this, this.store.root)
+    const idleTime = checkIdleTime(opts.coreIdleTime)
+    this.feedHost = {
+      idleTime,
+      openCore: (key, writable) =>
+        this.store.ns.get(writable ? { key } : { key, inflightRange: REMOTE_INFLIGHT_RANGE }),
+      persist: (ordinal, record) => this.list.put(ordinal, record),
+      coreOpened: (core) => {
+        this.guard(core)
+        this.replicator.coreOpened(core)
+      },
+    }
   }
 
   /** True once `close()` has finished. */
@@ -202,7 +223,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       throw this.closing ? KappaError.closed('multifeed') : storeError(err)
     }
     this.guard(core)
-    this.replicator.candidateOpened(core)
+    this.replicator.coreOpened(core)
     return core
   }
 
@@ -219,9 +240,11 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       const raced = this.byId.get(id)
       if (raced) return raced
       return this.reserving(async () => {
-        const feed = this.makeFeed(core, undefined)
-        await this.openFeed(feed)
-        await this.list.add([{ key: core.key, name: null }])
+        const feed = this.makeFeed(core.key, undefined, emptyFeedState())
+        // Listed as "open": a crash before its core closes makes the next open read its state.
+        await this.persistNew(feed, true)
+        // The candidate's core is still open: this session on it costs no storage open.
+        await this.openFeed(() => feed.recover(), feed)
         this.addFeed(feed)
         return feed
       })
@@ -258,15 +281,16 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     await readyStore(this.store)
     const records = await this.list.load()
     const feeds = records.map((record) => {
-      const core = this.store.ns.get(
-        record.name === null
-          ? { key: record.key, inflightRange: REMOTE_INFLIGHT_RANGE }
-          : { key: record.key },
-      )
-      return this.makeFeed(core, record.name ?? undefined)
+      const feed = this.makeFeed(record.key, record.name ?? undefined, record.state, record.ordinal)
+      return { feed, open: record.open }
     })
-    await Promise.all(feeds.map((feed) => this.openFeed(feed)))
-    for (const feed of feeds) this.addFeed(feed)
+    // Only a feed whose core was open when the process ended opens its core now.
+    const recovering = feeds.filter((f) => f.open).map((f) => f.feed)
+    for (let i = 0; i < recovering.length; i += RECOVER_CONCURRENCY) {
+      const group = recovering.slice(i, i + RECOVER_CONCURRENCY)
+      await Promise.all(group.map((feed) => this.openFeed(() => feed.recover(), feed)))
+    }
+    for (const { feed } of feeds) this.addFeed(feed)
   }
 
   private async openWriter(name: string, keyPair: KeyPair | undefined): Promise<Feed<T>> {
@@ -278,15 +302,22 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
         ? // A version-0 (compat) manifest makes the feed key the public key itself, as in hypercore 9.
           this.store.ns.get({ key: keyPair.publicKey, keyPair, manifest: compatManifest(keyPair.publicKey) })
         : this.store.ns.get({ name: `writer/${name}` })
-      const feed = this.makeFeed(core, name)
-      await this.openFeed(feed)
-      const known = this.byId.get(feed.id)
-      if (known) {
+      let state: FeedState
+      try {
+        await core.ready()
         // The key pair of a feed we already have: hand that one out.
-        await feed.close()
-        return known
+        const known = this.byId.get(core.key.toString('hex'))
+        if (known) return known
+        state = { ...emptyFeedState(), signedLength: core.length, blocks: core.contiguousLength }
+      } catch (err) {
+        throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+      } finally {
+        // The feed opens its own session when it is used (this one has made the core's storage).
+        await core.close().catch(() => undefined)
       }
-      await this.list.add([{ key: feed.key, name }])
+      const feed = this.makeFeed(core.key, name, emptyFeedState())
+      await this.persistNew(feed, state.blocks > 0)
+      if (state.blocks > 0) await this.openFeed(() => feed.recover(), feed)
       this.addFeed(feed)
       return feed
     }
@@ -309,18 +340,34 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     return promise
   }
 
-  private makeFeed(core: ReturnType<Corestore['get']>, name: string | undefined): HypercoreFeed<T> {
-    return new HypercoreFeed<T>(core, this.codec, name, (err) => this.reportError(err))
+  private makeFeed(
+    key: Buffer,
+    name: string | undefined,
+    state: FeedState,
+    ordinal = this.list.reserve(),
+  ): HypercoreFeed<T> {
+    return new HypercoreFeed<T>(this.feedHost, { key, name, state, ordinal }, this.codec, (err) =>
+      this.reportError(err),
+    )
   }
 
-  private async openFeed(feed: HypercoreFeed<T>): Promise<void> {
+  /** Stores a new feed's index record (`open`: its state is to be read from its core). */
+  private async persistNew(feed: HypercoreFeed<T>, open: boolean): Promise<void> {
     try {
-      await feed.open()
+      await this.list.put(feed.ordinal, feed.record(open))
+    } catch (err) {
+      throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+    }
+  }
+
+  /** Runs `open` (which opens the feed's core); a failure closes the feed. */
+  private async openFeed(open: () => Promise<void>, feed: HypercoreFeed<T>): Promise<void> {
+    try {
+      await open()
     } catch (err) {
       await feed.close().catch(() => undefined)
       throw this.closing ? KappaError.closed('multifeed') : storeError(err)
     }
-    this.guard(feed.core)
   }
 
   /** ERR_LIMIT when the store holds (or is adding) maxFeeds feeds. */
@@ -362,8 +409,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     this.byId.set(feed.id, feed)
     if (feed.name !== undefined) this.byName.set(feed.name, feed)
     this.replicator.feedAdded(feed)
-    // A feed is offered once it holds a block: an empty writer is offered at its first append.
-    if (feed.core.contiguousLength === 0) feed.once('append', () => this.replicator.feedAdded(feed))
+    // Live sessions offer what a feed gained (a feed is offered once it holds a block).
+    feed.on('append', () => this.replicator.feedGrew(feed))
     this.emit('feed', feed, feed.name)
   }
 
@@ -411,6 +458,14 @@ function checkWriterOptions(opts: WriterOptions | undefined): KeyPair | undefine
     throw KappaError.invalid('keyPair must be { publicKey: 32 bytes, secretKey: 64 bytes }')
   }
   return { publicKey: Buffer.from(keyPair.publicKey), secretKey: Buffer.from(keyPair.secretKey) }
+}
+
+function checkIdleTime(idleTime: unknown): number {
+  if (idleTime === undefined) return DEFAULT_CORE_IDLE_TIME
+  if (typeof idleTime !== 'number' || !Number.isFinite(idleTime) || idleTime < 0) {
+    throw KappaError.invalid('coreIdleTime must be a non-negative number of milliseconds')
+  }
+  return idleTime
 }
 
 function checkMaxFeeds(maxFeeds: unknown): number {

@@ -3,8 +3,8 @@
  * Hypercore 11; nothing above `src/feeds` touches Hypercore directly.
  */
 import type { EventEmitter } from 'node:events'
-import type { Duplex, Readable } from 'node:stream'
 import type { KappaError } from '../errors.js'
+import type { Duplex, Readable } from 'node:stream'
 
 declare const feedKeyBrand: unique symbol
 /** A feed's public key as 64 lowercase hex characters. */
@@ -35,14 +35,12 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   readonly discoveryKey: Buffer
   readonly length: number
   /**
-   * Contiguous Hypercore blocks accounted for in `length`. `length` follows the core's blocks
-   * asynchronously (a downloaded block counts once its header is read): while
-   * `core.contiguousLength` is larger, `length` understates what is stored locally.
+   * True when `length` counts every entry stored locally. `length` follows downloaded blocks
+   * asynchronously (a block counts once its header is read): until then this is false, and
+   * `update()` brings `length` up to date.
    */
-  readonly blockLength: number
+  readonly upToDate: boolean
   readonly writable: boolean
-  /** The Hypercore underneath (its blocks pack several entries: see docs/DESIGN.md). */
-  readonly core: HypercoreLike
   /** Local name when this is one of our writers, else undefined. */
   readonly name: string | undefined
   /** Append one value, or an array as one atomic append. Resolves with the seq of the first. */
@@ -66,6 +64,11 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   treeHash(entries: number, cb: (err: Error | null, hash?: Buffer | null) => void): void
   /** From now on `append` rejects with `err`; null lets appends through again. */
   refuseAppends(err: KappaError | null): void
+  /**
+   * The key pair this store signs the feed with (one of our writers), or null (a peer's feed):
+   * for logs that must be signed by the same writer (membership logs).
+   */
+  signingKeyPair(): Promise<{ publicKey: Buffer; secretKey: Buffer } | null>
 }
 
 export interface MultifeedEvents<T = unknown> {
@@ -169,54 +172,4 @@ export interface CorestoreLike {
   replicate(...args: never[]): unknown
   ready(): Promise<unknown>
   close(): Promise<unknown>
-}
-
-/** One peer of a Hypercore on a replication stream. */
-export interface HypercorePeerLike {
-  readonly remoteLength: number
-  readonly remoteContiguousLength: number
-}
-
-export interface HypercoreLikeEvents {
-  append: []
-  close: []
-  ready: []
-  download: [index: number, byteLength: number, from: unknown]
-  upload: [index: number, byteLength: number, from: unknown]
-  'peer-add': [peer: HypercorePeerLike]
-  'peer-remove': [peer: HypercorePeerLike]
-  'verification-error': [err: Error]
-}
-
-/** `feed.core`: the Hypercore 11 session under a feed. Its blocks are packed entries (docs/DESIGN.md). */
-export interface HypercoreLike extends EventEmitter<HypercoreLikeEvents> {
-  readonly key: Buffer
-  readonly discoveryKey: Buffer
-  readonly id: string
-  /** Blocks (not entries): the signed length. */
-  readonly length: number
-  readonly contiguousLength: number
-  readonly byteLength: number
-  readonly writable: boolean
-  /** The signing key pair: a local writer's has its secret key; a remote feed's is null or public only. */
-  readonly keyPair: KeyPair | null
-  readonly readable: boolean
-  readonly opened: boolean
-  readonly closed: boolean
-  readonly peers: readonly HypercorePeerLike[]
-  ready(): Promise<void>
-  /** A block's bytes (a packed group of entries), or null with `{ wait: false }` when missing. */
-  get(index: number, opts?: { wait?: boolean; timeout?: number }): Promise<Buffer | null>
-  has(start: number, end?: number): Promise<boolean>
-  update(opts?: { wait?: boolean }): Promise<boolean>
-  /** Raw blocks, bypassing the feed's packing: readers of the feed see them as its next entries' blocks. */
-  append(
-    blocks: Buffer | Uint8Array | Array<Buffer | Uint8Array>,
-  ): Promise<{ length: number; byteLength: number }>
-  /** Fetches blocks `[start, end)` from peers (`end: -1`: keep following). */
-  download(range?: { start?: number; end?: number; blocks?: number[]; linear?: boolean }): {
-    ready(): Promise<void>
-    done(): Promise<void>
-    destroy(): void
-  }
 }

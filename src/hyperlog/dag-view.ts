@@ -62,7 +62,7 @@ export interface DagViewOptions {
   /** The local writer's feed key, once known. */
   localFeed: () => FeedKey | null
   /** Every feed of the kappa (for `caughtUp`). */
-  feeds: () => readonly Pick<Feed, 'id' | 'length' | 'blockLength' | 'core'>[]
+  feeds: () => readonly Pick<Feed, 'id' | 'length' | 'upToDate'>[]
   /** After each commit, synchronously, before the batch's callers resume. */
   onCommit: (outcome: BatchOutcome) => void
   onOutboxError: (err: Error) => void

@@ -8,8 +8,8 @@
 import type { Feed } from '../feeds/types.js'
 
 /** The feed's `length` covers every contiguous block its Hypercore holds. */
-export function lengthIsCurrent(feed: Pick<Feed, 'core' | 'blockLength'>): boolean {
-  return feed.core.contiguousLength <= feed.blockLength
+export function lengthIsCurrent(feed: Pick<Feed, 'upToDate'>): boolean {
+  return feed.upToDate
 }
 
 /**

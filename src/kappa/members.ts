@@ -225,7 +225,7 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
       throw new KappaError('ERR_NOT_WRITABLE', 'only an admin adds and removes members')
     }
     if (!this.#log) {
-      const keyPair = this.#writer?.core.keyPair
+      const keyPair = (await this.#writer?.signingKeyPair()) ?? null
       if (!keyPair) throw new KappaError('ERR_NOT_WRITABLE', 'this store has no signing key for its writer')
       this.#log = await this.#logs.writer(LOG_NAME, { keyPair })
       this.#watch(this.#log)

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { Multifeed } from '../../src/feeds/multifeed.js'
 import { MAX_BLOCK_ENTRIES, decodeBlock } from '../../src/feeds/messages.js'
 import type { Codec } from '../../src/feeds/types.js'
-import { create, tempDir } from '../helpers/feeds.js'
+import { coreOf, create, tempDir } from '../helpers/feeds.js'
 
 test('value encodings: json (default), utf-8, binary, a custom codec', async (t) => {
   const json = await create(t)
@@ -40,7 +40,7 @@ test('json values that cannot be encoded are refused and nothing is written', as
   await assert.rejects(w.append(undefined), { code: 'ERR_INVALID_ARGUMENT' })
   await assert.rejects(w.append([1, undefined]), { code: 'ERR_INVALID_ARGUMENT' })
   assert.equal(w.length, 0)
-  assert.equal(w.core.length, 0)
+  assert.equal((await coreOf(w)).length, 0)
 })
 
 test('an array append is atomic and packs entries into blocks; seqs count entries', async (t) => {
@@ -49,8 +49,8 @@ test('an array append is atomic and packs entries into blocks; seqs count entrie
   const values = Array.from({ length: 1000 }, (_, i) => ({ i }))
   assert.equal(await w.append(values), 0)
   assert.equal(w.length, 1000)
-  assert.equal(w.core.length, Math.ceil(1000 / MAX_BLOCK_ENTRIES))
-  const block = decodeBlock((await w.core.get(1))!)
+  assert.equal((await coreOf(w)).length, Math.ceil(1000 / MAX_BLOCK_ENTRIES))
+  const block = decodeBlock((await (await coreOf(w)).get(1))!)
   assert.equal(block.first, MAX_BLOCK_ENTRIES)
   assert.equal(block.count, MAX_BLOCK_ENTRIES)
   assert.deepEqual(await w.get(999), { i: 999 })
@@ -67,7 +67,7 @@ test('large entries go into blocks of their own', async (t) => {
   assert.equal(w.length, 4)
   assert.equal((await w.get(1)).length, big.length)
   assert.equal((await w.get(2)).toString(), 'b')
-  assert.ok(w.core.length >= 3)
+  assert.ok((await coreOf(w)).length >= 3)
 })
 
 test('concurrent appends coalesce into one Hypercore append, each caller gets its own seq', async (t) => {
@@ -80,7 +80,7 @@ test('concurrent appends coalesce into one Hypercore append, each caller gets it
   )
   assert.equal(w.length, 500)
   // 500 single appends in one tick → ⌈500/64⌉ blocks, not 500.
-  assert.equal(w.core.length, Math.ceil(500 / MAX_BLOCK_ENTRIES))
+  assert.equal((await coreOf(w)).length, Math.ceil(500 / MAX_BLOCK_ENTRIES))
   const mixed = await Promise.all([w.append(['a', 'b']), w.append('c'), w.append(['d', 'e', 'f'])])
   assert.deepEqual(mixed, [500, 502, 503])
   assert.deepEqual(await w.getBatch(500, 506), ['a', 'b', 'c', 'd', 'e', 'f'])

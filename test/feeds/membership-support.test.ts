@@ -46,7 +46,7 @@ test('a sibling shares the store, has its own encoding and closes with it; write
     (dir) => new Multifeed<string>(dir, { valueEncoding: 'utf-8' }),
   )
   const w = await mf.writer()
-  const keyPair = w.core.keyPair!
+  const keyPair = (await w.signingKeyPair())!
   assert.equal(writerFeedKey(keyPair.publicKey), w.id)
   const sibling = mf.sibling<Buffer>({ key: Buffer.alloc(32, 7), valueEncoding: 'binary' })
   const log = await sibling.writer('log', { keyPair })

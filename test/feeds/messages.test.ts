@@ -11,7 +11,12 @@ import {
   OfferList,
   PROTOCOL_VERSION,
   addEncoding,
+  decodeFeedRecord,
+  encodeFeedRecord,
   helloEncoding,
+  leafEncoding,
+  settledEncoding,
+  splitEncoding,
   treeEncoding,
   treeRequestEncoding,
   type FeedOffer,
@@ -24,8 +29,8 @@ const offer: FeedOffer = {
   signedLength: 2 ** 40 + 5,
 }
 
-test('channel version 3', () => {
-  assert.equal(PROTOCOL_VERSION, 3)
+test('channel version 4', () => {
+  assert.equal(PROTOCOL_VERSION, 4)
 })
 
 test('an offer is an 80-byte record: key, tree hash, length and signed length as uint64 LE', () => {
@@ -40,13 +45,74 @@ test('an offer is an 80-byte record: key, tree hash, length and signed length as
   assert.deepEqual(back.at(0), offer)
 })
 
-test('hello: version, mode, offers', () => {
-  const bytes = Buffer.from(c.encode(helloEncoding, { version: 3, mode: 'pull', feeds: OfferList.of([]) }))
-  assert.equal(bytes.toString('hex'), '030200')
+test('hello: version, mode, the summary of the offers (count, 16-byte digest)', () => {
+  const summary = { count: 300, digest: Buffer.alloc(16, 0xcc) }
+  const bytes = Buffer.from(c.encode(helloEncoding, { version: 4, mode: 'pull', summary }))
+  assert.equal(bytes.toString('hex'), '0402' + 'fd2c01' + 'cc'.repeat(16))
   const back = c.decode(helloEncoding, bytes)
-  assert.equal(back.version, 3)
+  assert.equal(back.version, 4)
   assert.equal(back.mode, 'pull')
-  assert.equal(back.feeds.count, 0)
+  assert.deepEqual(back.summary, summary)
+})
+
+test('a hello of another version decodes to its version alone (refused with ERR_VERSION_MISMATCH)', () => {
+  const back = c.decode(helloEncoding, Buffer.from('03020001' + 'aa'.repeat(80), 'hex'))
+  assert.equal(back.version, 3)
+})
+
+test('split, settled and leaf: key ranges by hex-digit prefix', () => {
+  const children = Array.from({ length: 16 }, (_, i) => ({ count: i, digest: Buffer.alloc(16, i) }))
+  const split = Buffer.from(
+    c.encode(splitEncoding, { range: { depth: 3, prefix: Buffer.from('abc0', 'hex') }, children }),
+  )
+  assert.equal(
+    split.toString('hex'),
+    '03' + 'abc0' + children.map((child, i) => '0' + i.toString(16) + child.digest.toString('hex')).join(''),
+  )
+  assert.deepEqual(c.decode(splitEncoding, split).children, children)
+  const settled = Buffer.from(
+    c.encode(settledEncoding, {
+      ranges: [
+        { depth: 0, prefix: Buffer.alloc(0) },
+        { depth: 2, prefix: Buffer.from('7f', 'hex') },
+      ],
+    }),
+  )
+  assert.equal(settled.toString('hex'), '02' + '00' + '027f')
+  const leaf = Buffer.from(
+    c.encode(leafEncoding, {
+      range: { depth: 1, prefix: Buffer.from('a0', 'hex') },
+      reply: true,
+      feeds: OfferList.of([offer]),
+    }),
+  )
+  assert.equal(leaf.toString('hex').slice(0, 8), '01a00101')
+  const back = c.decode(leafEncoding, leaf)
+  assert.equal(back.reply, true)
+  assert.deepEqual(back.feeds.at(0), offer)
+  // A range deeper than a key, or with bits past its depth, is refused.
+  assert.throws(() => c.decode(settledEncoding, Buffer.from('0141' + '00'.repeat(33), 'hex')), {
+    code: 'ERR_PROTOCOL',
+  })
+  assert.throws(() => c.decode(settledEncoding, Buffer.from('0101ab', 'hex')), { code: 'ERR_PROTOCOL' })
+})
+
+test('feed index record v2: key, flags, name, blocks, length, signed length, tree hash', () => {
+  const record = {
+    key: Buffer.alloc(32, 1),
+    name: 'w',
+    state: { blocks: 2, length: 100, signedLength: 2, treeHash: Buffer.alloc(32, 2) },
+    open: true,
+  }
+  const bytes = encodeFeedRecord(record)
+  assert.equal(
+    bytes.toString('hex'),
+    '02' + '01'.repeat(32) + '03' + '0177' + '02' + '64' + '02' + '02'.repeat(32),
+  )
+  assert.deepEqual(decodeFeedRecord(bytes), record)
+  const remote = { ...record, name: null, open: false }
+  assert.deepEqual(decodeFeedRecord(encodeFeedRecord(remote)), remote)
+  assert.throws(() => decodeFeedRecord(Buffer.concat([bytes, Buffer.from([0])])), { code: 'ERR_STORAGE' })
 })
 
 test('tree request and tree proof', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Multifeed } from '../../src/feeds/multifeed.js'
-import { create, errorOf, replicate, replicateLive, runPair, tempDir } from '../helpers/feeds.js'
+import { coreOf, create, errorOf, replicate, replicateLive, runPair, tempDir } from '../helpers/feeds.js'
 import { until } from '../helpers/until.js'
 
 test('replicate two multifeeds, one empty', async (t) => {
@@ -298,7 +298,7 @@ test('a feed holding an invalid block fails the replication with ERR_PROTOCOL; t
   const w = await m1.writer()
   await w.append('fine')
   // A writer that signs garbage: a block with our version byte but a broken body.
-  await w.core.append(Buffer.from([1, 0xff]))
+  await (await coreOf(w)).append(Buffer.from([1, 0xff]))
   const sa = m1.replicate(true)
   const sb = m2.replicate(false)
   sa.pipe(sb).pipe(sa)

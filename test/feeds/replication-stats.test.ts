@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
-import { create, runPair } from '../helpers/feeds.js'
+import { coreOf, create, runPair } from '../helpers/feeds.js'
 import { replicationStats } from '../../src/feeds/index.js'
 import { isKappaError } from '../../src/errors.js'
 import { until } from '../helpers/until.js'
@@ -15,8 +15,8 @@ test('a sync counts each block once: sent by one side, received by the other, by
   // Separate appends: one block each.
   for (let i = 0; i < 20; i++) await wa.append(`a${i}`.repeat(50))
   for (let i = 0; i < 3; i++) await wb.append(`b${i}`)
-  const blocksA = wa.core.length
-  const blocksB = wb.core.length
+  const blocksA = (await coreOf(wa)).length
+  const blocksB = (await coreOf(wb)).length
 
   const sa = a.replicate(true)
   const sb = b.replicate(false)

@@ -7,7 +7,9 @@ import type { Duplex } from 'node:stream'
 import type { TestContext } from 'node:test'
 import { openInTemp, tempDir } from './temp.js'
 import { Multifeed, type MultifeedOptions } from '../../src/feeds/multifeed.js'
-import type { ReplicateOptions } from '../../src/feeds/types.js'
+import type Hypercore from 'hypercore'
+import { HypercoreFeed, leaseCore } from '../../src/feeds/feed.js'
+import type { Feed, ReplicateOptions } from '../../src/feeds/types.js'
 
 /** A Multifeed in a fresh temp directory; closed (before the directory is removed) at the end. */
 export function create<T = unknown>(
@@ -97,3 +99,17 @@ function closedOf(stream: Duplex): Promise<void> {
 }
 
 export { tempDir }
+
+/**
+ * The Hypercore under `feed`, opened and held open until its store closes: for tests that work on
+ * raw blocks (a feed's core is not part of its API).
+ */
+export async function coreOf(feed: Feed<unknown>): Promise<Hypercore> {
+  return (await leaseCore(feed)).core
+}
+
+/** The signed length (in blocks) of `feed`'s core, from its open core or the store's feed index. */
+export function signedLengthOf(feed: Feed<unknown>): number {
+  if (!(feed instanceof HypercoreFeed)) throw new Error('not a feed of a Multifeed')
+  return feed.signedLength
+}

@@ -33,6 +33,14 @@ import {
   encodeBlocks,
   encodePreamble,
   helloEncoding,
+  leafEncoding,
+  settledEncoding,
+  splitEncoding,
+  DIGEST_BYTES,
+  type HelloMessage,
+  type LeafMessage,
+  type SettledMessage,
+  type SplitMessage,
   proofEncoding,
   treeEncoding,
   treeRequestEncoding,
@@ -145,11 +153,14 @@ export function keyPair(): KeyPair {
 
 interface Messages {
   proof: ProtomuxMessage<{ mac: Buffer }>
-  hello: ProtomuxMessage<{ version: number; mode: WireMode; feeds: OfferList }>
+  hello: ProtomuxMessage<HelloMessage>
   add: ProtomuxMessage<{ feeds: OfferList }>
   done: ProtomuxMessage<Record<string, never>>
   treeRequest: ProtomuxMessage<TreeRequestMessage>
   tree: ProtomuxMessage<TreeMessage>
+  split: ProtomuxMessage<SplitMessage>
+  settled: ProtomuxMessage<SettledMessage>
+  leaf: ProtomuxMessage<LeafMessage>
 }
 
 /** One connection of a hostile peer; `opened` once the channel is open and both proofs went out. */
@@ -219,6 +230,9 @@ export class HostileSession {
           },
         }),
         tree: channel.addMessage({ encoding: treeEncoding, onmessage: () => undefined }),
+        split: channel.addMessage({ encoding: splitEncoding, onmessage: () => undefined }),
+        settled: channel.addMessage({ encoding: settledEncoding, onmessage: () => undefined }),
+        leaf: channel.addMessage({ encoding: leafEncoding, onmessage: () => undefined }),
       } as unknown as Messages
       channel.open()
     })
@@ -226,11 +240,19 @@ export class HostileSession {
     this.opened.catch(() => undefined)
   }
 
-  /** Sends a hello offering exactly `feeds`. */
+  /**
+   * Sends a hello whose digest differs from anything the honest side holds, then (as the Noise
+   * initiator, who answers the whole key range first) offers exactly `feeds` as one leaf of it.
+   */
   hello(feeds: FeedOffer[], mode: WireMode = 'sync'): void {
     this.messages!.hello.send({
       version: this.opts.version ?? PROTOCOL_VERSION,
       mode,
+      summary: { count: feeds.length, digest: randomBytes(DIGEST_BYTES) },
+    })
+    this.messages!.leaf.send({
+      range: { depth: 0, prefix: Buffer.alloc(0) },
+      reply: false,
       feeds: OfferList.of(feeds),
     })
   }

@@ -17,6 +17,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { isKappaError } from '../../src/errors.js'
 import { HyperKV, type BatchRow, type KvNode, type WriteOptions } from '../../src/kv/index.js'
+import { signedLengthOf } from './feeds.js'
 import { Prng } from './prng.js'
 import { ReplicaModel, assertKvEquals, logNodes, readRows } from './reliability-model.js'
 import { closedWith, connect, deadline, uncodedErrors } from './reliability-sync.js'
@@ -372,7 +373,7 @@ function noteUnlisted(receiver: Peer, sender: Peer): void {
   const listed = new Set(receiver.kv.log.kappa.feeds().map((feed) => feed.id as string))
   for (const feed of sender.kv.log.kappa.feeds()) {
     if (listed.has(feed.id)) continue
-    receiver.unlisted.set(feed.id, Math.max(receiver.unlisted.get(feed.id) ?? 0, feed.core.length))
+    receiver.unlisted.set(feed.id, Math.max(receiver.unlisted.get(feed.id) ?? 0, signedLengthOf(feed)))
   }
 }
 
@@ -385,13 +386,13 @@ function noteUnlisted(receiver: Peer, sender: Peer): void {
  */
 async function unprovableNodes(receiver: Peer, sender: Peer): Promise<Set<string>> {
   const senderLengths = new Map<string, number>(
-    sender.kv.log.kappa.feeds().map((feed) => [feed.id, feed.core.length]),
+    sender.kv.log.kappa.feeds().map((feed) => [feed.id, signedLengthOf(feed)]),
   )
   const listed = new Set(receiver.kv.log.kappa.feeds().map((feed) => feed.id as string))
   const behind = new Set(
     receiver.kv.log.kappa
       .feeds()
-      .filter((feed) => feed.core.length > (senderLengths.get(feed.id) ?? Infinity))
+      .filter((feed) => signedLengthOf(feed) > (senderLengths.get(feed.id) ?? Infinity))
       .map((feed) => feed.id as string),
   )
   // And the logs it may hold a longer signed length of without listing them.

@@ -8,7 +8,9 @@
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import type { Duplex } from 'node:stream'
+import type Hypercore from 'hypercore'
 import type { Feed } from '../../src/feeds/types.js'
+import { coreOf } from '../helpers/feeds.js'
 import type { HyperKV } from '../../src/kv/index.js'
 import { openKvs, replicate } from '../helpers/kv.js'
 
@@ -23,20 +25,22 @@ test('get right after a block lands (before the feed counts it) answers with its
   const source = a.log.kappa.feeds().find((feed) => feed.id === first.log) as Feed<unknown>
   const copy = b.log.kappa.feeds().find((feed) => feed.id === first.log) as Feed<unknown>
   assert.ok(source && copy)
+  const sourceCore = await coreOf(source)
+  const copyCore = await coreOf(copy)
 
   // Replicate the Hypercores themselves, and ask the moment the last block is stored.
   const answer = new Promise<unknown>((resolve, reject) => {
     const onDownload = (): void => {
-      if (copy.core.contiguousLength < source.core.length) return
-      copy.core.off('download', onDownload)
+      if (copyCore.contiguousLength < sourceCore.length) return
+      copyCore.off('download', onDownload)
       b.get('k').then(resolve, reject)
     }
-    copy.core.on('download', onDownload)
+    copyCore.on('download', onDownload)
   })
-  const left = replicator(source).replicate(true)
-  const right = replicator(copy).replicate(false)
+  const left = replicator(sourceCore).replicate(true)
+  const right = replicator(copyCore).replicate(false)
   left.pipe(right).pipe(left)
-  copy.core.download({ start: 0, end: source.core.length })
+  copyCore.download({ start: 0, end: sourceCore.length })
   t.after(() => {
     left.destroy()
     right.destroy()
@@ -45,6 +49,6 @@ test('get right after a block lands (before the feed counts it) answers with its
 })
 
 /** Hypercore's own replication stream (not declared in types/hypercore.d.ts: only this test uses it). */
-function replicator(feed: Feed<unknown>): { replicate(isInitiator: boolean): Duplex } {
-  return feed.core as unknown as { replicate(isInitiator: boolean): Duplex }
+function replicator(core: Hypercore): { replicate(isInitiator: boolean): Duplex } {
+  return core as unknown as { replicate(isInitiator: boolean): Duplex }
 }

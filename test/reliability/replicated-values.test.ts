@@ -18,6 +18,7 @@ import { Kappa, type View } from '../../src/kappa/index.js'
 import { HYPERLOG_NAME, type NodeHash } from '../../src/hyperlog/index.js'
 import { encodeEntry } from '../../src/hyperlog/messages.js'
 import { encodeBlocks } from '../../src/feeds/messages.js'
+import { coreOf } from '../helpers/feeds.js'
 import { closedWith } from '../helpers/reliability-sync.js'
 import { tempDir } from '../helpers/temp.js'
 import { runCli } from '../helpers/cli.js'
@@ -136,7 +137,7 @@ test('an entry over MAX_ENTRY_BYTES from a peer (a block crafted into its Hyperc
   const big = nodeEntry(doc('big', JSON.stringify('x'.repeat(MAX_ENTRY_BYTES))))
   const after = nodeEntry(doc('after', '"fine"'))
   // feed.append refuses the big entry: the attacker writes the packed blocks into its core itself.
-  await w.writer.core.append(encodeBlocks(0, [big, after]))
+  await (await coreOf(w.writer)).append(encodeBlocks(0, [big, after]))
   await w.writer.update()
   assert.equal(w.writer.length, 2)
 
@@ -181,9 +182,9 @@ test('a json Kappa: a peer’s entry nested too deep or too large is skipped by 
   honest.on('error', (err) => errors.push(err))
   const writer = await evil.writer('evil')
   await writer.append([Buffer.from(nested(100_000)), Buffer.from('{"n":1}')])
-  await writer.core.append(
-    encodeBlocks(2, [Buffer.from(JSON.stringify('y'.repeat(MAX_ENTRY_BYTES))), Buffer.from('2')]),
-  )
+  await (
+    await coreOf(writer)
+  ).append(encodeBlocks(2, [Buffer.from(JSON.stringify('y'.repeat(MAX_ENTRY_BYTES))), Buffer.from('2')]))
   await writer.update()
   const ends = await pipe(evil.replicate(true), honest.replicate(false))
   assert.deepEqual(ends.map(code), ['END', 'END'])

@@ -15,14 +15,16 @@ interface Target<T> {
 
 /** The feeds of the peer's first offers that this side holds, with the blocks offered of each. */
 export function caughtUpTargets<T>(
-  list: OfferList,
+  lists: readonly OfferList[],
   knownFeed: (id: string) => HypercoreFeed<T> | undefined,
 ): Target<T>[] {
   const targets: Target<T>[] = []
-  for (let i = 0; i < list.count; i++) {
-    const offer = list.at(i)
-    const feed = knownFeed(offer.key.toString('hex'))
-    if (feed && offer.length > 0) targets.push({ feed, blocks: offer.length })
+  for (const list of lists) {
+    for (let i = 0; i < list.count; i++) {
+      const offer = list.at(i)
+      const feed = knownFeed(offer.key.toString('hex'))
+      if (feed && offer.length > 0) targets.push({ feed, blocks: offer.length })
+    }
   }
   return targets
 }
@@ -34,7 +36,7 @@ export async function whenCaughtUp<T>(targets: Target<T>[], ended: Promise<void>
     ({ feed, blocks }) =>
       new Promise<void>((resolve) => {
         const check = () => {
-          if (feed.blockLength < blocks) return
+          if (feed.blocks < blocks) return
           feed.off('append', check)
           resolve()
         }
@@ -48,5 +50,5 @@ export async function whenCaughtUp<T>(targets: Target<T>[], ended: Promise<void>
   } finally {
     for (const cancel of cancels) cancel()
   }
-  return targets.every(({ feed, blocks }) => feed.blockLength >= blocks)
+  return targets.every(({ feed, blocks }) => feed.blocks >= blocks)
 }

@@ -12,20 +12,36 @@
  *
  * Offers are taken OFFER_CONCURRENCY at a time (intake.ts), at most `maxFeeds` queued.
  */
-import type { Download } from 'hypercore'
 import type Hypercore from 'hypercore'
 import { KappaError } from '../../errors.js'
-import type { HypercoreFeed } from '../feed.js'
-import { OfferList, type FeedOffer, type TreeMessage, type TreeRequestMessage } from '../messages.js'
+import { peerSignedLength } from '../dependency-internals.js'
+import type { CoreLease, HypercoreFeed } from '../feed.js'
+import {
+  OfferList,
+  type FeedOffer,
+  type LeafMessage,
+  type SettledMessage,
+  type SplitMessage,
+  type Summary,
+  type TreeMessage,
+  type TreeRequestMessage,
+} from '../messages.js'
 import type { ReplicationMode } from '../types.js'
 import { proveLength } from './claims.js'
 import { OFFER_CONCURRENCY, OfferIntake } from './intake.js'
+import { OfferSet } from './offer-set.js'
+import { Reconciliation } from './reconcile.js'
 import { provenTreeHash, treeHashAt, treeMessageOf } from './trees.js'
 
 /** A live peer may make this many offers it cannot prove a block of; the next fails its stream. */
 export const MAX_UNPROVEN_OFFERS = 16
-/** Our own offers are built (a tree hash each) this many at a time. */
+/** Our own offers are built (a tree hash each for an open core) this many at a time. */
 const OFFER_BUILD_BATCH = 256
+/**
+ * Feeds downloading at once on one connection (live: offers the peer made later). Each holds its
+ * core open while it downloads; the rest wait their turn.
+ */
+export const MAX_DOWNLOADS = OFFER_CONCURRENCY
 
 /** What the exchange needs from its Multifeed. */
 export interface ExchangeHost<T> {
@@ -55,8 +71,13 @@ export interface ExchangeLink {
   sendAdd(offers: OfferList): void
   sendTreeRequest(m: TreeRequestMessage): void
   sendTree(m: TreeMessage): void
-  /** The peer's initial offers (`list`) are all taken: its feeds are ours now ('remote-feeds'). */
-  initialTaken(list: OfferList): void
+  sendSplit(m: SplitMessage): void
+  sendSettled(m: SettledMessage): void
+  sendLeaf(m: LeafMessage): void
+  /** Whether we are the Noise initiator (who answers the whole key range first). */
+  readonly isInitiator: boolean
+  /** The peer's initial offers (`lists`) are all taken: its feeds are ours now ('remote-feeds'). */
+  initialTaken(lists: readonly OfferList[]): void
   /** Not live: and downloaded as far as the peer proved them. Live: right after initialTaken. */
   initialDone(): Promise<void>
 }
@@ -65,9 +86,14 @@ export class FeedExchange<T> {
   private readonly host: ExchangeHost<T>
   private readonly link: ExchangeLink
   private readonly intake: OfferIntake<HypercoreFeed<T> | null>
-  /** Held feeds the peer knows about (it offered them, or we did): never announced again. */
-  private readonly known = new Set<string>()
-  private readonly liveDownloads = new Map<string, Download>()
+  /** Per held feed: the most blocks the peer is known to hold (it offered them, or we did). */
+  private readonly known = new Map<string, number>()
+  /** Live: feeds waiting to download what the peer offered later, and how many download now. */
+  private readonly liveQueue = new Map<string, { feed: HypercoreFeed<T>; offer: FeedOffer }>()
+  private liveRunning = 0
+  /** Cores held open for the peer to download from (not live: until the session ends). */
+  private readonly uploads = new Map<string, CoreLease>()
+  private stopped = false
   /** Feeds whose writer this peer proved to have forked: not downloaded from it. */
   private readonly forked = new Set<string>()
   private readonly forkWaiters = new Map<string, Array<() => void>>()
@@ -75,54 +101,118 @@ export class FeedExchange<T> {
   private readonly treeWaiters = new Map<string, (tree: TreeMessage | null) => void>()
   private readonly treesAnswered = new Set<string>()
   private unproven = 0
+  private readonly reconciliation: Reconciliation
+  /** The offers the peer sent while reconciling (not live: downloaded to before we are done). */
+  private readonly initialLists: OfferList[] = []
+  private initialCount = 0
+  private snapshot: OfferSet | null = null
+
+  private readonly onLiveError: (err: unknown) => void
 
   constructor(host: ExchangeHost<T>, link: ExchangeLink, onError: (err: unknown) => void) {
     this.host = host
     this.link = link
+    this.onLiveError = onError
     this.intake = new OfferIntake(
       {
         take: (offer) => (link.mode === 'push' ? this.markKnown(offer) : this.take(offer)),
-        taken: (feeds) => {
-          if (link.live) for (const feed of feeds) if (feed) this.followLive(feed)
-        },
-        initialTaken: (list) => this.initialTaken(list),
+        taken: () => undefined,
+        initialTaken: () => this.initialTaken(),
         onError,
       },
       host.maxFeeds,
     )
+    this.reconciliation = new Reconciliation({
+      get isInitiator() {
+        return link.isInitiator
+      },
+      sendsOffers: link.mode !== 'pull',
+      sendSplit: (m) => link.sendSplit(m),
+      sendSettled: (m) => link.sendSettled(m),
+      sendLeaf: (m) => link.sendLeaf(m),
+      offers: (list) => this.initialOffers(list),
+      finished: () => this.intake.endInitial(),
+    })
   }
 
-  /** Our offers for the hello: every feed holding a block (none when pulling). */
-  async helloOffers(): Promise<OfferList> {
-    if (this.link.mode === 'pull') return OfferList.of([])
-    const feeds = this.host.allFeeds().filter((feed) => feed.core.contiguousLength > 0)
-    for (const feed of feeds) this.known.add(feed.id)
+  /**
+   * The summary our hello carries: of our offers of every feed holding a block, as they are now
+   * (the snapshot the reconciliation works on).
+   */
+  async helloSummary(): Promise<Summary> {
+    const feeds = this.host.allFeeds().filter((feed) => feed.blocks > 0)
     const offers: FeedOffer[] = []
     for (let i = 0; i < feeds.length; i += OFFER_BUILD_BATCH) {
       const batch = feeds.slice(i, i + OFFER_BUILD_BATCH)
-      offers.push(...(await Promise.all(batch.map((feed) => offerOf(feed.core)))))
+      offers.push(...(await Promise.all(batch.map((feed) => feed.offer()))))
     }
-    return OfferList.of(offers)
+    this.snapshot = new OfferSet(offers)
+    return this.snapshot.summary()
   }
 
-  /** Live: offers `feed` to the peer unless it knows it; a feed is offered once it holds a block. */
+  /** Our hello went out: the reconciliation runs on the snapshot it summarized. */
+  helloSent(): void {
+    if (this.snapshot) this.reconciliation.ours_(this.snapshot)
+  }
+
+  /** The peer's hello summary. */
+  theirSummary(summary: Summary): void {
+    this.reconciliation.theirs_(summary)
+  }
+
+  onSplit(m: SplitMessage): void {
+    this.reconciliation.onSplit(m)
+  }
+
+  onSettled(m: SettledMessage): void {
+    this.reconciliation.onSettled(m)
+  }
+
+  onLeaf(m: LeafMessage): void {
+    this.reconciliation.onLeaf(m)
+  }
+
+  /** Whether every initial offer of the peer has arrived. */
+  get reconciled(): boolean {
+    return this.reconciliation.finished
+  }
+
+  /** Offers the peer sent while reconciling: taken now, downloaded to once all are taken. */
+  private initialOffers(list: OfferList): void {
+    this.initialCount += list.count
+    if (this.initialCount > this.host.maxFeeds) {
+      throw KappaError.limit(
+        `the peer offered more feeds (${this.initialCount}) than this store takes (${this.host.maxFeeds})`,
+      )
+    }
+    // Our own offers in that range went to the peer: it holds at least what it offered.
+    this.intake.push(list)
+    this.initialLists.push(list)
+  }
+
+  /** Live: offers `feed` to the peer unless it holds as much; a feed is offered once it holds a block. */
   announce(feed: HypercoreFeed<T>): void {
-    if (this.link.mode === 'pull' || this.known.has(feed.id) || feed.core.contiguousLength === 0) return
-    this.known.add(feed.id)
-    void offerOf(feed.core).then(
+    const blocks = feed.blocks
+    if (this.link.mode === 'pull' || blocks === 0 || (this.known.get(feed.id) ?? 0) >= blocks) return
+    const before = this.known.get(feed.id)
+    this.known.set(feed.id, blocks)
+    void feed.offer().then(
       (offer) => this.link.sendAdd(OfferList.of([offer])),
-      () => this.known.delete(feed.id),
+      () => {
+        if (before === undefined) this.known.delete(feed.id)
+        else this.known.set(feed.id, before)
+      },
     )
   }
 
-  /** The peer's hello (`initial`) or a live add. */
-  offered(list: OfferList, initial: boolean): void {
+  /** A live add. */
+  offered(list: OfferList): void {
     if (list.count > this.host.maxFeeds) {
       throw KappaError.limit(
         `the peer offered ${list.count} feeds in one message; this store takes ${this.host.maxFeeds}`,
       )
     }
-    this.intake.push(list, initial)
+    this.intake.push(list)
   }
 
   onTreeRequest(m: TreeRequestMessage): void {
@@ -141,8 +231,16 @@ export class FeedExchange<T> {
       additionalNodes: [],
       signature: Buffer.alloc(0),
     }
-    if (!feed || m.length === 0 || m.length > feed.core.length) return this.link.sendTree(cannot)
-    treeMessageOf(feed.core, m.length).then(
+    if (!feed || m.length === 0 || m.length > feed.signedLength) return this.link.sendTree(cannot)
+    const answer = async (): Promise<TreeMessage> => {
+      const lease = await feed.lease(false)
+      try {
+        return await treeMessageOf(lease.core, m.length)
+      } finally {
+        lease.release()
+      }
+    }
+    answer().then(
       (tree) => this.link.sendTree(tree),
       () => this.link.sendTree(cannot),
     )
@@ -164,20 +262,30 @@ export class FeedExchange<T> {
     this.checkWaiters.delete(id)
   }
 
-  /** The session is over: nothing more is taken, live downloads stop. */
+  /** The session is over: nothing more is taken, live downloads stop, held cores are let go. */
   stop(): void {
+    this.stopped = true
     this.intake.stop()
-    for (const download of this.liveDownloads.values()) download.destroy()
-    this.liveDownloads.clear()
+    this.liveQueue.clear()
+    for (const lease of this.uploads.values()) lease.release()
+    this.uploads.clear()
     for (const resolve of this.treeWaiters.values()) resolve(null)
     this.treeWaiters.clear()
   }
 
   // ---- taking offers ----------------------------------------------------------------------------
 
+  /** The peer holds `blocks` of feed `id`: never offered less again. */
+  private knows(id: string, blocks: number): void {
+    if ((this.known.get(id) ?? -1) < blocks) this.known.set(id, blocks)
+  }
+
   private async markKnown(offer: FeedOffer): Promise<HypercoreFeed<T> | null> {
     const feed = this.host.knownFeed(offer.key.toString('hex'))
-    if (feed) this.known.add(feed.id)
+    if (feed) {
+      this.knows(feed.id, offer.length)
+      await this.serve(feed, offer)
+    }
     return null
   }
 
@@ -185,15 +293,33 @@ export class FeedExchange<T> {
   private async take(offer: FeedOffer): Promise<HypercoreFeed<T> | null> {
     const held = this.host.knownFeed(offer.key.toString('hex'))
     if (held) {
-      this.known.add(held.id)
+      this.knows(held.id, offer.length)
       await this.checkTree(held, offer)
+      await this.serve(held, offer)
+      if (this.link.live) this.followLive(held, offer)
       return held
     }
     // An empty feed has nothing to prove itself with; its writer offers it again once it has.
     if (offer.length === 0) return null
     const feed = await this.earn(offer)
-    if (feed) this.known.add(feed.id)
+    if (feed) {
+      this.knows(feed.id, offer.length)
+      if (this.link.live) this.followLive(feed, offer)
+    }
     return feed
+  }
+
+  /**
+   * Not live, sending: a feed the peer holds fewer blocks of than we do keeps its core open until
+   * the session ends, so the blocks it downloads count as progress and in the stream's stats.
+   */
+  private async serve(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
+    if (this.link.live || this.link.mode === 'pull' || this.uploads.has(feed.id)) return
+    if (feed.blocks <= offer.length) return
+    const lease = await feed.lease(false).catch(() => null)
+    if (lease === null) return
+    if (this.stopped || this.uploads.has(feed.id)) return lease.release()
+    this.uploads.set(feed.id, lease)
   }
 
   /** A feed not held yet: opened as a candidate, admitted once the peer proved one block of it. */
@@ -217,8 +343,8 @@ export class FeedExchange<T> {
       feed = await this.host.admit(core)
       return feed
     } finally {
-      // Admitted, the core is the feed's; otherwise (refuted, ended, or another session's feed) ours to close.
-      if (feed?.core !== core) await core.close().catch(() => undefined)
+      // The admitted feed has a session of its own on the core.
+      await core.close().catch(() => undefined)
     }
   }
 
@@ -246,8 +372,7 @@ export class FeedExchange<T> {
 
   /** The peer's Hypercore signed length of `core` on this stream (0: not said yet). */
   private peerLength(core: Hypercore): number {
-    const peer = core.peers.find((p) => p.stream === this.link.stream())
-    return peer?.remoteLength ?? 0
+    return peerSignedLength(core, this.link.stream())
   }
 
   private unprovable(offer: FeedOffer): void {
@@ -269,22 +394,30 @@ export class FeedExchange<T> {
     const { signedLength: length } = offer
     if (
       length === 0 ||
-      length > feed.core.length ||
+      length > feed.signedLength ||
       this.forked.has(feed.id) ||
       this.treeWaiters.has(feed.id)
     ) {
       return
     }
-    let ours: Buffer
+    // At our own signed length the index knows our tree hash: no core is opened for a peer in sync.
+    if (length === feed.signedLength && (await feed.offer()).treeHash.equals(offer.treeHash)) return
+    const lease = await feed.lease(false)
+    let theirs: Buffer | null
     try {
-      ours = await treeHashAt(feed.core, length)
-    } catch {
-      return // our tree at that length is not all here (a sparse core): nothing to compare with
+      let ours: Buffer
+      try {
+        ours = await treeHashAt(lease.core, length)
+      } catch {
+        return // our tree at that length is not all here (a sparse core): nothing to compare with
+      }
+      if (ours.equals(offer.treeHash)) return
+      const tree = await this.requestTree(feed, length)
+      if (tree === null) return
+      theirs = tree.length === length ? await provenTreeHash(lease.core, tree) : null
+    } finally {
+      lease.release()
     }
-    if (ours.equals(offer.treeHash)) return
-    const tree = await this.requestTree(feed, length)
-    if (tree === null) return
-    const theirs = tree.length === length ? await provenTreeHash(feed.core, tree) : null
     if (theirs === null || !theirs.equals(offer.treeHash)) {
       throw new KappaError(
         'ERR_PROTOCOL',
@@ -319,25 +452,55 @@ export class FeedExchange<T> {
     return waitOn(this.checkWaiters, id)
   }
 
-  private followLive(feed: HypercoreFeed<T>): void {
-    if (feed.writable || this.link.closed() || this.liveDownloads.has(feed.id)) return
-    this.liveDownloads.set(feed.id, feed.core.download({ start: 0, end: -1 }))
+  /**
+   * Live: downloads what the peer offered of `feed`, MAX_DOWNLOADS feeds at a time; a later offer
+   * of a feed still waiting replaces the earlier one.
+   */
+  private followLive(feed: HypercoreFeed<T>, offer: FeedOffer): void {
+    if (feed.writable || this.link.closed() || feed.blocks >= offer.length) return
+    this.liveQueue.set(feed.id, { feed, offer })
+    this.pumpLive()
+  }
+
+  private pumpLive(): void {
+    while (this.liveRunning < MAX_DOWNLOADS && this.liveQueue.size > 0 && !this.stopped) {
+      const [id, next] = this.liveQueue.entries().next().value as [
+        string,
+        { feed: HypercoreFeed<T>; offer: FeedOffer },
+      ]
+      this.liveQueue.delete(id)
+      this.liveRunning++
+      this.downloadTo(next.feed, next.offer)
+        .catch((err: unknown) => {
+          if (!this.stopped) this.onLiveError(err)
+        })
+        .finally(() => {
+          this.liveRunning--
+          this.pumpLive()
+        })
+    }
   }
 
   // ---- the end of the initial offers (not live: the downloads) -----------------------------------
 
-  private async initialTaken(list: OfferList): Promise<void> {
-    this.link.initialTaken(list)
+  private async initialTaken(): Promise<void> {
+    const lists = this.initialLists.splice(0)
+    this.link.initialTaken(lists)
     if (!this.link.live && this.link.mode !== 'push') {
-      for (let i = 0; i < list.count; i += OFFER_CONCURRENCY) {
-        const group: Array<Promise<void>> = []
-        for (let j = i; j < Math.min(list.count, i + OFFER_CONCURRENCY); j++) {
-          const offer = list.at(j)
-          const feed = this.host.knownFeed(offer.key.toString('hex'))
-          // Bring the feed's length (in entries) up to date too: an invalid block refuses it.
-          if (feed && !feed.writable) group.push(this.downloadTo(feed, offer).then(() => feed.update()))
+      // MAX_DOWNLOADS feeds download at once; each holds its core open only while it downloads.
+      const pending: Array<{ feed: HypercoreFeed<T>; offer: FeedOffer }> = []
+      for (const list of lists) {
+        for (let j = 0; j < list.count; j++) {
+          const feed = this.host.knownFeed(list.keyAt(j).toString('hex'))
+          if (feed && !feed.writable) {
+            const offer = list.at(j)
+            if (feed.blocks < offer.length) pending.push({ feed, offer })
+          }
         }
-        await Promise.all(group)
+      }
+      for (let i = 0; i < pending.length; i += MAX_DOWNLOADS) {
+        const group = pending.slice(i, i + MAX_DOWNLOADS)
+        await Promise.all(group.map(({ feed, offer }) => this.downloadTo(feed, offer)))
       }
     }
     await this.link.initialDone()
@@ -352,7 +515,18 @@ export class FeedExchange<T> {
    * a peer.
    */
   private async downloadTo(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
-    const core = feed.core
+    if (feed.blocks >= offer.length || this.forked.has(feed.id) || this.link.closed()) return
+    const lease = await feed.lease(true)
+    try {
+      await this.downloadCore(feed, lease.core, offer)
+      // Bring the feed's length (in entries) up to date too: an invalid block refuses it.
+      await feed.update()
+    } finally {
+      lease.release()
+    }
+  }
+
+  private async downloadCore(feed: HypercoreFeed<T>, core: Hypercore, offer: FeedOffer): Promise<void> {
     const { length } = offer
     const unprovable = () => core.length > Math.max(offer.signedLength, this.peerLength(core))
     if (core.contiguousLength >= length || unprovable() || this.forked.has(feed.id)) return
@@ -415,11 +589,4 @@ function whenOutgrown(
     core.on('append', onAppend)
   })
   return { promise, cancel: () => core.off('append', onAppend) }
-}
-
-/** An honest offer of `core`: what it holds, its signed length and the tree hash there. */
-export async function offerOf(core: Hypercore): Promise<FeedOffer> {
-  const signedLength = core.length
-  const length = Math.min(core.contiguousLength, signedLength)
-  return { key: core.key, length, signedLength, treeHash: await treeHashAt(core, signedLength) }
 }

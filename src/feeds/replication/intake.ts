@@ -6,7 +6,9 @@
  * pending (`limit`: more fails with ERR_LIMIT) and how many are worked on at once.
  */
 import { KappaError } from '../../errors.js'
-import type { FeedOffer, OfferList } from '../messages.js'
+import { OfferList, type FeedOffer } from '../messages.js'
+
+const EMPTY = OfferList.of([])
 
 /** Offers worked on at once per connection (each may open a core and wait for its proof). */
 export const OFFER_CONCURRENCY = 16
@@ -16,15 +18,16 @@ export interface IntakeHandlers<R> {
   take(offer: FeedOffer): Promise<R>
   /** After each group of offers has been taken, with their results in order. */
   taken(results: R[]): void
-  /** Once every offer of a list pushed with `initial` has been taken. */
-  initialTaken(list: OfferList): Promise<void>
+  /** Once every offer pushed before `endInitial()` has been taken. */
+  initialTaken(): Promise<void>
   onError(err: unknown): void
 }
 
 interface Pending {
   list: OfferList
   next: number
-  initial: boolean
+  /** The marker `endInitial()` queues: what came before it is the initial offers. */
+  endsInitial: boolean
 }
 
 export class OfferIntake<R> {
@@ -41,7 +44,7 @@ export class OfferIntake<R> {
   }
 
   /** Queues a message's offers; ERR_LIMIT when more than `limit` would wait. */
-  push(list: OfferList, initial: boolean): void {
+  push(list: OfferList): void {
     if (this.stopped) return
     if (this.queued + list.count > this.limit) {
       throw KappaError.limit(
@@ -49,7 +52,17 @@ export class OfferIntake<R> {
       )
     }
     this.queued += list.count
-    this.queue.push({ list, next: 0, initial })
+    this.enqueue({ list, next: 0, endsInitial: false })
+  }
+
+  /** The peer's initial offers are all pushed: `initialTaken` runs once they are taken. */
+  endInitial(): void {
+    if (this.stopped) return
+    this.enqueue({ list: EMPTY, next: 0, endsInitial: true })
+  }
+
+  private enqueue(pending: Pending): void {
+    this.queue.push(pending)
     if (!this.running) {
       this.running = true
       this.work().catch((err: unknown) => {
@@ -73,13 +86,15 @@ export class OfferIntake<R> {
       while (offers.length < OFFER_CONCURRENCY && pending.next < pending.list.count) {
         offers.push(pending.list.at(pending.next++))
       }
-      const results = await Promise.all(offers.map((offer) => this.handlers.take(offer)))
-      if (this.stopped) return
-      this.queued -= offers.length
-      this.handlers.taken(results)
+      if (offers.length > 0) {
+        const results = await Promise.all(offers.map((offer) => this.handlers.take(offer)))
+        if (this.stopped) return
+        this.queued -= offers.length
+        this.handlers.taken(results)
+      }
       if (pending.next < pending.list.count) continue
       this.queue.shift()
-      if (pending.initial) await this.handlers.initialTaken(pending.list)
+      if (pending.endsInitial) await this.handlers.initialTaken()
     }
     this.running = false
   }

@@ -64,12 +64,16 @@ export class Replicator<T> {
 
   /** A feed was added locally or learned from a peer: live sessions pass it on. */
   feedAdded(feed: HypercoreFeed<T>): void {
-    this.stats.watch(feed.core)
     for (const session of this.sessions) session.announce(feed)
   }
 
-  /** A candidate core (a feed not earned yet): the blocks that earn it count in the streams' stats. */
-  candidateOpened(core: Hypercore): void {
+  /** A feed gained entries (appended, or downloaded): live sessions offer what it holds now. */
+  feedGrew(feed: HypercoreFeed<T>): void {
+    for (const session of this.sessions) session.announce(feed)
+  }
+
+  /** A core session opened (a feed's, or a candidate's): the blocks it moves count in the streams' stats. */
+  coreOpened(core: Hypercore): void {
     this.stats.watch(core)
   }
 

@@ -18,23 +18,31 @@ import { KappaError } from '../../errors.js'
 import type { HypercoreFeed } from '../feed.js'
 import {
   CHANNEL_PROTOCOL,
-  OfferList,
+  DIGEST_BYTES,
   PROTOCOL_VERSION,
   addEncoding,
   doneEncoding,
   helloEncoding,
+  leafEncoding,
   proofEncoding,
+  settledEncoding,
+  splitEncoding,
   treeEncoding,
   treeRequestEncoding,
   type AddMessage,
   type DoneMessage,
   type HelloMessage,
+  type LeafMessage,
+  type OfferList,
   type ProofMessage,
+  type SettledMessage,
+  type SplitMessage,
   type TreeMessage,
   type TreeRequestMessage,
 } from '../messages.js'
 import type { ReplicationMode } from '../types.js'
 import { caughtUpTargets, whenCaughtUp } from './caught-up.js'
+import { corkedMessages } from '../dependency-internals.js'
 import { replicationError } from './errors.js'
 import { FeedExchange, type ExchangeHost } from './exchange.js'
 import { computeProof, verifyProof } from './proof.js'
@@ -76,6 +84,9 @@ interface ChannelMessages {
   done: ProtomuxMessage<DoneMessage>
   treeRequest: ProtomuxMessage<TreeRequestMessage>
   tree: ProtomuxMessage<TreeMessage>
+  split: ProtomuxMessage<SplitMessage>
+  settled: ProtomuxMessage<SettledMessage>
+  leaf: ProtomuxMessage<LeafMessage>
 }
 
 export class ReplicationSession<T> {
@@ -105,11 +116,6 @@ export class ReplicationSession<T> {
   /** Settles once the transport has closed (one promise: every wait on the end shares it). */
   private readonly ended: Promise<void>
   private readonly onProgress = () => this.progressTimer?.refresh()
-  /** Cores whose uploads to this peer count as progress (a slow peer downloading from us). */
-  private readonly uploadWatched = new Set<HypercoreFeed<T>>()
-  private readonly onUpload = (_index: number, _bytes: number, from: unknown) => {
-    if ((from as { stream?: unknown } | null)?.stream === this.noise) this.onProgress()
-  }
 
   constructor(
     host: FeedHost<T>,
@@ -124,6 +130,8 @@ export class ReplicationSession<T> {
     this.opts = opts
     this.onEnd = onEnd
     this.ended = new Promise((resolve) => this.closedWaiters.push(resolve))
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the link reads the roles once they are settled
+    const session = this
     this.exchange = new FeedExchange<T>(
       host,
       {
@@ -136,7 +144,13 @@ export class ReplicationSession<T> {
         sendAdd: (feeds) => this.messages?.add.send({ feeds }),
         sendTreeRequest: (m) => this.messages?.treeRequest.send(m),
         sendTree: (m) => this.messages?.tree.send(m),
-        initialTaken: (list) => this.initialTaken(list),
+        sendSplit: (m) => this.messages?.split.send(m),
+        sendSettled: (m) => this.messages?.settled.send(m),
+        sendLeaf: (m) => this.messages?.leaf.send(m),
+        get isInitiator() {
+          return session.isInitiator
+        },
+        initialTaken: (lists) => this.initialTaken(lists),
         initialDone: () => this.initialDone(),
       },
       (err) => this.fail(replicationError(err)),
@@ -160,7 +174,8 @@ export class ReplicationSession<T> {
     }
     const noise = outer.noiseStream
     this.noise = noise
-    this.transport.stats.attach(noise)
+    // Blocks uploaded to this peer are progress too (a slow peer downloading from us).
+    this.transport.stats.attach(noise, this.onProgress)
     if (this.opts.live) {
       // The secret stream fails with "timed out" (ERR_TIMEOUT) when no byte arrived for this long;
       // our keep-alives come often enough that a peer with the same setting never times us out.
@@ -210,13 +225,24 @@ export class ReplicationSession<T> {
         encoding: treeEncoding,
         onmessage: (m) => this.guard(() => this.onTree(m)),
       }),
+      split: channel.addMessage({
+        encoding: splitEncoding,
+        onmessage: (m) => this.guard(() => this.reconciling().onSplit(m)),
+      }),
+      settled: channel.addMessage({
+        encoding: settledEncoding,
+        onmessage: (m) => this.guard(() => this.reconciling().onSettled(m)),
+      }),
+      leaf: channel.addMessage({
+        encoding: leafEncoding,
+        onmessage: (m) => this.guard(() => this.reconciling().onLeaf(m)),
+      }),
     }
     channel.open()
   }
 
-  /** A feed was added (or got its first block): uploads count as progress; live, the peer hears of it. */
+  /** A feed was added or grew: live, the peer hears of it. */
   announce(feed: HypercoreFeed<T>): void {
-    if (this.progressTimer) this.watchUploads(feed)
     if (this.opts.live && this.helloSent && !this.failed) this.exchange.announce(feed)
   }
 
@@ -321,18 +347,24 @@ export class ReplicationSession<T> {
         this.messages?.hello.send({
           version: PROTOCOL_VERSION,
           mode: this.opts.mode,
-          feeds: OfferList.of([]),
+          summary: { count: 0, digest: Buffer.alloc(DIGEST_BYTES) },
         })
       }
       throw new KappaError('ERR_MODE_CONFLICT', `both sides asked to ${m.mode}`)
     }
-    this.exchange.offered(m.feeds, true)
+    this.exchange.theirSummary(m.summary)
   }
 
   private onAdd(m: AddMessage): void {
     if (!this.helloReceived) throw new KappaError('ERR_PROTOCOL', 'add before hello')
     if (!this.opts.live) return
-    this.exchange.offered(m.feeds, false)
+    this.exchange.offered(m.feeds)
+  }
+
+  /** The exchange, for a reconciliation message: only after the peer's hello. */
+  private reconciling(): FeedExchange<T> {
+    if (!this.helloReceived) throw new KappaError('ERR_PROTOCOL', 'a reconciliation message before hello')
+    return this.exchange
   }
 
   private onTreeRequest(m: TreeRequestMessage): void {
@@ -357,19 +389,20 @@ export class ReplicationSession<T> {
     await this.host.open()
     if (this.opts.beforeHello && this.opts.mode !== 'pull') await this.opts.beforeHello()
     if (this.helloSent || this.failed) return
-    const feeds = await this.exchange.helloOffers()
+    const summary = await this.exchange.helloSummary()
     if (this.helloSent || this.failed) return
     this.helloSent = true
-    this.messages?.hello.send({ version: PROTOCOL_VERSION, mode: this.opts.mode, feeds })
+    this.messages?.hello.send({ version: PROTOCOL_VERSION, mode: this.opts.mode, summary })
+    this.exchange.helloSent()
     // Feeds added while the offers were built: announced now (the exchange skips those offered).
     if (this.opts.live) for (const feed of this.host.allFeeds()) this.exchange.announce(feed)
   }
 
   /** The peer's hello is all taken: 'remote-feeds'; live, 'caught-up' once its blocks are here too. */
-  private initialTaken(list: OfferList): void {
+  private initialTaken(lists: readonly OfferList[]): void {
     this.transport.emit('remote-feeds')
     if (!this.opts.live) return
-    const targets = this.opts.mode === 'push' ? [] : caughtUpTargets(list, (id) => this.host.knownFeed(id))
+    const targets = this.opts.mode === 'push' ? [] : caughtUpTargets(lists, (id) => this.host.knownFeed(id))
     void whenCaughtUp(targets, this.ended)
       .then(async (held) => {
         if (!held || this.transport.destroyed) return
@@ -410,7 +443,7 @@ export class ReplicationSession<T> {
   private endNoise(): void {
     const noise = this.noise
     if (!noise || noise.destroyed) return
-    if ((noise.userData?.corked ?? 0) > 0) {
+    if (corkedMessages(noise) > 0) {
       setImmediate(() => this.endNoise())
       return
     }
@@ -438,7 +471,6 @@ export class ReplicationSession<T> {
   private startProgressTimer(): void {
     if (this.opts.live) return
     const timeout = this.opts.timeout ?? DEFAULT_PROGRESS_TIMEOUT
-    this.run(this.host.open().then(() => this.host.allFeeds().forEach((feed) => this.watchUploads(feed))))
     this.progressTimer = setTimeout(() => {
       if (this.finished) this.transport.destroy()
       else this.fail(new KappaError('ERR_TIMEOUT', `no replication progress for ${timeout} ms`))
@@ -457,16 +489,8 @@ export class ReplicationSession<T> {
     }
   }
 
-  private watchUploads(feed: HypercoreFeed<T>): void {
-    if (this.uploadWatched.has(feed) || this.transport.destroyed) return
-    this.uploadWatched.add(feed)
-    feed.core.on('upload', this.onUpload)
-  }
-
   private cleanup(): void {
     this.stopProgressTimer()
-    for (const feed of this.uploadWatched) feed.core.off('upload', this.onUpload)
-    this.uploadWatched.clear()
     this.exchange.stop()
     this.noise?.destroy()
     for (const resolve of this.closedWaiters.splice(0)) resolve()

@@ -5,12 +5,8 @@
  * however many peers it has.
  */
 import type Hypercore from 'hypercore'
+import { peerContiguousLength, streamOfPeer } from '../dependency-internals.js'
 import type { ReplicationStats } from './stats.js'
-
-interface PeerLike {
-  readonly stream: unknown
-  readonly remoteContiguousLength: number
-}
 
 /** One stream's counters; `attach` links it to its Noise stream once the roles are settled. */
 export class StreamStats {
@@ -19,13 +15,16 @@ export class StreamStats {
   blocksSent = 0
   bytesSent = 0
   private noise: object | null = null
+  /** Called for every block uploaded on this stream. */
+  onUpload: () => void = () => undefined
 
   constructor(private readonly hub: StatsHub) {}
 
   /** The Noise stream this replication runs on: blocks moved on it count here from now on. */
-  attach(noise: object): void {
+  attach(noise: object, onUpload?: () => void): void {
     if (this.noise) return
     this.noise = noise
+    if (onUpload) this.onUpload = onUpload
     this.hub.register(noise, this)
   }
 
@@ -40,10 +39,9 @@ export class StreamStats {
     let feeds = 0
     if (this.noise) {
       for (const core of this.hub.cores) {
-        const peer = (core.peers as PeerLike[]).find((p) => p.stream === this.noise)
-        if (!peer) continue
+        const theirs = peerContiguousLength(core, this.noise)
+        if (theirs === null) continue
         feeds++
-        const theirs = peer.remoteContiguousLength
         const ours = core.contiguousLength
         if (theirs > ours) blocksToReceive += theirs - ours
         else blocksToSend += ours - theirs
@@ -78,13 +76,14 @@ export class StatsHub {
     if (!stats) return
     stats.blocksSent++
     stats.bytesSent += bytes
+    stats.onUpload()
   }
 
   streamStats(): StreamStats {
     return new StreamStats(this)
   }
 
-  /** A core of the Multifeed (called once per feed, as it is added). */
+  /** A core session of the Multifeed (called as each opens; it is let go when it closes). */
   watch(core: Hypercore): void {
     if (this.cores.has(core)) return
     this.cores.add(core)
@@ -108,8 +107,8 @@ export class StatsHub {
   }
 
   private streamOf(from: unknown): StreamStats | undefined {
-    if (this.streams.size === 0 || from === null || typeof from !== 'object') return undefined
-    const stream = (from as { stream?: unknown }).stream
-    return typeof stream === 'object' && stream !== null ? this.streams.get(stream) : undefined
+    if (this.streams.size === 0) return undefined
+    const stream = streamOfPeer(from)
+    return stream === null ? undefined : this.streams.get(stream)
   }
 }

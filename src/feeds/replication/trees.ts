@@ -12,6 +12,7 @@
 import type Hypercore from 'hypercore'
 import type { HypercorePeer, Proof } from 'hypercore'
 import crypto from 'hypercore-crypto'
+import { conflictChecking } from '../dependency-internals.js'
 import { EMPTY_TREE_HASH, type TreeMessage } from '../messages.js'
 
 /** The newest tree hash computed per core session (offers ask for the same one again and again). */
@@ -82,11 +83,6 @@ export interface ForkHandler {
   checked(from: HypercorePeer | null): void
 }
 
-/** Hypercore's internal core object (shared by every session of one key): the one method we answer. */
-interface ConflictChecking {
-  checkConflict(proof: Proof, from: HypercorePeer | null): Promise<boolean>
-}
-
 /** Per internal core: the open sessions that asked to hear about forks and checks, with their handlers. */
 const guards = new WeakMap<object, Map<Hypercore, ForkHandler>>()
 
@@ -95,8 +91,8 @@ const guards = new WeakMap<object, Map<Hypercore, ForkHandler>>()
  * adds its handler). Returns false when this Hypercore has no such check to answer.
  */
 export function guardForks(session: Hypercore, onFork: ForkHandler): boolean {
-  const internal = (session as unknown as { core?: Partial<ConflictChecking> | null }).core
-  if (!internal || typeof internal.checkConflict !== 'function') return false
+  const internal = conflictChecking(session)
+  if (internal === null) return false
   let handlers = guards.get(internal)
   if (!handlers) {
     const own = new Map<Hypercore, ForkHandler>()

@@ -1,0 +1,109 @@
+/**
+ * Every undocumented internal of a dependency kappadb relies on, in one place (Hypercore 11.37.1,
+ * hypercore-storage, protomux, @hyperswarm/secret-stream, all pinned). Each accessor checks the
+ * shape it reads and degrades to a documented fallback when it is missing, and
+ * test/feeds/dependency-internals.test.ts pins each assumption: an upgrade that breaks one fails
+ * that test, not a user.
+ */
+import type Hypercore from 'hypercore'
+import type { HypercorePeer, Proof } from 'hypercore'
+
+/** Hypercore-storage's read batch: several block reads in one storage round trip. */
+export interface StorageReadBatch {
+  getBlock(index: number): Promise<Buffer | null>
+  tryFlush(): void
+}
+
+interface SessionState {
+  storage?: {
+    read?: () => StorageReadBatch
+    createUserDataStream?: (opts?: object) => AsyncIterable<{ key: string; value: Buffer | null }>
+    store?: { path?: unknown }
+  }
+}
+
+function stateOf(core: Hypercore): SessionState | undefined {
+  return (core as unknown as { state?: SessionState | null }).state ?? undefined
+}
+
+/**
+ * A read batch of `core`'s storage (`core.state.storage.read()`), or null when this Hypercore has
+ * none: the caller then reads block by block with `core.get`.
+ */
+export function storageReadBatch(core: Hypercore): StorageReadBatch | null {
+  const storage = stateOf(core)?.storage
+  if (typeof storage?.read !== 'function') return null
+  return storage.read()
+}
+
+/**
+ * The directory `core` is stored in (`core.state.storage.store.path`), or null when unknown: the
+ * free-space check is then skipped.
+ */
+export function storageDirectory(core: Hypercore): string | null {
+  const dir = stateOf(core)?.storage?.store?.path
+  return typeof dir === 'string' ? dir : null
+}
+
+/**
+ * Every user data entry of `core` (`core.state.storage.createUserDataStream()`): Hypercore offers
+ * `getUserData(key)` for one key, and no public way to list them. Throws when the stream is missing.
+ */
+export async function userDataEntries(core: Hypercore): Promise<Array<{ key: string; value: Buffer }>> {
+  const storage = stateOf(core)?.storage
+  if (typeof storage?.createUserDataStream !== 'function') {
+    throw new Error('this Hypercore cannot list its user data')
+  }
+  const entries: Array<{ key: string; value: Buffer }> = []
+  for await (const entry of storage.createUserDataStream()) {
+    if (entry.value !== null) entries.push({ key: entry.key, value: entry.value })
+  }
+  return entries
+}
+
+/**
+ * Messages protomux holds corked on `noise`'s muxer (`noise.userData.corked`; 0 without a muxer):
+ * a batch written after the stream's end is lost, so the end waits until this is 0.
+ */
+export function corkedMessages(noise: { userData?: unknown }): number {
+  const corked = (noise.userData as { corked?: unknown } | null | undefined)?.corked
+  return typeof corked === 'number' ? corked : 0
+}
+
+/** The Noise stream a Hypercore peer (a `'download'`/`'upload'` event's `from`) is on, or null. */
+export function streamOfPeer(from: unknown): object | null {
+  if (from === null || typeof from !== 'object') return null
+  const stream = (from as { stream?: unknown }).stream
+  return typeof stream === 'object' && stream !== null ? stream : null
+}
+
+/** The signed length the peer on `stream` told `core` it has (a replicator peer's `remoteLength`; 0: not said). */
+export function peerSignedLength(core: Hypercore, stream: unknown): number {
+  const peer = core.peers.find((p) => (p as { stream?: unknown }).stream === stream)
+  const length = (peer as { remoteLength?: unknown } | undefined)?.remoteLength
+  return typeof length === 'number' ? length : 0
+}
+
+/** The contiguous length the peer on `stream` told `core` it has (0: not said, or no such peer). */
+export function peerContiguousLength(core: Hypercore, stream: unknown): number | null {
+  const peer = core.peers.find((p) => (p as { stream?: unknown }).stream === stream)
+  if (!peer) return null
+  const length = (peer as { remoteContiguousLength?: unknown }).remoteContiguousLength
+  return typeof length === 'number' ? length : 0
+}
+
+/** Hypercore's fork check, on the internal core every session of one key shares. */
+export interface ConflictChecking {
+  checkConflict(proof: Proof, from: HypercorePeer | null): Promise<boolean>
+}
+
+/**
+ * The internal core behind `session` (`session.core`), whose `checkConflict` Hypercore calls when
+ * a peer's data fails to verify; null when this Hypercore has no such check (forks are then only
+ * found by offers' tree hashes).
+ */
+export function conflictChecking(session: Hypercore): ConflictChecking | null {
+  const internal = (session as unknown as { core?: Partial<ConflictChecking> | null }).core
+  if (!internal || typeof internal.checkConflict !== 'function') return null
+  return internal as ConflictChecking
+}

@@ -1,0 +1,85 @@
+/**
+ * Pins every undocumented dependency internal src/feeds/dependency-internals.ts reads: if an
+ * upgrade of Hypercore, hypercore-storage, protomux or the secret stream moves one, this fails.
+ */
+import { test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import {
+  conflictChecking,
+  corkedMessages,
+  peerContiguousLength,
+  peerSignedLength,
+  storageDirectory,
+  storageReadBatch,
+  streamOfPeer,
+  userDataEntries,
+} from '../../src/feeds/dependency-internals.js'
+import { tempDir } from '../helpers/temp.js'
+
+async function store(t: TestContext): Promise<Corestore> {
+  const s = new Corestore(await tempDir(t, 'kappadb-internals-'))
+  t.after(() => s.close())
+  await s.ready()
+  return s
+}
+
+test('storage: a read batch, the directory, and the list of user data', async (t) => {
+  const s = await store(t)
+  const core: Hypercore = s.get({ name: 'a' })
+  await core.ready()
+  await core.append([Buffer.from('x'), Buffer.from('y')])
+  const rx = storageReadBatch(core)
+  assert.ok(rx)
+  const read = rx.getBlock(1)
+  rx.tryFlush()
+  assert.equal((await read)?.toString(), 'y')
+  const dir = storageDirectory(core)
+  assert.ok(dir !== null && existsSync(dir))
+  await core.setUserData('feed/00000001', Buffer.from('one'))
+  await core.setUserData('feed/00000000', Buffer.from('zero'))
+  const entries = await userDataEntries(core)
+  assert.deepEqual(
+    entries.filter((e) => e.key.startsWith('feed/')).map((e) => [e.key, e.value.toString()]),
+    [
+      ['feed/00000000', 'zero'],
+      ['feed/00000001', 'one'],
+    ],
+  )
+  // The internal core every session shares answers Hypercore's fork check.
+  const checking = conflictChecking(core)
+  assert.ok(checking && typeof checking.checkConflict === 'function')
+})
+
+test("replication: the muxer's corked count, a peer's lengths, an upload's peer stream", async (t) => {
+  const a = await store(t)
+  const b = await store(t)
+  const source: Hypercore = a.get({ name: 'a' })
+  await source.ready()
+  await source.append([Buffer.from('1'), Buffer.from('2'), Buffer.from('3')])
+  const copy: Hypercore = b.get({ key: source.key })
+  await copy.ready()
+  const sa = a.replicate(true)
+  const sb = b.replicate(false)
+  sa.pipe(sb).pipe(sa)
+  t.after(() => {
+    sa.destroy()
+    sb.destroy()
+  })
+  const uploads: unknown[] = []
+  source.on('upload', (_i: number, _bytes: number, from: unknown) => uploads.push(streamOfPeer(from)))
+  await copy.update({ wait: true })
+  await copy.download({ start: 0, end: 3 }).done()
+  assert.ok(uploads.length > 0 && uploads.every((stream) => stream === sa.noiseStream))
+  assert.equal(peerSignedLength(copy, sb.noiseStream), 3)
+  assert.equal(peerContiguousLength(copy, sb.noiseStream), 3)
+  assert.equal(peerContiguousLength(copy, {}), null)
+  const mux = sa.noiseStream.userData as { cork(): void; uncork(): void }
+  assert.equal(corkedMessages(sa.noiseStream), 0)
+  mux.cork()
+  assert.equal(corkedMessages(sa.noiseStream), 1)
+  mux.uncork()
+  assert.equal(corkedMessages(sa.noiseStream), 0)
+})

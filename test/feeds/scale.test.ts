@@ -1,0 +1,131 @@
+/**
+ * Replication cost follows what changed, not how many feeds exist: bytes on the wire of a
+ * reconnect (counted, never timed), the cores a sync opens, the digest reconciliation against the
+ * final state of a naive full exchange, and version refusal.
+ */
+import { test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { HypercoreFeed } from '../../src/feeds/feed.js'
+import { Multifeed } from '../../src/feeds/multifeed.js'
+import { OFFER_BYTES } from '../../src/feeds/messages.js'
+import { create, errorOf, replicate, runPair } from '../helpers/feeds.js'
+import { HostilePeer } from '../helpers/hostile-peer.js'
+import { randomGenerator } from '../helpers/kv-random.js'
+import { deadline, until } from '../helpers/until.js'
+
+/** Runs one sync a → b and counts the bytes each side wrote. */
+async function countedSync(
+  a: Multifeed<unknown>,
+  b: Multifeed<unknown>,
+): Promise<{ ab: number; ba: number }> {
+  const sa = a.replicate(true)
+  const sb = b.replicate(false)
+  const bytes = { ab: 0, ba: 0 }
+  sa.on('data', (chunk: Buffer) => (bytes.ab += chunk.byteLength))
+  sb.on('data', (chunk: Buffer) => (bytes.ba += chunk.byteLength))
+  await runPair(sa as Duplex, sb as Duplex)
+  return bytes
+}
+
+/**
+ * A store with `n` writers of one entry each and a copy of it synced, both reopened (a reconnect
+ * of two processes: Corestore keeps the cores a session used for a while, and attaches those).
+ */
+async function pair(t: TestContext, n: number) {
+  const first = await create<unknown>(t, { coreIdleTime: 10 })
+  const second = await create<unknown>(t, { coreIdleTime: 10 })
+  for (let i = 0; i < n; i++) await (await first.writer(`w${i}`)).append(i)
+  await replicate(first, second)
+  assert.equal(second.feeds().length, n)
+  await first.close()
+  await second.close()
+  const a = new Multifeed<unknown>(first.dir, { coreIdleTime: 10 })
+  const b = new Multifeed<unknown>(second.dir, { coreIdleTime: 10 })
+  t.after(() => Promise.all([a.close(), b.close()]))
+  await Promise.all([a.ready(), b.ready()])
+  return { a, b }
+}
+
+function openCores(m: Multifeed<unknown>): number {
+  return m.feeds().filter((feed) => (feed as HypercoreFeed<unknown>).coreOpen).length
+}
+
+test('a reconnect of peers in sync costs the same bytes for 20 feeds as for 300, far below a full offer list', async (t) => {
+  const small = await pair(t, 20)
+  const large = await pair(t, 300)
+  const s = await countedSync(small.a, small.b)
+  const l = await countedSync(large.a, large.b)
+  // Only the varint of the feed count in the hello grows (1 byte → 2).
+  assert.ok(Math.abs(l.ab - s.ab) <= 4 && Math.abs(l.ba - s.ba) <= 4, `${JSON.stringify({ s, l })}`)
+  assert.ok(l.ab <= 1024 && l.ba <= 1024, `at most 1 KB each way: ${JSON.stringify(l)}`)
+  // A naive exchange sends every offer: 300 × 80 bytes each way.
+  assert.ok(l.ab * 10 < 300 * OFFER_BYTES)
+})
+
+test('a reconnect after one new entry in one of 300 feeds: a few KB each way, and only that feed’s cores open', async (t) => {
+  const { a, b } = await pair(t, 300)
+  const changed = a.feeds()[123]!
+  await (await a.writer('w123')).append('new')
+  await until(() => openCores(a) === 0, 'the written core to close')
+  const opened = new Set<string>()
+  const sample = () => {
+    for (const m of [a, b])
+      for (const feed of m.feeds()) if ((feed as HypercoreFeed<unknown>).coreOpen) opened.add(feed.id)
+  }
+  const sampler = setInterval(sample, 1)
+  const bytes = await countedSync(a, b)
+  clearInterval(sampler)
+  sample()
+  assert.deepEqual([...opened], [changed.id], 'only the changed feed opened its core, on either side')
+  assert.equal(b.feed(changed.key)!.length, 2)
+  assert.ok(bytes.ab <= 4096 && bytes.ba <= 4096, JSON.stringify(bytes))
+})
+
+test('seeded random feed sets: the digest reconciliation reaches the state of a full exchange (the union, longest lengths)', async (t) => {
+  const seed = Number(process.env.SCALE_SEED ?? Math.floor(Math.random() * 2 ** 31))
+  const random = randomGenerator(seed)
+  const a = await create<unknown>(t, { coreIdleTime: 10 })
+  const b = await create<unknown>(t, { coreIdleTime: 10 })
+  for (let i = 0; i < 60; i++) await (await a.writer(`a${i}`)).append(i)
+  await replicate(a, b)
+  for (let round = 0; round < 3; round++) {
+    for (const m of [a, b]) {
+      const mine = m.feeds().filter((feed) => feed.writable)
+      for (const feed of mine) if (random() < 0.15) await feed.append(round)
+      const extra = Math.floor(random() * 25)
+      for (let i = 0; i < extra; i++)
+        await (await m.writer(`r${round}-${i}-${m === a ? 'a' : 'b'}`)).append('x')
+    }
+    const expected = new Map<string, number>()
+    for (const m of [a, b])
+      for (const feed of m.feeds()) expected.set(feed.id, Math.max(expected.get(feed.id) ?? 0, feed.length))
+    await replicate(a, b)
+    for (const m of [a, b]) {
+      const held = new Map(m.feeds().map((feed) => [feed.id as string, feed.length]))
+      assert.deepEqual(held, expected, `seed ${seed}, round ${round}`)
+    }
+  }
+})
+
+test('a peer of channel version 3 is refused with ERR_VERSION_MISMATCH, by its preamble or by its hello', async (t) => {
+  const m = await create<unknown>(t)
+  await (await m.writer()).append('mine')
+  const ends: Array<Promise<(Error & { code?: string }) | null>> = []
+  const server = net.createServer((socket) => {
+    socket.on('error', () => undefined)
+    ends.push(errorOf(m.replicate(socket)))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const port = (server.address() as net.AddressInfo).port
+  const evil = await HostilePeer.open(t)
+  await evil.connect(port, { preambleVersion: 3 }).catch(() => undefined)
+  await until(() => ends.length === 1)
+  assert.equal((await deadline(ends[0]!, 20_000, 'the preamble refusal'))?.code, 'ERR_VERSION_MISMATCH')
+  const session = await evil.connect(port, { version: 3 })
+  session.hello([])
+  await until(() => ends.length === 2)
+  assert.equal((await deadline(ends[1]!, 20_000, 'the hello refusal'))?.code, 'ERR_VERSION_MISMATCH')
+})
