@@ -160,15 +160,12 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
       validateKey(key)
       validateValue(value)
       const { links, fields } = validateWriteOptions(options)
-      return this.#write({ type: 'put', key, value, fields, links })
+      return this.#write({ type: 'put', key, value, fields, links }).then((node) => {
+        this.#announce('put', key, value, node)
+        return node
+      })
     })
-    const result = withCallback(done, callback)
-    // hyperkv emitted 'put' after calling back.
-    done.then(
-      (node) => process.nextTick(() => this.emit('put', key, value, node)),
-      () => {},
-    )
-    return result
+    return withCallback(done, callback)
   }
 
   del(key: string, cb?: Callback<KvNode>): Promise<KvNode>
@@ -178,14 +175,12 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
     const done = this.#whenOpen(() => {
       validateKey(key)
       const { links, fields } = validateWriteOptions(options)
-      return this.#write({ type: 'del', key, fields, links })
+      return this.#write({ type: 'del', key, fields, links }).then((node) => {
+        this.#announce('del', key, undefined, node)
+        return node
+      })
     })
-    const result = withCallback(done, callback)
-    done.then(
-      (node) => process.nextTick(() => this.emit('del', key, node)),
-      () => {},
-    )
-    return result
+    return withCallback(done, callback)
   }
 
   get(key: string, cb?: Callback<KvValues<V>>): Promise<KvValues<V>>
@@ -209,7 +204,7 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
   /**
    * Writes every row in one log batch (all or nothing). Rows without `links` take the key's heads,
    * earlier rows of the batch included, so a key's un-linked rows form a chain. Resolves with the
-   * nodes in row order, then emits `'put'`/`'del'` per row.
+   * nodes in row order; its `'put'`/`'del'` per row go out before the caller resumes.
    */
   batch(rows: readonly BatchRow<V>[], cb?: Callback<KvNode[]>): Promise<KvNode[]>
   batch(rows: readonly BatchRow<V>[], opts?: object, cb?: Callback<KvNode[]>): Promise<KvNode[]>
@@ -219,24 +214,27 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
     cb?: Callback<KvNode[]>,
   ): Promise<KvNode[]> {
     const [, callback] = optsAndCallback(opts, cb)
-    let writes: WriteRow[] = []
-    const done = this.#whenOpen(() => {
-      writes = validateBatchRows(rows)
-      if (writes.length === 0) return Promise.resolve([])
-      return this.#queue.batch(writes)
+    const done = this.#whenOpen(async () => {
+      const writes = validateBatchRows(rows)
+      if (writes.length === 0) return []
+      const nodes = await this.#queue.batch(writes)
+      writes.forEach((row, i) => this.#announce(row.type, row.key, row.value, nodes[i]!))
+      return nodes
     })
-    const result = withCallback(done, callback)
-    done.then(
-      (nodes) =>
-        process.nextTick(() => {
-          writes.forEach((row, i) => {
-            if (row.type === 'put') this.emit('put', row.key, row.value as V, nodes[i]!)
-            else this.emit('del', row.key, nodes[i]!)
-          })
-        }),
-      () => {},
-    )
-    return result
+    return withCallback(done, callback)
+  }
+
+  /**
+   * A write's `'put'`/`'del'`, before its caller's `await` resumes (a callback is called on a later
+   * tick). A listener's exception surfaces as an uncaught exception, never as the write's failure.
+   */
+  #announce(type: OpType, key: string, value: unknown, node: KvNode): void {
+    try {
+      if (type === 'put') this.emit('put', key, value as V, node)
+      else this.emit('del', key, node)
+    } catch (err) {
+      rethrowLater(err)
+    }
   }
 
   /**
