@@ -29,6 +29,10 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private _closed = false
   private _id: FeedKey | null = null
   private freeSpace: FreeSpace | null | undefined = undefined
+  /** The end of the reserved seqs (`length` or below: none reserved). */
+  private reservedEnd = 0
+  /** The end of the reserved entries being appended now (0: no `appendReserved` in flight). */
+  private appendingEnd = 0
 
   constructor(core: Hypercore, codec: Codec<T>, name: string | undefined, onError: (err: Error) => void) {
     super()
@@ -76,6 +80,36 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   /** Blocks (not entries) held contiguously: what replication advertises and downloads. */
   get blockLength(): number {
     return this.index.blocks
+  }
+
+  get reservedLength(): number {
+    return Math.max(this.reservedEnd, this.index.length)
+  }
+
+  reserve(count: number): number {
+    if (!Number.isSafeInteger(count) || count <= 0)
+      throw KappaError.invalid('count must be a positive integer')
+    this.checkOpen()
+    if (!this.core.writable) throw KappaError.invalid('feed is not writable (not one of our writers)')
+    if (!this.batcher.idle) throw KappaError.invalid('seqs cannot be reserved while an append is in flight')
+    const first = this.reservedLength
+    this.reservedEnd = first + count
+    return first
+  }
+
+  unreserve(seq: number): void {
+    checkSeq(seq, 'seq')
+    const floor = Math.max(this.index.length, this.appendingEnd)
+    if (seq < floor || seq > this.reservedLength) {
+      throw KappaError.invalid(
+        `seqs from ${seq} are not reserved (reserved: [${floor}, ${this.reservedLength}))`,
+      )
+    }
+    this.reservedEnd = seq
+  }
+
+  appendReserved(seq: number, values: T[]): Promise<number> {
+    return this.appendReservedNow(seq, values)
   }
 
   get writable(): boolean {
@@ -154,9 +188,38 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     const entries = values.map((v) => encodeValue(this.codec, v))
     this.checkOpen()
     if (!this.core.writable) throw KappaError.invalid('feed is not writable (not one of our writers)')
+    // The reserved seqs come next: an append would take them.
+    if (this.reservedEnd > this.index.length) {
+      throw KappaError.invalid(
+        `seqs ${this.index.length}…${this.reservedEnd - 1} are reserved: append them first`,
+      )
+    }
     if (entries.length === 0) return this.index.length
     for (const entry of entries) checkEntrySize(entry.byteLength)
     return this.batcher.push(entries)
+  }
+
+  private async appendReservedNow(seq: number, values: T[]): Promise<number> {
+    checkSeq(seq, 'seq')
+    if (!Array.isArray(values) || values.length === 0)
+      throw KappaError.invalid('values must be a non-empty array')
+    const entries = values.map((v) => encodeValue(this.codec, v))
+    this.checkOpen()
+    // One at a time, in seq order: each lands exactly where it was reserved, or fails whole.
+    if (seq !== this.index.length || this.appendingEnd !== 0 || !this.batcher.idle) {
+      throw KappaError.invalid(`reserved seq ${seq} is not next to append (length ${this.index.length})`)
+    }
+    if (seq + entries.length > this.reservedEnd) {
+      throw KappaError.invalid(`seqs ${seq}…${seq + entries.length - 1} are not all reserved`)
+    }
+    for (const entry of entries) checkEntrySize(entry.byteLength)
+    this.appendingEnd = seq + entries.length
+    try {
+      await this.writeEntries(entries)
+    } finally {
+      this.appendingEnd = 0
+    }
+    return seq
   }
 
   private async writeEntries(entries: Uint8Array[]): Promise<void> {
@@ -258,7 +321,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
 
   private async refreshNow(): Promise<void> {
     // While our own append is in flight, its completion updates the index itself.
-    if (!this.batcher.idle) return
+    if (!this.batcher.idle || this.appendingEnd !== 0) return
     if (await this.index.refresh()) this.emit('append')
   }
 }
