@@ -11,7 +11,7 @@
 import { KappaError } from '../errors.js'
 import { checkEntrySize } from '../feeds/limits.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
-import type { BatchOutcome, DagOp, KnownNode } from './dag-indexer.js'
+import type { BatchOutcome, KnownNode } from './dag-indexer.js'
 import type { DagView } from './dag-view.js'
 import type { NodeHasher } from './hash.js'
 import { decodeNodeRecord, encodeEntry, type NodeEntry, type NodeRecord } from './messages.js'
@@ -143,14 +143,10 @@ export class AddQueue {
     }
     if (hashing) await Promise.all(hashing)
 
-    const release = deps.dag.lock.tryAcquire() ?? (await deps.dag.lock.acquire())
-    let outcomes: Outcome[]
-    try {
+    const outcomes = await deps.dag.lock.run(() => {
       deps.dag.assertUsable()
-      outcomes = await this.#commitGroup(group, writer, failed)
-    } finally {
-      release()
-    }
+      return this.#commitGroup(group, writer, failed)
+    })
 
     // The commit announced each new node ('add', in change order); the other results (nodes
     // already there, repeats) are announced here, so #preadd = #add + #reject.
@@ -188,7 +184,7 @@ export class AddQueue {
     const provenLinks = new Set<NodeHash>()
     for (const request of group) {
       if (request.kind !== 'docs') continue
-      const proven = request.proof?.asOf === dag.changes ? request.proof.proven : null
+      const proven = request.proof?.asOf === dag.commits.changes ? request.proof.proven : null
       request.docs.forEach((doc, i) => {
         if (proven?.[i]) {
           for (const link of doc.links) provenLinks.add(link)
@@ -213,7 +209,8 @@ export class AddQueue {
     const fresh = new Map<NodeHash, Planned>()
     const freshOrder: Planned[] = []
     let heads: Set<NodeHash> | null = null
-    const seqBase = dag.nextSeq
+    // The seqs the group's entries will have (holding the lock: no other group reserves meanwhile).
+    const seqBase = writer.reservedLength
     const outcomes: Outcome[] = []
 
     for (const request of group) {
@@ -227,7 +224,7 @@ export class AddQueue {
         const docs: DocInput[] =
           request.kind === 'docs'
             ? request.docs
-            : [{ ...request.doc, links: sortedHeads((heads ??= new Set(dag.heads))) }]
+            : [{ ...request.doc, links: sortedHeads((heads ??= new Set(dag.commits.heads))) }]
         for (const doc of docs) {
           if (request.kind === 'append') {
             doc.pre.links = doc.links
@@ -287,21 +284,20 @@ export class AddQueue {
       },
       local: node.encoding,
     }))
-    const counters = dag.indexer.counters()
+    writer.reserve(entries.length)
     let outcome: BatchOutcome
     try {
-      let ops: DagOp[]
-      ;({ ops, outcome } = await dag.indexer.indexLocal(
+      const heads = dag.commits.heads
+      outcome = await dag.commitLocal(
         candidates,
         committed,
-        (hash) => dag.heads.has(hash) || provenLinks.has(hash),
-      ))
-      dag.nextSeq = seqBase + entries.length
-      await dag.commitLocal(ops, outcome, seqBase, entries)
+        (hash) => heads.has(hash) || provenLinks.has(hash),
+        seqBase,
+        entries,
+      )
     } catch (err) {
-      // Nothing was committed (a storage fault, say): the next group starts from the same state.
-      dag.nextSeq = seqBase
-      dag.indexer.restore(counters)
+      // Nothing was committed (a storage fault, say): the next group takes the same seqs.
+      writer.unreserve(seqBase)
       throw err
     }
     // A candidate made visible is the node; one the index found elsewhere (a duplicate) is that.

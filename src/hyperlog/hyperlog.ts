@@ -170,7 +170,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       if (name === undefined && isKappaError(err, 'ERR_PROTOCOL')) {
         // A peer's entry the feed refused (larger than MAX_ENTRY_BYTES): no node, and the
         // replication that brought it fails as for a node whose value does not decode.
-        this.#dag.malformedNodes++
+        this.#dag.commits.countMalformed()
         this.#refuseLive(true)
         if (this.listenerCount('error') > 0) this.emit('error', err)
         return
@@ -275,7 +275,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     const [options, callback] = optsAndCallback<GetOptions, NodesCallback<T>>(opts, cb)
     const result = this.#whenOpen(async () => {
       checkGetOptions(options)
-      const hashes = [...this.#dag.heads].sort()
+      const hashes = [...this.#dag.commits.heads].sort()
       const records = await this.#dag.readRecords(hashes)
       const nodes: HyperlogNode<T>[] = []
       records.forEach((record, i) => {
@@ -323,8 +323,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         kappa: this.kappa,
         indexed: () => this.#whenOpen(() => this.#dagReady()),
         flushed: () => this.#whenOpen(() => this.#flush()),
-        verifyFailures: () => this.#dag.verifyFailures,
-        malformedNodes: () => this.#dag.malformedNodes,
+        verifyFailures: () => this.#dag.commits.verifyFailures,
+        malformedNodes: () => this.#dag.commits.malformedNodes,
         addProcessor: (processor) => {
           this.#dag.indexer.processors.add(processor)
           return () => this.#dag.indexer.processors.delete(processor)
@@ -401,7 +401,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     // Acknowledged local writes a crash kept from reaching the feed go there first.
     const { dropped } = await this.#dag.replayOutbox(writer)
     for (const entry of dropped) await this.#reportDropped(entry)
-    await this.#dag.load(writer.length)
+    await this.#dag.load()
     this.#writer = writer
     this.kappa.use(HYPERLOG_NAME, DAG_VIEW_VERSION, this.#dag.view)
   }
