@@ -241,7 +241,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     }
     const firsts = blocks.map((block) => decodeBlockHeader(block).first)
     const grew = first + entries.length > this.index.length
-    this.index.appended(result.length - blocks.length, firsts, first + entries.length)
+    this.index.appended(result.length - blocks.length, firsts, first + entries.length, entries)
     if (grew) this.emit('append')
   }
 

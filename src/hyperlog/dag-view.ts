@@ -401,7 +401,9 @@ export class DagView implements ChangeSource {
           : { ops: [], outcome: emptyOutcome(this.indexer.changes) }
       const extra = local ? this.outbox.passed(end) : []
       extra.push(put)
-      await this.commits.commit({ ops, extra, outcome, what: 'replicated nodes', fresh: true })
+      // Replicated blocks were stored without the free-space check seeing them: measure it now. Our
+      // own passed the check as they were appended.
+      await this.commits.commit({ ops, extra, outcome, what: 'replicated nodes', fresh: !local })
     } catch (err) {
       this.indexer.restore(counters)
       throw err
