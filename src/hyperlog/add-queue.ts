@@ -15,7 +15,14 @@ import type { BatchOutcome, KnownNode } from './dag-indexer.js'
 import type { DagView } from './dag-view.js'
 import type { NodeHasher } from './hash.js'
 import { decodeNodeRecord, encodeEntry, type NodeEntry, type NodeRecord } from './messages.js'
-import type { HyperlogNode, HyperlogValueEncoding, NodeHash, SignFunction, SignableNode } from './types.js'
+import type {
+  BatchProof,
+  HyperlogNode,
+  HyperlogValueEncoding,
+  NodeHash,
+  SignFunction,
+  SignableNode,
+} from './types.js'
 
 /** The node `'preadd'` reports: not stored yet, value still encoded; `key` null until hashed. */
 export interface PreaddNode {
@@ -44,11 +51,8 @@ interface BaseRequest {
 export interface DocsRequest extends BaseRequest {
   kind: 'docs'
   docs: DocInput[]
-  /**
-   * The caller's proof (HyperKV's register rows, `Hyperlog[batchProven]`) that the docs marked in
-   * `proven` are new and link only visible nodes — valid while the DAG is at change `asOf`.
-   */
-  proof?: { proven: boolean[]; asOf: number }
+  /** The batch's `proof` option (see BatchProof): used when the DAG is still at its `asOf`. */
+  proof?: BatchProof
 }
 
 /** `append`: the links are the heads when its group runs. */
@@ -182,9 +186,13 @@ export class AddQueue {
     // visible nodes (the DAG has not moved since the proof was made: nothing committed meanwhile).
     const lookup = new Set<NodeHash>()
     const provenLinks = new Set<NodeHash>()
+    /** The proofs that hold: handed to the in-line indexes with the group's nodes. */
+    const proofs: BatchProof[] = []
     for (const request of group) {
       if (request.kind !== 'docs') continue
-      const proven = request.proof?.asOf === dag.commits.changes ? request.proof.proven : null
+      const holds = request.proof?.asOf === dag.commits.changes
+      if (holds) proofs.push(request.proof!)
+      const proven = holds ? request.proof!.proven : null
       request.docs.forEach((doc, i) => {
         if (proven?.[i]) {
           for (const link of doc.links) provenLinks.add(link)
@@ -294,6 +302,7 @@ export class AddQueue {
         (hash) => heads.has(hash) || provenLinks.has(hash),
         seqBase,
         entries,
+        proofs,
       )
     } catch (err) {
       // Nothing was committed (a storage fault, say): the next group takes the same seqs.

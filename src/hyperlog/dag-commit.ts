@@ -15,12 +15,20 @@ import type { LevelDb, LevelOperation, LevelSublevel } from '../kappa/index.js'
 import { writeBatch } from '../kappa/level-batch.js'
 import type { BatchOutcome, DagOp, KnownNode } from './dag-indexer.js'
 import { isStorageFault, type DagStorage } from './dag-storage.js'
-import type { NodeHash } from './types.js'
+import type { BatchProof, NodeHash } from './types.js'
+
+const NO_PROOFS: readonly BatchProof[] = []
 
 /** A change index kept in the DAG's own batches (it lives in the same root database). */
 export interface InlineIndex {
-  /** Stages the index's writes for these newly visible nodes; `done` runs after the commit. */
-  stage(nodes: KnownNode[]): Promise<{ ops: LevelOperation[]; done: () => void }>
+  /**
+   * Stages the index's writes for these newly visible nodes; `done` runs after the commit.
+   * `proofs`: those of the local batches committed with them that held (see BatchProof).
+   */
+  stage(
+    nodes: KnownNode[],
+    proofs: readonly BatchProof[],
+  ): Promise<{ ops: LevelOperation[]; done: () => void }>
 }
 
 /** One DAG batch, as its caller planned it. */
@@ -37,6 +45,8 @@ export interface CommitPlan {
    * their blocks, which Hypercore stored without the checker seeing them.
    */
   fresh: boolean
+  /** A group of local writes: the proofs of its batches that held. */
+  proofs?: readonly BatchProof[]
 }
 
 export interface DagCommitOptions {
@@ -123,7 +133,9 @@ export class DagCommit {
     for (const op of batch) (op as { sublevel?: unknown }).sublevel = data
     let inlineDone: (() => void) | null = null
     if (this.#inline.size > 0 && outcome.visible.length > 0) {
-      const staged = await Promise.all([...this.#inline].map((index) => index.stage(outcome.visible)))
+      const staged = await Promise.all(
+        [...this.#inline].map((index) => index.stage(outcome.visible, plan.proofs ?? NO_PROOFS)),
+      )
       for (const s of staged) for (const op of s.ops) batch.push(op)
       inlineDone = () => {
         for (const s of staged) guarded(s.done)

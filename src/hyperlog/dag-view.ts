@@ -49,7 +49,7 @@ import {
 } from './messages.js'
 import { Outbox, type DroppedEntry } from './outbox.js'
 import type { ChangeSource } from './read-stream.js'
-import type { NodeHash } from './types.js'
+import type { BatchProof, NodeHash } from './types.js'
 
 export type { InlineIndex } from './dag-commit.js'
 
@@ -292,6 +292,7 @@ export class DagView implements ChangeSource {
     visible: (hash: NodeHash) => boolean,
     first: number,
     entries: Buffer[],
+    proofs: readonly BatchProof[],
   ): Promise<BatchOutcome> {
     this.assertUsable()
     const counters = this.indexer.counters()
@@ -307,6 +308,7 @@ export class DagView implements ChangeSource {
         outcome,
         what: 'local writes',
         fresh: false,
+        proofs,
       })
     } catch (err) {
       this.indexer.restore(counters)

@@ -30,6 +30,8 @@ import { startReplication, type HyperlogReplicateOptions } from './replicate.js'
 import type {
   AddOptions,
   BatchDoc,
+  BatchOptions,
+  BatchProof,
   GetOptions,
   HyperlogNode,
   HyperlogOptions,
@@ -43,6 +45,7 @@ import { encodeValue } from './value-encoding.js'
 import {
   checkAddOptions,
   checkBatchDocs,
+  checkBatchOptions,
   checkGetOptions,
   checkHyperlogOptions,
   checkIndexOptions,
@@ -52,9 +55,6 @@ import {
 } from './validate.js'
 
 /** The kappa view name of the DAG index, and the name of the local writer. */
-/** The key of `Hyperlog`'s kappadb-internal proven batch (not exported by the package). */
-export const batchProven = Symbol('kappadb.hyperlog.batchProven')
-
 export const HYPERLOG_NAME = 'hyperlog'
 
 export interface HyperlogEvents<T> {
@@ -148,10 +148,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         // A local add announced its own 'preadd'; every visible node gets its 'add' here, in change order.
         for (const node of outcome.arrived) if (node.local === undefined) this.emit('preadd', preaddOf(node))
         for (const node of outcome.visible)
-          this.emit(
-            'add',
-            sharedNode(node, (node.local as HyperlogValueEncoding | undefined) ?? this.valueEncoding),
-          )
+          this.emit('add', sharedNode(node, node.local ?? this.valueEncoding))
         for (const node of outcome.rejected) this.emit('reject', preaddOf(node))
         if (outcome.rejected.length > 0) this.#refuseLive((outcome.malformed ?? 0) > 0)
       },
@@ -224,17 +221,18 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
 
   /** Adds several nodes atomically (one log append); resolves with them in input order. */
   batch(docs: BatchDoc<T>[], cb?: NodesCallback<T>): Promise<HyperlogNode<T>[]>
-  batch(docs: BatchDoc<T>[], opts?: AddOptions, cb?: NodesCallback<T>): Promise<HyperlogNode<T>[]>
+  batch(docs: BatchDoc<T>[], opts?: BatchOptions, cb?: NodesCallback<T>): Promise<HyperlogNode<T>[]>
   batch(
     docs: BatchDoc<T>[],
-    opts?: AddOptions | NodesCallback<T>,
+    opts?: BatchOptions | NodesCallback<T>,
     cb?: NodesCallback<T>,
   ): Promise<HyperlogNode<T>[]> {
-    const [options, callback] = optsAndCallback<AddOptions, NodesCallback<T>>(opts, cb)
+    const [options, callback] = optsAndCallback<BatchOptions, NodesCallback<T>>(opts, cb)
     let done: Promise<HyperlogNode<T>[]>
     try {
       checkBatchDocs(docs)
-      done = this.#submitDocs(docs, options)
+      checkBatchOptions(options, docs.length)
+      done = this.#submitDocs(docs, options, options?.proof)
     } catch (err) {
       done = Promise.reject(err as Error)
     }
@@ -456,16 +454,6 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     return this.#opened.then(fn)
   }
 
-  /**
-   * Kappadb-internal (HyperKV): `batch`, for docs the caller proved new — no visible node has
-   * their hash — with links that are visible, as long as the DAG is still at change `asOf` when
-   * the group commits (else they are checked like any doc). Spares the group's index read of
-   * every hash and link. `proven[i]` marks the docs the proof covers.
-   */
-  [batchProven](docs: BatchDoc<T>[], proven: boolean[], asOf: number): Promise<HyperlogNode<T>[]> {
-    return this.#submitDocs(docs, undefined, { proven, asOf })
-  }
-
   #toNode(node: KnownNode, encoding?: HyperlogValueEncoding): HyperlogNode<T> {
     return toNode<T>(node.hash, node.record, encoding ?? this.valueEncoding)
   }
@@ -474,7 +462,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
   #submitDocs(
     docs: BatchDoc<T>[],
     opts: AddOptions | undefined,
-    proof?: { proven: boolean[]; asOf: number },
+    proof?: BatchProof,
   ): Promise<HyperlogNode<T>[]> {
     let inputs: DocInput[]
     let encoding: HyperlogValueEncoding
