@@ -147,10 +147,15 @@ export class AddQueue {
     }
     if (hashing) await Promise.all(hashing)
 
-    const outcomes = await deps.dag.lock.run(() => {
+    // Taken at once when free (no promise, no microtask hop for an uncontended write), released here.
+    const release = deps.dag.lock.tryAcquire() ?? (await deps.dag.lock.acquire())
+    let outcomes: Outcome[]
+    try {
       deps.dag.assertUsable()
-      return this.#commitGroup(group, writer, failed)
-    })
+      outcomes = await this.#commitGroup(group, writer, failed)
+    } finally {
+      release()
+    }
 
     // The commit announced each new node ('add', in change order); the other results (nodes
     // already there, repeats) are announced here, so #preadd = #add + #reject.
