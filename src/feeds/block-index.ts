@@ -56,9 +56,23 @@ export class BlockIndex {
     if (length > this.length) this.length = length
   }
 
-  /** Records blocks we appended ourselves, so no header has to be read back. */
-  appended(firstBlock: number, firsts: number[], length: number): void {
-    for (let i = 0; i < firsts.length; i++) this.firsts[firstBlock + i] = firsts[i]
+  /**
+   * Records blocks we appended ourselves, so no header has to be read back; with their `entries`
+   * (seqs `firsts[0]…`), the blocks are cached too: a writer's views read its new entries next.
+   */
+  appended(firstBlock: number, firsts: number[], length: number, entries?: Uint8Array[]): void {
+    for (let i = 0; i < firsts.length; i++) {
+      this.firsts[firstBlock + i] = firsts[i]
+      if (!entries) continue
+      const end = i + 1 < firsts.length ? firsts[i + 1] : firsts[0] + entries.length
+      const block = {
+        first: firsts[i],
+        count: end - firsts[i],
+        entries: entries.slice(firsts[i] - firsts[0], end - firsts[0]),
+      }
+      this.cache.set(firstBlock + i, block)
+      if (this.cache.size > CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number)
+    }
     if (firstBlock + firsts.length > this.blocks) this.blocks = firstBlock + firsts.length
     if (length > this.length) this.length = length
   }

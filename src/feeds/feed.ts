@@ -76,6 +76,10 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private _discoveryKey: Buffer | null = null
   private freeSpace: FreeSpace | null | undefined = undefined
   private refusal: KappaError | null = null
+  /** The end of the reserved seqs (`length` or below: none reserved). */
+  private reservedEnd = 0
+  /** The end of the reserved entries being appended now (0: no `appendReserved` in flight). */
+  private appendingEnd = 0
 
   constructor(
     host: FeedHost,
@@ -110,6 +114,36 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   /** Contiguous blocks counted in `length`: what replication offers. */
   get blocks(): number {
     return this.open_ ? this.open_.index.blocks : this.state.blocks
+  }
+
+  get reservedLength(): number {
+    return Math.max(this.reservedEnd, this.length)
+  }
+
+  reserve(count: number): number {
+    if (!Number.isSafeInteger(count) || count <= 0)
+      throw KappaError.invalid('count must be a positive integer')
+    this.checkOpen()
+    if (this.name === undefined) throw KappaError.invalid('feed is not writable (not one of our writers)')
+    if (!this.batcher.idle) throw KappaError.invalid('seqs cannot be reserved while an append is in flight')
+    const first = this.reservedLength
+    this.reservedEnd = first + count
+    return first
+  }
+
+  unreserve(seq: number): void {
+    checkSeq(seq, 'seq')
+    const floor = Math.max(this.length, this.appendingEnd)
+    if (seq < floor || seq > this.reservedLength) {
+      throw KappaError.invalid(
+        `seqs from ${seq} are not reserved (reserved: [${floor}, ${this.reservedLength}))`,
+      )
+    }
+    this.reservedEnd = seq
+  }
+
+  appendReserved(seq: number, values: T[]): Promise<number> {
+    return this.appendReservedNow(seq, values)
   }
 
   get upToDate(): boolean {
@@ -303,9 +337,37 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     this.checkOpen()
     if (this.name === undefined) throw KappaError.invalid('feed is not writable (not one of our writers)')
     if (this.refusal) throw this.refusal
+    // The reserved seqs come next: an append would take them.
+    if (this.reservedEnd > this.length) {
+      throw KappaError.invalid(`seqs ${this.length}…${this.reservedEnd - 1} are reserved: append them first`)
+    }
     if (entries.length === 0) return this.length
     for (const entry of entries) checkEntrySize(entry.byteLength)
     return this.batcher.push(entries)
+  }
+
+  private async appendReservedNow(seq: number, values: T[]): Promise<number> {
+    checkSeq(seq, 'seq')
+    if (!Array.isArray(values) || values.length === 0)
+      throw KappaError.invalid('values must be a non-empty array')
+    const entries = values.map((v) => encodeValue(this.codec, v))
+    this.checkOpen()
+    if (this.refusal) throw this.refusal
+    // One at a time, in seq order: each lands exactly where it was reserved, or fails whole.
+    if (seq !== this.length || this.appendingEnd !== 0 || !this.batcher.idle) {
+      throw KappaError.invalid(`reserved seq ${seq} is not next to append (length ${this.length})`)
+    }
+    if (seq + entries.length > this.reservedEnd) {
+      throw KappaError.invalid(`seqs ${seq}…${seq + entries.length - 1} are not all reserved`)
+    }
+    for (const entry of entries) checkEntrySize(entry.byteLength)
+    this.appendingEnd = seq + entries.length
+    try {
+      await this.writeEntries(entries)
+    } finally {
+      this.appendingEnd = 0
+    }
+    return seq
   }
 
   private async writeEntries(entries: Uint8Array[]): Promise<void> {
@@ -337,7 +399,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     }
     const firsts = blocks.map((block) => decodeBlockHeader(block).first)
     const grew = first + entries.length > index.length
-    index.appended(result.length - blocks.length, firsts, first + entries.length)
+    index.appended(result.length - blocks.length, firsts, first + entries.length, entries)
     if (grew) this.emit('append')
   }
 
@@ -420,7 +482,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private async refreshNow(): Promise<void> {
     // While our own append is in flight, its completion updates the index itself.
     const open = this.open_
-    if (!this.batcher.idle || open === null) return
+    if (!this.batcher.idle || this.appendingEnd !== 0 || open === null) return
     if (await open.index.refresh()) this.emit('append')
   }
 

@@ -43,9 +43,31 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   readonly writable: boolean
   /** Local name when this is one of our writers, else undefined. */
   readonly name: string | undefined
-  /** Append one value, or an array as one atomic append. Resolves with the seq of the first. */
+  /**
+   * Append one value, or an array as one atomic append. Resolves with the seq of the first.
+   * Rejects (`ERR_INVALID_ARGUMENT`) while seqs are reserved: those come first.
+   */
   append(value: T | T[]): Promise<number>
   append(value: T | T[], cb: (err: Error | null, seq?: number) => void): void
+  /**
+   * Reserved seqs: a writer that must know where its entries will land before they are appended
+   * (Hyperlog indexes and acknowledges its writes first, then appends them in the background)
+   * reserves the next `count` seqs and appends them later with `appendReserved`. Reservations are
+   * in memory only: after a restart the feed has none.
+   *
+   * `reserve(count)` returns the first seq of `count` new ones, following every entry and
+   * reservation so far; it throws while a plain `append` is in flight (its seqs are not known yet).
+   */
+  reserve(count: number): number
+  /** `length` plus the seqs reserved and not appended yet: where the next reservation starts. */
+  readonly reservedLength: number
+  /**
+   * Appends `values` as the entries of reserved seqs `seq…`, atomically; resolves with `seq`.
+   * One at a time and in order: `seq` must equal `length`, with no other append in flight.
+   */
+  appendReserved(seq: number, values: T[]): Promise<number>
+  /** Gives back the reserved seqs from `seq` on (those not being appended): a write that failed. */
+  unreserve(seq: number): void
   get(seq: number): Promise<T>
   get(seq: number, cb: (err: Error | null, value?: T) => void): void
   /** Entries `[start, end)`, all locally present; rejects with ERR_NOT_FOUND otherwise. */

@@ -11,11 +11,18 @@
 import { KappaError } from '../errors.js'
 import { checkEntrySize } from '../feeds/limits.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
-import type { BatchOutcome, DagOp, KnownNode } from './dag-indexer.js'
+import type { BatchOutcome, KnownNode } from './dag-indexer.js'
 import type { DagView } from './dag-view.js'
 import type { NodeHasher } from './hash.js'
 import { decodeNodeRecord, encodeEntry, type NodeEntry, type NodeRecord } from './messages.js'
-import type { HyperlogNode, HyperlogValueEncoding, NodeHash, SignFunction, SignableNode } from './types.js'
+import type {
+  BatchProof,
+  HyperlogNode,
+  HyperlogValueEncoding,
+  NodeHash,
+  SignFunction,
+  SignableNode,
+} from './types.js'
 
 /** The node `'preadd'` reports: not stored yet, value still encoded; `key` null until hashed. */
 export interface PreaddNode {
@@ -44,11 +51,8 @@ interface BaseRequest {
 export interface DocsRequest extends BaseRequest {
   kind: 'docs'
   docs: DocInput[]
-  /**
-   * The caller's proof (HyperKV's register rows, `Hyperlog[batchProven]`) that the docs marked in
-   * `proven` are new and link only visible nodes — valid while the DAG is at change `asOf`.
-   */
-  proof?: { proven: boolean[]; asOf: number }
+  /** The batch's `proof` option (see BatchProof): used when the DAG is still at its `asOf`. */
+  proof?: BatchProof
 }
 
 /** `append`: the links are the heads when its group runs. */
@@ -143,6 +147,7 @@ export class AddQueue {
     }
     if (hashing) await Promise.all(hashing)
 
+    // Taken at once when free (no promise, no microtask hop for an uncontended write), released here.
     const release = deps.dag.lock.tryAcquire() ?? (await deps.dag.lock.acquire())
     let outcomes: Outcome[]
     try {
@@ -186,9 +191,13 @@ export class AddQueue {
     // visible nodes (the DAG has not moved since the proof was made: nothing committed meanwhile).
     const lookup = new Set<NodeHash>()
     const provenLinks = new Set<NodeHash>()
+    /** The proofs that hold: handed to the in-line indexes with the group's nodes. */
+    const proofs: BatchProof[] = []
     for (const request of group) {
       if (request.kind !== 'docs') continue
-      const proven = request.proof?.asOf === dag.changes ? request.proof.proven : null
+      const holds = request.proof?.asOf === dag.commits.changes
+      if (holds) proofs.push(request.proof!)
+      const proven = holds ? request.proof!.proven : null
       request.docs.forEach((doc, i) => {
         if (proven?.[i]) {
           for (const link of doc.links) provenLinks.add(link)
@@ -213,7 +222,8 @@ export class AddQueue {
     const fresh = new Map<NodeHash, Planned>()
     const freshOrder: Planned[] = []
     let heads: Set<NodeHash> | null = null
-    const seqBase = dag.nextSeq
+    // The seqs the group's entries will have (holding the lock: no other group reserves meanwhile).
+    const seqBase = writer.reservedLength
     const outcomes: Outcome[] = []
 
     for (const request of group) {
@@ -227,7 +237,7 @@ export class AddQueue {
         const docs: DocInput[] =
           request.kind === 'docs'
             ? request.docs
-            : [{ ...request.doc, links: sortedHeads((heads ??= new Set(dag.heads))) }]
+            : [{ ...request.doc, links: sortedHeads((heads ??= new Set(dag.commits.heads))) }]
         for (const doc of docs) {
           if (request.kind === 'append') {
             doc.pre.links = doc.links
@@ -287,21 +297,21 @@ export class AddQueue {
       },
       local: node.encoding,
     }))
-    const counters = dag.indexer.counters()
+    writer.reserve(entries.length)
     let outcome: BatchOutcome
     try {
-      let ops: DagOp[]
-      ;({ ops, outcome } = await dag.indexer.indexLocal(
+      const heads = dag.commits.heads
+      outcome = await dag.commitLocal(
         candidates,
         committed,
-        (hash) => dag.heads.has(hash) || provenLinks.has(hash),
-      ))
-      dag.nextSeq = seqBase + entries.length
-      await dag.commitLocal(ops, outcome, seqBase, entries)
+        (hash) => heads.has(hash) || provenLinks.has(hash),
+        seqBase,
+        entries,
+        proofs,
+      )
     } catch (err) {
-      // Nothing was committed (a storage fault, say): the next group starts from the same state.
-      dag.nextSeq = seqBase
-      dag.indexer.restore(counters)
+      // Nothing was committed (a storage fault, say): the next group takes the same seqs.
+      writer.unreserve(seqBase)
       throw err
     }
     // A candidate made visible is the node; one the index found elsewhere (a duplicate) is that.

@@ -16,7 +16,9 @@ import type { KnownNode } from './dag-indexer.js'
 import type { InlineIndex } from './dag-view.js'
 import type { ChangeSource } from './read-stream.js'
 import { StagedWrites } from './staged-writes.js'
-import type { HyperlogNode } from './types.js'
+import type { BatchProof, HyperlogNode } from './types.js'
+
+const NO_PROOFS: readonly BatchProof[] = []
 
 export interface CreateIndexOptions<T = unknown> {
   /** Where the index keeps its data and position (any abstract-level database or sublevel). */
@@ -120,10 +122,13 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
   }
 
   /** In-line: stages the index's writes for the nodes a DAG batch makes visible. */
-  async stage(nodes: KnownNode[]): Promise<{ ops: LevelOperation[]; done: () => void }> {
+  async stage(
+    nodes: KnownNode[],
+    proofs: readonly BatchProof[],
+  ): Promise<{ ops: LevelOperation[]; done: () => void }> {
     let mapped: { ops: LevelOperation[]; afterCommit: (() => void)[] }
     try {
-      mapped = await this.#mapBatch(nodes)
+      mapped = await this.#mapBatch(nodes, proofs)
     } catch {
       // The index failed (its waiters are told); the DAG batch goes on without it.
       this.inline = false
@@ -226,17 +231,25 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
 
   async #indexBatch(nodes: KnownNode[]): Promise<void> {
     const last = nodes[nodes.length - 1].record.change
-    const { ops, afterCommit } = await this.#mapBatch(nodes)
+    const { ops, afterCommit } = await this.#mapBatch(nodes, NO_PROOFS)
     await writeBatch(this.#root, ops)
     this.position = last
     for (const fn of afterCommit) fn()
   }
 
   /** Runs `map` over the nodes: its staged writes plus the new position, and its after-commit calls. */
-  async #mapBatch(nodes: KnownNode[]): Promise<{ ops: LevelOperation[]; afterCommit: (() => void)[] }> {
+  async #mapBatch(
+    nodes: KnownNode[],
+    proofs: readonly BatchProof[],
+  ): Promise<{ ops: LevelOperation[]; afterCommit: (() => void)[] }> {
     const batch = new ViewBatch()
     const last = nodes[nodes.length - 1].record.change
-    const staged = new StagedWrites(this.#db, batch)
+    const staged = new StagedWrites(
+      this.#db,
+      batch,
+      proofs,
+      nodes.map((n) => n.record.entry.value),
+    )
     try {
       await this.#map(
         nodes.map((n) => this.#toNode(n)),

@@ -27,7 +27,7 @@ import {
 } from './messages.js'
 import { toSignable } from './node.js'
 import { WaitingBatch, type ReadRange } from './pending.js'
-import type { NodeHash, SignableNode } from './types.js'
+import type { HyperlogNode, HyperlogValueEncoding, NodeHash, SignableNode } from './types.js'
 
 export type DagOp = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string }
 
@@ -44,11 +44,11 @@ export interface KnownNode {
    * The user-facing node made of this one, kept so that a new node's in-line indexes, its `'add'`
    * event and the write that added it share one decoded value (node.ts `sharedNode`).
    */
-  shared?: { encoding: unknown; node: unknown }
+  shared?: { encoding: HyperlogValueEncoding; node: HyperlogNode<unknown> }
   /** The value the replicated-value check decoded (node.ts `valueDecodes`), until `sharedNode` takes it. */
-  decoded?: { encoding: unknown; value: unknown }
+  decoded?: { encoding: HyperlogValueEncoding; value: unknown }
   /** A node a local write added: that write's value encoding (its `'preadd'` went out already). */
-  local?: unknown
+  local?: HyperlogValueEncoding
 }
 
 /** What a batch did, applied to the in-memory state and announced once the batch is committed. */

@@ -35,18 +35,24 @@ export class DagLock {
     }
   }
 
-  async run<R>(fn: () => Promise<R> | R): Promise<R> {
-    const release = await this.acquire()
-    try {
-      return await fn()
-    } finally {
-      release()
-    }
+  /** Runs `fn` holding the lock (taken at once when free: no microtask hop), then releases it. */
+  run<R>(fn: () => Promise<R> | R): Promise<R> {
+    const release = this.tryAcquire()
+    if (release) return held(fn, release)
+    return this.acquire().then((r) => held(fn, r))
   }
 
   #release(): void {
     const next = this.#waiting.shift()
     if (next) next()
     else this.#held = false
+  }
+}
+
+async function held<R>(fn: () => Promise<R> | R, release: () => void): Promise<R> {
+  try {
+    return await fn()
+  } finally {
+    release()
   }
 }

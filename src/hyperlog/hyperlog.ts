@@ -30,6 +30,8 @@ import { startReplication, type HyperlogReplicateOptions } from './replicate.js'
 import type {
   AddOptions,
   BatchDoc,
+  BatchOptions,
+  BatchProof,
   GetOptions,
   HyperlogNode,
   HyperlogOptions,
@@ -43,6 +45,7 @@ import { encodeValue } from './value-encoding.js'
 import {
   checkAddOptions,
   checkBatchDocs,
+  checkBatchOptions,
   checkGetOptions,
   checkHyperlogOptions,
   checkIndexOptions,
@@ -52,9 +55,6 @@ import {
 } from './validate.js'
 
 /** The kappa view name of the DAG index, and the name of the local writer. */
-/** The key of `Hyperlog`'s kappadb-internal proven batch (not exported by the package). */
-export const batchProven = Symbol('kappadb.hyperlog.batchProven')
-
 export const HYPERLOG_NAME = 'hyperlog'
 
 export interface HyperlogEvents<T> {
@@ -160,10 +160,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         // A local add announced its own 'preadd'; every visible node gets its 'add' here, in change order.
         for (const node of outcome.arrived) if (node.local === undefined) this.emit('preadd', preaddOf(node))
         for (const node of outcome.visible)
-          this.emit(
-            'add',
-            sharedNode(node, (node.local as HyperlogValueEncoding | undefined) ?? this.valueEncoding),
-          )
+          this.emit('add', sharedNode(node, node.local ?? this.valueEncoding))
         for (const node of outcome.rejected) this.emit('reject', preaddOf(node))
         if (outcome.rejected.length > 0) this.#refuseLive((outcome.malformed ?? 0) > 0)
       },
@@ -182,7 +179,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       if (name === undefined && isKappaError(err, 'ERR_PROTOCOL')) {
         // A peer's entry the feed refused (larger than MAX_ENTRY_BYTES): no node, and the
         // replication that brought it fails as for a node whose value does not decode.
-        this.#dag.malformedNodes++
+        this.#dag.commits.countMalformed()
         this.#refuseLive(true)
         if (this.listenerCount('error') > 0) this.emit('error', err)
         return
@@ -236,17 +233,18 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
 
   /** Adds several nodes atomically (one log append); resolves with them in input order. */
   batch(docs: BatchDoc<T>[], cb?: NodesCallback<T>): Promise<HyperlogNode<T>[]>
-  batch(docs: BatchDoc<T>[], opts?: AddOptions, cb?: NodesCallback<T>): Promise<HyperlogNode<T>[]>
+  batch(docs: BatchDoc<T>[], opts?: BatchOptions, cb?: NodesCallback<T>): Promise<HyperlogNode<T>[]>
   batch(
     docs: BatchDoc<T>[],
-    opts?: AddOptions | NodesCallback<T>,
+    opts?: BatchOptions | NodesCallback<T>,
     cb?: NodesCallback<T>,
   ): Promise<HyperlogNode<T>[]> {
-    const [options, callback] = optsAndCallback<AddOptions, NodesCallback<T>>(opts, cb)
+    const [options, callback] = optsAndCallback<BatchOptions, NodesCallback<T>>(opts, cb)
     let done: Promise<HyperlogNode<T>[]>
     try {
       checkBatchDocs(docs)
-      done = this.#submitDocs(docs, options)
+      checkBatchOptions(options, docs.length)
+      done = this.#submitDocs(docs, options, options?.proof)
     } catch (err) {
       done = Promise.reject(err as Error)
     }
@@ -287,7 +285,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     const [options, callback] = optsAndCallback<GetOptions, NodesCallback<T>>(opts, cb)
     const result = this.#whenOpen(async () => {
       checkGetOptions(options)
-      const hashes = [...this.#dag.heads].sort()
+      const hashes = [...this.#dag.commits.heads].sort()
       const records = await this.#dag.readRecords(hashes)
       const nodes: HyperlogNode<T>[] = []
       records.forEach((record, i) => {
@@ -335,8 +333,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         kappa: this.kappa,
         indexed: () => this.#whenOpen(() => this.#dagReady()),
         flushed: () => this.#whenOpen(() => this.#flush()),
-        verifyFailures: () => this.#dag.verifyFailures,
-        malformedNodes: () => this.#dag.malformedNodes,
+        verifyFailures: () => this.#dag.commits.verifyFailures,
+        malformedNodes: () => this.#dag.commits.malformedNodes,
         addProcessor: (processor) => {
           this.#dag.indexer.processors.add(processor)
           return () => this.#dag.indexer.processors.delete(processor)
@@ -413,7 +411,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     // Acknowledged local writes a crash kept from reaching the feed go there first.
     const { dropped } = await this.#dag.replayOutbox(writer)
     for (const entry of dropped) await this.#reportDropped(entry)
-    await this.#dag.load(writer.length)
+    await this.#dag.load()
     this.#writer = writer
     this.kappa.use(HYPERLOG_NAME, DAG_VIEW_VERSION, this.#dag.view)
   }
@@ -468,16 +466,6 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     return this.#opened.then(fn)
   }
 
-  /**
-   * Kappadb-internal (HyperKV): `batch`, for docs the caller proved new — no visible node has
-   * their hash — with links that are visible, as long as the DAG is still at change `asOf` when
-   * the group commits (else they are checked like any doc). Spares the group's index read of
-   * every hash and link. `proven[i]` marks the docs the proof covers.
-   */
-  [batchProven](docs: BatchDoc<T>[], proven: boolean[], asOf: number): Promise<HyperlogNode<T>[]> {
-    return this.#submitDocs(docs, undefined, { proven, asOf })
-  }
-
   #toNode(node: KnownNode, encoding?: HyperlogValueEncoding): HyperlogNode<T> {
     return toNode<T>(node.hash, node.record, encoding ?? this.valueEncoding)
   }
@@ -486,7 +474,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
   #submitDocs(
     docs: BatchDoc<T>[],
     opts: AddOptions | undefined,
-    proof?: { proven: boolean[]; asOf: number },
+    proof?: BatchProof,
   ): Promise<HyperlogNode<T>[]> {
     let inputs: DocInput[]
     let encoding: HyperlogValueEncoding

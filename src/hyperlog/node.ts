@@ -11,7 +11,7 @@ export function toNode<T>(
   key: NodeHash,
   record: NodeRecord,
   encoding: HyperlogValueEncoding,
-  decoded?: { encoding: unknown; value: unknown },
+  decoded?: { encoding: HyperlogValueEncoding; value: unknown },
 ): HyperlogNode<T> {
   return {
     key,
@@ -38,8 +38,7 @@ export function sharedNode<T>(known: KnownNode, encoding: HyperlogValueEncoding)
   if (shared && shared.encoding === encoding) return shared.node as HyperlogNode<T>
   const node = toNode<T>(known.hash, known.record, encoding, known.decoded)
   known.decoded = undefined
-  known.shared = { encoding, node }
-  if (encoding === 'json') Object.defineProperty(node, JSON_BYTES, { value: known.record.entry.value })
+  known.shared = { encoding, node: node as HyperlogNode<unknown> }
   return node
 }
 
@@ -58,22 +57,6 @@ export function valueDecodes(known: KnownNode, encoding: HyperlogValueEncoding):
   } catch {
     return false
   }
-}
-
-/**
- * The JSON bytes a shared node's value was decoded from (see `jsonBytesOf`), as a non-enumerable
- * property: invisible to JSON, spreads, `Object.keys` and deep equality, and unlike a WeakMap
- * entry per node (~0.5 µs each, with the garbage collector's ephemeron work) nearly free.
- */
-const JSON_BYTES = Symbol('kappadb.jsonBytes')
-
-/**
- * The stored JSON bytes of a node's value, when the node came from `sharedNode` with the json
- * encoding (the nodes a change index's `map` gets): an index keeping the document needs no
- * `JSON.stringify` of the value just parsed from them. Undefined for any other node.
- */
-export function jsonBytesOf(node: object): Buffer | undefined {
-  return (node as { [JSON_BYTES]?: Buffer })[JSON_BYTES]
 }
 
 /** The node as `verify` sees it: value still encoded. */

@@ -213,13 +213,8 @@ export class Outbox {
     this.#queuedEntries = 0
     const entries = groups.length === 1 ? groups[0].entries : groups.flatMap((g) => g.entries)
     try {
-      const seq = await writer.append(entries)
-      if (seq !== groups[0].first) {
-        throw new KappaError(
-          'ERR_STORAGE',
-          `the writer's feed was appended to by someone else: expected seq ${groups[0].first}, got ${seq}`,
-        )
-      }
+      // Their seqs were reserved when the group committed: they land exactly there, or fail.
+      await writer.appendReserved(groups[0].first, entries)
     } catch (err) {
       // Still durable in the outbox: retried by the next write, a flush, or the next open.
       this.#queued = [...groups, ...this.#queued]

@@ -6,6 +6,7 @@
 import type { ViewBatch } from '../kappa/view-batch.js'
 import { type LevelSublevel } from '../kappa/view-batch.js'
 import type { LevelDb } from '../kappa/index.js'
+import type { BatchProof } from './types.js'
 
 export class StagedWrites {
   /** The index's database; typed as a sublevel for staging (a root database works as well). */
@@ -14,9 +15,23 @@ export class StagedWrites {
   /** Called, in order, once the batch is committed (before the next batch of the index runs). */
   readonly committed: (() => void)[] = []
 
-  constructor(db: LevelDb, batch: ViewBatch) {
+  /**
+   * The proofs of the local batches whose nodes these are, in-line with their commit, that held
+   * (see BatchProof: their `reads` are the prover's state at the DAG's change before this batch).
+   * Empty for any other batch.
+   */
+  readonly proofs: readonly BatchProof[]
+  /**
+   * The stored bytes of each node's value, in `map`'s node order (with the json encoding, the JSON
+   * the value was parsed from: an index keeping the document need not stringify it again).
+   */
+  readonly valueBytes: readonly Buffer[]
+
+  constructor(db: LevelDb, batch: ViewBatch, proofs: readonly BatchProof[], valueBytes: readonly Buffer[]) {
     this.#db = db as unknown as LevelSublevel
     this.#batch = batch
+    this.proofs = proofs
+    this.valueBytes = valueBytes
   }
 
   put(key: unknown, value: unknown): void {

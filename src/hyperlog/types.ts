@@ -89,6 +89,29 @@ export interface AddOptions {
   signature?: Buffer
 }
 
+/**
+ * A batch's proof that some of its docs are new nodes linking only visible ones (an index over
+ * the log, such as HyperKV's register, can know this): the group then skips the index read of
+ * their hashes and links. Valid only while the DAG is still at change `asOf` when the batch's
+ * group commits; otherwise every doc is checked as usual. A false proof makes a node visible
+ * twice or with a missing link: give one only from state committed at `asOf`.
+ */
+export interface BatchProof {
+  /** The DAG's `changes` the proof was made at. */
+  asOf: number
+  /** One flag per doc: whether the proof covers it. */
+  proven: readonly boolean[]
+  /**
+   * What the prover read at `asOf`, handed back to in-line change indexes' `map` as
+   * `staged.proof` when the proof held (their state at `asOf`, so they need not read it again).
+   */
+  reads?: unknown
+}
+
+export interface BatchOptions extends AddOptions {
+  proof?: BatchProof
+}
+
 export interface BatchDoc<T = unknown> {
   links?: LinksInput
   value: T

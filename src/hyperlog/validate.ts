@@ -3,7 +3,14 @@
  */
 import { KappaError } from '../errors.js'
 import type { CreateIndexOptions } from './change-index.js'
-import type { AddOptions, BatchDoc, GetOptions, HyperlogOptions, ReadStreamOptions } from './types.js'
+import type {
+  AddOptions,
+  BatchDoc,
+  BatchOptions,
+  GetOptions,
+  HyperlogOptions,
+  ReadStreamOptions,
+} from './types.js'
 import { isValueEncoding } from './value-encoding.js'
 
 const invalid = KappaError.invalid
@@ -50,6 +57,22 @@ export function checkAddOptions(opts: AddOptions | undefined): void {
     throw invalid('identity must be bytes')
   if (opts.signature !== undefined && !(opts.signature instanceof Uint8Array))
     throw invalid('signature must be bytes')
+}
+
+/** A batch's options: those of `add`, and a well-formed `proof` with one flag per doc. */
+export function checkBatchOptions(opts: BatchOptions | undefined, docs: number): void {
+  checkAddOptions(opts)
+  const proof = opts?.proof
+  if (proof === undefined) return
+  if (proof === null || typeof proof !== 'object') throw invalid('proof must be an object')
+  if (!Number.isSafeInteger(proof.asOf) || proof.asOf < 0) throw invalid('proof.asOf must be a change number')
+  if (
+    !Array.isArray(proof.proven) ||
+    proof.proven.length !== docs ||
+    !proof.proven.every((p) => typeof p === 'boolean')
+  ) {
+    throw invalid('proof.proven must hold one boolean per doc')
+  }
 }
 
 export function checkGetOptions(opts: GetOptions | undefined): void {

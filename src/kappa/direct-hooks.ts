@@ -1,12 +1,13 @@
 /**
- * Promise-only hooks a view made by `levelView` also carries, so the indexer can skip the dual
+ * Promise-only hooks recorded for each view made by `levelView` (in a WeakMap, not on the view), so the indexer can skip the dual
  * call-style layers (`callHook` + `withCallback`: promises, a `nextTick` and several hops per hook
  * per batch). The indexer uses them only while the view's public `map` and `storeState` are still
  * the ones they came with: a view whose hooks were replaced gets its own hooks called.
  */
 import type { Entry, View } from './types.js'
 
-const DIRECT_HOOKS = Symbol('kappadb.directHooks')
+/** Kept beside the views, never on them: a view is the app's object. */
+const directHooks = new WeakMap<object, DirectHooks<never>>()
 
 export interface DirectHooks<T> {
   /** The public hooks these stand for. */
@@ -16,15 +17,15 @@ export interface DirectHooks<T> {
   storeStateNow(state: Uint8Array): Promise<void>
 }
 
-/** Attaches `hooks` to `view` (not enumerable: a spread copy of the view does not carry them). */
+/** Records `hooks` for `view` (a copy of the view has none: its own hooks are called). */
 export function attachDirectHooks<T, V extends View<T, object>>(view: V, hooks: DirectHooks<T>): V {
-  Object.defineProperty(view, DIRECT_HOOKS, { value: hooks, enumerable: false })
+  directHooks.set(view, hooks as unknown as DirectHooks<never>)
   return view
 }
 
 /** The direct hooks of `view`, when it has them and its public hooks are still theirs. */
 export function directHooksOf<T>(view: View<T, object>): DirectHooks<T> | null {
-  const hooks = (view as { [DIRECT_HOOKS]?: DirectHooks<T> })[DIRECT_HOOKS]
+  const hooks = directHooks.get(view) as DirectHooks<T> | undefined
   if (!hooks || hooks.map !== view.map || hooks.storeState !== view.storeState) return null
   return hooks
 }

@@ -275,8 +275,6 @@ export class Indexer<T = unknown> implements ViewHandle {
 
   private async indexBatch({ feed, start, end }: BatchRange<T>): Promise<void> {
     const key = feed.id
-    const ahead = this.view.indexedAhead?.(key) ?? 0
-    if (ahead > start) return this.skipBatch(key, start, Math.min(ahead, feed.length))
     const values = await this.reader.read(feed, start, end)
     const entries: Entry<T>[] = new Array<Entry<T>>(values.length)
     let skipped = 0
@@ -332,19 +330,6 @@ export class Indexer<T = unknown> implements ViewHandle {
     }
     this.positions = new Map()
     this.indexedBlocks = 0
-  }
-
-  /** Entries the view indexed by itself (`indexedAhead`): only the position moves, no read, no map. */
-  private async skipBatch(key: FeedKey, start: number, end: number): Promise<void> {
-    const { view } = this
-    if (view.storeState) {
-      const bytes = encodePositionsWith(this.version, this.positions, key, end)
-      const direct = directHooksOf(view)
-      if (direct) await direct.storeStateNow(bytes)
-      else await callHook(view.storeState, view, [bytes])
-    }
-    this.positions.set(key, end)
-    this.indexedBlocks += end - start
   }
 
   private enterIndexing(): void {

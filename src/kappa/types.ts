@@ -57,13 +57,6 @@ export interface View<T = unknown, Api extends object = object> {
   /** After each batch is mapped and its position persisted. */
   indexed?(entries: Entry<T>[]): void
   /**
-   * How far the view has already indexed this feed by itself (entries it indexed before they were
-   * appended, as Hyperlog does with its own writes): the indexer moves the view's position over
-   * the entries below that seq — `storeState` with the new positions — without reading or mapping
-   * them. Default: none.
-   */
-  indexedAhead?(feed: FeedKey): number
-  /**
    * Loads the stored positions (bytes given to `storeState`), or nothing when there are none:
    * `fetchState(cb)` or `async fetchState()` resolving to the bytes.
    */

@@ -1,48 +1,31 @@
 /**
- * HyperKV: a key/value store with a multi-value register over a hyperlog (hyperkv 2.1 semantics,
- * CONTRACT §4).
- *
- * Writes are hyperlog nodes holding hyperkv's JSON documents. The register — each key's current
- * heads — is an index over the log's change order (`log.createIndex`), its records committed with
- * the index position in one atomic batch. Writes without explicit links go through a queue that
- * coalesces concurrent ones into one log batch (one feed append).
+ * HyperKV: a key/value store with a multi-value register over a hyperlog (hyperkv 2.1 semantics).
+ * This file is the facade; its parts:
+ *  - write-queue.ts: serializes un-linked writes and coalesces concurrent ones into one commit;
+ *  - write-planner.ts: turns queued rows into one log batch (links, proof, predictions);
+ *  - register-index.ts: the register as an index over the log's change order (`log.createIndex`),
+ *    committed with the index position in one atomic batch;
+ *  - kv-events.ts: when `'put'`/`'del'`/`'update'`/`'remove'` and live changes go out;
+ *  - materialise.ts: the heads' values for `get` and read streams.
  */
 import { EventEmitter } from 'node:events'
 import type { TypedReadable } from '../util/typed-readable.js'
 import { KappaError } from '../errors.js'
 import type { Members } from '../kappa/index.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
-import {
-  jsonBytesOf,
-  type ChangeIndex,
-  type Hyperlog,
-  type LinkInput,
-  type NodeHash,
-  type StagedWrites,
-} from '../hyperlog/index.js'
-import {
-  decodeDoc,
-  decodeRegister,
-  encodeDelDoc,
-  encodeDoc,
-  encodeRegister,
-  encodePutDoc,
-  parseDoc,
-  type KvDoc,
-  type KvFields,
-  type OpType,
-  type RegisterEntry,
-} from './messages.js'
-import { applyToRegister } from './register.js'
-import { batchProven } from '../hyperlog/hyperlog.js'
+import type { ChangeIndex, Hyperlog, LinkInput, NodeHash } from '../hyperlog/index.js'
+import { decodeRegister } from './messages.js'
 import { WriteQueue } from './write-queue.js'
-import { LruCache } from './lru-cache.js'
-import { RegisterStore, type Register } from './register-store.js'
+import { RegisterStore } from './register-store.js'
 import { LocalWrites } from './local-writes.js'
 import { joinLive, type Join, type JoinLiveOptions, type TopicInput } from '../net/index.js'
 import { createKvReadStream, type RegisterSource } from './read-stream.js'
 import { createKvHistoryStream } from './history-stream.js'
 import { openKvStorage } from './storage.js'
+import { KvEvents } from './kv-events.js'
+import { Materialiser } from './materialise.js'
+import { createRegisterIndex } from './register-index.js'
+import { WritePlanner, documentOf, type WriteRow } from './write-planner.js'
 import {
   validateBatchRows,
   validateGetOptions,
@@ -70,26 +53,7 @@ import type {
   WriteOptions,
 } from './types.js'
 
-/** A write after validation: `links` null means "the key's current heads". */
-interface IndexedOp {
-  node: KvNode
-  type: OpType
-  key: string
-  value: unknown
-}
-
-export interface WriteRow {
-  type: OpType
-  key: string
-  value?: unknown
-  fields?: KvFields
-  links: NodeHash[] | null
-}
-
-/** Nodes fetched or written with explicit links stay in memory for history streams and old registers. */
-const NODE_CACHE_SIZE = 16384
-/** Nodes per index batch: one level batch each, so replicated nodes are indexed in large steps. */
-const INDEX_BATCH = 500
+export type { WriteRow } from './write-planner.js'
 
 /**
  * `V` types the values this app writes and reads (`hyperkv<Note>(dir)`); the store checks only that
@@ -105,24 +69,16 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
   readonly db: KvDatabase
   readonly #registers: RegisterStore
   readonly #index: ChangeIndex
-  readonly #queue = new WriteQueue<WriteRow, KvNode>((rows) => this.#commit(rows))
-  readonly #nodes = new LruCache<KvNode>(NODE_CACHE_SIZE)
+  readonly #planner: WritePlanner
+  readonly #queue = new WriteQueue<WriteRow, KvNode>((rows) => this.#planner.commit(rows))
+  readonly #materialiser: Materialiser
+  readonly #events: KvEvents
   readonly #local = new LocalWrites()
   readonly #onPreadd = (node: { key: string | null }): void => this.#local.onPreadd(node.key)
   readonly #onAdd = (node: KvNode): void => this.#local.onAdd(node.key, node.change)
-  /** Register changes after they are committed, for live read streams. */
-  readonly #changes = new EventEmitter<{ change: [key: string, entries: RegisterEntry[]] }>()
   readonly #closeOwned: () => Promise<void>
   #closed = false
   #closing: Promise<void> | null = null
-  /** Settles after the events of every batch indexed so far went out (never rejects). */
-  #emissions: Promise<void> = Promise.resolve()
-  /**
-   * The registers an in-line commit read, at DAG change `asOf`, while its log batch runs: the
-   * index's `map` takes them from here instead of reading them again (valid while the DAG is still
-   * at `asOf`: nothing committed since, so they are the committed state).
-   */
-  #readAtCommit: { asOf: number; registers: Map<string, Register> } | null = null
   /** The log opened (rejects with its reason when it could not); `#logOpen` once it has. */
   readonly #logOpened: Promise<void>
   #logOpen = false
@@ -138,15 +94,24 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
     })
     this.#logOpened.catch(() => undefined) // reported by the operations that wait for it
     this.#registers = new RegisterStore(this.db)
-    this.#changes.setMaxListeners(0)
+    this.#materialiser = new Materialiser(this.log)
+    this.#events = new KvEvents({
+      put: (key, value, node) => this.emit('put', key, value as V, node),
+      del: (key, node) => this.emit('del', key, node),
+      update: (key, value, node) => this.emit('update', key, value as V, node),
+      remove: (key, node) => this.emit('remove', key, node),
+    })
     this.log.on('preadd', this.#onPreadd)
     this.log.on('add', this.#onAdd)
     this.log.on('error', this.#onError)
-    this.#index = this.log.createIndex({
-      db: this.#registers.db as unknown as KvDatabase,
-      name: 'kv',
-      maxBatch: INDEX_BATCH,
-      map: (nodes, staged) => this.#map(nodes, staged),
+    this.#index = createRegisterIndex(this.log, this.#registers, this.#local, this.#events)
+    this.#planner = new WritePlanner({
+      log: this.log,
+      index: this.#index,
+      registers: this.#registers,
+      local: this.#local,
+      events: this.#events,
+      materialiser: this.#materialiser,
     })
   }
 
@@ -166,15 +131,12 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
       validateKey(key)
       validateValue(value)
       const { links, fields } = validateWriteOptions(options)
-      return this.#write({ type: 'put', key, value, fields, links })
+      return this.#write({ type: 'put', key, value, fields, links }).then((node) => {
+        this.#events.written('put', key, value, node)
+        return node
+      })
     })
-    const result = withCallback(done, callback)
-    // hyperkv emitted 'put' after calling back.
-    done.then(
-      (node) => process.nextTick(() => this.emit('put', key, value, node)),
-      () => {},
-    )
-    return result
+    return withCallback(done, callback)
   }
 
   del(key: string, cb?: Callback<KvNode>): Promise<KvNode>
@@ -184,14 +146,12 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
     const done = this.#whenOpen(() => {
       validateKey(key)
       const { links, fields } = validateWriteOptions(options)
-      return this.#write({ type: 'del', key, fields, links })
+      return this.#write({ type: 'del', key, fields, links }).then((node) => {
+        this.#events.written('del', key, undefined, node)
+        return node
+      })
     })
-    const result = withCallback(done, callback)
-    done.then(
-      (node) => process.nextTick(() => this.emit('del', key, node)),
-      () => {},
-    )
-    return result
+    return withCallback(done, callback)
   }
 
   get(key: string, cb?: Callback<KvValues<V>>): Promise<KvValues<V>>
@@ -204,7 +164,7 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
       validateKey(key)
       const { fields } = validateGetOptions(options)
       await this.#ready()
-      return this.#valuesOf(await this.#registers.get(key), fields)
+      return this.#materialiser.values(await this.#registers.get(key), fields)
     })
     return withCallback(
       done as Promise<KvValues<V> | KvDocs>,
@@ -215,7 +175,7 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
   /**
    * Writes every row in one log batch (all or nothing). Rows without `links` take the key's heads,
    * earlier rows of the batch included, so a key's un-linked rows form a chain. Resolves with the
-   * nodes in row order, then emits `'put'`/`'del'` per row.
+   * nodes in row order; its `'put'`/`'del'` per row go out before the caller resumes.
    */
   batch(rows: readonly BatchRow<V>[], cb?: Callback<KvNode[]>): Promise<KvNode[]>
   batch(rows: readonly BatchRow<V>[], opts?: object, cb?: Callback<KvNode[]>): Promise<KvNode[]>
@@ -225,24 +185,14 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
     cb?: Callback<KvNode[]>,
   ): Promise<KvNode[]> {
     const [, callback] = optsAndCallback(opts, cb)
-    let writes: WriteRow[] = []
-    const done = this.#whenOpen(() => {
-      writes = validateBatchRows(rows)
-      if (writes.length === 0) return Promise.resolve([])
-      return this.#queue.batch(writes)
+    const done = this.#whenOpen(async () => {
+      const writes = validateBatchRows(rows)
+      if (writes.length === 0) return []
+      const nodes = await this.#queue.batch(writes)
+      writes.forEach((row, i) => this.#events.written(row.type, row.key, row.value, nodes[i]!))
+      return nodes
     })
-    const result = withCallback(done, callback)
-    done.then(
-      (nodes) =>
-        process.nextTick(() => {
-          writes.forEach((row, i) => {
-            if (row.type === 'put') this.emit('put', row.key, row.value as V, nodes[i]!)
-            else this.emit('del', row.key, nodes[i]!)
-          })
-        }),
-      () => {},
-    )
-    return result
+    return withCallback(done, callback)
   }
 
   /**
@@ -267,7 +217,7 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
       assertOpen: () => this.#assertOpen(),
       ready: () => this.#ready(),
       heads: async (k) => (await this.#registers.get(k)).map((entry) => entry.key as NodeHash),
-      nodes: (hashes) => this.#nodesOf(hashes),
+      nodes: (hashes) => this.#materialiser.nodes(hashes),
     })
   }
 
@@ -288,14 +238,13 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
   async #close(): Promise<void> {
     this.#closed = true
     await this.#queue.idle()
-    this.#changes.emit('change', '', []) // wakes live streams so they notice the close
-    this.#changes.removeAllListeners()
+    this.#events.close()
     await this.#index.close()
     this.log.off('preadd', this.#onPreadd)
     this.log.off('add', this.#onAdd)
     this.log.off('error', this.#onError)
     await this.#closeOwned()
-    this.#nodes.clear()
+    this.#materialiser.clear()
     this.#registers.clearCache()
   }
 
@@ -334,211 +283,12 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
     // Explicit links need no heads: straight to the log, as hyperkv did (no lock, no index wait).
     // Its node is not this queue's, so the next un-linked write waits for the index to see it.
     if (row.links !== null) {
-      return this.log.add(row.links, this.#document(row)).then((node) => {
-        this.#nodes.set(node.key, node)
+      return this.log.add(row.links, documentOf(row)).then((node) => {
+        this.#materialiser.remember(node)
         return node
       })
     }
     return this.#queue.write(row)
-  }
-
-  #document(row: WriteRow): KvDoc {
-    return row.type === 'put'
-      ? encodePutDoc(row.key, row.value, row.fields)
-      : encodeDelDoc(row.key, row.fields)
-  }
-
-  /**
-   * Commits queued rows as one log batch (one feed append). Un-linked rows take their key's heads:
-   * the registers this store's recent commits lead to, else the index's — after waiting for the
-   * index when it is behind on nodes this store did not write. A key's later un-linked rows link
-   * its earlier rows of the batch, whose hashes are computed here with the log's own hash.
-   */
-  async #commit(rows: WriteRow[]): Promise<KvNode[]> {
-    // In-line, the register is committed with every node the log makes visible: it is current.
-    const inline = this.#index.inline
-    if (!inline && this.#local.mustWait(this.#index.position)) {
-      await this.#ready()
-      await this.#emissions
-      this.#local.caughtUp()
-    }
-    // Writes are what knowing the keys never written speeds up: a store only read never scans them.
-    this.#registers.learnKeys()
-    const keys = rows.length === 1 ? [rows[0]!.key] : new Set(rows.map((row) => row.key))
-    // The DAG's change the registers below are read at (in-line, they move with it): see `proven`.
-    const asOf = this.log.changes
-    let registers: Map<string, Register>
-    if (inline) {
-      // Not cached: the index's map takes them from #readAtCommit and caches what it makes of them.
-      const read = this.#registers.getMany(keys, false)
-      registers = read instanceof Map ? read : await read
-    } else {
-      registers = new Map()
-      const unpredicted: string[] = []
-      for (const key of keys) {
-        const predicted = this.#local.predicted(key)
-        if (predicted) registers.set(key, predicted)
-        else unpredicted.push(key)
-      }
-      const read = this.#registers.getMany(unpredicted)
-      for (const [key, entries] of read instanceof Map ? read : await read) registers.set(key, entries)
-    }
-
-    // A row's own hash is needed before the append only when a later un-linked row must link it.
-    const needsHash = rows.length === 1 ? null : new Array<boolean>(rows.length)
-    if (needsHash) {
-      const laterUnlinked = new Set<string>()
-      for (let i = rows.length - 1; i >= 0; i--) {
-        needsHash[i] = laterUnlinked.has(rows[i]!.key)
-        if (rows[i]!.links === null) laterUnlinked.add(rows[i]!.key)
-      }
-    }
-    // The registers before this commit (the loop below moves a key on past its earlier rows), for
-    // the predictions made when the index is not in-line.
-    const base = inline || !needsHash ? registers : new Map(registers)
-    const docs: { links: NodeHash[]; value: KvDoc }[] = []
-    // A row linking its key's heads, as the register has them at `asOf`, is a new node linking
-    // visible ones: a visible node with its links and document would be a node of that key that
-    // the register applied, dropping those heads. The log then need not look its hash and links
-    // up. Not after an explicitly linked row of the key in this batch (it may be a node the
-    // register already has, and the heads derived past it are not the register's).
-    const proven = inline ? new Array<boolean>(rows.length) : null
-    const explicit = proven && rows.some((row) => row.links !== null) ? new Set<string>() : null
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!
-      const value = this.#document(row)
-      if (proven) {
-        proven[i] = row.links === null && !explicit?.has(row.key)
-        if (row.links !== null) explicit?.add(row.key)
-      }
-      const links = row.links ?? linksOf(registers.get(row.key)!)
-      if (needsHash?.[i]) {
-        const hash = await this.log.hash(links, value)
-        registers.set(row.key, applyToRegister(registers.get(row.key)!, { key: hash, links }, row.type))
-      }
-      docs.push({ links, value })
-    }
-    // In-line, no prediction is made: the log's announcements need not be told apart.
-    let nodes: KvNode[]
-    if (proven) {
-      // Rows that moved a key on (needsHash) changed `registers`: then they are not the state at asOf.
-      const unchanged = !needsHash?.includes(true)
-      this.#readAtCommit = unchanged ? { asOf, registers } : null
-      try {
-        nodes = await this.log[batchProven](docs, proven, asOf)
-      } finally {
-        this.#readAtCommit = null
-      }
-    } else nodes = await this.#local.capture(() => this.log.batch(docs))
-    if (inline && this.#index.inline) return nodes
-    // What the index will make of these nodes, for the next writes until it has.
-    const predicted = new Map<string, Register>()
-    nodes.forEach((node, i) => {
-      const row = rows[i]!
-      this.#nodes.set(node.key, node)
-      const before = predicted.get(row.key) ?? base.get(row.key)!
-      const after = applyToRegister(before, node, row.type)
-      predicted.set(row.key, after)
-      this.#local.predict(row.key, after, node.key)
-    })
-    return nodes
-  }
-
-  /** The index's map: applies a batch of nodes (in change order) to the registers. */
-  async #map(nodes: KvNode[], staged: StagedWrites): Promise<void> {
-    const ops: IndexedOp[] = []
-    // Not kept in the node cache: registers hold their heads' documents, and a cache entry per
-    // indexed node was a tenth of a batch row's time.
-    for (const node of nodes) {
-      const doc = parseDoc(node.value)
-      if (doc)
-        ops.push({ node, type: doc.type, key: doc.key, value: doc.type === 'put' ? doc.value : undefined })
-    }
-    if (ops.length === 0) return
-    // Earlier batches are committed and their registers cached (one map at a time, the cache set
-    // after each commit), so cache or database hold their state — or the registers the commit
-    // being indexed read, while nothing else was committed since.
-    const atCommit = this.#readAtCommit?.asOf === this.log.changes ? this.#readAtCommit.registers : null
-    const wanted = atCommit ? ops.filter((op) => !atCommit.has(op.key)) : ops
-    const read =
-      wanted.length === 0
-        ? NO_REGISTERS
-        : this.#registers.getMany(wanted.length === 1 ? [wanted[0]!.key] : wanted.map((op) => op.key))
-    const stored = read instanceof Map ? read : await read
-    /** The registers this batch changed, as it leaves them. */
-    const registers = new Map<string, Register>()
-    for (const op of ops) {
-      const before = registers.get(op.key) ?? atCommit?.get(op.key) ?? stored.get(op.key)!
-      // The head keeps its document, so `get` and read streams need no node reads: the bytes the
-      // value was parsed from when the log has them, else the value stringified again.
-      const doc = jsonBytesOf(op.node) ?? encodeDoc(op.node.value)
-      const after = applyToRegister(before, op.node, op.type, doc)
-      if (after !== before) registers.set(op.key, after)
-    }
-    for (const [key, entries] of registers) {
-      this.#registers.willWrite(key)
-      staged.put(key, encodeRegister(entries as RegisterEntry[]))
-    }
-    staged.afterCommit(() => {
-      for (const [key, entries] of registers) this.#registers.cache(key, entries)
-      this.#afterCommit(ops, registers)
-    })
-  }
-
-  /**
-   * Events and live rows go out once the batch is committed, so a listener reading the store sees
-   * what it heard of; in change order (this runs after each commit, one batch at a time).
-   */
-  /** `registers`: the registers the batch changed, as it left them. */
-  #afterCommit(ops: IndexedOp[], registers: Map<string, Register>): void {
-    const announce = (): void => {
-      for (const op of ops) {
-        this.#local.onIndexed(op.key, op.node.key)
-        try {
-          if (op.type === 'put') this.emit('update', op.key, op.value as V, op.node)
-          else this.emit('remove', op.key, op.node)
-        } catch (err) {
-          rethrowLater(err)
-        }
-      }
-      // Live read streams listen here; without them the copies are waste.
-      if (this.#changes.listenerCount('change') === 0) return
-      for (const [key, entries] of registers) {
-        try {
-          this.#changes.emit('change', key, [...entries])
-        } catch (err) {
-          rethrowLater(err)
-        }
-      }
-    }
-    // Events queued before (an earlier batch's) go first.
-    this.#emissions = this.#emissions.then(announce)
-  }
-
-  async #nodesOf(hashes: readonly string[]): Promise<KvNode[]> {
-    return Promise.all(
-      hashes.map((hash) => {
-        const cached = this.#nodes.get(hash)
-        if (cached) return cached
-        return this.log.get(hash as NodeHash).then((node) => {
-          this.#nodes.set(hash, node)
-          return node
-        })
-      }),
-    )
-  }
-
-  /** The heads' values: from the register itself, or (registers written before it kept documents) the nodes. */
-  #valuesOf(
-    entries: readonly RegisterEntry[],
-    fields: boolean,
-  ): KvValues | KvDocs | Promise<KvValues | KvDocs> {
-    if (entries.every((entry) => entry.doc !== undefined))
-      return valuesFrom(entries, (entry) => decodeDoc(entry.doc!), fields)
-    return this.#nodesOf(entries.map((entry) => entry.key)).then((nodes) => {
-      const docs = new Map(entries.map((entry, i) => [entry, nodes[i]!.value as KvDoc]))
-      return valuesFrom(entries, (entry) => docs.get(entry)!, fields)
-    })
   }
 
   #registerSource(): RegisterSource {
@@ -548,37 +298,15 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
       // nor repeats one made before it started.
       ready: async () => {
         await this.#ready()
-        await this.#emissions
+        await this.#events.emitted
       },
       isClosed: () => this.#closed,
       iterator: (range) => this.#registers.iterator(range),
       decode: decodeRegister,
-      values: (entries, fields) => this.#valuesOf(entries, fields),
-      subscribe: (listener) => {
-        this.#changes.on('change', listener)
-        return () => this.#changes.off('change', listener)
-      },
+      values: (entries, fields) => this.#materialiser.values(entries, fields),
+      subscribe: (listener) => this.#events.subscribe(listener),
     }
   }
-}
-
-function valuesFrom(
-  entries: readonly RegisterEntry[],
-  docOf: (entry: RegisterEntry) => KvDoc,
-  fields: boolean,
-): KvValues | KvDocs {
-  const out: Record<string, unknown> = {}
-  for (const entry of entries) {
-    if (fields) out[entry.key] = docOf(entry)
-    else if (entry.type === 'del') out[entry.key] = { deleted: true }
-    else out[entry.key] = { value: (docOf(entry) as { v?: unknown }).v }
-  }
-  return out as KvValues | KvDocs
-}
-
-function linksOf(register: Register): NodeHash[] {
-  if (register.length === 0) return []
-  return register.map((entry) => entry.key as NodeHash)
 }
 
 /** `hyperkv({ log, db })`, `hyperkv(dir)` or `hyperkv(dir, { key, maxFeeds })`. */
@@ -587,12 +315,3 @@ export function hyperkv<V = unknown>(opts: HyperKVOptions | string, dirOpts?: Hy
 }
 
 export type { LinkInput }
-
-/** A listener's exception surfaces as EventEmitter's would (uncaught), without stopping the events after it. */
-function rethrowLater(err: unknown): void {
-  process.nextTick(() => {
-    throw err
-  })
-}
-
-const NO_REGISTERS: ReadonlyMap<string, Register> = new Map()

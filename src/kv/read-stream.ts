@@ -17,7 +17,7 @@ export interface RegisterSource {
   isClosed(): boolean
   iterator(options: ReadStreamSettings['range'] & { limit: number }): RegisterIterator
   decode(bytes: Uint8Array): RegisterEntry[]
-  values(entries: readonly RegisterEntry[], fields: boolean): KvValues | KvDocs | Promise<KvValues | KvDocs>
+  values(entries: readonly RegisterEntry[], fields: boolean): Promise<KvValues | KvDocs>
   /** Calls `listener` after each committed register change; returns the unsubscribe function. */
   subscribe(listener: (key: string, entries: RegisterEntry[]) => void): () => void
 }

@@ -22,6 +22,17 @@ const EARLY_KEYS = 65536
 
 export type Register = readonly RegisterEntry[]
 
+/**
+ * The registers the write planner read for a batch, at the DAG change of its proof: handed back
+ * (as the proof's `reads`) to the register index's `map` of the nodes committed with it.
+ */
+export class RegisterReads {
+  readonly registers: ReadonlyMap<string, Register>
+  constructor(registers: ReadonlyMap<string, Register>) {
+    this.registers = registers
+  }
+}
+
 export class RegisterStore {
   readonly db: RegisterDb
   readonly #cache = new LruCache<Register>(REGISTER_CACHE_SIZE)
@@ -42,16 +53,31 @@ export class RegisterStore {
 
   /** One key's register (`[]` when the key was never written). */
   async get(key: string): Promise<Register> {
-    const registers = this.getMany([key])
-    return (registers instanceof Map ? registers : await registers).get(key)!
+    return (this.getManySync([key]) ?? (await this.getMany([key]))).get(key)!
   }
 
   /**
-   * Many keys' registers: cache hits, then the rest with one read, cached unless `cacheRead` is
-   * false (a caller about to replace them). Synchronous (no promise, no microtask hop) when every
-   * key is cached or the few missing ones can be read with `getSync`.
+   * Many keys' registers without waiting: when every key is cached, known never written, or
+   * readable with the database's synchronous `getSync` — else null (then `getMany`). Cached
+   * unless `cacheRead` is false (a caller about to replace them).
    */
-  getMany(keys: Iterable<string>, cacheRead = true): Map<string, Register> | Promise<Map<string, Register>> {
+  getManySync(keys: Iterable<string>, cacheRead = true): Map<string, Register> | null {
+    const found = this.#lookup(keys)
+    if (found.missing === null) return found.out
+    const stored = readKeysSync<Uint8Array>(this.db, found.missing)
+    return stored ? decodeInto(found.out, found.missing, stored, cacheRead ? this.#cache : null) : null
+  }
+
+  /** Many keys' registers: cache hits, then the rest with one read (cached unless `cacheRead` is false). */
+  async getMany(keys: Iterable<string>, cacheRead = true): Promise<Map<string, Register>> {
+    const found = this.#lookup(keys)
+    if (found.missing === null) return found.out
+    const stored = await readKeys<Uint8Array>(this.db, found.missing)
+    return decodeInto(found.out, found.missing, stored, cacheRead ? this.#cache : null)
+  }
+
+  /** The registers known without a read, and the distinct keys to read (null: none). */
+  #lookup(keys: Iterable<string>): { out: Map<string, Register>; missing: string[] | null } {
     const out = new Map<string, Register>()
     const filter = this.#filter
     let missing: string[] | null = null
@@ -62,18 +88,9 @@ export class RegisterStore {
       else if (filter && !filter.mightHave(key)) out.set(key, NO_HEADS)
       else if (!out.has(key)) (missing ??= []).push(key)
     }
-    if (missing === null) return out
+    if (missing === null) return { out, missing }
     // Keys given as a Set are distinct already.
-    const unique = missing.length > 1 && !(keys instanceof Set) ? [...new Set(missing)] : missing
-    const cache = cacheRead ? this.#cache : null
-    let stored: (Uint8Array | undefined)[] | null
-    try {
-      stored = readKeysSync<Uint8Array>(this.db, unique)
-    } catch (err) {
-      return Promise.reject(err as Error)
-    }
-    if (stored) return decodeInto(out, unique, stored, cache)
-    return readKeys<Uint8Array>(this.db, unique).then((values) => decodeInto(out, unique, values, cache))
+    return { out, missing: missing.length > 1 && !(keys instanceof Set) ? [...new Set(missing)] : missing }
   }
 
   /** The index committed this state of a key. */

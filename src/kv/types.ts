@@ -117,9 +117,9 @@ export interface KvHistoryRow<V = unknown> {
 }
 
 export interface HyperKVEvents<V = unknown> {
-  /** A local put completed (after its callback). */
+  /** A local put completed: before its caller's `await` resumes (a callback is called after). */
   put: [key: string, value: V, node: KvNode]
-  /** A local del completed (after its callback). */
+  /** A local del completed: before its caller's `await` resumes (a callback is called after). */
   del: [key: string, node: KvNode]
   /** A put node was indexed, local or replicated. */
   update: [key: string, value: V, node: KvNode]

@@ -8,6 +8,9 @@ import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import type { TestContext } from 'node:test'
+import { ClassicLevel } from 'classic-level'
+import { hyperlog } from '../../src/hyperlog/index.js'
+import type { LevelLike } from '../../src/kappa/index.js'
 import { HyperKV, type KvNode } from '../../src/kv/index.js'
 
 /** A fresh directory, removed when the test ends. */
@@ -22,14 +25,38 @@ export async function openKvs(t: TestContext, count: number): Promise<HyperKV[]>
   const kvs: HyperKV[] = []
   for (let i = 0; i < count; i++) {
     const dir = await mkdtemp(join(tmpdir(), 'kappadb-kv-'))
-    const kv = new HyperKV(dir)
+    const { kv, close } = openInRegime(dir)
     t.after(async () => {
       await kv.close()
+      await close()
       await rm(dir, { recursive: true, force: true })
     })
     kvs.push(kv)
   }
   return kvs
+}
+
+/**
+ * The two places a store's register can live, and the write regimes they make: inside the log's
+ * own database (`hyperkv(dir)`: the register index runs in-line with the DAG's commits), or in a
+ * database of its own (`hyperkv({ log, db })`: the index follows the log, and writes take their
+ * heads from LocalWrites' predictions). The kv suite runs once per regime:
+ * KAPPADB_KV_REGISTER=outside selects the second (test/kv/register-outside.test.ts runs it).
+ */
+export const KV_REGISTER: 'inside' | 'outside' =
+  process.env.KAPPADB_KV_REGISTER === 'outside' ? 'outside' : 'inside'
+
+function openInRegime(dir: string): { kv: HyperKV; close: () => Promise<void> } {
+  if (KV_REGISTER === 'inside') return { kv: new HyperKV(dir), close: async () => {} }
+  const log = hyperlog<unknown>(join(dir, 'log'), { valueEncoding: 'json' })
+  const db = new ClassicLevel(join(dir, 'register'))
+  return {
+    kv: new HyperKV({ log, db: db as unknown as LevelLike }),
+    close: async () => {
+      await log.close()
+      await db.close()
+    },
+  }
 }
 
 export async function openKv(t: TestContext): Promise<HyperKV> {

@@ -237,3 +237,21 @@ test('with { log } the register defaults into the log database, and close leaves
   await shared.close()
   assert.deepEqual(Object.values(await kv.get('A')), [{ value: 1 }], 'the log is still open')
 })
+
+test("a write's 'put'/'del' events fire before its caller's await resumes (put, del, batch)", async (t) => {
+  const kv = await openKv(t)
+  const events: string[] = []
+  kv.on('put', (key, value) => events.push(`put ${key}=${String(value)}`))
+  kv.on('del', (key) => events.push(`del ${key}`))
+  await kv.put('A', 1)
+  assert.deepEqual(events, ['put A=1'], 'put')
+  await kv.del('A')
+  assert.deepEqual(events, ['put A=1', 'del A'], 'del')
+  await kv.batch([
+    { type: 'put', key: 'B', value: 2 },
+    { type: 'del', key: 'B' },
+  ])
+  assert.deepEqual(events, ['put A=1', 'del A', 'put B=2', 'del B'], 'batch')
+  await kv.put('C', 3, { links: [] })
+  assert.deepEqual(events.at(-1), 'put C=3', 'a put with explicit links')
+})
