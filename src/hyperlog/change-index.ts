@@ -9,9 +9,8 @@
  */
 import { KappaError, asKappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
-import type { LevelDb } from '../kappa/index.js'
-import { ViewBatch, type LevelOperation } from '../kappa/view-batch.js'
-import { writeBatch } from '../kappa/level-batch.js'
+import { ViewBatch } from '../kappa/index.js'
+import { writeBatch, type LevelDb, type LevelOperation } from '../level/index.js'
 import type { KnownNode } from './dag-indexer.js'
 import type { InlineIndex } from './dag-view.js'
 import type { ChangeSource } from './read-stream.js'

@@ -12,10 +12,9 @@
  */
 import { causeOf, storageError, type FreeSpace } from '../util/storage-fault.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
-import type { Entry, LevelDb, LevelOperation, LevelSublevel, View } from '../kappa/index.js'
-import { lengthIsCurrent } from '../kappa/feed-lengths.js'
-import { writeBatch } from '../kappa/level-batch.js'
-import { decodePositions, encodePositions } from '../kappa/messages.js'
+import { lengthIsCurrent } from '../feeds/index.js'
+import { decodePositions, encodePositions, type Entry, type View } from '../kappa/index.js'
+import { writeBatch, type LevelDb, type LevelOperation, type LevelSublevel } from '../level/index.js'
 import { DagLock } from './dag-lock.js'
 import {
   DagIndexer,

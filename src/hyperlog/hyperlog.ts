@@ -106,7 +106,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       })
       this.db = new ClassicLevel(join(storage, 'index'), {
         keyEncoding: 'utf8',
-        // Byte values: the DAG's batches then reach LevelDB the fast way (kappa/level-batch.ts).
+        // Byte values: the DAG's batches then reach LevelDB the fast way (level/level-batch.ts).
         valueEncoding: 'view',
         // LevelDB's 4 MiB memtable filled every ~6,000 nodes, and the flushes and compactions that
         // followed took the second core from the writes: 16 MiB made batches ~10% faster here.
@@ -182,6 +182,11 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     })
     this.#opened = this.#open()
     this.#opened.catch(() => undefined)
+  }
+
+  /** The database key of the log's feeds: replicas replicate only with logs of the same key. */
+  get key(): Buffer {
+    return this.kappa.key
   }
 
   /** The largest change number: how many nodes are visible here. */

@@ -16,7 +16,7 @@ import { KappaError } from '../errors.js'
 import { MAX_ENTRY_BYTES } from '../feeds/limits.js'
 import type { Feed } from '../feeds/types.js'
 import type { LevelDb, LevelOperation, LevelSublevel } from '../kappa/index.js'
-import { writeBatch } from '../kappa/level-batch.js'
+import { writeBatch } from '../level/index.js'
 import { decodeOutboxRecord, encodeOutboxRecord, lexHex, fromLexHex } from './messages.js'
 
 /**

@@ -8,7 +8,7 @@ import type { Feed, FeedKey } from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { callHook } from './call-hook.js'
 import { directHooksOf } from './direct-hooks.js'
-import { catchUpLengths } from './feed-lengths.js'
+import { catchUpLengths } from '../feeds/index.js'
 import { ReadAhead, Undecodable } from './read-ahead.js'
 import { decodePositions, encodePositions, encodePositionsWith } from './messages.js'
 import type {

@@ -9,7 +9,6 @@ import { Multifeed, type MultifeedOptions, type WriterOptions } from '../feeds/i
 import type { CorestoreLike, Feed, FeedKey, ReplicateOptions } from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { Indexer } from './indexer.js'
-import { joinLive, type Join, type JoinLiveOptions, type TopicInput } from '../net/index.js'
 import type {
   BoundApi,
   KappaEvents,
@@ -104,6 +103,11 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     return this.multifeed.writer(name, opts, cb)
   }
 
+  /** The database key: replicas replicate only with stores of the same key (the Multifeed's). */
+  get key(): Buffer {
+    return this.multifeed.key
+  }
+
   /** The feed with this key (Buffer or hex), or undefined. */
   feed(key: Buffer | string): Feed<T> | undefined {
     return this.multifeed.feed(key)
@@ -118,15 +122,6 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): Duplex {
     if (this.closing) throw KappaError.closed('kappa')
     return this.multifeed.replicate(isInitiator, opts)
-  }
-
-  /**
-   * Live replication with every peer found on `topic` through Hyperswarm (default topic: derived from
-   * the database key). Returns a `Join`; `leave()` it to stop.
-   */
-  join(topic?: TopicInput | JoinLiveOptions, opts?: JoinLiveOptions): Join {
-    if (this.closing) throw KappaError.closed('kappa')
-    return joinLive(this, this.multifeed.key, topic, opts)
   }
 
   /**

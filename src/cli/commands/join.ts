@@ -36,7 +36,7 @@ export const prepareJoin: Prepare = (inv, env) => {
     /** Peers reported connected: their replication got under way, and the swarm has not lost them. */
     const reported = new Set<string>()
     const short = (id: string): string => id.slice(0, 8)
-    const swarm = join(name ?? topicFromKey(kv.log.kappa.multifeed.key), {
+    const swarm = join(name ?? topicFromKey(kv.key), {
       env: io.env,
       keyPair,
       ...(bootstrap ? { bootstrap } : {}),

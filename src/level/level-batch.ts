@@ -13,7 +13,7 @@
  * already on the key, the value as bytes, and no options.
  * Anything else is one `db.batch(ops)`, as before.
  */
-import type { LevelDb, LevelOperation } from './view-batch.js'
+import type { LevelDb, LevelOperation } from './types.js'
 
 interface MaybeSublevel {
   keyEncoding(): { format: string }

@@ -5,7 +5,7 @@
  * a catch-up that is not one (a replicated node already stored, yet not in any view). Readiness
  * therefore counts a feed as current only when every contiguous block is accounted for.
  */
-import type { Feed } from '../feeds/types.js'
+import type { Feed } from './types.js'
 
 /** The feed's `length` covers every contiguous block its Hypercore holds. */
 export function lengthIsCurrent(feed: Pick<Feed, 'core' | 'blockLength'>): boolean {
