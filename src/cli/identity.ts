@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import crypto from 'hypercore-crypto'
 import { KappaError } from '../errors.js'
 import { decodePeerKey, encodePeerKey } from './messages.js'
+import { safetyCatch } from '../util/errors.js'
 
 export const PEER_KEY_FILE = 'peer.key'
 
@@ -71,7 +72,7 @@ async function writePrivate(path: string, bytes: Buffer): Promise<void> {
   try {
     await rename(temporary, path)
   } catch (err) {
-    await unlink(temporary).catch(() => undefined)
+    await unlink(temporary).catch(safetyCatch)
     throw err
   }
 }

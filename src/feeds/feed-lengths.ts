@@ -6,6 +6,7 @@
  * therefore counts a feed as current only when every contiguous block is accounted for.
  */
 import type { Feed } from './types.js'
+import { safetyCatch } from '../util/errors.js'
 
 /** The feed's `length` covers every contiguous block its Hypercore holds. */
 export function lengthIsCurrent(feed: Pick<Feed, 'core' | 'blockLength'>): boolean {
@@ -19,5 +20,5 @@ export function lengthIsCurrent(feed: Pick<Feed, 'core' | 'blockLength'>): boole
 export async function catchUpLengths(feeds: readonly Feed<unknown>[]): Promise<void> {
   const lagging = feeds.filter((feed) => !lengthIsCurrent(feed))
   if (lagging.length === 0) return
-  await Promise.all(lagging.map((feed) => feed.update().catch(() => undefined)))
+  await Promise.all(lagging.map((feed) => feed.update().catch(safetyCatch)))
 }

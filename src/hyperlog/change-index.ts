@@ -16,6 +16,7 @@ import type { InlineIndex } from './dag-view.js'
 import type { ChangeSource } from './read-stream.js'
 import { StagedWrites } from './staged-writes.js'
 import type { HyperlogNode } from './types.js'
+import { markHandled, settled } from '../util/errors.js'
 
 export interface CreateIndexOptions<T = unknown> {
   /** Where the index keeps its data and position (any abstract-level database or sublevel). */
@@ -108,7 +109,7 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
     }) as unknown as LevelDb
     this.#canInline = this.#root === source.root
     this.#opened = this.#open()
-    this.#opened.catch(() => undefined)
+    markHandled(this.#opened)
     this.#unsubscribe = source.onCommit(() => this.#wake())
   }
 
@@ -163,7 +164,7 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
     this.#unsubscribe()
     if (this.inline) await this.#source.exclusive(() => this.#source.detach(this))
     this.inline = false
-    await this.#opened.catch(() => undefined)
+    await settled(this.#opened)
     await this.#running
     const err = KappaError.closed('index')
     for (const w of this.#waiters.splice(0)) w.reject(err)

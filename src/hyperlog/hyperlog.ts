@@ -50,6 +50,7 @@ import {
   checkReadStreamOptions,
   checkStorage,
 } from './validate.js'
+import { emitIfListened, markHandled, safetyCatch, settled } from '../util/errors.js'
 
 /** The kappa view name of the DAG index, and the name of the local writer. */
 /** The key of `Hyperlog`'s kappadb-internal proven batch (not exported by the package). */
@@ -125,12 +126,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       decodes: (node) => valueDecodes(node, this.valueEncoding),
       localFeed: () => this.#writer?.id ?? null,
       feeds: () => this.kappa.feeds(),
-      onOutboxError: (err) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err)
-      },
-      onStorageFault: (err) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err)
-      },
+      onOutboxError: (err) => emitIfListened(this, 'error', err),
+      onStorageFault: (err) => emitIfListened(this, 'error', err),
       space: spaceOf(storage, this.db, opts.minFreeBytes),
       reopen: this.#owned
         ? async () => {
@@ -172,16 +169,16 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         // replication that brought it fails as for a node whose value does not decode.
         this.#dag.malformedNodes++
         this.#refuseLive(true)
-        if (this.listenerCount('error') > 0) this.emit('error', err)
+        emitIfListened(this, 'error', err)
         return
       }
       // The DAG view failing stops the DAG; the store's own errors (no view name) are only passed on.
       if (name === HYPERLOG_NAME) this.#dag.fail(err)
       else if (name !== undefined) return
-      if (this.listenerCount('error') > 0) this.emit('error', err)
+      emitIfListened(this, 'error', err)
     })
     this.#opened = this.#open()
-    this.#opened.catch(() => undefined)
+    markHandled(this.#opened)
   }
 
   /** The database key of the log's feeds: replicas replicate only with logs of the same key. */
@@ -376,9 +373,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         detach: (index) => dag.detach(index),
       },
       (node) => sharedNode<T>(node, this.valueEncoding),
-      (err) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err)
-      },
+      (err) => emitIfListened(this, 'error', err),
       opts,
     )
     this.#indexes.add(index)
@@ -424,15 +419,15 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         `MAX_ENTRY_BYTES (${MAX_ENTRY_BYTES}): it was never appended to the log and never will be; ` +
         'it stays readable here but does not replicate (an empty entry holds its seq)',
     )
-    if (this.listenerCount('error') > 0) this.emit('error', err)
+    emitIfListened(this, 'error', err)
   }
 
   async #close(): Promise<void> {
-    await this.#opened.catch(() => undefined)
+    await settled(this.#opened)
     await this.#queue.idle
     this.#dag.closeWrites(KappaError.closed('hyperlog'))
     // Appended now if possible; durable in the outbox (replayed at open) either way.
-    await this.#dag.outbox.flush().catch(() => undefined)
+    await this.#dag.outbox.flush().catch(safetyCatch)
     for (const stream of this.#liveStreams) stream.finish()
     for (const stream of this.#liveReplications) stream.destroy()
     await Promise.allSettled([...this.#indexes].map((index) => index.close()))

@@ -20,6 +20,7 @@ import type {
   ViewStateName,
   VoidCallback,
 } from './types.js'
+import { toError } from '../util/errors.js'
 
 export const DEFAULT_MAX_BATCH = 100
 
@@ -322,7 +323,7 @@ export class Indexer<T = unknown> implements ViewHandle {
   }
 
   private fail(err: unknown): void {
-    const error = err instanceof Error ? err : new Error(String(err))
+    const error = toError(err)
     this.failure = error
     this.pauseWanted = false
     this.setState('error')

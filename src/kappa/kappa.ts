@@ -19,6 +19,7 @@ import type {
   ViewState,
   VoidCallback,
 } from './types.js'
+import { emitIfListened, markHandled } from '../util/errors.js'
 
 export interface KappaOptions<T = unknown> extends MultifeedOptions {
   /** A preconfigured Multifeed to use instead of opening one on `storage` (it stays yours to close). */
@@ -78,12 +79,12 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     this.multifeed.on('feed', (feed) => this.watch(feed))
     // The store's own errors (a peer's feed forked: ERR_FORK) reach the core's listeners, with no view name.
     this.multifeed.on('error', (err) => {
-      if (this.listenerCount('error') > 0) this.emit('error', err)
+      emitIfListened(this, 'error', err)
     })
     for (const feed of this.multifeed.feeds()) this.watch(feed)
     this.opened = this.multifeed.ready()
     // Opening failures reach callers through ready() and the views' error state.
-    this.opened.catch(() => undefined)
+    markHandled(this.opened)
   }
 
   /** Get or create the local writable feed `name` (default `'default'`). */
@@ -167,7 +168,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
       onStateUpdate: (state) => this.emit('state-update', name, state),
       onError: (err) => {
         // kappa-core crashed the process when nobody listened; a failed view must not.
-        if (this.listenerCount('error') > 0) this.emit('error', err, name)
+        emitIfListened(this, 'error', err, name)
       },
       onUndecodable: (feed, seq, err) => this.reportUndecodable(feed, seq, err),
     })
@@ -255,7 +256,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     const id = `${feed}:${seq}`
     if (this.undecodable.has(id)) return
     this.undecodable.add(id)
-    if (this.listenerCount('error') > 0) this.emit('error', err)
+    emitIfListened(this, 'error', err)
   }
 
   private watch(feed: Feed<T>): void {

@@ -15,6 +15,7 @@ import { UsageError } from '../errors.js'
 import { peerKeyPair } from '../identity.js'
 import { plural, ProgressTicker, ReceivedNodes } from '../progress.js'
 import { holderStopped } from '../stop.js'
+import { messageOf } from '../../util/errors.js'
 
 export const prepareJoin: Prepare = (inv, env) => {
   const [name] = inv.args as [string | undefined]
@@ -107,7 +108,7 @@ function checkBootstrap(
     return value
   } catch (err) {
     const what = fromOption ? '--bootstrap' : '$HYPERKV_BOOTSTRAP'
-    throw new UsageError(`join: ${what}: ${err instanceof Error ? err.message : String(err)}`, 'join')
+    throw new UsageError(`join: ${what}: ${messageOf(err)}`, 'join')
   }
 }
 
