@@ -55,7 +55,7 @@ export interface WriterOptions {
 export const DEFAULT_WRITER_NAME = 'default'
 /** The default of `maxFeeds`. */
 export const DEFAULT_MAX_FEEDS = 100_000
-/** Remote cores: a wider request window measured faster on one big core (HYPERCORE-NOTES §6). */
+/** Remote cores: a wider request window than Hypercore's default keeps a big core's download busy. */
 const REMOTE_INFLIGHT_RANGE: [number, number] = [64, 256]
 
 export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {

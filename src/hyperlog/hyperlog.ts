@@ -1,5 +1,5 @@
 /**
- * `Hyperlog`: a Merkle DAG of content-addressed nodes (hyperlog 4.12 semantics, CONTRACT §3) over a
+ * `Hyperlog`: a Merkle DAG of content-addressed nodes (hyperlog 4.12 semantics; docs/DESIGN.md, "Hyperlog") over a
  * Kappa. Nodes live in the writers' logs (the local one is `kappa.writer('hyperlog')`); the DAG
  * index is a kappa view (dag-view.ts) that makes a node visible — change number, read streams,
  * `'add'` — once all its links are, so change order is topological on every replica.

@@ -63,7 +63,7 @@ export function valueDecodes(known: KnownNode, encoding: HyperlogValueEncoding):
 /**
  * The JSON bytes a shared node's value was decoded from (see `jsonBytesOf`), as a non-enumerable
  * property: invisible to JSON, spreads, `Object.keys` and deep equality, and unlike a WeakMap
- * entry per node (~0.5 µs each, with the garbage collector's ephemeron work) nearly free.
+ * entry per node (each one ephemeron work for the garbage collector) nearly free.
  */
 const JSON_BYTES = Symbol('kappadb.jsonBytes')
 
@@ -89,7 +89,7 @@ export function toSignable(key: NodeHash, record: NodeRecord): SignableNode {
   }
 }
 
-/** The application identity, else the writer's public key (CONTRACT §3). */
+/** The application identity, else the writer's public key. */
 function identityOf(record: NodeRecord): Buffer {
   return record.entry.identity ?? writerKey(record.feed)
 }

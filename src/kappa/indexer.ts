@@ -1,5 +1,5 @@
 /**
- * `Indexer`: runs one view over every feed (multifeed-index semantics, CONTRACT §2). It maps
+ * `Indexer`: runs one view over every feed (multifeed-index semantics; docs/DESIGN.md, "Indexing"). It maps
  * batches of contiguous entries of one feed, persists its positions after each batch, and reports
  * its progress and state. One run loop at a time; appends only wake it.
  */
@@ -270,7 +270,8 @@ export class Indexer<T = unknown> implements ViewHandle {
     let skipped = 0
     for (let i = 0; i < values.length; i++) {
       const value = values[i]
-      // A remote entry that does not decode: skipped, reported, and the view goes on (CONTRACT §1).
+      // A remote entry that does not decode: skipped, reported, and the view goes on (a peer's bad
+      // entry must never stop a view).
       if (value instanceof Undecodable) {
         skipped++
         this.onUndecodable(key, start + i, value.error)

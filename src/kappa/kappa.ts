@@ -1,5 +1,5 @@
 /**
- * `Kappa`: a Multifeed plus materialized views (kappa-core 6 semantics, CONTRACT §2). Each view
+ * `Kappa`: a Multifeed plus materialized views (kappa-core 6 semantics; docs/DESIGN.md, "Views"). Each view
  * runs in its own `Indexer`; the core watches every feed once and wakes the indexers.
  */
 import { EventEmitter } from 'node:events'

@@ -1,6 +1,6 @@
 /**
- * HyperKV: a key/value store with a multi-value register over a hyperlog (hyperkv 2.1 semantics,
- * CONTRACT §4).
+ * HyperKV: a key/value store with a multi-value register over a hyperlog (hyperkv 2.1 semantics;
+ * docs/DESIGN.md, "kv: HyperKV").
  *
  * Writes are hyperlog nodes holding hyperkv's JSON documents. The register — each key's current
  * heads — is an index over the log's change order (`log.createIndex`), its records committed with

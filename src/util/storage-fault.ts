@@ -73,8 +73,8 @@ export function storageError(what: string, err: unknown): KappaError {
 
 /**
  * How long a measurement of the free space is trusted while writes stay well within it: 250 ms,
- * or 5 s with more than 16 floors to spare (a `statfs` costs the main thread ~2 ms on some file
- * systems here).
+ * or 5 s with more than 16 floors to spare (a `statfs` costs the main thread milliseconds on some
+ * file systems).
  */
 const RECHECK_MS = 250
 const RECHECK_ROOMY_MS = 5000
