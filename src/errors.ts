@@ -2,6 +2,7 @@
  * The one error class of kappadb. `code` is stable and documented in the README's error table;
  * messages may change. Tests assert codes, never messages.
  */
+import { messageOf } from './util/errors.js'
 export const ErrorCodes = {
   /** A key, node, feed or view that does not exist. Also carries `notFound: true`. */
   ERR_NOT_FOUND: 'ERR_NOT_FOUND',
@@ -81,6 +82,6 @@ export function isKappaError(err: unknown, code?: ErrorCode): err is KappaError 
 /** Wraps any thrown value as a KappaError with `code`, keeping a KappaError as it is. */
 export function asKappaError(err: unknown, code: ErrorCode): KappaError {
   if (err instanceof KappaError) return err
-  const message = err instanceof Error ? err.message : String(err)
+  const message = messageOf(err)
   return new KappaError(code, message, { cause: err })
 }

@@ -5,6 +5,7 @@
  * non-live sync is interrupted (exit 130 / 143); a second signal exits at once.
  */
 import { main } from './main.js'
+import { messageOf } from '../util/errors.js'
 
 const stop = new AbortController()
 let signals = 0
@@ -39,7 +40,7 @@ main(process.argv.slice(2), {
   },
   (err: unknown) => {
     clearInterval(keepAlive)
-    process.stderr.write(`hyperkv: ERR_INTERNAL: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.stderr.write(`hyperkv: ERR_INTERNAL: ${messageOf(err)}\n`)
     process.exitCode = 1
   },
 )

@@ -3,6 +3,7 @@
  * (ERR_USAGE, exit 2) are told apart from failed operations (a KappaError code, exit 1).
  */
 import { isKappaError, KappaError, type ErrorCode } from '../errors.js'
+import { messageOf } from '../util/errors.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILED = 1
@@ -123,6 +124,6 @@ function fileSystemCode(err: unknown): string | undefined {
 }
 
 function oneLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err)
+  const message = messageOf(err)
   return message.replace(/\s*\n\s*/g, ' ').trim() || 'unknown error'
 }

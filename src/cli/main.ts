@@ -31,6 +31,7 @@ import { KappaError } from '../errors.js'
 import type { HyperKV } from '../kv/index.js'
 import { Host } from './host.js'
 import type { LocalServer, RunRequest } from './holder/server.js'
+import { messageOf } from '../util/errors.js'
 
 export type { CliIO } from './context.js'
 export { USAGE } from './usage.js'
@@ -225,7 +226,7 @@ async function serve(host: Host, ctx: CommandContext): Promise<LocalServer | nul
       },
     })
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err)
+    const why = messageOf(err)
     ctx.warn(`other hyperkv commands on ${host.dir} cannot run while this one holds it: ${why}`)
     return null
   }

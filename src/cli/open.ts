@@ -6,6 +6,7 @@ import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hyperkv, type HyperKV } from '../kv/index.js'
 import { readDatabaseKey } from './database-key.js'
+import { safetyCatch } from '../util/errors.js'
 
 /**
  * Whether DIR holds a database: `hyperkv(dir)` keeps its feeds in DIR/logs and its index in
@@ -31,7 +32,7 @@ export async function openStore(dir: string): Promise<HyperKV> {
     // A directory held by another process fails here with ERR_LOCKED (HyperKV waits for its log).
     await kv.ready()
   } catch (err) {
-    await kv.close().catch(() => undefined)
+    await kv.close().catch(safetyCatch)
     throw err
   }
   return kv

@@ -1,6 +1,6 @@
 /**
- * Coalesces concurrent appends. Hypercore signs and writes every `append()` call on its own
- * (~4.5k calls/s here), while one array append reaches ~140k entries/s (HYPERCORE-NOTES §7). So
+ * Coalesces concurrent appends. Hypercore signs and writes every `append()` call on its own,
+ * and one array append of many entries costs one signature and one write. So
  * appends queue up until the end of the current tick (or until the append in flight is done) and are
  * written as ONE Hypercore append; each caller still gets the seq of its own first entry, and one
  * caller's entries are never split across two Hypercore appends.

@@ -9,7 +9,7 @@ import { bytes } from '../util/bytes-codec.js'
 type State = ReturnType<typeof c.state>
 
 // ---------------------------------------------------------------------------------------------
-// Blocks. One Hypercore block holds one or more entries of one append (CONTRACT §6):
+// Blocks. One Hypercore block holds one or more entries of one append (docs/DESIGN.md, "Blocks"):
 //   version: uint8 (= BLOCK_VERSION)
 //   first:   uint  entry seq of the block's first entry
 //   count:   uint  number of entries (≥ 1)

@@ -65,7 +65,7 @@ export const DEFAULT_MAX_FEEDS = 100_000
 export const DEFAULT_CORE_IDLE_TIME = 2000
 /** Feeds whose state is read from their cores at open (they were open when the process ended), at once. */
 const RECOVER_CONCURRENCY = 16
-/** Remote cores: a wider request window measured faster on one big core (HYPERCORE-NOTES §6). */
+/** Remote cores: a wider request window than Hypercore's default keeps a big core's download busy. */
 const REMOTE_INFLIGHT_RANGE: [number, number] = [64, 256]
 
 export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {

@@ -9,9 +9,8 @@
  */
 import { KappaError, asKappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
-import type { LevelDb } from '../kappa/index.js'
-import { ViewBatch, type LevelOperation } from '../kappa/view-batch.js'
-import { writeBatch } from '../kappa/level-batch.js'
+import { ViewBatch } from '../kappa/index.js'
+import { writeBatch, type LevelDb, type LevelOperation } from '../level/index.js'
 import type { KnownNode } from './dag-indexer.js'
 import type { InlineIndex } from './dag-view.js'
 import type { ChangeSource } from './read-stream.js'
@@ -19,6 +18,7 @@ import { StagedWrites } from './staged-writes.js'
 import type { BatchProof, HyperlogNode } from './types.js'
 
 const NO_PROOFS: readonly BatchProof[] = []
+import { markHandled, settled } from '../util/errors.js'
 
 export interface CreateIndexOptions<T = unknown> {
   /** Where the index keeps its data and position (any abstract-level database or sublevel). */
@@ -111,7 +111,7 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
     }) as unknown as LevelDb
     this.#canInline = this.#root === source.root
     this.#opened = this.#open()
-    this.#opened.catch(() => undefined)
+    markHandled(this.#opened)
     this.#unsubscribe = source.onCommit(() => this.#wake())
   }
 
@@ -169,7 +169,7 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
     this.#unsubscribe()
     if (this.inline) await this.#source.exclusive(() => this.#source.detach(this))
     this.inline = false
-    await this.#opened.catch(() => undefined)
+    await settled(this.#opened)
     await this.#running
     const err = KappaError.closed('index')
     for (const w of this.#waiters.splice(0)) w.reject(err)

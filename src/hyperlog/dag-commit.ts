@@ -12,7 +12,7 @@
  */
 import { storageError } from '../util/storage-fault.js'
 import type { LevelDb, LevelOperation, LevelSublevel } from '../kappa/index.js'
-import { writeBatch } from '../kappa/level-batch.js'
+import { writeBatch } from '../level/index.js'
 import type { BatchOutcome, DagOp, KnownNode } from './dag-indexer.js'
 import { isStorageFault, type DagStorage } from './dag-storage.js'
 import type { BatchProof, NodeHash } from './types.js'

@@ -362,7 +362,7 @@ export class DagIndexer {
     const isNew = batch.map(
       (c) => !committed.has(c.hash) && !waiting?.has(c.hash) && !this.#isLocal(c.record.feed),
     )
-    // A peer's bytes: refused before any hook or index sees them (CONTRACT §1).
+    // A peer's bytes: refused before any hook or index sees them (bad input changes nothing).
     if (decodes) {
       for (let i = 0; i < batch.length; i++) {
         if (isNew[i] && !decodes(batch[i])) {

@@ -6,7 +6,7 @@
  */
 import { causeOf, storageError, type FreeSpace } from '../util/storage-fault.js'
 import type { LevelDb, LevelOperation, LevelSublevel } from '../kappa/index.js'
-import { writeBatch } from '../kappa/level-batch.js'
+import { writeBatch } from '../level/index.js'
 
 export interface DagStorageOptions {
   root: LevelDb

@@ -14,12 +14,11 @@
  * outbox records they pass.
  */
 import type { FreeSpace } from '../util/storage-fault.js'
-import { toError } from '../util/callback.js'
+import { toError } from '../util/errors.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
-import type { Entry, LevelDb, LevelOperation, LevelSublevel, View } from '../kappa/index.js'
-import { lengthIsCurrent } from '../kappa/feed-lengths.js'
-import { writeBatch } from '../kappa/level-batch.js'
-import { decodePositions, encodePositions } from '../kappa/messages.js'
+import { lengthIsCurrent } from '../feeds/index.js'
+import { decodePositions, encodePositions, type Entry, type View } from '../kappa/index.js'
+import { writeBatch, type LevelDb, type LevelOperation, type LevelSublevel } from '../level/index.js'
 import { DagCommit, type InlineIndex } from './dag-commit.js'
 import {
   DagIndexer,

@@ -5,7 +5,7 @@
  */
 import crypto, { createHash } from 'node:crypto'
 import { KappaError } from '../errors.js'
-import { toError } from '../util/callback.js'
+import { toError } from '../util/errors.js'
 import type { AsyncHashFunction, HashFunction, NodeHash } from './types.js'
 
 /** A framed hash over any algorithm node:crypto knows (`'sha256'`, `'sha1'`, …). */

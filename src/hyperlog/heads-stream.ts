@@ -3,6 +3,7 @@
  * a Promise of the array (as the contract's `await log.heads()`), both from one read.
  */
 import { RowReadable } from '../util/typed-readable.js'
+import { markHandled, toError } from '../util/errors.js'
 
 export class HeadsStream<N> extends RowReadable<N> implements Promise<N[]> {
   readonly #result: Promise<N[]>
@@ -12,7 +13,7 @@ export class HeadsStream<N> extends RowReadable<N> implements Promise<N[]> {
     super({ objectMode: true })
     this.#result = result
     // Used only as a stream, a failure is reported by 'error'; never an unhandled rejection.
-    result.catch(() => undefined)
+    markHandled(result)
   }
 
   override _read(): void {
@@ -23,7 +24,7 @@ export class HeadsStream<N> extends RowReadable<N> implements Promise<N[]> {
         for (const node of nodes) this.push(node)
         this.push(null)
       },
-      (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => this.destroy(toError(err)),
     )
   }
 

@@ -1,5 +1,5 @@
 /**
- * `Hyperlog`: a Merkle DAG of content-addressed nodes (hyperlog 4.12 semantics, CONTRACT §3) over a
+ * `Hyperlog`: a Merkle DAG of content-addressed nodes (hyperlog 4.12 semantics; docs/DESIGN.md, "Hyperlog") over a
  * Kappa. Nodes live in the writers' logs (the local one is `kappa.writer('hyperlog')`); the DAG
  * index is a kappa view (dag-view.ts) that makes a node visible — change number, read streams,
  * `'add'` — once all its links are, so change order is topological on every replica.
@@ -53,6 +53,7 @@ import {
   checkReadStreamOptions,
   checkStorage,
 } from './validate.js'
+import { emitIfListened, markHandled, safetyCatch, settled } from '../util/errors.js'
 
 /** The kappa view name of the DAG index, and the name of the local writer. */
 export const HYPERLOG_NAME = 'hyperlog'
@@ -113,7 +114,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       })
       this.db = new ClassicLevel(join(storage, 'index'), {
         keyEncoding: 'utf8',
-        // Byte values: the DAG's batches then reach LevelDB the fast way (kappa/level-batch.ts).
+        // Byte values: the DAG's batches then reach LevelDB the fast way (level/level-batch.ts).
         valueEncoding: 'view',
         // LevelDB's 4 MiB memtable filled every ~6,000 nodes, and the flushes and compactions that
         // followed took the second core from the writes: 16 MiB made batches ~10% faster here.
@@ -137,12 +138,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       decodes: (node) => valueDecodes(node, this.valueEncoding),
       localFeed: () => this.#writer?.id ?? null,
       feeds: () => this.kappa.feeds(),
-      onOutboxError: (err) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err)
-      },
-      onStorageFault: (err) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err)
-      },
+      onOutboxError: (err) => emitIfListened(this, 'error', err),
+      onStorageFault: (err) => emitIfListened(this, 'error', err),
       space: spaceOf(storage, this.db, opts.minFreeBytes),
       reopen: this.#owned
         ? async () => {
@@ -181,16 +178,21 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         // replication that brought it fails as for a node whose value does not decode.
         this.#dag.commits.countMalformed()
         this.#refuseLive(true)
-        if (this.listenerCount('error') > 0) this.emit('error', err)
+        emitIfListened(this, 'error', err)
         return
       }
       // The DAG view failing stops the DAG; the store's own errors (no view name) are only passed on.
       if (name === HYPERLOG_NAME) this.#dag.fail(err)
       else if (name !== undefined) return
-      if (this.listenerCount('error') > 0) this.emit('error', err)
+      emitIfListened(this, 'error', err)
     })
     this.#opened = this.#open()
-    this.#opened.catch(() => undefined)
+    markHandled(this.#opened)
+  }
+
+  /** The database key of the log's feeds: replicas replicate only with logs of the same key. */
+  get key(): Buffer {
+    return this.kappa.key
   }
 
   /** The largest change number: how many nodes are visible here. */
@@ -381,9 +383,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         detach: (index) => dag.detach(index),
       },
       (node) => sharedNode<T>(node, this.valueEncoding),
-      (err) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err)
-      },
+      (err) => emitIfListened(this, 'error', err),
       opts,
     )
     this.#indexes.add(index)
@@ -429,15 +429,15 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         `MAX_ENTRY_BYTES (${MAX_ENTRY_BYTES}): it was never appended to the log and never will be; ` +
         'it stays readable here but does not replicate (an empty entry holds its seq)',
     )
-    if (this.listenerCount('error') > 0) this.emit('error', err)
+    emitIfListened(this, 'error', err)
   }
 
   async #close(): Promise<void> {
-    await this.#opened.catch(() => undefined)
+    await settled(this.#opened)
     await this.#queue.idle
     this.#dag.closeWrites(KappaError.closed('hyperlog'))
     // Appended now if possible; durable in the outbox (replayed at open) either way.
-    await this.#dag.outbox.flush().catch(() => undefined)
+    await this.#dag.outbox.flush().catch(safetyCatch)
     for (const stream of this.#liveStreams) stream.finish()
     for (const stream of this.#liveReplications) stream.destroy()
     await Promise.allSettled([...this.#indexes].map((index) => index.close()))

@@ -72,7 +72,7 @@ export function toSignable(key: NodeHash, record: NodeRecord): SignableNode {
   }
 }
 
-/** The application identity, else the writer's public key (CONTRACT §3). */
+/** The application identity, else the writer's public key. */
 function identityOf(record: NodeRecord): Buffer {
   return record.entry.identity ?? writerKey(record.feed)
 }

@@ -16,8 +16,9 @@ import { KappaError } from '../errors.js'
 import { MAX_ENTRY_BYTES } from '../feeds/limits.js'
 import type { Feed } from '../feeds/types.js'
 import type { LevelDb, LevelOperation, LevelSublevel } from '../kappa/index.js'
-import { writeBatch } from '../kappa/level-batch.js'
+import { writeBatch } from '../level/index.js'
 import { decodeOutboxRecord, encodeOutboxRecord, lexHex, fromLexHex } from './messages.js'
+import { toError } from '../util/errors.js'
 
 /**
  * How long committed entries wait before the flusher appends them: sequential awaited writes then
@@ -219,7 +220,7 @@ export class Outbox {
       // Still durable in the outbox: retried by the next write, a flush, or the next open.
       this.#queued = [...groups, ...this.#queued]
       this.#queuedEntries = this.#queued.reduce((n, g) => n + g.entries.length, 0)
-      this.#failure = err instanceof Error ? err : new Error(String(err))
+      this.#failure = toError(err)
       if (!failing) this.#onError(this.#failure)
       return
     }

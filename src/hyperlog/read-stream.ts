@@ -5,6 +5,7 @@
  */
 import { RowReadable } from '../util/typed-readable.js'
 import type { KnownNode } from './dag-indexer.js'
+import { toError } from '../util/errors.js'
 
 /** What a change stream reads from: the committed DAG index. */
 export interface ChangeSource {
@@ -87,7 +88,7 @@ export class ChangeStream<T> extends RowReadable<T> {
           if (this.#opts.tail) this.#low = this.#source.changes
           this.#pull()
         },
-        (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => this.destroy(toError(err)),
       )
       return
     }
@@ -104,7 +105,7 @@ export class ChangeStream<T> extends RowReadable<T> {
     this.#source
       .readChanges({ gt: this.#low, lt: this.#high, reverse: this.#opts.reverse, limit })
       .then((nodes) => this.#deliver(nodes, limit))
-      .catch((err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))))
+      .catch((err: unknown) => this.destroy(toError(err)))
   }
 
   #deliver(nodes: KnownNode[], asked: number): void {

@@ -3,9 +3,8 @@
  * `ViewBatch`, the same staging `levelView` uses) and committed with the index's position in one
  * atomic batch; `get` sees the staged value first, else the committed one.
  */
-import type { ViewBatch } from '../kappa/view-batch.js'
-import { type LevelSublevel } from '../kappa/view-batch.js'
-import type { LevelDb } from '../kappa/index.js'
+import type { ViewBatch } from '../kappa/index.js'
+import type { LevelDb, LevelSublevel } from '../level/index.js'
 import type { BatchProof } from './types.js'
 
 export class StagedWrites {

@@ -4,7 +4,7 @@
  * Arity decides, never "whichever settles first": an `async` hook that also takes a callback
  * resolves before it calls back, and would otherwise be read as done too early.
  */
-import { toError } from '../util/callback.js'
+import { toError } from '../util/errors.js'
 
 type Hook = (...args: never[]) => unknown
 

@@ -38,3 +38,5 @@ export type {
   ViewStateName,
   VoidCallback,
 } from './types.js'
+export { decodePositions, encodePositions } from './messages.js'
+export type { ViewPositions } from './messages.js'

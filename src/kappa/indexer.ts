@@ -1,5 +1,5 @@
 /**
- * `Indexer`: runs one view over every feed (multifeed-index semantics, CONTRACT §2). It maps
+ * `Indexer`: runs one view over every feed (multifeed-index semantics; docs/DESIGN.md, "Indexing"). It maps
  * batches of contiguous entries of one feed, persists its positions after each batch, and reports
  * its progress and state. One run loop at a time; appends only wake it.
  */
@@ -8,7 +8,7 @@ import type { Feed, FeedKey } from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { callHook } from './call-hook.js'
 import { directHooksOf } from './direct-hooks.js'
-import { catchUpLengths } from './feed-lengths.js'
+import { catchUpLengths } from '../feeds/index.js'
 import { ReadAhead, Undecodable } from './read-ahead.js'
 import { decodePositions, encodePositions, encodePositionsWith } from './messages.js'
 import type {
@@ -20,6 +20,7 @@ import type {
   ViewStateName,
   VoidCallback,
 } from './types.js'
+import { toError } from '../util/errors.js'
 
 export const DEFAULT_MAX_BATCH = 100
 
@@ -280,7 +281,8 @@ export class Indexer<T = unknown> implements ViewHandle {
     let skipped = 0
     for (let i = 0; i < values.length; i++) {
       const value = values[i]
-      // A remote entry that does not decode: skipped, reported, and the view goes on (CONTRACT §1).
+      // A remote entry that does not decode: skipped, reported, and the view goes on (a peer's bad
+      // entry must never stop a view).
       if (value instanceof Undecodable) {
         skipped++
         this.onUndecodable(key, start + i, value.error)
@@ -347,7 +349,7 @@ export class Indexer<T = unknown> implements ViewHandle {
   }
 
   private fail(err: unknown): void {
-    const error = err instanceof Error ? err : new Error(String(err))
+    const error = toError(err)
     this.failure = error
     this.pauseWanted = false
     this.setState('error')

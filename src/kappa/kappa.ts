@@ -1,5 +1,5 @@
 /**
- * `Kappa`: a Multifeed plus materialized views (kappa-core 6 semantics, CONTRACT §2). Each view
+ * `Kappa`: a Multifeed plus materialized views (kappa-core 6 semantics; docs/DESIGN.md, "Views"). Each view
  * runs in its own `Indexer`; the core watches every feed once and wakes the indexers.
  */
 import { EventEmitter } from 'node:events'
@@ -10,7 +10,6 @@ import type { CorestoreLike, Feed, FeedKey, ReplicateOptions, ReplicationStream 
 import { withCallback, type Callback } from '../util/callback.js'
 import { Indexer } from './indexer.js'
 import { Members, checkMembershipOption, type MembershipOption } from './members.js'
-import { joinLive, type Join, type JoinLiveOptions, type TopicInput } from '../net/index.js'
 import type {
   BoundApi,
   KappaEvents,
@@ -21,6 +20,7 @@ import type {
   ViewState,
   VoidCallback,
 } from './types.js'
+import { emitIfListened, markHandled } from '../util/errors.js'
 
 export interface KappaOptions<T = unknown> extends MultifeedOptions {
   /** A preconfigured Multifeed to use instead of opening one on `storage` (it stays yours to close). */
@@ -96,7 +96,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     this.multifeed.on('feed', (feed) => this.watch(feed))
     // The store's own errors (a peer's feed forked: ERR_FORK) reach the core's listeners, with no view name.
     this.multifeed.on('error', (err) => {
-      if (this.listenerCount('error') > 0) this.emit('error', err)
+      emitIfListened(this, 'error', err)
     })
     this.members =
       option === 'open'
@@ -117,7 +117,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     const members = this.members
     this.opened = members ? this.multifeed.ready().then(() => members.open()) : this.multifeed.ready()
     // Opening failures reach callers through ready() and the views' error state.
-    this.opened.catch(() => undefined)
+    markHandled(this.opened)
   }
 
   /** Get or create the local writable feed `name` (default `'default'`). */
@@ -135,6 +135,11 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
       return withCallback(Promise.reject(KappaError.closed('kappa')), callback)
     }
     return this.multifeed.writer(name, opts, cb)
+  }
+
+  /** The database key: replicas replicate only with stores of the same key (the Multifeed's). */
+  get key(): Buffer {
+    return this.multifeed.key
   }
 
   /** The feed with this key (Buffer or hex), or undefined. */
@@ -164,15 +169,6 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
         if (typeof beforeCaughtUp === 'function') await beforeCaughtUp()
       },
     })
-  }
-
-  /**
-   * Live replication with every peer found on `topic` through Hyperswarm (default topic: derived from
-   * the database key). Returns a `Join`; `leave()` it to stop.
-   */
-  join(topic?: TopicInput | JoinLiveOptions, opts?: JoinLiveOptions): Join {
-    if (this.closing) throw KappaError.closed('kappa')
-    return joinLive(this, this.multifeed.key, topic, opts)
   }
 
   /**
@@ -218,7 +214,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
       onStateUpdate: (state) => this.emit('state-update', name, state),
       onError: (err) => {
         // kappa-core crashed the process when nobody listened; a failed view must not.
-        if (this.listenerCount('error') > 0) this.emit('error', err, name)
+        emitIfListened(this, 'error', err, name)
       },
       onUndecodable: (feed, seq, err) => this.reportUndecodable(feed, seq, err),
       counted: this.members
@@ -310,7 +306,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     const id = `${feed}:${seq}`
     if (this.undecodable.has(id)) return
     this.undecodable.add(id)
-    if (this.listenerCount('error') > 0) this.emit('error', err)
+    emitIfListened(this, 'error', err)
   }
 
   private watch(feed: Feed<T>): void {

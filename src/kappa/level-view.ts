@@ -20,7 +20,7 @@ import { ViewDb, type SublevelOptions } from './view-db.js'
 import { ViewStaging } from './view-staging.js'
 import { ViewChanges } from './view-changes.js'
 import { attachDirectHooks } from './direct-hooks.js'
-import { writeBatch } from './level-batch.js'
+import { writeBatch } from '../level/index.js'
 
 /** What a levelView setup returns: a view without the state hooks, which levelView provides. */
 export type LevelViewDefinition<T = unknown, Api extends object = object> = Omit<

@@ -7,6 +7,7 @@
  */
 import { KappaError } from '../errors.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
+import { markHandled } from '../util/errors.js'
 
 /** Entries per read, at least (a view's `maxBatch` when larger). */
 export const READ_AHEAD_ENTRIES = 1024
@@ -71,7 +72,7 @@ export class ReadAhead<T> {
     if (this.next) return
     const values = this.readChunk(feed, start)
     // A failed read ahead surfaces when (and only if) its chunk is used.
-    values.catch(() => undefined)
+    markHandled(values)
     this.next = { feed: feed.id, start, values }
   }
 

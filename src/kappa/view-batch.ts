@@ -3,17 +3,10 @@
  * with the view's position in one atomic level batch (level-view.ts). Reads inside `map` see these
  * staged writes first (`lookup`), so a map can read what it wrote earlier in the same batch.
  */
-import type { AbstractBatchOperation, AbstractLevel, AbstractSublevel } from 'abstract-level'
 import { KappaError } from '../errors.js'
+import type { LevelDb, LevelSublevel } from '../level/types.js'
 
-/** Any abstract-level database or sublevel, whatever its encodings. */
-export type LevelDb = AbstractLevel<unknown, unknown, unknown>
-
-/** A sublevel of some LevelDb. */
-export type LevelSublevel = AbstractSublevel<LevelDb, unknown, unknown, unknown>
-
-/** An operation of `db.batch(ops)`, possibly aimed at a sublevel of `db`. */
-export type LevelOperation = AbstractBatchOperation<LevelDb, unknown, unknown>
+export type { LevelDb, LevelOperation, LevelSublevel } from '../level/types.js'
 
 /** A level encoding as `db.keyEncoding(name)` / `db.valueEncoding(name)` return it. */
 interface LevelEncoding {

@@ -8,6 +8,7 @@ import { KappaError } from '../errors.js'
 import { keyBytes, stored, type LevelSublevel, type StagedKey } from './view-batch.js'
 import type { ViewChanges } from './view-changes.js'
 import { inRange, levelRange, rangeBounds, type KeyRange } from './view-range.js'
+import { markHandled, settled } from '../util/errors.js'
 
 export interface ViewRangeOptions<K = string> extends KeyRange<K> {
   /** Descending key order. */
@@ -78,7 +79,7 @@ export class ViewIterator<R> implements AsyncIterableIterator<R> {
         }
       }),
     )
-    this.#iterator.catch(() => undefined) // reported by next()
+    markHandled(this.#iterator) // reported by next()
   }
 
   /**
@@ -96,7 +97,7 @@ export class ViewIterator<R> implements AsyncIterableIterator<R> {
   /** The next row; calls are served one after another. */
   next(): Promise<IteratorResult<R, undefined>> {
     const result = this.#queue.then(() => this.#next())
-    this.#queue = result.catch(() => undefined)
+    this.#queue = settled(result)
     return result
   }
 

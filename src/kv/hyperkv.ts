@@ -18,7 +18,6 @@ import { decodeRegister } from './messages.js'
 import { WriteQueue } from './write-queue.js'
 import { RegisterStore } from './register-store.js'
 import { LocalWrites } from './local-writes.js'
-import { joinLive, type Join, type JoinLiveOptions, type TopicInput } from '../net/index.js'
 import { createKvReadStream, type RegisterSource } from './read-stream.js'
 import { createKvHistoryStream } from './history-stream.js'
 import { openKvStorage } from './storage.js'
@@ -221,13 +220,9 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
     })
   }
 
-  /**
-   * Live replication with every peer found on `topic` through Hyperswarm (default topic: derived from
-   * the database key). Returns a `Join`; `leave()` it to stop.
-   */
-  join(topic?: TopicInput | JoinLiveOptions, opts?: JoinLiveOptions): Join {
-    this.#assertOpen()
-    return joinLive(this.log, this.log.kappa.multifeed.key, topic, opts)
+  /** The database key of the store's log: replicas replicate only with stores of the same key. */
+  get key(): Buffer {
+    return this.log.key
   }
 
   close(cb?: Callback<void>): Promise<void> {

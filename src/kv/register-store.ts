@@ -116,8 +116,8 @@ export class RegisterStore {
   /**
    * Starts learning which keys have a register (one scan of the stored keys, in the background);
    * from its end on, keys never written are not read. The keys staged before (`#early`) join the
-   * filter, so none whose batch commits after the scan's snapshot is missed. Idempotent. A failed
-   * scan leaves every key read as before.
+   * filter, so none whose batch commits after the scan's snapshot is missed. Idempotent. After a
+   * failed scan there is no filter: every key is read.
    */
   learnKeys(): void {
     const early = this.#early

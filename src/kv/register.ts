@@ -1,5 +1,5 @@
 /**
- * The multi-value register rule, as a pure function (hyperkv's indexer, ORIGINALS §1.3).
+ * The multi-value register rule, as a pure function (hyperkv 2.1's indexer; docs/DESIGN.md, "kv: HyperKV").
  *
  * Nodes are applied in the hyperlog's change order, which is topological on every replica: a node
  * arrives only after everything it links to. So "the heads of key K are the K-nodes no later K-node

@@ -8,7 +8,7 @@
  * issued concurrently. A `batch` call is its own commit (all or nothing), never merged with others.
  */
 import { isKappaError } from '../errors.js'
-import { toError } from '../util/callback.js'
+import { toError } from '../util/errors.js'
 
 interface Pending<Row, Result> {
   rows: Row[]

@@ -1,6 +1,6 @@
 /**
  * Is a DHT bootstrap node answering? Hyperswarm cannot tell "offline" from "no peers yet": with no
- * bootstrap node reachable its first announce and lookup just take long (measured: `ready()` after
+ * bootstrap node reachable its first announce and lookup just take long (`ready()` after about
  * 24 s) and then find nothing. The probe pings every bootstrap node (a DHT ping, one UDP round trip
  * each) and keeps doing so: often while none answers, seldom while one does.
  */

@@ -2,7 +2,7 @@
  * Where a swarm's DHT node bootstraps from: an option, else `$HYPERKV_BOOTSTRAP`, else Hyperswarm's
  * public bootstrap nodes. A bootstrap list made only of loopback addresses means a local testnet;
  * the node then binds 127.0.0.1 too, or the testnet's nodes would hand out addresses the peers
- * cannot reach each other on (measured: servers then never see a connection).
+ * cannot reach each other on (servers then never see a connection).
  */
 import { KappaError } from '../errors.js'
 

@@ -1,6 +1,7 @@
 /**
- * What `kv.join()` and `core.join()` are: `join` with the store's own live replication, on the
- * topic of its database key unless a topic is given.
+ * `joinLive(store)`: `join` with the store's own live replication, on the topic of its database
+ * key unless a topic is given. The stores do not import this module (nor Hyperswarm): an app that
+ * never joins a swarm never loads one.
  */
 import type { Duplex } from 'node:stream'
 import { KappaError } from '../errors.js'
@@ -8,32 +9,35 @@ import { join, type Join } from './join.js'
 import { topicFromKey, type TopicInput } from './topic.js'
 import type { JoinOptions } from './types.js'
 
-/** Anything with kappadb's `replicate(isInitiator, { live })`: Multifeed, Kappa, Hyperlog. */
+/** A store with kappadb's `key` and `replicate(isInitiator, { live })`: Multifeed, Kappa, Hyperlog. */
 export interface LiveReplicable {
+  readonly key: Uint8Array
   replicate(isInitiator: boolean, opts: { live: boolean }): Duplex
 }
 
 export type JoinLiveOptions = Omit<JoinOptions, 'replicate'>
 
 /**
- * `joinLive(store, databaseKey, topic?, opts?)`, also `joinLive(store, databaseKey, opts)`.
- * The swarm's connection is already encrypted and knows its role; the store's replication runs
- * inside it (piped by `join`).
+ * `joinLive(store, topic?, opts?)`, also `joinLive(store, opts)`. The swarm's connection is
+ * already encrypted and knows its role; the store's replication runs inside it (piped by `join`).
  */
 export function joinLive(
   store: LiveReplicable,
-  databaseKey: Uint8Array,
   topic?: TopicInput | JoinLiveOptions,
   opts?: JoinLiveOptions,
 ): Join {
+  if (store === null || typeof store !== 'object' || typeof store.replicate !== 'function') {
+    throw KappaError.invalid('joinLive(store): store must have replicate() and a database key')
+  }
   if (isOptions(topic)) {
-    if (opts !== undefined) throw KappaError.invalid('join(topic, opts): topic must be a name or 32 bytes')
-    return joinLive(store, databaseKey, undefined, topic)
+    if (opts !== undefined)
+      throw KappaError.invalid('joinLive(store, topic, opts): topic must be a name or 32 bytes')
+    return joinLive(store, undefined, topic)
   }
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
     throw KappaError.invalid('join options must be an object')
   }
-  return join(topic ?? topicFromKey(databaseKey), {
+  return join(topic ?? topicFromKey(store.key), {
     ...opts,
     replicate: (socket) => store.replicate(socket.isInitiator, { live: true }),
   })

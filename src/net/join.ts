@@ -1,7 +1,7 @@
 /**
  * `join(topic, opts)`: live replication with every peer Hyperswarm finds on a topic. Generic over
  * the replication: `opts.replicate(socket, peer)` turns each encrypted connection into a stream
- * (Multifeed, Kappa, Hyperlog and HyperKV all provide one), so `kv.join()` and `core.join()` are
+ * (Multifeed, Kappa, Hyperlog and HyperKV all provide one), so `joinLive(kv.log)` and `joinLive(core)` are
  * one-liners over this. Hyperswarm itself reconnects to peers that drop while the topic is joined.
  */
 import { EventEmitter } from 'node:events'
@@ -11,7 +11,8 @@ import type { PeerDiscoverySession, PeerInfo } from 'hyperswarm'
 import HyperDHT from 'hyperdht'
 import type { NoiseSecretStream } from '@hyperswarm/secret-stream'
 import { KappaError } from '../errors.js'
-import { toError, withCallback, type Callback } from '../util/callback.js'
+import { withCallback, type Callback } from '../util/callback.js'
+import { toError } from '../util/errors.js'
 import { isLoopbackOnly, resolveBootstrap } from './bootstrap.js'
 import { BootstrapProbe } from './bootstrap-probe.js'
 import { toTopic, type Topic, type TopicInput } from './topic.js'

@@ -3,14 +3,12 @@
  * argument is a function that function is called Node-style `(err, result)` instead. A rejection
  * is then always handled, so a callback user never sees an unhandled rejection.
  */
+import { toError } from './errors.js'
+
 export type Callback<T> = (err: Error | null, result?: T) => void
 
 /** Node-style callback with a result the caller may rely on when `err` is null. */
 export type ResultCallback<T> = (err: Error | null, result: T) => void
-
-export function isCallback(value: unknown): value is Callback<never> {
-  return typeof value === 'function'
-}
 
 /**
  * Settles `cb` (when given) from `promise`, on a fresh tick so an exception thrown by the callback
@@ -41,8 +39,4 @@ export function optsAndCallback<O, C extends (...args: never[]) => void>(
 ): [O | undefined, C | undefined] {
   if (typeof a === 'function') return [undefined, a as C]
   return [a as O | undefined, b]
-}
-
-export function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err))
 }

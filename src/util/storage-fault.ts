@@ -15,6 +15,7 @@
  */
 import { statfs } from 'node:fs/promises'
 import { KappaError } from '../errors.js'
+import { messageOf } from './errors.js'
 
 /** Local writes fail (`ERR_STORAGE`, `ENOSPC`) while the file system has less than this free. */
 export const MIN_FREE_BYTES = 64 * 1024 * 1024
@@ -64,7 +65,7 @@ export function storageError(what: string, err: unknown): KappaError {
   const found = findCause(err)
   // Ours already (a free-space refusal, a wrapped fault): it names the cause.
   if (err instanceof KappaError && err.code === 'ERR_STORAGE' && found !== null) return err
-  const detail = found ? found.message : err instanceof Error ? err.message : String(err)
+  const detail = found ? found.message : messageOf(err)
   return new KappaError('ERR_STORAGE', `${what}: ${found ? `${found.name} (${detail})` : detail}`, {
     cause: err,
   })
@@ -72,8 +73,8 @@ export function storageError(what: string, err: unknown): KappaError {
 
 /**
  * How long a measurement of the free space is trusted while writes stay well within it: 250 ms,
- * or 5 s with more than 16 floors to spare (a `statfs` costs the main thread ~2 ms on some file
- * systems here).
+ * or 5 s with more than 16 floors to spare (a `statfs` costs the main thread milliseconds on some
+ * file systems).
  */
 const RECHECK_MS = 250
 const RECHECK_ROOMY_MS = 5000

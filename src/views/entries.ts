@@ -3,7 +3,7 @@
  * reading entries back from the core's feeds by id.
  */
 import { KappaError } from '../errors.js'
-import { toError } from '../util/callback.js'
+import { toError } from '../util/errors.js'
 import type { Entry, Kappa } from '../kappa/index.js'
 import { parseEntryId } from './keys.js'
 

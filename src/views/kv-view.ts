@@ -36,6 +36,7 @@ import {
 import { callEntryMap, fetchEntries, type EntryMap } from './entries.js'
 import { compareEntryIds, compareUtf8, entryId, escapeKey, unescapeKey } from './keys.js'
 import { RowStream, type RowSource } from './row-stream.js'
+import { emitIfListened, toError } from '../util/errors.js'
 
 /** One operation of an entry: it writes `key`, superseding the entries `links` names. */
 export interface KvViewOp {
@@ -223,7 +224,7 @@ export function kvView<T = unknown>(
                     now.map(([key], i) => ({ key, heads: heads[i]! })),
                   )
                 } catch (err) {
-                  if (watch.listenerCount('error') > 0) watch.emit('error', err as Error)
+                  emitIfListened(watch, 'error', toError(err))
                 }
               })
             })

@@ -192,7 +192,7 @@ test('two HyperKV stores replicate live through kv.join: a put on one is read on
   const before = await a.put('greeting', 'hello')
   for (const kv of kvs) {
     // The database key's topic, the log's live replication.
-    joins.push(kv.join({ dht: testnet.createNode() }))
+    joins.push(joinLive(kv.log, { dht: testnet.createNode() }))
   }
   await until(() => b.log.changes === 1, 'the first put to reach b')
   await b.ready()
@@ -211,19 +211,21 @@ test('joinLive: the topic comes from the database key unless one is given; bad a
     await Promise.all(joins.map((j) => j.leave()))
     await testnet.destroy()
   })
-  const store = { replicate: () => new Duplex({ read() {}, write: (_c, _e, done) => done() }) }
+  const replicate = (): Duplex => new Duplex({ read() {}, write: (_c, _e, done) => done() })
   const key = Buffer.alloc(32, 1)
-  joins.push(joinLive(store, key, { dht: testnet.createNode() }))
-  joins.push(joinLive(store, key, 'room', { dht: testnet.createNode() }))
+  const store = { key, replicate }
+  joins.push(joinLive(store, { dht: testnet.createNode() }))
+  joins.push(joinLive(store, 'room', { dht: testnet.createNode() }))
   assert.deepEqual(joins[0]!.topic, topicFromKey(key))
   assert.deepEqual(joins[1]!.topic, topicFromName('room'))
   const invalid = (err: unknown): boolean => isKappaError(err, 'ERR_INVALID_ARGUMENT')
-  assert.throws(() => joinLive(store, key, {}, {}), invalid)
-  assert.throws(() => joinLive(store, key, 'room', 5 as never), invalid)
-  assert.throws(() => joinLive(store, Buffer.alloc(3)), invalid)
+  assert.throws(() => joinLive(store, {}, {}), invalid)
+  assert.throws(() => joinLive(store, 'room', 5 as never), invalid)
+  assert.throws(() => joinLive({ key: Buffer.alloc(3), replicate }), invalid)
+  assert.throws(() => joinLive(null as never), invalid)
 })
 
-test('two Kappa cores replicate live through core.join and index what arrives', async (t) => {
+test('two Kappa cores replicate live through joinLive and index what arrives', async (t) => {
   const { kappa } = await import('../../src/kappa/index.js')
   const testnet = await createTestnet(3)
   const dirs = [
@@ -249,7 +251,7 @@ test('two Kappa cores replicate live through core.join and index what arrives', 
   const [a, b] = cores as [(typeof cores)[0], (typeof cores)[0]]
   await (await a.writer('default')).append([1, 2, 3])
   await (await b.writer('default')).append(10)
-  for (const core of cores) joins.push(core.join({ dht: testnet.createNode() }))
+  for (const core of cores) joins.push(joinLive(core, { dht: testnet.createNode() }))
   await until(() => a.feeds().length === 2 && b.feeds().length === 2, 'each core to learn the other feed')
   await until(
     () => a.feeds().every((f) => f.length > 0) && b.feeds().every((f) => f.length > 0),
@@ -259,7 +261,7 @@ test('two Kappa cores replicate live through core.join and index what arrives', 
   await b.ready('sum')
   assert.deepEqual(sums, [16, 16])
   assert.throws(
-    () => a.join(Buffer.alloc(31)),
+    () => joinLive(a, Buffer.alloc(31)),
     (err: unknown) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
   )
 })

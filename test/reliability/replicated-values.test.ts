@@ -43,7 +43,7 @@ async function world(t: TestContext) {
   const kv = new HyperKV(dir)
   const evil = new Kappa<Buffer>(join(root, 'evil'), {
     valueEncoding: 'binary',
-    key: kv.log.kappa.multifeed.key,
+    key: kv.key,
   })
   let closed = false
   const close = async () => {

@@ -16,6 +16,7 @@ import { UsageError } from '../errors.js'
 import { peerKeyPair } from '../identity.js'
 import { plural, ProgressTicker, ReceivedNodes } from '../progress.js'
 import { holderStopped } from '../stop.js'
+import { messageOf } from '../../util/errors.js'
 
 export const prepareJoin: Prepare = (inv, env) => {
   const [name] = inv.args as [string | undefined]
@@ -30,7 +31,7 @@ export const prepareJoin: Prepare = (inv, env) => {
         `${ctx.dir} is joined already (topic ${host.swarm.topic.slice(0, 8)}…) by hyperkv process ${host.pid}`,
       )
     }
-    const databaseKey = kv.log.kappa.multifeed.key
+    const databaseKey = kv.key
     if (name === undefined && databaseKey.equals(OPEN_DATABASE_KEY)) {
       // The open key's topic is everyone's: every hyperkv directory never initialised would meet there.
       throw new UsageError(
@@ -116,7 +117,7 @@ function checkBootstrap(
     return value
   } catch (err) {
     const what = fromOption ? '--bootstrap' : '$HYPERKV_BOOTSTRAP'
-    throw new UsageError(`join: ${what}: ${err instanceof Error ? err.message : String(err)}`, 'join')
+    throw new UsageError(`join: ${what}: ${messageOf(err)}`, 'join')
   }
 }
 

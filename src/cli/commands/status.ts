@@ -45,7 +45,7 @@ async function collect(kv: HyperKV, host: Host): Promise<Status> {
   const kappa = kv.log.kappa
   const writer = await kappa.writer(LOG_WRITER)
   const feeds = kappa.feeds()
-  const key = kappa.multifeed.key
+  const key = kappa.key
   return {
     databaseKey: key.equals(OPEN_DATABASE_KEY) ? 'open' : key.toString('hex'),
     writer: writer.id,

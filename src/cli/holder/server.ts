@@ -22,6 +22,7 @@ import {
 } from '../messages.js'
 import { HOLDER_STOPPED } from '../stop.js'
 import { listenSocket } from './socket.js'
+import { messageOf } from '../../util/errors.js'
 
 /** What the holder runs for a client: its command line, its environment, and its stdio. */
 export interface RunRequest {
@@ -215,7 +216,7 @@ class Session {
       })
     } catch (err) {
       // execute reports failures itself; this is a defect of ours, told to the client, not thrown.
-      stderr.write(`hyperkv: ERR_INTERNAL: ${err instanceof Error ? err.message : String(err)}\n`)
+      stderr.write(`hyperkv: ERR_INTERNAL: ${messageOf(err)}\n`)
       code = 1
     }
     await Promise.all([stdout.flushed(), stderr.flushed()])

@@ -14,6 +14,7 @@ import { chmod, lstat, mkdir, realpath, unlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KappaError } from '../../errors.js'
+import { safetyCatch } from '../../util/errors.js'
 
 export const SOCKET_NAME = 'hyperkv.sock'
 /** A Unix socket's path holds at most this many bytes (Linux `sun_path`, 108 with its NUL). */
@@ -106,7 +107,7 @@ export async function listenSocket(path: string, onConnection: (socket: Socket) 
   await prepareParent(path)
   const entry = await inspectSocket(path)
   if (entry === 'foreign') throw new KappaError('ERR_STORAGE', `${path} exists and is not this user's socket`)
-  if (entry === 'ours') await unlink(path).catch(() => undefined)
+  if (entry === 'ours') await unlink(path).catch(safetyCatch)
   const server = createServer({ allowHalfOpen: false }, onConnection)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -131,5 +132,5 @@ export async function listenSocket(path: string, onConnection: (socket: Socket) 
 
 /** Removes the socket at `path` if it is ours: only while holding DIR (nobody listens on it). */
 export async function removeSocket(path: string): Promise<void> {
-  if ((await inspectSocket(path)) === 'ours') await unlink(path).catch(() => undefined)
+  if ((await inspectSocket(path)) === 'ours') await unlink(path).catch(safetyCatch)
 }

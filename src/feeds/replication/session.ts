@@ -4,7 +4,7 @@
  * Hypercore moves the blocks itself; this decides which cores to download and how far.
  *
  * Never returns a promise from a protomux `onmessage`: protomux keeps the whole muxer corked until
- * such a promise settles, which deadlocks a handler that waits for downloads (HYPERCORE-NOTES §1).
+ * such a promise settles, which deadlocks a handler that waits for downloads (docs/DESIGN.md, "Replication protocol", step 8).
  * And never ends the Noise stream while the muxer is corked (Hypercore corks it while it serves
  * block requests, across storage reads): the corked messages — our `done` — would be written after
  * the end and lost (`endNoise`).
@@ -192,10 +192,10 @@ export class ReplicationSession<T> {
     noise.on('data', (data: Buffer) => {
       if (data.byteLength > 0) this.onProgress()
     })
-    // Pipe form (HYPERCORE-NOTES §3): the Noise stream's raw side ⇄ the transport's inner side.
+    // The Noise stream's raw side ⇄ the transport's inner side, piped both ways.
     this.transport.inner.pipe(outer).pipe(this.transport.inner)
     // Synchronously, before any byte is processed: a peer's open that finds no local channel is
-    // rejected, and would look like a key mismatch (HYPERCORE-NOTES §4).
+    // rejected, and would look like a key mismatch (docs/DESIGN.md, "Replication protocol", step 3).
     const mux = noise.userData
     if (!mux) throw new KappaError('ERR_PROTOCOL', 'no protocol muxer on the stream')
     const channel = mux.createChannel({

@@ -1,5 +1,5 @@
 /**
- * writeBatch (src/kappa/level-batch.ts): whichever way it takes — a chained batch with prefixed keys
+ * writeBatch (src/level/level-batch.ts): whichever way it takes — a chained batch with prefixed keys
  * and no options when the root holds bytes, `db.batch(ops)` otherwise — the database ends up as
  * `db.batch(ops)` leaves it.
  */
@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
-import { writeBatch } from '../../src/kappa/level-batch.js'
-import type { LevelDb, LevelOperation } from '../../src/kappa/index.js'
+import { writeBatch } from '../../src/level/index.js'
+import type { LevelDb, LevelOperation } from '../../src/level/index.js'
 import { tempDir } from '../helpers/temp.js'
 
 type Root = 'classic-view' | 'classic-buffer' | 'classic-utf8' | 'memory-view' | 'memory-utf8'

@@ -1,19 +1,17 @@
 /**
  * `writeBatch(db, ops)`: `db.batch(ops)` — the same operations, atomically — as fast as the
  * database allows. The DAG and its views commit thousands of operations per batch, and how they
- * reach classic-level decides much of a write's cost (main-thread time per operation, measured):
- *
- *   array batch `db.batch(ops)`                                      ~1.6 µs
- *   chained batch, any per-operation options (sublevel, encoding)    ~5 µs
- *   chained batch, no options (the root's own encodings)             ~0.5 µs
+ * reach classic-level decides much of a write's cost: a chained batch whose operations carry no
+ * options (the root's own encodings) costs the main thread a fraction of an array batch
+ * `db.batch(ops)`, and one whose operations carry options (a sublevel, an encoding) costs the most.
  *
  * So when `db` is a root database with utf-8 keys and byte values (Hyperlog opens its own that
  * way) and every operation has a string key and aims at it or at a sublevel of it with utf-8 keys
  * and byte or utf-8 values, the operations go into a chained batch with the sublevel's prefix
  * already on the key, the value as bytes, and no options.
- * Anything else is one `db.batch(ops)`, as before.
+ * Anything else is one `db.batch(ops)`.
  */
-import type { LevelDb, LevelOperation } from './view-batch.js'
+import type { LevelDb, LevelOperation } from './types.js'
 
 interface MaybeSublevel {
   keyEncoding(): { format: string }

@@ -5,7 +5,8 @@
  * a catch-up that is not one (a replicated node already stored, yet not in any view). Readiness
  * therefore counts a feed as current only when every contiguous block is accounted for.
  */
-import type { Feed } from '../feeds/types.js'
+import type { Feed } from './types.js'
+import { safetyCatch } from '../util/errors.js'
 
 /** The feed's `length` covers every contiguous block its Hypercore holds. */
 export function lengthIsCurrent(feed: Pick<Feed, 'upToDate'>): boolean {
@@ -19,5 +20,5 @@ export function lengthIsCurrent(feed: Pick<Feed, 'upToDate'>): boolean {
 export async function catchUpLengths(feeds: readonly Feed<unknown>[]): Promise<void> {
   const lagging = feeds.filter((feed) => !lengthIsCurrent(feed))
   if (lagging.length === 0) return
-  await Promise.all(lagging.map((feed) => feed.update().catch(() => undefined)))
+  await Promise.all(lagging.map((feed) => feed.update().catch(safetyCatch)))
 }
