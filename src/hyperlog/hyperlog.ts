@@ -138,6 +138,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       decodes: (node) => valueDecodes(node, this.valueEncoding),
       localFeed: () => this.#writer?.id ?? null,
       feeds: () => this.kappa.feeds(),
+      counted: (feed) => this.kappa.counted(feed),
       onOutboxError: (err) => emitIfListened(this, 'error', err),
       onStorageFault: (err) => emitIfListened(this, 'error', err),
       space: spaceOf(storage, this.db, opts.minFreeBytes),
@@ -274,7 +275,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       checkNodeHash(key)
       checkGetOptions(options)
       const [record] = await this.#dag.readRecords([key])
-      if (!record) throw KappaError.notFound(`node not found: ${key}`)
+      // A hidden node (its entry does not count) resolves as a link, but is never shown.
+      if (!record || this.#dag.isHidden(record)) throw KappaError.notFound(`node not found: ${key}`)
       return this.#toNode({ hash: key as NodeHash, record }, options?.valueEncoding)
     })
     return withCallback(done, callback)
@@ -372,6 +374,9 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       {
         get changes() {
           return dag.changes
+        },
+        get generation() {
+          return dag.generation
         },
         readChanges: (range) => dag.readChanges(range),
         onCommit: (listener) => dag.onCommit(listener),

@@ -75,6 +75,8 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   private readonly undecodable = new Set<string>()
   private readonly opened: Promise<void>
   private closing: Promise<void> | null = null
+  /** Goes up at every change of what counts (the views with excluded entries recount then). */
+  private exclusions = 0
 
   constructor(storage: string | CorestoreLike | null | undefined, opts: KappaOptions<T> = {}) {
     super()
@@ -147,6 +149,17 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     return this.multifeed.feed(key)
   }
 
+  /**
+   * How many entries of the feed with this key (Buffer or hex) count, from seq 0: every entry it
+   * holds, or fewer in an owned database (none for a writer that is not a member; up to `upTo`
+   * for a removed one). Views see only these, unless they declare `withExcluded`. 0 for a feed
+   * this store does not hold.
+   */
+  counted(key: Buffer | string): number {
+    const feed = this.multifeed.feed(key)
+    return feed ? this.countedOf(feed) : 0
+  }
+
   /** Every feed, local and remote, in the order first added. */
   feeds(): Feed<T>[] {
     return this.multifeed.feeds()
@@ -217,9 +230,8 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
         emitIfListened(this, 'error', err, name)
       },
       onUndecodable: (feed, seq, err) => this.reportUndecodable(feed, seq, err),
-      counted: this.members
-        ? (this.members.counted.bind(this.members) as (feed: Feed<T>) => number)
-        : undefined,
+      counted: (feed) => this.countedOf(feed),
+      exclusions: () => this.exclusions,
     })
     this.indexers.set(name, indexer)
     ;(this.api as Record<string, unknown>)[name] = bindApi(view.api, indexer, this)
@@ -319,8 +331,13 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     this.wakeAll()
   }
 
+  private countedOf(feed: Feed<T>): number {
+    return this.members ? this.members.counted(feed) : feed.length
+  }
+
   /** The membership changed: the views index what counts now (re-indexing where less does). */
   private async membersChanged(): Promise<void> {
+    this.exclusions++
     this.wakeAll()
     if (this.closing) return
     await Promise.all([...this.indexers.values()].map((indexer) => indexer.ready()))
@@ -362,7 +379,7 @@ function checkViewArguments(
   if (view === null || typeof view !== 'object') throw KappaError.invalid('view must be an object')
   const v = view as Record<string, unknown>
   if (typeof v.map !== 'function') throw KappaError.invalid('view.map must be a function')
-  for (const hook of ['indexed', 'fetchState', 'storeState', 'clearIndex', 'clearState']) {
+  for (const hook of ['indexed', 'fetchState', 'storeState', 'clearIndex', 'clearState', 'recount']) {
     if (v[hook] !== undefined && typeof v[hook] !== 'function')
       throw KappaError.invalid(`view.${hook} must be a function`)
   }
@@ -374,6 +391,12 @@ function checkViewArguments(
     (typeof v.maxBatch !== 'number' || !Number.isInteger(v.maxBatch) || v.maxBatch < 1)
   ) {
     throw KappaError.invalid('view.maxBatch must be a positive integer')
+  }
+  if (v.withExcluded !== undefined && typeof v.withExcluded !== 'boolean') {
+    throw KappaError.invalid('view.withExcluded must be a boolean')
+  }
+  if (v.recount !== undefined && v.withExcluded !== true) {
+    throw KappaError.invalid('view.recount belongs to a view with withExcluded: true')
   }
   if (v.api !== undefined && (v.api === null || typeof v.api !== 'object')) {
     throw KappaError.invalid('view.api must be an object')
