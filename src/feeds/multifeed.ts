@@ -14,7 +14,7 @@ import { withCallback, type Callback } from '../util/callback.js'
 import { namespaceOf, toDatabaseKey, toFeedKey } from './database-key.js'
 import { HypercoreFeed, type FeedHost } from './feed.js'
 import { FeedList } from './feed-list.js'
-import { emptyFeedState, type FeedState } from './messages.js'
+import { emptyFeedState, type BlockRecord, type FeedState } from './messages.js'
 import {
   closeStore,
   createStore,
@@ -25,9 +25,11 @@ import {
 } from './open-store.js'
 import { Replicator } from './replication/replicator.js'
 import type {
+  BlockOptions,
   Codec,
   CorestoreLike,
   Feed,
+  FeedKey,
   KeyPair,
   MultifeedEvents,
   ReplicateOptions,
@@ -89,6 +91,12 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** Multifeeds sharing this one's Corestore (`sibling`): closed before it. */
   private readonly siblings: Multifeed<unknown>[] = []
   private readonly feedHost: FeedHost
+  /** Blocked feeds by hex key (loaded at open; `block`/`unblock`). */
+  private readonly blockedKeys = new Map<string, BlockRecord>()
+  /** Block changes run one at a time, in call order. */
+  private blocking: Promise<unknown> = Promise.resolve()
+  /** Why `block(key, { drop: true })` is refused here (`refuseDrop`), or null: drop is allowed. */
+  private dropRefusal: string | null = null
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private _closed = false
@@ -123,6 +131,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
         this.guard(core)
         this.replicator.coreOpened(core)
       },
+      checkNotBlocked: (key) => this.checkNotBlocked(key),
     }
   }
 
@@ -167,6 +176,67 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** Every feed, local and remote, in the order first added (the same after reopening). */
   feeds(): Feed<T>[] {
     return this.ordered.slice()
+  }
+
+  /**
+   * Blocks the feed with this key (Buffer or hex) in this store, persisted locally and never
+   * replicated: it is not downloaded further, not served and not offered to any peer (live streams
+   * included), and stays in `feeds()`. A key never seen may be blocked in advance. `opts.drop`
+   * also frees its stored blocks. Resolves once the block is stored; `'block'` fires then (not for
+   * a key already blocked). One of this store's own writers: ERR_INVALID_ARGUMENT.
+   */
+  block(key: Buffer | string, opts?: BlockOptions | Callback<void>, cb?: Callback<void>): Promise<void> {
+    if (typeof opts === 'function') return this.block(key, undefined, opts)
+    try {
+      const feedKey = toFeedKey(key)
+      const drop = checkBlockOptions(opts)
+      if (drop && this.dropRefusal !== null) throw KappaError.invalid(this.dropRefusal)
+      return withCallback(
+        this.serialBlock(() => this.blockNow(feedKey, drop)),
+        cb,
+      )
+    } catch (err) {
+      return withCallback(Promise.reject(err as Error), cb)
+    }
+  }
+
+  /** Lifts a block: the feed replicates again (`'unblock'` fires; a key not blocked: nothing changes). */
+  unblock(key: Buffer | string, cb?: Callback<void>): Promise<void> {
+    try {
+      const feedKey = toFeedKey(key)
+      return withCallback(
+        this.serialBlock(() => this.unblockNow(feedKey)),
+        cb,
+      )
+    } catch (err) {
+      return withCallback(Promise.reject(err as Error), cb)
+    }
+  }
+
+  /** The blocked feeds' hex keys, sorted. */
+  blocked(cb?: Callback<FeedKey[]>): Promise<FeedKey[]> {
+    return withCallback(
+      this.serialBlock(async () => [...this.blockedKeys.keys()].sort() as FeedKey[]),
+      cb,
+    )
+  }
+
+  /** Whether the feed with this key is blocked (synchronous; false before the store is open). */
+  isBlocked(key: Buffer | string): boolean {
+    // The replicator asks with hex ids of feeds it holds: no conversion for those.
+    if (typeof key === 'string' && this.byId.has(key)) return this.blockedKeys.has(key)
+    return this.blockedKeys.has(toFeedKey(key).toString('hex'))
+  }
+
+  /**
+   * From now on `block(key, { drop: true })` rejects with ERR_INVALID_ARGUMENT and `reason` as its
+   * message: for an upper layer that needs every stored block (a hyperlog's nodes resolve as links).
+   */
+  refuseDrop(reason: string): void {
+    if (typeof reason !== 'string' || reason.length === 0) {
+      throw KappaError.invalid('reason must be a non-empty string')
+    }
+    this.dropRefusal = reason
   }
 
   /**
@@ -279,7 +349,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   private async openNow(): Promise<void> {
     await readyStore(this.store)
-    const records = await this.list.load()
+    const { feeds: records, blocked } = await this.list.load()
+    for (const record of blocked) this.blockedKeys.set(record.key.toString('hex'), record)
     const feeds = records.map((record) => {
       const feed = this.makeFeed(record.key, record.name ?? undefined, record.state, record.ordinal)
       return { feed, open: record.open }
@@ -295,6 +366,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   private async openWriter(name: string, keyPair: KeyPair | undefined): Promise<Feed<T>> {
     await this.open()
+    if (keyPair) this.checkNotBlocked(keyPair.publicKey)
     const existing = this.byName.get(name)
     if (existing) return existing
     const create = async (): Promise<HypercoreFeed<T>> => {
@@ -305,6 +377,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       let state: FeedState
       try {
         await core.ready()
+        this.checkNotBlocked(core.key)
         // The key pair of a feed we already have: hand that one out.
         const known = this.byId.get(core.key.toString('hex'))
         if (known) return known
@@ -324,6 +397,53 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     // A new feed takes room; the key pair of one we hold does not.
     const isNew = !keyPair || !this.byId.has(keyPair.publicKey.toString('hex'))
     return this.once_(`name:${name}`, () => (isNew ? this.reserving(create) : create()))
+  }
+
+  /** Runs `change` after every earlier block change (one failing does not stop the next). */
+  private serialBlock<R>(change: () => Promise<R>): Promise<R> {
+    const run = this.blocking.then(async () => {
+      await this.open()
+      return change()
+    })
+    this.blocking = run.catch(() => undefined)
+    return run
+  }
+
+  private async blockNow(key: Buffer, drop: boolean): Promise<void> {
+    const id = key.toString('hex')
+    const feed = this.byId.get(id)
+    if (feed?.name !== undefined) throw KappaError.invalid(`feed ${id} is one of this store's writers`)
+    const known = this.blockedKeys.get(id)
+    if (known && (known.drop || !drop)) return
+    const record: BlockRecord = { key, drop }
+    try {
+      await this.list.putBlocked(record)
+    } catch (err) {
+      throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+    }
+    this.blockedKeys.set(id, record)
+    this.replicator.blockChanged(id)
+    if (!known) this.emit('block', id as FeedKey)
+    if (drop && feed) await feed.dropBlocks()
+  }
+
+  private async unblockNow(key: Buffer): Promise<void> {
+    const id = key.toString('hex')
+    if (!this.blockedKeys.has(id)) return
+    try {
+      await this.list.deleteBlocked(key)
+    } catch (err) {
+      throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+    }
+    this.blockedKeys.delete(id)
+    this.replicator.blockChanged(id)
+    this.emit('unblock', id as FeedKey)
+  }
+
+  private checkNotBlocked(key: Buffer): void {
+    const id = key.toString('hex')
+    if (this.blockedKeys.has(id))
+      throw new KappaError('ERR_BLOCKED', `feed ${id} is blocked in this store`, { feed: id })
   }
 
   /** Runs `create` once per `tag` at a time; concurrent callers share its result. */
@@ -458,6 +578,14 @@ function checkWriterOptions(opts: WriterOptions | undefined): KeyPair | undefine
     throw KappaError.invalid('keyPair must be { publicKey: 32 bytes, secretKey: 64 bytes }')
   }
   return { publicKey: Buffer.from(keyPair.publicKey), secretKey: Buffer.from(keyPair.secretKey) }
+}
+
+function checkBlockOptions(opts: BlockOptions | undefined): boolean {
+  if (opts === undefined) return false
+  if (opts === null || typeof opts !== 'object') throw KappaError.invalid('block opts must be an object')
+  if (opts.drop !== undefined && typeof opts.drop !== 'boolean')
+    throw KappaError.invalid('drop must be a boolean')
+  return opts.drop === true
 }
 
 function checkIdleTime(idleTime: unknown): number {

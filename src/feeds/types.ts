@@ -44,6 +44,11 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   /** Local name when this is one of our writers, else undefined. */
   readonly name: string | undefined
   /**
+   * The first entry seq this store holds of the feed: 0, unless the feed was accepted sparse
+   * (`accept` answered `{ start }`), when entries below it are never downloaded. Persisted.
+   */
+  readonly start: number
+  /**
    * Append one value, or an array as one atomic append. Resolves with the seq of the first.
    * Rejects (`ERR_INVALID_ARGUMENT`) while seqs are reserved: those come first.
    */
@@ -96,7 +101,21 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
 export interface MultifeedEvents<T = unknown> {
   /** Every feed added: created, loaded from storage, or learned from a peer. */
   feed: [feed: Feed<T>, name: string | undefined]
+  /** `block(key)` took effect: the feed (hex key) is blocked, persisted. */
+  block: [key: FeedKey]
+  /** `unblock(key)` took effect: the feed (hex key) replicates again. */
+  unblock: [key: FeedKey]
   error: [err: Error]
+}
+
+/** `block(key, opts)`. */
+export interface BlockOptions {
+  /**
+   * Also free the feed's stored blocks (Hypercore `clear`): its entries are gone from this store
+   * (`length` 0) until it is unblocked and downloaded again. Refused (`ERR_INVALID_ARGUMENT`) by a
+   * Multifeed whose upper layer needs every stored block (`refuseDrop`).
+   */
+  drop?: boolean
 }
 
 export type ReplicationMode = 'sync' | 'push' | 'pull'

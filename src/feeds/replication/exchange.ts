@@ -54,6 +54,8 @@ export interface ExchangeHost<T> {
   admit(core: Hypercore): Promise<HypercoreFeed<T>>
   /** A fork of `key`'s writer, proven by a tree it signed at `length`. */
   reportFork(key: Buffer, length: number): void
+  /** Whether the feed (hex key) is blocked here: never offered, taken or downloaded. */
+  isBlocked(id: string): boolean
 }
 
 /** What the exchange needs from its session. */
@@ -98,6 +100,8 @@ export class FeedExchange<T> {
   private readonly forked = new Set<string>()
   private readonly forkWaiters = new Map<string, Array<() => void>>()
   private readonly checkWaiters = new Map<string, Array<() => void>>()
+  /** Downloads of a feed, stopped when it is blocked. */
+  private readonly blockWaiters = new Map<string, Array<() => void>>()
   private readonly treeWaiters = new Map<string, (tree: TreeMessage | null) => void>()
   private readonly treesAnswered = new Set<string>()
   private unproven = 0
@@ -140,7 +144,7 @@ export class FeedExchange<T> {
    * (the snapshot the reconciliation works on).
    */
   async helloSummary(): Promise<Summary> {
-    const feeds = this.host.allFeeds().filter((feed) => feed.blocks > 0)
+    const feeds = this.host.allFeeds().filter((feed) => feed.blocks > 0 && !this.host.isBlocked(feed.id))
     const offers: FeedOffer[] = []
     for (let i = 0; i < feeds.length; i += OFFER_BUILD_BATCH) {
       const batch = feeds.slice(i, i + OFFER_BUILD_BATCH)
@@ -194,6 +198,7 @@ export class FeedExchange<T> {
   announce(feed: HypercoreFeed<T>): void {
     const blocks = feed.blocks
     if (this.link.mode === 'pull' || blocks === 0 || (this.known.get(feed.id) ?? 0) >= blocks) return
+    if (this.host.isBlocked(feed.id)) return
     const before = this.known.get(feed.id)
     this.known.set(feed.id, blocks)
     void feed.offer().then(
@@ -262,6 +267,22 @@ export class FeedExchange<T> {
     this.checkWaiters.delete(id)
   }
 
+  /**
+   * Feed `id` was blocked or unblocked here. Blocked: it waits for no live download any more, and
+   * one running stops. Unblocked: it is offered to the peer again.
+   */
+  blockChanged(id: string): void {
+    if (this.host.isBlocked(id)) {
+      this.liveQueue.delete(id)
+      for (const resolve of this.blockWaiters.get(id) ?? []) resolve()
+      this.blockWaiters.delete(id)
+      return
+    }
+    this.known.delete(id)
+    const feed = this.host.knownFeed(id)
+    if (feed && this.link.live) this.announce(feed)
+  }
+
   /** The session is over: nothing more is taken, live downloads stop, held cores are let go. */
   stop(): void {
     this.stopped = true
@@ -291,7 +312,9 @@ export class FeedExchange<T> {
 
   /** The held feed an offer is about: one we hold (its tree checked), or one it earned here. */
   private async take(offer: FeedOffer): Promise<HypercoreFeed<T> | null> {
-    const held = this.host.knownFeed(offer.key.toString('hex'))
+    const id = offer.key.toString('hex')
+    if (this.host.isBlocked(id)) return null
+    const held = this.host.knownFeed(id)
     if (held) {
       this.knows(held.id, offer.length)
       await this.checkTree(held, offer)
@@ -516,6 +539,7 @@ export class FeedExchange<T> {
    */
   private async downloadTo(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
     if (feed.blocks >= offer.length || this.forked.has(feed.id) || this.link.closed()) return
+    if (this.host.isBlocked(feed.id)) return
     const lease = await feed.lease(true)
     try {
       await this.downloadCore(feed, lease.core, offer)
@@ -530,7 +554,11 @@ export class FeedExchange<T> {
     const { length } = offer
     const unprovable = () => core.length > Math.max(offer.signedLength, this.peerLength(core))
     if (core.contiguousLength >= length || unprovable() || this.forked.has(feed.id)) return
-    const ended = Promise.race([this.link.ended(), this.whenForked(feed.id)])
+    const ended = Promise.race([
+      this.link.ended(),
+      this.whenForked(feed.id),
+      waitOn(this.blockWaiters, feed.id),
+    ])
     const progress = () => this.link.progress()
     core.on('download', progress)
     try {
@@ -558,7 +586,8 @@ export class FeedExchange<T> {
     } finally {
       core.off('download', progress)
     }
-    if (core.contiguousLength < length && !this.link.closed() && !this.forked.has(feed.id) && !unprovable()) {
+    const stopped = this.link.closed() || this.forked.has(feed.id) || this.host.isBlocked(feed.id)
+    if (core.contiguousLength < length && !stopped && !unprovable()) {
       throw new KappaError('ERR_PROTOCOL', `feed ${feed.id} stopped below the length the peer offered`)
     }
   }

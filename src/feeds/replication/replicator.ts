@@ -77,6 +77,11 @@ export class Replicator<T> {
     this.stats.watch(core)
   }
 
+  /** Feed `id` was blocked or unblocked: every session hears of it. */
+  blockChanged(id: string): void {
+    for (const session of this.sessions) session.blockChanged(id)
+  }
+
   /** Hypercore checked the tree of feed `id` the peer on `stream` sent: a fork, or none. */
   treeChecked(id: string, stream: unknown, forked: boolean): void {
     for (const session of this.sessions) session.treeChecked(id, stream, forked)

@@ -246,6 +246,11 @@ export class ReplicationSession<T> {
     if (this.opts.live && this.helloSent && !this.failed) this.exchange.announce(feed)
   }
 
+  /** Feed `id` was blocked or unblocked here. */
+  blockChanged(id: string): void {
+    if (!this.failed) this.exchange.blockChanged(id)
+  }
+
   /** Hypercore checked the tree of feed `id` the peer on `stream` sent: a fork, or none. */
   treeChecked(id: string, stream: unknown, forked: boolean): void {
     this.exchange.treeChecked(id, stream, forked)
