@@ -271,10 +271,14 @@ export class DagView implements ChangeSource {
     )
   }
 
-  /** Whether every entry present locally is indexed (local ones in-line, others by the view). */
+  /**
+   * Whether every entry present locally is indexed (local ones in-line, others by the view), and
+   * what is hidden is what counts now (else a recount is due).
+   */
   caughtUp(): boolean {
     const local = this.#opts.localFeed()
     for (const feed of this.#opts.feeds()) {
+      if (this.#hiddenPoint(feed) !== this.#hiddenFrom.get(feed.id)) return false
       const position = this.#positions.get(feed.id) ?? 0
       if (feed.id === local) {
         // Only this log appends to it, and in-line before appending: an uncounted block is not new.
@@ -484,6 +488,16 @@ export class DagView implements ChangeSource {
     else this.#hiddenFrom.set(feed, from)
   }
 
+  /** Where the feed's hidden nodes should start now, by what counts (undefined: none hidden). */
+  #hiddenPoint(feed: Pick<Feed, 'id' | 'length'>): number | undefined {
+    let indexed = this.#positions.get(feed.id) ?? 0
+    if (feed.id === this.#opts.localFeed()) indexed = Math.max(indexed, this.#inlineLength)
+    const counted = this.#opts.counted(feed.id)
+    // Local nodes are indexed before their entries are appended: past the feed's length nothing
+    // is excluded (what counts stops at what the feed holds).
+    return counted < Math.min(indexed, feed.length) ? counted : undefined
+  }
+
   /**
    * Holding the lock: compares what counts now with what is hidden, for every feed, over what
    * the view indexed. Where that changed, the hidden points move, the heads are computed again
@@ -492,16 +506,10 @@ export class DagView implements ChangeSource {
    */
   async #recount(): Promise<void> {
     if (this.#failure) throw this.#failure
-    const local = this.#opts.localFeed()
     const next = new Map(this.#hiddenFrom)
     const ops: LevelOperation[] = []
     for (const feed of this.#opts.feeds()) {
-      let indexed = this.#positions.get(feed.id) ?? 0
-      if (feed.id === local) indexed = Math.max(indexed, this.#inlineLength)
-      const counted = this.#opts.counted(feed.id)
-      // Local nodes are indexed before their entries are appended: past the feed's length
-      // nothing is excluded (what counts stops at what the feed holds).
-      const from = counted < Math.min(indexed, feed.length) ? counted : undefined
+      const from = this.#hiddenPoint(feed)
       if (from === next.get(feed.id)) continue
       if (from === undefined) next.delete(feed.id)
       else next.set(feed.id, from)

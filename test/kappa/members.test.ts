@@ -6,15 +6,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { isKappaError } from '../../src/errors.js'
-import { MemoryLevel } from 'memory-level'
-import { levelView, type Entry, type Kappa, type ViewDb } from '../../src/kappa/index.js'
+import type { Entry, Kappa } from '../../src/kappa/index.js'
 import { finished } from 'node:stream/promises'
 import crypto from 'hypercore-crypto'
 import { Multifeed } from '../../src/feeds/index.js'
 import { writerFeedKey } from '../../src/feeds/writer-key.js'
 import { membershipKeyOf } from '../../src/kappa/members.js'
 import { encodeRecord, type WriterKey } from '../../src/membership/index.js'
-import { openCore, sync, tempDir } from '../helpers/kappa.js'
+import { latestView, openCore, sync, tempDir, type KeyValue } from '../helpers/kappa.js'
 import { syncOwned } from '../helpers/owned.js'
 
 /** A view keeping every entry it was given, as `feed:value`; `clearIndex` forgets them. */
@@ -186,22 +185,9 @@ test('two admins adding writers concurrently keep both; a removal past an adminâ
 })
 
 test('levelView: a removal after indexing re-indexes the view, restoring what the removed entries overwrote', async (t) => {
-  type KV = { key: string; value: string }
+  type KV = KeyValue
   const owner = await openCore<KV>(t, { membership: { owner: true } })
-  const db = new MemoryLevel<string, string>()
-  const view = owner.use(
-    'latest',
-    levelView(db, (vdb: ViewDb<string>) => ({
-      async map(entries: Entry<KV>[]) {
-        await vdb.batch(
-          entries.map((e) => ({ type: 'put' as const, key: e.value.key, value: e.value.value })),
-        )
-      },
-      api: {
-        get: (_core: unknown, key: string) => vdb.get(key),
-      },
-    })),
-  ).api.latest
+  const view = owner.use('latest', latestView()).api.latest
   await owner.ready()
   const b = await openCore<KV>(t, { membership: { owner: owner.members!.self } })
   await b.ready()

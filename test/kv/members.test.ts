@@ -5,24 +5,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { TestContext } from 'node:test'
-import { HyperKV } from '../../src/kv/index.js'
-import type { MembershipOption } from '../../src/kappa/index.js'
-import { replicate } from '../helpers/kv.js'
-
-async function openOwned(t: TestContext, membership: MembershipOption): Promise<HyperKV> {
-  const dir = await mkdtemp(join(tmpdir(), 'kappadb-kv-members-'))
-  const kv = new HyperKV(dir, { membership })
-  t.after(async () => {
-    await kv.close()
-    await rm(dir, { recursive: true, force: true })
-  })
-  await kv.ready()
-  return kv
-}
+import { openOwned, replicate } from '../helpers/kv.js'
 
 const values = (got: Record<string, unknown>) =>
   Object.values(got).map((v) => (v as { value: unknown }).value)
