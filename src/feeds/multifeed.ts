@@ -62,6 +62,14 @@ export interface MultifeedOptions {
   policy?: ReplicationPolicy
 }
 
+/** `setGate(gate, opts)`. */
+export interface GateOptions {
+  /** Replications send their first offers once this settles. */
+  ready?: Promise<unknown>
+  /** Awaited by a non-live replication before it takes again the offers its gate refused. */
+  settle?: () => Promise<void>
+}
+
 export interface WriterOptions {
   /** Use this ed25519 key pair instead of one derived from the name. */
   keyPair?: KeyPair
@@ -109,6 +117,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   private dropRefusal: string | null = null
   /** The layer above's answer of how much of each feed is taken and served (`setGate`). */
   private gate: FeedGate | null = null
+  private gateReady: Promise<void> = Promise.resolve()
+  private gateSettle: (() => Promise<void>) | null = null
   /** Feeds by hex discovery key, built when a peer first asks for a core by it. */
   private byDiscoveryKey: Map<string, HypercoreFeed<T>> | null = null
   private opening: Promise<void> | null = null
@@ -255,11 +265,23 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
    * Sets the gate (null: none), the layer above's rule of how much of each feed this store takes
    * and serves: `none` (never accepted, offered or served), a `prefix` of entries (downloaded and
    * offered only below it), or `all`. Open connections follow it once `gateChanged()` is called.
+   * `opts.ready`: replications send their first offers only once it settles (the gate knows its
+   * answers then). `opts.settle`: a non-live replication that refused offers awaits it once it has
+   * downloaded what it took, then takes those the gate now allows (what it downloaded may have
+   * changed the answers), until none is new.
    */
-  setGate(gate: FeedGate | null): void {
+  setGate(gate: FeedGate | null, opts: GateOptions = {}): void {
     if (gate !== null && typeof gate !== 'function')
       throw KappaError.invalid('gate must be a function or null')
+    if (opts === null || typeof opts !== 'object') throw KappaError.invalid('gate opts must be an object')
+    const { ready, settle } = opts
+    if (ready !== undefined && !(ready instanceof Promise))
+      throw KappaError.invalid('ready must be a Promise')
+    if (settle !== undefined && typeof settle !== 'function')
+      throw KappaError.invalid('settle must be a function')
     this.gate = gate
+    this.gateReady = ready ? ready.then(noop, noop) : Promise.resolve()
+    this.gateSettle = settle ?? null
     this.gateChanged()
   }
 
@@ -384,6 +406,16 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** @internal Feeds by hex id, for the replicator. */
   knownFeed(id: string): HypercoreFeed<T> | undefined {
     return this.byId.get(id)
+  }
+
+  /** @internal Settles once the gate knows its answers (`setGate`'s `ready`). */
+  whenGateReady(): Promise<void> {
+    return this.gateReady
+  }
+
+  /** @internal `setGate`'s `settle`, or nothing to wait for. */
+  async settleGate(): Promise<void> {
+    if (this.gateSettle) await this.gateSettle()
   }
 
   /** @internal The feed whose core has this discovery key, for the replicator. */
@@ -641,6 +673,8 @@ function checkWriterOptions(opts: WriterOptions | undefined): KeyPair | undefine
   }
   return { publicKey: Buffer.from(keyPair.publicKey), secretKey: Buffer.from(keyPair.secretKey) }
 }
+
+function noop(): void {}
 
 const INCLUDE_ALL: Inclusion = { state: 'all' }
 const INCLUDE_NONE: Inclusion = { state: 'none' }

@@ -85,7 +85,15 @@ export interface ExchangeLink {
   initialTaken(lists: readonly OfferList[]): void
   /** Not live: and downloaded as far as the peer proved them. Live: right after initialTaken. */
   initialDone(): Promise<void>
+  /**
+   * Not live, once what was taken is downloaded and some offers were refused: settles when the
+   * store's answers may have changed with it (the gate's `settle`).
+   */
+  settle(): Promise<void>
 }
+
+/** A non-live connection takes refused offers again at most this many times (each after a settle). */
+const MAX_SETTLE_ROUNDS = 8
 
 export class FeedExchange<T> {
   private readonly host: ExchangeHost<T>
@@ -93,7 +101,7 @@ export class FeedExchange<T> {
   private readonly policy: SessionPolicy
   /** Feeds whose core channel on this connection was closed for the policy: reopened once it allows them. */
   private readonly channelsClosed = new Set<string>()
-  /** Live: the latest offer of each feed not taken from this peer, taken once the policy allows it. */
+  /** The latest offer of each feed not taken from this peer, taken once the policy allows it. */
   private readonly refused = new Map<string, FeedOffer>()
   private readonly intake: OfferIntake<HypercoreFeed<T> | null>
   /** Per held feed: the most blocks the peer is known to hold (it offered them, or we did). */
@@ -386,7 +394,7 @@ export class FeedExchange<T> {
         this.knows(held.id, offer.length)
         await this.serve(held, offer)
       }
-      if (this.link.live) this.refused.set(id, offer)
+      this.refused.set(id, offer)
       return null
     }
     if (held) {
@@ -598,12 +606,32 @@ export class FeedExchange<T> {
           }
         }
       }
-      for (let i = 0; i < pending.length; i += MAX_DOWNLOADS) {
-        const group = pending.slice(i, i + MAX_DOWNLOADS)
-        await Promise.all(group.map(({ feed, offer }) => this.downloadTo(feed, offer)))
+      await this.downloadAll(pending)
+      // What arrived may change what the gate allows (a membership record adding a writer).
+      for (let round = 0; round < MAX_SETTLE_ROUNDS && this.refused.size > 0 && !this.stopped; round++) {
+        await this.link.settle()
+        const allowed = [...this.refused].filter(
+          ([id, offer]) => this.policy.takes(id, offer.length).state !== 'none',
+        )
+        if (allowed.length === 0) break
+        const more: Array<{ feed: HypercoreFeed<T>; offer: FeedOffer }> = []
+        for (const [id, offer] of allowed) {
+          this.refused.delete(id)
+          const feed = await this.take(offer)
+          if (feed && !feed.writable && feed.blocks < offer.length) more.push({ feed, offer })
+        }
+        await this.downloadAll(more)
       }
     }
     await this.link.initialDone()
+  }
+
+  /** Downloads each feed to its offer, MAX_DOWNLOADS feeds at a time. */
+  private async downloadAll(pending: Array<{ feed: HypercoreFeed<T>; offer: FeedOffer }>): Promise<void> {
+    for (let i = 0; i < pending.length; i += MAX_DOWNLOADS) {
+      const group = pending.slice(i, i + MAX_DOWNLOADS)
+      await Promise.all(group.map(({ feed, offer }) => this.downloadTo(feed, offer)))
+    }
   }
 
   /**

@@ -57,6 +57,10 @@ export interface FeedHost<T> extends ExchangeHost<T> {
   open(): Promise<void>
   /** The feed whose core has this discovery key. */
   feedByDiscoveryKey(discoveryKey: Buffer): HypercoreFeed<T> | undefined
+  /** Settles once the gate knows its answers. */
+  whenGateReady(): Promise<void>
+  /** The gate's `settle`. */
+  settleGate(): Promise<void>
 }
 
 /** How long a failing session waits for its end to reach the peer before it is destroyed. */
@@ -161,6 +165,7 @@ export class ReplicationSession<T> {
         },
         initialTaken: (lists) => this.initialTaken(lists),
         initialDone: () => this.initialDone(),
+        settle: () => host.settleGate(),
       },
       policy,
       (err) => this.fail(replicationError(err)),
@@ -431,6 +436,7 @@ export class ReplicationSession<T> {
 
   private async sendHello(): Promise<void> {
     await this.host.open()
+    await this.host.whenGateReady()
     if (this.opts.beforeHello && this.opts.mode !== 'pull') await this.opts.beforeHello()
     if (this.helloSent || this.failed) return
     const summary = await this.exchange.helloSummary()
