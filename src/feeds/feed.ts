@@ -191,6 +191,24 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     }
   }
 
+  /**
+   * The offer of the blocks holding entries `[0, entries)` only (a prefix is all a peer may have of
+   * it); the signed length and tree hash stay the core's, which the peer verifies against.
+   */
+  async offerUpTo(entries: number): Promise<FeedOffer> {
+    return this.using(async (open) => {
+      const core = open.core
+      const blocks = await open.index.blocksFor(Math.min(entries, open.index.length))
+      const signedLength = core.length
+      return {
+        key: this.key,
+        length: Math.min(blocks, core.contiguousLength, signedLength),
+        signedLength,
+        treeHash: await treeHashAt(core, signedLength),
+      }
+    })
+  }
+
   /** The index record this feed would be stored with now (closed: its state as it is). */
   record(open: boolean): FeedRecord {
     return { key: this.key, name: this.name ?? null, state: this.state, open }

@@ -29,13 +29,16 @@ import type {
   Codec,
   CorestoreLike,
   Feed,
+  FeedGate,
   FeedKey,
   KeyPair,
   MultifeedEvents,
   ReplicateOptions,
+  ReplicationPolicy,
   ReplicationStream,
   ValueEncoding,
 } from './types.js'
+import type { Inclusion } from '../membership/types.js'
 import { guardForks } from './replication/trees.js'
 import { toCodec } from './value-encoding.js'
 
@@ -52,6 +55,19 @@ export interface MultifeedOptions {
   maxFeeds?: number
   /** A feed's core that nothing has used for this long (ms, default 2,000) is closed. */
   coreIdleTime?: number
+  /**
+   * Defaults of `replicate`'s `share` and `accept` hooks, used by every replication that gives
+   * none (`join()` included).
+   */
+  policy?: ReplicationPolicy
+}
+
+/** `setGate(gate, opts)`. */
+export interface GateOptions {
+  /** Replications send their first offers once this settles. */
+  ready?: Promise<unknown>
+  /** Awaited by a non-live replication before it takes again the offers its gate refused. */
+  settle?: () => Promise<void>
 }
 
 export interface WriterOptions {
@@ -75,6 +91,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   readonly key: Buffer
   /** The most feeds this store holds. */
   readonly maxFeeds: number
+  /** The `share` / `accept` defaults of every replication (`opts.policy`). */
+  readonly policy: Readonly<ReplicationPolicy>
   private readonly codec: Codec<T>
   private readonly store: StoreHandle
   private readonly list: FeedList
@@ -97,6 +115,12 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   private blocking: Promise<unknown> = Promise.resolve()
   /** Why `block(key, { drop: true })` is refused here (`refuseDrop`), or null: drop is allowed. */
   private dropRefusal: string | null = null
+  /** The layer above's answer of how much of each feed is taken and served (`setGate`). */
+  private gate: FeedGate | null = null
+  private gateReady: Promise<void> = Promise.resolve()
+  private gateSettle: (() => Promise<void>) | null = null
+  /** Feeds by hex discovery key, built when a peer first asks for a core by it. */
+  private byDiscoveryKey: Map<string, HypercoreFeed<T>> | null = null
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private _closed = false
@@ -117,6 +141,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     }
     this.key = toDatabaseKey(opts.encryptionKey ?? opts.key)
     this.maxFeeds = checkMaxFeeds(opts.maxFeeds)
+    this.policy = checkPolicy(opts.policy)
     this.codec = toCodec<T>(opts.valueEncoding)
     this.store = createStore(storage as string | Corestore, namespaceOf(this.key))
     this.list = new FeedList(this.store.ns)
@@ -127,10 +152,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       openCore: (key, writable) =>
         this.store.ns.get(writable ? { key } : { key, inflightRange: REMOTE_INFLIGHT_RANGE }),
       persist: (ordinal, record) => this.list.put(ordinal, record),
-      coreOpened: (core) => {
-        this.guard(core)
-        this.replicator.coreOpened(core)
-      },
+      coreOpened: (core) => this.coreOpened(core),
       checkNotBlocked: (key) => this.checkNotBlocked(key),
     }
   }
@@ -240,6 +262,53 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   }
 
   /**
+   * Sets the gate (null: none), the layer above's rule of how much of each feed this store takes
+   * and serves: `none` (never accepted, offered or served), a `prefix` of entries (downloaded and
+   * offered only below it), or `all`. Open connections follow it once `gateChanged()` is called.
+   * `opts.ready`: replications send their first offers only once it settles (the gate knows its
+   * answers then). `opts.settle`: a non-live replication that refused offers awaits it once it has
+   * downloaded what it took, then takes those the gate now allows (what it downloaded may have
+   * changed the answers), until none is new.
+   */
+  setGate(gate: FeedGate | null, opts: GateOptions = {}): void {
+    if (gate !== null && typeof gate !== 'function')
+      throw KappaError.invalid('gate must be a function or null')
+    if (opts === null || typeof opts !== 'object') throw KappaError.invalid('gate opts must be an object')
+    const { ready, settle } = opts
+    if (ready !== undefined && !(ready instanceof Promise))
+      throw KappaError.invalid('ready must be a Promise')
+    if (settle !== undefined && typeof settle !== 'function')
+      throw KappaError.invalid('settle must be a function')
+    this.gate = gate
+    this.gateReady = ready ? ready.then(noop, noop) : Promise.resolve()
+    this.gateSettle = settle ?? null
+    this.gateChanged()
+  }
+
+  /**
+   * The gate's answers may have changed: every connection asks again, stops downloading and
+   * serving what it no longer may, and offers and takes what it now may.
+   */
+  gateChanged(): void {
+    this.replicator.policyChanged(null)
+  }
+
+  /** The gate's answer for the feed with this hex key (`all` without a gate; a throwing gate: `none`). */
+  inclusion(id: string): Inclusion {
+    if (this.gate === null) return INCLUDE_ALL
+    try {
+      const answer = this.gate(id as FeedKey)
+      if (answer && (answer.state === 'all' || answer.state === 'none')) return answer
+      if (answer && answer.state === 'prefix' && Number.isSafeInteger(answer.length) && answer.length >= 0) {
+        return answer
+      }
+    } catch {
+      // a gate that throws takes nothing
+    }
+    return INCLUDE_NONE
+  }
+
+  /**
    * A replication stream to pipe to the other side's. `isInitiator`: true/false for the Noise
    * roles, omitted to negotiate them, or an existing Duplex (e.g. a socket) to run over.
    */
@@ -292,8 +361,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       await core.close().catch(() => undefined)
       throw this.closing ? KappaError.closed('multifeed') : storeError(err)
     }
-    this.guard(core)
-    this.replicator.coreOpened(core)
+    this.coreOpened(core)
     return core
   }
 
@@ -338,6 +406,25 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** @internal Feeds by hex id, for the replicator. */
   knownFeed(id: string): HypercoreFeed<T> | undefined {
     return this.byId.get(id)
+  }
+
+  /** @internal Settles once the gate knows its answers (`setGate`'s `ready`). */
+  whenGateReady(): Promise<void> {
+    return this.gateReady
+  }
+
+  /** @internal `setGate`'s `settle`, or nothing to wait for. */
+  async settleGate(): Promise<void> {
+    if (this.gateSettle) await this.gateSettle()
+  }
+
+  /** @internal The feed whose core has this discovery key, for the replicator. */
+  feedByDiscoveryKey(discoveryKey: Buffer): HypercoreFeed<T> | undefined {
+    if (this.byDiscoveryKey === null) {
+      this.byDiscoveryKey = new Map()
+      for (const feed of this.ordered) this.byDiscoveryKey.set(feed.discoveryKey.toString('hex'), feed)
+    }
+    return this.byDiscoveryKey.get(discoveryKey.toString('hex'))
   }
 
   /** @internal */
@@ -422,7 +509,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       throw this.closing ? KappaError.closed('multifeed') : storeError(err)
     }
     this.blockedKeys.set(id, record)
-    this.replicator.blockChanged(id)
+    this.replicator.policyChanged(feed ?? null)
     if (!known) this.emit('block', id as FeedKey)
     if (drop && feed) await feed.dropBlocks()
   }
@@ -436,7 +523,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       throw this.closing ? KappaError.closed('multifeed') : storeError(err)
     }
     this.blockedKeys.delete(id)
-    this.replicator.blockChanged(id)
+    this.replicator.policyChanged(this.byId.get(id) ?? null)
     this.emit('unblock', id as FeedKey)
   }
 
@@ -508,6 +595,12 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     }
   }
 
+  /** A session on a feed's or a candidate's core opened: forks guarded, moves counted, channels gated. */
+  private coreOpened(core: Hypercore): void {
+    this.guard(core)
+    this.replicator.coreOpened(core)
+  }
+
   /** Forks met on `core` are reported here (and to the session whose peer proved one). */
   private guard(core: Hypercore): void {
     const id = core.key.toString('hex')
@@ -527,6 +620,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     }
     this.ordered.push(feed)
     this.byId.set(feed.id, feed)
+    this.byDiscoveryKey?.set(feed.discoveryKey.toString('hex'), feed)
     if (feed.name !== undefined) this.byName.set(feed.name, feed)
     this.replicator.feedAdded(feed)
     // Live sessions offer what a feed gained (a feed is offered once it holds a block).
@@ -578,6 +672,23 @@ function checkWriterOptions(opts: WriterOptions | undefined): KeyPair | undefine
     throw KappaError.invalid('keyPair must be { publicKey: 32 bytes, secretKey: 64 bytes }')
   }
   return { publicKey: Buffer.from(keyPair.publicKey), secretKey: Buffer.from(keyPair.secretKey) }
+}
+
+function noop(): void {}
+
+const INCLUDE_ALL: Inclusion = { state: 'all' }
+const INCLUDE_NONE: Inclusion = { state: 'none' }
+
+function checkPolicy(policy: ReplicationPolicy | undefined): Readonly<ReplicationPolicy> {
+  if (policy === undefined) return {}
+  if (policy === null || typeof policy !== 'object') throw KappaError.invalid('policy must be an object')
+  const { share, accept } = policy
+  if (share !== undefined && typeof share !== 'function')
+    throw KappaError.invalid('policy.share must be a function')
+  if (accept !== undefined && typeof accept !== 'function') {
+    throw KappaError.invalid('policy.accept must be a function')
+  }
+  return Object.freeze({ share, accept })
 }
 
 function checkBlockOptions(opts: BlockOptions | undefined): boolean {

@@ -4,6 +4,7 @@
  */
 import type { EventEmitter } from 'node:events'
 import type { KappaError } from '../errors.js'
+import type { Inclusion } from '../membership/types.js'
 import type { Duplex, Readable } from 'node:stream'
 
 declare const feedKeyBrand: unique symbol
@@ -120,6 +121,54 @@ export interface BlockOptions {
 
 export type ReplicationMode = 'sync' | 'push' | 'pull'
 
+/** The feed `share` is asked about. */
+export interface SharedFeed {
+  key: FeedKey
+  /** Entries held here. */
+  length: number
+  /** Our local writer name, when it is one of our writers. */
+  name?: string
+}
+
+/** The peer's offer `accept` is asked about. */
+export interface FeedOfferInfo {
+  key: FeedKey
+  /** Blocks the peer says it holds (a claim: downloads stop at what its writer signed). */
+  length: number
+}
+
+/** The other side of a replication, as the hooks see it. */
+export interface ReplicationPeer {
+  /**
+   * The Noise public key of the connection (a Hyperswarm connection's, or any stream handed to
+   * `replicate` that has a `remotePublicKey`); null over a plain pipe or socket.
+   */
+  remotePublicKey: Buffer | null
+}
+
+/** Offer and serve `feed` to `peer`? Synchronous; throwing counts as false. */
+export type ShareHook = (feed: SharedFeed, peer: ReplicationPeer) => boolean
+
+/**
+ * Take the offered feed from `peer`? `true`, `false`, or `{ start }`: only the entries from `start`
+ * on (a sparse feed; `{ start: 0 }` is `true`).
+ */
+export type AcceptAnswer = boolean | { start: number }
+export type AcceptHook = (offer: FeedOfferInfo, peer: ReplicationPeer) => AcceptAnswer
+
+/** `share` and `accept` together: a Multifeed's `policy` option, the defaults of every replicate. */
+export interface ReplicationPolicy {
+  share?: ShareHook
+  accept?: AcceptHook
+}
+
+/**
+ * How much of a feed this store takes and serves, for the layer above (membership): `all`, the
+ * entries below a `prefix` length, or `none`. Asked for every feed a connection offers, serves or
+ * takes; `gateChanged()` makes every connection ask again.
+ */
+export type FeedGate = (key: FeedKey) => Inclusion
+
 export interface ReplicateOptions {
   /** Keep the stream open and exchange new feeds and entries as they come (default false). */
   live?: boolean
@@ -142,6 +191,13 @@ export interface ReplicateOptions {
    * stream emits `'caught-up'`. Upper layers use it to finish indexing what arrived.
    */
   beforeCaughtUp?: () => Promise<void>
+  /**
+   * Offer and serve this feed to this peer? Default: the store's `policy.share`, else yes. A feed not
+   * shared with a peer is also not downloaded from it: one Hypercore channel carries both ways.
+   */
+  share?: ShareHook
+  /** Take this feed from this peer? Default: the store's `policy.accept`, else yes. */
+  accept?: AcceptHook
   /** Give up a non-live replication that makes no progress for this long (ms). */
   timeout?: number
   /**

@@ -42,6 +42,8 @@ export interface MembersEvents {
 export type MemberRow = MemberInfo & { key: WriterKey }
 
 const LOG_NAME = 'membership'
+const ALL: Inclusion = { state: 'all' }
+const NONE: Inclusion = { state: 'none' }
 const ZERO_HASH = Buffer.alloc(32)
 const HEX_KEY = /^[0-9a-f]{64}$/
 
@@ -89,6 +91,11 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
   #folding: Promise<void> = Promise.resolve()
   #again = false
   #removedTold = false
+  /** Settles once the first fold is done: replication offers nothing before it. */
+  readonly #opened: Promise<void>
+  #markOpened: () => void = () => undefined
+  /** The writer of each membership log, by the log's key. */
+  readonly #authorOf = new Map<string, WriterKey>()
 
   constructor(host: MembersHost<T>, option: Exclude<MembershipOption, 'open'>) {
     super()
@@ -99,6 +106,12 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
       valueEncoding: 'binary',
       maxFeeds: host.multifeed.maxFeeds,
     })
+    this.#opened = new Promise((resolve) => (this.#markOpened = resolve))
+    // Replication follows the membership: non-members' feeds are neither taken nor served, a
+    // removed writer's only below `upTo`; of the membership logs, only admins'.
+    const settle = () => this.#ready().catch(() => undefined)
+    host.multifeed.setGate((key) => this.#dataGate(key), { ready: this.#opened, settle })
+    this.#logs.setGate((key) => this.#logGate(key), { ready: this.#opened, settle })
   }
 
   /** This store's writer key (the feed key of its writer, hex). */
@@ -121,7 +134,11 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     await this.#logs.ready()
     this.#logs.on('feed', (feed) => this.#watch(feed))
     for (const feed of this.#logs.feeds()) this.#watch(feed)
-    await this.#fold()
+    try {
+      await this.#fold()
+    } finally {
+      this.#markOpened()
+    }
   }
 
   /** `writerKey`'s role and status: `{ status: 'none' }` for a key no record names. */
@@ -185,6 +202,36 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     if (inclusion.state === 'all') return feed.length
     if (inclusion.state === 'none') return 0
     return Math.min(feed.length, inclusion.length)
+  }
+
+  /**
+   * How much of a data feed replication takes and serves. This store's own writer, while no record
+   * names it, is served whole: it may have been added where this store has not heard of it yet.
+   */
+  #dataGate(key: FeedKey): Inclusion {
+    const membership = this.#membership
+    if (membership === null) return NONE
+    const writer = key as string as WriterKey
+    if (writer === this.#self && membership.get(writer).status === 'none') return ALL
+    return membership.inclusion(writer)
+  }
+
+  /**
+   * How much of a membership log replication takes and serves: the whole log of every writer that
+   * is or was an admin, none of anyone else's. Not only up to an admin's cut: a removal can lie
+   * past the cut it makes itself (an admin removing itself: in doubt, remove wins), and a replica
+   * without it would fold another membership.
+   */
+  #logGate(key: FeedKey): Inclusion {
+    const membership = this.#membership
+    if (membership === null) return NONE
+    let author = this.#authorOf.get(key)
+    if (author === undefined) {
+      author = writerFeedKey(Buffer.from(key, 'hex')) as string as WriterKey
+      this.#authorOf.set(key, author)
+    }
+    const info = membership.get(author)
+    return info.status !== 'none' && info.role === 'admin' ? ALL : NONE
   }
 
   /** @internal A data feed grew: a pin may be checkable now. */
@@ -295,6 +342,10 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     }
     const before = this.#membership
     this.#membership = after
+    if (!before || !sameMembership(before, after)) {
+      this.#host.multifeed.gateChanged()
+      this.#logs.gateChanged()
+    }
     if (after.get(this.self).status === 'removed') {
       this.#writer?.refuseAppends(
         new KappaError('ERR_NOT_WRITABLE', 'this writer was removed from the database'),

@@ -57,13 +57,16 @@ test('an owned database counts only its members’ entries; add brings a whole f
   await ownerWriter.append('o0')
   await bWriter.append(['b0', 'b1', 'b2', 'b3', 'b4'])
   await sync(owner, b)
-  assert.equal(owner.feed(bWriter.id)?.length, 5)
+  assert.equal(owner.feed(bWriter.id), undefined, 'a non-member’s feed is not taken')
   assert.deepEqual(await shown(owner, seen), [`${ok}:o0`], 'a non-member’s entries are not shown')
 
   const changes: number[] = []
   o.on('change', () => changes.push(1))
   await o.add(bWriter.id)
   assert.deepEqual(o.get(bWriter.id), { status: 'member', role: 'writer' })
+  // B serves its own feed while no record names it (it may have been added elsewhere).
+  await sync(owner, b)
+  assert.equal(owner.feed(bWriter.id)?.length, 5)
   assert.deepEqual(
     await shown(owner, seen),
     [`${ok}:o0`, ...[0, 1, 2, 3, 4].map((i) => `${bk}:b${i}`)].sort(),
@@ -233,7 +236,13 @@ test('a non-member’s membership log, replicated in, grants nothing', async (t)
   await owner.members!.ready()
   assert.deepEqual(owner.members!.get(self), { status: 'none' })
   assert.deepEqual(owner.members!.get(x), { status: 'none' })
-  // Once the owner makes that key an admin, its records count (the log is its own).
+  // Nor does the owner take that log: a non-admin's log is not replicated.
+  assert.equal(owner.members!.get(self).status, 'none')
+  // Once the owner makes that key an admin, its log replicates and its records count.
   await owner.members!.add(self, { role: 'admin' })
+  const again = [owner.members!.replicate(true), hostile.replicate(false)]
+  again[0]!.pipe(again[1]!).pipe(again[0]!)
+  await Promise.all(again.map((stream) => finished(stream)))
+  await owner.members!.ready()
   assert.deepEqual(owner.members!.get(x), { status: 'member', role: 'writer' })
 })

@@ -8,7 +8,14 @@ import type Hypercore from 'hypercore'
 import { KappaError } from '../../errors.js'
 import type { HypercoreFeed } from '../feed.js'
 import type { PreambleRole } from '../messages.js'
-import type { ReplicateOptions, ReplicationMode, ReplicationStream } from '../types.js'
+import type {
+  ReplicateOptions,
+  ReplicationMode,
+  ReplicationPeer,
+  ReplicationPolicy,
+  ReplicationStream,
+} from '../types.js'
+import { SessionPolicy, type PolicyHost } from './policy.js'
 import { replicationError } from './errors.js'
 import { DEFAULT_LIVE_TIMEOUT, ReplicationSession, type FeedHost, type SessionOptions } from './session.js'
 import { StatsHub } from './stream-stats.js'
@@ -17,7 +24,7 @@ import { ReplicationTransport } from './transport.js'
 const MODES: ReplicationMode[] = ['sync', 'push', 'pull']
 
 export class Replicator<T> {
-  private readonly host: FeedHost<T>
+  private readonly host: FeedHost<T> & PolicyHost & { readonly policy: Readonly<ReplicationPolicy> }
   private readonly store: Corestore
   private readonly sessions = new Set<ReplicationSession<T>>()
   /** Raw streams handed to `replicate()`, until they have closed (close() waits for them). */
@@ -25,7 +32,10 @@ export class Replicator<T> {
   /** Block counters of every stream, fed by one listener pair per core. */
   private readonly stats = new StatsHub()
 
-  constructor(host: FeedHost<T>, store: Corestore) {
+  constructor(
+    host: FeedHost<T> & PolicyHost & { readonly policy: Readonly<ReplicationPolicy> },
+    store: Corestore,
+  ) {
     this.host = host
     this.store = store
   }
@@ -40,6 +50,17 @@ export class Replicator<T> {
       throw KappaError.invalid('isInitiator must be a boolean, a Duplex stream, or omitted')
     }
 
+    const connection = raw ?? (isInitiator instanceof Duplex ? isInitiator : null)
+    const peer: ReplicationPeer = {
+      get remotePublicKey() {
+        return remoteKeyOf(connection)
+      },
+    }
+    const policy = new SessionPolicy(
+      this.host,
+      { share: options.share ?? this.host.policy.share, accept: options.accept ?? this.host.policy.accept },
+      peer,
+    )
     let session: ReplicationSession<T> | null = null
     const transport = new ReplicationTransport(
       role,
@@ -47,7 +68,7 @@ export class Replicator<T> {
       this.stats.streamStats(),
       options.live,
     )
-    session = new ReplicationSession<T>(this.host, this.store, transport, options, (s) =>
+    session = new ReplicationSession<T>(this.host, this.store, transport, options, policy, (s) =>
       this.sessions.delete(s),
     )
     const failWith = (err: unknown) => session?.fail(replicationError(err))
@@ -77,9 +98,9 @@ export class Replicator<T> {
     this.stats.watch(core)
   }
 
-  /** Feed `id` was blocked or unblocked: every session hears of it. */
-  blockChanged(id: string): void {
-    for (const session of this.sessions) session.blockChanged(id)
+  /** The store's blocks or gate changed (for `feed`, or for any feed): every session follows. */
+  policyChanged(feed: HypercoreFeed<T> | null): void {
+    for (const session of this.sessions) session.policyChanged(feed)
   }
 
   /** Hypercore checked the tree of feed `id` the peer on `stream` sent: a fork, or none. */
@@ -133,7 +154,17 @@ function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unkno
 function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
   if (opts === undefined) opts = {}
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('replicate opts must be an object')
-  const { live = false, mode = 'sync', beforeDone, beforeHello, beforeCaughtUp, timeout, liveTimeout } = opts
+  const {
+    live = false,
+    mode = 'sync',
+    beforeDone,
+    beforeHello,
+    beforeCaughtUp,
+    timeout,
+    liveTimeout,
+    share,
+    accept,
+  } = opts
   if (typeof live !== 'boolean') throw KappaError.invalid('live must be a boolean')
   if (!MODES.includes(mode)) throw KappaError.invalid(`mode must be one of ${MODES.join(', ')}`)
   if (beforeDone !== undefined && typeof beforeDone !== 'function') {
@@ -145,6 +176,9 @@ function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
   if (beforeCaughtUp !== undefined && typeof beforeCaughtUp !== 'function') {
     throw KappaError.invalid('beforeCaughtUp must be a function')
   }
+  if (share !== undefined && typeof share !== 'function') throw KappaError.invalid('share must be a function')
+  if (accept !== undefined && typeof accept !== 'function')
+    throw KappaError.invalid('accept must be a function')
   for (const [name, value] of [
     ['timeout', timeout],
     ['liveTimeout', liveTimeout],
@@ -161,5 +195,13 @@ function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
     beforeCaughtUp,
     timeout,
     liveTimeout: liveTimeout ?? DEFAULT_LIVE_TIMEOUT,
+    share,
+    accept,
   }
+}
+
+/** The Noise public key of the connection a replication runs over, when it has one (a Hyperswarm socket). */
+function remoteKeyOf(connection: Duplex | null): Buffer | null {
+  const key = (connection as { remotePublicKey?: unknown } | null)?.remotePublicKey
+  return key instanceof Uint8Array && key.byteLength === 32 ? Buffer.from(key) : null
 }

@@ -40,11 +40,13 @@ import {
   type TreeMessage,
   type TreeRequestMessage,
 } from '../messages.js'
-import type { ReplicationMode } from '../types.js'
+import type { AcceptHook, ReplicationMode, ShareHook } from '../types.js'
+import { gateChannels } from '../dependency-internals.js'
+import type { SessionPolicy } from './policy.js'
 import { caughtUpTargets, whenCaughtUp } from './caught-up.js'
 import { corkedMessages } from '../dependency-internals.js'
 import { replicationError } from './errors.js'
-import { FeedExchange, type ExchangeHost } from './exchange.js'
+import { CORE_PROTOCOL, FeedExchange, type ExchangeHost } from './exchange.js'
 import { computeProof, verifyProof } from './proof.js'
 import type { ReplicationTransport } from './transport.js'
 
@@ -53,6 +55,12 @@ export interface FeedHost<T> extends ExchangeHost<T> {
   readonly key: Buffer
   readonly isClosing: boolean
   open(): Promise<void>
+  /** The feed whose core has this discovery key. */
+  feedByDiscoveryKey(discoveryKey: Buffer): HypercoreFeed<T> | undefined
+  /** Settles once the gate knows its answers. */
+  whenGateReady(): Promise<void>
+  /** The gate's `settle`. */
+  settleGate(): Promise<void>
 }
 
 /** How long a failing session waits for its end to reach the peer before it is destroyed. */
@@ -75,6 +83,8 @@ export interface SessionOptions {
   beforeCaughtUp?: () => Promise<void>
   timeout?: number
   liveTimeout: number
+  share?: ShareHook
+  accept?: AcceptHook
 }
 
 interface ChannelMessages {
@@ -94,6 +104,7 @@ export class ReplicationSession<T> {
   private readonly host: FeedHost<T>
   private readonly store: Corestore
   private readonly opts: SessionOptions
+  private readonly policy: SessionPolicy
   private readonly onEnd: (session: ReplicationSession<T>) => void
   private noise: NoiseSecretStream | null = null
   private channel: Channel | null = null
@@ -122,12 +133,14 @@ export class ReplicationSession<T> {
     store: Corestore,
     transport: ReplicationTransport,
     opts: SessionOptions,
+    policy: SessionPolicy,
     onEnd: (session: ReplicationSession<T>) => void,
   ) {
     this.host = host
     this.store = store
     this.transport = transport
     this.opts = opts
+    this.policy = policy
     this.onEnd = onEnd
     this.ended = new Promise((resolve) => this.closedWaiters.push(resolve))
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the link reads the roles once they are settled
@@ -152,7 +165,9 @@ export class ReplicationSession<T> {
         },
         initialTaken: (lists) => this.initialTaken(lists),
         initialDone: () => this.initialDone(),
+        settle: () => host.settleGate(),
       },
+      policy,
       (err) => this.fail(replicationError(err)),
     )
     transport.once('close', () => this.cleanup())
@@ -198,6 +213,7 @@ export class ReplicationSession<T> {
     // rejected, and would look like a key mismatch (docs/DESIGN.md, "Replication protocol", step 3).
     const mux = noise.userData
     if (!mux) throw new KappaError('ERR_PROTOCOL', 'no protocol muxer on the stream')
+    this.gateCoreChannels(mux)
     const channel = mux.createChannel({
       protocol: CHANNEL_PROTOCOL,
       id: crypto.discoveryKey(this.host.key),
@@ -241,14 +257,42 @@ export class ReplicationSession<T> {
     channel.open()
   }
 
+  /** The Noise stream (null until the roles are settled): a core's peers name it. */
+  get noiseStream(): NoiseSecretStream | null {
+    return this.noise
+  }
+
+  /**
+   * Whether the core with this key may have a channel on this connection: not one of our feeds
+   * this peer is refused (blocked, gated out, not shared). Hypercore serves every block a channel
+   * asks for, so a refused feed gets no channel.
+   */
+  mayCarry(key: Buffer): boolean {
+    const feed = this.host.knownFeed(key.toString('hex'))
+    return feed === undefined || this.policy.serves(feed).state !== 'none'
+  }
+
+  /** The store's blocks or gate changed (for `feed`, or any): the peer is offered, served and asked anew. */
+  policyChanged(feed: HypercoreFeed<T> | null): void {
+    this.policy.reset()
+    if (!this.failed && this.noise) this.exchange.policyChanged(feed)
+  }
+
+  /**
+   * A core channel on this connection is created only for a core this peer may have: Hypercore
+   * serves every block a channel asks for, so one of our feeds refused to this peer gets none
+   * (Corestore's attaching, ours or at the peer's request, finds no channel and gives up).
+   */
+  private gateCoreChannels(mux: object): void {
+    gateChannels(mux, CORE_PROTOCOL, (discoveryKey) => {
+      const feed = this.host.feedByDiscoveryKey(discoveryKey)
+      return feed === undefined || this.mayCarry(feed.key)
+    })
+  }
+
   /** A feed was added or grew: live, the peer hears of it. */
   announce(feed: HypercoreFeed<T>): void {
     if (this.opts.live && this.helloSent && !this.failed) this.exchange.announce(feed)
-  }
-
-  /** Feed `id` was blocked or unblocked here. */
-  blockChanged(id: string): void {
-    if (!this.failed) this.exchange.blockChanged(id)
   }
 
   /** Hypercore checked the tree of feed `id` the peer on `stream` sent: a fork, or none. */
@@ -392,6 +436,7 @@ export class ReplicationSession<T> {
 
   private async sendHello(): Promise<void> {
     await this.host.open()
+    await this.host.whenGateReady()
     if (this.opts.beforeHello && this.opts.mode !== 'pull') await this.opts.beforeHello()
     if (this.helloSent || this.failed) return
     const summary = await this.exchange.helloSummary()
