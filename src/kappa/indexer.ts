@@ -75,6 +75,8 @@ export class Indexer<T = unknown> implements ViewHandle {
   private readonly exclusions: () => number
   /** The view takes excluded entries too (flagged), and recounts instead of being cleared. */
   private readonly withExcluded: boolean
+  /** The view indexes sparse feeds (from their `start`); else it skips them. */
+  private readonly sparse: boolean
   /** `exclusions()` at the last `recount` (-1: none yet; the first one runs at start). */
   private recounted = -1
   private readonly started: Promise<void>
@@ -108,6 +110,7 @@ export class Indexer<T = unknown> implements ViewHandle {
     this.counted = opts.counted ?? ((feed) => feed.length)
     this.exclusions = opts.exclusions ?? (() => 0)
     this.withExcluded = opts.view.withExcluded === true
+    this.sparse = opts.view.sparse === true
     this.started = this.start(opts.opened)
   }
 
@@ -284,7 +287,7 @@ export class Indexer<T = unknown> implements ViewHandle {
 
   private nextBatch(targets: Map<FeedKey, number>): BatchRange<T> | null {
     for (const feed of this.feeds()) {
-      const start = this.positions.get(feed.id) ?? 0
+      const start = this.positionOf(feed)
       const target = targets.get(feed.id) ?? 0
       const reach = this.reach(feed)
       if (start >= target || start >= reach) continue
@@ -332,7 +335,11 @@ export class Indexer<T = unknown> implements ViewHandle {
   /** Some feed's counted entries dropped below what the view indexed (a writer was removed). */
   private indexedTooFar(): boolean {
     if (this.withExcluded) return false
-    for (const feed of this.feeds()) if ((this.positions.get(feed.id) ?? 0) > this.counted(feed)) return true
+    for (const feed of this.feeds()) {
+      const position = this.positions.get(feed.id) ?? 0
+      // A sparse feed's start is where a sparse view stands before indexing any of it.
+      if (position > this.counted(feed) && !this.atSparseStart(feed, position)) return true
+    }
     return false
   }
 
@@ -374,9 +381,32 @@ export class Indexer<T = unknown> implements ViewHandle {
     this.recounted = exclusions
   }
 
-  /** How far the view indexes a feed: what counts, or (`withExcluded`) every entry it holds. */
+  /**
+   * How far the view indexes a feed: what counts, or (`withExcluded`) every entry it holds;
+   * nothing of a sparse feed unless the view is `sparse`.
+   */
   private reach(feed: Feed<T>): number {
+    if (feed.start > 0 && !this.sparse) return 0
     return this.withExcluded ? feed.length : this.counted(feed)
+  }
+
+  /** A sparse view at a sparse feed's start: it has indexed none of it. */
+  private atSparseStart(feed: Feed<T>, position: number): boolean {
+    return this.sparse && feed.start > 0 && position === feed.start
+  }
+
+  /**
+   * Where the view stands in a feed: its position, or where the feed's entries begin (a sparse
+   * feed's `start`, taken as the position of a sparse view that has indexed none of it yet).
+   */
+  private positionOf(feed: Feed<T>): number {
+    const position = this.positions.get(feed.id)
+    if (position !== undefined) return position
+    if (feed.start > 0 && this.sparse) {
+      this.positions.set(feed.id, feed.start)
+      return feed.start
+    }
+    return 0
   }
 
   private enterIndexing(): void {
@@ -433,20 +463,26 @@ export class Indexer<T = unknown> implements ViewHandle {
     if (this.mustRecount()) return true
     for (const feed of this.feeds()) {
       // Behind (more to index) or ahead (a removal: re-index).
-      if ((this.positions.get(feed.id) ?? 0) !== this.reach(feed)) return true
+      const reach = this.reach(feed)
+      const position = this.positionOf(feed)
+      if (position !== reach && !(position > reach && this.atSparseStart(feed, position))) return true
     }
     return false
   }
 
   private lengths(): Map<FeedKey, number> {
     const lengths = new Map<FeedKey, number>()
-    for (const feed of this.feeds()) lengths.set(feed.id, this.reach(feed))
+    for (const feed of this.feeds()) {
+      this.positionOf(feed)
+      lengths.set(feed.id, this.reach(feed))
+    }
     return lengths
   }
 
   private totalBlocks(): number {
     let total = 0
-    for (const feed of this.feeds()) total += this.reach(feed)
+    // A sparse view indexes a sparse feed from its start: the entries below are none of its work.
+    for (const feed of this.feeds()) total += Math.max(0, this.reach(feed) - (this.sparse ? feed.start : 0))
     return total
   }
 }

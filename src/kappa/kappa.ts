@@ -462,8 +462,9 @@ function checkViewArguments(
   ) {
     throw KappaError.invalid('view.maxBatch must be a positive integer')
   }
-  if (v.withExcluded !== undefined && typeof v.withExcluded !== 'boolean') {
-    throw KappaError.invalid('view.withExcluded must be a boolean')
+  for (const flag of ['withExcluded', 'sparse']) {
+    if (v[flag] !== undefined && typeof v[flag] !== 'boolean')
+      throw KappaError.invalid(`view.${flag} must be a boolean`)
   }
   if (v.recount !== undefined && v.withExcluded !== true) {
     throw KappaError.invalid('view.recount belongs to a view with withExcluded: true')

@@ -68,6 +68,12 @@ export interface View<T = unknown, Api extends object = object> {
    */
   withExcluded?: boolean
   /**
+   * Index sparse feeds too (accepted from a peer with `{ start }`: `feed.start` > 0, nothing
+   * stored below it), from their `start` on. Without it a view skips sparse feeds altogether,
+   * as a view that needs every entry of a feed must (a fold, a DAG).
+   */
+  sparse?: boolean
+  /**
    * A `withExcluded` view only: what counts may have changed (called once after the view starts,
    * then after every change of the membership), between batches. The view compares
    * `core.counted(key)` of each feed with what it indexed. `recount(cb)` or `async recount()`.

@@ -125,3 +125,37 @@ test('a block survives reopening; drop, own writers and bad keys are refused', a
   assert.deepEqual(await values(again), ['a-own'])
   assert.deepEqual(await headValues(again), ['a-own'])
 })
+
+test('a log declines sparse offers (as if accept said false) and takes { start: 0 } whole; share and accept reach the stream', async (t) => {
+  const a = await createLog<string>(t, { valueEncoding: 'utf-8' })
+  const b = await createLog<string>(t, { valueEncoding: 'utf-8' })
+  const first = await b.add(null, 'b0')
+  await b.add([first.key], 'b1')
+  const bKey = await writerKey(b)
+  const asked: string[] = []
+  await sync(
+    a,
+    b,
+    {
+      accept: (offer) => {
+        asked.push(offer.key)
+        return offer.key === bKey ? { start: 1 } : true
+      },
+    },
+    {},
+  )
+  assert.ok(asked.includes(bKey), 'the hook was asked about the feed')
+  assert.equal(a.kappa.feed(bKey), undefined, 'a sparse offer is declined: nothing stored')
+  assert.deepEqual(await values(a), [])
+
+  // Not shared by B: still nothing.
+  await sync(a, b, { accept: () => ({ start: 0 }) }, { share: (feed) => feed.key !== bKey })
+  assert.equal(a.kappa.feed(bKey), undefined)
+
+  await sync(a, b, { accept: () => ({ start: 0 }) }, {})
+  assert.deepEqual(await values(a), ['b0', 'b1'])
+  assert.throws(
+    () => a.replicate(true, { accept: 'yes' as never }),
+    (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+  )
+})

@@ -98,4 +98,10 @@ test('withExcluded: a view gets a blocked feed’s entries flagged and recounts 
     () => a.use('bad', { map: () => undefined, recount: () => undefined } as never),
     (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
   )
+  for (const bad of [{ withExcluded: 1 }, { sparse: 'yes' }]) {
+    assert.throws(
+      () => a.use('bad', { map: () => undefined, ...bad } as never),
+      (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+    )
+  }
 })

@@ -24,8 +24,9 @@ test('hyperkv: non-members’ puts are no values; add brings them in; a removal 
   await replicate(owner, b)
   assert.deepEqual(values(await owner.get('k')), [], 'not a member')
 
+  // A member now: its feed is taken (a non-member's is not even downloaded), its puts are values.
   await members.add(bKey)
-  await owner.ready()
+  await replicate(owner, b)
   assert.deepEqual(values(await owner.get('k')), ['b1'])
 
   // Removed at the length the owner holds; B, not knowing it, writes on.
