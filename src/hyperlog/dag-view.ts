@@ -169,7 +169,11 @@ export class DagView implements ChangeSource {
     this.view = {
       maxBatch: DAG_MAX_BATCH,
       withExcluded: true,
-      recount: () => this.lock.run(() => this.#recount()),
+      recount: () =>
+        this.#untilStored(async (attempt) => {
+          if (attempt > 0 && this.#closedWrites) throw this.#closedWrites
+          await this.#recount()
+        }),
       map: (entries: Entry<unknown>[]) => {
         this.#mapped = entries
       },
@@ -395,9 +399,18 @@ export class DagView implements ChangeSource {
     const entries = this.#mapped
     this.#mapped = null
     const put = { type: 'put', key: STATE_KEY, value: state, sublevel: this.#state } as LevelOperation
-    for (let attempt = 0; ; attempt++) {
+    await this.#untilStored((attempt) => this.#tryViewBatch(entries, state, put, attempt))
+  }
+
+  /**
+   * Runs `attempt` holding the lock until it commits: a storage fault stalls it (lock released,
+   * readers answered with what the index holds) and it is tried again after a pause.
+   */
+  async #untilStored(attempt: (n: number) => Promise<void>): Promise<void> {
+    for (let n = 0; ; n++) {
+      const attemptNow = n
       try {
-        await this.lock.run(() => this.#tryViewBatch(entries, state, put, attempt))
+        await this.lock.run(() => attempt(attemptNow))
         this.#stalled = null
         return
       } catch (err) {
@@ -406,11 +419,11 @@ export class DagView implements ChangeSource {
           throw err
         }
         // An engine's failure was reported as it happened; a lack of room, on the first attempt.
-        if (attempt === 0) this.#storage.report(toError(err))
+        if (n === 0) this.#storage.report(toError(err))
         this.#stalled = toError(err)
         this.#onStall?.resolve()
         this.#onStall = null
-        await this.#pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt))
+        await this.#pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** n))
       }
     }
   }
@@ -507,13 +520,16 @@ export class DagView implements ChangeSource {
   async #recount(): Promise<void> {
     if (this.#failure) throw this.#failure
     const next = new Map(this.#hiddenFrom)
-    const ops: LevelOperation[] = []
+    const ops: DagOp[] = []
     for (const feed of this.#opts.feeds()) {
       const from = this.#hiddenPoint(feed)
       if (from === next.get(feed.id)) continue
       if (from === undefined) next.delete(feed.id)
       else next.set(feed.id, from)
-      ops.push(this.#hiddenOp(feed.id, from))
+      const key = hiddenKey(feed.id)
+      ops.push(
+        from === undefined ? { type: 'del', key } : { type: 'put', key, value: encodeUintRecord(from) },
+      )
     }
     if (ops.length === 0) return
     const hidden = (record: NodeRecord) => {
@@ -529,27 +545,15 @@ export class DagView implements ChangeSource {
       for (const link of record.entry.links) linked.add(link)
     }
     const heads = new Set(shown.filter((hash) => !linked.has(hash)))
-    for (const hash of this.commits.heads) {
-      if (!heads.has(hash))
-        ops.push({ type: 'del', key: headKey(hash), sublevel: this.#data } as LevelOperation)
-    }
+    for (const hash of this.commits.heads) if (!heads.has(hash)) ops.push({ type: 'del', key: headKey(hash) })
     for (const hash of heads) {
-      if (!this.commits.heads.has(hash))
-        ops.push({
-          type: 'put',
-          key: headKey(hash),
-          value: HEAD_MARK,
-          sublevel: this.#data,
-        } as LevelOperation)
+      if (!this.commits.heads.has(hash)) ops.push({ type: 'put', key: headKey(hash), value: HEAD_MARK })
     }
     const generation = this.#generation + 1
-    ops.push({
-      type: 'put',
-      key: GENERATION_KEY,
-      value: encodeUintRecord(generation),
-      sublevel: this.#data,
-    } as LevelOperation)
-    await writeBatch(this.#root, ops)
+    ops.push({ type: 'put', key: GENERATION_KEY, value: encodeUintRecord(generation) })
+    // Through the one commit (room checked, faults noted): it makes no node visible.
+    const outcome = emptyOutcome(this.indexer.changes)
+    await this.commits.commit({ ops, extra: [], outcome, what: 'hidden nodes', fresh: false })
     this.#hiddenFrom = next
     this.#generation = generation
     this.commits.rebuilt(heads)

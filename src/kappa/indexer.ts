@@ -177,7 +177,10 @@ export class Indexer<T = unknown> implements ViewHandle {
       this.fail(err)
       return
     }
-    this.indexedBlocks = sum(this.positions.values())
+    // A sparse feed's position counts from its start: the entries below were never indexed.
+    let below = 0
+    if (this.sparse) for (const feed of this.feeds()) if (this.positions.has(feed.id)) below += feed.start
+    this.indexedBlocks = sum(this.positions.values()) - below
     this.prevIndexedBlocks = this.indexedBlocks
     this.isStarted = true
     // The first state a listener sees, as multifeed-index reported it.
