@@ -114,6 +114,11 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     this.#logs.setGate((key) => this.#logGate(key), { ready: this.#opened, settle })
   }
 
+  /** @internal The membership logs (the core's replication carries them `alongside` its data). */
+  get logs(): Multifeed<Buffer> {
+    return this.#logs
+  }
+
   /** This store's writer key (the feed key of its writer, hex). */
   get self(): WriterKey {
     if (this.#self === null) throw KappaError.invalid('members are not open yet (await core.ready())')
@@ -181,7 +186,8 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
 
   /**
    * A replication stream of the membership logs alone, to pipe to the other store's
-   * `members.replicate()` beside the data's `core.replicate()` (which does not carry them yet).
+   * `members.replicate()`. `core.replicate()` carries them already, beside the data: this is for
+   * moving the records without the data.
    */
   replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): Duplex {
     return this.#logs.replicate(isInitiator, opts)
