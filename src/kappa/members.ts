@@ -133,13 +133,14 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
 
   /** @internal Opens the logs and folds what they hold; the views start after this. */
   async open(): Promise<void> {
-    this.#writer = await this.#host.multifeed.writer(this.#host.writerName)
-    this.#self = this.#writer.id as string as WriterKey
-    this.#owner = this.#option.owner === true ? this.#self : (this.#option.owner as WriterKey)
-    await this.#logs.ready()
-    this.#logs.on('feed', (feed) => this.#watch(feed))
-    for (const feed of this.#logs.feeds()) this.#watch(feed)
+    // Replication waits for this: a failed open lets it go on (the gate then takes nothing).
     try {
+      this.#writer = await this.#host.multifeed.writer(this.#host.writerName)
+      this.#self = this.#writer.id as string as WriterKey
+      this.#owner = this.#option.owner === true ? this.#self : (this.#option.owner as WriterKey)
+      await this.#logs.ready()
+      this.#logs.on('feed', (feed) => this.#watch(feed))
+      for (const feed of this.#logs.feeds()) this.#watch(feed)
       await this.#fold()
     } finally {
       this.#markOpened()

@@ -42,6 +42,8 @@ test('hyperkv: non-members’ puts are no values; add brings them in; a removal 
   assert.deepEqual(values(await owner.get('k')), [], 'not a member')
 
   await members.add(bKey)
+  // The non-member's feed was not taken; now a member, it comes with the next sync.
+  await replicate(owner, b)
   await owner.ready()
   assert.deepEqual(values(await owner.get('k')), ['b1'])
 
