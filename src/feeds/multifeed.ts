@@ -24,6 +24,7 @@ import {
   type StoreHandle,
 } from './open-store.js'
 import { Replicator } from './replication/replicator.js'
+import type { ReplicationSession } from './replication/session.js'
 import type {
   BlockOptions,
   Codec,
@@ -313,7 +314,28 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
    * roles, omitted to negotiate them, or an existing Duplex (e.g. a socket) to run over.
    */
   replicate(isInitiator?: boolean | Duplex, opts: ReplicateOptions = {}): ReplicationStream {
-    return this.replicator.replicate(isInitiator, opts)
+    const alongside = opts !== null && typeof opts === 'object' ? opts.alongside : undefined
+    if (alongside !== undefined) {
+      if (!Array.isArray(alongside))
+        throw KappaError.invalid('alongside must be an array of sibling Multifeeds')
+      for (const sibling of alongside) {
+        if (!this.siblings.includes(sibling as Multifeed<unknown>)) {
+          throw KappaError.invalid('alongside takes only Multifeeds made with this one’s sibling()')
+        }
+      }
+    }
+    const stream = this.replicator.replicate(isInitiator, opts)
+    const primary = this.replicator.sessionOf(stream)
+    if (primary) {
+      for (const sibling of (alongside ?? []) as Multifeed<unknown>[])
+        sibling.replicateAlongside(primary, opts)
+    }
+    return stream
+  }
+
+  /** @internal A secondary session of this Multifeed on `primary`'s connection (`alongside`). */
+  replicateAlongside(primary: ReplicationSession<unknown>, opts: ReplicateOptions): void {
+    this.replicator.secondary(primary, opts)
   }
 
   /**

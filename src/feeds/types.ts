@@ -198,6 +198,13 @@ export interface ReplicateOptions {
   share?: ShareHook
   /** Take this feed from this peer? Default: the store's `policy.accept`, else yes. */
   accept?: AcceptHook
+  /**
+   * Other Multifeeds of this one's Corestore (made with `sibling()`), replicated on the same
+   * connection, each on a channel of its own under its own key, with its own gate and policy (these
+   * hooks are this Multifeed's only). A non-live replication ends once every one of them is done; a
+   * peer that has no such Multifeed simply has nothing to exchange on it.
+   */
+  alongside?: ReplicationSibling[]
   /** Give up a non-live replication that makes no progress for this long (ms). */
   timeout?: number
   /**
@@ -206,6 +213,12 @@ export interface ReplicateOptions {
    * their own liveTimeout (every 5 s at most).
    */
   liveTimeout?: number
+}
+
+/** A Multifeed given as `alongside` (its `sibling()`s): its members for that are internal. */
+export interface ReplicationSibling {
+  readonly key: Buffer
+  readonly maxFeeds: number
 }
 
 /** The events a replication stream adds to a Duplex's own. */

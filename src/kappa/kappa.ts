@@ -225,12 +225,16 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
    */
   replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): ReplicationStream {
     if (this.closing) throw KappaError.closed('kappa')
-    if (opts === undefined || opts === null || typeof opts !== 'object' || !opts.live) {
+    if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
       return this.multifeed.replicate(isInitiator, opts)
     }
+    // An owned database's membership logs travel on the same connection, on a channel of their own.
+    const alongside = this.members ? [...(opts?.alongside ?? []), this.members.logs] : opts?.alongside
+    if (!opts?.live) return this.multifeed.replicate(isInitiator, { ...opts, alongside })
     const { beforeCaughtUp } = opts
     return this.multifeed.replicate(isInitiator, {
       ...opts,
+      alongside,
       beforeCaughtUp: async () => {
         await this.ready()
         if (typeof beforeCaughtUp === 'function') await beforeCaughtUp()

@@ -114,6 +114,11 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     this.#logs.setGate((key) => this.#logGate(key), { ready: this.#opened, settle })
   }
 
+  /** @internal The membership logs (the core's replication carries them `alongside` its data). */
+  get logs(): Multifeed<Buffer> {
+    return this.#logs
+  }
+
   /** This store's writer key (the feed key of its writer, hex). */
   get self(): WriterKey {
     if (this.#self === null) throw KappaError.invalid('members are not open yet (await core.ready())')
@@ -128,13 +133,14 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
 
   /** @internal Opens the logs and folds what they hold; the views start after this. */
   async open(): Promise<void> {
-    this.#writer = await this.#host.multifeed.writer(this.#host.writerName)
-    this.#self = this.#writer.id as string as WriterKey
-    this.#owner = this.#option.owner === true ? this.#self : (this.#option.owner as WriterKey)
-    await this.#logs.ready()
-    this.#logs.on('feed', (feed) => this.#watch(feed))
-    for (const feed of this.#logs.feeds()) this.#watch(feed)
+    // Replication waits for this: a failed open lets it go on (the gate then takes nothing).
     try {
+      this.#writer = await this.#host.multifeed.writer(this.#host.writerName)
+      this.#self = this.#writer.id as string as WriterKey
+      this.#owner = this.#option.owner === true ? this.#self : (this.#option.owner as WriterKey)
+      await this.#logs.ready()
+      this.#logs.on('feed', (feed) => this.#watch(feed))
+      for (const feed of this.#logs.feeds()) this.#watch(feed)
       await this.#fold()
     } finally {
       this.#markOpened()
@@ -181,7 +187,8 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
 
   /**
    * A replication stream of the membership logs alone, to pipe to the other store's
-   * `members.replicate()` beside the data's `core.replicate()` (which does not carry them yet).
+   * `members.replicate()`. `core.replicate()` carries them already, beside the data: this is for
+   * moving the records without the data.
    */
   replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): Duplex {
     return this.#logs.replicate(isInitiator, opts)

@@ -277,3 +277,28 @@ test('gate changed on a live connection: a feed gated out stops downloading; ope
   b.gateChanged()
   await until(() => b.feed(wa.key)?.length === 3, 'B resumes A’s feed')
 })
+
+test('alongside: a sibling replicates on the same connection; a peer without it still ends; bad input refused', async (t) => {
+  const a = await create<string>(t)
+  const b = await create<string>(t)
+  const key = Buffer.alloc(32, 9)
+  const aLogs = a.sibling<string>({ key, valueEncoding: 'utf-8' })
+  const bLogs = b.sibling<string>({ key, valueEncoding: 'utf-8' })
+  await Promise.all([aLogs.ready(), bLogs.ready()])
+  const wa = await writerWith(a, 1, 'data')
+  const wl = await aLogs.writer('log')
+  await wl.append(['l0', 'l1'])
+  await runPair(a.replicate(true, { alongside: [aLogs] }), b.replicate(false, { alongside: [bLogs] }))
+  assert.equal(b.feed(wa.key)?.length, 1)
+  assert.equal(bLogs.feed(wl.key)?.length, 2, 'the sibling’s feeds came on the same connection')
+  // A peer with no such sibling: nothing to exchange there, the sync ends.
+  const plain = await create<string>(t)
+  await runPair(a.replicate(true, { alongside: [aLogs] }), plain.replicate(false))
+  assert.equal(plain.feed(wa.key)?.length, 1)
+  const stranger = await create<string>(t)
+  for (const alongside of [[stranger], 'x', [null]]) {
+    assert.throws(() => a.replicate(true, { alongside: alongside as never }), {
+      code: 'ERR_INVALID_ARGUMENT',
+    })
+  }
+})

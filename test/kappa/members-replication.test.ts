@@ -10,6 +10,7 @@ import type { Kappa } from '../../src/kappa/index.js'
 import { replicationStats } from '../../src/feeds/index.js'
 import { openCore, sync } from '../helpers/kappa.js'
 import { syncOwned } from '../helpers/owned.js'
+import { until } from '../helpers/until.js'
 
 /** Replicates the membership logs alone (the data stays). */
 async function syncMembers(a: Kappa<any, any>, b: Kappa<any, any>): Promise<void> {
@@ -75,4 +76,47 @@ test('a non-member’s feed is neither taken nor served in an owned database', a
   await syncOwned(owner, member)
   await sync(open, member)
   assert.equal(member.feed(xWriter.id), undefined, 'the member does not take the non-member’s feed')
+})
+
+test('core.replicate carries the membership logs: one sync makes a new writer a member and brings its data', async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  await owner.ready()
+  const o = owner.members!.self
+  const b = await openCore<string>(t, { membership: { owner: o } })
+  const f = await openCore<string>(t, { membership: { owner: o } })
+  await Promise.all([b.ready(), f.ready()])
+  const bWriter = await b.writer()
+  await bWriter.append(['b0', 'b1'])
+  await owner.members!.add(bWriter.id)
+  await owner.members!.add(f.members!.self)
+  await sync(owner, b)
+  await b.members!.ready()
+  assert.deepEqual(b.members!.get(bWriter.id), { status: 'member', role: 'writer' })
+  assert.equal(owner.feed(bWriter.id)?.length, 2)
+  // F hears of B only from B: the owner's log and B's data arrive in the same sync.
+  await sync(b, f)
+  await f.members!.ready()
+  assert.deepEqual(f.members!.get(bWriter.id), { status: 'member', role: 'writer' })
+  assert.equal(f.feed(bWriter.id)?.length, 2)
+})
+
+test('live: membership changes propagate on the data’s own connection', async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  await owner.ready()
+  const b = await openCore<string>(t, { membership: { owner: owner.members!.self } })
+  await b.ready()
+  const left = owner.replicate(true, { live: true })
+  const right = b.replicate(false, { live: true })
+  left.pipe(right).pipe(left)
+  t.after(() => {
+    left.destroy()
+    right.destroy()
+  })
+  const changed = new Promise<void>((resolve) => b.members!.once('change', () => resolve()))
+  await owner.members!.add(b.members!.self)
+  await changed
+  assert.deepEqual(b.members!.get(b.members!.self), { status: 'member', role: 'writer' })
+  const bWriter = await b.writer()
+  await bWriter.append('hello')
+  await until(() => owner.feed(bWriter.id)?.length === 1, 'the owner takes the new member’s entry')
 })

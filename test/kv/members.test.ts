@@ -24,9 +24,10 @@ test('hyperkv: non-members’ puts are no values; add brings them in; a removal 
   await replicate(owner, b)
   assert.deepEqual(values(await owner.get('k')), [], 'not a member')
 
-  // A member now: its feed is taken (a non-member's is not even downloaded), its puts are values.
   await members.add(bKey)
+  // The non-member's feed was not taken; now a member, it comes with the next sync.
   await replicate(owner, b)
+  await owner.ready()
   assert.deepEqual(values(await owner.get('k')), ['b1'])
 
   // Removed at the length the owner holds; B, not knowing it, writes on.

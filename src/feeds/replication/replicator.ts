@@ -29,6 +29,8 @@ export class Replicator<T> {
   private readonly sessions = new Set<ReplicationSession<T>>()
   /** Raw streams handed to `replicate()`, until they have closed (close() waits for them). */
   private readonly raws = new Set<Promise<void>>()
+  /** The primary session of each stream `replicate` returned. */
+  private readonly byStream = new WeakMap<object, ReplicationSession<unknown>>()
   /** Block counters of every stream, fed by one listener pair per core. */
   private readonly stats = new StatsHub()
 
@@ -71,6 +73,7 @@ export class Replicator<T> {
     session = new ReplicationSession<T>(this.host, this.store, transport, options, policy, (s) =>
       this.sessions.delete(s),
     )
+    this.byStream.set(transport, session as ReplicationSession<unknown>)
     const failWith = (err: unknown) => session?.fail(replicationError(err))
     if (this.host.isClosing) process.nextTick(failWith, KappaError.closed('multifeed'))
     else this.sessions.add(session)
@@ -81,6 +84,33 @@ export class Replicator<T> {
       void closed.then(() => this.raws.delete(closed))
     }
     return transport
+  }
+
+  /** The session of a stream `replicate` returned. */
+  sessionOf(stream: object): ReplicationSession<unknown> | undefined {
+    return this.byStream.get(stream)
+  }
+
+  /**
+   * A session of this Multifeed on `primary`'s connection: its own channel, its own policy
+   * (the store's), the primary's live, mode and timeouts; it ends and fails with the primary.
+   */
+  secondary(primary: ReplicationSession<unknown>, opts: ReplicateOptions): void {
+    const { live, mode, timeout, liveTimeout } = checkOptions(opts)
+    const options: SessionOptions = { live, mode, timeout, liveTimeout }
+    const policy = new SessionPolicy(this.host, this.host.policy, primary.peer)
+    const session = new ReplicationSession<T>(
+      this.host,
+      this.store,
+      primary.transport,
+      options,
+      policy,
+      (s) => this.sessions.delete(s),
+      primary,
+    )
+    if (this.host.isClosing) return
+    this.sessions.add(session)
+    primary.attach(session as ReplicationSession<unknown>)
   }
 
   /** A feed was added locally or learned from a peer: live sessions pass it on. */
