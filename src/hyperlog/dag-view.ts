@@ -80,6 +80,8 @@ export interface DagViewOptions {
   feeds: () => readonly Pick<Feed, 'id' | 'length' | 'upToDate'>[]
   /** How many entries of a feed count (kappa's `counted`): the nodes of the rest are hidden. */
   counted: (feed: FeedKey) => number
+  /** Kappa's `countChanges`: while it stays, `counted` does (but for entries feeds gain). */
+  countChanges: () => number
   /** After each commit, synchronously, before the batch's callers resume. */
   onCommit: (outcome: BatchOutcome) => void
   onOutboxError: (err: Error) => void
@@ -115,6 +117,8 @@ export class DagView implements ChangeSource {
   #hiddenFrom = new Map<FeedKey, number>()
   /** One more each time which nodes are hidden changes (committed, `X`). */
   #generation = 0
+  /** `countChanges` when the last recount began (-1: none yet; kappa runs one at start). */
+  #recounted = -1
   /** The entries kappa mapped, committed by the `storeState` that follows. */
   #mapped: Entry<unknown>[] | null = null
   /** Wakes a view batch waiting to retry its commit (the log is closing, or the storage took writes). */
@@ -277,12 +281,12 @@ export class DagView implements ChangeSource {
 
   /**
    * Whether every entry present locally is indexed (local ones in-line, others by the view), and
-   * what is hidden is what counts now (else a recount is due).
+   * the last recount saw what counts now (else one is due).
    */
   caughtUp(): boolean {
     const local = this.#opts.localFeed()
+    if (this.#recounted !== this.#opts.countChanges()) return false
     for (const feed of this.#opts.feeds()) {
-      if (this.#hiddenPoint(feed) !== this.#hiddenFrom.get(feed.id)) return false
       const position = this.#positions.get(feed.id) ?? 0
       if (feed.id === local) {
         // Only this log appends to it, and in-line before appending: an uncounted block is not new.
@@ -519,6 +523,7 @@ export class DagView implements ChangeSource {
    */
   async #recount(): Promise<void> {
     if (this.#failure) throw this.#failure
+    const countChanges = this.#opts.countChanges()
     const next = new Map(this.#hiddenFrom)
     const ops: DagOp[] = []
     for (const feed of this.#opts.feeds()) {
@@ -531,7 +536,10 @@ export class DagView implements ChangeSource {
         from === undefined ? { type: 'del', key } : { type: 'put', key, value: encodeUintRecord(from) },
       )
     }
-    if (ops.length === 0) return
+    if (ops.length === 0) {
+      this.#recounted = countChanges
+      return
+    }
     const hidden = (record: NodeRecord) => {
       const from = next.get(record.feed)
       return from !== undefined && record.seq >= from
@@ -556,6 +564,7 @@ export class DagView implements ChangeSource {
     await this.commits.commit({ ops, extra: [], outcome, what: 'hidden nodes', fresh: false })
     this.#hiddenFrom = next
     this.#generation = generation
+    this.#recounted = countChanges
     this.commits.rebuilt(heads)
   }
 

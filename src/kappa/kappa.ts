@@ -82,8 +82,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   private readonly undecodable = new Set<string>()
   private readonly opened: Promise<void>
   private closing: Promise<void> | null = null
-  /** Goes up at every change of what counts (the views with excluded entries recount then). */
-  private exclusions = 0
+  #countChanges = 0
 
   constructor(storage: string | CorestoreLike | null | undefined, opts: KappaOptions<T> = {}) {
     super()
@@ -214,6 +213,15 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     )
   }
 
+  /**
+   * Goes up at every change of what counts (a membership change, a block or unblock): while it
+   * stays, `counted` of every feed stays what it was, but for entries the feed gains. Views with
+   * excluded entries recount when it moved.
+   */
+  get countChanges(): number {
+    return this.#countChanges
+  }
+
   /** Every feed, local and remote, in the order first added. */
   feeds(): Feed<T>[] {
     return this.multifeed.feeds()
@@ -289,7 +297,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
       },
       onUndecodable: (feed, seq, err) => this.reportUndecodable(feed, seq, err),
       counted: (feed) => this.countedOf(feed),
-      exclusions: () => this.exclusions,
+      exclusions: () => this.#countChanges,
     })
     this.indexers.set(name, indexer)
     ;(this.api as Record<string, unknown>)[name] = bindApi(view.api, indexer, this)
@@ -390,7 +398,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   }
 
   private countedOf(feed: Feed<T>): number {
-    if (this.multifeed.isBlocked(feed.key)) return 0
+    if (this.multifeed.isBlocked(feed.id)) return 0
     return this.members ? this.members.counted(feed) : feed.length
   }
 
@@ -402,7 +410,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
 
   /** What counts changed (membership, blocks): the views index what counts now. */
   private countsChanged(): void {
-    this.exclusions++
+    this.#countChanges++
     this.wakeAll()
   }
 
