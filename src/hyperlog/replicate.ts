@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream'
 import { KappaError } from '../errors.js'
-import type { ReplicationMode, ReplicationStream } from '../feeds/types.js'
+import type { AcceptHook, ReplicationMode, ReplicationStream, ShareHook } from '../feeds/types.js'
 import type { Kappa } from '../kappa/index.js'
 import type { SignableNode } from './types.js'
 
@@ -19,6 +19,10 @@ export interface HyperlogReplicateOptions {
   timeout?: number
   /** Fail a live replication whose peer sends nothing, keep-alives included, for this long (ms, default 60,000). */
   liveTimeout?: number
+  /** Offer and serve this writer's log to this peer? As Multifeed's `replicate` (default: the store's `policy`). */
+  share?: ShareHook
+  /** Take this writer's log from this peer? As Multifeed's `replicate`; a sparse `{ start }` is never taken. */
+  accept?: AcceptHook
   /**
    * An object-mode transform every node this replication brings passes through before it is
    * indexed (hyperlog's `process`): a node it passes on is indexed; one it drops, or an error, refuses
@@ -55,7 +59,7 @@ export function startReplication(
     options = init
     init = undefined
   }
-  const { mode, live, timeout, liveTimeout, process } = checkOptions(options ?? {})
+  const { mode, live, timeout, liveTimeout, process, share, accept } = checkOptions(options ?? {})
   if (init !== undefined && typeof init !== 'boolean' && !isStream(init)) {
     throw KappaError.invalid('isInitiator must be a boolean or a stream')
   }
@@ -75,6 +79,8 @@ export function startReplication(
     live,
     timeout,
     liveTimeout,
+    share,
+    accept,
     beforeDone,
     beforeHello: deps.flushed,
     beforeCaughtUp: deps.indexed,
@@ -110,7 +116,7 @@ function isStream(value: object): value is Duplex {
 function checkOptions(
   opts: HyperlogReplicateOptions,
 ): Required<Pick<HyperlogReplicateOptions, 'mode' | 'live'>> &
-  Pick<HyperlogReplicateOptions, 'timeout' | 'liveTimeout' | 'process'> {
+  Pick<HyperlogReplicateOptions, 'timeout' | 'liveTimeout' | 'process' | 'share' | 'accept'> {
   if (opts === null || typeof opts !== 'object')
     throw KappaError.invalid('replicate options must be an object')
   const mode = opts.mode ?? 'sync'
@@ -126,6 +132,6 @@ function checkOptions(
   if (opts.process !== undefined && (opts.process === null || !isStream(opts.process))) {
     throw KappaError.invalid('process must be an object-mode transform stream')
   }
-  const { timeout, liveTimeout, process } = opts
-  return { mode, live: opts.live === true, timeout, liveTimeout, process }
+  const { timeout, liveTimeout, process, share, accept } = opts
+  return { mode, live: opts.live === true, timeout, liveTimeout, process, share, accept }
 }
