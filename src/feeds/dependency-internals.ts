@@ -103,7 +103,21 @@ export interface ConflictChecking {
  * found by offers' tree hashes).
  */
 export function conflictChecking(session: Hypercore): ConflictChecking | null {
-  const internal = (session as unknown as { core?: Partial<ConflictChecking> | null }).core
-  if (!internal || typeof internal.checkConflict !== 'function') return null
+  return internalConflictChecking((session as unknown as { core?: unknown }).core)
+}
+
+/**
+ * An internal core (what Corestore's `watch` hands out, or a session's `core`) as one whose fork
+ * check can be answered; null when it has no `checkConflict`.
+ */
+export function internalConflictChecking(internal: unknown): ConflictChecking | null {
+  if (internal === null || typeof internal !== 'object') return null
+  if (typeof (internal as Partial<ConflictChecking>).checkConflict !== 'function') return null
   return internal as ConflictChecking
+}
+
+/** The key of an open internal core (`core.key`, read from its header at open), or null. */
+export function internalCoreKey(internal: ConflictChecking): Buffer | null {
+  const key = (internal as unknown as { key?: unknown }).key
+  return Buffer.isBuffer(key) ? key : null
 }

@@ -12,7 +12,7 @@ import type { CompatManifest, HypercorePeer } from 'hypercore'
 import { KappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { namespaceOf, toDatabaseKey, toFeedKey } from './database-key.js'
-import { HypercoreFeed, type FeedHost } from './feed.js'
+import { HypercoreFeed, type CoreLease, type FeedHost } from './feed.js'
 import { FeedList } from './feed-list.js'
 import { emptyFeedState, type FeedState } from './messages.js'
 import {
@@ -34,7 +34,8 @@ import type {
   ReplicationStream,
   ValueEncoding,
 } from './types.js'
-import { guardForks } from './replication/trees.js'
+import { internalCoreKey, type ConflictChecking } from './dependency-internals.js'
+import { guardCore, guardForks } from './replication/trees.js'
 import { toCodec } from './value-encoding.js'
 
 export interface MultifeedOptions {
@@ -89,6 +90,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** Multifeeds sharing this one's Corestore (`sibling`): closed before it. */
   private readonly siblings: Multifeed<unknown>[] = []
   private readonly feedHost: FeedHost
+  /** Guards every core the store opens, also those Corestore opens for a peer by itself. */
+  private readonly onCore = (core: unknown): void => guardCore(core, (internal) => this.sessionOn(internal))
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private _closed = false
@@ -124,6 +127,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
         this.replicator.coreOpened(core)
       },
     }
+    this.store.ns.watch(this.onCore)
   }
 
   /** True once `close()` has finished. */
@@ -400,6 +404,13 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     })
   }
 
+  /** A lease on the core of our feed behind `internal` (its session guarded), or null when it is not ours. */
+  private async sessionOn(internal: ConflictChecking): Promise<CoreLease | null> {
+    const key = internalCoreKey(internal)
+    const feed = key && !this.closing ? this.byId.get(key.toString('hex')) : undefined
+    return feed && !feed.closed ? feed.lease(false) : null
+  }
+
   private addFeed(feed: HypercoreFeed<T>): void {
     if (this.closing) {
       void feed.close().catch(() => undefined)
@@ -423,6 +434,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     await this.opening?.catch(() => undefined)
     await Promise.allSettled([...this.pending.values()])
     await this.replicator.close()
+    this.store.ns.unwatch(this.onCore)
     const feeds = this.ordered.splice(0)
     this.byId.clear()
     this.byName.clear()
