@@ -18,7 +18,7 @@ import { toError } from '../util/errors.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
 import { lengthIsCurrent } from '../feeds/index.js'
 import { decodePositions, encodePositions, type Entry, type View } from '../kappa/index.js'
-import { writeBatch, type LevelDb, type LevelOperation, type LevelSublevel } from '../level/index.js'
+import type { LevelDb, LevelOperation, LevelSublevel } from '../level/index.js'
 import { DagCommit, type InlineIndex } from './dag-commit.js'
 import {
   DagIndexer,
@@ -37,7 +37,6 @@ import {
   CHANGES_RANGE,
   HEADS_RANGE,
   INLINE_KEY,
-  PENDING_RANGE,
   WAITING_COUNT_KEY,
   decodeChangeRun,
   decodeUintRecord,
@@ -53,7 +52,7 @@ import type { BatchProof, NodeHash } from './types.js'
 export type { InlineIndex } from './dag-commit.js'
 
 /** Bump when the index layout changes: the index is then cleared and rebuilt at open. */
-export const DAG_VIEW_VERSION = 1
+export const DAG_VIEW_VERSION = 2
 /** Entries per view batch: one `getMany` and one level batch each. */
 const DAG_MAX_BATCH = 1000
 const STATE_KEY = 'state'
@@ -199,24 +198,8 @@ export class DagView implements ChangeSource {
     this.commits.load(changes, heads)
   }
 
-  /**
-   * How many nodes wait for links: one read. An index that kept them under `p!` (read whole at
-   * every open, before) has them moved to the keys by hash once, here.
-   */
+  /** How many nodes wait for links: one read. */
   async #loadWaiting(): Promise<number> {
-    const legacy = (await this.#data.iterator({ ...PENDING_RANGE, limit: 1 }).all()) as [string, Buffer][]
-    if (legacy.length > 0) {
-      // Written before `w!` existed, so nothing waits there yet: one batch moves them all.
-      const records = (await this.#data.iterator(PENDING_RANGE).all()) as [string, Buffer][]
-      const { ops, count } = await this.indexer.migrateWaiting(
-        records.map(([key, bytes]) => ({ key, bytes })),
-      )
-      await writeBatch(
-        this.#root,
-        ops.map((op) => this.#dataOp(op)),
-      )
-      return count
-    }
     const stored = (await this.#data.get(WAITING_COUNT_KEY)) as Buffer | undefined
     return stored ? decodeUintRecord(stored, 'the count of waiting nodes') : 0
   }

@@ -17,8 +17,7 @@
  *   change run: the hashes of consecutive changes, one record per DAG batch, keyed by its first
  *               change: uint8 1, then 32 bytes per hash when every hash is 64 lowercase hex
  *               digits (the default hash); else uint8 0, then the hashes as links (uint count,
- *               then per hash a tag and its bytes). Indexes written before runs hold one hash per
- *               change, as its utf-8 bytes (never starting with a 0 or 1 byte): a run of one.
+ *               then per hash a tag and its bytes).
  */
 import c from 'compact-encoding'
 import { KappaError } from '../errors.js'
@@ -215,9 +214,8 @@ export function decodeChangeRun(bytes: Uint8Array): NodeHash[] {
     for (let i = 0; i < hashes.length; i++) hashes[i] = hex.slice(64 * i, 64 * i + 64) as NodeHash
     return hashes
   }
-  // A record of one change, as indexes before runs wrote them: the hash's utf-8 bytes.
-  if (buffer.byteLength > 0 && buffer[0] !== LINKS_RUN) return [buffer.toString() as NodeHash]
   try {
+    if (buffer[0] !== LINKS_RUN) throw new Error(`unknown change run format ${buffer[0]}`)
     const state = c.state(1, bytes.byteLength, bytes)
     const hashes = links.decode(state)
     if (state.start !== state.end) throw new Error('trailing bytes')
@@ -296,8 +294,6 @@ export function fromLexHex(hex: string): number {
 //   m!<link>!<hash>           → <hash> (utf-8): node <hash> waits for <link> (the value tells the
 //                               two hashes apart whatever characters a custom hash uses)
 //   W                         → uint: how many nodes wait (absent: none)
-//   p!<feed hex>!<lexhex seq> → a waiting record as indexes before `w!` stored them (moved to
-//                               `w!`/`m!` at the first open)
 //   l                         → uint: local entries with a smaller seq were indexed in-line
 // The outbox (its own sublevel, so clearing the index never drops it): key = lexhex first seq of
 // a group, value = outbox record.
@@ -308,7 +304,6 @@ export const WAITING_COUNT_KEY = 'W'
 
 export const CHANGES_RANGE = { gt: 'c!', lt: 'c"' } as const
 export const HEADS_RANGE = { gt: 'h!', lt: 'h"' } as const
-export const PENDING_RANGE = { gt: 'p!', lt: 'p"' } as const
 
 export function changeKey(change: number): string {
   return 'c!' + lexHex(change)
