@@ -11,6 +11,7 @@ import type Hypercore from 'hypercore'
 import type { CompatManifest, HypercorePeer } from 'hypercore'
 import { KappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
+import { rejectUnknownOptions } from '../util/options.js'
 import { namespaceOf, toDatabaseKey, toFeedKey } from './database-key.js'
 import { HypercoreFeed, type CoreLease, type FeedHost } from './feed.js'
 import { FeedList } from './feed-list.js'
@@ -58,6 +59,15 @@ export interface WriterOptions {
   keyPair?: KeyPair
 }
 
+const MULTIFEED_OPTIONS: ReadonlySet<string> = new Set<keyof MultifeedOptions>([
+  'valueEncoding',
+  'encryptionKey',
+  'key',
+  'maxFeeds',
+  'coreIdleTime',
+])
+const WRITER_OPTIONS: ReadonlySet<string> = new Set<keyof WriterOptions>(['keyPair'])
+
 /** The name `writer()` uses when none is given. */
 export const DEFAULT_WRITER_NAME = 'default'
 /** The default of `maxFeeds`. */
@@ -103,6 +113,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     }
     if (typeof storage === 'string' && storage.length === 0) throw KappaError.invalid('storage path is empty')
     if (opts === null || typeof opts !== 'object') throw KappaError.invalid('opts must be an object')
+    rejectUnknownOptions(opts, MULTIFEED_OPTIONS, 'multifeed options')
     if (
       opts.encryptionKey !== undefined &&
       opts.key !== undefined &&
@@ -457,6 +468,7 @@ export function multifeed<T = unknown>(
 function checkWriterOptions(opts: WriterOptions | undefined): KeyPair | undefined {
   if (opts === undefined) return undefined
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('writer opts must be an object')
+  rejectUnknownOptions(opts, WRITER_OPTIONS, 'writer options')
   const keyPair = opts.keyPair
   if (keyPair === undefined) return undefined
   if (

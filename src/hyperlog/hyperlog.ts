@@ -100,7 +100,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     super()
     this.setMaxListeners(0)
     checkStorage(storage)
-    checkHyperlogOptions(opts)
+    checkHyperlogOptions(opts, typeof storage !== 'string')
     this.#opts = opts
     this.valueEncoding = opts.valueEncoding ?? opts.encoding ?? 'binary'
     this.#hasher = new NodeHasher(opts.hash, opts.asyncHash)
@@ -122,11 +122,6 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       }) as unknown as LevelDb
       this.#owned = true
     } else {
-      if (opts.membership !== undefined) {
-        throw KappaError.invalid(
-          'membership belongs to the given kappa: open it with kappa(storage, { membership })',
-        )
-      }
       this.kappa = storage.kappa
       this.db = storage.db
       this.#owned = false
@@ -229,7 +224,13 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     cb?: NodeCallback<T>,
   ): Promise<HyperlogNode<T>> {
     const [options, callback] = optsAndCallback<AddOptions, NodeCallback<T>>(opts, cb)
-    const done = this.#submitDocs([{ links, value }], options).then((nodes) => nodes[0])
+    let done: Promise<HyperlogNode<T>>
+    try {
+      checkAddOptions(options)
+      done = this.#submitDocs([{ links, value }], options).then((nodes) => nodes[0])
+    } catch (err) {
+      done = Promise.reject(err as Error)
+    }
     return withCallback(done, callback)
   }
 
@@ -471,6 +472,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
   }
 
   /** Validates, encodes and announces (`'preadd'`, synchronously) the docs, then queues them. */
+  /** `opts` checked by the caller. */
   #submitDocs(
     docs: BatchDoc<T>[],
     opts: AddOptions | undefined,
@@ -480,7 +482,6 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     let encoding: HyperlogValueEncoding
     try {
       if (this.#closing) throw KappaError.closed('hyperlog')
-      checkAddOptions(opts)
       encoding = opts?.valueEncoding ?? this.valueEncoding
       inputs = docs.map((doc) =>
         this.#prepare(normalizeLinks(doc.links), doc.value, doc.identity, opts, encoding),

@@ -87,6 +87,13 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     if (multifeed !== undefined && !(multifeed instanceof Multifeed)) {
       throw KappaError.invalid('opts.multifeed must be a Multifeed')
     }
+    // A given Multifeed is configured already: its options here would be ignored.
+    const given = Object.keys(multifeedOpts).find(
+      (name) => (multifeedOpts as Record<string, unknown>)[name] !== undefined,
+    )
+    if (multifeed !== undefined && given !== undefined) {
+      throw KappaError.invalid(`opts.${given} belongs to the given multifeed`)
+    }
     if (!multifeed && (storage === null || storage === undefined)) {
       throw KappaError.invalid('storage is required unless opts.multifeed is given')
     }

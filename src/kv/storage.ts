@@ -6,6 +6,10 @@
 import { KappaError } from '../errors.js'
 import { Hyperlog, hyperlog } from '../hyperlog/index.js'
 import type { HyperKVDirOptions, HyperKVOptions, KvDatabase } from './types.js'
+import { rejectUnknownOptions } from '../util/options.js'
+
+const DIR_OPTIONS: ReadonlySet<string> = new Set<keyof HyperKVDirOptions>(['key', 'maxFeeds', 'membership'])
+const OPTIONS: ReadonlySet<string> = new Set<keyof HyperKVOptions>(['log', 'db'])
 
 export interface KvStorage {
   log: Hyperlog<unknown>
@@ -20,6 +24,7 @@ export function openKvStorage(opts: HyperKVOptions | string, dirOpts?: HyperKVDi
     if (dirOpts !== undefined && (dirOpts === null || typeof dirOpts !== 'object')) {
       throw KappaError.invalid('hyperkv(dir, opts): opts must be an object')
     }
+    if (dirOpts) rejectUnknownOptions(dirOpts, DIR_OPTIONS, 'hyperkv(dir, opts)')
     const log = hyperlog<unknown>(opts, {
       valueEncoding: 'json',
       maxFeeds: dirOpts?.maxFeeds,
@@ -32,6 +37,7 @@ export function openKvStorage(opts: HyperKVOptions | string, dirOpts?: HyperKVDi
   if (typeof opts !== 'object' || opts === null || !(opts.log instanceof Hyperlog)) {
     throw KappaError.invalid('hyperkv needs a directory or { log, db? } with a Hyperlog')
   }
+  rejectUnknownOptions(opts, OPTIONS, 'hyperkv({ log, db })')
   if (opts.log.valueEncoding !== 'json') {
     throw KappaError.invalid("hyperkv needs a hyperlog opened with valueEncoding: 'json'")
   }

@@ -7,6 +7,22 @@ import type { NodeHash } from '../hyperlog/index.js'
 import type { WriteRow } from './hyperkv.js'
 import type { KvFields } from './messages.js'
 import type { BatchRow, GetOptions, KvReadStreamOptions, WriteOptions } from './types.js'
+import { rejectUnknownOptions } from '../util/options.js'
+
+const WRITE_OPTIONS: ReadonlySet<string> = new Set<keyof WriteOptions>(['links', 'fields'])
+const GET_OPTIONS: ReadonlySet<string> = new Set<keyof GetOptions>(['fields'])
+const BATCH_ROW: ReadonlySet<string> = new Set<keyof BatchRow>(['type', 'key', 'value', 'links', 'fields'])
+const READ_STREAM_OPTIONS: ReadonlySet<string> = new Set<keyof KvReadStreamOptions>([
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'limit',
+  'values',
+  'fields',
+  'live',
+  'old',
+])
 
 export function validateKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw KappaError.invalid('key must be a string')
@@ -24,9 +40,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function optionsObject(opts: unknown): Record<string, unknown> {
+function optionsObject(opts: unknown, known: ReadonlySet<string>, what: string): Record<string, unknown> {
   if (opts === undefined || opts === null) return {}
   if (!isPlainObject(opts)) throw KappaError.invalid('options must be an object')
+  rejectUnknownOptions(opts, known, what)
   return opts
 }
 
@@ -53,18 +70,19 @@ export function validateWriteOptions(opts: WriteOptions | undefined): {
   links: NodeHash[] | null
   fields: KvFields | undefined
 } {
-  const o = optionsObject(opts)
+  const o = optionsObject(opts, WRITE_OPTIONS, 'write options')
   return { links: validateLinks(o.links), fields: validateFields(o.fields) }
 }
 
 export function validateGetOptions(opts: GetOptions | undefined): { fields: boolean } {
-  return { fields: optionsObject(opts).fields === true }
+  return { fields: optionsObject(opts, GET_OPTIONS, 'get options').fields === true }
 }
 
 export function validateBatchRows(rows: readonly BatchRow[]): WriteRow[] {
   if (!Array.isArray(rows)) throw KappaError.invalid('rows must be an array')
   return rows.map((row: unknown, i) => {
     if (!isPlainObject(row)) throw KappaError.invalid(`batch row ${i} must be an object`)
+    rejectUnknownOptions(row, BATCH_ROW, `batch row ${i}`)
     if (row.type === undefined) throw KappaError.invalid(`batch row ${i}: type not provided`)
     if (row.type !== 'put' && row.type !== 'del')
       throw KappaError.invalid(`batch row ${i}: type not recognized`)
@@ -90,7 +108,7 @@ export interface ReadStreamSettings {
 }
 
 export function validateReadStreamOptions(opts: KvReadStreamOptions | undefined): ReadStreamSettings {
-  const o = optionsObject(opts)
+  const o = optionsObject(opts, READ_STREAM_OPTIONS, 'read stream options')
   const range: ReadStreamSettings['range'] = {}
   for (const bound of ['gt', 'gte', 'lt', 'lte'] as const) {
     const value = o[bound]

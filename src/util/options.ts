@@ -1,0 +1,15 @@
+/**
+ * Options are checked by name as well as by value: a misspelt or unsupported option would
+ * otherwise be silently ignored, and the caller would believe it had taken effect.
+ */
+import { KappaError } from '../errors.js'
+
+/**
+ * ERR_INVALID_ARGUMENT naming the first own property of `opts` that is not one of `known`
+ * (`what` names the options in the message, e.g. `'hyperlog options'`). `opts` is an object.
+ */
+export function rejectUnknownOptions(opts: object, known: ReadonlySet<string>, what: string): void {
+  for (const name of Object.keys(opts)) {
+    if (!known.has(name)) throw KappaError.invalid(`${what}: unknown option ${JSON.stringify(name)}`)
+  }
+}
