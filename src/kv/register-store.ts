@@ -9,7 +9,7 @@ import type { AbstractSublevel } from 'abstract-level'
 import { decodeRegister, type RegisterEntry } from './messages.js'
 import { LruCache } from './lru-cache.js'
 import { KeyFilter } from './key-filter.js'
-import { readKeys, readKeysSync } from '../hyperlog/read-keys.js'
+import { readKeys, readKeysSync } from '../level/index.js'
 import type { KvDatabase } from './types.js'
 import type { RegisterIterator } from './read-stream.js'
 
