@@ -28,6 +28,7 @@ import { WritePlanner, documentOf, type WriteRow } from './write-planner.js'
 import {
   validateBatchRows,
   validateGetOptions,
+  validateHistoryOptions,
   validateKey,
   validateReadStreamOptions,
   validateValue,
@@ -47,6 +48,7 @@ import type {
   KvKeyRow,
   KvNode,
   KvReadRow,
+  KvReadStream,
   KvReadStreamOptions,
   KvValues,
   WriteOptions,
@@ -198,20 +200,22 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
    * One row `{ key, links, values }` per key in key order; see KvReadStreamOptions. The rows'
    * type follows the options: `values: false` leaves `values` out, `fields: true` gives documents.
    */
-  createReadStream(opts: KvReadStreamOptions & { values: false }): TypedReadable<KvKeyRow>
-  createReadStream(opts: KvReadStreamOptions & { fields: true; values?: true }): TypedReadable<KvDocsRow>
-  createReadStream(
-    opts?: KvReadStreamOptions & { values?: true; fields?: false },
-  ): TypedReadable<KvReadRow<V>>
-  createReadStream(opts?: KvReadStreamOptions): TypedReadable<KvAnyReadRow<V>>
-  createReadStream(opts?: KvReadStreamOptions): TypedReadable<KvAnyReadRow<V>> {
+  createReadStream(opts: KvReadStreamOptions & { values: false }): KvReadStream<KvKeyRow>
+  createReadStream(opts: KvReadStreamOptions & { fields: true; values?: true }): KvReadStream<KvDocsRow>
+  createReadStream(opts?: KvReadStreamOptions & { values?: true; fields?: false }): KvReadStream<KvReadRow<V>>
+  createReadStream(opts?: KvReadStreamOptions): KvReadStream<KvAnyReadRow<V>>
+  createReadStream(opts?: KvReadStreamOptions): KvReadStream<KvAnyReadRow<V>> {
     const options = validateReadStreamOptions(opts)
-    return createKvReadStream(this.#registerSource(), options) as TypedReadable<KvAnyReadRow<V>>
+    return createKvReadStream(this.#registerSource(), options) as KvReadStream<KvAnyReadRow<V>>
   }
 
-  /** The key's history: its heads, then their ancestors (breadth first, each node once). */
-  createHistoryStream(key: string, _opts?: object): TypedReadable<KvHistoryRow<V>> {
+  /**
+   * The key's history: its heads, then their ancestors (breadth first, each node once). It takes
+   * no options (hyperkv's `opts` was accepted and unused): any given is ERR_INVALID_ARGUMENT.
+   */
+  createHistoryStream(key: string, opts?: Record<string, never>): TypedReadable<KvHistoryRow<V>> {
     validateKey(key)
+    validateHistoryOptions(opts)
     return createKvHistoryStream(key, {
       assertOpen: () => this.#assertOpen(),
       ready: () => this.#ready(),

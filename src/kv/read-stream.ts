@@ -2,7 +2,9 @@
  * `kv.createReadStream(opts)`: one row `{ key, links, values? }` per key in key order, read in
  * chunks from the register sublevel (one iterator step and one parallel node fetch per chunk).
  * Live: subscribes as the old rows' snapshot is taken (so nothing is missed), then emits a row
- * whenever a key in range changes — as hyperkv's level-live-stream did, a key may repeat.
+ * whenever a key in range changes — as hyperkv's level-live-stream did, a key may repeat. It emits
+ * `'live'` once it has pushed every stored row in range (at once with `old: false`): from then on,
+ * every change comes as a row.
  */
 import { Readable } from 'node:stream'
 import type { NodeHash } from '../hyperlog/index.js'
@@ -43,6 +45,7 @@ class KvReadStream extends Readable {
   #busy = false
   #waitingForChange = false
   #emitted = 0
+  #live = false
 
   constructor(source: RegisterSource, settings: ReadStreamSettings) {
     super({ objectMode: true, highWaterMark: 64 })
@@ -67,6 +70,7 @@ class KvReadStream extends Readable {
           this.#iterator = this.#source.iterator({ ...this.#settings.range, limit: this.#settings.limit })
         }
         cb()
+        if (!this.#iterator) this.#goLive()
       },
       (err: Error) => cb(err),
     )
@@ -118,12 +122,25 @@ class KvReadStream extends Readable {
       this.#iterator = null
       await iterator.close()
       if (!this.#settings.live) return null
+      this.#goLive()
     }
     if (this.#source.isClosed()) return null
     const change = this.#changes.shift()
     if (change) return [await this.#row(change[0], change[1])]
     this.#waitingForChange = true
     return []
+  }
+
+  /** Whether `'live'` was emitted. */
+  get live(): boolean {
+    return this.#live
+  }
+
+  /** Live, every stored row pushed: `'live'`, once. */
+  #goLive(): void {
+    if (this.#live || !this.#settings.live || this.destroyed) return
+    this.#live = true
+    this.emit('live')
   }
 
   #push(row: KvAnyReadRow): void {

@@ -46,6 +46,8 @@ export class RegisterStore {
    * first (then the store never learns: every key is read, as without a filter).
    */
   #early: Set<string> | null = new Set()
+  /** The scan of the stored keys (resolved: none runs). */
+  #learning: Promise<void> = Promise.resolve()
 
   constructor(kvDb: KvDatabase) {
     this.db = kvDb.sublevel<string, Uint8Array>('x', { valueEncoding: 'view' })
@@ -117,15 +119,16 @@ export class RegisterStore {
    * Starts learning which keys have a register (one scan of the stored keys, in the background);
    * from its end on, keys never written are not read. The keys staged before (`#early`) join the
    * filter, so none whose batch commits after the scan's snapshot is missed. Idempotent. After a
-   * failed scan there is no filter: every key is read.
+   * failed scan there is no filter: every key is read. Resolves once the scan has ended (at once
+   * when it ran before, or never runs); it never rejects.
    */
-  learnKeys(): void {
+  learnKeys(): Promise<void> {
     const early = this.#early
-    if (!early) return
+    if (!early) return this.#learning
     this.#early = null
     const building = (this.#building = new KeyFilter())
     for (const key of early) building.add(key)
-    void (async () => {
+    this.#learning = (async () => {
       try {
         for await (const key of this.db.keys()) building.add(key)
         this.#filter = building
@@ -135,6 +138,7 @@ export class RegisterStore {
         this.#building = null
       }
     })()
+    return this.#learning
   }
 
   iterator(range: { gt?: string; gte?: string; lt?: string; lte?: string; limit: number }): RegisterIterator {

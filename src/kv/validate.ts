@@ -10,6 +10,7 @@ import type { BatchRow, GetOptions, KvReadStreamOptions, WriteOptions } from './
 import { rejectUnknownOptions } from '../util/options.js'
 
 const WRITE_OPTIONS: ReadonlySet<string> = new Set<keyof WriteOptions>(['links', 'fields'])
+const NO_OPTIONS: ReadonlySet<string> = new Set()
 const GET_OPTIONS: ReadonlySet<string> = new Set<keyof GetOptions>(['fields'])
 const BATCH_ROW: ReadonlySet<string> = new Set<keyof BatchRow>(['type', 'key', 'value', 'links', 'fields'])
 const READ_STREAM_OPTIONS: ReadonlySet<string> = new Set<keyof KvReadStreamOptions>([
@@ -72,6 +73,11 @@ export function validateWriteOptions(opts: WriteOptions | undefined): {
 } {
   const o = optionsObject(opts, WRITE_OPTIONS, 'write options')
   return { links: validateLinks(o.links), fields: validateFields(o.fields) }
+}
+
+/** `createHistoryStream` takes no options. */
+export function validateHistoryOptions(opts: unknown): void {
+  optionsObject(opts, NO_OPTIONS, 'history stream options')
 }
 
 export function validateGetOptions(opts: GetOptions | undefined): { fields: boolean } {

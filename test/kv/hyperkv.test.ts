@@ -214,6 +214,9 @@ test('bad arguments are ERR_INVALID_ARGUMENT and write nothing', async (t) => {
   assert.throws(() => new HyperKV({ log: kv.log, database: null } as never), { code: 'ERR_INVALID_ARGUMENT' })
   assert.throws(() => kv.createReadStream({ gt: 5 as never }), { code: 'ERR_INVALID_ARGUMENT' })
   assert.throws(() => kv.createHistoryStream(5 as never), { code: 'ERR_INVALID_ARGUMENT' })
+  assert.throws(() => kv.createHistoryStream('A', { reverse: true } as never), {
+    code: 'ERR_INVALID_ARGUMENT',
+  })
   assert.equal(kv.log.changes, 0)
 })
 
