@@ -1,5 +1,6 @@
 /**
- * The registers as stored (sublevel `x` of the kv db) behind an LRU cache of decoded registers.
+ * The registers as stored (sublevel `x` of the kv db) behind a cache of decoded registers
+ * (generational-cache.ts).
  *
  * The cache holds the index's committed state: the index's `map` sets it once its batch is
  * committed, and map calls run one at a time, each committed before the next. Readers that waited for the
@@ -7,7 +8,7 @@
  */
 import type { AbstractSublevel } from 'abstract-level'
 import { decodeRegister, type RegisterEntry } from './messages.js'
-import { LruCache } from './lru-cache.js'
+import { GenerationalCache } from './generational-cache.js'
 import { KeyFilter } from './key-filter.js'
 import { readKeys, readKeysSync } from '../level/index.js'
 import type { KvDatabase } from './types.js'
@@ -35,7 +36,7 @@ export class RegisterReads {
 
 export class RegisterStore {
   readonly db: RegisterDb
-  readonly #cache = new LruCache<Register>(REGISTER_CACHE_SIZE)
+  readonly #cache = new GenerationalCache<Register>(REGISTER_CACHE_SIZE)
   /** Every key with a stored register, once the scan of the stored ones is complete. */
   #filter: KeyFilter | null = null
   /** The filter being built by the scan (keys written meanwhile join it too). */
@@ -154,7 +155,7 @@ function decodeInto(
   out: Map<string, Register>,
   keys: string[],
   stored: (Uint8Array | undefined)[],
-  cache: LruCache<Register> | null,
+  cache: GenerationalCache<Register> | null,
 ): Map<string, Register> {
   for (let i = 0; i < keys.length; i++) {
     const bytes = stored[i]
