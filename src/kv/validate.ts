@@ -25,12 +25,12 @@ const READ_STREAM_OPTIONS: ReadonlySet<string> = new Set<keyof KvReadStreamOptio
   'old',
 ])
 
-export function validateKey(key: unknown): asserts key is string {
+export function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw KappaError.invalid('key must be a string')
 }
 
 /** Values are stored as JSON; what JSON cannot hold at the top level is refused. */
-export function validateValue(value: unknown): void {
+export function checkValue(value: unknown): void {
   const type = typeof value
   if (type === 'function' || type === 'symbol' || type === 'bigint') {
     throw KappaError.invalid('value must be JSON-serializable')
@@ -49,7 +49,7 @@ function optionsObject(opts: unknown, known: ReadonlySet<string>, what: string):
 }
 
 /** Links as hyperkv took them: hashes, or anything with a `key` (nodes, register entries). */
-export function validateLinks(links: unknown): NodeHash[] | null {
+export function checkLinks(links: unknown): NodeHash[] | null {
   if (links === undefined || links === null) return null
   if (!Array.isArray(links)) throw KappaError.invalid('links must be an array')
   return links.map((link: unknown) => {
@@ -61,30 +61,30 @@ export function validateLinks(links: unknown): NodeHash[] | null {
   })
 }
 
-function validateFields(fields: unknown): KvFields | undefined {
+function checkFields(fields: unknown): KvFields | undefined {
   if (fields === undefined || fields === null) return undefined
   if (!isPlainObject(fields)) throw KappaError.invalid('fields must be an object')
   return fields
 }
 
-export function validateWriteOptions(opts: WriteOptions | undefined): {
+export function checkWriteOptions(opts: WriteOptions | undefined): {
   links: NodeHash[] | null
   fields: KvFields | undefined
 } {
   const o = optionsObject(opts, WRITE_OPTIONS, 'write options')
-  return { links: validateLinks(o.links), fields: validateFields(o.fields) }
+  return { links: checkLinks(o.links), fields: checkFields(o.fields) }
 }
 
 /** `createHistoryStream` takes no options. */
-export function validateHistoryOptions(opts: unknown): void {
+export function checkHistoryOptions(opts: unknown): void {
   optionsObject(opts, NO_OPTIONS, 'history stream options')
 }
 
-export function validateGetOptions(opts: GetOptions | undefined): { fields: boolean } {
+export function checkGetOptions(opts: GetOptions | undefined): { fields: boolean } {
   return { fields: optionsObject(opts, GET_OPTIONS, 'get options').fields === true }
 }
 
-export function validateBatchRows(rows: readonly BatchRow[]): WriteRow[] {
+export function checkBatchRows(rows: readonly BatchRow[]): WriteRow[] {
   if (!Array.isArray(rows)) throw KappaError.invalid('rows must be an array')
   return rows.map((row: unknown, i) => {
     if (!isPlainObject(row)) throw KappaError.invalid(`batch row ${i} must be an object`)
@@ -92,14 +92,14 @@ export function validateBatchRows(rows: readonly BatchRow[]): WriteRow[] {
     if (row.type === undefined) throw KappaError.invalid(`batch row ${i}: type not provided`)
     if (row.type !== 'put' && row.type !== 'del')
       throw KappaError.invalid(`batch row ${i}: type not recognized`)
-    validateKey(row.key)
-    if (row.type === 'put') validateValue(row.value)
+    checkKey(row.key)
+    if (row.type === 'put') checkValue(row.value)
     return {
       type: row.type,
       key: row.key,
       value: row.type === 'put' ? row.value : undefined,
-      fields: validateFields(row.fields),
-      links: validateLinks(row.links),
+      fields: checkFields(row.fields),
+      links: checkLinks(row.links),
     }
   })
 }
@@ -113,7 +113,7 @@ export interface ReadStreamSettings {
   old: boolean
 }
 
-export function validateReadStreamOptions(opts: KvReadStreamOptions | undefined): ReadStreamSettings {
+export function checkReadStreamOptions(opts: KvReadStreamOptions | undefined): ReadStreamSettings {
   const o = optionsObject(opts, READ_STREAM_OPTIONS, 'read stream options')
   const range: ReadStreamSettings['range'] = {}
   for (const bound of ['gt', 'gte', 'lt', 'lte'] as const) {
