@@ -15,6 +15,7 @@ import type { BatchOutcome, KnownNode } from './dag-indexer.js'
 import type { DagView } from './dag-view.js'
 import type { NodeHasher } from './hash.js'
 import { decodeNodeRecord, encodeEntry, type NodeEntry, type NodeRecord } from './messages.js'
+import { nodeSeq } from './node.js'
 import type {
   BatchProof,
   HyperlogNode,
@@ -342,14 +343,14 @@ export class AddQueue {
     let seq = seqBase
     for (const node of nodes) {
       const entry = node.entry!
-      seq++
+      const entrySeq = seq++
       if (entry.signature) continue
       const signable: SignableNode = {
         key: node.hash,
         links: entry.links,
         value: entry.value,
         log,
-        seq,
+        seq: nodeSeq(entrySeq),
         identity: entry.identity,
         signature: null,
       }
