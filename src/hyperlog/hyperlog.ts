@@ -116,8 +116,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         keyEncoding: 'utf8',
         // Byte values: the DAG's batches then reach LevelDB the fast way (level/level-batch.ts).
         valueEncoding: 'view',
-        // LevelDB's 4 MiB memtable filled every ~6,000 nodes, and the flushes and compactions that
-        // followed took the second core from the writes: 16 MiB made batches ~10% faster here.
+        // LevelDB's default 4 MiB memtable fills every few thousand nodes, and the flushes and
+        // compactions that follow take a core from the writes: a larger one flushes less often.
         writeBufferSize: 16 * 1024 * 1024,
       }) as unknown as LevelDb
       this.#owned = true

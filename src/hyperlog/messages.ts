@@ -157,7 +157,7 @@ export function encodeNodeRecord(feed: FeedKey, seq: number, change: number, ent
   return state.buffer as Buffer
 }
 
-/** The last feed key's bytes: a batch's records are one feed's (a hex decode per record showed). */
+/** The last feed key's bytes: a batch's records are one feed's, so one hex decode serves them all. */
 let lastFeed: { hex: FeedKey; bytes: Buffer } | null = null
 
 function feedBytes(feed: FeedKey): Buffer {
@@ -183,8 +183,8 @@ export function decodeNodeRecord(bytes: Uint8Array): NodeRecord {
 
 /** A change run: the hashes of the changes `first`, `first + 1`, … one DAG batch made visible. */
 export function encodeChangeRun(hashes: readonly NodeHash[]): Buffer {
-  // The default hashes in one hex decode (per-hash encoding was 4% of a batch row): exact when
-  // every hash is 64 hex digits, lowercase — checked by the round trip, all native.
+  // The default hashes in one hex decode rather than one encoding per hash: exact when every hash
+  // is 64 hex digits, lowercase — checked by the round trip, all native.
   const hex = hashes.join('')
   if (hex.length === 64 * hashes.length) {
     const packed = Buffer.allocUnsafe(1 + 32 * hashes.length)
@@ -258,8 +258,8 @@ export function decodeUintRecord(bytes: Uint8Array, what: string): number {
 
 /** A lexicographically sortable hex form of a non-negative integer (change numbers, seqs). */
 export function lexHex(n: number): string {
-  // The bytes of compact-encoding's lexint, spelled in hex directly for the sizes in use (one per
-  // node written: encoding a buffer and hex-slicing it showed in the write path's profile).
+  // The bytes of compact-encoding's lexint, spelled in hex directly for the sizes in use: one key
+  // per node written, without encoding a buffer and hex-slicing it.
   if (n < 251) return HEX_BYTE[n]
   const x = n - 251
   if (n < 0x100) return 'fb' + HEX_BYTE[x]

@@ -29,9 +29,8 @@ export function toNode<T>(
 
 /**
  * `toNode`, made once per known node and encoding: a node a batch makes visible is handed to the
- * in-line indexes, the `'add'` listeners and the write that added it, and decoding its value
- * three times was a tenth of a local batch's time. (hyperlog gave `'add'` and the callback one
- * object too.)
+ * in-line indexes, the `'add'` listeners and the write that added it, which then share one
+ * decoded value. (hyperlog gave `'add'` and the callback one object too.)
  */
 export function sharedNode<T>(known: KnownNode, encoding: HyperlogValueEncoding): HyperlogNode<T> {
   const shared = known.shared
