@@ -2,7 +2,7 @@
  * Local writes (`add`, `batch`, `append`), committed in groups. Every request that arrives while a
  * group is in flight joins the next group; holding the DAG lock, a group is checked against the
  * committed DAG index plus the group's own earlier nodes (so concurrent `append`s link to each
- * other, as sequential ones would), then indexed in-line: its index records, the in-line change
+ * other, as sequential ones would), then indexed at once: its index records, the in-line change
  * indexes' writes and an outbox record of its entries commit in ONE level batch, and the requests
  * resolve then. The outbox (outbox.ts) appends the entries to the feed in the background. A
  * request is all or nothing: a missing link or a failing `sign` rejects that request alone, and

@@ -10,7 +10,7 @@
  * itself, and after a storage fault tries again (planning again) until the storage heals.
  *
  * Local entries are indexed before they are appended (their seqs reserved on the writer's feed):
- * read back by kappa, the ones below the in-line marker only move the position and delete the
+ * read back by kappa, the ones below the group marker only move the position and delete the
  * outbox records they pass.
  */
 import type { FreeSpace } from '../util/storage-fault.js'
@@ -36,7 +36,7 @@ import type { NodeHasher } from './hash.js'
 import {
   CHANGES_RANGE,
   HEADS_RANGE,
-  INLINE_KEY,
+  GROUP_MARKER_KEY,
   WAITING_COUNT_KEY,
   decodeChangeRun,
   decodeUintRecord,
@@ -95,8 +95,8 @@ export class DagView implements ChangeSource {
   readonly #storage: DagStorage
   /** Per feed: entries the view has indexed, contiguous from 0. */
   #positions = new Map<FeedKey, number>()
-  /** Local entries with a smaller seq were indexed in-line. */
-  #inlineLength = 0
+  /** The group marker: local entries with a smaller seq were indexed by their group. */
+  #groupIndexed = 0
   /** The entries kappa mapped, committed by the `storeState` that follows. */
   #mapped: Entry<unknown>[] | null = null
   /** Wakes a view batch waiting to retry its commit (the log is closing, or the storage took writes). */
@@ -192,8 +192,8 @@ export class DagView implements ChangeSource {
       last.length > 0 ? fromLexHex(last[0][0].slice(2)) + decodeChangeRun(last[0][1]).length - 1 : 0
     this.indexer.changes = changes
     this.indexer.waiting = await this.#loadWaiting()
-    const inline = (await level.get(INLINE_KEY)) as Buffer | undefined
-    this.#inlineLength = inline ? decodeUintRecord(inline, 'the in-line marker') : 0
+    const marker = (await level.get(GROUP_MARKER_KEY)) as Buffer | undefined
+    this.#groupIndexed = marker ? decodeUintRecord(marker, 'the group marker') : 0
     const heads = ((await level.keys(HEADS_RANGE).all()) as string[]).map(hashOfHeadKey)
     this.commits.load(changes, heads)
   }
@@ -206,24 +206,26 @@ export class DagView implements ChangeSource {
 
   /**
    * At open, before `load`: appends the outbox's entries the writer's feed lacks, then deletes its
-   * records and stores the in-line marker they imply, in one batch (groups commit no marker).
+   * records and stores the group marker they imply, in one batch (groups commit no marker).
    */
   async replayOutbox(writer: Feed<Buffer>): Promise<{ appended: number; dropped: DroppedEntry[] }> {
-    const stored = (await this.#data.get(INLINE_KEY)) as Buffer | undefined
-    const marker = stored ? decodeUintRecord(stored, 'the in-line marker') : 0
+    const stored = (await this.#data.get(GROUP_MARKER_KEY)) as Buffer | undefined
+    const marker = stored ? decodeUintRecord(stored, 'the group marker') : 0
     return this.outbox.replay(writer, this.#root, (end) =>
-      end > marker ? [this.#dataOp({ type: 'put', key: INLINE_KEY, value: encodeUintRecord(end) })] : [],
+      end > marker
+        ? [this.#dataOp({ type: 'put', key: GROUP_MARKER_KEY, value: encodeUintRecord(end) })]
+        : [],
     )
   }
 
-  /** Whether every entry present locally is indexed (local ones in-line, others by the view). */
+  /** Whether every entry present locally is indexed (local ones by their group, others by the view). */
   caughtUp(): boolean {
     const local = this.#opts.localFeed()
     for (const feed of this.#opts.feeds()) {
       const position = this.#positions.get(feed.id) ?? 0
       if (feed.id === local) {
-        // Only this log appends to it, and in-line before appending: an uncounted block is not new.
-        if (position >= feed.length || this.#inlineLength >= feed.length) continue
+        // Only this log appends to it, and indexes before appending: an uncounted block is not new.
+        if (position >= feed.length || this.#groupIndexed >= feed.length) continue
         return false
       }
       // Blocks stored but not yet counted in `length` (a download just landed) are not indexed.
@@ -296,7 +298,7 @@ export class DagView implements ChangeSource {
       this.indexer.restore(counters)
       throw err
     }
-    this.#inlineLength = first + entries.length
+    this.#groupIndexed = first + entries.length
     // The storage takes writes again: a view batch waiting for it need not wait out its pause.
     this.#wakeRetry?.()
     this.outbox.enqueue(first, entries)
@@ -375,8 +377,8 @@ export class DagView implements ChangeSource {
     const feed = entries[0].key
     const end = entries[entries.length - 1].seq + 1
     const local = feed === this.#opts.localFeed()
-    // Local entries below the marker were indexed in-line by their group: only the position moves.
-    const todo = local ? entries.filter((e) => e.seq >= this.#inlineLength) : entries
+    // Local entries below the group marker were indexed by their group: only the position moves.
+    const todo = local ? entries.filter((e) => e.seq >= this.#groupIndexed) : entries
     const counters = this.indexer.counters()
     try {
       const { ops, outcome } =

@@ -241,8 +241,8 @@ export function decodeOutboxRecord(bytes: Uint8Array): Buffer[] {
 }
 
 /**
- * A uint record: the in-line marker (local entries with a seq below it were indexed in-line, by
- * their group) and the count of waiting nodes. `what` names it in a decoding error.
+ * A uint record: the group marker (local entries with a seq below it were indexed by their group,
+ * when written) and the count of waiting nodes. `what` names it in a decoding error.
  */
 export function encodeUintRecord(n: number): Buffer {
   return toBuffer(c.encode(c.uint, n))
@@ -294,12 +294,13 @@ export function fromLexHex(hex: string): number {
 //   m!<link>!<hash>           → <hash> (utf-8): node <hash> waits for <link> (the value tells the
 //                               two hashes apart whatever characters a custom hash uses)
 //   W                         → uint: how many nodes wait (absent: none)
-//   l                         → uint: local entries with a smaller seq were indexed in-line
+//   l                         → uint: the group marker: local entries with a smaller seq were
+//                               indexed by their group
 // The outbox (its own sublevel, so clearing the index never drops it): key = lexhex first seq of
 // a group, value = outbox record.
 // ---------------------------------------------------------------------------------------------
 
-export const INLINE_KEY = 'l'
+export const GROUP_MARKER_KEY = 'l'
 export const WAITING_COUNT_KEY = 'W'
 
 export const CHANGES_RANGE = { gt: 'c!', lt: 'c"' } as const

@@ -182,8 +182,9 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
    * Installs a view under `name`; its api is mounted at `api[name]`. `version` (default 1): when the
    * stored version differs, the view's data and positions are cleared and it is rebuilt.
    */
-  // Two forms each: the first types the functions of an inline view's `api` object (`this`, `core`),
-  // the second takes a view already typed with any api type (an interface, `object`).
+  // Two forms each: the first types the functions of the `api` object of a view written as an
+  // object literal (`this`, `core`), the second takes a view already typed with any api type (an
+  // interface, `object`).
   use<N extends string, A extends ViewApi>(
     name: N,
     view: View<T, N extends keyof Apis ? Apis[N] : A>,
