@@ -4,7 +4,7 @@
  * Live: subscribes as the old rows' snapshot is taken (so nothing is missed), then emits a row
  * whenever a key in range changes — as hyperkv's level-live-stream did, a key may repeat. It emits
  * `'live'` once it has pushed every stored row in range (at once with `old: false`): from then on,
- * every change comes as a row.
+ * every write in range comes as a row.
  */
 import { Readable } from 'node:stream'
 import type { NodeHash } from '../hyperlog/index.js'
@@ -20,7 +20,7 @@ export interface RegisterSource {
   iterator(options: ReadStreamSettings['range'] & { limit: number }): RegisterIterator
   decode(bytes: Uint8Array): RegisterEntry[]
   values(entries: readonly RegisterEntry[], fields: boolean): Promise<KvValues | KvDocs>
-  /** Calls `listener` after each committed register change; returns the unsubscribe function. */
+  /** Calls `listener` with each register a committed batch wrote; returns the unsubscribe function. */
   subscribe(listener: (key: string, entries: RegisterEntry[]) => void): () => void
 }
 
@@ -41,9 +41,10 @@ class KvReadStream extends Readable {
   readonly #settings: ReadStreamSettings
   #iterator: RegisterIterator | null = null
   #unsubscribe: (() => void) | null = null
-  readonly #changes: [string, RegisterEntry[]][] = []
+  /** Registers committed since the stream subscribed, not pushed yet. */
+  readonly #updates: [string, RegisterEntry[]][] = []
   #busy = false
-  #waitingForChange = false
+  #waitingForUpdate = false
   #emitted = 0
   #live = false
 
@@ -62,9 +63,9 @@ class KvReadStream extends Readable {
     }
     this.#source.ready().then(
       () => {
-        // Subscribing and opening the iterator in one step: no change falls between the two.
+        // Subscribing and opening the iterator in one step: no write falls between the two.
         if (this.#settings.live) {
-          this.#unsubscribe = this.#source.subscribe((key, entries) => this.#onChange(key, entries))
+          this.#unsubscribe = this.#source.subscribe((key, entries) => this.#onUpdate(key, entries))
         }
         if (this.#settings.old || !this.#settings.live) {
           this.#iterator = this.#source.iterator({ ...this.#settings.range, limit: this.#settings.limit })
@@ -110,7 +111,7 @@ class KvReadStream extends Readable {
     )
   }
 
-  /** The next rows to push; `[]` when waiting for a live change; null at the end. */
+  /** The next rows to push; `[]` when waiting for a live update; null at the end. */
   async #next(): Promise<KvAnyReadRow[] | null> {
     if (this.#limitReached()) return null
     if (this.#iterator) {
@@ -125,9 +126,9 @@ class KvReadStream extends Readable {
       this.#goLive()
     }
     if (this.#source.isClosed()) return null
-    const change = this.#changes.shift()
-    if (change) return [await this.#row(change[0], change[1])]
-    this.#waitingForChange = true
+    const update = this.#updates.shift()
+    if (update) return [await this.#row(update[0], update[1])]
+    this.#waitingForUpdate = true
     return []
   }
 
@@ -154,15 +155,15 @@ class KvReadStream extends Readable {
     return this.#settings.limit >= 0 && this.#emitted >= this.#settings.limit
   }
 
-  #onChange(key: string, entries: RegisterEntry[]): void {
+  #onUpdate(key: string, entries: RegisterEntry[]): void {
     if (this.#source.isClosed()) {
       this.#unsubscribe?.()
       this.#unsubscribe = null
     } else if (inRange(key, this.#settings.range)) {
-      this.#changes.push([key, entries])
+      this.#updates.push([key, entries])
     } else return
-    if (this.#waitingForChange) {
-      this.#waitingForChange = false
+    if (this.#waitingForUpdate) {
+      this.#waitingForUpdate = false
       this._read()
     }
   }
