@@ -232,6 +232,7 @@ test('invalid arguments are refused without side effects', async (t) => {
   await assert.rejects(log.batch([{ value: 'x' }], { prof: null } as any), invalid)
   await assert.rejects(log.get('x', { encoding: 'utf-8' } as any), invalid)
   assert.throws(() => log.createReadStream({ sinse: 3 } as any), invalid)
+  assert.throws(() => log.replicate({ lve: true } as any), invalid)
   assert.throws(() => new Hyperlog(log.dir + '-x', { valueEncodng: 'json' } as any), invalid)
   assert.throws(() => new Hyperlog({ kappa: log.kappa, db: log.db }, { maxFeeds: 3 }), invalid)
   assert.equal(preadds, 0)

@@ -13,6 +13,7 @@ import { replicationError } from './errors.js'
 import { DEFAULT_LIVE_TIMEOUT, ReplicationSession, type FeedHost, type SessionOptions } from './session.js'
 import { StatsHub } from './stream-stats.js'
 import { ReplicationTransport } from './transport.js'
+import { rejectUnknownOptions } from '../../util/options.js'
 
 const MODES: ReplicationMode[] = ['sync', 'push', 'pull']
 
@@ -125,9 +126,20 @@ function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unkno
   return closed
 }
 
+const REPLICATE_OPTIONS: ReadonlySet<string> = new Set<keyof ReplicateOptions>([
+  'live',
+  'mode',
+  'beforeDone',
+  'beforeHello',
+  'beforeCaughtUp',
+  'timeout',
+  'liveTimeout',
+])
+
 function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
   if (opts === undefined) opts = {}
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('replicate opts must be an object')
+  rejectUnknownOptions(opts, REPLICATE_OPTIONS, 'replicate options')
   const { live = false, mode = 'sync', beforeDone, beforeHello, beforeCaughtUp, timeout, liveTimeout } = opts
   if (typeof live !== 'boolean') throw KappaError.invalid('live must be a boolean')
   if (!MODES.includes(mode)) throw KappaError.invalid(`mode must be one of ${MODES.join(', ')}`)
