@@ -95,6 +95,8 @@ export type SessionOpener = (
 interface Guard {
   readonly handlers: Map<Hypercore, ForkHandler>
   readonly openers: Set<SessionOpener>
+  /** Hypercore's own check: for a core none of ours holds (another user of a given Corestore). */
+  readonly original: ConflictChecking['checkConflict']
 }
 
 const guards = new WeakMap<object, Guard>()
@@ -103,7 +105,11 @@ const guards = new WeakMap<object, Guard>()
 function guardOf(internal: ConflictChecking): Guard {
   let guard = guards.get(internal)
   if (!guard) {
-    const own: Guard = { handlers: new Map(), openers: new Set() }
+    const own: Guard = {
+      handlers: new Map(),
+      openers: new Set(),
+      original: internal.checkConflict.bind(internal),
+    }
     guard = own
     guards.set(internal, own)
     internal.checkConflict = (proof, from) => checkConflict(own, internal, proof, from)
@@ -162,6 +168,7 @@ async function checkConflict(
   from: HypercorePeer | null,
 ): Promise<boolean> {
   const lease = proof?.upgrade ? await sessionFor(guard, internal) : null
+  if (lease === null && guard.handlers.size === 0) return guard.original(proof, from)
   try {
     return await checkWith(guard.handlers, lease?.core ?? null, proof, from)
   } finally {
