@@ -26,8 +26,6 @@ export const ErrorCodes = {
   ERR_LOCKED: 'ERR_LOCKED',
   /** A replicated node failed the application's `verify` hook or its hash check. */
   ERR_INVALID_SIGNATURE: 'ERR_INVALID_SIGNATURE',
-  /** A node's content does not hash to the key it was announced under. */
-  ERR_CHECKSUM: 'ERR_CHECKSUM',
   /** The log or view storage could not be read or written. */
   ERR_STORAGE: 'ERR_STORAGE',
   /** A documented limit was exceeded (e.g. `maxFeeds`); nothing beyond it was stored. */

@@ -42,5 +42,8 @@ declare module 'corestore' {
     namespace(name: string | Buffer): Corestore
     session(): Corestore
     replicate(isInitiator: boolean | Duplex, opts?: { keepAlive?: boolean }): ReplicationStream
+    /** Calls `fn` with the internal core of every Hypercore opened in the store from now on. */
+    watch(fn: (core: unknown) => void): void
+    unwatch(fn: (core: unknown) => void): void
   }
 }

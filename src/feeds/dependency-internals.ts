@@ -103,8 +103,16 @@ export interface ConflictChecking {
  * found by offers' tree hashes).
  */
 export function conflictChecking(session: Hypercore): ConflictChecking | null {
-  const internal = (session as unknown as { core?: Partial<ConflictChecking> | null }).core
-  if (!internal || typeof internal.checkConflict !== 'function') return null
+  return internalConflictChecking((session as unknown as { core?: unknown }).core)
+}
+
+/**
+ * An internal core (what Corestore's `watch` hands out, or a session's `core`) as one whose fork
+ * check can be answered; null when it has no `checkConflict`.
+ */
+export function internalConflictChecking(internal: unknown): ConflictChecking | null {
+  if (internal === null || typeof internal !== 'object') return null
+  if (typeof (internal as Partial<ConflictChecking>).checkConflict !== 'function') return null
   return internal as ConflictChecking
 }
 
@@ -162,4 +170,10 @@ export function reattachCore(session: Hypercore, mux: object): boolean {
   ;(replicator.detachFrom as (m: object) => void).call(replicator, mux)
   ;(replicator.attachTo as (m: object) => void).call(replicator, mux)
   return true
+}
+
+/** The key of an open internal core (`core.key`, read from its header at open), or null. */
+export function internalCoreKey(internal: ConflictChecking): Buffer | null {
+  const key = (internal as unknown as { key?: unknown }).key
+  return Buffer.isBuffer(key) ? key : null
 }

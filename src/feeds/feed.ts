@@ -473,7 +473,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
    * A peer's entry must be one we could have written: at most MAX_ENTRY_BYTES and, with the json
    * encoding, nested at most MAX_VALUE_DEPTH deep; else it is refused as undecodable
    * (`ERR_PROTOCOL`). Our own entries are not checked on reading: a store reads whatever its logs
-   * hold, also what older versions wrote.
+   * hold.
    */
   private checkRemote(bytes: Uint8Array): void {
     if (bytes.byteLength > MAX_ENTRY_BYTES) {

@@ -11,8 +11,9 @@ import type Hypercore from 'hypercore'
 import type { CompatManifest, HypercorePeer } from 'hypercore'
 import { KappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
+import { optionNames, rejectUnknownOptions } from '../util/options.js'
 import { namespaceOf, toDatabaseKey, toFeedKey } from './database-key.js'
-import { HypercoreFeed, type FeedHost } from './feed.js'
+import { HypercoreFeed, type CoreLease, type FeedHost } from './feed.js'
 import { FeedList } from './feed-list.js'
 import { emptyFeedState, type BlockRecord, type FeedState } from './messages.js'
 import {
@@ -40,7 +41,8 @@ import type {
   ValueEncoding,
 } from './types.js'
 import type { Inclusion } from '../membership/types.js'
-import { guardForks } from './replication/trees.js'
+import { internalCoreKey, type ConflictChecking } from './dependency-internals.js'
+import { guardCore, guardForks } from './replication/trees.js'
 import { toCodec } from './value-encoding.js'
 
 export interface MultifeedOptions {
@@ -75,6 +77,16 @@ export interface WriterOptions {
   /** Use this ed25519 key pair instead of one derived from the name. */
   keyPair?: KeyPair
 }
+
+const MULTIFEED_OPTIONS: ReadonlySet<string> = optionNames<MultifeedOptions>({
+  valueEncoding: true,
+  encryptionKey: true,
+  key: true,
+  maxFeeds: true,
+  coreIdleTime: true,
+  policy: true,
+})
+const WRITER_OPTIONS: ReadonlySet<string> = optionNames<WriterOptions>({ keyPair: true })
 
 /** The name `writer()` uses when none is given. */
 export const DEFAULT_WRITER_NAME = 'default'
@@ -122,6 +134,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   private gateSettle: (() => Promise<void>) | null = null
   /** Feeds by hex discovery key, built when a peer first asks for a core by it. */
   private byDiscoveryKey: Map<string, HypercoreFeed<T>> | null = null
+  /** Guards every core the store opens, also those Corestore opens for a peer by itself. */
+  private readonly onCore = (core: unknown): void => guardCore(core, (internal) => this.sessionOn(internal))
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private _closed = false
@@ -133,6 +147,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     }
     if (typeof storage === 'string' && storage.length === 0) throw KappaError.invalid('storage path is empty')
     if (opts === null || typeof opts !== 'object') throw KappaError.invalid('opts must be an object')
+    rejectUnknownOptions(opts, MULTIFEED_OPTIONS, 'multifeed options')
     if (
       opts.encryptionKey !== undefined &&
       opts.key !== undefined &&
@@ -156,6 +171,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       coreOpened: (core) => this.coreOpened(core),
       checkNotBlocked: (key) => this.checkNotBlocked(key),
     }
+    this.store.ns.watch(this.onCore)
   }
 
   /** True once `close()` has finished. */
@@ -635,6 +651,13 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     })
   }
 
+  /** A lease on the core of our feed behind `internal` (its session guarded), or null when it is not ours. */
+  private async sessionOn(internal: ConflictChecking): Promise<CoreLease | null> {
+    const key = internalCoreKey(internal)
+    const feed = key && !this.closing ? this.byId.get(key.toString('hex')) : undefined
+    return feed && !feed.closed ? feed.lease(false) : null
+  }
+
   private addFeed(feed: HypercoreFeed<T>): void {
     if (this.closing) {
       void feed.close().catch(() => undefined)
@@ -659,6 +682,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     await this.opening?.catch(() => undefined)
     await Promise.allSettled([...this.pending.values()])
     await this.replicator.close()
+    this.store.ns.unwatch(this.onCore)
     const feeds = this.ordered.splice(0)
     this.byId.clear()
     this.byName.clear()
@@ -681,6 +705,7 @@ export function multifeed<T = unknown>(
 function checkWriterOptions(opts: WriterOptions | undefined): KeyPair | undefined {
   if (opts === undefined) return undefined
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('writer opts must be an object')
+  rejectUnknownOptions(opts, WRITER_OPTIONS, 'writer options')
   const keyPair = opts.keyPair
   if (keyPair === undefined) return undefined
   if (

@@ -2,7 +2,7 @@
  * Local writes (`add`, `batch`, `append`), committed in groups. Every request that arrives while a
  * group is in flight joins the next group; holding the DAG lock, a group is checked against the
  * committed DAG index plus the group's own earlier nodes (so concurrent `append`s link to each
- * other, as sequential ones would), then indexed in-line: its index records, the in-line change
+ * other, as sequential ones would), then indexed at once: its index records, the in-line change
  * indexes' writes and an outbox record of its entries commit in ONE level batch, and the requests
  * resolve then. The outbox (outbox.ts) appends the entries to the feed in the background. A
  * request is all or nothing: a missing link or a failing `sign` rejects that request alone, and
@@ -15,6 +15,7 @@ import type { BatchOutcome, KnownNode } from './dag-indexer.js'
 import type { DagView } from './dag-view.js'
 import type { NodeHasher } from './hash.js'
 import { decodeNodeRecord, encodeEntry, type NodeEntry, type NodeRecord } from './messages.js'
+import { nodeSeq } from './node.js'
 import type {
   BatchProof,
   HyperlogNode,
@@ -342,14 +343,14 @@ export class AddQueue {
     let seq = seqBase
     for (const node of nodes) {
       const entry = node.entry!
-      seq++
+      const entrySeq = seq++
       if (entry.signature) continue
       const signable: SignableNode = {
         key: node.hash,
         links: entry.links,
         value: entry.value,
         log,
-        seq,
+        seq: nodeSeq(entrySeq),
         identity: entry.identity,
         signature: null,
       }

@@ -138,31 +138,6 @@ export class DagIndexer {
     this.waiting = counters.waiting
   }
 
-  /**
-   * Waiting records of an index written before they were keyed by hash (`p!`, read once, at the
-   * first open): the ops that store them the way they are kept now, and the count they make.
-   */
-  async migrateWaiting(records: { key: string; bytes: Buffer }[]): Promise<{ ops: DagOp[]; count: number }> {
-    const ops: DagOp[] = records.map(({ key }) => ({ type: 'del', key }))
-    if (records.length === 0) return { ops, count: 0 }
-    const decoded = records.map((r) => decodeNodeRecord(r.bytes))
-    const hashes = await this.#hashAll(decoded)
-    const links = [...new Set(decoded.flatMap((d) => d.entry.links))]
-    const found = await this.#read(links.map(nodeKey))
-    const visible = new Set(links.filter((_, i) => found[i] !== undefined))
-    const waiting = new WaitingBatch({ committed: 0, read: this.#read, range: this.#range, ops })
-    for (let i = 0; i < decoded.length; i++) {
-      if (waiting.has(hashes[i])) continue
-      const missing = new Set(decoded[i].entry.links.filter((l) => !visible.has(l)))
-      // Its links arrived (a crash between the two batches cannot leave that, but be exact).
-      if (missing.size === 0) continue
-      waiting.add(hashes[i], decoded[i], missing)
-    }
-    const count = waiting.countOp()
-    if (count) ops.push(count)
-    return { ops, count: waiting.count }
-  }
-
   /** `hidden`: which of the nodes made visible are hidden (their entries do not count). */
   async map(entries: DagEntry[], hidden?: IsHidden): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
     const candidates = this.#decode(entries)

@@ -13,7 +13,7 @@ import {
   nodeKey,
   type NodeRecord,
 } from './messages.js'
-import { readKeys } from './read-keys.js'
+import { readKeys } from '../level/index.js'
 import type { NodeHash } from './types.js'
 
 export class DagReads {

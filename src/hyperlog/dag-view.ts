@@ -10,7 +10,7 @@
  * itself, and after a storage fault tries again (planning again) until the storage heals.
  *
  * Local entries are indexed before they are appended (their seqs reserved on the writer's feed):
- * read back by kappa, the ones below the in-line marker only move the position and delete the
+ * read back by kappa, the ones below the group marker only move the position and delete the
  * outbox records they pass.
  *
  * The view takes excluded entries too (kappa's `withExcluded`): their nodes resolve as links but
@@ -23,7 +23,7 @@ import { toError } from '../util/errors.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
 import { lengthIsCurrent } from '../feeds/index.js'
 import { decodePositions, encodePositions, type Entry, type View } from '../kappa/index.js'
-import { writeBatch, type LevelDb, type LevelOperation, type LevelSublevel } from '../level/index.js'
+import type { LevelDb, LevelOperation, LevelSublevel } from '../level/index.js'
 import { DagCommit, type InlineIndex } from './dag-commit.js'
 import {
   DagIndexer,
@@ -42,10 +42,9 @@ import {
   CHANGES_RANGE,
   GENERATION_KEY,
   HEADS_RANGE,
+  GROUP_MARKER_KEY,
   HIDDEN_RANGE,
-  INLINE_KEY,
   NODES_RANGE,
-  PENDING_RANGE,
   WAITING_COUNT_KEY,
   decodeChangeRun,
   decodeNodeRecord,
@@ -64,7 +63,7 @@ import type { BatchProof, NodeHash } from './types.js'
 export type { InlineIndex } from './dag-commit.js'
 
 /** Bump when the index layout changes: the index is then cleared and rebuilt at open. */
-export const DAG_VIEW_VERSION = 1
+export const DAG_VIEW_VERSION = 2
 /** Entries per view batch: one `getMany` and one level batch each. */
 const DAG_MAX_BATCH = 1000
 const STATE_KEY = 'state'
@@ -111,8 +110,8 @@ export class DagView implements ChangeSource {
   readonly #storage: DagStorage
   /** Per feed: entries the view has indexed, contiguous from 0. */
   #positions = new Map<FeedKey, number>()
-  /** Local entries with a smaller seq were indexed in-line. */
-  #inlineLength = 0
+  /** The group marker: local entries with a smaller seq were indexed by their group. */
+  #groupIndexed = 0
   /** Per feed with hidden nodes: the seq they start at (committed, `x!`). */
   #hiddenFrom = new Map<FeedKey, number>()
   /** One more each time which nodes are hidden changes (committed, `X`). */
@@ -235,8 +234,8 @@ export class DagView implements ChangeSource {
       last.length > 0 ? fromLexHex(last[0][0].slice(2)) + decodeChangeRun(last[0][1]).length - 1 : 0
     this.indexer.changes = changes
     this.indexer.waiting = await this.#loadWaiting()
-    const inline = (await level.get(INLINE_KEY)) as Buffer | undefined
-    this.#inlineLength = inline ? decodeUintRecord(inline, 'the in-line marker') : 0
+    const marker = (await level.get(GROUP_MARKER_KEY)) as Buffer | undefined
+    this.#groupIndexed = marker ? decodeUintRecord(marker, 'the group marker') : 0
     const heads = ((await level.keys(HEADS_RANGE).all()) as string[]).map(hashOfHeadKey)
     for (const [key, bytes] of (await level.iterator(HIDDEN_RANGE).all()) as [string, Buffer][])
       this.#hiddenFrom.set(key.slice(2) as FeedKey, decodeUintRecord(bytes, 'a hidden point'))
@@ -245,43 +244,29 @@ export class DagView implements ChangeSource {
     this.commits.load(changes, heads)
   }
 
-  /**
-   * How many nodes wait for links: one read. An index that kept them under `p!` (read whole at
-   * every open, before) has them moved to the keys by hash once, here.
-   */
+  /** How many nodes wait for links: one read. */
   async #loadWaiting(): Promise<number> {
-    const legacy = (await this.#data.iterator({ ...PENDING_RANGE, limit: 1 }).all()) as [string, Buffer][]
-    if (legacy.length > 0) {
-      // Written before `w!` existed, so nothing waits there yet: one batch moves them all.
-      const records = (await this.#data.iterator(PENDING_RANGE).all()) as [string, Buffer][]
-      const { ops, count } = await this.indexer.migrateWaiting(
-        records.map(([key, bytes]) => ({ key, bytes })),
-      )
-      await writeBatch(
-        this.#root,
-        ops.map((op) => this.#dataOp(op)),
-      )
-      return count
-    }
     const stored = (await this.#data.get(WAITING_COUNT_KEY)) as Buffer | undefined
     return stored ? decodeUintRecord(stored, 'the count of waiting nodes') : 0
   }
 
   /**
    * At open, before `load`: appends the outbox's entries the writer's feed lacks, then deletes its
-   * records and stores the in-line marker they imply, in one batch (groups commit no marker).
+   * records and stores the group marker they imply, in one batch (groups commit no marker).
    */
   async replayOutbox(writer: Feed<Buffer>): Promise<{ appended: number; dropped: DroppedEntry[] }> {
-    const stored = (await this.#data.get(INLINE_KEY)) as Buffer | undefined
-    const marker = stored ? decodeUintRecord(stored, 'the in-line marker') : 0
+    const stored = (await this.#data.get(GROUP_MARKER_KEY)) as Buffer | undefined
+    const marker = stored ? decodeUintRecord(stored, 'the group marker') : 0
     return this.outbox.replay(writer, this.#root, (end) =>
-      end > marker ? [this.#dataOp({ type: 'put', key: INLINE_KEY, value: encodeUintRecord(end) })] : [],
+      end > marker
+        ? [this.#dataOp({ type: 'put', key: GROUP_MARKER_KEY, value: encodeUintRecord(end) })]
+        : [],
     )
   }
 
   /**
-   * Whether every entry present locally is indexed (local ones in-line, others by the view), and
-   * the last recount saw what counts now (else one is due).
+   * Whether every entry present locally is indexed (local ones by their group, others by the view),
+   * and the last recount saw what counts now (else one is due).
    */
   caughtUp(): boolean {
     const local = this.#opts.localFeed()
@@ -289,8 +274,8 @@ export class DagView implements ChangeSource {
     for (const feed of this.#opts.feeds()) {
       const position = this.#positions.get(feed.id) ?? 0
       if (feed.id === local) {
-        // Only this log appends to it, and in-line before appending: an uncounted block is not new.
-        if (position >= feed.length || this.#inlineLength >= feed.length) continue
+        // Only this log appends to it, and indexes before appending: an uncounted block is not new.
+        if (position >= feed.length || this.#groupIndexed >= feed.length) continue
         return false
       }
       // Blocks stored but not yet counted in `length` (a download just landed) are not indexed.
@@ -363,7 +348,7 @@ export class DagView implements ChangeSource {
       this.indexer.restore(counters)
       throw err
     }
-    this.#inlineLength = first + entries.length
+    this.#groupIndexed = first + entries.length
     // The storage takes writes again: a view batch waiting for it need not wait out its pause.
     this.#wakeRetry?.()
     this.outbox.enqueue(first, entries)
@@ -452,8 +437,8 @@ export class DagView implements ChangeSource {
     const start = entries[0].seq
     const end = entries[entries.length - 1].seq + 1
     const local = feed === this.#opts.localFeed()
-    // Local entries below the marker were indexed in-line by their group: only the position moves.
-    const todo = local ? entries.filter((e) => e.seq >= this.#inlineLength) : entries
+    // Local entries below the group marker were indexed by their group: only the position moves.
+    const todo = local ? entries.filter((e) => e.seq >= this.#groupIndexed) : entries
     // What counts is read now, holding the lock (kappa's flags may be older). When it changed
     // below this batch, the nodes indexed already are hidden or shown again first.
     let counted = this.#opts.counted(feed)
@@ -471,7 +456,7 @@ export class DagView implements ChangeSource {
           ? await this.indexer.map(todo, hidden)
           : { ops: [], outcome: emptyOutcome(this.indexer.changes) }
       const extra = local ? this.outbox.passed(end) : []
-      // A local node indexed in-line past what counts (written before this store learnt of its
+      // A local node indexed by its group past what counts (written before this store learnt of its
       // removal) is shown: the recount below hides it, as it hides those of other feeds.
       if (!local && hiddenFrom !== this.#hiddenFrom.get(feed)) extra.push(this.#hiddenOp(feed, hiddenFrom))
       extra.push(put)
@@ -508,7 +493,7 @@ export class DagView implements ChangeSource {
   /** Where the feed's hidden nodes should start now, by what counts (undefined: none hidden). */
   #hiddenPoint(feed: Pick<Feed, 'id' | 'length'>): number | undefined {
     let indexed = this.#positions.get(feed.id) ?? 0
-    if (feed.id === this.#opts.localFeed()) indexed = Math.max(indexed, this.#inlineLength)
+    if (feed.id === this.#opts.localFeed()) indexed = Math.max(indexed, this.#groupIndexed)
     const counted = this.#opts.counted(feed.id)
     // Local nodes are indexed before their entries are appended: past the feed's length nothing
     // is excluded (what counts stops at what the feed holds).

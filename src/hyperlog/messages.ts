@@ -17,8 +17,7 @@
  *   change run: the hashes of consecutive changes, one record per DAG batch, keyed by its first
  *               change: uint8 1, then 32 bytes per hash when every hash is 64 lowercase hex
  *               digits (the default hash); else uint8 0, then the hashes as links (uint count,
- *               then per hash a tag and its bytes). Indexes written before runs hold one hash per
- *               change, as its utf-8 bytes (never starting with a 0 or 1 byte): a run of one.
+ *               then per hash a tag and its bytes).
  */
 import c from 'compact-encoding'
 import { KappaError } from '../errors.js'
@@ -158,7 +157,7 @@ export function encodeNodeRecord(feed: FeedKey, seq: number, change: number, ent
   return state.buffer as Buffer
 }
 
-/** The last feed key's bytes: a batch's records are one feed's (a hex decode per record showed). */
+/** The last feed key's bytes: a batch's records are one feed's, so one hex decode serves them all. */
 let lastFeed: { hex: FeedKey; bytes: Buffer } | null = null
 
 function feedBytes(feed: FeedKey): Buffer {
@@ -184,8 +183,8 @@ export function decodeNodeRecord(bytes: Uint8Array): NodeRecord {
 
 /** A change run: the hashes of the changes `first`, `first + 1`, … one DAG batch made visible. */
 export function encodeChangeRun(hashes: readonly NodeHash[]): Buffer {
-  // The default hashes in one hex decode (per-hash encoding was 4% of a batch row): exact when
-  // every hash is 64 hex digits, lowercase — checked by the round trip, all native.
+  // The default hashes in one hex decode rather than one encoding per hash: exact when every hash
+  // is 64 hex digits, lowercase — checked by the round trip, all native.
   const hex = hashes.join('')
   if (hex.length === 64 * hashes.length) {
     const packed = Buffer.allocUnsafe(1 + 32 * hashes.length)
@@ -215,9 +214,8 @@ export function decodeChangeRun(bytes: Uint8Array): NodeHash[] {
     for (let i = 0; i < hashes.length; i++) hashes[i] = hex.slice(64 * i, 64 * i + 64) as NodeHash
     return hashes
   }
-  // A record of one change, as indexes before runs wrote them: the hash's utf-8 bytes.
-  if (buffer.byteLength > 0 && buffer[0] !== LINKS_RUN) return [buffer.toString() as NodeHash]
   try {
+    if (buffer[0] !== LINKS_RUN) throw new Error(`unknown change run format ${buffer[0]}`)
     const state = c.state(1, bytes.byteLength, bytes)
     const hashes = links.decode(state)
     if (state.start !== state.end) throw new Error('trailing bytes')
@@ -243,8 +241,8 @@ export function decodeOutboxRecord(bytes: Uint8Array): Buffer[] {
 }
 
 /**
- * A uint record: the in-line marker (local entries with a seq below it were indexed in-line, by
- * their group) and the count of waiting nodes. `what` names it in a decoding error.
+ * A uint record: the group marker (local entries with a seq below it were indexed by their group,
+ * when written) and the count of waiting nodes. `what` names it in a decoding error.
  */
 export function encodeUintRecord(n: number): Buffer {
   return toBuffer(c.encode(c.uint, n))
@@ -260,8 +258,8 @@ export function decodeUintRecord(bytes: Uint8Array, what: string): number {
 
 /** A lexicographically sortable hex form of a non-negative integer (change numbers, seqs). */
 export function lexHex(n: number): string {
-  // The bytes of compact-encoding's lexint, spelled in hex directly for the sizes in use (one per
-  // node written: encoding a buffer and hex-slicing it showed in the write path's profile).
+  // The bytes of compact-encoding's lexint, spelled in hex directly for the sizes in use: one key
+  // per node written, without encoding a buffer and hex-slicing it.
   if (n < 251) return HEX_BYTE[n]
   const x = n - 251
   if (n < 0x100) return 'fb' + HEX_BYTE[x]
@@ -296,9 +294,8 @@ export function fromLexHex(hex: string): number {
 //   m!<link>!<hash>           → <hash> (utf-8): node <hash> waits for <link> (the value tells the
 //                               two hashes apart whatever characters a custom hash uses)
 //   W                         → uint: how many nodes wait (absent: none)
-//   p!<feed hex>!<lexhex seq> → a waiting record as indexes before `w!` stored them (moved to
-//                               `w!`/`m!` at the first open)
-//   l                         → uint: local entries with a smaller seq were indexed in-line
+//   l                         → uint: the group marker: local entries with a smaller seq were
+//                               indexed by their group
 //   x!<feed hex>              → uint: this feed's nodes from this seq on are hidden (absent: none)
 //   X                         → uint: the generation of what is hidden (absent: 0), one more at
 //                               each change; change indexes built at another one build again
@@ -306,13 +303,12 @@ export function fromLexHex(hex: string): number {
 // a group, value = outbox record.
 // ---------------------------------------------------------------------------------------------
 
-export const INLINE_KEY = 'l'
+export const GROUP_MARKER_KEY = 'l'
 export const WAITING_COUNT_KEY = 'W'
 export const GENERATION_KEY = 'X'
 
 export const CHANGES_RANGE = { gt: 'c!', lt: 'c"' } as const
 export const HEADS_RANGE = { gt: 'h!', lt: 'h"' } as const
-export const PENDING_RANGE = { gt: 'p!', lt: 'p"' } as const
 export const NODES_RANGE = { gt: 'n!', lt: 'n"' } as const
 export const HIDDEN_RANGE = { gt: 'x!', lt: 'x"' } as const
 

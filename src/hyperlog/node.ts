@@ -4,7 +4,7 @@
 import { jsonTooDeep } from '../feeds/limits.js'
 import type { KnownNode } from './dag-indexer.js'
 import type { NodeRecord } from './messages.js'
-import type { HyperlogNode, HyperlogValueEncoding, NodeHash, SignableNode } from './types.js'
+import type { HyperlogNode, HyperlogValueEncoding, NodeHash, NodeSeq, SignableNode } from './types.js'
 import { decodeValue } from './value-encoding.js'
 
 export function toNode<T>(
@@ -20,7 +20,7 @@ export function toNode<T>(
       ? decoded.value
       : decodeValue(record.entry.value, encoding)) as T,
     log: record.feed,
-    seq: record.seq + 1,
+    seq: nodeSeq(record.seq),
     change: record.change,
     identity: identityOf(record),
     signature: record.entry.signature,
@@ -29,9 +29,8 @@ export function toNode<T>(
 
 /**
  * `toNode`, made once per known node and encoding: a node a batch makes visible is handed to the
- * in-line indexes, the `'add'` listeners and the write that added it, and decoding its value
- * three times was a tenth of a local batch's time. (hyperlog gave `'add'` and the callback one
- * object too.)
+ * in-line indexes, the `'add'` listeners and the write that added it, which then share one
+ * decoded value. (hyperlog gave `'add'` and the callback one object too.)
  */
 export function sharedNode<T>(known: KnownNode, encoding: HyperlogValueEncoding): HyperlogNode<T> {
   const shared = known.shared
@@ -66,10 +65,15 @@ export function toSignable(key: NodeHash, record: NodeRecord): SignableNode {
     links: record.entry.links,
     value: record.entry.value,
     log: record.feed,
-    seq: record.seq + 1,
+    seq: nodeSeq(record.seq),
     identity: identityOf(record),
     signature: record.entry.signature,
   }
+}
+
+/** The node seq (1-based) of the feed entry `entrySeq` (0-based). */
+export function nodeSeq(entrySeq: number): NodeSeq {
+  return (entrySeq + 1) as NodeSeq
 }
 
 /** The application identity, else the writer's public key. */

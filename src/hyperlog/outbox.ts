@@ -8,7 +8,7 @@
  *
  * Crash safety: an acknowledged write is in the level batch; at open, `replay` appends every
  * outbox entry whose seq is at or past the feed's length, in order, then deletes the records.
- * The records double as the in-line marker (a group writes no marker of its own): a record lives
+ * The records double as the group marker (a group writes no marker of its own): a record lives
  * until the view has passed its entries, so the largest record end is the marker whenever it
  * matters; the replay stores it (with the deletes) before the records go.
  */

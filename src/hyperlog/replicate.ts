@@ -9,6 +9,7 @@ import { KappaError } from '../errors.js'
 import type { AcceptHook, ReplicationMode, ReplicationStream, ShareHook } from '../feeds/types.js'
 import type { Kappa } from '../kappa/index.js'
 import type { SignableNode } from './types.js'
+import { optionNames, rejectUnknownOptions } from '../util/options.js'
 
 export interface HyperlogReplicateOptions {
   /** push: only send; pull: only receive; sync (default): both. push+push and pull+pull fail. */
@@ -49,6 +50,15 @@ export interface ReplicationDeps {
 }
 
 const MODES: readonly string[] = ['sync', 'push', 'pull']
+const REPLICATE_OPTIONS: ReadonlySet<string> = optionNames<HyperlogReplicateOptions>({
+  mode: true,
+  live: true,
+  timeout: true,
+  liveTimeout: true,
+  process: true,
+  share: true,
+  accept: true,
+})
 
 export function startReplication(
   deps: ReplicationDeps,
@@ -136,6 +146,7 @@ function checkOptions(
   Pick<HyperlogReplicateOptions, 'timeout' | 'liveTimeout' | 'process' | 'share' | 'accept'> {
   if (opts === null || typeof opts !== 'object')
     throw KappaError.invalid('replicate options must be an object')
+  rejectUnknownOptions(opts, REPLICATE_OPTIONS, 'replicate options')
   const mode = opts.mode ?? 'sync'
   if (!MODES.includes(mode)) throw KappaError.invalid(`replication mode must be sync, push or pull`)
   if (opts.live !== undefined && typeof opts.live !== 'boolean')

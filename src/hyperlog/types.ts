@@ -8,6 +8,13 @@ declare const nodeHashBrand: unique symbol
 /** A node's key: the hex framed sha256 of its links and value, or the custom hash's string. */
 export type NodeHash = string & { readonly [nodeHashBrand]: true }
 
+declare const nodeSeqBrand: unique symbol
+/**
+ * A node's position in its writer's log, 1-based as hyperlog numbers it: the node is the feed's
+ * entry `seq - 1` (feeds and kappa entries count from 0). Branded so the two are not mixed up.
+ */
+export type NodeSeq = number & { readonly [nodeSeqBrand]: true }
+
 /** How node values are turned into bytes and back (the log's default, or per call). */
 export type HyperlogValueEncoding = 'json' | 'utf-8' | 'utf8' | 'binary' | Codec
 
@@ -20,8 +27,8 @@ export interface HyperlogNode<T = unknown> {
   value: T
   /** The feed key (hex) of the writer whose log holds this node. */
   log: FeedKey
-  /** 1-based position of the node in that writer's log. */
-  seq: number
+  /** 1-based position of the node in that writer's log (its feed entry is `seq - 1`). */
+  seq: NodeSeq
   /** 1-based local insertion counter; topological on every replica, differs between replicas. */
   change: number
   /** The application identity given with the node, else the writer's public key. */
@@ -36,7 +43,8 @@ export interface SignableNode {
   links: NodeHash[]
   value: Buffer
   log: FeedKey
-  seq: number
+  /** As `HyperlogNode.seq`: 1-based. */
+  seq: NodeSeq
   identity: Buffer | null
   signature: Buffer | null
 }

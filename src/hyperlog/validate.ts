@@ -12,8 +12,52 @@ import type {
   ReadStreamOptions,
 } from './types.js'
 import { isValueEncoding } from './value-encoding.js'
+import { optionNames, rejectUnknownOptions } from '../util/options.js'
 
 const invalid = KappaError.invalid
+
+const HYPERLOG_OPTIONS: ReadonlySet<string> = optionNames<HyperlogOptions>({
+  valueEncoding: true,
+  encoding: true,
+  key: true,
+  maxFeeds: true,
+  hash: true,
+  asyncHash: true,
+  identity: true,
+  sign: true,
+  verify: true,
+  minFreeBytes: true,
+  membership: true,
+  policy: true,
+})
+const ADD_OPTIONS: ReadonlySet<string> = optionNames<AddOptions>({
+  valueEncoding: true,
+  identity: true,
+  signature: true,
+})
+const BATCH_OPTIONS: ReadonlySet<string> = optionNames<BatchOptions>({
+  valueEncoding: true,
+  identity: true,
+  signature: true,
+  proof: true,
+})
+const GET_OPTIONS: ReadonlySet<string> = optionNames<GetOptions>({ valueEncoding: true })
+const READ_STREAM_OPTIONS: ReadonlySet<string> = optionNames<ReadStreamOptions>({
+  since: true,
+  until: true,
+  reverse: true,
+  limit: true,
+  live: true,
+  tail: true,
+  valueEncoding: true,
+})
+const INDEX_OPTIONS: ReadonlySet<string> = optionNames<CreateIndexOptions<never>>({
+  db: true,
+  name: true,
+  maxBatch: true,
+  map: true,
+  reset: true,
+})
 
 export function checkStorage(storage: unknown): void {
   if (typeof storage === 'string') {
@@ -32,8 +76,17 @@ export function checkStorage(storage: unknown): void {
   }
 }
 
-export function checkHyperlogOptions(opts: HyperlogOptions): void {
+/** `given`: the storage is a given `{ kappa, db }`, whose store options are the kappa's. */
+export function checkHyperlogOptions(opts: HyperlogOptions, given: boolean): void {
   if (opts === null || typeof opts !== 'object') throw invalid('opts must be an object')
+  rejectUnknownOptions(opts, HYPERLOG_OPTIONS, 'hyperlog options')
+  if (given) {
+    for (const name of ['membership', 'key', 'maxFeeds', 'policy'] as const) {
+      if (opts[name] !== undefined) {
+        throw invalid(`${name} belongs to the given kappa: open it with kappa(storage, { ${name} })`)
+      }
+    }
+  }
   for (const name of ['valueEncoding', 'encoding'] as const) {
     if (opts[name] !== undefined && !isValueEncoding(opts[name]))
       throw invalid(`opts.${name} is not a value encoding`)
@@ -49,9 +102,10 @@ export function checkHyperlogOptions(opts: HyperlogOptions): void {
     throw invalid('opts.minFreeBytes must be a non-negative number')
 }
 
-export function checkAddOptions(opts: AddOptions | undefined): void {
+export function checkAddOptions(opts: AddOptions | undefined, known = ADD_OPTIONS): void {
   if (opts === undefined || opts === null) return
   if (typeof opts !== 'object') throw invalid('options must be an object')
+  rejectUnknownOptions(opts, known, 'add options')
   checkEncoding(opts.valueEncoding)
   if (opts.identity !== undefined && !(opts.identity instanceof Uint8Array))
     throw invalid('identity must be bytes')
@@ -61,7 +115,7 @@ export function checkAddOptions(opts: AddOptions | undefined): void {
 
 /** A batch's options: those of `add`, and a well-formed `proof` with one flag per doc. */
 export function checkBatchOptions(opts: BatchOptions | undefined, docs: number): void {
-  checkAddOptions(opts)
+  checkAddOptions(opts, BATCH_OPTIONS)
   const proof = opts?.proof
   if (proof === undefined) return
   if (proof === null || typeof proof !== 'object') throw invalid('proof must be an object')
@@ -78,6 +132,7 @@ export function checkBatchOptions(opts: BatchOptions | undefined, docs: number):
 export function checkGetOptions(opts: GetOptions | undefined): void {
   if (opts === undefined || opts === null) return
   if (typeof opts !== 'object') throw invalid('options must be an object')
+  rejectUnknownOptions(opts, GET_OPTIONS, 'get options')
   checkEncoding(opts.valueEncoding)
 }
 
@@ -98,6 +153,7 @@ export function checkNodeHash(key: unknown): void {
 
 export function checkReadStreamOptions(opts: ReadStreamOptions): void {
   if (opts === null || typeof opts !== 'object') throw invalid('options must be an object')
+  rejectUnknownOptions(opts, READ_STREAM_OPTIONS, 'read stream options')
   for (const name of ['since', 'until', 'limit'] as const) {
     const v = opts[name]
     if (v !== undefined && v !== null && (typeof v !== 'number' || Number.isNaN(v))) {
@@ -109,6 +165,7 @@ export function checkReadStreamOptions(opts: ReadStreamOptions): void {
 
 export function checkIndexOptions(opts: CreateIndexOptions<never>): void {
   if (opts === null || typeof opts !== 'object') throw invalid('createIndex options must be an object')
+  rejectUnknownOptions(opts, INDEX_OPTIONS, 'createIndex options')
   if (typeof opts.map !== 'function') throw invalid('createIndex needs a map function')
   const db = opts.db as { sublevel?: unknown; batch?: unknown } | null
   if (

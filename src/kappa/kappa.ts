@@ -95,6 +95,13 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     if (multifeed !== undefined && !(multifeed instanceof Multifeed)) {
       throw KappaError.invalid('opts.multifeed must be a Multifeed')
     }
+    // A given Multifeed is configured already: its options here would be ignored.
+    const given = Object.keys(multifeedOpts).find(
+      (name) => (multifeedOpts as Record<string, unknown>)[name] !== undefined,
+    )
+    if (multifeed !== undefined && given !== undefined) {
+      throw KappaError.invalid(`opts.${given} belongs to the given multifeed`)
+    }
     if (!multifeed && (storage === null || storage === undefined)) {
       throw KappaError.invalid('storage is required unless opts.multifeed is given')
     }
@@ -254,8 +261,9 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
    * Installs a view under `name`; its api is mounted at `api[name]`. `version` (default 1): when the
    * stored version differs, the view's data and positions are cleared and it is rebuilt.
    */
-  // Two forms each: the first types the functions of an inline view's `api` object (`this`, `core`),
-  // the second takes a view already typed with any api type (an interface, `object`).
+  // Two forms each: the first types the functions of the `api` object of a view written as an
+  // object literal (`this`, `core`), the second takes a view already typed with any api type (an
+  // interface, `object`).
   use<N extends string, A extends ViewApi>(
     name: N,
     view: View<T, N extends keyof Apis ? Apis[N] : A>,

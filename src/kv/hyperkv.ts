@@ -26,12 +26,13 @@ import { Materialiser } from './materialise.js'
 import { createRegisterIndex } from './register-index.js'
 import { WritePlanner, documentOf, type WriteRow } from './write-planner.js'
 import {
-  validateBatchRows,
-  validateGetOptions,
-  validateKey,
-  validateReadStreamOptions,
-  validateValue,
-  validateWriteOptions,
+  checkBatchRows,
+  checkGetOptions,
+  checkHistoryOptions,
+  checkKey,
+  checkReadStreamOptions,
+  checkValue,
+  checkWriteOptions,
 } from './validate.js'
 import type {
   BatchRow,
@@ -47,6 +48,7 @@ import type {
   KvKeyRow,
   KvNode,
   KvReadRow,
+  KvReadStream,
   KvReadStreamOptions,
   KvValues,
   WriteOptions,
@@ -164,9 +166,9 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
   put(key: string, value: V, opts?: WriteOptions | Callback<KvNode>, cb?: Callback<KvNode>): Promise<KvNode> {
     const [options, callback] = optsAndCallback<WriteOptions, Callback<KvNode>>(opts, cb)
     const done = this.#whenOpen(() => {
-      validateKey(key)
-      validateValue(value)
-      const { links, fields } = validateWriteOptions(options)
+      checkKey(key)
+      checkValue(value)
+      const { links, fields } = checkWriteOptions(options)
       return this.#write({ type: 'put', key, value, fields, links }).then((node) => {
         this.#events.written('put', key, value, node)
         return node
@@ -180,8 +182,8 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
   del(key: string, opts?: WriteOptions | Callback<KvNode>, cb?: Callback<KvNode>): Promise<KvNode> {
     const [options, callback] = optsAndCallback<WriteOptions, Callback<KvNode>>(opts, cb)
     const done = this.#whenOpen(() => {
-      validateKey(key)
-      const { links, fields } = validateWriteOptions(options)
+      checkKey(key)
+      const { links, fields } = checkWriteOptions(options)
       return this.#write({ type: 'del', key, fields, links }).then((node) => {
         this.#events.written('del', key, undefined, node)
         return node
@@ -197,8 +199,8 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
   get(key: string, opts?: GetOptions | Callback<never>, cb?: Callback<never>): Promise<KvValues<V> | KvDocs> {
     const [options, callback] = optsAndCallback<GetOptions, Callback<never>>(opts, cb)
     const done = this.#whenOpen(async () => {
-      validateKey(key)
-      const { fields } = validateGetOptions(options)
+      checkKey(key)
+      const { fields } = checkGetOptions(options)
       await this.#ready()
       return this.#materialiser.values(await this.#registers.get(key), fields)
     })
@@ -222,7 +224,7 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
   ): Promise<KvNode[]> {
     const [, callback] = optsAndCallback(opts, cb)
     const done = this.#whenOpen(async () => {
-      const writes = validateBatchRows(rows)
+      const writes = checkBatchRows(rows)
       if (writes.length === 0) return []
       const nodes = await this.#queue.batch(writes)
       writes.forEach((row, i) => this.#events.written(row.type, row.key, row.value, nodes[i]!))
@@ -235,20 +237,22 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
    * One row `{ key, links, values }` per key in key order; see KvReadStreamOptions. The rows'
    * type follows the options: `values: false` leaves `values` out, `fields: true` gives documents.
    */
-  createReadStream(opts: KvReadStreamOptions & { values: false }): TypedReadable<KvKeyRow>
-  createReadStream(opts: KvReadStreamOptions & { fields: true; values?: true }): TypedReadable<KvDocsRow>
-  createReadStream(
-    opts?: KvReadStreamOptions & { values?: true; fields?: false },
-  ): TypedReadable<KvReadRow<V>>
-  createReadStream(opts?: KvReadStreamOptions): TypedReadable<KvAnyReadRow<V>>
-  createReadStream(opts?: KvReadStreamOptions): TypedReadable<KvAnyReadRow<V>> {
-    const options = validateReadStreamOptions(opts)
-    return createKvReadStream(this.#registerSource(), options) as TypedReadable<KvAnyReadRow<V>>
+  createReadStream(opts: KvReadStreamOptions & { values: false }): KvReadStream<KvKeyRow>
+  createReadStream(opts: KvReadStreamOptions & { fields: true; values?: true }): KvReadStream<KvDocsRow>
+  createReadStream(opts?: KvReadStreamOptions & { values?: true; fields?: false }): KvReadStream<KvReadRow<V>>
+  createReadStream(opts?: KvReadStreamOptions): KvReadStream<KvAnyReadRow<V>>
+  createReadStream(opts?: KvReadStreamOptions): KvReadStream<KvAnyReadRow<V>> {
+    const options = checkReadStreamOptions(opts)
+    return createKvReadStream(this.#registerSource(), options) as KvReadStream<KvAnyReadRow<V>>
   }
 
-  /** The key's history: its heads, then their ancestors (breadth first, each node once). */
-  createHistoryStream(key: string, _opts?: object): TypedReadable<KvHistoryRow<V>> {
-    validateKey(key)
+  /**
+   * The key's history: its heads, then their ancestors (breadth first, each node once). It takes
+   * no options (hyperkv's `opts` was accepted and unused): any given is ERR_INVALID_ARGUMENT.
+   */
+  createHistoryStream(key: string, opts?: Record<string, never>): TypedReadable<KvHistoryRow<V>> {
+    checkKey(key)
+    checkHistoryOptions(opts)
     return createKvHistoryStream(key, {
       assertOpen: () => this.#assertOpen(),
       ready: () => this.#ready(),

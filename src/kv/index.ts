@@ -16,6 +16,7 @@ export type {
   KvKeyRow,
   KvNode,
   KvReadRow,
+  KvReadStream,
   KvReadStreamOptions,
   KvValue,
   KvValues,

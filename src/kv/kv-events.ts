@@ -1,7 +1,7 @@
 /**
  * `KvEvents`: what HyperKV announces, and when. A write's `'put'`/`'del'` go out as it settles,
  * before its caller resumes; the register index's `'update'`/`'remove'` and the live read
- * streams' changes go out once their batch is committed, in change order — so a listener reading
+ * streams' registers go out once their batch is committed, in change order — so a listener reading
  * the store sees what it heard of.
  */
 import { EventEmitter } from 'node:events'
@@ -27,14 +27,14 @@ export interface KvEmitter {
 
 export class KvEvents {
   readonly #emit: KvEmitter
-  /** Register changes after they are committed, for live read streams. */
-  readonly #changes = new EventEmitter<{ change: [key: string, entries: RegisterEntry[]] }>()
+  /** Registers as a committed batch left them, for live read streams. */
+  readonly #registers = new EventEmitter<{ register: [key: string, entries: RegisterEntry[]] }>()
   /** Settles after the events of every batch indexed so far went out (never rejects). */
   #emissions: Promise<void> = Promise.resolve()
 
   constructor(emit: KvEmitter) {
     this.#emit = emit
-    this.#changes.setMaxListeners(0)
+    this.#registers.setMaxListeners(0)
   }
 
   /** Resolves once the events of every batch indexed so far went out. */
@@ -54,7 +54,7 @@ export class KvEvents {
 
   /**
    * A committed batch of the register index (`registers`: the registers it changed, as it left
-   * them): `'update'`/`'remove'` per node, then the live streams' changes, after the events of
+   * them): `'update'`/`'remove'` per node, then each register to the live streams, after the events of
    * earlier batches. `each` runs per op first (the store's own bookkeeping).
    */
   indexed(ops: IndexedOp[], registers: Map<string, Register>, each: (op: IndexedOp) => void): void {
@@ -69,10 +69,10 @@ export class KvEvents {
         }
       }
       // Live read streams listen here; without them the copies are waste.
-      if (this.#changes.listenerCount('change') === 0) return
+      if (this.#registers.listenerCount('register') === 0) return
       for (const [key, entries] of registers) {
         try {
-          this.#changes.emit('change', key, [...entries])
+          this.#registers.emit('register', key, [...entries])
         } catch (err) {
           rethrowLater(err)
         }
@@ -82,14 +82,14 @@ export class KvEvents {
   }
 
   subscribe(listener: (key: string, entries: RegisterEntry[]) => void): () => void {
-    this.#changes.on('change', listener)
-    return () => this.#changes.off('change', listener)
+    this.#registers.on('register', listener)
+    return () => this.#registers.off('register', listener)
   }
 
   /** Wakes live streams so they notice the close, then drops them. */
   close(): void {
-    this.#changes.emit('change', '', [])
-    this.#changes.removeAllListeners()
+    this.#registers.emit('register', '', [])
+    this.#registers.removeAllListeners()
   }
 }
 

@@ -4,7 +4,7 @@
  * from the log through a bounded cache that also serves history streams.
  */
 import type { Hyperlog, NodeHash } from '../hyperlog/index.js'
-import { LruCache } from './lru-cache.js'
+import { GenerationalCache } from './generational-cache.js'
 import { decodeDoc, type KvDoc, type RegisterEntry } from './messages.js'
 import type { KvDocs, KvNode, KvValues } from './types.js'
 
@@ -13,7 +13,7 @@ const NODE_CACHE_SIZE = 16384
 
 export class Materialiser {
   readonly #log: Hyperlog<unknown>
-  readonly #nodes = new LruCache<KvNode>(NODE_CACHE_SIZE)
+  readonly #nodes = new GenerationalCache<KvNode>(NODE_CACHE_SIZE)
 
   constructor(log: Hyperlog<unknown>) {
     this.#log = log

@@ -5,7 +5,7 @@
  *    encoding). They are hyperkv 2.1's byte for byte — put `{ ...fields, k, v }`, del
  *    `{ ...fields, d }`, fields first so `k`/`v`/`d` win a collision — so hashes equal hyperkv's.
  * 2. The materialized register of one key (the `x` sublevel): the key's heads sorted by hash,
- *    as compact-encoding (`version, [type, hash, doc]*`; version 1 had no doc).
+ *    as compact-encoding (`version, [type, hash, doc]*`).
  */
 import c from 'compact-encoding'
 import type { State } from 'compact-encoding'
@@ -64,8 +64,8 @@ export function parseDoc(value: unknown): ParsedDoc | null {
 
 /**
  * One head of a key's register: a node hash, whether that node put or deleted the key, and the
- * node's document (its JSON bytes) so reads need no node lookup. `doc` is absent in registers
- * written by version 1, and in registers a write predicts before the index has them.
+ * node's document (its JSON bytes) so reads need no node lookup. `doc` is absent in registers a
+ * write predicts before the index has them (stored as empty bytes: a JSON document never is).
  */
 export interface RegisterEntry {
   key: string
@@ -73,55 +73,48 @@ export interface RegisterEntry {
   doc?: Uint8Array
 }
 
-/** Version 1: `[type, hash]*`; version 2 (written now): `[type, hash, doc]*`. */
+/** `[type, hash, doc]*`. */
 const REGISTER_VERSION = 2
 const TYPE_PUT = 0
 const TYPE_DEL = 1
 /** No document (a JSON document is never empty). */
 const EMPTY = new Uint8Array(0)
 
-function entryEncoding(withDoc: boolean) {
-  return {
-    preencode(state: State, entry: RegisterEntry): void {
-      c.uint8.preencode(state, TYPE_PUT)
-      c.string.preencode(state, entry.key)
-      if (withDoc) bytes.preencode(state, entry.doc ?? EMPTY)
-    },
-    encode(state: State, entry: RegisterEntry): void {
-      c.uint8.encode(state, entry.type === 'del' ? TYPE_DEL : TYPE_PUT)
-      c.string.encode(state, entry.key)
-      if (withDoc) bytes.encode(state, entry.doc ?? EMPTY)
-    },
-    decode(state: State): RegisterEntry {
-      const type = c.uint8.decode(state)
-      if (type !== TYPE_PUT && type !== TYPE_DEL)
-        throw new KappaError('ERR_STORAGE', 'bad register entry type')
-      const entry: RegisterEntry = { type: type === TYPE_DEL ? 'del' : 'put', key: c.string.decode(state) }
-      if (withDoc) {
-        const doc = c.buffer.decode(state)
-        if (doc && doc.byteLength > 0) entry.doc = doc
-      }
-      return entry
-    },
-  }
+const entryEncoding = {
+  preencode(state: State, entry: RegisterEntry): void {
+    c.uint8.preencode(state, TYPE_PUT)
+    c.string.preencode(state, entry.key)
+    bytes.preencode(state, entry.doc ?? EMPTY)
+  },
+  encode(state: State, entry: RegisterEntry): void {
+    c.uint8.encode(state, entry.type === 'del' ? TYPE_DEL : TYPE_PUT)
+    c.string.encode(state, entry.key)
+    bytes.encode(state, entry.doc ?? EMPTY)
+  },
+  decode(state: State): RegisterEntry {
+    const type = c.uint8.decode(state)
+    if (type !== TYPE_PUT && type !== TYPE_DEL) throw new KappaError('ERR_STORAGE', 'bad register entry type')
+    const entry: RegisterEntry = { type: type === TYPE_DEL ? 'del' : 'put', key: c.string.decode(state) }
+    const doc = c.buffer.decode(state)
+    if (doc && doc.byteLength > 0) entry.doc = doc
+    return entry
+  },
 }
 
-const entriesV1 = c.array(entryEncoding(false))
-const entriesV2 = c.array(entryEncoding(true))
+const entries = c.array(entryEncoding)
 
 const registerEncoding = {
-  preencode(state: State, entries: RegisterEntry[]): void {
+  preencode(state: State, heads: RegisterEntry[]): void {
     c.uint.preencode(state, REGISTER_VERSION)
-    entriesV2.preencode(state, entries)
+    entries.preencode(state, heads)
   },
-  encode(state: State, entries: RegisterEntry[]): void {
+  encode(state: State, heads: RegisterEntry[]): void {
     c.uint.encode(state, REGISTER_VERSION)
-    entriesV2.encode(state, entries)
+    entries.encode(state, heads)
   },
   decode(state: State): RegisterEntry[] {
     const version = c.uint.decode(state)
-    if (version === 2) return entriesV2.decode(state)
-    if (version === 1) return entriesV1.decode(state)
+    if (version === REGISTER_VERSION) return entries.decode(state)
     throw new KappaError('ERR_STORAGE', `unknown register format version ${version}`)
   },
 }

@@ -2,7 +2,9 @@
  * `kv.createReadStream(opts)`: one row `{ key, links, values? }` per key in key order, read in
  * chunks from the register sublevel (one iterator step and one parallel node fetch per chunk).
  * Live: subscribes as the old rows' snapshot is taken (so nothing is missed), then emits a row
- * whenever a key in range changes — as hyperkv's level-live-stream did, a key may repeat.
+ * whenever a key in range changes — as hyperkv's level-live-stream did, a key may repeat. It emits
+ * `'live'` once it has pushed every stored row in range (at once with `old: false`): from then on,
+ * every write in range comes as a row.
  */
 import { Readable } from 'node:stream'
 import type { NodeHash } from '../hyperlog/index.js'
@@ -18,7 +20,7 @@ export interface RegisterSource {
   iterator(options: ReadStreamSettings['range'] & { limit: number }): RegisterIterator
   decode(bytes: Uint8Array): RegisterEntry[]
   values(entries: readonly RegisterEntry[], fields: boolean): Promise<KvValues | KvDocs>
-  /** Calls `listener` after each committed register change; returns the unsubscribe function. */
+  /** Calls `listener` with each register a committed batch wrote; returns the unsubscribe function. */
   subscribe(listener: (key: string, entries: RegisterEntry[]) => void): () => void
 }
 
@@ -39,10 +41,12 @@ class KvReadStream extends Readable {
   readonly #settings: ReadStreamSettings
   #iterator: RegisterIterator | null = null
   #unsubscribe: (() => void) | null = null
-  readonly #changes: [string, RegisterEntry[]][] = []
+  /** Registers committed since the stream subscribed, not pushed yet. */
+  readonly #updates: [string, RegisterEntry[]][] = []
   #busy = false
-  #waitingForChange = false
+  #waitingForUpdate = false
   #emitted = 0
+  #live = false
 
   constructor(source: RegisterSource, settings: ReadStreamSettings) {
     super({ objectMode: true, highWaterMark: 64 })
@@ -59,14 +63,15 @@ class KvReadStream extends Readable {
     }
     this.#source.ready().then(
       () => {
-        // Subscribing and opening the iterator in one step: no change falls between the two.
+        // Subscribing and opening the iterator in one step: no write falls between the two.
         if (this.#settings.live) {
-          this.#unsubscribe = this.#source.subscribe((key, entries) => this.#onChange(key, entries))
+          this.#unsubscribe = this.#source.subscribe((key, entries) => this.#onUpdate(key, entries))
         }
         if (this.#settings.old || !this.#settings.live) {
           this.#iterator = this.#source.iterator({ ...this.#settings.range, limit: this.#settings.limit })
         }
         cb()
+        if (!this.#iterator) this.#goLive()
       },
       (err: Error) => cb(err),
     )
@@ -106,7 +111,7 @@ class KvReadStream extends Readable {
     )
   }
 
-  /** The next rows to push; `[]` when waiting for a live change; null at the end. */
+  /** The next rows to push; `[]` when waiting for a live update; null at the end. */
   async #next(): Promise<KvAnyReadRow[] | null> {
     if (this.#limitReached()) return null
     if (this.#iterator) {
@@ -118,12 +123,25 @@ class KvReadStream extends Readable {
       this.#iterator = null
       await iterator.close()
       if (!this.#settings.live) return null
+      this.#goLive()
     }
     if (this.#source.isClosed()) return null
-    const change = this.#changes.shift()
-    if (change) return [await this.#row(change[0], change[1])]
-    this.#waitingForChange = true
+    const update = this.#updates.shift()
+    if (update) return [await this.#row(update[0], update[1])]
+    this.#waitingForUpdate = true
     return []
+  }
+
+  /** Whether `'live'` was emitted. */
+  get live(): boolean {
+    return this.#live
+  }
+
+  /** Live, every stored row pushed: `'live'`, once. */
+  #goLive(): void {
+    if (this.#live || !this.#settings.live || this.destroyed) return
+    this.#live = true
+    this.emit('live')
   }
 
   #push(row: KvAnyReadRow): void {
@@ -137,15 +155,15 @@ class KvReadStream extends Readable {
     return this.#settings.limit >= 0 && this.#emitted >= this.#settings.limit
   }
 
-  #onChange(key: string, entries: RegisterEntry[]): void {
+  #onUpdate(key: string, entries: RegisterEntry[]): void {
     if (this.#source.isClosed()) {
       this.#unsubscribe?.()
       this.#unsubscribe = null
     } else if (inRange(key, this.#settings.range)) {
-      this.#changes.push([key, entries])
+      this.#updates.push([key, entries])
     } else return
-    if (this.#waitingForChange) {
-      this.#waitingForChange = false
+    if (this.#waitingForUpdate) {
+      this.#waitingForUpdate = false
       this._read()
     }
   }

@@ -43,8 +43,8 @@ async function mapNodes(
 ): Promise<void> {
   const ops: IndexedOp[] = []
   const bytes: Buffer[] = []
-  // Not kept in the node cache: registers hold their heads' documents, and a cache entry per
-  // indexed node was a tenth of a batch row's time.
+  // Not kept in the node cache: registers hold their heads' documents, so reads need no node, and
+  // a cache entry per indexed node would cost every batch row.
   nodes.forEach((node, i) => {
     const doc = parseDoc(node.value)
     if (!doc) return

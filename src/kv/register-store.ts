@@ -1,5 +1,6 @@
 /**
- * The registers as stored (sublevel `x` of the kv db) behind an LRU cache of decoded registers.
+ * The registers as stored (sublevel `x` of the kv db) behind a cache of decoded registers
+ * (generational-cache.ts).
  *
  * The cache holds the index's committed state: the index's `map` sets it once its batch is
  * committed, and map calls run one at a time, each committed before the next. Readers that waited for the
@@ -7,9 +8,9 @@
  */
 import type { AbstractSublevel } from 'abstract-level'
 import { decodeRegister, type RegisterEntry } from './messages.js'
-import { LruCache } from './lru-cache.js'
+import { GenerationalCache } from './generational-cache.js'
 import { KeyFilter } from './key-filter.js'
-import { readKeys, readKeysSync } from '../hyperlog/read-keys.js'
+import { readKeys, readKeysSync } from '../level/index.js'
 import type { KvDatabase } from './types.js'
 import type { RegisterIterator } from './read-stream.js'
 
@@ -35,7 +36,7 @@ export class RegisterReads {
 
 export class RegisterStore {
   readonly db: RegisterDb
-  readonly #cache = new LruCache<Register>(REGISTER_CACHE_SIZE)
+  readonly #cache = new GenerationalCache<Register>(REGISTER_CACHE_SIZE)
   /** Every key with a stored register, once the scan of the stored ones is complete. */
   #filter: KeyFilter | null = null
   /** The filter being built by the scan (keys written meanwhile join it too). */
@@ -46,6 +47,8 @@ export class RegisterStore {
    * first (then the store never learns: every key is read, as without a filter).
    */
   #early: Set<string> | null = new Set()
+  /** The scan of the stored keys (resolved: none runs). */
+  #learning: Promise<void> = Promise.resolve()
 
   constructor(kvDb: KvDatabase) {
     this.db = kvDb.sublevel<string, Uint8Array>('x', { valueEncoding: 'view' })
@@ -117,15 +120,16 @@ export class RegisterStore {
    * Starts learning which keys have a register (one scan of the stored keys, in the background);
    * from its end on, keys never written are not read. The keys staged before (`#early`) join the
    * filter, so none whose batch commits after the scan's snapshot is missed. Idempotent. After a
-   * failed scan there is no filter: every key is read.
+   * failed scan there is no filter: every key is read. Resolves once the scan has ended (at once
+   * when it ran before, or never runs); it never rejects.
    */
-  learnKeys(): void {
+  learnKeys(): Promise<void> {
     const early = this.#early
-    if (!early) return
+    if (!early) return this.#learning
     this.#early = null
     const building = (this.#building = new KeyFilter())
     for (const key of early) building.add(key)
-    void (async () => {
+    this.#learning = (async () => {
       try {
         for await (const key of this.db.keys()) building.add(key)
         this.#filter = building
@@ -135,6 +139,7 @@ export class RegisterStore {
         this.#building = null
       }
     })()
+    return this.#learning
   }
 
   iterator(range: { gt?: string; gte?: string; lt?: string; lte?: string; limit: number }): RegisterIterator {
@@ -150,7 +155,7 @@ function decodeInto(
   out: Map<string, Register>,
   keys: string[],
   stored: (Uint8Array | undefined)[],
-  cache: LruCache<Register> | null,
+  cache: GenerationalCache<Register> | null,
 ): Map<string, Register> {
   for (let i = 0; i < keys.length; i++) {
     const bytes = stored[i]

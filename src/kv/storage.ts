@@ -6,6 +6,15 @@
 import { KappaError } from '../errors.js'
 import { Hyperlog, hyperlog } from '../hyperlog/index.js'
 import type { HyperKVDirOptions, HyperKVOptions, KvDatabase } from './types.js'
+import { optionNames, rejectUnknownOptions } from '../util/options.js'
+
+const DIR_OPTIONS: ReadonlySet<string> = optionNames<HyperKVDirOptions>({
+  key: true,
+  maxFeeds: true,
+  membership: true,
+  policy: true,
+})
+const OPTIONS: ReadonlySet<string> = optionNames<HyperKVOptions>({ log: true, db: true })
 
 export interface KvStorage {
   log: Hyperlog<unknown>
@@ -20,6 +29,7 @@ export function openKvStorage(opts: HyperKVOptions | string, dirOpts?: HyperKVDi
     if (dirOpts !== undefined && (dirOpts === null || typeof dirOpts !== 'object')) {
       throw KappaError.invalid('hyperkv(dir, opts): opts must be an object')
     }
+    if (dirOpts) rejectUnknownOptions(dirOpts, DIR_OPTIONS, 'hyperkv(dir, opts)')
     const log = hyperlog<unknown>(opts, {
       valueEncoding: 'json',
       maxFeeds: dirOpts?.maxFeeds,
@@ -33,6 +43,7 @@ export function openKvStorage(opts: HyperKVOptions | string, dirOpts?: HyperKVDi
   if (typeof opts !== 'object' || opts === null || !(opts.log instanceof Hyperlog)) {
     throw KappaError.invalid('hyperkv needs a directory or { log, db? } with a Hyperlog')
   }
+  rejectUnknownOptions(opts, OPTIONS, 'hyperkv({ log, db })')
   if (opts.log.valueEncoding !== 'json') {
     throw KappaError.invalid("hyperkv needs a hyperlog opened with valueEncoding: 'json'")
   }

@@ -5,6 +5,7 @@ import type { ReplicationPolicy } from '../feeds/types.js'
 import type { LevelDb, LevelLike, MembershipOption } from '../kappa/index.js'
 import type { Hyperlog, HyperlogNode, LinkInput, NodeHash } from '../hyperlog/index.js'
 import type { KvDoc, KvFields, OpType } from './messages.js'
+import type { TypedReadable } from '../util/typed-readable.js'
 
 export type { KvDoc, KvFields, PutDoc, DelDoc, OpType } from './messages.js'
 
@@ -85,6 +86,17 @@ export interface KvReadStreamOptions {
   live?: boolean
   /** With `live`: emit the existing rows first (default true). */
   old?: boolean
+}
+
+/**
+ * The stream `createReadStream` returns, its rows `R`. A live one emits `'live'` (once, no
+ * arguments) when it has pushed every stored row in range — at once with `old: false` — so every
+ * change from then on comes as a row (a caller can write and expect the row). Its other events
+ * are a Readable's.
+ */
+export interface KvReadStream<R> extends TypedReadable<R> {
+  /** Whether `'live'` was emitted. */
+  readonly live: boolean
 }
 
 /** A row of `createReadStream({ values: false })`: a key and its heads. */

@@ -57,7 +57,7 @@ export class WritePlanner {
       local.caughtUp()
     }
     // Writes are what knowing the keys never written speeds up: a store only read never scans them.
-    this.#deps.registers.learnKeys()
+    void this.#deps.registers.learnKeys()
     const keys = rows.length === 1 ? [rows[0]!.key] : new Set(rows.map((row) => row.key))
     // The DAG's change the registers below are read at (in-line, they move with it): the proof's.
     const asOf = log.changes

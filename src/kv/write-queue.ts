@@ -24,64 +24,68 @@ interface Pending<Row, Result> {
 const MAX_GROUP_ROWS = 4096
 
 export class WriteQueue<Row, Result> {
-  private readonly pending: Pending<Row, Result>[] = []
-  private draining: Promise<void> | null = null
+  readonly #pending: Pending<Row, Result>[] = []
+  #draining: Promise<void> | null = null
 
   /** `commit(rows)` writes rows atomically and returns one result per row, in row order. */
-  constructor(private readonly commit: (rows: Row[]) => Promise<Result[]>) {}
+  readonly #commit: (rows: Row[]) => Promise<Result[]>
+
+  constructor(commit: (rows: Row[]) => Promise<Result[]>) {
+    this.#commit = commit
+  }
 
   /** Queues one row, coalesced with the other single rows waiting at the time of the commit. */
   write(row: Row): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
-      this.enqueue({ rows: [row], exclusive: false, resolveOne: resolve, resolveAll: null, reject })
+      this.#enqueue({ rows: [row], exclusive: false, resolveOne: resolve, resolveAll: null, reject })
     })
   }
 
   /** Queues rows committed together and alone. */
   batch(rows: Row[]): Promise<Result[]> {
     return new Promise<Result[]>((resolve, reject) => {
-      this.enqueue({ rows, exclusive: true, resolveOne: null, resolveAll: resolve, reject })
+      this.#enqueue({ rows, exclusive: true, resolveOne: null, resolveAll: resolve, reject })
     })
   }
 
   /** Resolves once every write queued so far has settled. */
   async idle(): Promise<void> {
-    while (this.draining) await this.draining
+    while (this.#draining) await this.#draining
   }
 
-  private enqueue(item: Pending<Row, Result>): void {
-    this.pending.push(item)
-    this.start()
+  #enqueue(item: Pending<Row, Result>): void {
+    this.#pending.push(item)
+    this.#start()
   }
 
-  private start(): void {
-    if (this.draining || this.pending.length === 0) return
-    this.draining = this.run()
+  #start(): void {
+    if (this.#draining || this.#pending.length === 0) return
+    this.#draining = this.#run()
   }
 
-  private async run(): Promise<void> {
+  async #run(): Promise<void> {
     // Start on a microtask so writes issued in the same synchronous run share the first commit.
     await null
     try {
-      await this.drain()
+      await this.#drain()
     } finally {
-      this.draining = null
-      this.start()
+      this.#draining = null
+      this.#start()
     }
   }
 
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      const group = this.takeGroup()
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const group = this.#takeGroup()
       try {
-        await this.commitGroup(group)
+        await this.#commitGroup(group)
       } catch (err) {
         // A row the log refuses (too large, too deep: nothing was written) fails its own write,
         // never the writes it was coalesced with: each is committed again alone.
         if (group.length > 1 && isKappaError(err, 'ERR_INVALID_ARGUMENT')) {
           for (const item of group) {
             try {
-              await this.commitGroup([item])
+              await this.#commitGroup([item])
             } catch (own) {
               item.reject(toError(own))
             }
@@ -91,9 +95,9 @@ export class WriteQueue<Row, Result> {
     }
   }
 
-  private async commitGroup(group: Pending<Row, Result>[]): Promise<void> {
+  async #commitGroup(group: Pending<Row, Result>[]): Promise<void> {
     const rows = group.length === 1 ? group[0]!.rows : group.flatMap((item) => item.rows)
-    const results = await this.commit(rows)
+    const results = await this.#commit(rows)
     let offset = 0
     for (const item of group) {
       if (item.resolveOne) item.resolveOne(results[offset]!)
@@ -103,12 +107,12 @@ export class WriteQueue<Row, Result> {
   }
 
   /** The next commit: one exclusive batch, or the longest run of single rows (bounded). */
-  private takeGroup(): Pending<Row, Result>[] {
-    const first = this.pending.shift()!
+  #takeGroup(): Pending<Row, Result>[] {
+    const first = this.#pending.shift()!
     if (first.exclusive) return [first]
     const group = [first]
-    while (this.pending.length > 0 && !this.pending[0]!.exclusive && group.length < MAX_GROUP_ROWS) {
-      group.push(this.pending.shift()!)
+    while (this.#pending.length > 0 && !this.#pending[0]!.exclusive && group.length < MAX_GROUP_ROWS) {
+      group.push(this.#pending.shift()!)
     }
     return group
   }

@@ -13,6 +13,8 @@ import {
   corkedMessages,
   gateChannels,
   reattachCore,
+  internalConflictChecking,
+  internalCoreKey,
   peerContiguousLength,
   peerSignedLength,
   storageDirectory,
@@ -55,6 +57,20 @@ test('storage: a read batch, the directory, and the list of user data', async (t
   // The internal core every session shares answers Hypercore's fork check.
   const checking = conflictChecking(core)
   assert.ok(checking && typeof checking.checkConflict === 'function')
+})
+
+test("Corestore's watch hands out the internal core: its fork check, and its key once open", async (t) => {
+  const s = await store(t)
+  const seen: unknown[] = []
+  s.watch((internal) => seen.push(internal))
+  const core: Hypercore = s.get({ name: 'watched' })
+  await core.ready()
+  assert.equal(seen.length, 1)
+  const internal = internalConflictChecking(seen[0])
+  assert.ok(internal, 'what watch gives has checkConflict')
+  assert.equal(internal, conflictChecking(core), "it is the session's internal core")
+  assert.ok(internalCoreKey(internal)?.equals(core.key))
+  assert.equal(internalConflictChecking({}), null)
 })
 
 test("replication: the muxer's corked count, a peer's lengths, an upload's peer stream", async (t) => {

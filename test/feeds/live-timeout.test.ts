@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { create } from '../helpers/feeds.js'
 import { socketPair } from '../helpers/sockets.js'
 import { until } from '../helpers/until.js'
@@ -23,9 +22,16 @@ test('idle honest live peers exchange keep-alives and stay connected well past l
   for (const s of streams) s.on('error', (err: Error) => errors.push(err))
   await until(() => b.feeds().length === 1, 'the live sync')
   const received = [0, 0]
-  sockets.forEach((socket, i) => socket.on('data', (d: Buffer) => (received[i] += d.byteLength)))
-  // Idle for three timeouts: only keep-alives cross the connection.
-  await sleep(3000)
+  const chunks = [0, 0]
+  sockets.forEach((socket, i) =>
+    socket.on('data', (d: Buffer) => {
+      received[i] += d.byteLength
+      chunks[i]++
+    }),
+  )
+  // Idle for three timeouts — twelve keep-alives each way, one every quarter of a timeout at most —
+  // and only keep-alives cross the connection.
+  await until(() => chunks.every((n) => n >= 12), 'twelve keep-alives each way')
   assert.deepEqual(errors, [])
   assert.ok(
     streams.every((s) => !s.destroyed),

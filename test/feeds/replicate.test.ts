@@ -236,6 +236,7 @@ test('replicate arguments are validated', async (t) => {
     code: 'ERR_INVALID_ARGUMENT',
   })
   assert.throws(() => m.replicate(5 as unknown as boolean), { code: 'ERR_INVALID_ARGUMENT' })
+  assert.throws(() => m.replicate(true, { lve: true } as never), /unknown option "lve"/)
   assert.throws(() => m.replicate(true, { timeout: -1 }), { code: 'ERR_INVALID_ARGUMENT' })
 })
 

@@ -15,6 +15,8 @@ const STORE = fileURLToPath(new URL('./honest-store.ts', import.meta.url))
 export interface HonestConfig {
   dir: string
   maxFeeds?: number
+  /** The Multifeed's `coreIdleTime` (ms). */
+  coreIdleTime?: number
   replicate?: Omit<ReplicateOptions, 'beforeDone' | 'beforeHello'>
   entries?: unknown[]
 }
@@ -23,6 +25,8 @@ export interface FeedStatus {
   id: string
   length: number
   writable: boolean
+  /** Whether the feed's core is open now (feeds are lazy: idle cores close). */
+  coreOpen: boolean
 }
 
 export interface Status {

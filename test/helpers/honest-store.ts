@@ -4,7 +4,7 @@
  * IPC channel; it never writes to stdout, so a test can assert that nothing (no layer, no
  * dependency) did. Configured by one JSON argument:
  *
- *   { dir, maxFeeds?, replicate?: { live?, timeout?, liveTimeout? }, entries?: unknown[] }
+ *   { dir, maxFeeds?, coreIdleTime?, replicate?: { live?, timeout?, liveTimeout? }, entries?: unknown[] }
  *
  * It listens twice: `port` replicates with `config.replicate`, `plainPort` with the defaults (for
  * the honest syncs a test runs beside an attack on a live server).
@@ -14,12 +14,14 @@
  */
 import net from 'node:net'
 import { isKappaError } from '../../src/errors.js'
+import type { HypercoreFeed } from '../../src/feeds/feed.js'
 import { Multifeed } from '../../src/feeds/multifeed.js'
 import type { ReplicateOptions } from '../../src/feeds/types.js'
 
 interface Config {
   dir: string
   maxFeeds?: number
+  coreIdleTime?: number
   replicate?: ReplicateOptions
   entries?: unknown[]
 }
@@ -38,8 +40,7 @@ const codeOf = (err: Error | null) => (err === null ? 'END' : isKappaError(err) 
 let peakRss = process.memoryUsage.rss()
 setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20).unref()
 
-const opts = config.maxFeeds === undefined ? {} : { maxFeeds: config.maxFeeds }
-const m = new Multifeed<unknown>(config.dir, opts as object)
+const m = new Multifeed<unknown>(config.dir, { maxFeeds: config.maxFeeds, coreIdleTime: config.coreIdleTime })
 m.on('error', (err) => {
   const feed = (err as { feed?: string }).feed
   send({ event: 'error', code: isKappaError(err) ? err.code : 'UNCODED', feed, message: err.message })
@@ -79,7 +80,12 @@ async function status() {
   global.gc?.()
   const memory = process.memoryUsage()
   return {
-    feeds: m.feeds().map((feed) => ({ id: feed.id, length: feed.length, writable: feed.writable })),
+    feeds: m.feeds().map((feed) => ({
+      id: feed.id,
+      length: feed.length,
+      writable: feed.writable,
+      coreOpen: (feed as HypercoreFeed<unknown>).coreOpen,
+    })),
     rss: memory.rss,
     heapUsed: memory.heapUsed,
     peakRss,

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import test from 'node:test'
 import { isKappaError } from '../../src/errors.js'
-import type { HyperlogNode } from '../../src/hyperlog/index.js'
+import { Hyperlog, type HyperlogNode } from '../../src/hyperlog/index.js'
 import { collect, createLog } from '../helpers/hyperlog.js'
 
 test('add node', async (t) => {
@@ -227,6 +227,14 @@ test('invalid arguments are refused without side effects', async (t) => {
   await assert.rejects(log.get(42 as any), invalid)
   assert.throws(() => log.createReadStream({ since: 'x' as any }), invalid)
   assert.throws(() => log.replicate({ mode: 'both' as any }), invalid)
+  // Unknown options are refused, not ignored.
+  await assert.rejects(log.add(null, 'x', { identiy: Buffer.from('me') } as any), invalid)
+  await assert.rejects(log.batch([{ value: 'x' }], { prof: null } as any), invalid)
+  await assert.rejects(log.get('x', { encoding: 'utf-8' } as any), invalid)
+  assert.throws(() => log.createReadStream({ sinse: 3 } as any), invalid)
+  assert.throws(() => log.replicate({ lve: true } as any), invalid)
+  assert.throws(() => new Hyperlog(log.dir + '-x', { valueEncodng: 'json' } as any), invalid)
+  assert.throws(() => new Hyperlog({ kappa: log.kappa, db: log.db }, { maxFeeds: 3 }), invalid)
   assert.equal(preadds, 0)
   assert.equal(log.changes, 0)
 })

@@ -68,51 +68,6 @@ test('nodes wait for their links, across a restart, then become visible in topol
   assert.equal((await second.log.get(child)).seq, 2, 'child is the second entry of the early log')
 })
 
-test('waiting records an older index kept under p! are moved to the keys by hash at the first open, and still wait', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'kappadb-hyperlog-'))
-  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 3 }))
-  const root = defaultHash([], Buffer.from('root'))
-  const child = defaultHash([root], Buffer.from('child'))
-  const first = await open(t, dir)
-  const early = await first.kappa.writer('early')
-  await early.append([entry([child], 'grandchild'), entry([root], 'child')])
-  await first.log.ready()
-  await first.close()
-
-  // The index as the previous layout kept it: one `p!<feed>!<lexhex seq>` record per waiting
-  // node (the same record bytes), nothing keyed by hash.
-  const raw = new ClassicLevel<string, Buffer>(join(dir, 'index'), { valueEncoding: 'buffer' })
-  const data = raw
-    .sublevel<string, Buffer>('hyperlog', { valueEncoding: 'buffer' })
-    .sublevel<string, Buffer>('d', { valueEncoding: 'buffer' })
-  const waiting = await data.iterator({ gt: 'w!', lt: 'w"' }).all()
-  assert.equal(waiting.length, 2)
-  const ops: { type: 'put' | 'del'; key: string; value?: Buffer }[] = []
-  for await (const key of data.keys({ gt: 'm!', lt: 'm"' })) ops.push({ type: 'del', key })
-  ops.push({ type: 'del', key: 'W' })
-  for (const [key, bytes] of waiting) {
-    ops.push({ type: 'del', key })
-    const seq = bytes[32] // one-byte uint seq after the 32-byte feed key
-    ops.push({ type: 'put', key: `p!${early.id}!${seq.toString(16).padStart(2, '0')}`, value: bytes })
-  }
-  await data.batch(ops as never)
-  await raw.close()
-
-  const second = await open(t, dir)
-  assert.equal(second.log.changes, 0, 'still waiting')
-  const raw2 = second.log.db as unknown as ClassicLevel<string, Buffer>
-  const keys = await raw2
-    .sublevel<string, Buffer>('hyperlog', { valueEncoding: 'buffer' })
-    .sublevel<string, Buffer>('d', { valueEncoding: 'buffer' })
-    .keys({ gt: 'p!', lt: 'p"' })
-    .all()
-  assert.deepEqual(keys, [], 'the old records are gone')
-  const added: string[] = []
-  second.log.on('add', (node) => added.push(node.value))
-  await second.log.add(null, 'root')
-  assert.deepEqual(added, ['root', 'child', 'grandchild'], 'released in topological order')
-})
-
 test('a node waiting for two links is released by the last one; links of custom hashes that extend each other are told apart', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kappadb-hyperlog-'))
   t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 3 }))

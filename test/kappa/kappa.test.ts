@@ -98,6 +98,20 @@ test('opts.multifeed: a preconfigured Multifeed, left open by close()', async (t
     () => kappa(null),
     (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
   )
+  // Options of a Multifeed beside a given one would be ignored: refused instead, as unknown ones are.
+  for (const opts of [
+    { multifeed, valueEncoding: 'json' },
+    { multifeed, maxFeedz: 1 },
+  ]) {
+    assert.throws(
+      () => kappa(null, opts as never),
+      (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+    )
+  }
+  assert.throws(
+    () => kappa(dir + '-other', { maxFeedz: 1 } as never),
+    (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT') && /maxFeedz/.test(err.message),
+  )
 })
 
 test('clearState is accepted as an alias of clearIndex', async (t) => {

@@ -11,6 +11,7 @@ import { MemoryLevel } from 'memory-level'
 import { isKappaError } from '../../src/errors.js'
 import { levelView, type Entry, type ViewDb } from '../../src/kappa/index.js'
 import { openCore } from '../helpers/kappa.js'
+import { until } from '../helpers/until.js'
 
 type KV = { key: string; value: string }
 
@@ -33,7 +34,7 @@ function heldSum(vdb: ViewDb<number>): {
       await new Promise((resolve) => gate.once('go', resolve))
     },
     async inFlight() {
-      while (!mapping) await new Promise((resolve) => setTimeout(resolve, 5))
+      await until(() => mapping, 'a map call in flight')
     },
     release: () => gate.emit('go'),
   }
@@ -101,7 +102,7 @@ test('map reads its own staged writes; api reads only committed data while a bat
   await db.sublevel<string, number>('d', { valueEncoding: 'json' }).put('gone', 1)
   const w = await core.writer('default')
   await w.append([1, 2, 3, 4])
-  while (seenInMap.length < 4) await new Promise((resolve) => setTimeout(resolve, 5))
+  await until(() => seenInMap.length >= 4, 'the second batch in map')
   assert.equal(await api.sum(), 3, 'the second batch is staged, not committed')
   release.emit('go')
   await core.ready()

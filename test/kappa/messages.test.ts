@@ -1,13 +1,38 @@
 /**
- * The positions encoding: the indexer's per-batch encoder writes the bytes encodePositions writes
- * for the advanced map, and both decode back.
+ * The positions encoding (src/kappa/messages.ts), pinned by golden bytes; the indexer's per-batch
+ * encoder writes the bytes encodePositions writes for the advanced map, and both decode back.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { FeedKey } from '../../src/feeds/types.js'
-import { decodePositions, encodePositions, encodePositionsWith } from '../../src/kappa/messages.js'
+import {
+  STATE_FORMAT,
+  decodePositions,
+  encodePositions,
+  encodePositionsWith,
+} from '../../src/kappa/messages.js'
 
 const key = (n: number) => n.toString(16).padStart(2, '0').repeat(32) as FeedKey
+
+test('positions: format 1, the view version, then per feed its key and the entries indexed', () => {
+  assert.equal(STATE_FORMAT, 1)
+  const bytes = encodePositions({
+    version: 3,
+    indexed: new Map([
+      [key(1), 5],
+      [key(2), 300],
+    ]),
+  })
+  assert.equal(bytes.toString('hex'), '01' + '03' + '02' + key(1) + '05' + key(2) + 'fd2c01')
+  assert.equal(encodePositions({ version: 0, indexed: new Map() }).toString('hex'), '010000')
+  assert.deepEqual(
+    decodePositions(bytes).indexed,
+    new Map([
+      [key(1), 5],
+      [key(2), 300],
+    ]),
+  )
+})
 
 test('encodePositionsWith = encodePositions of the advanced positions', () => {
   const cases: [Map<FeedKey, number>, FeedKey, number][] = [

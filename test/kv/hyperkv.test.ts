@@ -200,11 +200,23 @@ test('bad arguments are ERR_INVALID_ARGUMENT and write nothing', async (t) => {
     () => kv.del(null as unknown as string),
     () => kv.get({} as unknown as string),
     () => kv.batch('rows' as never),
+    // Unknown options are refused, not ignored.
+    () => kv.put('A', 1, { link: [] } as never),
+    () => kv.del('A', { feilds: {} } as never),
+    () => kv.get('A', { field: true } as never),
+    () => kv.batch([{ type: 'put', key: 'A', value: 1, link: [] } as never]),
   ]
   for (const call of bad) await assert.rejects(call(), { code: 'ERR_INVALID_ARGUMENT' })
   assert.throws(() => kv.createReadStream({ limit: -5 }), { code: 'ERR_INVALID_ARGUMENT' })
+  assert.throws(() => kv.createReadStream({ reverse: true } as never), { code: 'ERR_INVALID_ARGUMENT' })
+  const dir = await tempDir(t)
+  assert.throws(() => new HyperKV(dir, { maxFeed: 3 } as never), /unknown option "maxFeed"/)
+  assert.throws(() => new HyperKV({ log: kv.log, database: null } as never), { code: 'ERR_INVALID_ARGUMENT' })
   assert.throws(() => kv.createReadStream({ gt: 5 as never }), { code: 'ERR_INVALID_ARGUMENT' })
   assert.throws(() => kv.createHistoryStream(5 as never), { code: 'ERR_INVALID_ARGUMENT' })
+  assert.throws(() => kv.createHistoryStream('A', { reverse: true } as never), {
+    code: 'ERR_INVALID_ARGUMENT',
+  })
   assert.equal(kv.log.changes, 0)
 })
 

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { MemoryLevel } from 'memory-level'
 import { HyperKV } from '../../src/kv/index.js'
 import { KeyFilter } from '../../src/kv/key-filter.js'
@@ -41,9 +40,9 @@ test('a reopened store: writes to keys written before link their heads (no fork)
 
   const kv = new HyperKV(dir)
   t.after(() => kv.close())
-  // At once (the scan of stored keys has barely started), then once it has surely ended.
+  // The first write starts the scan of the stored keys; the writes link the heads wherever the
+  // scan is (the register store tests below pin each state of the filter: before and after it).
   const early = await kv.put('k0', 2)
-  await sleep(300)
   const late = await kv.batch(rows.map((row) => ({ ...row, value: 3 })))
   const last = await kv.put('k2999', 4)
   for (const node of [early, ...late, last]) assert.equal(node.links.length, 1, 'linked the key head')
@@ -72,11 +71,11 @@ test('register store: keys stored before the scan, staged before or during it ar
   const store = new RegisterStore(db as unknown as KvDatabase)
   await store.db.open() // so the scan's snapshot is taken now, before the next write
   store.willWrite('early') // staged (a replicated node indexed) before the first own write…
-  store.learnKeys()
+  const scanned = store.learnKeys()
   await registers.put('early', head('c')) // …and committed after the scan's snapshot
   store.willWrite('staged') // a batch staging it while the scan runs…
   await registers.put('staged', head('b')) // …commits
-  for (let i = 0; i < 100 && !store.knowsKeys; i++) await sleep(10)
+  await scanned
   assert.ok(store.knowsKeys, 'the scan ended')
   store.clearCache()
   const got = await store.getMany(['stored', 'early', 'staged', 'never'])
@@ -91,8 +90,7 @@ test('register store: too many keys staged before the first own write, and it ne
   const db = new MemoryLevel<string, unknown>()
   const store = new RegisterStore(db as unknown as KvDatabase)
   for (let i = 0; i <= 65_536; i++) store.willWrite(`k${i}`)
-  store.learnKeys()
-  await sleep(50)
+  await store.learnKeys()
   assert.equal(store.knowsKeys, false)
   await db.close()
 })

@@ -54,6 +54,8 @@ test('register records round-trip and reject foreign bytes', () => {
   assert.deepEqual(decodeRegister(encodeRegister([])), [])
   assert.throws(() => decodeRegister(Buffer.from('7')), { code: 'ERR_STORAGE' })
   assert.throws(() => decodeRegister(Buffer.from([1, 1, 9, 1, 0x61])), { code: 'ERR_STORAGE' })
+  // Only the current version is read (`[1, [put, 'a']]` is a version-1 record, without documents).
+  assert.throws(() => decodeRegister(Buffer.from([1, 1, 0, 1, 0x61])), { code: 'ERR_STORAGE' })
 })
 
 test('applyToRegister: links drop heads, the node joins them, heads sorted by hash', () => {

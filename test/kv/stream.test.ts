@@ -1,4 +1,5 @@
 import test from 'node:test'
+import { once } from 'node:events'
 import assert from 'node:assert/strict'
 import type { HyperKV, KvReadRow } from '../../src/kv/index.js'
 import { collect, insertDag9, openKv, type Dag9 } from '../helpers/kv.js'
@@ -70,8 +71,11 @@ test('live with old: existing rows, then a row per change (live.js)', async (t) 
   const a = await kv.put('A', 1)
   const b = await kv.put('B', 2)
   const stream = kv.createReadStream({ live: true })
+  const live = once(stream, 'live')
   const rows = takeRows(stream, 3)
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.equal(stream.live, false)
+  await live // A and B are pushed: C comes as a live row
+  assert.equal(stream.live, true)
   const c = await kv.put('C', 3)
   assert.deepEqual(await rows, [
     { key: 'A', links: [a.key], values: { [a.key]: { value: 1 } } },
@@ -85,8 +89,10 @@ test('live only new: old: false skips existing rows (live.js)', async (t) => {
   const kv = await openKv(t)
   await kv.put('A', 1)
   await kv.put('B', 2)
-  const rows = takeRows(kv.createReadStream({ live: true, old: false, values: false }), 2)
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  const stream = kv.createReadStream({ live: true, old: false, values: false })
+  const live = once(stream, 'live')
+  const rows = takeRows(stream, 2)
+  await live
   const c = await kv.put('C', 3)
   const b2 = await kv.put('B', 4)
   assert.deepEqual(await rows, [
@@ -98,12 +104,15 @@ test('live only new: old: false skips existing rows (live.js)', async (t) => {
 test('live streams honour the range and end when the store closes', async (t) => {
   const kv = await openKv(t)
   const stream = kv.createReadStream({ live: true, gte: 'm', values: false })
-  const rows = collect<KvReadRow>(stream)
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  const rows: KvReadRow[] = []
+  const row = once(stream, 'data')
+  stream.on('data', (r: KvReadRow) => rows.push(r))
+  const ended = once(stream, 'end')
+  await once(stream, 'live')
   await kv.put('a', 1)
   const z = await kv.put('z', 1)
-  await kv.ready()
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await row // the first row in range: z's (a's is out of it)
   await kv.close()
-  assert.deepEqual(await rows, [{ key: 'z', links: [z.key] }])
+  await ended
+  assert.deepEqual(rows, [{ key: 'z', links: [z.key] }])
 })

@@ -181,14 +181,20 @@ test('an older peer (channel version 2) is refused with ERR_VERSION_MISMATCH', a
  * One key pair, two histories: `first` (what the store takes first) and `second`, offered later
  * by another peer together with an unrelated feed. Returns the store after it synced `first`.
  */
-async function forkWorld(t: TestContext, first: string[], second: string[], replicate: object = {}) {
+async function forkWorld(
+  t: TestContext,
+  first: string[],
+  second: string[],
+  replicate: object = {},
+  coreIdleTime?: number,
+) {
   const writer = keyPair()
   const one = await HostilePeer.open(t)
   const two = await HostilePeer.open(t)
   const a = await one.signedCore(writer, first)
   const b = await two.signedCore(writer, second)
   const other = await two.signedCore(keyPair(), ['other 0', 'other 1'])
-  const honest = await startHonest(t, { dir: await tempDir(t), entries: ['mine'], replicate })
+  const honest = await startHonest(t, { dir: await tempDir(t), entries: ['mine'], replicate, coreIdleTime })
   const s1 = await one.connect(honest.plainPort)
   s1.hello([await one.offer(a)])
   s1.done()
@@ -216,6 +222,21 @@ async function assertForkHandled(t: TestContext, w: Awaited<ReturnType<typeof fo
 
 test('a writer that signed a longer conflicting history: ERR_FORK, the store keeps its own and goes on', async (t) => {
   const w = await forkWorld(t, ['a0'], ['b0', 'b1', 'b2'])
+  const s2 = await w.two.connect(w.honest.port)
+  s2.hello([await w.two.offer(w.b), await w.two.offer(w.other)])
+  s2.done()
+  await assertForkHandled(t, w, ['a0'])
+})
+
+test("a longer conflicting history met while the forked feed's core is closed: ERR_FORK all the same", async (t) => {
+  // Corestore then opens the stored core by itself for the peer, and Hypercore upgrades it eagerly:
+  // its fork check runs before any session of the store's is open.
+  const w = await forkWorld(t, ['a0'], ['b0', 'b1', 'b2'], {}, 0)
+  const id = w.a.key.toString('hex')
+  await eventually(
+    async () => (await w.honest.status()).feeds.some((f) => f.id === id && !f.coreOpen),
+    "the forked feed's core to close",
+  )
   const s2 = await w.two.connect(w.honest.port)
   s2.hello([await w.two.offer(w.b), await w.two.offer(w.other)])
   s2.done()

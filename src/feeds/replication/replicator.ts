@@ -20,6 +20,7 @@ import { replicationError } from './errors.js'
 import { DEFAULT_LIVE_TIMEOUT, ReplicationSession, type FeedHost, type SessionOptions } from './session.js'
 import { StatsHub } from './stream-stats.js'
 import { ReplicationTransport } from './transport.js'
+import { optionNames, rejectUnknownOptions } from '../../util/options.js'
 
 const MODES: ReplicationMode[] = ['sync', 'push', 'pull']
 
@@ -181,9 +182,23 @@ function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unkno
   return closed
 }
 
+const REPLICATE_OPTIONS: ReadonlySet<string> = optionNames<ReplicateOptions>({
+  live: true,
+  mode: true,
+  beforeDone: true,
+  beforeHello: true,
+  beforeCaughtUp: true,
+  share: true,
+  accept: true,
+  alongside: true,
+  timeout: true,
+  liveTimeout: true,
+})
+
 function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
   if (opts === undefined) opts = {}
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('replicate opts must be an object')
+  rejectUnknownOptions(opts, REPLICATE_OPTIONS, 'replicate options')
   const {
     live = false,
     mode = 'sync',

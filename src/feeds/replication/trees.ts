@@ -12,7 +12,7 @@
 import type Hypercore from 'hypercore'
 import type { HypercorePeer, Proof } from 'hypercore'
 import crypto from 'hypercore-crypto'
-import { conflictChecking } from '../dependency-internals.js'
+import { conflictChecking, internalConflictChecking, type ConflictChecking } from '../dependency-internals.js'
 import { EMPTY_TREE_HASH, type TreeMessage } from '../messages.js'
 
 /** The newest tree hash computed per core session (offers ask for the same one again and again). */
@@ -83,8 +83,39 @@ export interface ForkHandler {
   checked(from: HypercorePeer | null): void
 }
 
-/** Per internal core: the open sessions that asked to hear about forks and checks, with their handlers. */
-const guards = new WeakMap<object, Map<Hypercore, ForkHandler>>()
+/**
+ * Opens a session of ours on an internal core whose fork check found none of ours open (the
+ * caller releases it), or resolves null when the core is not one of its feeds.
+ */
+export type SessionOpener = (
+  internal: ConflictChecking,
+) => Promise<{ readonly core: Hypercore; release(): void } | null>
+
+/** Per internal core: the open sessions that asked to hear about forks and checks, and the openers. */
+interface Guard {
+  readonly handlers: Map<Hypercore, ForkHandler>
+  readonly openers: Set<SessionOpener>
+  /** Hypercore's own check: for a core none of ours holds (another user of a given Corestore). */
+  readonly original: ConflictChecking['checkConflict']
+}
+
+const guards = new WeakMap<object, Guard>()
+
+/** The guard of `internal`, its fork check answered by us from now on. */
+function guardOf(internal: ConflictChecking): Guard {
+  let guard = guards.get(internal)
+  if (!guard) {
+    const own: Guard = {
+      handlers: new Map(),
+      openers: new Set(),
+      original: internal.checkConflict.bind(internal),
+    }
+    guard = own
+    guards.set(internal, own)
+    internal.checkConflict = (proof, from) => checkConflict(own, internal, proof, from)
+  }
+  return guard
+}
 
 /**
  * Answers Hypercore's fork check on `session`'s core from now on (once per core; each session
@@ -93,16 +124,37 @@ const guards = new WeakMap<object, Map<Hypercore, ForkHandler>>()
 export function guardForks(session: Hypercore, onFork: ForkHandler): boolean {
   const internal = conflictChecking(session)
   if (internal === null) return false
-  let handlers = guards.get(internal)
-  if (!handlers) {
-    const own = new Map<Hypercore, ForkHandler>()
-    handlers = own
-    guards.set(internal, own)
-    internal.checkConflict = (proof, from) => checkConflict(own, proof, from)
-  }
+  const { handlers } = guardOf(internal)
   handlers.set(session, onFork)
   session.once('close', () => handlers.delete(session))
   return true
+}
+
+/**
+ * Answers the fork check of an internal core from the moment it is created (Corestore's `watch`):
+ * Corestore opens a stored core by itself when a peer asks for it, and Hypercore upgrades it
+ * eagerly, so its fork check can run before any session of ours is open. `open` then opens one,
+ * whose handlers hear the verdict.
+ */
+export function guardCore(core: unknown, open: SessionOpener): void {
+  const internal = internalConflictChecking(core)
+  if (internal === null) return
+  const { openers } = guardOf(internal)
+  openers.add(open)
+}
+
+/** A session of ours on the guarded core: one already open, or one an opener opens. */
+async function sessionFor(
+  guard: Guard,
+  internal: ConflictChecking,
+): Promise<{ readonly core: Hypercore; release(): void } | null> {
+  const open = [...guard.handlers.keys()].find((s) => s.opened && !s.closed)
+  if (open) return { core: open, release: () => undefined }
+  for (const opener of guard.openers) {
+    const lease = await opener(internal).catch(() => null)
+    if (lease) return lease
+  }
+  return null
 }
 
 /**
@@ -110,11 +162,26 @@ export function guardForks(session: Hypercore, onFork: ForkHandler): boolean {
  * peer stays paused for this core), false when it shows no conflict (the peer is unpaused).
  */
 async function checkConflict(
-  handlers: Map<Hypercore, ForkHandler>,
+  guard: Guard,
+  internal: ConflictChecking,
   proof: Proof,
   from: HypercorePeer | null,
 ): Promise<boolean> {
-  const session = [...handlers.keys()].find((s) => s.opened && !s.closed)
+  const lease = proof?.upgrade ? await sessionFor(guard, internal) : null
+  if (lease === null && guard.handlers.size === 0) return guard.original(proof, from)
+  try {
+    return await checkWith(guard.handlers, lease?.core ?? null, proof, from)
+  } finally {
+    lease?.release()
+  }
+}
+
+async function checkWith(
+  handlers: Map<Hypercore, ForkHandler>,
+  session: Hypercore | null,
+  proof: Proof,
+  from: HypercorePeer | null,
+): Promise<boolean> {
   const upgrade = proof?.upgrade
   const verdict = (handled: boolean) => {
     for (const [s, handler] of handlers) if (!s.closed) handler.checked(from)

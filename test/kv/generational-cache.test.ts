@@ -1,9 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { LruCache } from '../../src/kv/lru-cache.js'
+import { GenerationalCache } from '../../src/kv/generational-cache.js'
 
 test('lru cache: bounded, keeps at least the last half-capacity entries used', () => {
-  const cache = new LruCache<number>(64)
+  const cache = new GenerationalCache<number>(64)
   for (let i = 0; i < 64; i++) cache.set(`k${i}`, i)
   // k0..k31 aged into the old generation; reading k0 brings it back to the young one.
   assert.equal(cache.get('k0'), 0)
@@ -24,7 +24,7 @@ test('lru cache: bounded, keeps at least the last half-capacity entries used', (
 })
 
 test('lru cache: a set replaces the value in either generation (never a stale read)', () => {
-  const cache = new LruCache<string>(8)
+  const cache = new GenerationalCache<string>(8)
   cache.set('a', 'v1')
   for (let i = 0; i < 4; i++) cache.set(`x${i}`, 'x') // 'a' is now in the old generation
   cache.set('a', 'v2')

@@ -6,25 +6,25 @@
  * Two generations instead of a strict LRU order: entries go to the young Map; when it holds half
  * the capacity it becomes the old one (the previous old one is dropped at once), and an old entry
  * read again moves back to the young one. A hit in the young generation — the common case — is
- * one Map lookup: a strict LRU re-inserts on every hit (a delete and a set), and evicting walks
- * the Map's deleted slots; both showed in the profile of a write path that touches every key
- * three times. What a read keeps: at least the last capacity/2 entries used, at most capacity.
+ * one Map lookup, where a strict LRU re-inserts on every hit (a delete and a set) and its eviction
+ * walks the Map's deleted slots; the write path touches every key several times. What a read
+ * keeps: at least the last capacity/2 entries used, at most capacity.
  */
-export class LruCache<V> {
-  private young = new Map<string, V>()
-  private old = new Map<string, V>()
-  private readonly half: number
+export class GenerationalCache<V> {
+  #young = new Map<string, V>()
+  #old = new Map<string, V>()
+  readonly #half: number
 
   constructor(capacity: number) {
-    this.half = Math.max(1, capacity >> 1)
+    this.#half = Math.max(1, capacity >> 1)
   }
 
   get(key: string): V | undefined {
-    const value = this.young.get(key)
-    if (value !== undefined || this.old.size === 0) return value
-    const aged = this.old.get(key)
+    const value = this.#young.get(key)
+    if (value !== undefined || this.#old.size === 0) return value
+    const aged = this.#old.get(key)
     if (aged !== undefined) {
-      this.old.delete(key)
+      this.#old.delete(key)
       this.#add(key, aged)
     }
     return aged
@@ -37,16 +37,16 @@ export class LruCache<V> {
   }
 
   clear(): void {
-    this.young.clear()
-    this.old.clear()
+    this.#young.clear()
+    this.#old.clear()
   }
 
   #add(key: string, value: V): void {
-    const young = this.young
-    if (young.size >= this.half && !young.has(key)) {
-      this.old = young
-      this.young = new Map()
+    const young = this.#young
+    if (young.size >= this.#half && !young.has(key)) {
+      this.#old = young
+      this.#young = new Map()
     }
-    this.young.set(key, value)
+    this.#young.set(key, value)
   }
 }

@@ -1,9 +1,10 @@
 /**
- * Reads a few keys of an abstract-level database. A handful of keys is read with `getSync` where
- * the database supports it: no thread-pool round trip, about a tenth of an awaited `getMany` for
- * one key (records are small and mostly in leveldb's caches). More keys go through one `getMany`.
+ * `readKeys` / `readKeysSync`: reads a few keys of an abstract-level database (used by the DAG's
+ * reads and by HyperKV's register). A handful of keys is read with `getSync` where
+ * the database supports it, without a thread-pool round trip (records are small and mostly in
+ * leveldb's caches); more keys go through one `getMany`.
  */
-import type { LevelDb } from '../kappa/index.js'
+import type { LevelDb } from './types.js'
 
 /** Up to this many keys are read synchronously. */
 const SYNC_READS = 8
@@ -14,6 +15,7 @@ interface SyncReadable {
   getSync(key: unknown): unknown
 }
 
+/** The values of `keys` (undefined: absent), read synchronously when few enough, else with one `getMany`. */
 export function readKeys<V>(db: LevelDb | object, keys: readonly unknown[]): Promise<(V | undefined)[]> {
   let values: (V | undefined)[] | null
   try {
