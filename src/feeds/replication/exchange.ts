@@ -510,8 +510,7 @@ export class FeedExchange<T> {
     const lists = this.initialLists.splice(0)
     this.link.initialTaken(lists)
     if (!this.link.live && this.link.mode !== 'push') {
-      // MAX_DOWNLOADS feeds download at once, the next starting as soon as one is done; each holds
-      // its core open only while it downloads.
+      // MAX_DOWNLOADS feeds download at once; each holds its core open only while it downloads.
       const pending: Array<{ feed: HypercoreFeed<T>; offer: FeedOffer }> = []
       for (const list of lists) {
         for (let j = 0; j < list.count; j++) {
@@ -522,7 +521,10 @@ export class FeedExchange<T> {
           }
         }
       }
-      await eachLimited(pending, MAX_DOWNLOADS, ({ feed, offer }) => this.downloadTo(feed, offer))
+      for (let i = 0; i < pending.length; i += MAX_DOWNLOADS) {
+        const group = pending.slice(i, i + MAX_DOWNLOADS)
+        await Promise.all(group.map(({ feed, offer }) => this.downloadTo(feed, offer)))
+      }
     }
     await this.link.initialDone()
   }
@@ -610,17 +612,4 @@ function whenOutgrown(
     core.on('append', onAppend)
   })
   return { promise, cancel: () => core.off('append', onAppend) }
-}
-
-/** Runs `work` on every item, `limit` at once, the next one starting as soon as one is done. */
-async function eachLimited<I>(
-  items: readonly I[],
-  limit: number,
-  work: (item: I) => Promise<void>,
-): Promise<void> {
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]!)
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }

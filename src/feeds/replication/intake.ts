@@ -1,10 +1,9 @@
 /**
  * The offers one peer made, taken in order and a few at a time: a queue of offer lists (each
- * message's, kept as its raw records), and one worker that keeps OFFER_CONCURRENCY offers in
- * flight, starting the next as soon as one is taken (what it learns is listed at most
- * OFFER_CONCURRENCY places from the peer's order). What taking an offer means is the session's
- * business; this only bounds how many are pending (`limit`: more fails with ERR_LIMIT) and how
- * many are worked on at once.
+ * message's, kept as its raw records), and one worker that takes OFFER_CONCURRENCY offers at once
+ * and waits for all of them before the next ones (what it learns is then listed in the peer's
+ * order). What taking an offer means is the session's business; this only bounds how many are
+ * pending (`limit`: more fails with ERR_LIMIT) and how many are worked on at once.
  */
 import { KappaError } from '../../errors.js'
 import { OfferList, type FeedOffer } from '../messages.js'
@@ -17,7 +16,7 @@ export const OFFER_CONCURRENCY = 16
 export interface IntakeHandlers<R> {
   /** Takes one offer. A rejection stops the intake and reaches `onError`. */
   take(offer: FeedOffer): Promise<R>
-  /** As offers are taken, with their results in the peer's order. */
+  /** After each group of offers has been taken, with their results in order. */
   taken(results: R[]): void
   /** Once every offer pushed before `endInitial()` has been taken. */
   initialTaken(): Promise<void>
@@ -66,7 +65,10 @@ export class OfferIntake<R> {
     this.queue.push(pending)
     if (!this.running) {
       this.running = true
-      this.work().catch((err: unknown) => this.fail(err))
+      this.work().catch((err: unknown) => {
+        this.stop()
+        this.handlers.onError(err)
+      })
     }
   }
 
@@ -77,39 +79,23 @@ export class OfferIntake<R> {
     this.queued = 0
   }
 
-  /**
-   * Keeps OFFER_CONCURRENCY offers in flight — the next one starts as soon as one is taken, so a
-   * slow offer does not hold up the fifteen beside it — and passes the results on in the peer's
-   * order. A rejection stops the intake at once.
-   */
   private async work(): Promise<void> {
-    const window: Array<Promise<R>> = []
-    while (!this.stopped) {
-      const pending = this.queue[0]
-      if (pending !== undefined && pending.next < pending.list.count) {
-        if (window.length < OFFER_CONCURRENCY) {
-          const taking = this.handlers.take(pending.list.at(pending.next++))
-          taking.catch((err: unknown) => this.fail(err))
-          window.push(taking)
-          continue
-        }
-      } else if (pending !== undefined && (!pending.endsInitial || window.length === 0)) {
-        this.queue.shift()
-        if (pending.endsInitial) await this.handlers.initialTaken()
-        continue
-      } else if (window.length === 0) break
-      // The window is full, or the initial offers' end waits for the last of them: the oldest.
-      const result = await window.shift()!
-      if (this.stopped) return
-      this.queued--
-      this.handlers.taken([result])
+    while (!this.stopped && this.queue.length > 0) {
+      const pending = this.queue[0]!
+      const offers: FeedOffer[] = []
+      while (offers.length < OFFER_CONCURRENCY && pending.next < pending.list.count) {
+        offers.push(pending.list.at(pending.next++))
+      }
+      if (offers.length > 0) {
+        const results = await Promise.all(offers.map((offer) => this.handlers.take(offer)))
+        if (this.stopped) return
+        this.queued -= offers.length
+        this.handlers.taken(results)
+      }
+      if (pending.next < pending.list.count) continue
+      this.queue.shift()
+      if (pending.endsInitial) await this.handlers.initialTaken()
     }
     this.running = false
-  }
-
-  private fail(err: unknown): void {
-    if (this.stopped) return
-    this.stop()
-    this.handlers.onError(err)
   }
 }
