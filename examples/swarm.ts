@@ -9,7 +9,7 @@ const kv = hyperkv<string>(process.env.KV_DB ?? './swarm-db')
 const swarm = join(process.argv[2] ?? 'kappadb-example-room', {
   replicate: (socket, peer) => {
     const name = peer.id.slice(0, 8)
-    const stream = kv.log.replicate(socket.isInitiator, { live: true })
+    const stream = kv.log.replicate(socket, { live: true })
     // Once per connection: we hold, and have indexed, everything the peer had when it connected.
     stream.once('caught-up', () => console.log(`caught up with ${name}`))
     // Resolves when the peer leaves cleanly; rejects with the code of what went wrong.

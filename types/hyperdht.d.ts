@@ -2,6 +2,7 @@
 // local testnet the tests run on). hyperdht ships no types.
 declare module 'hyperdht' {
   import { EventEmitter } from 'node:events'
+  import type { NoiseSecretStream } from '@hyperswarm/secret-stream'
 
   export interface KeyPair {
     publicKey: Buffer
@@ -35,6 +36,12 @@ declare module 'hyperdht' {
     close: []
   }
 
+  /** `node.createServer(onconnection)`: accepts encrypted connections to the key pair it listens on. */
+  export interface HyperDHTServer {
+    listen(keyPair?: KeyPair): Promise<void>
+    close(): Promise<void>
+  }
+
   export default class HyperDHT extends EventEmitter<HyperDHTEvents> {
     constructor(opts?: HyperDHTOptions)
     static keyPair(seed?: Buffer): KeyPair
@@ -54,6 +61,9 @@ declare module 'hyperdht' {
     /** The bound UDP address. */
     address(): NodeAddress & { family: number }
     destroy(opts?: { force?: boolean }): Promise<void>
+    /** An encrypted connection to the server listening on `remotePublicKey`. */
+    connect(remotePublicKey: Buffer, opts?: { keyPair?: KeyPair }): NoiseSecretStream
+    createServer(onconnection: (socket: NoiseSecretStream) => void): HyperDHTServer
   }
 }
 

@@ -23,6 +23,7 @@ declare module 'protomux' {
   }
 
   export interface Channel {
+    readonly protocol: string
     readonly opened: boolean
     readonly closed: boolean
     readonly destroyed: boolean
@@ -48,6 +49,8 @@ declare module 'protomux' {
     pair(opts: { protocol: string; id?: Buffer | null }, notify: (id: Buffer | null) => void): void
     unpair(opts: { protocol: string; id?: Buffer | null }): void
     destroy(err?: Error): void
+    /** The channels open on this muxer. */
+    [Symbol.iterator](): Iterator<Channel>
   }
 }
 

@@ -250,22 +250,27 @@ export function decodeBlockRecord(bytes: Uint8Array): BlockRecord {
 // roles can be settled without an initiator flag and a foreign or newer peer is refused early:
 //   magic:   4 bytes  PREAMBLE_MAGIC
 //   version: uint8    PROTOCOL_VERSION
-//   role:    uint8    0 = negotiate, 1 = initiator, 2 = responder
+//   role:    uint8    0 = negotiate, 1 = initiator, 2 = responder, 3 = connection
 //   nonce:   32 bytes random; when both negotiate, the larger nonce is the Noise initiator
+// On an encrypted connection given to `replicate()` (a Hyperswarm connection) the same 38 bytes,
+// role 3, are the first message inside it: there is no handshake of ours to settle, but a peer of
+// another version — or one that runs its own Noise stream inside the connection — is refused.
 // ---------------------------------------------------------------------------------------------
 
 /**
  * 2: feed offers carry the sender's signed length. 3: offers are fixed-size records that also carry
  * the Merkle tree hash at the signed length; tree requests and tree proofs. 4: the hello carries a
  * digest of the sender's offers instead of the offers; differing key ranges are narrowed down by
- * split / settled / leaf messages.
+ * split / settled / leaf messages. 5: on an encrypted connection, Corestore and the channel use the
+ * connection's own Noise stream and muxer (a role 3 preamble inside it) instead of a second one.
  */
-export const PROTOCOL_VERSION = 4
+export const PROTOCOL_VERSION = 5
 export const PREAMBLE_MAGIC = Buffer.from('kpdb')
 export const PREAMBLE_BYTES = 4 + 1 + 1 + 32
 
-export type PreambleRole = 'negotiate' | 'initiator' | 'responder'
-const ROLES: PreambleRole[] = ['negotiate', 'initiator', 'responder']
+/** 'connection': the sender replicates on the encrypted connection's own Noise stream. */
+export type PreambleRole = 'negotiate' | 'initiator' | 'responder' | 'connection'
+const ROLES: PreambleRole[] = ['negotiate', 'initiator', 'responder', 'connection']
 
 export interface Preamble {
   version: number

@@ -327,7 +327,11 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   /**
    * A replication stream to pipe to the other side's. `isInitiator`: true/false for the Noise
-   * roles, omitted to negotiate them, or an existing Duplex (e.g. a socket) to run over.
+   * roles, omitted to negotiate them, or an existing Duplex (e.g. a socket) to run over. Given an
+   * encrypted connection (a Hyperswarm connection) the replication runs on the connection's own
+   * Noise stream and muxer: the stream returned carries no bytes and must not be piped; it reports
+   * on the replication (`finished()`, its events, `replicationStats`), and `stream.connection` is
+   * the connection.
    */
   replicate(isInitiator?: boolean | Duplex, opts: ReplicateOptions = {}): ReplicationStream {
     const alongside = opts !== null && typeof opts === 'object' ? opts.alongside : undefined

@@ -238,6 +238,12 @@ type DuplexListener = Parameters<Duplex['on']>
 /** The stream `replicate()` returns (Multifeed, Kappa, Hyperlog, and so HyperKV's `kv.log`). */
 export interface ReplicationStream extends Duplex {
   /**
+   * The encrypted connection the replication runs on, when `replicate()` was given one (a
+   * Hyperswarm connection): this stream then carries no bytes and is not piped. null when the
+   * stream carries the replication itself (pipe it to the peer's).
+   */
+  readonly connection: Duplex | null
+  /**
    * Resolves when the replication ended cleanly: non-live, both sides agreed they hold what the
    * other offered; live, the stream was ended (by either side, or by closing the store) without an
    * error. Rejects with the stream's KappaError otherwise — `ERR_CLOSED` when it was destroyed or

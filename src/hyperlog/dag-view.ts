@@ -5,9 +5,10 @@
  * batch with the view's positions, a group of local writes with its outbox record.
  *
  * The view implements kappa's state hooks itself (the layout levelView uses: data in sublevel
- * `d`, positions in sublevel `s` key `state`). Its `map` only takes the batch's entries; its
- * `storeState` plans and commits them with the new positions, taking and releasing the lock
- * itself, and after a storage fault tries again (planning again) until the storage heals.
+ * `d`, the state — its version — in sublevel `s` key `state`, each feed's position in sublevel
+ * `p`). Its `map` only takes the batch's entries; its `storeFeedState` plans and commits them with
+ * the new position of the batch's feed, taking and releasing the lock itself, and after a storage
+ * fault tries again (planning again) until the storage heals.
  *
  * Local entries are indexed before they are appended (their seqs reserved on the writer's feed):
  * read back by kappa, the ones below the group marker only move the position and delete the
@@ -22,7 +23,13 @@ import type { FreeSpace } from '../util/storage-fault.js'
 import { toError } from '../util/errors.js'
 import type { Feed, FeedKey } from '../feeds/types.js'
 import { lengthIsCurrent } from '../feeds/index.js'
-import { decodePositions, encodePositions, type Entry, type View } from '../kappa/index.js'
+import {
+  decodeFeedPosition,
+  decodePositions,
+  encodeStateHeader,
+  type Entry,
+  type View,
+} from '../kappa/index.js'
 import type { LevelDb, LevelOperation, LevelSublevel } from '../level/index.js'
 import { DagCommit, type InlineIndex } from './dag-commit.js'
 import {
@@ -107,6 +114,8 @@ export class DagView implements ChangeSource {
   readonly #root: LevelDb
   readonly #data: LevelSublevel
   readonly #state: LevelSublevel
+  /** Each feed's position, by feed key. */
+  readonly #feedStates: LevelSublevel
   readonly #storage: DagStorage
   /** Per feed: entries the view has indexed, contiguous from 0. */
   #positions = new Map<FeedKey, number>()
@@ -137,6 +146,10 @@ export class DagView implements ChangeSource {
       valueEncoding: 'buffer',
     }) as unknown as LevelSublevel
     this.#state = dag.sublevel('s', { valueEncoding: 'buffer' }) as unknown as LevelSublevel
+    this.#feedStates = dag.sublevel('p', {
+      keyEncoding: 'utf8',
+      valueEncoding: 'buffer',
+    }) as unknown as LevelSublevel
     this.outbox = new Outbox(
       dag.sublevel('o', { keyEncoding: 'utf8', valueEncoding: 'buffer' }) as unknown as LevelSublevel,
       opts.onOutboxError,
@@ -181,7 +194,15 @@ export class DagView implements ChangeSource {
         this.#mapped = entries
       },
       fetchState: () => this.#state.get(STATE_KEY) as Promise<Uint8Array | undefined>,
-      storeState: (state: Uint8Array) => this.#commitViewBatch(state),
+      // The version alone (kappa starts the view from scratch): no position stays.
+      storeState: (state: Uint8Array) =>
+        this.#commitViewBatch({ type: 'put', key: STATE_KEY, value: state, sublevel: this.#state }, null),
+      storeFeedState: (feed: FeedKey, state: Uint8Array) =>
+        this.#commitViewBatch(
+          { type: 'put', key: feed, value: state, sublevel: this.#feedStates },
+          { feed, count: decodeFeedPosition(state) },
+        ),
+      fetchFeedStates: () => this.#feedStates.iterator().all(),
       clearIndex: () => this.#clear(),
     } as unknown as View<unknown, object>
   }
@@ -220,10 +241,13 @@ export class DagView implements ChangeSource {
   async load(): Promise<void> {
     const stored = (await this.#state.get(STATE_KEY)) as Uint8Array | undefined
     const positions = stored && stored.byteLength > 0 ? decodePositions(stored) : null
-    if (positions && positions.version === DAG_VIEW_VERSION) this.#positions = positions.indexed
-    else {
+    if (positions && positions.version === DAG_VIEW_VERSION) {
+      for (const [key, bytes] of (await this.#feedStates.iterator().all()) as [FeedKey, Buffer][]) {
+        this.#positions.set(key, decodeFeedPosition(bytes))
+      }
+    } else {
       await this.#clear()
-      await this.#state.put(STATE_KEY, encodePositions({ version: DAG_VIEW_VERSION, indexed: new Map() }))
+      await this.#state.put(STATE_KEY, encodeStateHeader(DAG_VIEW_VERSION))
     }
     const level = this.#data
     const last = (await level.iterator({ ...CHANGES_RANGE, reverse: true, limit: 1 }).all()) as [
@@ -384,11 +408,10 @@ export class DagView implements ChangeSource {
    * local writes fail with ERR_STORAGE instead of waiting too, and readers get what the index
    * holds), and the batch is planned again, as the index may have moved meanwhile.
    */
-  async #commitViewBatch(state: Uint8Array): Promise<void> {
+  async #commitViewBatch(put: LevelOperation, position: FeedPosition | null): Promise<void> {
     const entries = this.#mapped
     this.#mapped = null
-    const put = { type: 'put', key: STATE_KEY, value: state, sublevel: this.#state } as LevelOperation
-    await this.#untilStored((attempt) => this.#tryViewBatch(entries, state, put, attempt))
+    await this.#untilStored((attempt) => this.#tryViewBatch(entries, put, position, attempt))
   }
 
   /**
@@ -420,17 +443,19 @@ export class DagView implements ChangeSource {
   /** One attempt of a view batch (holding the lock); nothing of it is committed when it rejects. */
   async #tryViewBatch(
     entries: Entry<unknown>[] | null,
-    state: Uint8Array,
     put: LevelOperation,
+    position: FeedPosition | null,
     attempt: number,
   ): Promise<void> {
     if (this.#failure) throw this.#failure
     if (attempt > 0 && this.#closedWrites) throw this.#closedWrites
-    if (entries === null) {
-      // Nothing mapped (every entry of the batch was undecodable): only the positions move.
+    if (entries === null || position === null) {
+      // Nothing mapped (every entry of the batch was undecodable, or a fresh state): only the
+      // positions move.
       const outcome = emptyOutcome(this.indexer.changes)
       await this.commits.commit({ ops: [], extra: [put], outcome, what: 'replicated nodes', fresh: true })
-      this.#positions = decodePositions(state).indexed
+      if (position) this.#positions.set(position.feed, position.count)
+      else this.#positions = new Map()
       return
     }
     const feed = entries[0].key
@@ -467,7 +492,7 @@ export class DagView implements ChangeSource {
       this.indexer.restore(counters)
       throw err
     }
-    this.#positions.set(feed, end)
+    this.#positions.set(position.feed, position.count)
     if (!local) this.#setHidden(feed, hiddenFrom)
     if (local) {
       this.outbox.forget(end)
@@ -568,8 +593,9 @@ export class DagView implements ChangeSource {
   }
 
   async #clear(): Promise<void> {
-    // Positions first: a crash between the two leaves no state, and a start without state clears the data.
+    // The state first: a crash between these leaves no state, and a start without state clears the rest.
     await this.#state.clear()
+    await this.#feedStates.clear()
     await this.#data.clear()
   }
 
@@ -589,4 +615,10 @@ const HEAD_MARK = Buffer.alloc(0)
 
 function emptyOutcome(changes: number): BatchOutcome {
   return { arrived: [], visible: [], duplicates: [], rejected: [], changes }
+}
+
+/** The position a view batch stores: `count` entries of `feed` indexed. */
+interface FeedPosition {
+  feed: FeedKey
+  count: number
 }

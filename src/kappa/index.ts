@@ -38,5 +38,12 @@ export type {
   ViewStateName,
   VoidCallback,
 } from './types.js'
-export { decodePositions, encodePositions } from './messages.js'
-export type { ViewPositions } from './messages.js'
+export {
+  decodeFeedPosition,
+  decodePositions,
+  encodeFeedPosition,
+  encodePositions,
+  encodeStateHeader,
+  splitPositions,
+} from './messages.js'
+export type { PositionsLayout, ViewPositions } from './messages.js'

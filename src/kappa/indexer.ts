@@ -10,7 +10,7 @@ import { callHook } from './call-hook.js'
 import { directHooksOf } from './direct-hooks.js'
 import { catchUpLengths } from '../feeds/index.js'
 import { ReadAhead, Undecodable } from './read-ahead.js'
-import { decodePositions, encodePositions, encodePositionsWith } from './messages.js'
+import { freshState, layoutOf, loadPositions, storeBatchPosition } from './view-positions.js'
 import type {
   Entry,
   View,
@@ -190,24 +190,15 @@ export class Indexer<T = unknown> implements ViewHandle {
 
   /** Stored positions, or a clean slate (clearing the data) when absent or of another version. */
   private async loadPositions(): Promise<Map<FeedKey, number>> {
-    const { fetchState, storeState } = this.view
+    const { storeState } = this.view
     const clearIndex = this.view.clearIndex ?? this.view.clearState
-    const stored = fetchState
-      ? await callHook<Uint8Array | null | undefined>(fetchState, this.view, [])
-      : null
-    if (stored !== null && stored !== undefined && !(stored instanceof Uint8Array)) {
-      throw new KappaError('ERR_STORAGE', `view '${this.name}': fetchState gave something other than bytes`)
-    }
-    if (stored && stored.byteLength > 0) {
-      const positions = decodePositions(stored)
-      if (positions.version === this.version) return positions.indexed
-    }
+    const loaded = await loadPositions(this.view, this.name, this.version)
+    if (loaded.indexed) return loaded.indexed
     // No state (a first start, or a crash while clearing) or another version: rebuild from scratch.
     if (clearIndex) await callHook(clearIndex, this.view, [])
-    if (stored && stored.byteLength > 0 && storeState) {
+    if ((loaded.stored || layoutOf(this.view) === 'per-feed') && storeState) {
       // Record the new version at once, so a reopen before the first batch does not clear again.
-      const fresh = encodePositions({ version: this.version, indexed: new Map() })
-      await callHook(storeState, this.view, [fresh])
+      await callHook(storeState, this.view, [freshState(this.view, this.version)])
     }
     return new Map()
   }
@@ -324,12 +315,7 @@ export class Indexer<T = unknown> implements ViewHandle {
       else await callHook(view.map, view, [entries])
     }
     const indexed = start + values.length
-    if (view.storeState) {
-      // The positions as they will be once this batch is stored (this.positions moves only after).
-      const bytes = encodePositionsWith(this.version, this.positions, key, indexed)
-      if (direct) await direct.storeStateNow(bytes)
-      else await callHook(view.storeState, view, [bytes])
-    }
+    await storeBatchPosition(view, direct, this.version, this.positions, key, indexed)
     this.positions.set(key, indexed)
     this.indexedBlocks += values.length
     if (entries.length > 0) view.indexed?.(entries)
@@ -361,7 +347,7 @@ export class Indexer<T = unknown> implements ViewHandle {
     }
     await callHook(clearIndex, view, [])
     if (view.storeState) {
-      await callHook(view.storeState, view, [encodePositions({ version: this.version, indexed: new Map() })])
+      await callHook(view.storeState, view, [freshState(view, this.version)])
     }
     this.positions = new Map()
     this.indexedBlocks = 0

@@ -1,8 +1,10 @@
 /**
  * `levelView(db, [opts], setup)`: kappa-view over any abstract-level database, with exact crash
- * safety. Data lives in sublevel `d`, the view's positions in sublevel `s` (key `state`). The
- * writes `map` makes are staged (view-db.ts) and committed together with the new position in ONE
- * `db.batch`: after a crash the view is exactly what an uninterrupted run gives.
+ * safety. Data lives in sublevel `d`, the view's state (its version) in sublevel `s` (key
+ * `state`), each feed's position in sublevel `p` (key: the feed key). The writes `map` makes are
+ * staged (view-db.ts) and committed together with the new position of the batch's feed in ONE
+ * `db.batch`: after a crash the view is exactly what an uninterrupted run gives, and what a batch
+ * writes does not grow with the number of feeds.
  */
 import { KappaError } from '../errors.js'
 import { callHook } from './call-hook.js'
@@ -21,11 +23,13 @@ import { ViewStaging } from './view-staging.js'
 import { ViewChanges } from './view-changes.js'
 import { attachDirectHooks } from './direct-hooks.js'
 import { writeBatch } from '../level/index.js'
+import type { FeedKey } from '../feeds/types.js'
+import { splitPositions } from './messages.js'
 
 /** What a levelView setup returns: a view without the state hooks, which levelView provides. */
 export type LevelViewDefinition<T = unknown, Api extends object = object> = Omit<
   View<T, Api>,
-  'fetchState' | 'storeState' | 'clearIndex' | 'clearState'
+  'fetchState' | 'storeState' | 'clearIndex' | 'clearState' | 'storeFeedState' | 'fetchFeedStates'
 >
 
 export type LevelViewSetup<T, Api extends object, V> = (db: ViewDb<V>) => LevelViewDefinition<T, Api>
@@ -89,6 +93,10 @@ export function levelView<T, Api extends object, V>(
     ...opts,
   }) as unknown as LevelSublevel
   const stateLevel = db.sublevel('s', { valueEncoding: 'buffer' }) as unknown as LevelSublevel
+  const positionLevel = db.sublevel('p', {
+    keyEncoding: 'utf8',
+    valueEncoding: 'buffer',
+  }) as unknown as LevelSublevel
   const staging = new ViewStaging()
   const changes = new ViewChanges()
   const viewDb = new ViewDb<V>(dataLevel, staging, changes)
@@ -100,23 +108,43 @@ export function levelView<T, Api extends object, V>(
   /** The batch `map` filled, waiting for `storeState` to commit it with the position. */
   let pending: ViewBatch | null = null
 
-  const storeStateNow = async (state: Uint8Array): Promise<void> => {
+  /** Commits the batch `map` filled with `put` (a position, or the state). */
+  const commitWith = async (put: LevelOperation): Promise<void> => {
     const batch = pending
     pending = null
-    const put: LevelOperation = { type: 'put', key: STATE_KEY, value: state, sublevel: stateLevel }
     const ops = batch ? (batch.operations as LevelOperation[]) : []
     ops.push(put)
     // The watches skip the position's put: it is not in the data sublevel.
     await changes.commit(ops as StagedOperation[], () => writeBatch(db, ops))
   }
+  const storeStateNow = (state: Uint8Array): Promise<void> =>
+    commitWith({ type: 'put', key: STATE_KEY, value: state, sublevel: stateLevel })
+  const storeFeedStateNow = (feedKey: FeedKey, state: Uint8Array): Promise<void> =>
+    commitWith({ type: 'put', key: feedKey, value: state, sublevel: positionLevel })
   const fetchState = async (): Promise<Uint8Array | undefined> => {
     const state: unknown = await stateLevel.get(STATE_KEY)
-    return state instanceof Uint8Array ? state : undefined
+    if (!(state instanceof Uint8Array)) return undefined
+    // A state of every feed's position (stored before positions were kept per feed): moved to the
+    // per-feed records in one batch, so a crash leaves one layout or the other.
+    const split = splitPositions(state)
+    if (!split) return state
+    const ops: LevelOperation[] = split.feeds.map(([key, value]) => ({
+      type: 'put',
+      key,
+      value,
+      sublevel: positionLevel,
+    }))
+    ops.push({ type: 'put', key: STATE_KEY, value: split.header, sublevel: stateLevel })
+    await writeBatch(db, ops)
+    return split.header
   }
+  const fetchFeedStates = async (): Promise<Array<[FeedKey, Uint8Array]>> =>
+    (await positionLevel.iterator().all()) as Array<[FeedKey, Uint8Array]>
   const clearIndex = async (): Promise<void> => {
-    // Positions first: a crash between the two leaves no state, and a start without state clears the data.
+    // The state first: a crash between these leaves no state, and a start without state clears the rest.
     pending = null
     await stateLevel.clear()
+    await positionLevel.clear()
     await dataLevel.clear()
   }
   const mapNow = (entries: Entry<T>[]): Promise<void> => {
@@ -141,6 +169,14 @@ export function levelView<T, Api extends object, V>(
     storeState(state: Uint8Array, cb?: Done): Promise<void> {
       return withCallback(storeStateNow(state), cb as Callback<void> | undefined)
     },
+    storeFeedState(feedKey: FeedKey, state: Uint8Array, cb?: Done): Promise<void> {
+      return withCallback(storeFeedStateNow(feedKey, state), cb as Callback<void> | undefined)
+    },
+    fetchFeedStates(
+      cb?: (err?: Error | null, states?: Array<[FeedKey, Uint8Array]>) => void,
+    ): Promise<Array<[FeedKey, Uint8Array]>> {
+      return withCallback(fetchFeedStates(), cb as Callback<Array<[FeedKey, Uint8Array]>> | undefined)
+    },
     clearIndex(cb?: Done): Promise<void> {
       return withCallback(clearIndex(), cb as Callback<void> | undefined)
     },
@@ -148,8 +184,10 @@ export function levelView<T, Api extends object, V>(
   return attachDirectHooks<T, View<T, Api>>(view, {
     map: view.map,
     storeState: view.storeState,
+    storeFeedState: view.storeFeedState,
     mapNow,
     storeStateNow,
+    storeFeedStateNow,
   })
 }
 

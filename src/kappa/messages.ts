@@ -1,10 +1,19 @@
 /**
- * Every byte layout of the view layer: the positions a view persists through `storeState`.
+ * Every byte layout of the view layer: the positions a view persists.
  *
- *   format:  uint8  (= STATE_FORMAT)
+ * A view with `storeState` only keeps every position in one state, rewritten each batch:
+ *
+ *   format:  uint8  (= STATE_FORMAT, 1)
  *   version: uint   the view's version
  *   count:   uint   number of feeds
  *   feeds:   count × (fixed32 feed key, uint entries indexed from seq 0)
+ *
+ * A view that stores positions per feed (`storeFeedState`: levelView, the DAG view) keeps a
+ * header as its state, written when the view starts from scratch, and one record per feed,
+ * written with the batches of that feed only:
+ *
+ *   header:  uint8 (= PER_FEED_FORMAT, 2), uint version
+ *   record:  uint entries indexed from seq 0   (stored under the feed's key)
  */
 import c from 'compact-encoding'
 import { KappaError } from '../errors.js'
@@ -13,11 +22,17 @@ import type { FeedKey } from '../feeds/types.js'
 type State = ReturnType<typeof c.state>
 
 export const STATE_FORMAT = 1
+export const PER_FEED_FORMAT = 2
+
+/** Where a view's positions are: all in its state, or one record per feed beside a header. */
+export type PositionsLayout = 'whole' | 'per-feed'
 
 export interface ViewPositions {
   version: number
-  /** Feed key (hex) → number of entries indexed, contiguous from seq 0. */
+  /** Feed key (hex) → number of entries indexed, contiguous from seq 0 (none in a header). */
   indexed: Map<FeedKey, number>
+  /** 'per-feed': the state is a header; the positions are the feed records. Default 'whole'. */
+  layout?: PositionsLayout
 }
 
 interface FeedPosition {
@@ -54,6 +69,9 @@ const positionsEncoding = {
   },
   decode(state: State): ViewPositions {
     const format = c.uint8.decode(state)
+    if (format === PER_FEED_FORMAT) {
+      return { version: c.uint.decode(state), indexed: new Map(), layout: 'per-feed' }
+    }
     if (format !== STATE_FORMAT) throw new Error(`unknown view state format ${format}`)
     const version = c.uint.decode(state)
     const indexed = new Map<FeedKey, number>()
@@ -128,6 +146,47 @@ export function encodePositionsWith(
     c.uint.encode(state, count)
   }
   return state.buffer as Buffer
+}
+
+/** The state of a view whose positions are stored per feed: the header alone. */
+export function encodeStateHeader(version: number): Buffer {
+  const state = c.state()
+  c.uint8.preencode(state, PER_FEED_FORMAT)
+  c.uint.preencode(state, version)
+  state.buffer = Buffer.allocUnsafe(state.end)
+  c.uint8.encode(state, PER_FEED_FORMAT)
+  c.uint.encode(state, version)
+  return state.buffer as Buffer
+}
+
+/** One feed's record: the entries indexed from seq 0. */
+export function encodeFeedPosition(indexed: number): Buffer {
+  return Buffer.from(c.encode(c.uint, indexed))
+}
+
+/** Decodes a feed's record; bytes that are not one → `ERR_STORAGE`. */
+export function decodeFeedPosition(bytes: Uint8Array): number {
+  try {
+    return c.decode(c.uint, bytes)
+  } catch (err) {
+    throw new KappaError('ERR_STORAGE', "a view's stored feed position cannot be decoded", { cause: err })
+  }
+}
+
+/**
+ * A stored state of the whole layout, as the per-feed layout holds it: the header and each feed's
+ * record (a view that stored positions per feed converts a state written before in one batch).
+ * null when `bytes` is of the per-feed layout already.
+ */
+export function splitPositions(
+  bytes: Uint8Array,
+): { header: Buffer; feeds: Array<[FeedKey, Buffer]> } | null {
+  const positions = decodePositions(bytes)
+  if (positions.layout === 'per-feed') return null
+  const feeds: Array<[FeedKey, Buffer]> = []
+  for (const [key, indexed] of positions.indexed)
+    if (indexed > 0) feeds.push([key, encodeFeedPosition(indexed)])
+  return { header: encodeStateHeader(positions.version), feeds }
 }
 
 /** Decodes stored positions; bytes that are not a state of ours → `ERR_STORAGE`. */

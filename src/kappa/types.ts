@@ -88,6 +88,17 @@ export interface View<T = unknown, Api extends object = object> {
   fetchState?(cb: (err?: Error | null, state?: Uint8Array | null) => void): unknown
   /** Persists the positions after a batch: `storeState(state, cb)` or `async storeState(state)`. */
   storeState?(state: Uint8Array, cb: Done): unknown
+  /**
+   * Positions stored per feed (levelView's views do): with this hook and `fetchFeedStates`, a batch
+   * stores the position of its own feed alone — `storeFeedState(feedKey, state)` in place of
+   * `storeState`, committed with the batch as `storeState` would be — so what a batch writes does
+   * not grow with the number of feeds. `storeState` then only records the view's version (when
+   * the view starts from scratch), and `clearIndex` clears the feeds' states too. Without these
+   * hooks every batch stores the positions of all feeds in one state.
+   */
+  storeFeedState?(feedKey: FeedKey, state: Uint8Array, cb: Done): unknown
+  /** Every state given to `storeFeedState`, as `[feedKey, state]` pairs (in any order). */
+  fetchFeedStates?(cb: (err?: Error | null, states?: Array<[FeedKey, Uint8Array]>) => void): unknown
   /** Wipes the view's data and stored positions (on a version change, or when no state is found). */
   clearIndex?(cb: Done): unknown
   /** Accepted alias of `clearIndex` (kappa-core's README name). */

@@ -7,19 +7,23 @@ import type { Duplex } from 'node:stream'
 import { KappaError } from '../errors.js'
 import { join, type Join } from './join.js'
 import { topicFromKey, type TopicInput } from './topic.js'
-import type { JoinOptions } from './types.js'
+import type { JoinOptions, SecretStreamLike } from './types.js'
 
-/** A store with kappadb's `key` and `replicate(isInitiator, { live })`: Multifeed, Kappa, Hyperlog. */
+/**
+ * A store with kappadb's `key` and `replicate(connection, { live })`: Multifeed, Kappa, Hyperlog.
+ * Given the encrypted connection, the replication runs on its own Noise stream and muxer.
+ */
 export interface LiveReplicable {
   readonly key: Uint8Array
-  replicate(isInitiator: boolean, opts: { live: boolean }): Duplex
+  replicate(connection: SecretStreamLike, opts: { live: boolean }): Duplex
 }
 
 export type JoinLiveOptions = Omit<JoinOptions, 'replicate'>
 
 /**
  * `joinLive(store, topic?, opts?)`, also `joinLive(store, opts)`. The swarm's connection is
- * already encrypted and knows its role; the store's replication runs inside it (piped by `join`).
+ * already encrypted and knows its role; the store's replication runs on it, with no second
+ * handshake or encryption.
  */
 export function joinLive(
   store: LiveReplicable,
@@ -39,7 +43,7 @@ export function joinLive(
   }
   return join(topic ?? topicFromKey(store.key), {
     ...opts,
-    replicate: (socket) => store.replicate(socket.isInitiator, { live: true }),
+    replicate: (socket) => store.replicate(socket, { live: true }),
   })
 }
 

@@ -170,7 +170,8 @@ export class Join extends EventEmitter<JoinEvents> {
       const replication = stream
       replication.on('error', remember)
       replication.on('close', () => socket.destroy())
-      socket.pipe(replication).pipe(socket)
+      // A replication on the connection itself (kappadb's stores given the socket) carries no bytes.
+      if (!runsOn(replication, socket)) socket.pipe(replication).pipe(socket)
     }
   }
 
@@ -228,6 +229,11 @@ export class Join extends EventEmitter<JoinEvents> {
     }, delay)
     this.rediscoverTimer.unref()
   }
+}
+
+/** Whether `stream` is a replication that runs on `socket`'s own Noise stream (its `connection`). */
+function runsOn(stream: Duplex, socket: NoiseSecretStream): boolean {
+  return (stream as { connection?: unknown }).connection === socket
 }
 
 /** Ends `socket` and resolves once it closed, destroying it after LEAVE_GRACE. */

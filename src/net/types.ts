@@ -53,8 +53,9 @@ export interface JoinPeer {
 
 /**
  * Turns one encrypted connection into a replication stream. Return the socket's own replication
- * (Hypercore/Corestore/Multifeed given the socket return it, or a stream that uses it) or a
- * separate Duplex: the latter is piped to the socket both ways.
+ * (Hypercore/Corestore given the socket return the socket), a stream that runs on the socket
+ * (kappadb's stores given the socket: its `connection` is the socket), or a separate Duplex: only
+ * the last is piped to the socket both ways.
  */
 export type ReplicateConnection = (socket: SecretStreamLike, peer: JoinPeer) => Duplex
 

@@ -3,20 +3,10 @@
 // `finished()` is how an app takes a replication's error.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { create } from '../helpers/feeds.js'
+import { create, rejection } from '../helpers/feeds.js'
 import { socketPair } from '../helpers/sockets.js'
 import { openCore } from '../helpers/kappa.js'
-import type { KappaError } from '../../src/errors.js'
 import type { Entry } from '../../src/kappa/index.js'
-
-async function rejection(promise: Promise<void>): Promise<KappaError> {
-  try {
-    await promise
-  } catch (err) {
-    return err as KappaError
-  }
-  assert.fail('finished() resolved')
-}
 
 test('non-live over TCP: finished() resolves on both sides once everything is held', async (t) => {
   const a = await create<string>(t, { valueEncoding: 'json' })

@@ -173,3 +173,27 @@ async function runAndKill(
   child.kill('SIGKILL')
   await exited
 }
+
+test('not live, the sender lets the cores it serves go once the peer has their blocks, before the session ends', async (t) => {
+  const a = await create<string>(t, { valueEncoding: 'utf-8', coreIdleTime: 20 })
+  const b = await create<string>(t, { valueEncoding: 'utf-8', coreIdleTime: 20 })
+  const writers = []
+  for (let i = 0; i < 3; i++) writers.push(await a.writer(`w${i}`))
+  for (const writer of writers) await writer.append('first')
+  await replicate(a, b)
+  // b holds one block of each; a has more of them to serve.
+  for (const writer of writers) await writer.append(['second', 'third'])
+  await until(() => openCores(a.feeds()) === 0)
+  let servedOpen = -1
+  await replicate(a, b, {
+    // On b, once it downloaded everything and before it says done: a's served cores go idle.
+    beforeDone: async () => {
+      if (b.feeds().every((feed) => feed.length === 3)) {
+        await until(() => openCores(a.feeds()) === 0, "the sender's served cores to close")
+        servedOpen = openCores(a.feeds())
+      }
+    },
+  })
+  assert.equal(servedOpen, 0)
+  for (const writer of writers) assert.equal(b.feed(writer.key)?.length, 3)
+})

@@ -14,7 +14,9 @@ import {
   decodeBlockRecord,
   decodeFeedRecord,
   encodeBlockRecord,
+  decodePreamble,
   encodeFeedRecord,
+  encodePreamble,
   helloEncoding,
   leafEncoding,
   settledEncoding,
@@ -31,8 +33,20 @@ const offer: FeedOffer = {
   signedLength: 2 ** 40 + 5,
 }
 
-test('channel version 4', () => {
-  assert.equal(PROTOCOL_VERSION, 4)
+test('channel version 5', () => {
+  assert.equal(PROTOCOL_VERSION, 5)
+})
+
+test('preamble: magic, version, role (3 = on the connection), nonce; another version is refused', () => {
+  const nonce = Buffer.alloc(32, 0xee)
+  const bytes = encodePreamble({ version: 5, role: 'connection', nonce })
+  assert.equal(bytes.toString('hex'), Buffer.from('kpdb').toString('hex') + '0503' + 'ee'.repeat(32))
+  assert.deepEqual(decodePreamble(bytes), { version: 5, role: 'connection', nonce })
+  const older = encodePreamble({ version: 4, role: 'negotiate', nonce })
+  assert.throws(
+    () => decodePreamble(older),
+    (err: unknown) => (err as { code?: string }).code === 'ERR_VERSION_MISMATCH',
+  )
 })
 
 test('an offer is an 80-byte record: key, tree hash, length and signed length as uint64 LE', () => {
@@ -49,10 +63,10 @@ test('an offer is an 80-byte record: key, tree hash, length and signed length as
 
 test('hello: version, mode, the summary of the offers (count, 16-byte digest)', () => {
   const summary = { count: 300, digest: Buffer.alloc(16, 0xcc) }
-  const bytes = Buffer.from(c.encode(helloEncoding, { version: 4, mode: 'pull', summary }))
-  assert.equal(bytes.toString('hex'), '0402' + 'fd2c01' + 'cc'.repeat(16))
+  const bytes = Buffer.from(c.encode(helloEncoding, { version: 5, mode: 'pull', summary }))
+  assert.equal(bytes.toString('hex'), '0502' + 'fd2c01' + 'cc'.repeat(16))
   const back = c.decode(helloEncoding, bytes)
-  assert.equal(back.version, 4)
+  assert.equal(back.version, 5)
   assert.equal(back.mode, 'pull')
   assert.deepEqual(back.summary, summary)
 })

@@ -3,6 +3,7 @@
  * that is closed and removed when the test ends; `replicate(a, b, opts?)` runs one replication
  * between two Multifeeds (in-process pipes) and resolves once both streams have closed.
  */
+import assert from 'node:assert/strict'
 import type { Duplex } from 'node:stream'
 import type { TestContext } from 'node:test'
 import { openInTemp, tempDir } from './temp.js'
@@ -10,6 +11,7 @@ import { Multifeed, type MultifeedOptions } from '../../src/feeds/multifeed.js'
 import type Hypercore from 'hypercore'
 import { HypercoreFeed, leaseCore } from '../../src/feeds/feed.js'
 import type { Feed, ReplicateOptions } from '../../src/feeds/types.js'
+import type { KappaError } from '../../src/errors.js'
 
 /** A Multifeed in a fresh temp directory; closed (before the directory is removed) at the end. */
 export function create<T = unknown>(
@@ -77,6 +79,16 @@ export function settled(stream: Duplex): Promise<void> {
     })
     stream.once('close', () => (error ? reject(error) : resolve()))
   })
+}
+
+/** The KappaError `finished()` rejected with; fails the test when it resolved. */
+export async function rejection(promise: Promise<void>): Promise<KappaError> {
+  try {
+    await promise
+  } catch (err) {
+    return err as KappaError
+  }
+  assert.fail('finished() resolved')
 }
 
 /** The stream's first error (or null when it closed without one). */

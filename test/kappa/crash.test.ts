@@ -1,15 +1,17 @@
 /**
  * Crash safety of levelView (CONTRACT §2, §7): a child process appends and indexes a sum/count
  * view on classic-level and is killed with SIGKILL at a random point; reopened, the stored totals
- * must equal a fresh rebuild over the logs — no entry applied twice, none lost. The same directory
- * is reused across kill points so state accumulates. Seeded: KAPPA_CRASH_SEED replays a run.
+ * must equal a fresh rebuild over the logs — no entry applied twice, none lost — and, as the kill
+ * left them, the per-feed positions must add up to the entries counted (each batch's data and its
+ * feed's position commit together). The same directory is reused across kill points so state
+ * accumulates, over several writers' feeds. Seeded: KAPPA_CRASH_SEED replays a run.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
-import { Kappa } from '../../src/kappa/index.js'
+import { Kappa, decodeFeedPosition, decodePositions } from '../../src/kappa/index.js'
 import { runAndKill, sumCountView, type SumCount } from '../helpers/kappa-crash.js'
 import { tempDir } from '../helpers/kappa.js'
 import { randomGenerator } from '../helpers/kv-random.js'
@@ -39,6 +41,9 @@ async function killChain(dir: string, seed: number, chain: number, points: numbe
   for (let point = 0; point < points; point++) {
     const where = `seed ${seed}, chain ${chain}, kill point ${point}`
     await runAndKill(CHILD, dir, Math.floor(random() * 2 ** 31), Math.floor(random() * 120))
+    // As the kill left it: each batch's data and its feed's position committed together.
+    const killed = await storedPositions(dir)
+    assert.equal(killed.count, sumOf(killed.positions), `the count is what the positions say (${where})`)
     const { stored, rebuilt, entries } = await reopen(dir)
     assert.deepEqual(stored, rebuilt, `stored totals equal a fresh rebuild (${where})`)
     assert.equal(stored.count, entries, `every entry counted once (${where})`)
@@ -46,6 +51,34 @@ async function killChain(dir: string, seed: number, chain: number, points: numbe
     lastTotal = entries
   }
   return lastTotal
+}
+
+function sumOf(positions: Map<string, number>): number {
+  let sum = 0
+  for (const n of positions.values()) sum += n
+  return sum
+}
+
+/**
+ * What levelView stored, read from classic-level directly: the state (a header of the per-feed
+ * layout once anything was indexed), each feed's position (sublevel `p`), and the count.
+ */
+async function storedPositions(dir: string): Promise<{ count: number; positions: Map<string, number> }> {
+  const db = new ClassicLevel<string, number>(`${dir}/views`, { valueEncoding: 'json' })
+  try {
+    const state = db.sublevel<string, Buffer>('s', { valueEncoding: 'buffer' })
+    const header = await state.get('state')
+    const positions = new Map<string, number>()
+    if (header) {
+      assert.equal(decodePositions(header).layout, 'per-feed', 'the positions are stored per feed')
+      const records = db.sublevel<string, Buffer>('p', { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+      for (const [key, bytes] of await records.iterator().all()) positions.set(key, decodeFeedPosition(bytes))
+    }
+    const data = db.sublevel<string, number>('d', { valueEncoding: 'json' })
+    return { count: (await data.get('count')) ?? 0, positions }
+  } finally {
+    await db.close()
+  }
 }
 
 /** Reopens the directory: the persisted view's totals, a fresh in-memory rebuild's, and the log size. */

@@ -51,7 +51,7 @@ export const prepareJoin: Prepare = (inv, env) => {
       keyPair,
       ...(bootstrap ? { bootstrap } : {}),
       replicate: (socket, peer) => {
-        const stream = kv.log.replicate(socket.isInitiator, { live: true })
+        const stream = kv.log.replicate(socket, { live: true })
         const disconnect = host.connect(peer.id, 'swarm', stream)
         stream.once('close', disconnect)
         stream.once('remote-feeds', () => {

@@ -14,8 +14,8 @@
  */
 import type Hypercore from 'hypercore'
 import { KappaError } from '../../errors.js'
-import { closeChannel, peerSignedLength, reattachCore } from '../dependency-internals.js'
-import type { CoreLease, HypercoreFeed } from '../feed.js'
+import { closeChannel, peerSignedLength, reattachCore, streamOfPeer } from '../dependency-internals.js'
+import type { HypercoreFeed } from '../feed.js'
 import {
   MAX_BLOCK_ENTRIES,
   OfferList,
@@ -94,6 +94,8 @@ export interface ExchangeLink {
 
 /** A non-live connection takes refused offers again at most this many times (each after a settle). */
 const MAX_SETTLE_ROUNDS = 8
+/** A core held open for the peer (`serve`) is let go after this long without an upload to it. */
+const UPLOAD_IDLE = 2000
 
 export class FeedExchange<T> {
   private readonly host: ExchangeHost<T>
@@ -109,8 +111,8 @@ export class FeedExchange<T> {
   /** Live: feeds waiting to download what the peer offered later, and how many download now. */
   private readonly liveQueue = new Map<string, { feed: HypercoreFeed<T>; offer: FeedOffer }>()
   private liveRunning = 0
-  /** Cores held open for the peer to download from (not live: until the session ends). */
-  private readonly uploads = new Map<string, CoreLease>()
+  /** Cores held open for the peer to download from (not live: until it has them, or idle). */
+  private readonly uploads = new Map<string, () => void>()
   private stopped = false
   /** Feeds whose writer this peer proved to have forked: not downloaded from it. */
   private readonly forked = new Set<string>()
@@ -362,7 +364,7 @@ export class FeedExchange<T> {
     this.stopped = true
     this.intake.stop()
     this.liveQueue.clear()
-    for (const lease of this.uploads.values()) lease.release()
+    for (const release of [...this.uploads.values()]) release()
     this.uploads.clear()
     for (const resolve of this.treeWaiters.values()) resolve(null)
     this.treeWaiters.clear()
@@ -415,8 +417,10 @@ export class FeedExchange<T> {
   }
 
   /**
-   * Not live, sending: a feed the peer holds fewer blocks of than we do keeps its core open until
-   * the session ends, so the blocks it downloads count as progress and in the stream's stats.
+   * Not live, sending: a feed the peer holds fewer blocks of than we do keeps its core open while
+   * the peer downloads, so the blocks count as progress and in the stream's stats — until every
+   * block it lacked went to it, or none did for UPLOAD_IDLE: then it closes when idle like any
+   * other (a peer asking later is served by the core Corestore opens for its request).
    */
   private async serve(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
     if (this.link.live || this.link.mode === 'pull' || this.uploads.has(feed.id)) return
@@ -425,7 +429,25 @@ export class FeedExchange<T> {
     const lease = await feed.lease(false).catch(() => null)
     if (lease === null) return
     if (this.stopped || this.uploads.has(feed.id)) return lease.release()
-    this.uploads.set(feed.id, lease)
+    const first = offer.length
+    const end = feed.blocks
+    // Uploads of the blocks it lacked (one sent twice only lets the core go early: no harm).
+    let lacking = end - first
+    const release = (): void => {
+      clearTimeout(idle)
+      lease.core.off('upload', onUpload)
+      if (this.uploads.get(feed.id) === release) this.uploads.delete(feed.id)
+      lease.release()
+    }
+    const onUpload = (index: number, _bytes: number, from: unknown): void => {
+      if (streamOfPeer(from) !== this.link.stream()) return
+      idle.refresh()
+      if (index >= first && index < end && --lacking === 0) release()
+    }
+    const idle = setTimeout(release, UPLOAD_IDLE)
+    idle.unref()
+    lease.core.on('upload', onUpload)
+    this.uploads.set(feed.id, release)
   }
 
   /** A feed not held yet: opened as a candidate, admitted once the peer proved one block of it. */

@@ -7,7 +7,6 @@ import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { KappaError } from '../../errors.js'
 import type { HypercoreFeed } from '../feed.js'
-import type { PreambleRole } from '../messages.js'
 import type {
   ReplicateOptions,
   ReplicationMode,
@@ -19,7 +18,8 @@ import { SessionPolicy, type PolicyHost } from './policy.js'
 import { replicationError } from './errors.js'
 import { DEFAULT_LIVE_TIMEOUT, ReplicationSession, type FeedHost, type SessionOptions } from './session.js'
 import { StatsHub } from './stream-stats.js'
-import { ReplicationTransport } from './transport.js'
+import { isEncryptedConnection } from './connection.js'
+import { ReplicationTransport, type TransportCarrier } from './transport.js'
 import { optionNames, rejectUnknownOptions } from '../../util/options.js'
 
 const MODES: ReplicationMode[] = ['sync', 'push', 'pull']
@@ -45,18 +45,22 @@ export class Replicator<T> {
 
   replicate(isInitiator: boolean | Duplex | undefined | null, opts: ReplicateOptions): ReplicationStream {
     const options = checkOptions(opts)
-    let role: PreambleRole = 'negotiate'
+    let carrier: TransportCarrier = { kind: 'raw', role: 'negotiate' }
     let raw: Duplex | null = null
-    if (typeof isInitiator === 'boolean') role = isInitiator ? 'initiator' : 'responder'
+    if (typeof isInitiator === 'boolean')
+      carrier = { kind: 'raw', role: isInitiator ? 'initiator' : 'responder' }
+    else if (isEncryptedConnection(isInitiator)) carrier = { kind: 'connection', connection: isInitiator }
     else if (isInitiator instanceof Duplex) raw = isInitiator
     else if (isInitiator !== undefined && isInitiator !== null) {
-      throw KappaError.invalid('isInitiator must be a boolean, a Duplex stream, or omitted')
+      throw KappaError.invalid(
+        'isInitiator must be a boolean, a Duplex stream, an encrypted connection, or omitted',
+      )
     }
 
-    const connection = raw ?? (isInitiator instanceof Duplex ? isInitiator : null)
+    const peerStream = raw ?? (isInitiator instanceof Duplex ? isInitiator : null)
     const peer: ReplicationPeer = {
       get remotePublicKey() {
-        return remoteKeyOf(connection)
+        return remoteKeyOf(peerStream)
       },
     }
     const policy = new SessionPolicy(
@@ -66,7 +70,7 @@ export class Replicator<T> {
     )
     let session: ReplicationSession<T> | null = null
     const transport = new ReplicationTransport(
-      role,
+      carrier,
       (initiator) => session?.start(initiator),
       this.stats.streamStats(),
       options.live,
@@ -78,6 +82,23 @@ export class Replicator<T> {
     const failWith = (err: unknown) => session?.fail(replicationError(err))
     if (this.host.isClosing) process.nextTick(failWith, KappaError.closed('multifeed'))
     else this.sessions.add(session)
+
+    const connection = transport.connection
+    if (connection && !this.host.isClosing) {
+      // Synchronously, before the connection delivers another message: the channel must exist
+      // when the peer's open arrives.
+      try {
+        session.start(connection.isInitiator)
+      } catch (err) {
+        process.nextTick(failWith, err)
+      }
+      const closed = new Promise<void>((resolve) => {
+        if (connection.destroyed) resolve()
+        else connection.once('close', () => resolve())
+      })
+      this.raws.add(closed)
+      void closed.then(() => this.raws.delete(closed))
+    }
 
     if (raw) {
       const closed = runOver(raw, transport, failWith)

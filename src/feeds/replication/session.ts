@@ -46,6 +46,7 @@ import type { SessionPolicy } from './policy.js'
 import { caughtUpTargets, whenCaughtUp } from './caught-up.js'
 import { corkedMessages } from '../dependency-internals.js'
 import { replicationError } from './errors.js'
+import { watchVersion } from './connection.js'
 import { CORE_PROTOCOL, FeedExchange, type ExchangeHost } from './exchange.js'
 import { computeProof, verifyProof } from './proof.js'
 import type { ReplicationTransport } from './transport.js'
@@ -190,13 +191,22 @@ export class ReplicationSession<T> {
     return this.opts.live
   }
 
-  /** The roles are settled: start Noise over the transport and open the channel at once. */
+  /**
+   * The roles are settled: start Noise over the transport — or, on an encrypted connection, take
+   * the connection's own Noise stream and muxer — and open the channel at once.
+   */
   start(isInitiator: boolean): void {
     if (this.host.isClosing) throw KappaError.closed('multifeed')
     this.isInitiator = isInitiator
+    const connection = this.transport.connection
+    // First on an unused connection: our version goes out before anything else, and the peer's
+    // first message is checked as its version (connection.ts).
+    if (connection && !connection.userData) {
+      watchVersion(connection, (err) => this.fail(err))
+    }
     let outer: ReplicationStream
     try {
-      outer = this.store.replicate(isInitiator)
+      outer = this.store.replicate(connection ?? isInitiator)
     } catch (err) {
       throw replicationError(err)
     }
@@ -213,7 +223,9 @@ export class ReplicationSession<T> {
     outer.on('error', (err: unknown) => this.fail(replicationError(err)))
     noise.on('error', (err: unknown) => this.fail(replicationError(err)))
     noise.on('close', () => this.onNoiseClose())
-    noise.once('handshake', () => this.transport.noiseReady())
+    if (noise.handshakeHash) this.transport.noiseReady()
+    else noise.once('handshake', () => this.transport.noiseReady())
+    this.transport.followConnection()
     // Any message from the peer is progress, Hypercore's own included: between two of our channel
     // messages a slow peer needs several of its round trips (opening cores, upgrades) before the
     // first block moves. Keep-alives are empty and never surface as data.
@@ -221,7 +233,8 @@ export class ReplicationSession<T> {
       if (data.byteLength > 0) this.onProgress()
     })
     // The Noise stream's raw side ⇄ the transport's inner side, piped both ways.
-    this.transport.inner.pipe(outer).pipe(this.transport.inner)
+    const inner = this.transport.inner
+    if (inner) inner.pipe(outer).pipe(inner)
     // Synchronously, before any byte is processed: a peer's open that finds no local channel is
     // rejected, and would look like a key mismatch (docs/DESIGN.md, "Replication protocol", step 3).
     this.openChannel(noise)
