@@ -27,10 +27,11 @@ import {
   decodeFeedPosition,
   decodePositions,
   encodeStateHeader,
+  splitPositions,
   type Entry,
   type View,
 } from '../kappa/index.js'
-import type { LevelDb, LevelOperation, LevelSublevel } from '../level/index.js'
+import { writeBatch, type LevelDb, type LevelOperation, type LevelSublevel } from '../level/index.js'
 import { DagCommit, type InlineIndex } from './dag-commit.js'
 import {
   DagIndexer,
@@ -239,7 +240,21 @@ export class DagView implements ChangeSource {
    * so kappa finds them and never clears behind the local writes' back.
    */
   async load(): Promise<void> {
-    const stored = (await this.#state.get(STATE_KEY)) as Uint8Array | undefined
+    let stored = (await this.#state.get(STATE_KEY)) as Uint8Array | undefined
+    const split = stored && stored.byteLength > 0 ? splitPositions(stored) : null
+    if (split) {
+      // Every feed's position in the state (stored before positions were kept per feed): moved to
+      // the per-feed records in one batch, so a crash leaves one layout or the other.
+      const ops: LevelOperation[] = split.feeds.map(([key, value]) => ({
+        type: 'put',
+        key,
+        value,
+        sublevel: this.#feedStates,
+      }))
+      ops.push({ type: 'put', key: STATE_KEY, value: split.header, sublevel: this.#state })
+      await writeBatch(this.#root, ops)
+      stored = split.header
+    }
     const positions = stored && stored.byteLength > 0 ? decodePositions(stored) : null
     if (positions && positions.version === DAG_VIEW_VERSION) {
       for (const [key, bytes] of (await this.#feedStates.iterator().all()) as [FeedKey, Buffer][]) {
