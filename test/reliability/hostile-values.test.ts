@@ -20,7 +20,7 @@ import { closedWith } from '../helpers/reliability-sync.js'
 
 async function tempRoot(t: TestContext): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'kappadb-hostile-values-'))
-  t.after(() => rm(root, { recursive: true, force: true }))
+  t.after(() => rm(root, { recursive: true, force: true, maxRetries: 3 }))
   return root
 }
 
