@@ -109,6 +109,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         valueEncoding: 'binary',
         key: opts.key,
         maxFeeds: opts.maxFeeds,
+        policy: opts.policy,
         membership: opts.membership,
         membershipWriter: HYPERLOG_NAME,
       })
@@ -126,6 +127,9 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         throw KappaError.invalid(
           'membership belongs to the given kappa: open it with kappa(storage, { membership })',
         )
+      }
+      if (opts.policy !== undefined) {
+        throw KappaError.invalid('policy belongs to the given kappa: open it with kappa(storage, { policy })')
       }
       this.kappa = storage.kappa
       this.db = storage.db

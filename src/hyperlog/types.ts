@@ -1,7 +1,7 @@
 /**
  * Public types of the hyperlog layer: nodes, options, hooks.
  */
-import type { Codec, FeedKey } from '../feeds/types.js'
+import type { Codec, FeedKey, ReplicationPolicy } from '../feeds/types.js'
 import type { MembershipOption } from '../kappa/index.js'
 
 declare const nodeHashBrand: unique symbol
@@ -62,6 +62,8 @@ export interface HyperlogOptions {
   key?: Buffer | string
   /** The most writers' logs this store holds (default 100,000; see Multifeed's `maxFeeds`). */
   maxFeeds?: number
+  /** The `share` / `accept` defaults of every `replicate` (see Multifeed's `policy`). */
+  policy?: ReplicationPolicy
   /** Replaces the default framed sha256. Every peer must use the same. */
   hash?: HashFunction
   /** Asynchronous replacement of the hash; wins over `hash`. */

@@ -25,6 +25,7 @@ export function openKvStorage(opts: HyperKVOptions | string, dirOpts?: HyperKVDi
       maxFeeds: dirOpts?.maxFeeds,
       ...(dirOpts?.key !== undefined ? { key: dirOpts.key } : {}),
       membership: dirOpts?.membership,
+      policy: dirOpts?.policy,
     })
     return { log, db: log.db.sublevel('kv') as unknown as KvDatabase, close: () => log.close() }
   }

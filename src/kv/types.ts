@@ -1,6 +1,7 @@
 /**
  * Public types of the kv layer.
  */
+import type { ReplicationPolicy } from '../feeds/types.js'
 import type { LevelDb, LevelLike, MembershipOption } from '../kappa/index.js'
 import type { Hyperlog, HyperlogNode, LinkInput, NodeHash } from '../hyperlog/index.js'
 import type { KvDoc, KvFields, OpType } from './messages.js'
@@ -21,6 +22,8 @@ export interface HyperKVDirOptions {
   maxFeeds?: number
   /** Who may write (see Kappa's `membership`); `kv.members` is the log's. */
   membership?: MembershipOption
+  /** The `share` / `accept` defaults of every `kv.log.replicate` (see Multifeed's `policy`). */
+  policy?: ReplicationPolicy
 }
 
 export interface HyperKVOptions {

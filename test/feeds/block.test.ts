@@ -6,7 +6,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import crypto from 'hypercore-crypto'
 import { Multifeed } from '../../src/feeds/multifeed.js'
-import { coreOf, create, replicate, tempDir } from '../helpers/feeds.js'
+import { coreOf, create, replicate, replicateLive, tempDir } from '../helpers/feeds.js'
+import { until } from '../helpers/until.js'
 
 test('block a key never seen: listed, persisted across reopen, events; unblock undoes it', async (t) => {
   const dir = await tempDir(t)
@@ -136,4 +137,35 @@ test('block with drop frees the stored blocks: length 0, persisted; refuseDrop f
   assert.deepEqual(await c.blocked(), [])
   await c.block(key)
   assert.deepEqual(await c.blocked(), [key.toString('hex')])
+})
+
+test('live: block stops a feed on an open connection; unblock resumes it there', async (t) => {
+  const a = await create<string>(t)
+  const b = await create<string>(t)
+  const wa = await a.writer('a')
+  const marker = await a.writer('marker')
+  await wa.append('a0')
+  const stop = replicateLive(a, b)
+  t.after(stop)
+  await until(() => b.feed(wa.key)?.length === 1, 'B holds a0')
+  await b.block(wa.key)
+  await wa.append(['a1', 'a2'])
+  await marker.append('m')
+  await until(() => b.feed(marker.key)?.length === 1, 'B holds the marker')
+  assert.equal(b.feed(wa.key)?.length, 1, 'nothing more of the blocked feed')
+  await b.unblock(wa.key)
+  await until(() => b.feed(wa.key)?.length === 3, 'B resumes the feed on the same connection')
+})
+
+test('setGate: bad gate or options are refused and change nothing', async (t) => {
+  const m = await create(t)
+  const gate = () => ({ state: 'none' }) as const
+  for (const opts of [5, null, { ready: 5 }, { settle: 'x' }]) {
+    assert.throws(() => m.setGate(gate, opts as never), { code: 'ERR_INVALID_ARGUMENT' })
+  }
+  assert.deepEqual(m.inclusion('00'.repeat(32)), { state: 'all' })
+  m.setGate(gate, { ready: Promise.resolve(), settle: async () => {} })
+  assert.deepEqual(m.inclusion('00'.repeat(32)), { state: 'none' })
+  m.setGate(null)
+  assert.deepEqual(m.inclusion('00'.repeat(32)), { state: 'all' })
 })
