@@ -42,6 +42,12 @@ test('kv.block: a blocked writer’s values go, its overwrites are void, honest 
   assert.deepEqual(await values(a, 'x'), ['a1'], 'the blocked overwrite is void')
   assert.deepEqual(await values(a, 'spam'), [])
   assert.deepEqual(await values(a, 'k'), ['c1'], 'the honest put linking the blocked node stays')
+  // History walks the visible nodes: the link to the blocked node is not followed.
+  const history = await a.createHistoryStream('k').toArray()
+  assert.deepEqual(
+    history.map((row) => row.value),
+    ['c1'],
+  )
   const rows = await a.createReadStream().toArray()
   assert.deepEqual(rows.map((r: { key: string }) => r.key).sort(), ['k', 'x'])
   // Writes after the block link what the register holds now.
