@@ -45,7 +45,7 @@ export interface IndexerOptions<T> {
    * Goes up whenever what counts may have changed: a `withExcluded` view's `recount` is called
    * (between batches) when it moved since the last call.
    */
-  exclusions?: () => number
+  countChanges?: () => number
 }
 
 interface BatchRange<T> {
@@ -56,8 +56,8 @@ interface BatchRange<T> {
 
 interface ReadyWaiter {
   targets: Map<FeedKey, number>
-  /** `exclusions()` when the waiter came: a `withExcluded` view has recounted at least that far. */
-  exclusions: number
+  /** `countChanges()` when the waiter came: a `withExcluded` view has recounted at least that far. */
+  countChanges: number
   resolve: () => void
   reject: (err: Error) => void
 }
@@ -72,12 +72,12 @@ export class Indexer<T = unknown> implements ViewHandle {
   private readonly onError: (err: Error) => void
   private readonly onUndecodable: IndexerOptions<T>['onUndecodable']
   private readonly counted: (feed: Feed<T>) => number
-  private readonly exclusions: () => number
+  private readonly countChanges: () => number
   /** The view takes excluded entries too (flagged), and recounts instead of being cleared. */
   private readonly withExcluded: boolean
   /** The view indexes sparse feeds (from their `start`); else it skips them. */
   private readonly sparse: boolean
-  /** `exclusions()` at the last `recount` (-1: none yet; the first one runs at start). */
+  /** `countChanges()` at the last `recount` (-1: none yet; the first one runs at start). */
   private recounted = -1
   private readonly started: Promise<void>
   /** Feed key → entries indexed (and persisted, when the view stores state). */
@@ -108,7 +108,7 @@ export class Indexer<T = unknown> implements ViewHandle {
     this.onError = opts.onError
     this.onUndecodable = opts.onUndecodable
     this.counted = opts.counted ?? ((feed) => feed.length)
-    this.exclusions = opts.exclusions ?? (() => 0)
+    this.countChanges = opts.countChanges ?? (() => 0)
     this.withExcluded = opts.view.withExcluded === true
     this.sparse = opts.view.sparse === true
     this.started = this.start(opts.opened)
@@ -212,10 +212,10 @@ export class Indexer<T = unknown> implements ViewHandle {
     if (this.failure) throw viewFailed(this.name, this.failure)
     if (this.state === 'paused') return
     const targets = this.lengths()
-    const exclusions = this.exclusions()
-    if (this.caughtUp(targets) && !this.indexedTooFar() && this.recountedTo(exclusions)) return
+    const countChanges = this.countChanges()
+    if (this.caughtUp(targets) && !this.indexedTooFar() && this.recountedTo(countChanges)) return
     await new Promise<void>((resolve, reject) => {
-      this.readyWaiters.push({ targets, exclusions, resolve, reject })
+      this.readyWaiters.push({ targets, countChanges, resolve, reject })
       this.wake()
     })
   }
@@ -355,19 +355,19 @@ export class Indexer<T = unknown> implements ViewHandle {
 
   /** A `withExcluded` view has not recounted since what counts last changed. */
   private mustRecount(): boolean {
-    return this.withExcluded && this.recounted < this.exclusions()
+    return this.withExcluded && this.recounted < this.countChanges()
   }
 
-  /** Whether the view has recounted since `exclusions` (always, for a view without excluded entries). */
-  private recountedTo(exclusions: number): boolean {
-    return !this.withExcluded || this.recounted >= exclusions
+  /** Whether the view has recounted since `countChanges` (always, for a view without excluded entries). */
+  private recountedTo(countChanges: number): boolean {
+    return !this.withExcluded || this.recounted >= countChanges
   }
 
   private async recount(): Promise<void> {
-    const exclusions = this.exclusions()
+    const countChanges = this.countChanges()
     const { view } = this
     if (view.recount) await callHook(view.recount, view, [])
-    this.recounted = exclusions
+    this.recounted = countChanges
   }
 
   /**
@@ -433,7 +433,7 @@ export class Indexer<T = unknown> implements ViewHandle {
     if (this.readyWaiters.length === 0) return
     const waiting: ReadyWaiter[] = []
     for (const w of this.readyWaiters) {
-      if (this.caughtUp(w.targets) && this.recountedTo(w.exclusions)) w.resolve()
+      if (this.caughtUp(w.targets) && this.recountedTo(w.countChanges)) w.resolve()
       else waiting.push(w)
     }
     this.readyWaiters = waiting

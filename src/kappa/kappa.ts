@@ -305,7 +305,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
       },
       onUndecodable: (feed, seq, err) => this.reportUndecodable(feed, seq, err),
       counted: (feed) => this.countedOf(feed),
-      exclusions: () => this.#countChanges,
+      countChanges: () => this.#countChanges,
     })
     this.indexers.set(name, indexer)
     ;(this.api as Record<string, unknown>)[name] = bindApi(view.api, indexer, this)

@@ -105,7 +105,10 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
     this.log.on('preadd', this.#onPreadd)
     this.log.on('add', this.#onAdd)
     this.log.on('error', this.#onError)
-    this.#index = createRegisterIndex(this.log, this.#registers, this.#local, this.#events)
+    // Rebuilt when nodes are hidden or shown again: a cached node may be one that is hidden now.
+    this.#index = createRegisterIndex(this.log, this.#registers, this.#local, this.#events, () =>
+      this.#materialiser.clear(),
+    )
     this.#planner = new WritePlanner({
       log: this.log,
       index: this.#index,
@@ -257,7 +260,8 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
       assertOpen: () => this.#assertOpen(),
       ready: () => this.#ready(),
       heads: async (k) => (await this.#registers.get(k)).map((entry) => entry.key as NodeHash),
-      nodes: (hashes) => this.#materialiser.nodes(hashes),
+      // A link to a hidden node (a blocked or removed writer's) is not followed.
+      nodes: (hashes) => this.#materialiser.visibleNodes(hashes),
     })
   }
 

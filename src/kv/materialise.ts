@@ -4,6 +4,7 @@
  * from the log through a bounded cache that also serves history streams.
  */
 import type { Hyperlog, NodeHash } from '../hyperlog/index.js'
+import { isKappaError } from '../errors.js'
 import { GenerationalCache } from './generational-cache.js'
 import { decodeDoc, type KvDoc, type RegisterEntry } from './messages.js'
 import type { KvDocs, KvNode, KvValues } from './types.js'
@@ -35,6 +36,22 @@ export class Materialiser {
         })
       }),
     )
+  }
+
+  /** The nodes of these hashes that are visible, in order: a hidden one (`ERR_NOT_FOUND`) is left out. */
+  async visibleNodes(hashes: readonly string[]): Promise<KvNode[]> {
+    const found = await Promise.all(
+      hashes.map((hash) =>
+        this.nodes([hash]).then(
+          ([node]) => node,
+          (err: unknown) => {
+            if (isKappaError(err, 'ERR_NOT_FOUND')) return null
+            throw err
+          },
+        ),
+      ),
+    )
+    return found.filter((node): node is KvNode => node !== null && node !== undefined)
   }
 
   /** The heads' values (`fields`: their documents): at once when the register keeps every document. */

@@ -19,6 +19,8 @@ export function createRegisterIndex(
   registers: RegisterStore,
   local: LocalWrites,
   events: KvEvents,
+  /** The index is built again: what else the store keeps of the nodes goes too. */
+  forget: () => void,
 ): ChangeIndex {
   return log.createIndex({
     db: registers.db as unknown as KvDatabase,
@@ -29,6 +31,7 @@ export function createRegisterIndex(
     reset: () => {
       registers.clearCache()
       local.reset()
+      forget()
     },
   })
 }

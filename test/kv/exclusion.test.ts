@@ -7,8 +7,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { finished } from 'node:stream/promises'
 import { isKappaError } from '../../src/errors.js'
-import type { HyperKV } from '../../src/kv/index.js'
-import { openKvs, openOwned, replicate } from '../helpers/kv.js'
+import { HyperKV } from '../../src/kv/index.js'
+import { Multifeed } from '../../src/feeds/index.js'
+import { join } from 'node:path'
+import { openKvs, openOwned, replicate, tempDir } from '../helpers/kv.js'
 
 const values = async (kv: HyperKV, key: string) =>
   Object.values(await kv.get(key))
@@ -40,6 +42,12 @@ test('kv.block: a blocked writer’s values go, its overwrites are void, honest 
   assert.deepEqual(await values(a, 'x'), ['a1'], 'the blocked overwrite is void')
   assert.deepEqual(await values(a, 'spam'), [])
   assert.deepEqual(await values(a, 'k'), ['c1'], 'the honest put linking the blocked node stays')
+  // History walks the visible nodes: the link to the blocked node is not followed.
+  const history = await a.createHistoryStream('k').toArray()
+  assert.deepEqual(
+    history.map((row) => row.value),
+    ['c1'],
+  )
   const rows = await a.createReadStream().toArray()
   assert.deepEqual(rows.map((r: { key: string }) => r.key).sort(), ['k', 'x'])
   // Writes after the block link what the register holds now.
@@ -93,4 +101,68 @@ test('owned: C’s put linking an excluded node of B stays visible after B’s r
   await c.ready()
   assert.deepEqual(await values(c, 'only-b'), [])
   assert.deepEqual(await values(c, 'k'), ['c1'])
+})
+
+test('owned, partitioned: B’s puts past upTo vanish from B’s own store too once it learns of its removal', async (t) => {
+  const owner = await openOwned(t, { owner: true })
+  const b = await openOwned(t, { owner: owner.members!.self })
+  await owner.members!.add(b.members!.self)
+  await syncOwned(owner, b)
+  await b.put('k', 'b1')
+  await syncOwned(owner, b)
+  // Cut off: the owner removes B at 1; B writes on and sees its own writes.
+  await owner.members!.remove(b.members!.self)
+  await b.put('k', 'b2')
+  await b.put('late', 'b3')
+  assert.deepEqual(await values(b, 'k'), ['b2'])
+  await syncOwned(owner, b)
+  await b.ready()
+  assert.equal(b.members!.get(b.members!.self).status, 'removed')
+  for (const kv of [owner, b]) {
+    assert.deepEqual(await values(kv, 'k'), ['b1'])
+    assert.deepEqual(await values(kv, 'late'), [])
+  }
+})
+
+test('a block made on the log’s Multifeed itself reaches the register', async (t) => {
+  const [a, b] = await openKvs(t, 2)
+  await a.put('x', 'a1')
+  await replicate(a, b)
+  await b.put('x', 'b2')
+  await replicate(a, b)
+  assert.deepEqual(await values(a, 'x'), ['b2'])
+  const bKey = await writerKey(b)
+  const logs = a.log.kappa.multifeed
+  // The log's Kappa hears of it ('block'), and the DAG recounts.
+  await logs.block(bKey)
+  await a.ready()
+  assert.deepEqual(await values(a, 'x'), ['a1'])
+  await logs.unblock(bKey)
+  await a.ready()
+  assert.deepEqual(await values(a, 'x'), ['b2'])
+})
+
+test('a block made while the store was closed is honoured at open: the DAG recounts, the register is built again', async (t) => {
+  const dir = await tempDir(t)
+  const [b] = await openKvs(t, 1)
+  let a = new HyperKV(dir)
+  await a.put('x', 'a1')
+  await replicate(a, b)
+  await b.put('x', 'b2')
+  await b.put('only-b', 'b3')
+  await replicate(a, b)
+  assert.deepEqual(await values(a, 'x'), ['b2'])
+  await a.close()
+  const bKey = await writerKey(b)
+  // The logs alone, as a Multifeed over the store's directory.
+  const logs = new Multifeed(join(dir, 'logs'), { valueEncoding: 'binary' })
+  await logs.ready()
+  await logs.block(bKey)
+  await logs.close()
+  a = new HyperKV(dir)
+  t.after(() => a.close())
+  await a.ready()
+  assert.deepEqual(await a.blocked(), [bKey])
+  assert.deepEqual(await values(a, 'x'), ['a1'])
+  assert.deepEqual(await values(a, 'only-b'), [])
 })
