@@ -298,11 +298,6 @@ export class ReplicationSession<T> {
     return this.policy.peer
   }
 
-  /** The Noise stream (null until the roles are settled): a core's peers name it. */
-  get noiseStream(): NoiseSecretStream | null {
-    return this.noise
-  }
-
   /**
    * Whether the core with this key may have a channel on this connection: not one of our feeds
    * this peer is refused (blocked, gated out, not shared). Hypercore serves every block a channel
