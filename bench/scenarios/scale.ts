@@ -12,38 +12,10 @@ import { readdirSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ClassicLevel } from 'classic-level'
-import { Kappa, levelView, type LevelLike, type View } from '../../src/index.js'
+import { close, open, type CountCore } from './count-store.js'
 import { now, runScenarios, tmpdir, type Scenario } from './common.js'
 
 const ENTRIES = 10
-type CountApi = { count(): Promise<number> }
-type CountCore = Kappa<unknown, { count: CountApi }>
-
-function countView(db: LevelLike): View<unknown, CountApi> {
-  return levelView<unknown, CountApi, number>(db, { valueEncoding: 'json' }, (vdb) => ({
-    async map(entries) {
-      await vdb.put('count', ((await vdb.get('count')) ?? 0) + entries.length)
-    },
-    api: {
-      async count() {
-        return (await vdb.get('count')) ?? 0
-      },
-    },
-  }))
-}
-
-function open(dir: string): { core: CountCore; db: ClassicLevel<string, number> } {
-  const db = new ClassicLevel<string, number>(join(dir, 'view'), { valueEncoding: 'json' })
-  const core = new Kappa(join(dir, 'logs'), { valueEncoding: 'json' }) as CountCore
-  core.use('count', countView(db as unknown as LevelLike))
-  return { core, db }
-}
-
-async function close(o: { core: CountCore; db: ClassicLevel<string, number> }): Promise<void> {
-  await o.core.close()
-  await o.db.close()
-}
 
 function openFiles(): number {
   try {
