@@ -89,11 +89,19 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
   #folding: Promise<void> = Promise.resolve()
   #again = false
   #removedTold = false
+  /** Settles when `open()` did: `ready()` called before then waits for it. */
+  readonly #opened: Promise<void>
+  #settleOpened!: (err?: Error) => void
 
   constructor(host: MembersHost<T>, option: Exclude<MembershipOption, 'open'>) {
     super()
     this.#host = host
     this.#option = option
+    this.#opened = new Promise<void>((resolve, reject) => {
+      this.#settleOpened = (err) => (err ? reject(err) : resolve())
+    })
+    // A store that never opens reports it through the core's ready(); nobody need wait here.
+    this.#opened.catch(() => undefined)
     this.#logs = host.multifeed.sibling<Buffer>({
       key: membershipKeyOf(host.multifeed.key),
       valueEncoding: 'binary',
@@ -115,13 +123,19 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
 
   /** @internal Opens the logs and folds what they hold; the views start after this. */
   async open(): Promise<void> {
-    this.#writer = await this.#host.multifeed.writer(this.#host.writerName)
-    this.#self = this.#writer.id as string as WriterKey
-    this.#owner = this.#option.owner === true ? this.#self : (this.#option.owner as WriterKey)
-    await this.#logs.ready()
-    this.#logs.on('feed', (feed) => this.#watch(feed))
-    for (const feed of this.#logs.feeds()) this.#watch(feed)
-    await this.#fold()
+    try {
+      this.#writer = await this.#host.multifeed.writer(this.#host.writerName)
+      this.#self = this.#writer.id as string as WriterKey
+      this.#owner = this.#option.owner === true ? this.#self : (this.#option.owner as WriterKey)
+      await this.#logs.ready()
+      this.#logs.on('feed', (feed) => this.#watch(feed))
+      for (const feed of this.#logs.feeds()) this.#watch(feed)
+      await this.#fold()
+    } catch (err) {
+      this.#settleOpened(err instanceof Error ? err : new Error(String(err)))
+      throw err
+    }
+    this.#settleOpened()
   }
 
   /** `writerKey`'s role and status: `{ status: 'none' }` for a key no record names. */
@@ -149,13 +163,17 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     return withCallback(this.#remove(writerKey, opts ?? {}), cb)
   }
 
-  /** Resolves once every membership record stored locally now is folded in. */
+  /**
+   * Resolves once the members are open (`self`, `get`, `list` answer) and every membership record
+   * stored locally now is folded in.
+   */
   ready(cb?: Callback<void>): Promise<void> {
     return withCallback(this.#ready(), cb)
   }
 
   async #ready(): Promise<void> {
-    if (this.#self === null) throw KappaError.invalid('members are not open yet (await core.ready())')
+    await this.#opened
+    if (this.#self === null) throw KappaError.closed('members')
     // Blocks a replication stored count once the feeds have read them.
     for (const feed of this.#logs.feeds()) await feed.update()
     this.#refold()
