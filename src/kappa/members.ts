@@ -130,7 +130,11 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
       await this.#logs.ready()
       this.#logs.on('feed', (feed) => this.#watch(feed))
       for (const feed of this.#logs.feeds()) this.#watch(feed)
-      await this.#fold()
+      // In the queue of folds the watches started: two folds at once would read one log's new
+      // entries twice (each appends them to its records).
+      const first = this.#folding.catch(() => undefined).then(() => this.#fold())
+      this.#folding = first
+      await first
     } catch (err) {
       this.#settleOpened(err instanceof Error ? err : new Error(String(err)))
       throw err

@@ -97,6 +97,11 @@ test('the membership survives reopening', async (t) => {
   const again = await openCore<string>(t, { dir, membership: { owner: true } })
   await again.ready()
   assert.deepEqual(again.members!.list(), rows)
+  // Records appended after reopening count at once (the log's earlier records read once).
+  await again.members!.remove(other, { upTo: 0 })
+  assert.deepEqual(again.members!.get(other), { status: 'removed', role: 'admin', upTo: 0 })
+  await again.members!.add('33'.repeat(32))
+  assert.deepEqual(again.members!.get('33'.repeat(32)), { status: 'member', role: 'writer' })
 })
 
 test('only admins change members; the owner cannot be removed; bad arguments change nothing', async (t) => {
