@@ -15,7 +15,7 @@ import { writerFeedKey } from '../../src/feeds/writer-key.js'
 import { membershipKeyOf } from '../../src/kappa/members.js'
 import { encodeRecord, type WriterKey } from '../../src/membership/index.js'
 import { openCore, sync, tempDir } from '../helpers/kappa.js'
-import { syncOwned } from '../helpers/owned.js'
+import { syncMembers, syncOwned } from '../helpers/owned.js'
 
 /** A view keeping every entry it was given, as `feed:value`; `clearIndex` forgets them. */
 function entriesView() {
@@ -255,4 +255,53 @@ test('a non-member’s membership log, replicated in, grants nothing', async (t)
   // Once the owner makes that key an admin, its records count (the log is its own).
   await owner.members!.add(self, { role: 'admin' })
   assert.deepEqual(owner.members!.get(x), { status: 'member', role: 'writer' })
+})
+
+test('a removed writer that rewrote its history below upTo is excluded entirely where that history is held', async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  const ownerView = entriesView()
+  owner.use('entries', ownerView.view)
+  await owner.ready()
+  const opts = { membership: { owner: owner.members!.self } }
+  // B's key pair writes one history in one store, and another in a second store (a fork).
+  const keyPair = crypto.keyPair()
+  const b1 = await openCore<string>(t, opts)
+  const b2 = await openCore<string>(t, opts)
+  const w1 = await b1.writer('w', { keyPair })
+  const w2 = await b2.writer('w', { keyPair })
+  assert.equal(w1.id, w2.id)
+  const bk = w1.id.slice(0, 4)
+  await w1.append(['b0', 'b1', 'b2', 'b3', 'b4'])
+  await w2.append(['x0', 'x1', 'x2', 'x3', 'x4'])
+  await owner.members!.add(w1.id)
+  await sync(owner, b1)
+  await owner.members!.remove(w1.id, { upTo: 3 })
+  const kept = ['b0', 'b1', 'b2'].map((v) => `${bk}:${v}`)
+  assert.deepEqual(
+    await shown(owner, ownerView.seen),
+    kept,
+    'the history the removal pinned counts below upTo',
+  )
+
+  // C learns the records first (the pin waits for B's feed), then holds the rewritten history.
+  const c = await openCore<string>(t, opts)
+  const cView = entriesView()
+  c.use('entries', cView.view)
+  await c.ready()
+  await syncMembers(owner, c)
+  assert.deepEqual(c.members!.get(w1.id), { status: 'removed', role: 'writer', upTo: 3 })
+  await sync(c, b2)
+  assert.equal(c.feed(w1.id)?.length, 5)
+  await c.members!.ready()
+  assert.deepEqual(await shown(c, cView.seen), [], 'none of the rewritten feed counts, not even below upTo')
+
+  // D holds the history the removal pinned: its first 3 count there.
+  const d = await openCore<string>(t, opts)
+  const dView = entriesView()
+  d.use('entries', dView.view)
+  await d.ready()
+  await syncMembers(owner, d)
+  await sync(d, b1)
+  await d.members!.ready()
+  assert.deepEqual(await shown(d, dView.seen), kept)
 })
