@@ -154,8 +154,8 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
                         as this directory holds); those below N stay. Entries it writes later,
                         even while cut off from everyone, never count anywhere.
   add and remove print the writer's row afterwards. Only an admin may add or remove
-  (anyone else: ERR_NOT_WRITABLE); the owner cannot be removed. The records reach the other
-  replicas with the data (sync, join).
+  (anyone else: ERR_NOT_WRITABLE); the owner cannot be removed. Not yet: sync and join do not
+  carry the membership records, so only this directory knows the ones it makes.
 `,
   help: `usage: hyperkv help [COMMAND]
 

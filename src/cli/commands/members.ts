@@ -1,7 +1,7 @@
 /**
  * `whoami`, `members`, `members add KEY [--admin]`, `members remove KEY [--up-to N]`: who may write
  * to an owned database. The records are written by this directory's writer (only an admin's
- * count: anyone else gets ERR_NOT_WRITABLE) and reach the other replicas with the data.
+ * count: anyone else gets ERR_NOT_WRITABLE) in the membership log beside the data.
  */
 import { KappaError } from '../../errors.js'
 import type { HyperKV } from '../../kv/index.js'
