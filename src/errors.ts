@@ -39,6 +39,8 @@ export const ErrorCodes = {
    * is not an admin (`members.add` / `members.remove`).
    */
   ERR_NOT_WRITABLE: 'ERR_NOT_WRITABLE',
+  /** The feed is blocked in this store: a local write to it, or a writer of its key pair. */
+  ERR_BLOCKED: 'ERR_BLOCKED',
 } as const
 
 export type ErrorCode = keyof typeof ErrorCodes

@@ -110,6 +110,8 @@ declare module 'hypercore' {
     ): Promise<{ length: number; byteLength: number }>
     get(index: number, opts?: HypercoreGetOptions): Promise<Buffer | null>
     has(start: number, end?: number): Promise<boolean>
+    /** Frees the stored blocks `[start, end)` (the tree stays: they can be downloaded again). */
+    clear(start: number, end?: number): Promise<unknown>
     download(range?: DownloadRange): Download
     update(opts?: { wait?: boolean }): Promise<boolean>
     /** The Merkle tree hash at `length` (default: the signed length); needs block `length - 1`. */

@@ -50,6 +50,15 @@ export class BlockIndex {
     return true
   }
 
+  /** Forgets every block (they were cleared from the core): length 0. */
+  reset(): void {
+    this.blocks = 0
+    this.length = 0
+    this.firsts.length = 0
+    this.cache.clear()
+    this.lastBlock = 0
+  }
+
   /** Starts from what an earlier opening counted (`blocks` still held): no header is read for it. */
   seed(blocks: number, length: number): void {
     if (blocks > this.blocks) this.blocks = blocks

@@ -107,3 +107,59 @@ export function conflictChecking(session: Hypercore): ConflictChecking | null {
   if (!internal || typeof internal.checkConflict !== 'function') return null
   return internal as ConflictChecking
 }
+
+interface ChannelMaking {
+  createChannel(opts: { protocol: string; id?: Buffer | null }): unknown
+  getLastChannel?(opts: { protocol: string; id?: Buffer | null }): unknown
+}
+
+/**
+ * From now on `mux` creates no channel of `protocol` whose id `allow` refuses (`createChannel`
+ * returns null, as protomux does for a duplicate): every way a core channel comes to be — a core
+ * attached by Corestore when it opens or when the peer asks for it — goes through it, and Hypercore
+ * attaches no peer without a channel. Protomux has no hook for it: the muxer's own `createChannel`
+ * is wrapped. False when it has none.
+ */
+export function gateChannels(mux: object, protocol: string, allow: (id: Buffer) => boolean): boolean {
+  const making = mux as ChannelMaking
+  const create = making.createChannel
+  if (typeof create !== 'function') return false
+  making.createChannel = function gated(opts) {
+    if (opts && opts.protocol === protocol && opts.id && !allow(opts.id)) return null
+    return create.call(this, opts)
+  }
+  return true
+}
+
+/**
+ * Closes the channel of `protocol` and `id` on `mux` (`mux.getLastChannel`), if one is open: for a
+ * core channel, nothing more of that core moves on that connection either way. False when none.
+ */
+export function closeChannel(mux: object, protocol: string, id: Buffer): boolean {
+  const getLast = (mux as ChannelMaking).getLastChannel
+  if (typeof getLast !== 'function') return false
+  const channel = getLast.call(mux, { protocol, id }) as { closed?: unknown; close?: unknown } | null
+  if (!channel || channel.closed === true || typeof channel.close !== 'function') return false
+  ;(channel.close as () => void).call(channel)
+  return true
+}
+
+/**
+ * Attaches `session`'s core to the muxer `mux` again (`session.core.replicator.detachFrom` then
+ * `attachTo`): a core channel closed on one connection is reopened there. Hypercore's public
+ * `replicate(stream)` does nothing for a muxer it attached once. False when the internals are missing.
+ */
+export function reattachCore(session: Hypercore, mux: object): boolean {
+  const replicator = (session as unknown as { core?: { replicator?: unknown } | null }).core?.replicator as
+    { detachFrom?: unknown; attachTo?: unknown } | undefined
+  if (
+    !replicator ||
+    typeof replicator.detachFrom !== 'function' ||
+    typeof replicator.attachTo !== 'function'
+  ) {
+    return false
+  }
+  ;(replicator.detachFrom as (m: object) => void).call(replicator, mux)
+  ;(replicator.attachTo as (m: object) => void).call(replicator, mux)
+  return true
+}

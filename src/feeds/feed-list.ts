@@ -9,14 +9,29 @@ import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { coreError } from './block-index.js'
 import { userDataEntries } from './dependency-internals.js'
-import { decodeFeedRecord, encodeFeedRecord, type FeedRecord } from './messages.js'
+import {
+  decodeBlockRecord,
+  decodeFeedRecord,
+  encodeBlockRecord,
+  encodeFeedRecord,
+  type BlockRecord,
+  type FeedRecord,
+} from './messages.js'
 
 const LIST_CORE_NAME = 'kappadb/feed-index'
 const RECORD_PREFIX = 'feed/'
+/** Block records (messages.ts, "Block record"): `blocked/<hex key>`. */
+const BLOCK_PREFIX = 'blocked/'
 
 /** A record as loaded, with the ordinal it is stored under. */
 export interface ListedFeed extends FeedRecord {
   ordinal: number
+}
+
+/** Everything the index holds: the feeds, first added first, and the blocked keys. */
+export interface LoadedList {
+  feeds: ListedFeed[]
+  blocked: BlockRecord[]
 }
 
 export class FeedList {
@@ -30,13 +45,20 @@ export class FeedList {
     this.core = ns.get({ name: LIST_CORE_NAME, active: false })
   }
 
-  /** Every stored record, first added first; a key listed twice counts once. */
-  async load(): Promise<ListedFeed[]> {
+  /** Every stored record, first added first (a key listed twice counts once), and the block records. */
+  async load(): Promise<LoadedList> {
     try {
       await this.core.ready()
       const records: ListedFeed[] = []
+      const blocked: BlockRecord[] = []
       const seen = new Set<string>()
       for (const { key, value } of await userDataEntries(this.core)) {
+        if (key.startsWith(BLOCK_PREFIX)) {
+          const record = decodeBlockRecord(value)
+          if (key !== BLOCK_PREFIX + record.key.toString('hex')) continue
+          blocked.push(record)
+          continue
+        }
         if (!key.startsWith(RECORD_PREFIX)) continue
         const ordinal = Number.parseInt(key.slice(RECORD_PREFIX.length), 16)
         if (!Number.isSafeInteger(ordinal)) continue
@@ -47,10 +69,22 @@ export class FeedList {
         seen.add(id)
         records.push({ ...record, ordinal })
       }
-      return records
+      return { feeds: records, blocked }
     } catch (err) {
       throw coreError(err)
     }
+  }
+
+  /** Stores that `record.key` is blocked (replacing an earlier block record of it). */
+  putBlocked(record: BlockRecord): Promise<void> {
+    return this.track(
+      this.core.setUserData(BLOCK_PREFIX + record.key.toString('hex'), encodeBlockRecord(record)),
+    )
+  }
+
+  /** Deletes the block record of `key` (none: nothing changes). */
+  deleteBlocked(key: Buffer): Promise<void> {
+    return this.track(this.core.setUserData(BLOCK_PREFIX + key.toString('hex'), null))
   }
 
   /** The ordinal of a feed being added (its place in the order). */
@@ -85,10 +119,19 @@ export class FeedList {
       }
     })()
     this.writing.set(ordinal, slot)
-    const tracked = slot.done.catch(() => undefined)
+    void this.track(slot.done).catch(() => undefined)
+    return slot.done
+  }
+
+  /** `write`, awaited by `close()`; its failure is a coded storage error. */
+  private track(write: Promise<void>): Promise<void> {
+    const done = write.catch((err: unknown) => {
+      throw coreError(err)
+    })
+    const tracked = done.catch(() => undefined)
     this.all.add(tracked)
     void tracked.then(() => this.all.delete(tracked))
-    return slot.done
+    return done
   }
 
   async close(): Promise<void> {

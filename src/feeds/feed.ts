@@ -35,6 +35,8 @@ export interface FeedHost {
   coreOpened(core: Hypercore): void
   /** A core open and unused for this long (ms) is closed. */
   readonly idleTime: number
+  /** ERR_BLOCKED when the feed with this key is blocked in the store (local writes refuse). */
+  checkNotBlocked(key: Buffer): void
 }
 
 /** The feed's open core and its seq index (present only while the core is open). */
@@ -116,6 +118,10 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     return this.open_ ? this.open_.index.blocks : this.state.blocks
   }
 
+  get start(): number {
+    return 0
+  }
+
   get reservedLength(): number {
     return Math.max(this.reservedEnd, this.length)
   }
@@ -183,6 +189,24 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       signedLength,
       treeHash: await treeHashAt(core, signedLength),
     }
+  }
+
+  /**
+   * The offer of the blocks holding entries `[0, entries)` only (a prefix is all a peer may have of
+   * it); the signed length and tree hash stay the core's, which the peer verifies against.
+   */
+  async offerUpTo(entries: number): Promise<FeedOffer> {
+    return this.using(async (open) => {
+      const core = open.core
+      const blocks = await open.index.blocksFor(Math.min(entries, open.index.length))
+      const signedLength = core.length
+      return {
+        key: this.key,
+        length: Math.min(blocks, core.contiguousLength, signedLength),
+        signedLength,
+        treeHash: await treeHashAt(core, signedLength),
+      }
+    })
   }
 
   /** The index record this feed would be stored with now (closed: its state as it is). */
@@ -288,6 +312,26 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     })
   }
 
+  /**
+   * Frees every stored block of the feed (a blocked feed's `drop`): its length is 0 afterwards, and
+   * the index record says so once the core closes.
+   */
+  async dropBlocks(): Promise<void> {
+    const lease = await this.lease(true)
+    try {
+      const core = lease.core
+      try {
+        if (core.length > 0) await core.clear(0, core.length)
+      } catch (err) {
+        throw coreError(err)
+      }
+      this.open_?.index.reset()
+      this.state = { ...this.state, blocks: 0, length: 0 }
+    } finally {
+      lease.release()
+    }
+  }
+
   refuseAppends(err: KappaError | null): void {
     this.refusal = err
   }
@@ -336,6 +380,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     const entries = values.map((v) => encodeValue(this.codec, v))
     this.checkOpen()
     if (this.name === undefined) throw KappaError.invalid('feed is not writable (not one of our writers)')
+    this.host.checkNotBlocked(this.key)
     if (this.refusal) throw this.refusal
     // The reserved seqs come next: an append would take them.
     if (this.reservedEnd > this.length) {
@@ -352,6 +397,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       throw KappaError.invalid('values must be a non-empty array')
     const entries = values.map((v) => encodeValue(this.codec, v))
     this.checkOpen()
+    this.host.checkNotBlocked(this.key)
     if (this.refusal) throw this.refusal
     // One at a time, in seq order: each lands exactly where it was reserved, or fails whole.
     if (seq !== this.length || this.appendingEnd !== 0 || !this.batcher.idle) {

@@ -1,6 +1,6 @@
 export type * from './types.js'
 export { Multifeed, multifeed, DEFAULT_WRITER_NAME } from './multifeed.js'
-export type { MultifeedOptions, WriterOptions } from './multifeed.js'
+export type { GateOptions, MultifeedOptions, WriterOptions } from './multifeed.js'
 export { OPEN_DATABASE_KEY } from './database-key.js'
 export { MAX_ENTRY_BYTES, MAX_VALUE_DEPTH } from './limits.js'
 export { MIN_FREE_BYTES } from '../util/storage-fault.js'

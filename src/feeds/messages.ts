@@ -183,15 +183,66 @@ export function encodeFeedRecord(record: FeedRecord): Buffer {
 }
 
 export function decodeFeedRecord(bytes: Uint8Array): FeedRecord {
+  return decodeStored(feedRecord, bytes, 'feed record')
+}
+
+/** A stored record, whole: anything else (trailing bytes, a short or invalid one) is ERR_STORAGE. */
+function decodeStored<R>(encoding: { decode(state: State): R }, bytes: Uint8Array, what: string): R {
   try {
     const state = c.state(0, bytes.byteLength, bytes)
-    const record = feedRecord.decode(state)
-    if (state.start !== state.end) throw new KappaError('ERR_STORAGE', 'trailing bytes in a feed record')
+    const record = encoding.decode(state)
+    if (state.start !== state.end) throw new KappaError('ERR_STORAGE', `trailing bytes in a ${what}`)
     return record
   } catch (err) {
     if (err instanceof KappaError) throw err
-    throw new KappaError('ERR_STORAGE', 'invalid feed record', { cause: err })
+    throw new KappaError('ERR_STORAGE', `invalid ${what}`, { cause: err })
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Block record: a feed this store blocked (never replicated; user data `blocked/<hex key>` of the
+// feed index core, beside the feed records; unblocking deletes it):
+//   version: uint8 (= BLOCK_RECORD_VERSION)
+//   key:     fixed32  the blocked feed's public key (the same as in the user data key)
+//   flags:   uint8    bit 0: the feed's stored blocks were dropped
+// ---------------------------------------------------------------------------------------------
+
+export const BLOCK_RECORD_VERSION = 1
+
+export interface BlockRecord {
+  key: Buffer
+  /** `block(key, { drop: true })`: the feed's stored blocks were freed. */
+  drop: boolean
+}
+
+const blockRecord = {
+  preencode(state: State, m: BlockRecord) {
+    c.uint8.preencode(state, BLOCK_RECORD_VERSION)
+    c.fixed32.preencode(state, m.key)
+    c.uint8.preencode(state, 0)
+  },
+  encode(state: State, m: BlockRecord) {
+    c.uint8.encode(state, BLOCK_RECORD_VERSION)
+    c.fixed32.encode(state, m.key)
+    c.uint8.encode(state, m.drop ? 1 : 0)
+  },
+  decode(state: State): BlockRecord {
+    const version = c.uint8.decode(state)
+    if (version !== BLOCK_RECORD_VERSION) {
+      throw new KappaError('ERR_STORAGE', `unknown block record version ${version}`)
+    }
+    const key = Buffer.from(c.fixed32.decode(state))
+    const flags = c.uint8.decode(state)
+    return { key, drop: (flags & 1) !== 0 }
+  },
+}
+
+export function encodeBlockRecord(record: BlockRecord): Buffer {
+  return Buffer.from(c.encode(blockRecord, record))
+}
+
+export function decodeBlockRecord(bytes: Uint8Array): BlockRecord {
+  return decodeStored(blockRecord, bytes, 'block record')
 }
 
 // ---------------------------------------------------------------------------------------------

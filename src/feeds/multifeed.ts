@@ -14,7 +14,7 @@ import { withCallback, type Callback } from '../util/callback.js'
 import { namespaceOf, toDatabaseKey, toFeedKey } from './database-key.js'
 import { HypercoreFeed, type FeedHost } from './feed.js'
 import { FeedList } from './feed-list.js'
-import { emptyFeedState, type FeedState } from './messages.js'
+import { emptyFeedState, type BlockRecord, type FeedState } from './messages.js'
 import {
   closeStore,
   createStore,
@@ -24,16 +24,22 @@ import {
   type StoreHandle,
 } from './open-store.js'
 import { Replicator } from './replication/replicator.js'
+import type { ReplicationSession } from './replication/session.js'
 import type {
+  BlockOptions,
   Codec,
   CorestoreLike,
   Feed,
+  FeedGate,
+  FeedKey,
   KeyPair,
   MultifeedEvents,
   ReplicateOptions,
+  ReplicationPolicy,
   ReplicationStream,
   ValueEncoding,
 } from './types.js'
+import type { Inclusion } from '../membership/types.js'
 import { guardForks } from './replication/trees.js'
 import { toCodec } from './value-encoding.js'
 
@@ -50,6 +56,19 @@ export interface MultifeedOptions {
   maxFeeds?: number
   /** A feed's core that nothing has used for this long (ms, default 2,000) is closed. */
   coreIdleTime?: number
+  /**
+   * Defaults of `replicate`'s `share` and `accept` hooks, used by every replication that gives
+   * none (`join()` included).
+   */
+  policy?: ReplicationPolicy
+}
+
+/** `setGate(gate, opts)`. */
+export interface GateOptions {
+  /** Replications send their first offers once this settles. */
+  ready?: Promise<unknown>
+  /** Awaited by a non-live replication before it takes again the offers its gate refused. */
+  settle?: () => Promise<void>
 }
 
 export interface WriterOptions {
@@ -73,6 +92,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   readonly key: Buffer
   /** The most feeds this store holds. */
   readonly maxFeeds: number
+  /** The `share` / `accept` defaults of every replication (`opts.policy`). */
+  readonly policy: Readonly<ReplicationPolicy>
   private readonly codec: Codec<T>
   private readonly store: StoreHandle
   private readonly list: FeedList
@@ -89,6 +110,18 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** Multifeeds sharing this one's Corestore (`sibling`): closed before it. */
   private readonly siblings: Multifeed<unknown>[] = []
   private readonly feedHost: FeedHost
+  /** Blocked feeds by hex key (loaded at open; `block`/`unblock`). */
+  private readonly blockedKeys = new Map<string, BlockRecord>()
+  /** Block changes run one at a time, in call order. */
+  private blocking: Promise<unknown> = Promise.resolve()
+  /** Why `block(key, { drop: true })` is refused here (`refuseDrop`), or null: drop is allowed. */
+  private dropRefusal: string | null = null
+  /** The layer above's answer of how much of each feed is taken and served (`setGate`). */
+  private gate: FeedGate | null = null
+  private gateReady: Promise<void> = Promise.resolve()
+  private gateSettle: (() => Promise<void>) | null = null
+  /** Feeds by hex discovery key, built when a peer first asks for a core by it. */
+  private byDiscoveryKey: Map<string, HypercoreFeed<T>> | null = null
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private _closed = false
@@ -109,6 +142,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     }
     this.key = toDatabaseKey(opts.encryptionKey ?? opts.key)
     this.maxFeeds = checkMaxFeeds(opts.maxFeeds)
+    this.policy = checkPolicy(opts.policy)
     this.codec = toCodec<T>(opts.valueEncoding)
     this.store = createStore(storage as string | Corestore, namespaceOf(this.key))
     this.list = new FeedList(this.store.ns)
@@ -119,10 +153,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       openCore: (key, writable) =>
         this.store.ns.get(writable ? { key } : { key, inflightRange: REMOTE_INFLIGHT_RANGE }),
       persist: (ordinal, record) => this.list.put(ordinal, record),
-      coreOpened: (core) => {
-        this.guard(core)
-        this.replicator.coreOpened(core)
-      },
+      coreOpened: (core) => this.coreOpened(core),
+      checkNotBlocked: (key) => this.checkNotBlocked(key),
     }
   }
 
@@ -170,11 +202,140 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   }
 
   /**
+   * Blocks the feed with this key (Buffer or hex) in this store, persisted locally and never
+   * replicated: it is not downloaded further, not served and not offered to any peer (live streams
+   * included), and stays in `feeds()`. A key never seen may be blocked in advance. `opts.drop`
+   * also frees its stored blocks. Resolves once the block is stored; `'block'` fires then (not for
+   * a key already blocked). One of this store's own writers: ERR_INVALID_ARGUMENT.
+   */
+  block(key: Buffer | string, opts?: BlockOptions | Callback<void>, cb?: Callback<void>): Promise<void> {
+    if (typeof opts === 'function') return this.block(key, undefined, opts)
+    try {
+      const feedKey = toFeedKey(key)
+      const drop = checkBlockOptions(opts)
+      if (drop && this.dropRefusal !== null) throw KappaError.invalid(this.dropRefusal)
+      return withCallback(
+        this.serialBlock(() => this.blockNow(feedKey, drop)),
+        cb,
+      )
+    } catch (err) {
+      return withCallback(Promise.reject(err as Error), cb)
+    }
+  }
+
+  /** Lifts a block: the feed replicates again (`'unblock'` fires; a key not blocked: nothing changes). */
+  unblock(key: Buffer | string, cb?: Callback<void>): Promise<void> {
+    try {
+      const feedKey = toFeedKey(key)
+      return withCallback(
+        this.serialBlock(() => this.unblockNow(feedKey)),
+        cb,
+      )
+    } catch (err) {
+      return withCallback(Promise.reject(err as Error), cb)
+    }
+  }
+
+  /** The blocked feeds' hex keys, sorted. */
+  blocked(cb?: Callback<FeedKey[]>): Promise<FeedKey[]> {
+    return withCallback(
+      this.serialBlock(async () => [...this.blockedKeys.keys()].sort() as FeedKey[]),
+      cb,
+    )
+  }
+
+  /** Whether the feed with this key is blocked (synchronous; false before the store is open). */
+  isBlocked(key: Buffer | string): boolean {
+    // The replicator asks with hex ids of feeds it holds: no conversion for those.
+    if (typeof key === 'string' && this.byId.has(key)) return this.blockedKeys.has(key)
+    return this.blockedKeys.has(toFeedKey(key).toString('hex'))
+  }
+
+  /**
+   * From now on `block(key, { drop: true })` rejects with ERR_INVALID_ARGUMENT and `reason` as its
+   * message: for an upper layer that needs every stored block (a hyperlog's nodes resolve as links).
+   */
+  refuseDrop(reason: string): void {
+    if (typeof reason !== 'string' || reason.length === 0) {
+      throw KappaError.invalid('reason must be a non-empty string')
+    }
+    this.dropRefusal = reason
+  }
+
+  /**
+   * Sets the gate (null: none), the layer above's rule of how much of each feed this store takes
+   * and serves: `none` (never accepted, offered or served), a `prefix` of entries (downloaded and
+   * offered only below it), or `all`. Open connections follow it once `gateChanged()` is called.
+   * `opts.ready`: replications send their first offers only once it settles (the gate knows its
+   * answers then). `opts.settle`: a non-live replication that refused offers awaits it once it has
+   * downloaded what it took, then takes those the gate now allows (what it downloaded may have
+   * changed the answers), until none is new.
+   */
+  setGate(gate: FeedGate | null, opts: GateOptions = {}): void {
+    if (gate !== null && typeof gate !== 'function')
+      throw KappaError.invalid('gate must be a function or null')
+    if (opts === null || typeof opts !== 'object') throw KappaError.invalid('gate opts must be an object')
+    const { ready, settle } = opts
+    if (ready !== undefined && !(ready instanceof Promise))
+      throw KappaError.invalid('ready must be a Promise')
+    if (settle !== undefined && typeof settle !== 'function')
+      throw KappaError.invalid('settle must be a function')
+    this.gate = gate
+    this.gateReady = ready ? ready.then(noop, noop) : Promise.resolve()
+    this.gateSettle = settle ?? null
+    this.gateChanged()
+  }
+
+  /**
+   * The gate's answers may have changed: every connection asks again, stops downloading and
+   * serving what it no longer may, and offers and takes what it now may.
+   */
+  gateChanged(): void {
+    this.replicator.policyChanged(null)
+  }
+
+  /** The gate's answer for the feed with this hex key (`all` without a gate; a throwing gate: `none`). */
+  inclusion(id: string): Inclusion {
+    if (this.gate === null) return INCLUDE_ALL
+    try {
+      const answer = this.gate(id as FeedKey)
+      if (answer && (answer.state === 'all' || answer.state === 'none')) return answer
+      if (answer && answer.state === 'prefix' && Number.isSafeInteger(answer.length) && answer.length >= 0) {
+        return answer
+      }
+    } catch {
+      // a gate that throws takes nothing
+    }
+    return INCLUDE_NONE
+  }
+
+  /**
    * A replication stream to pipe to the other side's. `isInitiator`: true/false for the Noise
    * roles, omitted to negotiate them, or an existing Duplex (e.g. a socket) to run over.
    */
   replicate(isInitiator?: boolean | Duplex, opts: ReplicateOptions = {}): ReplicationStream {
-    return this.replicator.replicate(isInitiator, opts)
+    const alongside = opts !== null && typeof opts === 'object' ? opts.alongside : undefined
+    if (alongside !== undefined) {
+      if (!Array.isArray(alongside))
+        throw KappaError.invalid('alongside must be an array of sibling Multifeeds')
+      for (const sibling of alongside) {
+        if (!this.siblings.includes(sibling as Multifeed<unknown>)) {
+          throw KappaError.invalid('alongside takes only Multifeeds made with this one’s sibling()')
+        }
+      }
+    }
+    const stream = this.replicator.replicate(isInitiator, opts)
+    const primary = this.replicator.sessionOf(stream)
+    if (primary) {
+      for (const sibling of (alongside ?? []) as Multifeed<unknown>[])
+        sibling.replicateAlongside(primary, opts)
+    }
+    return stream
+  }
+
+  /** @internal A secondary session of this Multifeed on `primary`'s connection (`alongside`). */
+  replicateAlongside(primary: ReplicationSession<unknown>, opts: ReplicateOptions): void {
+    this.replicator.secondary(primary, opts)
   }
 
   /**
@@ -222,8 +383,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       await core.close().catch(() => undefined)
       throw this.closing ? KappaError.closed('multifeed') : storeError(err)
     }
-    this.guard(core)
-    this.replicator.coreOpened(core)
+    this.coreOpened(core)
     return core
   }
 
@@ -270,6 +430,25 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     return this.byId.get(id)
   }
 
+  /** @internal Settles once the gate knows its answers (`setGate`'s `ready`). */
+  whenGateReady(): Promise<void> {
+    return this.gateReady
+  }
+
+  /** @internal `setGate`'s `settle`, or nothing to wait for. */
+  async settleGate(): Promise<void> {
+    if (this.gateSettle) await this.gateSettle()
+  }
+
+  /** @internal The feed whose core has this discovery key, for the replicator. */
+  feedByDiscoveryKey(discoveryKey: Buffer): HypercoreFeed<T> | undefined {
+    if (this.byDiscoveryKey === null) {
+      this.byDiscoveryKey = new Map()
+      for (const feed of this.ordered) this.byDiscoveryKey.set(feed.discoveryKey.toString('hex'), feed)
+    }
+    return this.byDiscoveryKey.get(discoveryKey.toString('hex'))
+  }
+
   /** @internal */
   allFeeds(): readonly HypercoreFeed<T>[] {
     return this.ordered
@@ -279,7 +458,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   private async openNow(): Promise<void> {
     await readyStore(this.store)
-    const records = await this.list.load()
+    const { feeds: records, blocked } = await this.list.load()
+    for (const record of blocked) this.blockedKeys.set(record.key.toString('hex'), record)
     const feeds = records.map((record) => {
       const feed = this.makeFeed(record.key, record.name ?? undefined, record.state, record.ordinal)
       return { feed, open: record.open }
@@ -295,6 +475,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   private async openWriter(name: string, keyPair: KeyPair | undefined): Promise<Feed<T>> {
     await this.open()
+    if (keyPair) this.checkNotBlocked(keyPair.publicKey)
     const existing = this.byName.get(name)
     if (existing) return existing
     const create = async (): Promise<HypercoreFeed<T>> => {
@@ -305,6 +486,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       let state: FeedState
       try {
         await core.ready()
+        this.checkNotBlocked(core.key)
         // The key pair of a feed we already have: hand that one out.
         const known = this.byId.get(core.key.toString('hex'))
         if (known) return known
@@ -324,6 +506,53 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     // A new feed takes room; the key pair of one we hold does not.
     const isNew = !keyPair || !this.byId.has(keyPair.publicKey.toString('hex'))
     return this.once_(`name:${name}`, () => (isNew ? this.reserving(create) : create()))
+  }
+
+  /** Runs `change` after every earlier block change (one failing does not stop the next). */
+  private serialBlock<R>(change: () => Promise<R>): Promise<R> {
+    const run = this.blocking.then(async () => {
+      await this.open()
+      return change()
+    })
+    this.blocking = run.catch(() => undefined)
+    return run
+  }
+
+  private async blockNow(key: Buffer, drop: boolean): Promise<void> {
+    const id = key.toString('hex')
+    const feed = this.byId.get(id)
+    if (feed?.name !== undefined) throw KappaError.invalid(`feed ${id} is one of this store's writers`)
+    const known = this.blockedKeys.get(id)
+    if (known && (known.drop || !drop)) return
+    const record: BlockRecord = { key, drop }
+    try {
+      await this.list.putBlocked(record)
+    } catch (err) {
+      throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+    }
+    this.blockedKeys.set(id, record)
+    this.replicator.policyChanged(feed ?? null)
+    if (!known) this.emit('block', id as FeedKey)
+    if (drop && feed) await feed.dropBlocks()
+  }
+
+  private async unblockNow(key: Buffer): Promise<void> {
+    const id = key.toString('hex')
+    if (!this.blockedKeys.has(id)) return
+    try {
+      await this.list.deleteBlocked(key)
+    } catch (err) {
+      throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+    }
+    this.blockedKeys.delete(id)
+    this.replicator.policyChanged(this.byId.get(id) ?? null)
+    this.emit('unblock', id as FeedKey)
+  }
+
+  private checkNotBlocked(key: Buffer): void {
+    const id = key.toString('hex')
+    if (this.blockedKeys.has(id))
+      throw new KappaError('ERR_BLOCKED', `feed ${id} is blocked in this store`, { feed: id })
   }
 
   /** Runs `create` once per `tag` at a time; concurrent callers share its result. */
@@ -388,6 +617,12 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     }
   }
 
+  /** A session on a feed's or a candidate's core opened: forks guarded, moves counted, channels gated. */
+  private coreOpened(core: Hypercore): void {
+    this.guard(core)
+    this.replicator.coreOpened(core)
+  }
+
   /** Forks met on `core` are reported here (and to the session whose peer proved one). */
   private guard(core: Hypercore): void {
     const id = core.key.toString('hex')
@@ -407,6 +642,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     }
     this.ordered.push(feed)
     this.byId.set(feed.id, feed)
+    this.byDiscoveryKey?.set(feed.discoveryKey.toString('hex'), feed)
     if (feed.name !== undefined) this.byName.set(feed.name, feed)
     this.replicator.feedAdded(feed)
     // Live sessions offer what a feed gained (a feed is offered once it holds a block).
@@ -458,6 +694,31 @@ function checkWriterOptions(opts: WriterOptions | undefined): KeyPair | undefine
     throw KappaError.invalid('keyPair must be { publicKey: 32 bytes, secretKey: 64 bytes }')
   }
   return { publicKey: Buffer.from(keyPair.publicKey), secretKey: Buffer.from(keyPair.secretKey) }
+}
+
+function noop(): void {}
+
+const INCLUDE_ALL: Inclusion = { state: 'all' }
+const INCLUDE_NONE: Inclusion = { state: 'none' }
+
+function checkPolicy(policy: ReplicationPolicy | undefined): Readonly<ReplicationPolicy> {
+  if (policy === undefined) return {}
+  if (policy === null || typeof policy !== 'object') throw KappaError.invalid('policy must be an object')
+  const { share, accept } = policy
+  if (share !== undefined && typeof share !== 'function')
+    throw KappaError.invalid('policy.share must be a function')
+  if (accept !== undefined && typeof accept !== 'function') {
+    throw KappaError.invalid('policy.accept must be a function')
+  }
+  return Object.freeze({ share, accept })
+}
+
+function checkBlockOptions(opts: BlockOptions | undefined): boolean {
+  if (opts === undefined) return false
+  if (opts === null || typeof opts !== 'object') throw KappaError.invalid('block opts must be an object')
+  if (opts.drop !== undefined && typeof opts.drop !== 'boolean')
+    throw KappaError.invalid('drop must be a boolean')
+  return opts.drop === true
 }
 
 function checkIdleTime(idleTime: unknown): number {

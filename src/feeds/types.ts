@@ -4,6 +4,7 @@
  */
 import type { EventEmitter } from 'node:events'
 import type { KappaError } from '../errors.js'
+import type { Inclusion } from '../membership/types.js'
 import type { Duplex, Readable } from 'node:stream'
 
 declare const feedKeyBrand: unique symbol
@@ -43,6 +44,11 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   readonly writable: boolean
   /** Local name when this is one of our writers, else undefined. */
   readonly name: string | undefined
+  /**
+   * The first entry seq this store holds of the feed: 0, unless the feed was accepted sparse
+   * (`accept` answered `{ start }`), when entries below it are never downloaded. Persisted.
+   */
+  readonly start: number
   /**
    * Append one value, or an array as one atomic append. Resolves with the seq of the first.
    * Rejects (`ERR_INVALID_ARGUMENT`) while seqs are reserved: those come first.
@@ -96,10 +102,72 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
 export interface MultifeedEvents<T = unknown> {
   /** Every feed added: created, loaded from storage, or learned from a peer. */
   feed: [feed: Feed<T>, name: string | undefined]
+  /** `block(key)` took effect: the feed (hex key) is blocked, persisted. */
+  block: [key: FeedKey]
+  /** `unblock(key)` took effect: the feed (hex key) replicates again. */
+  unblock: [key: FeedKey]
   error: [err: Error]
 }
 
+/** `block(key, opts)`. */
+export interface BlockOptions {
+  /**
+   * Also free the feed's stored blocks (Hypercore `clear`): its entries are gone from this store
+   * (`length` 0) until it is unblocked and downloaded again. Refused (`ERR_INVALID_ARGUMENT`) by a
+   * Multifeed whose upper layer needs every stored block (`refuseDrop`).
+   */
+  drop?: boolean
+}
+
 export type ReplicationMode = 'sync' | 'push' | 'pull'
+
+/** The feed `share` is asked about. */
+export interface SharedFeed {
+  key: FeedKey
+  /** Entries held here. */
+  length: number
+  /** Our local writer name, when it is one of our writers. */
+  name?: string
+}
+
+/** The peer's offer `accept` is asked about. */
+export interface FeedOfferInfo {
+  key: FeedKey
+  /** Blocks the peer says it holds (a claim: downloads stop at what its writer signed). */
+  length: number
+}
+
+/** The other side of a replication, as the hooks see it. */
+export interface ReplicationPeer {
+  /**
+   * The Noise public key of the connection (a Hyperswarm connection's, or any stream handed to
+   * `replicate` that has a `remotePublicKey`); null over a plain pipe or socket.
+   */
+  remotePublicKey: Buffer | null
+}
+
+/** Offer and serve `feed` to `peer`? Synchronous; throwing counts as false. */
+export type ShareHook = (feed: SharedFeed, peer: ReplicationPeer) => boolean
+
+/**
+ * Take the offered feed from `peer`? `true`, `false`, or `{ start }`: only the entries from `start`
+ * on (a sparse feed; `{ start: 0 }` is `true`).
+ */
+export type AcceptAnswer = boolean | { start: number }
+export type AcceptHook = (offer: FeedOfferInfo, peer: ReplicationPeer) => AcceptAnswer
+
+/** `share` and `accept` together: a Multifeed's `policy` option, the defaults of every replicate. */
+export interface ReplicationPolicy {
+  share?: ShareHook
+  accept?: AcceptHook
+}
+
+/**
+ * How much of a feed this store takes and serves, for the layer above (membership): `all`, the
+ * entries below a `prefix` length, or `none`. Asked for every feed a connection offers, serves or
+ * takes; `gateChanged()` makes every connection ask again.
+ */
+export type FeedGate = (key: FeedKey) => Inclusion
 
 export interface ReplicateOptions {
   /** Keep the stream open and exchange new feeds and entries as they come (default false). */
@@ -123,6 +191,20 @@ export interface ReplicateOptions {
    * stream emits `'caught-up'`. Upper layers use it to finish indexing what arrived.
    */
   beforeCaughtUp?: () => Promise<void>
+  /**
+   * Offer and serve this feed to this peer? Default: the store's `policy.share`, else yes. A feed not
+   * shared with a peer is also not downloaded from it: one Hypercore channel carries both ways.
+   */
+  share?: ShareHook
+  /** Take this feed from this peer? Default: the store's `policy.accept`, else yes. */
+  accept?: AcceptHook
+  /**
+   * Other Multifeeds of this one's Corestore (made with `sibling()`), replicated on the same
+   * connection, each on a channel of its own under its own key, with its own gate and policy (these
+   * hooks are this Multifeed's only). A non-live replication ends once every one of them is done; a
+   * peer that has no such Multifeed simply has nothing to exchange on it.
+   */
+  alongside?: ReplicationSibling[]
   /** Give up a non-live replication that makes no progress for this long (ms). */
   timeout?: number
   /**
@@ -131,6 +213,12 @@ export interface ReplicateOptions {
    * their own liveTimeout (every 5 s at most).
    */
   liveTimeout?: number
+}
+
+/** A Multifeed given as `alongside` (its `sibling()`s): its members for that are internal. */
+export interface ReplicationSibling {
+  readonly key: Buffer
+  readonly maxFeeds: number
 }
 
 /** The events a replication stream adds to a Duplex's own. */

@@ -28,6 +28,12 @@ export interface CreateIndexOptions<T = unknown> {
   /** Most nodes per `map` call (default 100). */
   maxBatch?: number
   map(nodes: HyperlogNode<T>[], staged: StagedWrites): Promise<void> | void
+  /**
+   * The index is built again from the first change (nodes it indexed were hidden, or hidden
+   * ones came back: a writer was removed or blocked, or unblocked): the log has cleared `db`;
+   * forget what you keep in memory of it. Called before the first `map` of the new build.
+   */
+  reset?(): Promise<void> | void
 }
 
 export interface ChangeIndex {
@@ -52,6 +58,11 @@ export interface ChangeIndexSource extends ChangeSource {
   caughtUp(): boolean
   /** The root database of the DAG's batches: an index whose db lives there can be in-line. */
   readonly root: LevelDb
+  /**
+   * Goes up each time which nodes are hidden changes: an index built at another generation is
+   * built again from the first change.
+   */
+  readonly generation: number
   /** Runs `fn` holding the DAG lock (no DAG batch in flight). */
   exclusive<R>(fn: () => R): Promise<R>
   attach(index: InlineIndex): void
@@ -85,6 +96,9 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
   readonly #unsubscribe: () => void
   /** The index's db lives in the DAG's root database: it attaches once caught up. */
   readonly #canInline: boolean
+  readonly #reset: CreateIndexOptions<T>['reset']
+  /** The DAG's generation the index's stored state was built at (see ChangeIndexSource). */
+  #generation = 0
   #running: Promise<void> | null = null
   #failure: Error | null = null
   #closed = false
@@ -103,6 +117,7 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
     this.#name = opts.name ?? 'default'
     this.#maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH
     this.#map = opts.map
+    this.#reset = opts.reset
     const parent = (opts.db as { parent?: LevelDb }).parent
     this.#root = (opts.db as { db?: LevelDb }).db ?? opts.db
     this.#positions = (parent ?? opts.db).sublevel(POSITIONS, {
@@ -117,7 +132,8 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
 
   ready(cb?: Callback<void>): Promise<void> {
     // In-line and the DAG caught up: every visible node is indexed, nothing to wait for.
-    const caughtUp = this.inline && !this.#closed && !this.#failure && this.#source.caughtUp()
+    const caughtUp =
+      this.inline && !this.#closed && !this.#failure && this.#current() && this.#source.caughtUp()
     return withCallback(caughtUp ? Promise.resolve() : this.#readySlow(), cb)
   }
 
@@ -125,21 +141,21 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
   async stage(
     nodes: KnownNode[],
     proofs: readonly BatchProof[],
+    through: number,
   ): Promise<{ ops: LevelOperation[]; done: () => void }> {
     let mapped: { ops: LevelOperation[]; afterCommit: (() => void)[] }
     try {
-      mapped = await this.#mapBatch(nodes, proofs)
+      mapped = await this.#mapBatch(nodes, proofs, through)
     } catch {
       // The index failed (its waiters are told); the DAG batch goes on without it.
       this.inline = false
       this.#source.detach(this)
       return { ops: [], done: () => {} }
     }
-    const last = nodes[nodes.length - 1].record.change
     return {
       ops: mapped.ops,
       done: () => {
-        this.position = last
+        this.position = through
         this.#settle()
         for (const fn of mapped.afterCommit) fn()
       },
@@ -152,7 +168,7 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
     await this.#source.dagReady()
     const target = this.#source.changes
     if (this.#failure) throw this.#failed()
-    if (this.position >= target) return
+    if (this.position >= target && this.#current()) return
     await new Promise<void>((resolve, reject) => {
       this.#waiters.push({ target, resolve, reject })
       this.#wake()
@@ -161,6 +177,16 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
 
   close(cb?: Callback<void>): Promise<void> {
     return withCallback(this.#close(), cb)
+  }
+
+  /** The DAG dropped the index for a rebuild (which nodes are hidden changed): it wakes to build again. */
+  detached(): void {
+    this.inline = false
+  }
+
+  /** Whether the index was built at the DAG's current generation. */
+  #current(): boolean {
+    return this.#generation === this.#source.generation
   }
 
   async #close(): Promise<void> {
@@ -178,8 +204,16 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
   async #open(): Promise<void> {
     try {
       const stored = (await this.#positions.get(this.#name)) as string | undefined
-      this.position = stored === undefined ? 0 : Number(stored)
-      if (!Number.isSafeInteger(this.position) || this.position < 0) {
+      // `<change>` or `<change>/<generation>` (generation 0 is written without it).
+      const [change, generation = '0'] = (stored ?? '0').split('/')
+      this.position = Number(change)
+      this.#generation = Number(generation)
+      if (
+        !Number.isSafeInteger(this.position) ||
+        this.position < 0 ||
+        !Number.isSafeInteger(this.#generation) ||
+        this.#generation < 0
+      ) {
         throw new KappaError(
           'ERR_STORAGE',
           `index '${this.#name}': its stored position is not a change number`,
@@ -194,7 +228,7 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
 
   #wake(): void {
     if (this.#running || this.#closed || this.#failure || this.inline) return
-    if (this.position >= this.#source.changes && !this.#canInline) return
+    if (this.position >= this.#source.changes && !this.#canInline && this.#current()) return
     this.#running = this.#run().finally(() => {
       this.#running = null
       this.#wake()
@@ -204,7 +238,11 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
   async #run(): Promise<void> {
     try {
       await this.#opened
-      while (!this.#closed && this.position < this.#source.changes) {
+      for (;;) {
+        if (this.#closed) return
+        if (!this.#current()) await this.#rebuild()
+        else if (this.position >= this.#source.changes) break
+        const generation = this.#source.generation
         const nodes = await this.#source.readChanges({
           gt: this.position,
           lt: Infinity,
@@ -212,13 +250,13 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
           limit: this.#maxBatch,
         })
         if (nodes.length === 0) break
-        await this.#indexBatch(nodes)
+        await this.#indexBatch(nodes, generation)
         this.#settle()
       }
       // Caught up: attach, holding the DAG lock so no batch falls between the check and the attach.
       if (this.#canInline && !this.#closed) {
         await this.#source.exclusive(() => {
-          if (this.#closed || this.position < this.#source.changes) return
+          if (this.#closed || this.position < this.#source.changes || !this.#current()) return
           this.inline = true
           this.#source.attach(this)
         })
@@ -229,21 +267,45 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
     }
   }
 
-  async #indexBatch(nodes: KnownNode[]): Promise<void> {
+  /**
+   * Built again from the first change: the db cleared, the position 0 at the DAG's generation
+   * (a crash in between leaves the old generation stored: the next open builds again).
+   */
+  async #rebuild(): Promise<void> {
+    const generation = this.#source.generation
+    await this.#db.clear()
+    await this.#positions.put(this.#name, positionValue(0, generation))
+    this.position = 0
+    this.#generation = generation
+    if (this.#reset) await this.#reset()
+  }
+
+  /** Read at `generation`: committed with it (a later generation builds again). */
+  async #indexBatch(nodes: KnownNode[], generation: number): Promise<void> {
     const last = nodes[nodes.length - 1].record.change
-    const { ops, afterCommit } = await this.#mapBatch(nodes, NO_PROOFS)
+    const { ops, afterCommit } = await this.#mapBatch(
+      nodes.filter((n) => !n.hidden),
+      NO_PROOFS,
+      last,
+      generation,
+    )
     await writeBatch(this.#root, ops)
     this.position = last
+    this.#generation = generation
     for (const fn of afterCommit) fn()
   }
 
-  /** Runs `map` over the nodes: its staged writes plus the new position, and its after-commit calls. */
+  /**
+   * Runs `map` over the nodes (none: only the position moves): its staged writes plus the new
+   * position `through`, and its after-commit calls.
+   */
   async #mapBatch(
     nodes: KnownNode[],
     proofs: readonly BatchProof[],
+    through: number,
+    generation = this.#source.generation,
   ): Promise<{ ops: LevelOperation[]; afterCommit: (() => void)[] }> {
     const batch = new ViewBatch()
-    const last = nodes[nodes.length - 1].record.change
     const staged = new StagedWrites(
       this.#db,
       batch,
@@ -251,10 +313,11 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
       nodes.map((n) => n.record.entry.value),
     )
     try {
-      await this.#map(
-        nodes.map((n) => this.#toNode(n)),
-        staged,
-      )
+      if (nodes.length > 0)
+        await this.#map(
+          nodes.map((n) => this.#toNode(n)),
+          staged,
+        )
     } catch (err) {
       this.#fail(err)
       throw this.#failed()
@@ -268,7 +331,7 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
     ops.push({
       type: 'put',
       key: this.#name,
-      value: String(last),
+      value: positionValue(through, generation),
       sublevel: this.#positions,
     } as LevelOperation)
     return { ops, afterCommit: staged.committed }
@@ -277,7 +340,7 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
   #settle(): void {
     const waiting: ReadyWaiter[] = []
     for (const w of this.#waiters) {
-      if (this.position >= w.target) w.resolve()
+      if (this.position >= w.target && this.#current()) w.resolve()
       else waiting.push(w)
     }
     this.#waiters = waiting
@@ -298,4 +361,9 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
       cause,
     })
   }
+}
+
+/** The stored position: the last change indexed, and the DAG generation when not 0. */
+function positionValue(change: number, generation: number): string {
+  return generation === 0 ? String(change) : `${change}/${generation}`
 }

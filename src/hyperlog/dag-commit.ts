@@ -22,13 +22,17 @@ const NO_PROOFS: readonly BatchProof[] = []
 /** A change index kept in the DAG's own batches (it lives in the same root database). */
 export interface InlineIndex {
   /**
-   * Stages the index's writes for these newly visible nodes; `done` runs after the commit.
-   * `proofs`: those of the local batches committed with them that held (see BatchProof).
+   * Stages the index's writes for these newly visible nodes (perhaps none: the batch made only
+   * hidden ones resolvable), its position `through` (the batch's last change); `done` runs after
+   * the commit. `proofs`: those of the local batches committed with them that held (see BatchProof).
    */
   stage(
     nodes: KnownNode[],
     proofs: readonly BatchProof[],
+    through: number,
   ): Promise<{ ops: LevelOperation[]; done: () => void }>
+  /** The DAG dropped the index from its batches: what it indexed must be built again. */
+  detached(): void
 }
 
 /** One DAG batch, as its caller planned it. */
@@ -121,6 +125,19 @@ export class DagCommit {
   }
 
   /**
+   * Which nodes are hidden changed (committed by the caller, holding the lock): the heads are
+   * these now, and every in-line index is dropped from the batches, to be built again.
+   */
+  rebuilt(heads: Iterable<NodeHash>): void {
+    this.#heads.clear()
+    for (const hash of heads) this.#heads.add(hash)
+    const dropped = [...this.#inline]
+    this.#inline.clear()
+    for (const index of dropped) guarded(() => index.detached())
+    for (const listener of this.#listeners) guarded(listener)
+  }
+
+  /**
    * Commits `plan` (holding the DAG lock). Rejects with ERR_STORAGE when the storage refuses it
    * (the fault is noted: the next commit heals first) or with the engine's error; nothing of the
    * batch is then committed, and the caller puts its counters back.
@@ -132,9 +149,11 @@ export class DagCommit {
     // Stamped in place: a copy per op was a measurable share of a local write.
     for (const op of batch) (op as { sublevel?: unknown }).sublevel = data
     let inlineDone: (() => void) | null = null
-    if (this.#inline.size > 0 && outcome.visible.length > 0) {
+    if (this.#inline.size > 0 && outcome.changes > this.#changes) {
       const staged = await Promise.all(
-        [...this.#inline].map((index) => index.stage(outcome.visible, plan.proofs ?? NO_PROOFS)),
+        [...this.#inline].map((index) =>
+          index.stage(outcome.visible, plan.proofs ?? NO_PROOFS, outcome.changes),
+        ),
       )
       for (const s of staged) for (const op of s.ops) batch.push(op)
       inlineDone = () => {

@@ -49,13 +49,18 @@ export interface KnownNode {
   decoded?: { encoding: HyperlogValueEncoding; value: unknown }
   /** A node a local write added: that write's value encoding (its `'preadd'` went out already). */
   local?: HyperlogValueEncoding
+  /** Read from a change range: the node is hidden (its entry does not count), readers skip it. */
+  hidden?: true
 }
+
+/** Whether a node's entry is excluded (it resolves as a link, but is hidden). */
+export type IsHidden = (record: NodeRecord) => boolean
 
 /** What a batch did, applied to the in-memory state and announced once the batch is committed. */
 export interface BatchOutcome {
   /** Nodes first seen (not duplicates) and not rejected, in feed order: `'preadd'`. */
   arrived: KnownNode[]
-  /** Nodes that became visible, in change order: `'add'`. */
+  /** Nodes that became visible, in change order: `'add'`. Hidden ones resolve as links but are not here. */
   visible: KnownNode[]
   /** Entries that were already visible nodes: the existing node. */
   duplicates: KnownNode[]
@@ -158,7 +163,8 @@ export class DagIndexer {
     return { ops, count: waiting.count }
   }
 
-  async map(entries: DagEntry[]): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
+  /** `hidden`: which of the nodes made visible are hidden (their entries do not count). */
+  async map(entries: DagEntry[], hidden?: IsHidden): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
     const candidates = this.#decode(entries)
     const hashes = await this.#hashAll(candidates.map((c) => c.record))
     const batch: Candidate[] = candidates.map((c, i) => ({ hash: hashes[i], record: c.record }))
@@ -176,7 +182,7 @@ export class DagIndexer {
     const known = waitKeys.length > 0 ? waitingFound(batch, found, lookup.length) : undefined
     const malformed = new Set<number>()
     const verdicts = await this.#verifyAll(batch, committed, known?.waiting, malformed)
-    return this.#index(batch, committed, verdicts, undefined, malformed, known)
+    return this.#index(batch, committed, verdicts, undefined, malformed, known, hidden)
   }
 
   /**
@@ -226,6 +232,8 @@ export class DagIndexer {
     malformed?: Set<number>,
     /** What the batch's first read found of the waiting nodes (undefined: none waited). */
     known?: WaitingFound,
+    /** Nodes that resolve as links but are never shown: no head, not in `outcome.visible`. */
+    hidden?: IsHidden,
   ): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
     const ops: DagOp[] = []
     const outcome: BatchOutcome = {
@@ -246,6 +254,8 @@ export class DagIndexer {
       found: known,
     })
     let changes = this.changes
+    /** Every node this batch makes resolvable, hidden ones included, in change order. */
+    const ordered: NodeHash[] = []
 
     const show = (node: KnownNode) => {
       const { hash, record } = node
@@ -255,9 +265,12 @@ export class DagIndexer {
         key: nodeKey(hash),
         value: encodeNodeRecord(record.feed, record.seq, record.change, record.entryBytes),
       })
+      visibleNow.set(hash, node)
+      ordered.push(hash)
+      // A hidden node is as if never written, but for resolving links: no head, and its links keep theirs.
+      if (hidden?.(record)) return
       for (const link of record.entry.links) ops.push({ type: 'del', key: headKey(link) })
       ops.push({ type: 'put', key: headKey(hash), value: HEAD_MARK })
-      visibleNow.set(hash, node)
       outcome.visible.push(node)
     }
     // Visible, then every node waiting for it (and for nothing else), worklist order.
@@ -300,12 +313,8 @@ export class DagIndexer {
     }
 
     // The batch's changes are consecutive: one change run holds their hashes, in change order.
-    if (outcome.visible.length > 0) {
-      ops.push({
-        type: 'put',
-        key: changeKey(outcome.changes + 1),
-        value: encodeChangeRun(outcome.visible.map((node) => node.hash)),
-      })
+    if (ordered.length > 0) {
+      ops.push({ type: 'put', key: changeKey(outcome.changes + 1), value: encodeChangeRun(ordered) })
     }
     const countOp = waiting.countOp()
     if (countOp) ops.push(countOp)

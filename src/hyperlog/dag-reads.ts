@@ -3,7 +3,7 @@
  * visible nodes of a range of change numbers (through the change runs).
  */
 import type { LevelSublevel } from '../kappa/index.js'
-import type { KnownNode } from './dag-indexer.js'
+import type { IsHidden, KnownNode } from './dag-indexer.js'
 import {
   CHANGES_RANGE,
   changeKey,
@@ -20,10 +20,12 @@ export class DagReads {
   readonly #data: LevelSublevel
   /** The largest committed change number. */
   readonly #changes: () => number
+  readonly #hidden: IsHidden
 
-  constructor(data: LevelSublevel, changes: () => number) {
+  constructor(data: LevelSublevel, changes: () => number, hidden: IsHidden) {
     this.#data = data
     this.#changes = changes
+    this.#hidden = hidden
   }
 
   /** Raw committed values of these keys of the data sublevel, one round trip. */
@@ -38,9 +40,10 @@ export class DagReads {
   }
 
   /**
-   * The visible nodes with a change in (`gt`, `lt`), in change order (or reversed), at most
+   * The nodes with a change in (`gt`, `lt`), in change order (or reversed), at most
    * `limit`: the change runs overlapping the range — the one holding `gt + 1` starts at or before
-   * it — then one read of their records.
+   * it — then one read of their records. Hidden nodes are among them, marked `hidden` (readers
+   * skip them; they count towards `limit`, so a short answer still means the range is done).
    */
   async readChanges(range: {
     gt: number
@@ -78,7 +81,8 @@ export class DagReads {
     const nodes: KnownNode[] = []
     for (let i = 0; i < keys.length; i++) {
       const record = records[i]
-      if (record) nodes.push({ hash: keys[i], record })
+      if (!record) continue
+      nodes.push(this.#hidden(record) ? { hash: keys[i], record, hidden: true } : { hash: keys[i], record })
     }
     return nodes
   }

@@ -12,6 +12,11 @@
  * Local entries are indexed before they are appended (their seqs reserved on the writer's feed):
  * read back by kappa, the ones below the in-line marker only move the position and delete the
  * outbox records they pass.
+ *
+ * The view takes excluded entries too (kappa's `withExcluded`): their nodes resolve as links but
+ * are hidden — per feed, the nodes from a seq on (`x!`), as kappa's `counted` said when the DAG
+ * last looked. When that changes below what was indexed (`recount`), the heads are computed again
+ * and the change indexes built again (a new generation).
  */
 import type { FreeSpace } from '../util/storage-fault.js'
 import { toError } from '../util/errors.js'
@@ -35,15 +40,21 @@ import { DagStorage, isStorageFault } from './dag-storage.js'
 import type { NodeHasher } from './hash.js'
 import {
   CHANGES_RANGE,
+  GENERATION_KEY,
   HEADS_RANGE,
+  HIDDEN_RANGE,
   INLINE_KEY,
+  NODES_RANGE,
   PENDING_RANGE,
   WAITING_COUNT_KEY,
   decodeChangeRun,
+  decodeNodeRecord,
   decodeUintRecord,
   encodeUintRecord,
   fromLexHex,
   hashOfHeadKey,
+  headKey,
+  hiddenKey,
   type NodeRecord,
 } from './messages.js'
 import { Outbox, type DroppedEntry } from './outbox.js'
@@ -67,6 +78,8 @@ export interface DagViewOptions {
   localFeed: () => FeedKey | null
   /** Every feed of the kappa (for `caughtUp`). */
   feeds: () => readonly Pick<Feed, 'id' | 'length' | 'upToDate'>[]
+  /** How many entries of a feed count (kappa's `counted`): the nodes of the rest are hidden. */
+  counted: (feed: FeedKey) => number
   /** After each commit, synchronously, before the batch's callers resume. */
   onCommit: (outcome: BatchOutcome) => void
   onOutboxError: (err: Error) => void
@@ -98,6 +111,10 @@ export class DagView implements ChangeSource {
   #positions = new Map<FeedKey, number>()
   /** Local entries with a smaller seq were indexed in-line. */
   #inlineLength = 0
+  /** Per feed with hidden nodes: the seq they start at (committed, `x!`). */
+  #hiddenFrom = new Map<FeedKey, number>()
+  /** One more each time which nodes are hidden changes (committed, `X`). */
+  #generation = 0
   /** The entries kappa mapped, committed by the `storeState` that follows. */
   #mapped: Entry<unknown>[] | null = null
   /** Wakes a view batch waiting to retry its commit (the log is closing, or the storage took writes). */
@@ -135,7 +152,11 @@ export class DagView implements ChangeSource {
       onCommit: opts.onCommit,
       onFailure: (err) => this.fail(err),
     })
-    this.reads = new DagReads(this.#data, () => this.commits.changes)
+    this.reads = new DagReads(
+      this.#data,
+      () => this.commits.changes,
+      (record) => this.isHidden(record),
+    )
     this.indexer = new DagIndexer({
       read: (keys) => this.reads.readMany(keys),
       range: (range) => this.#data.iterator(range).all() as Promise<[string, Buffer][]>,
@@ -147,6 +168,12 @@ export class DagView implements ChangeSource {
     })
     this.view = {
       maxBatch: DAG_MAX_BATCH,
+      withExcluded: true,
+      recount: () =>
+        this.#untilStored(async (attempt) => {
+          if (attempt > 0 && this.#closedWrites) throw this.#closedWrites
+          await this.#recount()
+        }),
       map: (entries: Entry<unknown>[]) => {
         this.#mapped = entries
       },
@@ -164,6 +191,17 @@ export class DagView implements ChangeSource {
   /** Largest committed change number. */
   get changes(): number {
     return this.commits.changes
+  }
+
+  /** One more each time which nodes are hidden changes. */
+  get generation(): number {
+    return this.#generation
+  }
+
+  /** Whether a committed node is hidden: it resolves as a link, but no reader sees it. */
+  isHidden(record: Pick<NodeRecord, 'feed' | 'seq'>): boolean {
+    const from = this.#hiddenFrom.get(record.feed)
+    return from !== undefined && record.seq >= from
   }
 
   /** A view batch waits for the storage: the fault, until the batch commits (null: none waits). */
@@ -196,6 +234,10 @@ export class DagView implements ChangeSource {
     const inline = (await level.get(INLINE_KEY)) as Buffer | undefined
     this.#inlineLength = inline ? decodeUintRecord(inline, 'the in-line marker') : 0
     const heads = ((await level.keys(HEADS_RANGE).all()) as string[]).map(hashOfHeadKey)
+    for (const [key, bytes] of (await level.iterator(HIDDEN_RANGE).all()) as [string, Buffer][])
+      this.#hiddenFrom.set(key.slice(2) as FeedKey, decodeUintRecord(bytes, 'a hidden point'))
+    const generation = (await level.get(GENERATION_KEY)) as Buffer | undefined
+    this.#generation = generation ? decodeUintRecord(generation, 'the hidden generation') : 0
     this.commits.load(changes, heads)
   }
 
@@ -233,10 +275,14 @@ export class DagView implements ChangeSource {
     )
   }
 
-  /** Whether every entry present locally is indexed (local ones in-line, others by the view). */
+  /**
+   * Whether every entry present locally is indexed (local ones in-line, others by the view), and
+   * what is hidden is what counts now (else a recount is due).
+   */
   caughtUp(): boolean {
     const local = this.#opts.localFeed()
     for (const feed of this.#opts.feeds()) {
+      if (this.#hiddenPoint(feed) !== this.#hiddenFrom.get(feed.id)) return false
       const position = this.#positions.get(feed.id) ?? 0
       if (feed.id === local) {
         // Only this log appends to it, and in-line before appending: an uncounted block is not new.
@@ -353,9 +399,18 @@ export class DagView implements ChangeSource {
     const entries = this.#mapped
     this.#mapped = null
     const put = { type: 'put', key: STATE_KEY, value: state, sublevel: this.#state } as LevelOperation
-    for (let attempt = 0; ; attempt++) {
+    await this.#untilStored((attempt) => this.#tryViewBatch(entries, state, put, attempt))
+  }
+
+  /**
+   * Runs `attempt` holding the lock until it commits: a storage fault stalls it (lock released,
+   * readers answered with what the index holds) and it is tried again after a pause.
+   */
+  async #untilStored(attempt: (n: number) => Promise<void>): Promise<void> {
+    for (let n = 0; ; n++) {
+      const attemptNow = n
       try {
-        await this.lock.run(() => this.#tryViewBatch(entries, state, put, attempt))
+        await this.lock.run(() => attempt(attemptNow))
         this.#stalled = null
         return
       } catch (err) {
@@ -364,11 +419,11 @@ export class DagView implements ChangeSource {
           throw err
         }
         // An engine's failure was reported as it happened; a lack of room, on the first attempt.
-        if (attempt === 0) this.#storage.report(toError(err))
+        if (n === 0) this.#storage.report(toError(err))
         this.#stalled = toError(err)
         this.#onStall?.resolve()
         this.#onStall = null
-        await this.#pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt))
+        await this.#pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** n))
       }
     }
   }
@@ -390,17 +445,31 @@ export class DagView implements ChangeSource {
       return
     }
     const feed = entries[0].key
+    const start = entries[0].seq
     const end = entries[entries.length - 1].seq + 1
     const local = feed === this.#opts.localFeed()
     // Local entries below the marker were indexed in-line by their group: only the position moves.
     const todo = local ? entries.filter((e) => e.seq >= this.#inlineLength) : entries
+    // What counts is read now, holding the lock (kappa's flags may be older). When it changed
+    // below this batch, the nodes indexed already are hidden or shown again first.
+    let counted = this.#opts.counted(feed)
+    if (Math.min(counted, start) !== Math.min(this.#hiddenFrom.get(feed) ?? Infinity, start)) {
+      await this.#recount()
+      counted = this.#opts.counted(feed)
+    }
+    const hiddenFrom = counted < end ? counted : undefined
     const counters = this.indexer.counters()
     try {
+      const hidden = (record: NodeRecord) =>
+        record.feed === feed ? record.seq >= counted : this.isHidden(record)
       const { ops, outcome } =
         todo.length > 0
-          ? await this.indexer.map(todo)
+          ? await this.indexer.map(todo, hidden)
           : { ops: [], outcome: emptyOutcome(this.indexer.changes) }
       const extra = local ? this.outbox.passed(end) : []
+      // A local node indexed in-line past what counts (written before this store learnt of its
+      // removal) is shown: the recount below hides it, as it hides those of other feeds.
+      if (!local && hiddenFrom !== this.#hiddenFrom.get(feed)) extra.push(this.#hiddenOp(feed, hiddenFrom))
       extra.push(put)
       // Replicated blocks were stored without the free-space check seeing them: measure it now. Our
       // own passed the check as they were appended.
@@ -410,7 +479,84 @@ export class DagView implements ChangeSource {
       throw err
     }
     this.#positions.set(feed, end)
-    if (local) this.outbox.forget(end)
+    if (!local) this.#setHidden(feed, hiddenFrom)
+    if (local) {
+      this.outbox.forget(end)
+      if (counted < end) await this.#recount()
+    }
+  }
+
+  /** The committed record of a feed's hidden point (none: deleted). */
+  #hiddenOp(feed: FeedKey, from: number | undefined): LevelOperation {
+    const key = hiddenKey(feed)
+    return (
+      from === undefined
+        ? { type: 'del', key, sublevel: this.#data }
+        : { type: 'put', key, value: encodeUintRecord(from), sublevel: this.#data }
+    ) as LevelOperation
+  }
+
+  #setHidden(feed: FeedKey, from: number | undefined): void {
+    if (from === undefined) this.#hiddenFrom.delete(feed)
+    else this.#hiddenFrom.set(feed, from)
+  }
+
+  /** Where the feed's hidden nodes should start now, by what counts (undefined: none hidden). */
+  #hiddenPoint(feed: Pick<Feed, 'id' | 'length'>): number | undefined {
+    let indexed = this.#positions.get(feed.id) ?? 0
+    if (feed.id === this.#opts.localFeed()) indexed = Math.max(indexed, this.#inlineLength)
+    const counted = this.#opts.counted(feed.id)
+    // Local nodes are indexed before their entries are appended: past the feed's length nothing
+    // is excluded (what counts stops at what the feed holds).
+    return counted < Math.min(indexed, feed.length) ? counted : undefined
+  }
+
+  /**
+   * Holding the lock: compares what counts now with what is hidden, for every feed, over what
+   * the view indexed. Where that changed, the hidden points move, the heads are computed again
+   * from every node record (the nodes no shown node links to, hidden ones left out), and the
+   * generation goes up — in one batch; then the change indexes build again. No `'add'` events.
+   */
+  async #recount(): Promise<void> {
+    if (this.#failure) throw this.#failure
+    const next = new Map(this.#hiddenFrom)
+    const ops: DagOp[] = []
+    for (const feed of this.#opts.feeds()) {
+      const from = this.#hiddenPoint(feed)
+      if (from === next.get(feed.id)) continue
+      if (from === undefined) next.delete(feed.id)
+      else next.set(feed.id, from)
+      const key = hiddenKey(feed.id)
+      ops.push(
+        from === undefined ? { type: 'del', key } : { type: 'put', key, value: encodeUintRecord(from) },
+      )
+    }
+    if (ops.length === 0) return
+    const hidden = (record: NodeRecord) => {
+      const from = next.get(record.feed)
+      return from !== undefined && record.seq >= from
+    }
+    const shown: NodeHash[] = []
+    const linked = new Set<string>()
+    for await (const [key, bytes] of this.#data.iterator(NODES_RANGE) as AsyncIterable<[string, Buffer]>) {
+      const record = decodeNodeRecord(bytes)
+      if (hidden(record)) continue
+      shown.push(key.slice(2) as NodeHash)
+      for (const link of record.entry.links) linked.add(link)
+    }
+    const heads = new Set(shown.filter((hash) => !linked.has(hash)))
+    for (const hash of this.commits.heads) if (!heads.has(hash)) ops.push({ type: 'del', key: headKey(hash) })
+    for (const hash of heads) {
+      if (!this.commits.heads.has(hash)) ops.push({ type: 'put', key: headKey(hash), value: HEAD_MARK })
+    }
+    const generation = this.#generation + 1
+    ops.push({ type: 'put', key: GENERATION_KEY, value: encodeUintRecord(generation) })
+    // Through the one commit (room checked, faults noted): it makes no node visible.
+    const outcome = emptyOutcome(this.indexer.changes)
+    await this.commits.commit({ ops, extra: [], outcome, what: 'hidden nodes', fresh: false })
+    this.#hiddenFrom = next
+    this.#generation = generation
+    this.commits.rebuilt(heads)
   }
 
   /** Waits `ms`, or less when the log closes or the storage takes writes again. */
@@ -443,6 +589,9 @@ export class DagView implements ChangeSource {
 /** A view batch whose commit hit a storage fault is tried again after this, doubling up to the max. */
 const RETRY_FIRST_MS = 100
 const RETRY_MAX_MS = 5000
+
+/** The value of a head key. */
+const HEAD_MARK = Buffer.alloc(0)
 
 function emptyOutcome(changes: number): BatchOutcome {
   return { arrived: [], visible: [], duplicates: [], rejected: [], changes }

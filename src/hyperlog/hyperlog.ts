@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream'
 import { ClassicLevel } from 'classic-level'
 import { KappaError, isKappaError } from '../errors.js'
 import { MAX_ENTRY_BYTES, checkEntrySize } from '../feeds/limits.js'
-import type { Feed, ReplicationStream } from '../feeds/types.js'
+import type { BlockOptions, Feed, FeedKey, ReplicationStream } from '../feeds/types.js'
 import { Kappa, type LevelDb, type Members } from '../kappa/index.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
 import { FreeSpace, MIN_FREE_BYTES } from '../util/storage-fault.js'
@@ -131,6 +131,10 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       this.db = storage.db
       this.#owned = false
     }
+    // A hidden node still resolves as a link: its entry must stay stored.
+    this.kappa.multifeed.refuseDrop(
+      'a hyperlog needs every stored entry (a blocked writer’s nodes still resolve as links): drop is refused',
+    )
     const verify = opts.verify
     this.#dag = new DagView(this.db, {
       hasher: this.#hasher,
@@ -138,6 +142,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       decodes: (node) => valueDecodes(node, this.valueEncoding),
       localFeed: () => this.#writer?.id ?? null,
       feeds: () => this.kappa.feeds(),
+      counted: (feed) => this.kappa.counted(feed),
       onOutboxError: (err) => emitIfListened(this, 'error', err),
       onStorageFault: (err) => emitIfListened(this, 'error', err),
       space: spaceOf(storage, this.db, opts.minFreeBytes),
@@ -274,7 +279,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       checkNodeHash(key)
       checkGetOptions(options)
       const [record] = await this.#dag.readRecords([key])
-      if (!record) throw KappaError.notFound(`node not found: ${key}`)
+      // A hidden node (its entry does not count) resolves as a link, but is never shown.
+      if (!record || this.#dag.isHidden(record)) throw KappaError.notFound(`node not found: ${key}`)
       return this.#toNode({ hash: key as NodeHash, record }, options?.valueEncoding)
     })
     return withCallback(done, callback)
@@ -352,6 +358,44 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     return stream.stream
   }
 
+  /**
+   * Blocks the writer's feed with this key (Buffer or hex; the Kappa's `block`): its nodes are
+   * hidden — `get` ERR_NOT_FOUND, read streams and change indexes skip them — but still resolve
+   * as links, so nodes linking to them stay visible. Resolves once the DAG and every change index
+   * hide them. `drop`: ERR_INVALID_ARGUMENT (the log needs the entries for the links).
+   */
+  block(key: Buffer | string, cb?: Callback<void>): Promise<void>
+  block(key: Buffer | string, opts?: BlockOptions, cb?: Callback<void>): Promise<void>
+  block(key: Buffer | string, opts?: BlockOptions | Callback<void>, cb?: Callback<void>): Promise<void> {
+    const [options, callback] = optsAndCallback<BlockOptions, Callback<void>>(opts, cb)
+    return withCallback(
+      this.#whenOpen(async () => {
+        await this.kappa.block(key, options)
+        await this.#indexesReady()
+      }),
+      callback,
+    )
+  }
+
+  /** Lifts a block; resolves once the DAG and every change index show the writer's nodes again. */
+  unblock(key: Buffer | string, cb?: Callback<void>): Promise<void> {
+    return withCallback(
+      this.#whenOpen(async () => {
+        await this.kappa.unblock(key)
+        await this.#indexesReady()
+      }),
+      cb,
+    )
+  }
+
+  /** The blocked feeds' hex keys, sorted. */
+  blocked(cb?: Callback<FeedKey[]>): Promise<FeedKey[]> {
+    return withCallback(
+      this.#whenOpen(() => this.kappa.blocked()),
+      cb,
+    )
+  }
+
   /** The key a node with these links and this value has (or would have). */
   hash(links: LinksInput, value: T, opts?: AddOptions): Promise<NodeHash> {
     try {
@@ -372,6 +416,9 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       {
         get changes() {
           return dag.changes
+        },
+        get generation() {
+          return dag.generation
         },
         readChanges: (range) => dag.readChanges(range),
         onCommit: (listener) => dag.onCommit(listener),
@@ -455,6 +502,11 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
   #dagReady(): Promise<void> {
     if (this.#dag.caughtUp() || this.#dag.stalled) return Promise.resolve()
     return Promise.race([this.kappa.ready(HYPERLOG_NAME), this.#dag.whenStalled()])
+  }
+
+  /** The change indexes have built what the DAG shows now (a failed one is reported by its own `ready`). */
+  async #indexesReady(): Promise<void> {
+    await Promise.allSettled([...this.#indexes].map((index) => index.ready()))
   }
 
   #flush(): Promise<void> {

@@ -299,16 +299,27 @@ export function fromLexHex(hex: string): number {
 //   p!<feed hex>!<lexhex seq> → a waiting record as indexes before `w!` stored them (moved to
 //                               `w!`/`m!` at the first open)
 //   l                         → uint: local entries with a smaller seq were indexed in-line
+//   x!<feed hex>              → uint: this feed's nodes from this seq on are hidden (absent: none)
+//   X                         → uint: the generation of what is hidden (absent: 0), one more at
+//                               each change; change indexes built at another one build again
 // The outbox (its own sublevel, so clearing the index never drops it): key = lexhex first seq of
 // a group, value = outbox record.
 // ---------------------------------------------------------------------------------------------
 
 export const INLINE_KEY = 'l'
 export const WAITING_COUNT_KEY = 'W'
+export const GENERATION_KEY = 'X'
 
 export const CHANGES_RANGE = { gt: 'c!', lt: 'c"' } as const
 export const HEADS_RANGE = { gt: 'h!', lt: 'h"' } as const
 export const PENDING_RANGE = { gt: 'p!', lt: 'p"' } as const
+export const NODES_RANGE = { gt: 'n!', lt: 'n"' } as const
+export const HIDDEN_RANGE = { gt: 'x!', lt: 'x"' } as const
+
+/** The key of a feed's hidden point (`x!<feed hex>`). */
+export function hiddenKey(feed: string): string {
+  return 'x!' + feed
+}
 
 export function changeKey(change: number): string {
   return 'c!' + lexHex(change)

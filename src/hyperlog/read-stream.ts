@@ -11,7 +11,10 @@ import { toError } from '../util/errors.js'
 export interface ChangeSource {
   /** Largest committed change number. */
   readonly changes: number
-  /** Visible nodes with `gt < change < lt`, ascending (or descending), at most `limit`. */
+  /**
+   * Nodes with `gt < change < lt`, ascending (or descending), at most `limit`; hidden ones are
+   * marked `hidden` (skipped by readers, but counted in `limit`).
+   */
   readChanges(range: { gt: number; lt: number; reverse: boolean; limit: number }): Promise<KnownNode[]>
   /** Calls `listener` after every commit of the DAG index; returns the unsubscribe. */
   onCommit(listener: () => void): () => void
@@ -115,6 +118,7 @@ export class ChangeStream<T> extends RowReadable<T> {
     for (const node of nodes) {
       if (this.#opts.reverse) this.#high = node.record.change
       else this.#low = node.record.change
+      if (node.hidden) continue
       this.#left--
       more = this.push(this.#opts.toNode(node))
     }

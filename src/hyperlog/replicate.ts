@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream'
 import { KappaError } from '../errors.js'
-import type { ReplicationMode, ReplicationStream } from '../feeds/types.js'
+import type { AcceptHook, ReplicationMode, ReplicationStream, ShareHook } from '../feeds/types.js'
 import type { Kappa } from '../kappa/index.js'
 import type { SignableNode } from './types.js'
 
@@ -25,6 +25,13 @@ export interface HyperlogReplicateOptions {
    * the node like a failed `verify` (the replication then fails with `ERR_INVALID_SIGNATURE`).
    */
   process?: Duplex
+  /** Offer and serve this writer's log to this peer? Default: the store's `policy.share`, else yes. */
+  share?: ShareHook
+  /**
+   * Take this writer's log from this peer? Default: the store's `policy.accept`, else yes. A
+   * sparse answer (`{ start }` past 0) is taken as no: a DAG needs every node of a log.
+   */
+  accept?: AcceptHook
 }
 
 export interface ReplicationDeps {
@@ -55,7 +62,7 @@ export function startReplication(
     options = init
     init = undefined
   }
-  const { mode, live, timeout, liveTimeout, process } = checkOptions(options ?? {})
+  const { mode, live, timeout, liveTimeout, process, share, accept } = checkOptions(options ?? {})
   if (init !== undefined && typeof init !== 'boolean' && !isStream(init)) {
     throw KappaError.invalid('isInitiator must be a boolean or a stream')
   }
@@ -78,12 +85,28 @@ export function startReplication(
     beforeDone,
     beforeHello: deps.flushed,
     beforeCaughtUp: deps.indexed,
+    share,
+    accept: wholeFeedsOnly(accept ?? deps.kappa.multifeed.policy.accept),
   })
   if (process) {
     const remove = deps.addProcessor(processorOf(process))
     stream.once('close', remove)
   }
   return { stream, live }
+}
+
+/**
+ * The accept hook a log replicates with: the given one (or the store's default), but a sparse
+ * answer is no — a log taken from `start` on would leave the nodes below it missing for ever,
+ * and every node linking them waiting. Undefined (no hook): every feed is taken whole.
+ */
+function wholeFeedsOnly(accept: AcceptHook | undefined): AcceptHook | undefined {
+  if (!accept) return undefined
+  return (offer, peer) => {
+    const answer = accept(offer, peer)
+    if (answer !== null && typeof answer === 'object' && answer.start !== 0) return false
+    return answer
+  }
 }
 
 /** Feeds one node at a time through `transform`; true when it came out the other side. */
@@ -110,7 +133,7 @@ function isStream(value: object): value is Duplex {
 function checkOptions(
   opts: HyperlogReplicateOptions,
 ): Required<Pick<HyperlogReplicateOptions, 'mode' | 'live'>> &
-  Pick<HyperlogReplicateOptions, 'timeout' | 'liveTimeout' | 'process'> {
+  Pick<HyperlogReplicateOptions, 'timeout' | 'liveTimeout' | 'process' | 'share' | 'accept'> {
   if (opts === null || typeof opts !== 'object')
     throw KappaError.invalid('replicate options must be an object')
   const mode = opts.mode ?? 'sync'
@@ -126,6 +149,10 @@ function checkOptions(
   if (opts.process !== undefined && (opts.process === null || !isStream(opts.process))) {
     throw KappaError.invalid('process must be an object-mode transform stream')
   }
-  const { timeout, liveTimeout, process } = opts
-  return { mode, live: opts.live === true, timeout, liveTimeout, process }
+  for (const name of ['share', 'accept'] as const) {
+    if (opts[name] !== undefined && typeof opts[name] !== 'function')
+      throw KappaError.invalid(`${name} must be a function`)
+  }
+  const { timeout, liveTimeout, process, share, accept } = opts
+  return { mode, live: opts.live === true, timeout, liveTimeout, process, share, accept }
 }

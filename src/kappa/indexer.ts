@@ -41,6 +41,11 @@ export interface IndexerOptions<T> {
    * drops below what the view indexed, the view is cleared and re-indexed.
    */
   counted?: (feed: Feed<T>) => number
+  /**
+   * Goes up whenever what counts may have changed: a `withExcluded` view's `recount` is called
+   * (between batches) when it moved since the last call.
+   */
+  exclusions?: () => number
 }
 
 interface BatchRange<T> {
@@ -51,6 +56,8 @@ interface BatchRange<T> {
 
 interface ReadyWaiter {
   targets: Map<FeedKey, number>
+  /** `exclusions()` when the waiter came: a `withExcluded` view has recounted at least that far. */
+  exclusions: number
   resolve: () => void
   reject: (err: Error) => void
 }
@@ -65,6 +72,13 @@ export class Indexer<T = unknown> implements ViewHandle {
   private readonly onError: (err: Error) => void
   private readonly onUndecodable: IndexerOptions<T>['onUndecodable']
   private readonly counted: (feed: Feed<T>) => number
+  private readonly exclusions: () => number
+  /** The view takes excluded entries too (flagged), and recounts instead of being cleared. */
+  private readonly withExcluded: boolean
+  /** The view indexes sparse feeds (from their `start`); else it skips them. */
+  private readonly sparse: boolean
+  /** `exclusions()` at the last `recount` (-1: none yet; the first one runs at start). */
+  private recounted = -1
   private readonly started: Promise<void>
   /** Feed key → entries indexed (and persisted, when the view stores state). */
   private positions = new Map<FeedKey, number>()
@@ -94,6 +108,9 @@ export class Indexer<T = unknown> implements ViewHandle {
     this.onError = opts.onError
     this.onUndecodable = opts.onUndecodable
     this.counted = opts.counted ?? ((feed) => feed.length)
+    this.exclusions = opts.exclusions ?? (() => 0)
+    this.withExcluded = opts.view.withExcluded === true
+    this.sparse = opts.view.sparse === true
     this.started = this.start(opts.opened)
   }
 
@@ -160,7 +177,10 @@ export class Indexer<T = unknown> implements ViewHandle {
       this.fail(err)
       return
     }
-    this.indexedBlocks = sum(this.positions.values())
+    // A sparse feed's position counts from its start: the entries below were never indexed.
+    let below = 0
+    if (this.sparse) for (const feed of this.feeds()) if (this.positions.has(feed.id)) below += feed.start
+    this.indexedBlocks = sum(this.positions.values()) - below
     this.prevIndexedBlocks = this.indexedBlocks
     this.isStarted = true
     // The first state a listener sees, as multifeed-index reported it.
@@ -200,11 +220,11 @@ export class Indexer<T = unknown> implements ViewHandle {
     if (this.closed) throw KappaError.closed(`view '${this.name}'`)
     if (this.failure) throw viewFailed(this.name, this.failure)
     if (this.state === 'paused') return
-    const targets = new Map<FeedKey, number>()
-    for (const feed of this.feeds()) targets.set(feed.id, this.counted(feed))
-    if (this.caughtUp(targets) && !this.indexedTooFar()) return
+    const targets = this.lengths()
+    const exclusions = this.exclusions()
+    if (this.caughtUp(targets) && !this.indexedTooFar() && this.recountedTo(exclusions)) return
     await new Promise<void>((resolve, reject) => {
-      this.readyWaiters.push({ targets, resolve, reject })
+      this.readyWaiters.push({ targets, exclusions, resolve, reject })
       this.wake()
     })
   }
@@ -231,6 +251,11 @@ export class Indexer<T = unknown> implements ViewHandle {
         if (this.indexedTooFar()) {
           await this.reindex()
           targets = this.lengths()
+        }
+        if (this.mustRecount()) {
+          await this.recount()
+          this.settleReadyWaiters()
+          continue
         }
         let range = this.nextBatch(targets)
         if (!range) {
@@ -265,11 +290,11 @@ export class Indexer<T = unknown> implements ViewHandle {
 
   private nextBatch(targets: Map<FeedKey, number>): BatchRange<T> | null {
     for (const feed of this.feeds()) {
-      const start = this.positions.get(feed.id) ?? 0
+      const start = this.positionOf(feed)
       const target = targets.get(feed.id) ?? 0
-      const counted = this.counted(feed)
-      if (start >= target || start >= counted) continue
-      return { feed, start, end: Math.min(counted, start + this.maxBatch) }
+      const reach = this.reach(feed)
+      if (start >= target || start >= reach) continue
+      return { feed, start, end: Math.min(reach, start + this.maxBatch) }
     }
     return null
   }
@@ -278,6 +303,8 @@ export class Indexer<T = unknown> implements ViewHandle {
     const key = feed.id
     const values = await this.reader.read(feed, start, end)
     const entries: Entry<T>[] = new Array<Entry<T>>(values.length)
+    // What counts as the batch is read (a `withExcluded` view recounts whatever changes after).
+    const counted = this.withExcluded ? this.counted(feed) : end
     let skipped = 0
     for (let i = 0; i < values.length; i++) {
       const value = values[i]
@@ -286,7 +313,8 @@ export class Indexer<T = unknown> implements ViewHandle {
       if (value instanceof Undecodable) {
         skipped++
         this.onUndecodable(key, start + i, value.error)
-      } else entries[i - skipped] = { key, seq: start + i, value }
+      } else if (start + i >= counted) entries[i - skipped] = { key, seq: start + i, value, excluded: true }
+      else entries[i - skipped] = { key, seq: start + i, value }
     }
     if (skipped > 0) entries.length = values.length - skipped
     const { view } = this
@@ -309,7 +337,12 @@ export class Indexer<T = unknown> implements ViewHandle {
 
   /** Some feed's counted entries dropped below what the view indexed (a writer was removed). */
   private indexedTooFar(): boolean {
-    for (const feed of this.feeds()) if ((this.positions.get(feed.id) ?? 0) > this.counted(feed)) return true
+    if (this.withExcluded) return false
+    for (const feed of this.feeds()) {
+      const position = this.positions.get(feed.id) ?? 0
+      // A sparse feed's start is where a sparse view stands before indexing any of it.
+      if (position > this.counted(feed) && !this.atSparseStart(feed, position)) return true
+    }
     return false
   }
 
@@ -332,6 +365,51 @@ export class Indexer<T = unknown> implements ViewHandle {
     }
     this.positions = new Map()
     this.indexedBlocks = 0
+  }
+
+  /** A `withExcluded` view has not recounted since what counts last changed. */
+  private mustRecount(): boolean {
+    return this.withExcluded && this.recounted < this.exclusions()
+  }
+
+  /** Whether the view has recounted since `exclusions` (always, for a view without excluded entries). */
+  private recountedTo(exclusions: number): boolean {
+    return !this.withExcluded || this.recounted >= exclusions
+  }
+
+  private async recount(): Promise<void> {
+    const exclusions = this.exclusions()
+    const { view } = this
+    if (view.recount) await callHook(view.recount, view, [])
+    this.recounted = exclusions
+  }
+
+  /**
+   * How far the view indexes a feed: what counts, or (`withExcluded`) every entry it holds;
+   * nothing of a sparse feed unless the view is `sparse`.
+   */
+  private reach(feed: Feed<T>): number {
+    if (feed.start > 0 && !this.sparse) return 0
+    return this.withExcluded ? feed.length : this.counted(feed)
+  }
+
+  /** A sparse view at a sparse feed's start: it has indexed none of it. */
+  private atSparseStart(feed: Feed<T>, position: number): boolean {
+    return this.sparse && feed.start > 0 && position === feed.start
+  }
+
+  /**
+   * Where the view stands in a feed: its position, or where the feed's entries begin (a sparse
+   * feed's `start`, taken as the position of a sparse view that has indexed none of it yet).
+   */
+  private positionOf(feed: Feed<T>): number {
+    const position = this.positions.get(feed.id)
+    if (position !== undefined) return position
+    if (feed.start > 0 && this.sparse) {
+      this.positions.set(feed.id, feed.start)
+      return feed.start
+    }
+    return 0
   }
 
   private enterIndexing(): void {
@@ -369,7 +447,7 @@ export class Indexer<T = unknown> implements ViewHandle {
     if (this.readyWaiters.length === 0) return
     const waiting: ReadyWaiter[] = []
     for (const w of this.readyWaiters) {
-      if (this.caughtUp(w.targets)) w.resolve()
+      if (this.caughtUp(w.targets) && this.recountedTo(w.exclusions)) w.resolve()
       else waiting.push(w)
     }
     this.readyWaiters = waiting
@@ -385,22 +463,29 @@ export class Indexer<T = unknown> implements ViewHandle {
   }
 
   private hasWork(): boolean {
+    if (this.mustRecount()) return true
     for (const feed of this.feeds()) {
       // Behind (more to index) or ahead (a removal: re-index).
-      if ((this.positions.get(feed.id) ?? 0) !== this.counted(feed)) return true
+      const reach = this.reach(feed)
+      const position = this.positionOf(feed)
+      if (position !== reach && !(position > reach && this.atSparseStart(feed, position))) return true
     }
     return false
   }
 
   private lengths(): Map<FeedKey, number> {
     const lengths = new Map<FeedKey, number>()
-    for (const feed of this.feeds()) lengths.set(feed.id, this.counted(feed))
+    for (const feed of this.feeds()) {
+      this.positionOf(feed)
+      lengths.set(feed.id, this.reach(feed))
+    }
     return lengths
   }
 
   private totalBlocks(): number {
     let total = 0
-    for (const feed of this.feeds()) total += this.counted(feed)
+    // A sparse view indexes a sparse feed from its start: the entries below are none of its work.
+    for (const feed of this.feeds()) total += Math.max(0, this.reach(feed) - (this.sparse ? feed.start : 0))
     return total
   }
 }

@@ -6,7 +6,14 @@ import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import { KappaError } from '../errors.js'
 import { Multifeed, type MultifeedOptions, type WriterOptions } from '../feeds/index.js'
-import type { CorestoreLike, Feed, FeedKey, ReplicateOptions, ReplicationStream } from '../feeds/types.js'
+import type {
+  BlockOptions,
+  CorestoreLike,
+  Feed,
+  FeedKey,
+  ReplicateOptions,
+  ReplicationStream,
+} from '../feeds/types.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { Indexer } from './indexer.js'
 import { Members, checkMembershipOption, type MembershipOption } from './members.js'
@@ -75,6 +82,8 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   private readonly undecodable = new Set<string>()
   private readonly opened: Promise<void>
   private closing: Promise<void> | null = null
+  /** Goes up at every change of what counts (the views with excluded entries recount then). */
+  private exclusions = 0
 
   constructor(storage: string | CorestoreLike | null | undefined, opts: KappaOptions<T> = {}) {
     super()
@@ -98,6 +107,9 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     this.multifeed.on('error', (err) => {
       emitIfListened(this, 'error', err)
     })
+    // A blocked feed counts for nothing (a block on the Multifeed itself included).
+    this.multifeed.on('block', () => this.countsChanged())
+    this.multifeed.on('unblock', () => this.countsChanged())
     this.members =
       option === 'open'
         ? null
@@ -147,6 +159,61 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     return this.multifeed.feed(key)
   }
 
+  /**
+   * How many entries of the feed with this key (Buffer or hex) count, from seq 0: every entry it
+   * holds, or fewer — none for a blocked feed; in an owned database none for a writer that is not
+   * a member, up to `upTo` for a removed one. Views see only these, unless they declare
+   * `withExcluded`. 0 for a feed this store does not hold.
+   */
+  counted(key: Buffer | string): number {
+    const feed = this.multifeed.feed(key)
+    return feed ? this.countedOf(feed) : 0
+  }
+
+  /**
+   * Blocks the feed with this key (Buffer or hex) in this store (the Multifeed's `block`: stored
+   * locally, never replicated; not downloaded, served nor offered any more) and takes its entries
+   * out of every view: resolves once no view shows them (views that cannot take entries back are
+   * re-indexed). `opts.drop` also frees its stored blocks. A key never seen may be blocked in
+   * advance; one of this store's writers: ERR_INVALID_ARGUMENT.
+   */
+  block(key: Buffer | string, cb: Callback<void>): void
+  block(key: Buffer | string, opts: BlockOptions | undefined, cb: Callback<void>): void
+  block(key: Buffer | string, opts?: BlockOptions): Promise<void>
+  block(key: Buffer | string, opts?: BlockOptions | Callback<void>, cb?: Callback<void>): Promise<void> {
+    const [options, callback] = typeof opts === 'function' ? [undefined, opts] : [opts, cb]
+    return withCallback(
+      this.whenOpen(async () => {
+        await this.multifeed.block(key, options)
+        await this.viewsReady()
+      }),
+      callback,
+    )
+  }
+
+  /** Lifts a block; resolves once the views show the feed's entries again, as far as stored. */
+  unblock(key: Buffer | string, cb: Callback<void>): void
+  unblock(key: Buffer | string): Promise<void>
+  unblock(key: Buffer | string, cb?: Callback<void>): Promise<void> {
+    return withCallback(
+      this.whenOpen(async () => {
+        await this.multifeed.unblock(key)
+        await this.viewsReady()
+      }),
+      cb,
+    )
+  }
+
+  /** The blocked feeds' hex keys, sorted. */
+  blocked(cb: Callback<FeedKey[]>): void
+  blocked(): Promise<FeedKey[]>
+  blocked(cb?: Callback<FeedKey[]>): Promise<FeedKey[]> {
+    return withCallback(
+      this.whenOpen(() => this.multifeed.blocked()),
+      cb,
+    )
+  }
+
   /** Every feed, local and remote, in the order first added. */
   feeds(): Feed<T>[] {
     return this.multifeed.feeds()
@@ -158,12 +225,16 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
    */
   replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): ReplicationStream {
     if (this.closing) throw KappaError.closed('kappa')
-    if (opts === undefined || opts === null || typeof opts !== 'object' || !opts.live) {
+    if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
       return this.multifeed.replicate(isInitiator, opts)
     }
+    // An owned database's membership logs travel on the same connection, on a channel of their own.
+    const alongside = this.members ? [...(opts?.alongside ?? []), this.members.logs] : opts?.alongside
+    if (!opts?.live) return this.multifeed.replicate(isInitiator, { ...opts, alongside })
     const { beforeCaughtUp } = opts
     return this.multifeed.replicate(isInitiator, {
       ...opts,
+      alongside,
       beforeCaughtUp: async () => {
         await this.ready()
         if (typeof beforeCaughtUp === 'function') await beforeCaughtUp()
@@ -217,9 +288,8 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
         emitIfListened(this, 'error', err, name)
       },
       onUndecodable: (feed, seq, err) => this.reportUndecodable(feed, seq, err),
-      counted: this.members
-        ? (this.members.counted.bind(this.members) as (feed: Feed<T>) => number)
-        : undefined,
+      counted: (feed) => this.countedOf(feed),
+      exclusions: () => this.exclusions,
     })
     this.indexers.set(name, indexer)
     ;(this.api as Record<string, unknown>)[name] = bindApi(view.api, indexer, this)
@@ -319,11 +389,32 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     this.wakeAll()
   }
 
+  private countedOf(feed: Feed<T>): number {
+    if (this.multifeed.isBlocked(feed.key)) return 0
+    return this.members ? this.members.counted(feed) : feed.length
+  }
+
   /** The membership changed: the views index what counts now (re-indexing where less does). */
   private async membersChanged(): Promise<void> {
+    this.countsChanged()
+    await this.viewsReady()
+  }
+
+  /** What counts changed (membership, blocks): the views index what counts now. */
+  private countsChanged(): void {
+    this.exclusions++
     this.wakeAll()
+  }
+
+  /** Every view has indexed what counts now (nothing while closing). */
+  private async viewsReady(): Promise<void> {
     if (this.closing) return
     await Promise.all([...this.indexers.values()].map((indexer) => indexer.ready()))
+  }
+
+  private whenOpen<R>(fn: () => Promise<R>): Promise<R> {
+    if (this.closing) return Promise.reject(KappaError.closed('kappa'))
+    return this.opened.then(fn)
   }
 
   private wakeAll(): void {
@@ -362,7 +453,7 @@ function checkViewArguments(
   if (view === null || typeof view !== 'object') throw KappaError.invalid('view must be an object')
   const v = view as Record<string, unknown>
   if (typeof v.map !== 'function') throw KappaError.invalid('view.map must be a function')
-  for (const hook of ['indexed', 'fetchState', 'storeState', 'clearIndex', 'clearState']) {
+  for (const hook of ['indexed', 'fetchState', 'storeState', 'clearIndex', 'clearState', 'recount']) {
     if (v[hook] !== undefined && typeof v[hook] !== 'function')
       throw KappaError.invalid(`view.${hook} must be a function`)
   }
@@ -374,6 +465,13 @@ function checkViewArguments(
     (typeof v.maxBatch !== 'number' || !Number.isInteger(v.maxBatch) || v.maxBatch < 1)
   ) {
     throw KappaError.invalid('view.maxBatch must be a positive integer')
+  }
+  for (const flag of ['withExcluded', 'sparse']) {
+    if (v[flag] !== undefined && typeof v[flag] !== 'boolean')
+      throw KappaError.invalid(`view.${flag} must be a boolean`)
+  }
+  if (v.recount !== undefined && v.withExcluded !== true) {
+    throw KappaError.invalid('view.recount belongs to a view with withExcluded: true')
   }
   if (v.api !== undefined && (v.api === null || typeof v.api !== 'object')) {
     throw KappaError.invalid('view.api must be an object')

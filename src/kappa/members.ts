@@ -42,6 +42,8 @@ export interface MembersEvents {
 export type MemberRow = MemberInfo & { key: WriterKey }
 
 const LOG_NAME = 'membership'
+const ALL: Inclusion = { state: 'all' }
+const NONE: Inclusion = { state: 'none' }
 const ZERO_HASH = Buffer.alloc(32)
 const HEX_KEY = /^[0-9a-f]{64}$/
 
@@ -89,24 +91,32 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
   #folding: Promise<void> = Promise.resolve()
   #again = false
   #removedTold = false
-  /** Settles when `open()` did: `ready()` called before then waits for it. */
+  /** Settles once the first fold is done: replication offers nothing before it. */
   readonly #opened: Promise<void>
-  #settleOpened!: (err?: Error) => void
+  #markOpened: () => void = () => undefined
+  /** The writer of each membership log, by the log's key. */
+  readonly #authorOf = new Map<string, WriterKey>()
 
   constructor(host: MembersHost<T>, option: Exclude<MembershipOption, 'open'>) {
     super()
     this.#host = host
     this.#option = option
-    this.#opened = new Promise<void>((resolve, reject) => {
-      this.#settleOpened = (err) => (err ? reject(err) : resolve())
-    })
-    // A store that never opens reports it through the core's ready(); nobody need wait here.
-    this.#opened.catch(() => undefined)
     this.#logs = host.multifeed.sibling<Buffer>({
       key: membershipKeyOf(host.multifeed.key),
       valueEncoding: 'binary',
       maxFeeds: host.multifeed.maxFeeds,
     })
+    this.#opened = new Promise((resolve) => (this.#markOpened = resolve))
+    // Replication follows the membership: non-members' feeds are neither taken nor served, a
+    // removed writer's only below `upTo`; of the membership logs, only admins'.
+    const settle = () => this.#ready().catch(() => undefined)
+    host.multifeed.setGate((key) => this.#dataGate(key), { ready: this.#opened, settle })
+    this.#logs.setGate((key) => this.#logGate(key), { ready: this.#opened, settle })
+  }
+
+  /** @internal The membership logs (the core's replication carries them `alongside` its data). */
+  get logs(): Multifeed<Buffer> {
+    return this.#logs
   }
 
   /** This store's writer key (the feed key of its writer, hex). */
@@ -123,6 +133,7 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
 
   /** @internal Opens the logs and folds what they hold; the views start after this. */
   async open(): Promise<void> {
+    // Replication waits for this: a failed open lets it go on (the gate then takes nothing).
     try {
       this.#writer = await this.#host.multifeed.writer(this.#host.writerName)
       this.#self = this.#writer.id as string as WriterKey
@@ -135,11 +146,9 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
       const first = this.#folding.catch(() => undefined).then(() => this.#fold())
       this.#folding = first
       await first
-    } catch (err) {
-      this.#settleOpened(err instanceof Error ? err : new Error(String(err)))
-      throw err
+    } finally {
+      this.#markOpened()
     }
-    this.#settleOpened()
   }
 
   /** `writerKey`'s role and status: `{ status: 'none' }` for a key no record names. */
@@ -186,7 +195,8 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
 
   /**
    * A replication stream of the membership logs alone, to pipe to the other store's
-   * `members.replicate()` beside the data's `core.replicate()` (which does not carry them yet).
+   * `members.replicate()`. `core.replicate()` carries them already, beside the data: this is for
+   * moving the records without the data.
    */
   replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): Duplex {
     return this.#logs.replicate(isInitiator, opts)
@@ -207,6 +217,36 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     if (inclusion.state === 'all') return feed.length
     if (inclusion.state === 'none') return 0
     return Math.min(feed.length, inclusion.length)
+  }
+
+  /**
+   * How much of a data feed replication takes and serves. This store's own writer, while no record
+   * names it, is served whole: it may have been added where this store has not heard of it yet.
+   */
+  #dataGate(key: FeedKey): Inclusion {
+    const membership = this.#membership
+    if (membership === null) return NONE
+    const writer = key as string as WriterKey
+    if (writer === this.#self && membership.get(writer).status === 'none') return ALL
+    return membership.inclusion(writer)
+  }
+
+  /**
+   * How much of a membership log replication takes and serves: the whole log of every writer that
+   * is or was an admin, none of anyone else's. Not only up to an admin's cut: a removal can lie
+   * past the cut it makes itself (an admin removing itself: in doubt, remove wins), and a replica
+   * without it would fold another membership.
+   */
+  #logGate(key: FeedKey): Inclusion {
+    const membership = this.#membership
+    if (membership === null) return NONE
+    let author = this.#authorOf.get(key)
+    if (author === undefined) {
+      author = writerFeedKey(Buffer.from(key, 'hex')) as string as WriterKey
+      this.#authorOf.set(key, author)
+    }
+    const info = membership.get(author)
+    return info.status !== 'none' && info.role === 'admin' ? ALL : NONE
   }
 
   /** @internal A data feed grew: a pin may be checkable now. */
@@ -317,6 +357,10 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     }
     const before = this.#membership
     this.#membership = after
+    if (!before || !sameMembership(before, after)) {
+      this.#host.multifeed.gateChanged()
+      this.#logs.gateChanged()
+    }
     if (after.get(this.self).status === 'removed') {
       this.#writer?.refuseAppends(
         new KappaError('ERR_NOT_WRITABLE', 'this writer was removed from the database'),

@@ -12,6 +12,11 @@ export interface Entry<T = unknown> {
   /** 0-based position of the entry in that feed. */
   seq: number
   value: T
+  /**
+   * Only in a view that declares `withExcluded`: the entry does not count (its writer is not a
+   * member, or was removed at or before it; see `core.counted`).
+   */
+  excluded?: true
 }
 
 export type ViewStateName = 'idle' | 'indexing' | 'paused' | 'error'
@@ -54,6 +59,26 @@ export interface View<T = unknown, Api extends object = object> {
   api?: Api
   /** Most entries in one batch (default 100). */
   maxBatch?: number
+  /**
+   * Receive every entry the feeds hold, those that do not count too (flagged `excluded: true`),
+   * instead of only those that count. Such a view is never cleared when less counts: kappa calls
+   * its `recount` instead, and the view itself tells what counts from `core.counted(key)`. For
+   * views whose entries refer to each other (the hyperlog's DAG: an excluded node still resolves
+   * as a link).
+   */
+  withExcluded?: boolean
+  /**
+   * Index sparse feeds too (accepted from a peer with `{ start }`: `feed.start` > 0, nothing
+   * stored below it), from their `start` on. Without it a view skips sparse feeds altogether,
+   * as a view that needs every entry of a feed must (a fold, a DAG).
+   */
+  sparse?: boolean
+  /**
+   * A `withExcluded` view only: what counts may have changed (called once after the view starts,
+   * then after every change of the membership), between batches. The view compares
+   * `core.counted(key)` of each feed with what it indexed. `recount(cb)` or `async recount()`.
+   */
+  recount?(cb: Done): unknown
   /** After each batch is mapped and its position persisted. */
   indexed?(entries: Entry<T>[]): void
   /**

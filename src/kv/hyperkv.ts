@@ -13,7 +13,7 @@ import type { TypedReadable } from '../util/typed-readable.js'
 import { KappaError } from '../errors.js'
 import type { Members } from '../kappa/index.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
-import type { ChangeIndex, Hyperlog, LinkInput, NodeHash } from '../hyperlog/index.js'
+import type { BlockOptions, ChangeIndex, Hyperlog, LinkInput, NodeHash } from '../hyperlog/index.js'
 import { decodeRegister } from './messages.js'
 import { WriteQueue } from './write-queue.js'
 import { RegisterStore } from './register-store.js'
@@ -118,6 +118,43 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
   ready(cb?: Callback<void>): Promise<void> {
     return withCallback(
       this.#whenOpen(() => this.#ready()),
+      cb,
+    )
+  }
+
+  /**
+   * Blocks the writer's feed with this key (Buffer or hex; the log's `block`): its puts and dels
+   * are no values any more — resolves once the register is built without them. `drop`:
+   * ERR_INVALID_ARGUMENT.
+   */
+  block(key: Buffer | string, cb?: Callback<void>): Promise<void>
+  block(key: Buffer | string, opts?: BlockOptions, cb?: Callback<void>): Promise<void>
+  block(key: Buffer | string, opts?: BlockOptions | Callback<void>, cb?: Callback<void>): Promise<void> {
+    const [options, callback] = optsAndCallback<BlockOptions, Callback<void>>(opts, cb)
+    return withCallback(
+      this.#whenOpen(async () => {
+        await this.log.block(key, options)
+        await this.#ready()
+      }),
+      callback,
+    )
+  }
+
+  /** Lifts a block; resolves once the register holds the writer's values again. */
+  unblock(key: Buffer | string, cb?: Callback<void>): Promise<void> {
+    return withCallback(
+      this.#whenOpen(async () => {
+        await this.log.unblock(key)
+        await this.#ready()
+      }),
+      cb,
+    )
+  }
+
+  /** The blocked feeds' hex keys, sorted. */
+  blocked(cb?: Callback<string[]>): Promise<string[]> {
+    return withCallback(
+      this.#whenOpen(() => this.log.blocked()),
       cb,
     )
   }

@@ -35,6 +35,13 @@ export class LocalWrites {
     this.#pending.clear()
   }
 
+  /** The register index is built again: nothing predicted holds, the next write waits for it. */
+  reset(): void {
+    this.#synced = false
+    this.#predicted.clear()
+    this.#pending.clear()
+  }
+
   predicted(key: string): Register | undefined {
     return this.#predicted.get(key)?.entries
   }

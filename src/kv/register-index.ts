@@ -25,6 +25,11 @@ export function createRegisterIndex(
     name: 'kv',
     maxBatch: INDEX_BATCH,
     map: (nodes, staged) => mapNodes(nodes as KvNode[], staged, registers, local, events),
+    // Built again (a writer's nodes were hidden or came back): the log cleared the registers.
+    reset: () => {
+      registers.clearCache()
+      local.reset()
+    },
   })
 }
 

@@ -8,8 +8,11 @@ import { existsSync } from 'node:fs'
 import Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import {
+  closeChannel,
   conflictChecking,
   corkedMessages,
+  gateChannels,
+  reattachCore,
   peerContiguousLength,
   peerSignedLength,
   storageDirectory,
@@ -18,6 +21,7 @@ import {
   userDataEntries,
 } from '../../src/feeds/dependency-internals.js'
 import { tempDir } from '../helpers/temp.js'
+import { until } from '../helpers/until.js'
 
 async function store(t: TestContext): Promise<Corestore> {
   const s = new Corestore(await tempDir(t, 'kappadb-internals-'))
@@ -82,4 +86,53 @@ test("replication: the muxer's corked count, a peer's lengths, an upload's peer 
   assert.equal(corkedMessages(sa.noiseStream), 1)
   mux.uncork()
   assert.equal(corkedMessages(sa.noiseStream), 0)
+})
+
+test("gating a muxer's core channels, closing one, and attaching the core again", async (t) => {
+  const a = await store(t)
+  const b = await store(t)
+  const source: Hypercore = a.get({ name: 'a' })
+  await source.ready()
+  await source.append([Buffer.from('1'), Buffer.from('2')])
+  const copy: Hypercore = b.get({ key: source.key })
+  await copy.ready()
+  const sa = a.replicate(true)
+  const sb = b.replicate(false)
+  t.after(() => {
+    sa.destroy()
+    sb.destroy()
+  })
+  const mux = sa.noiseStream.userData as object
+  let allowed = false
+  const asked: string[] = []
+  assert.equal(
+    gateChannels(mux, 'hypercore/alpha', (id) => {
+      asked.push(id.toString('hex'))
+      return allowed
+    }),
+    true,
+  )
+  let uploads = 0
+  source.on('upload', () => uploads++)
+  sa.pipe(sb).pipe(sa)
+  // The core was attached when the stream was made; its channel waits for the connection and is refused.
+  await until(() => asked.length > 0, 'the gate was asked')
+  assert.deepEqual(new Set(asked), new Set([source.discoveryKey.toString('hex')]))
+  assert.equal(source.peers.length, 0)
+  assert.equal(uploads, 0)
+  allowed = true
+  const added = new Promise<void>((resolve) => source.once('peer-add', () => resolve()))
+  assert.equal(reattachCore(source, mux), true)
+  await added
+  await copy.download({ start: 0, end: 1 }).done()
+  const removed = new Promise<void>((resolve) => source.once('peer-remove', () => resolve()))
+  assert.equal(closeChannel(mux, 'hypercore/alpha', source.discoveryKey), true)
+  await removed
+  assert.equal(closeChannel(mux, 'hypercore/alpha', source.discoveryKey), false)
+  assert.equal(closeChannel({}, 'hypercore/alpha', source.discoveryKey), false)
+  assert.equal(
+    gateChannels({}, 'x', () => true),
+    false,
+  )
+  assert.equal(reattachCore({} as Hypercore, {}), false)
 })

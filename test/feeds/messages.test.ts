@@ -11,7 +11,9 @@ import {
   OfferList,
   PROTOCOL_VERSION,
   addEncoding,
+  decodeBlockRecord,
   decodeFeedRecord,
+  encodeBlockRecord,
   encodeFeedRecord,
   helloEncoding,
   leafEncoding,
@@ -113,6 +115,19 @@ test('feed index record v2: key, flags, name, blocks, length, signed length, tre
   const remote = { ...record, name: null, open: false }
   assert.deepEqual(decodeFeedRecord(encodeFeedRecord(remote)), remote)
   assert.throws(() => decodeFeedRecord(Buffer.concat([bytes, Buffer.from([0])])), { code: 'ERR_STORAGE' })
+})
+
+test('block record v1: key, flags (bit 0: dropped)', () => {
+  const record = { key: Buffer.alloc(32, 7), drop: true }
+  const bytes = encodeBlockRecord(record)
+  assert.equal(bytes.toString('hex'), '01' + '07'.repeat(32) + '01')
+  assert.deepEqual(decodeBlockRecord(bytes), record)
+  assert.equal(encodeBlockRecord({ ...record, drop: false }).toString('hex'), '01' + '07'.repeat(32) + '00')
+  assert.throws(() => decodeBlockRecord(Buffer.concat([bytes, Buffer.from([0])])), { code: 'ERR_STORAGE' })
+  assert.throws(() => decodeBlockRecord(Buffer.from('02' + '07'.repeat(32) + '00', 'hex')), {
+    code: 'ERR_STORAGE',
+  })
+  assert.throws(() => decodeBlockRecord(Buffer.from('01', 'hex')), { code: 'ERR_STORAGE' })
 })
 
 test('tree request and tree proof', () => {

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
 import type { TestContext } from 'node:test'
-import { Kappa, type KappaOptions } from '../../src/kappa/index.js'
-import type { Entry, View, ViewState } from '../../src/kappa/index.js'
+import { MemoryLevel } from 'memory-level'
+import { Kappa, levelView, type KappaOptions } from '../../src/kappa/index.js'
+import type { Entry, View, ViewDb, ViewState } from '../../src/kappa/index.js'
 
 /** A fresh temp directory, removed when the test ends. */
 export async function tempDir(t: TestContext, prefix = 'kappadb-kappa-'): Promise<string> {
@@ -30,6 +31,24 @@ export async function openCore<T = unknown>(
     if (!given) await rm(dir, { recursive: true, force: true, maxRetries: 3 })
   })
   return core
+}
+
+/** An entry of the `latestView` tests: a key and its value. */
+export type KeyValue = { key: string; value: string }
+
+/**
+ * A levelView (in memory) of the latest value each key was given, in indexing order; `get(key)`
+ * (undefined for none). What a re-index leaves shows whether removed entries still count.
+ */
+export function latestView() {
+  return levelView(new MemoryLevel<string, string>(), (vdb: ViewDb<string>) => ({
+    async map(entries: Entry<KeyValue>[]) {
+      await vdb.batch(entries.map((e) => ({ type: 'put' as const, key: e.value.key, value: e.value.value })))
+    },
+    api: {
+      get: (_core: unknown, key: string) => vdb.get(key),
+    },
+  }))
 }
 
 /** Where an adder keeps its state: shared between indexers to mimic "the same store, reopened". */

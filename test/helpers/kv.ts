@@ -12,6 +12,7 @@ import { ClassicLevel } from 'classic-level'
 import { hyperlog } from '../../src/hyperlog/index.js'
 import type { LevelLike } from '../../src/kappa/index.js'
 import { HyperKV, type KvNode } from '../../src/kv/index.js'
+import type { MembershipOption } from '../../src/kappa/index.js'
 
 /** A fresh directory, removed when the test ends. */
 export async function tempDir(t: TestContext, prefix = 'kappadb-kv-'): Promise<string> {
@@ -57,6 +58,18 @@ function openInRegime(dir: string): { kv: HyperKV; close: () => Promise<void> } 
       await db.close()
     },
   }
+}
+
+/** A HyperKV of an owned database (`hyperkv(dir, { membership })`), ready; closed and removed at the end. */
+export async function openOwned(t: TestContext, membership: MembershipOption): Promise<HyperKV> {
+  const dir = await mkdtemp(join(tmpdir(), 'kappadb-kv-owned-'))
+  const kv = new HyperKV(dir, { membership })
+  t.after(async () => {
+    await kv.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  await kv.ready()
+  return kv
 }
 
 export async function openKv(t: TestContext): Promise<HyperKV> {

@@ -1,9 +1,8 @@
 /**
- * Owned databases in tests: one sync of two stores' data and membership logs (both ways), then
- * both folded what they hold and their views caught up.
- *
- * The membership logs replicate through `members.replicate()`, a stream beside the data's
- * (`core.replicate` does not carry them yet): `syncMembers` is the one place that knows it.
+ * Owned databases in tests: one sync of two stores (data and membership logs, both ways, on the
+ * one connection `core.replicate` makes), then both folded what they hold and their views caught
+ * up. `syncMembers` exchanges the membership records alone (`members.replicate()`), for tests
+ * that must keep some data from a store.
  */
 import { finished } from 'node:stream/promises'
 import type { Kappa } from '../../src/kappa/index.js'
@@ -21,15 +20,13 @@ export async function syncMembers(a: Kappa<any, any>, b: Kappa<any, any>): Promi
 }
 
 export async function syncOwned(a: Kappa<any, any>, b: Kappa<any, any>): Promise<void> {
-  await syncMembers(a, b)
   await sync(a, b)
   await Promise.all([a.members!.ready(), b.members!.ready()])
   await Promise.all([a.ready(), b.ready()])
 }
 
-/** Two owned HyperKVs: records, then data, both registers caught up. */
+/** Two owned HyperKVs: one sync, both registers caught up. */
 export async function syncOwnedKv(a: HyperKV, b: HyperKV): Promise<void> {
-  await syncMembers(a.log.kappa, b.log.kappa)
   await replicate(a, b)
   await Promise.all([a.members!.ready(), b.members!.ready()])
   await Promise.all([a.log.kappa.ready(), b.log.kappa.ready(), a.ready(), b.ready()])

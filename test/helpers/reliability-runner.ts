@@ -19,7 +19,6 @@ import { isKappaError } from '../../src/errors.js'
 import { HyperKV, type BatchRow, type KvNode, type WriteOptions } from '../../src/kv/index.js'
 import type { MembershipOption } from '../../src/kappa/index.js'
 import { signedLengthOf } from './feeds.js'
-import { syncMembers } from './owned.js'
 import { Prng } from './prng.js'
 import { ReplicaModel, assertKvEquals, logNodes, readRows } from './reliability-model.js'
 import { closedWith, connect, deadline, uncodedErrors } from './reliability-sync.js'
@@ -194,10 +193,9 @@ export class ScenarioRunner {
     await this.check(peer)
   }
 
-  /** Owned: both peers exchange their membership records (both ways, beside the data's stream). */
-  private async syncMembers(pair: readonly [Peer, Peer]): Promise<void> {
+  /** Owned: both peers folded what the sync brought (records travel with the data). */
+  private async settle(pair: readonly [Peer, Peer]): Promise<void> {
     if (!this.scenario.owned) return
-    await syncMembers(pair[0].kv.log.kappa, pair[1].kv.log.kappa)
     for (const peer of pair) await peer.ready()
   }
 
@@ -279,8 +277,6 @@ export class ScenarioRunner {
 
   private async sync(step: SyncStep): Promise<void> {
     const pair = [this.peers[step.a]!, this.peers[step.b]!] as const
-    // Owned: the records first, so both judge the data by the same members.
-    await this.syncMembers(pair)
     const before = pair.map((peer) => new Set(peer.known.hashes()))
     const unprovable = await Promise.all([
       unprovableNodes(pair[0], pair[1]),
@@ -301,7 +297,7 @@ export class ScenarioRunner {
     } else if (!conn.cut && !step.live) {
       assert.deepEqual(outcome, [null, null], 'an uncut non-live replication ends cleanly on both sides')
     }
-    await this.syncMembers(pair)
+    await this.settle(pair)
     for (const peer of pair) await this.check(peer)
     if (conn.cut || outcome.some((err) => err !== null)) {
       for (const side of [0, 1] as const) if (receives(step, side)) noteUnlisted(pair[side], pair[1 - side])

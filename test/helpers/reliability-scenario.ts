@@ -78,7 +78,7 @@ export interface Scenario {
   steps: Step[]
   /**
    * Owned: peer 0 opens with `membership: { owner: true }`, the others join it; membership
-   * records travel with every sync (both ways, beside the data). `adds`: the owner adds every
+   * records travel with the data, on the same connection. `adds`: the owner adds every
    * peer first, then only adds follow; `full`: some peers are never added, and removals come too.
    * `false`: an open database, no membership at all.
    */

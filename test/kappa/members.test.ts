@@ -6,15 +6,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { isKappaError } from '../../src/errors.js'
-import { MemoryLevel } from 'memory-level'
-import { levelView, type Entry, type Kappa, type ViewDb } from '../../src/kappa/index.js'
+import type { Entry, Kappa } from '../../src/kappa/index.js'
 import { finished } from 'node:stream/promises'
 import crypto from 'hypercore-crypto'
 import { Multifeed } from '../../src/feeds/index.js'
 import { writerFeedKey } from '../../src/feeds/writer-key.js'
 import { membershipKeyOf } from '../../src/kappa/members.js'
 import { encodeRecord, type WriterKey } from '../../src/membership/index.js'
-import { openCore, sync, tempDir } from '../helpers/kappa.js'
+import { latestView, openCore, sync, tempDir, type KeyValue } from '../helpers/kappa.js'
 import { syncMembers, syncOwned } from '../helpers/owned.js'
 
 /** A view keeping every entry it was given, as `feed:value`; `clearIndex` forgets them. */
@@ -58,13 +57,16 @@ test('an owned database counts only its members’ entries; add brings a whole f
   await ownerWriter.append('o0')
   await bWriter.append(['b0', 'b1', 'b2', 'b3', 'b4'])
   await sync(owner, b)
-  assert.equal(owner.feed(bWriter.id)?.length, 5)
+  assert.equal(owner.feed(bWriter.id), undefined, 'a non-member’s feed is not taken')
   assert.deepEqual(await shown(owner, seen), [`${ok}:o0`], 'a non-member’s entries are not shown')
 
   const changes: number[] = []
   o.on('change', () => changes.push(1))
   await o.add(bWriter.id)
   assert.deepEqual(o.get(bWriter.id), { status: 'member', role: 'writer' })
+  // B serves its own feed while no record names it (it may have been added elsewhere).
+  await sync(owner, b)
+  assert.equal(owner.feed(bWriter.id)?.length, 5)
   assert.deepEqual(
     await shown(owner, seen),
     [`${ok}:o0`, ...[0, 1, 2, 3, 4].map((i) => `${bk}:b${i}`)].sort(),
@@ -191,22 +193,9 @@ test('two admins adding writers concurrently keep both; a removal past an admin�
 })
 
 test('levelView: a removal after indexing re-indexes the view, restoring what the removed entries overwrote', async (t) => {
-  type KV = { key: string; value: string }
+  type KV = KeyValue
   const owner = await openCore<KV>(t, { membership: { owner: true } })
-  const db = new MemoryLevel<string, string>()
-  const view = owner.use(
-    'latest',
-    levelView(db, (vdb: ViewDb<string>) => ({
-      async map(entries: Entry<KV>[]) {
-        await vdb.batch(
-          entries.map((e) => ({ type: 'put' as const, key: e.value.key, value: e.value.value })),
-        )
-      },
-      api: {
-        get: (_core: unknown, key: string) => vdb.get(key),
-      },
-    })),
-  ).api.latest
+  const view = owner.use('latest', latestView()).api.latest
   await owner.ready()
   const b = await openCore<KV>(t, { membership: { owner: owner.members!.self } })
   await b.ready()
@@ -252,8 +241,14 @@ test('a non-member’s membership log, replicated in, grants nothing', async (t)
   await owner.members!.ready()
   assert.deepEqual(owner.members!.get(self), { status: 'none' })
   assert.deepEqual(owner.members!.get(x), { status: 'none' })
-  // Once the owner makes that key an admin, its records count (the log is its own).
+  // Nor does the owner take that log: a non-admin's log is not replicated.
+  assert.equal(owner.members!.get(self).status, 'none')
+  // Once the owner makes that key an admin, its log replicates and its records count.
   await owner.members!.add(self, { role: 'admin' })
+  const again = [owner.members!.replicate(true), hostile.replicate(false)]
+  again[0]!.pipe(again[1]!).pipe(again[0]!)
+  await Promise.all(again.map((stream) => finished(stream)))
+  await owner.members!.ready()
   assert.deepEqual(owner.members!.get(x), { status: 'member', role: 'writer' })
 })
 
@@ -267,6 +262,9 @@ test('a removed writer that rewrote its history below upTo is excluded entirely 
   const keyPair = crypto.keyPair()
   const b1 = await openCore<string>(t, opts)
   const b2 = await openCore<string>(t, opts)
+  const b2View = entriesView()
+  b2.use('entries', b2View.view)
+  await b2.ready()
   const w1 = await b1.writer('w', { keyPair })
   const w2 = await b2.writer('w', { keyPair })
   assert.equal(w1.id, w2.id)
@@ -274,7 +272,11 @@ test('a removed writer that rewrote its history below upTo is excluded entirely 
   await w1.append(['b0', 'b1', 'b2', 'b3', 'b4'])
   await w2.append(['x0', 'x1', 'x2', 'x3', 'x4'])
   await owner.members!.add(w1.id)
-  await sync(owner, b1)
+  await syncMembers(owner, b1)
+  await syncOwned(owner, b1)
+  await syncMembers(owner, b2)
+  assert.equal((await shown(b2, b2View.seen)).length, 5, 'B2 counts its history while B is a member')
+
   await owner.members!.remove(w1.id, { upTo: 3 })
   const kept = ['b0', 'b1', 'b2'].map((v) => `${bk}:${v}`)
   assert.deepEqual(
@@ -282,26 +284,16 @@ test('a removed writer that rewrote its history below upTo is excluded entirely 
     kept,
     'the history the removal pinned counts below upTo',
   )
+  // B2 holds another history at the pinned length: none of it counts there, not even below upTo.
+  await syncMembers(owner, b2)
+  assert.deepEqual(b2.members!.get(w1.id), { status: 'removed', role: 'writer', upTo: 3 })
+  assert.deepEqual(await shown(b2, b2View.seen), [])
 
-  // C learns the records first (the pin waits for B's feed), then holds the rewritten history.
-  const c = await openCore<string>(t, opts)
-  const cView = entriesView()
-  c.use('entries', cView.view)
-  await c.ready()
-  await syncMembers(owner, c)
-  assert.deepEqual(c.members!.get(w1.id), { status: 'removed', role: 'writer', upTo: 3 })
-  await sync(c, b2)
-  assert.equal(c.feed(w1.id)?.length, 5)
-  await c.members!.ready()
-  assert.deepEqual(await shown(c, cView.seen), [], 'none of the rewritten feed counts, not even below upTo')
-
-  // D holds the history the removal pinned: its first 3 count there.
+  // D takes B's log from the owner (up to upTo): its first 3 count there.
   const d = await openCore<string>(t, opts)
   const dView = entriesView()
   d.use('entries', dView.view)
   await d.ready()
-  await syncMembers(owner, d)
-  await sync(d, b1)
-  await d.members!.ready()
+  await syncOwned(owner, d)
   assert.deepEqual(await shown(d, dView.seen), kept)
 })

@@ -14,9 +14,10 @@
  */
 import type Hypercore from 'hypercore'
 import { KappaError } from '../../errors.js'
-import { peerSignedLength } from '../dependency-internals.js'
+import { closeChannel, peerSignedLength, reattachCore } from '../dependency-internals.js'
 import type { CoreLease, HypercoreFeed } from '../feed.js'
 import {
+  MAX_BLOCK_ENTRIES,
   OfferList,
   type FeedOffer,
   type LeafMessage,
@@ -28,11 +29,15 @@ import {
 } from '../messages.js'
 import type { ReplicationMode } from '../types.js'
 import { proveLength } from './claims.js'
+import type { SessionPolicy } from './policy.js'
+import type { Inclusion } from '../../membership/types.js'
 import { OFFER_CONCURRENCY, OfferIntake } from './intake.js'
 import { OfferSet } from './offer-set.js'
 import { Reconciliation } from './reconcile.js'
 import { provenTreeHash, treeHashAt, treeMessageOf } from './trees.js'
 
+/** The protomux protocol of Hypercore's core channels. */
+export const CORE_PROTOCOL = 'hypercore/alpha'
 /** A live peer may make this many offers it cannot prove a block of; the next fails its stream. */
 export const MAX_UNPROVEN_OFFERS = 16
 /** Our own offers are built (a tree hash each for an open core) this many at a time. */
@@ -80,11 +85,24 @@ export interface ExchangeLink {
   initialTaken(lists: readonly OfferList[]): void
   /** Not live: and downloaded as far as the peer proved them. Live: right after initialTaken. */
   initialDone(): Promise<void>
+  /**
+   * Not live, once what was taken is downloaded and some offers were refused: settles when the
+   * store's answers may have changed with it (the gate's `settle`).
+   */
+  settle(): Promise<void>
 }
+
+/** A non-live connection takes refused offers again at most this many times (each after a settle). */
+const MAX_SETTLE_ROUNDS = 8
 
 export class FeedExchange<T> {
   private readonly host: ExchangeHost<T>
   private readonly link: ExchangeLink
+  private readonly policy: SessionPolicy
+  /** Feeds whose core channel on this connection was closed for the policy: reopened once it allows them. */
+  private readonly channelsClosed = new Set<string>()
+  /** The latest offer of each feed not taken from this peer, taken once the policy allows it. */
+  private readonly refused = new Map<string, FeedOffer>()
   private readonly intake: OfferIntake<HypercoreFeed<T> | null>
   /** Per held feed: the most blocks the peer is known to hold (it offered them, or we did). */
   private readonly known = new Map<string, number>()
@@ -98,6 +116,8 @@ export class FeedExchange<T> {
   private readonly forked = new Set<string>()
   private readonly forkWaiters = new Map<string, Array<() => void>>()
   private readonly checkWaiters = new Map<string, Array<() => void>>()
+  /** Downloads of a feed, stopped when it may no longer be taken (blocked, gated out). */
+  private readonly stopWaiters = new Map<string, Array<() => void>>()
   private readonly treeWaiters = new Map<string, (tree: TreeMessage | null) => void>()
   private readonly treesAnswered = new Set<string>()
   private unproven = 0
@@ -109,9 +129,15 @@ export class FeedExchange<T> {
 
   private readonly onLiveError: (err: unknown) => void
 
-  constructor(host: ExchangeHost<T>, link: ExchangeLink, onError: (err: unknown) => void) {
+  constructor(
+    host: ExchangeHost<T>,
+    link: ExchangeLink,
+    policy: SessionPolicy,
+    onError: (err: unknown) => void,
+  ) {
     this.host = host
     this.link = link
+    this.policy = policy
     this.onLiveError = onError
     this.intake = new OfferIntake(
       {
@@ -140,11 +166,16 @@ export class FeedExchange<T> {
    * (the snapshot the reconciliation works on).
    */
   async helloSummary(): Promise<Summary> {
-    const feeds = this.host.allFeeds().filter((feed) => feed.blocks > 0)
+    const feeds: Array<{ feed: HypercoreFeed<T>; serves: Inclusion }> = []
+    for (const feed of this.host.allFeeds()) {
+      if (feed.blocks === 0) continue
+      const serves = this.policy.serves(feed)
+      if (serves.state !== 'none') feeds.push({ feed, serves })
+    }
     const offers: FeedOffer[] = []
     for (let i = 0; i < feeds.length; i += OFFER_BUILD_BATCH) {
       const batch = feeds.slice(i, i + OFFER_BUILD_BATCH)
-      offers.push(...(await Promise.all(batch.map((feed) => feed.offer()))))
+      offers.push(...(await Promise.all(batch.map(({ feed, serves }) => offerOf(feed, serves)))))
     }
     this.snapshot = new OfferSet(offers)
     return this.snapshot.summary()
@@ -194,10 +225,15 @@ export class FeedExchange<T> {
   announce(feed: HypercoreFeed<T>): void {
     const blocks = feed.blocks
     if (this.link.mode === 'pull' || blocks === 0 || (this.known.get(feed.id) ?? 0) >= blocks) return
+    const serves = this.policy.serves(feed)
+    if (serves.state === 'none') return
     const before = this.known.get(feed.id)
     this.known.set(feed.id, blocks)
-    void feed.offer().then(
-      (offer) => this.link.sendAdd(OfferList.of([offer])),
+    void offerOf(feed, serves).then(
+      (offer) => {
+        // A prefix offer that holds no more than the peer knows of says nothing new.
+        if (offer.length > (before ?? 0) || serves.state === 'all') this.link.sendAdd(OfferList.of([offer]))
+      },
       () => {
         if (before === undefined) this.known.delete(feed.id)
         else this.known.set(feed.id, before)
@@ -231,7 +267,8 @@ export class FeedExchange<T> {
       additionalNodes: [],
       signature: Buffer.alloc(0),
     }
-    if (!feed || m.length === 0 || m.length > feed.signedLength) return this.link.sendTree(cannot)
+    const refused = feed !== undefined && this.policy.serves(feed).state === 'none'
+    if (!feed || refused || m.length === 0 || m.length > feed.signedLength) return this.link.sendTree(cannot)
     const answer = async (): Promise<TreeMessage> => {
       const lease = await feed.lease(false)
       try {
@@ -262,6 +299,64 @@ export class FeedExchange<T> {
     this.checkWaiters.delete(id)
   }
 
+  /**
+   * The store's blocks or gate changed for `feed` (null: for any feed). What may no longer be taken
+   * stops downloading; what may no longer be served loses its core channel on this connection;
+   * live, what may now be taken is taken from the peer's last offer, and what may now be offered is.
+   */
+  policyChanged(feed: HypercoreFeed<T> | null): void {
+    if (this.stopped) return
+    const feeds = feed ? [feed] : this.host.allFeeds()
+    for (const id of new Set([...this.liveQueue.keys(), ...this.stopWaiters.keys()])) {
+      if (!this.policy.refusesNow(id)) continue
+      this.liveQueue.delete(id)
+      for (const resolve of this.stopWaiters.get(id) ?? []) resolve()
+      this.stopWaiters.delete(id)
+    }
+    const mux = this.muxer() as { opened?(opts: { protocol: string; id: Buffer }): boolean } | null
+    for (const f of feeds) {
+      // Only a core with a channel here has anything to close (asked without the hooks first).
+      if (mux?.opened?.({ protocol: CORE_PROTOCOL, id: f.discoveryKey }) !== true) continue
+      if (this.policy.serves(f).state === 'none') this.closeChannels(f)
+    }
+    for (const id of [...this.channelsClosed]) {
+      const f = this.host.knownFeed(id)
+      if (f && this.policy.serves(f).state !== 'none') void this.reopenChannel(f)
+    }
+    if (!this.link.live) return
+    for (const [id, offer] of [...this.refused]) {
+      if (this.policy.takes(id, offer.length).state === 'none') continue
+      this.refused.delete(id)
+      this.intake.push(OfferList.of([offer]))
+    }
+    for (const f of feeds) if (this.policy.serves(f).state !== 'none') this.announce(f)
+  }
+
+  /** Closes `feed`'s core channel on this connection, if one is open. */
+  private closeChannels(feed: HypercoreFeed<T>): void {
+    const mux = this.muxer()
+    if (mux !== null && closeChannel(mux, CORE_PROTOCOL, feed.discoveryKey)) this.channelsClosed.add(feed.id)
+  }
+
+  private muxer(): object | null {
+    const mux = (this.link.stream() as { userData?: unknown } | null)?.userData
+    return mux !== null && typeof mux === 'object' ? mux : null
+  }
+
+  /** A channel `closeChannels` closed, opened again on this connection. */
+  private async reopenChannel(feed: HypercoreFeed<T>): Promise<void> {
+    this.channelsClosed.delete(feed.id)
+    const mux = this.muxer()
+    if (this.stopped || mux === null) return
+    const lease = await feed.lease(false).catch(() => null)
+    if (lease === null) return
+    try {
+      if (!this.stopped) reattachCore(lease.core, mux)
+    } finally {
+      lease.release()
+    }
+  }
+
   /** The session is over: nothing more is taken, live downloads stop, held cores are let go. */
   stop(): void {
     this.stopped = true
@@ -282,7 +377,7 @@ export class FeedExchange<T> {
 
   private async markKnown(offer: FeedOffer): Promise<HypercoreFeed<T> | null> {
     const feed = this.host.knownFeed(offer.key.toString('hex'))
-    if (feed) {
+    if (feed && this.policy.serves(feed).state !== 'none') {
       this.knows(feed.id, offer.length)
       await this.serve(feed, offer)
     }
@@ -291,7 +386,17 @@ export class FeedExchange<T> {
 
   /** The held feed an offer is about: one we hold (its tree checked), or one it earned here. */
   private async take(offer: FeedOffer): Promise<HypercoreFeed<T> | null> {
-    const held = this.host.knownFeed(offer.key.toString('hex'))
+    const id = offer.key.toString('hex')
+    const held = this.host.knownFeed(id)
+    if (this.policy.takes(id, offer.length).state === 'none') {
+      // Held and served, the peer still gets what we have more of.
+      if (held) {
+        this.knows(held.id, offer.length)
+        await this.serve(held, offer)
+      }
+      this.refused.set(id, offer)
+      return null
+    }
     if (held) {
       this.knows(held.id, offer.length)
       await this.checkTree(held, offer)
@@ -315,6 +420,7 @@ export class FeedExchange<T> {
    */
   private async serve(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
     if (this.link.live || this.link.mode === 'pull' || this.uploads.has(feed.id)) return
+    if (this.policy.serves(feed).state === 'none') return
     if (feed.blocks <= offer.length) return
     const lease = await feed.lease(false).catch(() => null)
     if (lease === null) return
@@ -494,16 +600,38 @@ export class FeedExchange<T> {
           const feed = this.host.knownFeed(list.keyAt(j).toString('hex'))
           if (feed && !feed.writable) {
             const offer = list.at(j)
-            if (feed.blocks < offer.length) pending.push({ feed, offer })
+            if (feed.blocks < offer.length && this.policy.takes(feed.id, offer.length).state !== 'none') {
+              pending.push({ feed, offer })
+            }
           }
         }
       }
-      for (let i = 0; i < pending.length; i += MAX_DOWNLOADS) {
-        const group = pending.slice(i, i + MAX_DOWNLOADS)
-        await Promise.all(group.map(({ feed, offer }) => this.downloadTo(feed, offer)))
+      await this.downloadAll(pending)
+      // What arrived may change what the gate allows (a membership record adding a writer).
+      for (let round = 0; round < MAX_SETTLE_ROUNDS && this.refused.size > 0 && !this.stopped; round++) {
+        await this.link.settle()
+        const allowed = [...this.refused].filter(
+          ([id, offer]) => this.policy.takes(id, offer.length).state !== 'none',
+        )
+        if (allowed.length === 0) break
+        const more: Array<{ feed: HypercoreFeed<T>; offer: FeedOffer }> = []
+        for (const [id, offer] of allowed) {
+          this.refused.delete(id)
+          const feed = await this.take(offer)
+          if (feed && !feed.writable && feed.blocks < offer.length) more.push({ feed, offer })
+        }
+        await this.downloadAll(more)
       }
     }
     await this.link.initialDone()
+  }
+
+  /** Downloads each feed to its offer, MAX_DOWNLOADS feeds at a time. */
+  private async downloadAll(pending: Array<{ feed: HypercoreFeed<T>; offer: FeedOffer }>): Promise<void> {
+    for (let i = 0; i < pending.length; i += MAX_DOWNLOADS) {
+      const group = pending.slice(i, i + MAX_DOWNLOADS)
+      await Promise.all(group.map(({ feed, offer }) => this.downloadTo(feed, offer)))
+    }
   }
 
   /**
@@ -516,9 +644,12 @@ export class FeedExchange<T> {
    */
   private async downloadTo(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
     if (feed.blocks >= offer.length || this.forked.has(feed.id) || this.link.closed()) return
+    const takes = this.policy.takes(feed.id, offer.length)
+    if (takes.state === 'none' || (takes.state === 'prefix' && feed.length >= takes.length)) return
     const lease = await feed.lease(true)
     try {
-      await this.downloadCore(feed, lease.core, offer)
+      if (takes.state === 'prefix') await this.downloadPrefix(feed, lease.core, offer, takes.length)
+      else await this.downloadCore(feed, lease.core, offer)
       // Bring the feed's length (in entries) up to date too: an invalid block refuses it.
       await feed.update()
     } finally {
@@ -526,11 +657,37 @@ export class FeedExchange<T> {
     }
   }
 
+  /**
+   * Downloads the blocks holding entries `[0, entries)`, and no block past them. A block holds at
+   * most MAX_BLOCK_ENTRIES entries, so the next `ceil(missing / MAX_BLOCK_ENTRIES)` blocks are all
+   * needed; each round reads how far they reached.
+   */
+  private async downloadPrefix(
+    feed: HypercoreFeed<T>,
+    core: Hypercore,
+    offer: FeedOffer,
+    entries: number,
+  ): Promise<void> {
+    await feed.update()
+    while (feed.length < entries && !this.link.closed() && !this.policy.refusesNow(feed.id)) {
+      const have = core.contiguousLength
+      const end = Math.min(offer.length, have + Math.ceil((entries - feed.length) / MAX_BLOCK_ENTRIES))
+      if (end <= have) return
+      await this.downloadCore(feed, core, { ...offer, length: end })
+      await feed.update()
+      if (core.contiguousLength < end) return
+    }
+  }
+
   private async downloadCore(feed: HypercoreFeed<T>, core: Hypercore, offer: FeedOffer): Promise<void> {
     const { length } = offer
     const unprovable = () => core.length > Math.max(offer.signedLength, this.peerLength(core))
     if (core.contiguousLength >= length || unprovable() || this.forked.has(feed.id)) return
-    const ended = Promise.race([this.link.ended(), this.whenForked(feed.id)])
+    const ended = Promise.race([
+      this.link.ended(),
+      this.whenForked(feed.id),
+      waitOn(this.stopWaiters, feed.id),
+    ])
     const progress = () => this.link.progress()
     core.on('download', progress)
     try {
@@ -558,10 +715,17 @@ export class FeedExchange<T> {
     } finally {
       core.off('download', progress)
     }
-    if (core.contiguousLength < length && !this.link.closed() && !this.forked.has(feed.id) && !unprovable()) {
+    const stopped = this.link.closed() || this.forked.has(feed.id) || this.policy.refusesNow(feed.id)
+    if (core.contiguousLength < length && !stopped && !unprovable()) {
       throw new KappaError('ERR_PROTOCOL', `feed ${feed.id} stopped below the length the peer offered`)
     }
   }
+}
+
+/** Our offer of `feed` as far as it is served: a prefix gate offers only the blocks below its length. */
+async function offerOf<T>(feed: HypercoreFeed<T>, serves: Inclusion): Promise<FeedOffer> {
+  if (serves.state !== 'prefix' || serves.length >= feed.length) return feed.offer()
+  return feed.offerUpTo(serves.length)
 }
 
 /** A promise `waiters` settles for `id`. */

@@ -8,7 +8,14 @@ import type Hypercore from 'hypercore'
 import { KappaError } from '../../errors.js'
 import type { HypercoreFeed } from '../feed.js'
 import type { PreambleRole } from '../messages.js'
-import type { ReplicateOptions, ReplicationMode, ReplicationStream } from '../types.js'
+import type {
+  ReplicateOptions,
+  ReplicationMode,
+  ReplicationPeer,
+  ReplicationPolicy,
+  ReplicationStream,
+} from '../types.js'
+import { SessionPolicy, type PolicyHost } from './policy.js'
 import { replicationError } from './errors.js'
 import { DEFAULT_LIVE_TIMEOUT, ReplicationSession, type FeedHost, type SessionOptions } from './session.js'
 import { StatsHub } from './stream-stats.js'
@@ -17,15 +24,20 @@ import { ReplicationTransport } from './transport.js'
 const MODES: ReplicationMode[] = ['sync', 'push', 'pull']
 
 export class Replicator<T> {
-  private readonly host: FeedHost<T>
+  private readonly host: FeedHost<T> & PolicyHost & { readonly policy: Readonly<ReplicationPolicy> }
   private readonly store: Corestore
   private readonly sessions = new Set<ReplicationSession<T>>()
   /** Raw streams handed to `replicate()`, until they have closed (close() waits for them). */
   private readonly raws = new Set<Promise<void>>()
+  /** The primary session of each stream `replicate` returned. */
+  private readonly byStream = new WeakMap<object, ReplicationSession<unknown>>()
   /** Block counters of every stream, fed by one listener pair per core. */
   private readonly stats = new StatsHub()
 
-  constructor(host: FeedHost<T>, store: Corestore) {
+  constructor(
+    host: FeedHost<T> & PolicyHost & { readonly policy: Readonly<ReplicationPolicy> },
+    store: Corestore,
+  ) {
     this.host = host
     this.store = store
   }
@@ -40,6 +52,17 @@ export class Replicator<T> {
       throw KappaError.invalid('isInitiator must be a boolean, a Duplex stream, or omitted')
     }
 
+    const connection = raw ?? (isInitiator instanceof Duplex ? isInitiator : null)
+    const peer: ReplicationPeer = {
+      get remotePublicKey() {
+        return remoteKeyOf(connection)
+      },
+    }
+    const policy = new SessionPolicy(
+      this.host,
+      { share: options.share ?? this.host.policy.share, accept: options.accept ?? this.host.policy.accept },
+      peer,
+    )
     let session: ReplicationSession<T> | null = null
     const transport = new ReplicationTransport(
       role,
@@ -47,9 +70,10 @@ export class Replicator<T> {
       this.stats.streamStats(),
       options.live,
     )
-    session = new ReplicationSession<T>(this.host, this.store, transport, options, (s) =>
+    session = new ReplicationSession<T>(this.host, this.store, transport, options, policy, (s) =>
       this.sessions.delete(s),
     )
+    this.byStream.set(transport, session as ReplicationSession<unknown>)
     const failWith = (err: unknown) => session?.fail(replicationError(err))
     if (this.host.isClosing) process.nextTick(failWith, KappaError.closed('multifeed'))
     else this.sessions.add(session)
@@ -60,6 +84,33 @@ export class Replicator<T> {
       void closed.then(() => this.raws.delete(closed))
     }
     return transport
+  }
+
+  /** The session of a stream `replicate` returned. */
+  sessionOf(stream: object): ReplicationSession<unknown> | undefined {
+    return this.byStream.get(stream)
+  }
+
+  /**
+   * A session of this Multifeed on `primary`'s connection: its own channel, its own policy
+   * (the store's), the primary's live, mode and timeouts; it ends and fails with the primary.
+   */
+  secondary(primary: ReplicationSession<unknown>, opts: ReplicateOptions): void {
+    const { live, mode, timeout, liveTimeout } = checkOptions(opts)
+    const options: SessionOptions = { live, mode, timeout, liveTimeout }
+    const policy = new SessionPolicy(this.host, this.host.policy, primary.peer)
+    const session = new ReplicationSession<T>(
+      this.host,
+      this.store,
+      primary.transport,
+      options,
+      policy,
+      (s) => this.sessions.delete(s),
+      primary,
+    )
+    if (this.host.isClosing) return
+    this.sessions.add(session)
+    primary.attach(session as ReplicationSession<unknown>)
   }
 
   /** A feed was added locally or learned from a peer: live sessions pass it on. */
@@ -75,6 +126,11 @@ export class Replicator<T> {
   /** A core session opened (a feed's, or a candidate's): the blocks it moves count in the streams' stats. */
   coreOpened(core: Hypercore): void {
     this.stats.watch(core)
+  }
+
+  /** The store's blocks or gate changed (for `feed`, or for any feed): every session follows. */
+  policyChanged(feed: HypercoreFeed<T> | null): void {
+    for (const session of this.sessions) session.policyChanged(feed)
   }
 
   /** Hypercore checked the tree of feed `id` the peer on `stream` sent: a fork, or none. */
@@ -128,7 +184,17 @@ function runOver(raw: Duplex, transport: ReplicationTransport, fail: (err: unkno
 function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
   if (opts === undefined) opts = {}
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('replicate opts must be an object')
-  const { live = false, mode = 'sync', beforeDone, beforeHello, beforeCaughtUp, timeout, liveTimeout } = opts
+  const {
+    live = false,
+    mode = 'sync',
+    beforeDone,
+    beforeHello,
+    beforeCaughtUp,
+    timeout,
+    liveTimeout,
+    share,
+    accept,
+  } = opts
   if (typeof live !== 'boolean') throw KappaError.invalid('live must be a boolean')
   if (!MODES.includes(mode)) throw KappaError.invalid(`mode must be one of ${MODES.join(', ')}`)
   if (beforeDone !== undefined && typeof beforeDone !== 'function') {
@@ -140,6 +206,9 @@ function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
   if (beforeCaughtUp !== undefined && typeof beforeCaughtUp !== 'function') {
     throw KappaError.invalid('beforeCaughtUp must be a function')
   }
+  if (share !== undefined && typeof share !== 'function') throw KappaError.invalid('share must be a function')
+  if (accept !== undefined && typeof accept !== 'function')
+    throw KappaError.invalid('accept must be a function')
   for (const [name, value] of [
     ['timeout', timeout],
     ['liveTimeout', liveTimeout],
@@ -156,5 +225,13 @@ function checkOptions(opts: ReplicateOptions | undefined): SessionOptions {
     beforeCaughtUp,
     timeout,
     liveTimeout: liveTimeout ?? DEFAULT_LIVE_TIMEOUT,
+    share,
+    accept,
   }
+}
+
+/** The Noise public key of the connection a replication runs over, when it has one (a Hyperswarm socket). */
+function remoteKeyOf(connection: Duplex | null): Buffer | null {
+  const key = (connection as { remotePublicKey?: unknown } | null)?.remotePublicKey
+  return key instanceof Uint8Array && key.byteLength === 32 ? Buffer.from(key) : null
 }

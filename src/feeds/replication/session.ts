@@ -40,11 +40,13 @@ import {
   type TreeMessage,
   type TreeRequestMessage,
 } from '../messages.js'
-import type { ReplicationMode } from '../types.js'
+import type { AcceptHook, ReplicationMode, ReplicationPeer, ShareHook } from '../types.js'
+import { gateChannels } from '../dependency-internals.js'
+import type { SessionPolicy } from './policy.js'
 import { caughtUpTargets, whenCaughtUp } from './caught-up.js'
 import { corkedMessages } from '../dependency-internals.js'
 import { replicationError } from './errors.js'
-import { FeedExchange, type ExchangeHost } from './exchange.js'
+import { CORE_PROTOCOL, FeedExchange, type ExchangeHost } from './exchange.js'
 import { computeProof, verifyProof } from './proof.js'
 import type { ReplicationTransport } from './transport.js'
 
@@ -53,6 +55,12 @@ export interface FeedHost<T> extends ExchangeHost<T> {
   readonly key: Buffer
   readonly isClosing: boolean
   open(): Promise<void>
+  /** The feed whose core has this discovery key. */
+  feedByDiscoveryKey(discoveryKey: Buffer): HypercoreFeed<T> | undefined
+  /** Settles once the gate knows its answers. */
+  whenGateReady(): Promise<void>
+  /** The gate's `settle`. */
+  settleGate(): Promise<void>
 }
 
 /** How long a failing session waits for its end to reach the peer before it is destroyed. */
@@ -75,6 +83,8 @@ export interface SessionOptions {
   beforeCaughtUp?: () => Promise<void>
   timeout?: number
   liveTimeout: number
+  share?: ShareHook
+  accept?: AcceptHook
 }
 
 interface ChannelMessages {
@@ -94,6 +104,7 @@ export class ReplicationSession<T> {
   private readonly host: FeedHost<T>
   private readonly store: Corestore
   private readonly opts: SessionOptions
+  private readonly policy: SessionPolicy
   private readonly onEnd: (session: ReplicationSession<T>) => void
   private noise: NoiseSecretStream | null = null
   private channel: Channel | null = null
@@ -111,6 +122,16 @@ export class ReplicationSession<T> {
   private failed = false
   private failure: KappaError | null = null
   private readonly exchange: FeedExchange<T>
+  /**
+   * `primary`: this session owns the connection (its Noise stream, its end). `secondary`: a
+   * channel of another Multifeed of the same Corestore on a primary's connection (`alongside`).
+   */
+  private readonly kind: { role: 'primary' } | { role: 'secondary'; primary: ReplicationSession<unknown> }
+  /** Secondary sessions on this connection: a non-live end waits for theirs. */
+  private readonly secondaries: ReplicationSession<unknown>[] = []
+  /** Secondary: settles once what it took is downloaded (the primary's settle waits for it). */
+  private downloaded: Promise<void>
+  private markDownloaded: () => void = () => undefined
   private progressTimer: NodeJS.Timeout | null = null
   private closedWaiters: Array<() => void> = []
   /** Settles once the transport has closed (one promise: every wait on the end shares it). */
@@ -122,12 +143,17 @@ export class ReplicationSession<T> {
     store: Corestore,
     transport: ReplicationTransport,
     opts: SessionOptions,
+    policy: SessionPolicy,
     onEnd: (session: ReplicationSession<T>) => void,
+    primary: ReplicationSession<unknown> | null = null,
   ) {
+    this.kind = primary ? { role: 'secondary', primary } : { role: 'primary' }
+    this.downloaded = new Promise((resolve) => (this.markDownloaded = resolve))
     this.host = host
     this.store = store
     this.transport = transport
     this.opts = opts
+    this.policy = policy
     this.onEnd = onEnd
     this.ended = new Promise((resolve) => this.closedWaiters.push(resolve))
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the link reads the roles once they are settled
@@ -152,7 +178,9 @@ export class ReplicationSession<T> {
         },
         initialTaken: (lists) => this.initialTaken(lists),
         initialDone: () => this.initialDone(),
+        settle: () => this.settle(),
       },
+      policy,
       (err) => this.fail(replicationError(err)),
     )
     transport.once('close', () => this.cleanup())
@@ -196,8 +224,32 @@ export class ReplicationSession<T> {
     this.transport.inner.pipe(outer).pipe(this.transport.inner)
     // Synchronously, before any byte is processed: a peer's open that finds no local channel is
     // rejected, and would look like a key mismatch (docs/DESIGN.md, "Replication protocol", step 3).
+    this.openChannel(noise)
+    for (const secondary of this.secondaries) secondary.startOn(noise, isInitiator)
+  }
+
+  /** Secondary: a session on the primary's connection (same Noise stream), its channel opened now. */
+  attach(secondary: ReplicationSession<unknown>): void {
+    this.secondaries.push(secondary)
+    if (this.noise) secondary.startOn(this.noise, this.isInitiator)
+  }
+
+  private startOn(noise: NoiseSecretStream, isInitiator: boolean): void {
+    if (this.transport.destroyed) return
+    this.isInitiator = isInitiator
+    this.noise = noise
+    try {
+      this.openChannel(noise)
+    } catch (err) {
+      this.fail(replicationError(err))
+    }
+  }
+
+  /** Creates and opens this session's channel (and gates core channels) on `noise`'s muxer. */
+  private openChannel(noise: NoiseSecretStream): void {
     const mux = noise.userData
     if (!mux) throw new KappaError('ERR_PROTOCOL', 'no protocol muxer on the stream')
+    this.gateCoreChannels(mux)
     const channel = mux.createChannel({
       protocol: CHANNEL_PROTOCOL,
       id: crypto.discoveryKey(this.host.key),
@@ -241,6 +293,44 @@ export class ReplicationSession<T> {
     channel.open()
   }
 
+  /** The other side, as the hooks see it. */
+  get peer(): ReplicationPeer {
+    return this.policy.peer
+  }
+
+  /** The Noise stream (null until the roles are settled): a core's peers name it. */
+  get noiseStream(): NoiseSecretStream | null {
+    return this.noise
+  }
+
+  /**
+   * Whether the core with this key may have a channel on this connection: not one of our feeds
+   * this peer is refused (blocked, gated out, not shared). Hypercore serves every block a channel
+   * asks for, so a refused feed gets no channel.
+   */
+  mayCarry(key: Buffer): boolean {
+    const feed = this.host.knownFeed(key.toString('hex'))
+    return feed === undefined || this.policy.serves(feed).state !== 'none'
+  }
+
+  /** The store's blocks or gate changed (for `feed`, or any): the peer is offered, served and asked anew. */
+  policyChanged(feed: HypercoreFeed<T> | null): void {
+    this.policy.reset()
+    if (!this.failed && this.noise) this.exchange.policyChanged(feed)
+  }
+
+  /**
+   * A core channel on this connection is created only for a core this peer may have: Hypercore
+   * serves every block a channel asks for, so one of our feeds refused to this peer gets none
+   * (Corestore's attaching, ours or at the peer's request, finds no channel and gives up).
+   */
+  private gateCoreChannels(mux: object): void {
+    gateChannels(mux, CORE_PROTOCOL, (discoveryKey) => {
+      const feed = this.host.feedByDiscoveryKey(discoveryKey)
+      return feed === undefined || this.mayCarry(feed.key)
+    })
+  }
+
   /** A feed was added or grew: live, the peer hears of it. */
   announce(feed: HypercoreFeed<T>): void {
     if (this.opts.live && this.helloSent && !this.failed) this.exchange.announce(feed)
@@ -257,6 +347,7 @@ export class ReplicationSession<T> {
    * see the process crash); one whose peer never connected closes without `'end'`.
    */
   async stop(): Promise<void> {
+    if (this.kind.role === 'secondary') return this.kind.primary.stop()
     if (this.transport.closed) return
     const closed = new Promise<void>((resolve) => this.closedWaiters.push(resolve))
     if (this.opts.live && this.noise && this.opened) {
@@ -278,6 +369,7 @@ export class ReplicationSession<T> {
 
   /** Fails the session with `err`; `quiet`: ends it the same way but emits no `'error'` (our own close). */
   fail(err: KappaError, { quiet = false } = {}): void {
+    if (this.kind.role === 'secondary') return this.kind.primary.fail(err, { quiet })
     if (this.failed || this.finished || this.transport.destroyed) return
     this.failed = true
     this.failure = err
@@ -308,7 +400,7 @@ export class ReplicationSession<T> {
 
   private onOpen(): void {
     this.opened = true
-    this.transport.handshakeDone()
+    if (this.kind.role === 'primary') this.transport.handshakeDone()
     const hash = this.noise?.handshakeHash
     if (!hash) return this.fail(new KappaError('ERR_PROTOCOL', 'no handshake hash'))
     this.messages?.proof.send({ mac: computeProof(this.host.key, hash, this.isInitiator) })
@@ -316,6 +408,11 @@ export class ReplicationSession<T> {
   }
 
   private onChannelClose(): void {
+    // A secondary channel the peer does not have (a store without those logs): nothing to exchange.
+    if (!this.opened && this.kind.role === 'secondary') {
+      this.secondaryDone()
+      return
+    }
     // Closed before it ever opened: the peer has no channel for our key's discovery key.
     if (!this.opened) {
       this.fail(new KappaError('ERR_KEY_MISMATCH', 'the peer uses a different database key'))
@@ -387,6 +484,7 @@ export class ReplicationSession<T> {
 
   private async sendHello(): Promise<void> {
     await this.host.open()
+    await this.host.whenGateReady()
     if (this.opts.beforeHello && this.opts.mode !== 'pull') await this.opts.beforeHello()
     if (this.helloSent || this.failed) return
     const summary = await this.exchange.helloSummary()
@@ -400,6 +498,7 @@ export class ReplicationSession<T> {
 
   /** The peer's hello is all taken: 'remote-feeds'; live, 'caught-up' once its blocks are here too. */
   private initialTaken(lists: readonly OfferList[]): void {
+    if (this.kind.role === 'secondary') return
     this.transport.emit('remote-feeds')
     if (!this.opts.live) return
     const targets = this.opts.mode === 'push' ? [] : caughtUpTargets(lists, (id) => this.host.knownFeed(id))
@@ -416,6 +515,7 @@ export class ReplicationSession<T> {
 
   /** Not live: the peer's hello is all taken and downloaded; done once beforeDone agrees. */
   private async initialDone(): Promise<void> {
+    this.markDownloaded()
     if (this.opts.live) return
     if (this.opts.beforeDone) await this.opts.beforeDone()
     await this.helloOut
@@ -427,6 +527,8 @@ export class ReplicationSession<T> {
 
   private maybeEnd(): void {
     if (this.opts.live || !this.doneSent || !this.doneReceived || this.finished) return
+    if (this.kind.role === 'secondary') return this.secondaryDone()
+    if (this.secondaries.some((secondary) => !secondary.finished)) return
     this.finished = true
     this.transport.outcome.completed()
     // The progress timer keeps running: a peer that never answers our end (gone without a word)
@@ -435,12 +537,30 @@ export class ReplicationSession<T> {
     this.endNoise()
   }
 
+  /** Secondary: its exchange is over (both done, or the peer has no such channel); the primary may end. */
+  private secondaryDone(): void {
+    if (this.finished || this.kind.role !== 'secondary') return
+    this.finished = true
+    this.markDownloaded()
+    this.kind.primary.maybeEnd()
+  }
+
+  /**
+   * Not live: after the downloads, before refused offers are taken again. The secondaries on this
+   * connection download first (what the gate allows may follow from their logs), then the gate settles.
+   */
+  private async settle(): Promise<void> {
+    await Promise.all(this.secondaries.map((secondary) => secondary.downloaded))
+    await this.host.settleGate()
+  }
+
   /**
    * Ends the Noise stream once protomux has written what it holds corked: messages sent while
    * the muxer is corked wait in a batch, and a batch written after the end is lost. Hypercore
    * uncorks when its storage read is done; protomux has no event for it, so check each turn.
    */
   private endNoise(): void {
+    if (this.kind.role === 'secondary') return
     const noise = this.noise
     if (!noise || noise.destroyed) return
     if (corkedMessages(noise) > 0) {
@@ -469,7 +589,7 @@ export class ReplicationSession<T> {
   }
 
   private startProgressTimer(): void {
-    if (this.opts.live) return
+    if (this.opts.live || this.kind.role === 'secondary') return
     const timeout = this.opts.timeout ?? DEFAULT_PROGRESS_TIMEOUT
     this.progressTimer = setTimeout(() => {
       if (this.finished) this.transport.destroy()
@@ -483,6 +603,7 @@ export class ReplicationSession<T> {
   }
 
   private onNoiseClose(): void {
+    if (this.kind.role === 'secondary') return
     // A live stream ends whenever either side ends it; the transport then closes by itself.
     if (!this.finished && !this.failed && !this.opts.live && !this.transport.destroyed) {
       this.fail(new KappaError('ERR_PROTOCOL', 'the peer closed the stream before replication completed'))
@@ -492,7 +613,7 @@ export class ReplicationSession<T> {
   private cleanup(): void {
     this.stopProgressTimer()
     this.exchange.stop()
-    this.noise?.destroy()
+    if (this.kind.role === 'primary') this.noise?.destroy()
     for (const resolve of this.closedWaiters.splice(0)) resolve()
     this.onEnd(this)
   }

@@ -1,0 +1,96 @@
+/**
+ * Excluded writers in a HyperKV: a blocked writer's puts and dels are no values (an overwrite it
+ * made is void: the value it overwrote is back), and an honest put linking a blocked or removed
+ * writer's node stays a value. The register is built again when that changes after indexing.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { finished } from 'node:stream/promises'
+import { isKappaError } from '../../src/errors.js'
+import type { HyperKV } from '../../src/kv/index.js'
+import { openKvs, openOwned, replicate } from '../helpers/kv.js'
+
+const values = async (kv: HyperKV, key: string) =>
+  Object.values(await kv.get(key))
+    .map((v) => (v as { value: unknown }).value)
+    .sort()
+
+async function writerKey(kv: HyperKV): Promise<string> {
+  await kv.ready()
+  return (await kv.log.kappa.writer('hyperlog')).id
+}
+
+test('kv.block: a blocked writer’s values go, its overwrites are void, honest puts linking it stay; unblock brings it back', async (t) => {
+  const [a, b, c] = await openKvs(t, 3)
+  await a.put('x', 'a1')
+  await replicate(a, b)
+  await b.put('x', 'b2') // overwrites a1
+  await b.put('spam', 'b-spam')
+  await b.put('k', 'b1')
+  await replicate(b, c)
+  await c.put('k', 'c1') // links b1
+  await replicate(c, a)
+  assert.deepEqual(await values(a, 'x'), ['b2'])
+  assert.deepEqual(await values(a, 'spam'), ['b-spam'])
+  assert.deepEqual(await values(a, 'k'), ['c1'])
+
+  const bKey = await writerKey(b)
+  await a.block(bKey)
+  assert.deepEqual(await a.blocked(), [bKey])
+  assert.deepEqual(await values(a, 'x'), ['a1'], 'the blocked overwrite is void')
+  assert.deepEqual(await values(a, 'spam'), [])
+  assert.deepEqual(await values(a, 'k'), ['c1'], 'the honest put linking the blocked node stays')
+  const rows = await a.createReadStream().toArray()
+  assert.deepEqual(rows.map((r: { key: string }) => r.key).sort(), ['k', 'x'])
+  // Writes after the block link what the register holds now.
+  await a.put('x', 'a2')
+  assert.deepEqual(await values(a, 'x'), ['a2'])
+
+  await a.unblock(bKey)
+  assert.deepEqual(await a.blocked(), [])
+  assert.deepEqual(await values(a, 'spam'), ['b-spam'])
+  // a2 linked a1 only: b2 (which overwrote a1) is concurrent with it.
+  assert.deepEqual(await values(a, 'x'), ['a2', 'b2'])
+  assert.deepEqual(await values(a, 'k'), ['c1'])
+  await assert.rejects(a.block(bKey, { drop: true }), (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'))
+})
+
+/** The two stores' membership logs, then their data, both ways. */
+async function syncOwned(a: HyperKV, b: HyperKV): Promise<void> {
+  const left = a.members!.replicate(true)
+  const right = b.members!.replicate(false)
+  left.pipe(right).pipe(left)
+  await Promise.all([finished(left), finished(right)])
+  await Promise.all([a.members!.ready(), b.members!.ready()])
+  await replicate(a, b)
+}
+
+test('owned: C’s put linking an excluded node of B stays visible after B’s removal', async (t) => {
+  const owner = await openOwned(t, { owner: true })
+  const b = await openOwned(t, { owner: owner.members!.self })
+  const c = await openOwned(t, { owner: owner.members!.self })
+  await owner.members!.add(b.members!.self)
+  await owner.members!.add(c.members!.self)
+  await syncOwned(owner, b)
+  await syncOwned(owner, c)
+  await b.put('k', 'b1')
+  await b.put('only-b', 'b2')
+  await syncOwned(b, c)
+  await c.put('k', 'c1') // links b1
+  await syncOwned(c, owner)
+  assert.deepEqual(await values(owner, 'k'), ['c1'])
+  assert.deepEqual(await values(owner, 'only-b'), ['b2'])
+
+  await owner.members!.remove(b.members!.self, { upTo: 0 })
+  await owner.ready()
+  assert.deepEqual(await values(owner, 'only-b'), [])
+  assert.deepEqual(await values(owner, 'k'), ['c1'], 'C’s put stays a value')
+  const b1 = (await b.log.heads()).find((n) => (n.value as { k?: string }).k === 'k')!
+  await assert.rejects(owner.log.get(b1.key), (err) => isKappaError(err, 'ERR_NOT_FOUND'))
+
+  // C learns of the removal too and agrees.
+  await syncOwned(owner, c)
+  await c.ready()
+  assert.deepEqual(await values(c, 'only-b'), [])
+  assert.deepEqual(await values(c, 'k'), ['c1'])
+})
