@@ -56,6 +56,8 @@ export const COMMANDS = {
   key: { args: [], options: {} },
   feeds: { args: [], options: {} },
   whoami: { args: [], options: {} },
+  block: { args: ['FEED'], options: { drop: { type: 'boolean' } } },
+  unblock: { args: ['FEED'], options: {} },
   members: {
     args: ['ACTION?', 'KEY?'],
     options: { admin: { type: 'boolean' }, 'up-to': { type: 'string' } },
@@ -98,6 +100,8 @@ export function traitsOf(inv: Invocation): CommandTraits {
     case 'feeds':
     case 'whoami':
     case 'members':
+    case 'block':
+    case 'unblock':
       return { readsOnly: true, stdio: false, holds: false }
     case 'list':
       return { readsOnly: true, stdio: false, holds: live }

@@ -17,6 +17,8 @@ export const USAGE = `usage: hyperkv [-d DIR] [-q] COMMAND [ARGS]
                                   --owned: only writers you add write; --owner: join an owned one
   key                             print the database key
   feeds                           print every feed (writer's log) held, one JSON row per line
+  block FEED [--drop]             stop taking, serving and showing feed FEED (kept in DIR only)
+  unblock FEED                    take and show feed FEED again
   whoami                          print this directory's writer key (to hand to an admin)
   members [add KEY [--admin] | remove KEY [--up-to N]]
                                   print who may write to an owned database, or change it
@@ -133,9 +135,25 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
 `,
   feeds: `usage: hyperkv [-d DIR] feeds
 
-  Print one JSON row per feed held (one per writer): {"key", "name", "length"}; "name" only
-  for this directory's own writers. In an owned database each row also says whether its writer
-  may write: "role", "status" (member, removed or none) and, once removed, "upTo".
+  Print one JSON row per feed held (one per writer): {"key", "name", "length", "blocked"};
+  "name" only for this directory's own writers; "blocked" after hyperkv block. In an owned
+  database each row also says whether its writer may write: "role", "status" (member, removed
+  or none) and, once removed, "upTo".
+`,
+  block: `usage: hyperkv [-d DIR] block FEED [--drop]
+
+  Block the feed FEED (a key from hyperkv feeds; one never seen may be blocked in advance): this
+  directory no longer downloads it, serves it, offers it to peers or shows its puts. Honest puts
+  that link to its nodes stay visible. The block is kept in DIR and never replicated; prints
+  {"key", "blocked": true}. Blocking this directory's own writer: ERR_INVALID_ARGUMENT.
+
+  --drop   also free its stored blocks (refused, ERR_INVALID_ARGUMENT, while a hyperkv database
+           needs them to resolve links: every hyperkv feed is one)
+`,
+  unblock: `usage: hyperkv [-d DIR] unblock FEED
+
+  Lift a block: FEED's puts show again (as far as they are stored) and it replicates again.
+  Prints {"key", "blocked": false}.
 `,
   whoami: `usage: hyperkv [-d DIR] whoami
 
@@ -154,8 +172,8 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
                         as this directory holds); those below N stay. Entries it writes later,
                         even while cut off from everyone, never count anywhere.
   add and remove print the writer's row afterwards. Only an admin may add or remove
-  (anyone else: ERR_NOT_WRITABLE); the owner cannot be removed. Not yet: sync and join do not
-  carry the membership records, so only this directory knows the ones it makes.
+  (anyone else: ERR_NOT_WRITABLE); the owner cannot be removed. The records travel with the
+  data (sync, join).
 `,
   help: `usage: hyperkv help [COMMAND]
 

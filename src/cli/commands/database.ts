@@ -83,11 +83,13 @@ export const prepareFeeds: Prepare =
   async (kv, { io }) => {
     let text = ''
     const members = kv.members
+    const blocked = new Set(await kv.blocked())
     for (const feed of kv.log.kappa.feeds()) {
       const row = {
         key: feed.id,
         ...(feed.name !== undefined ? { name: feed.name } : {}),
         length: feed.length,
+        blocked: blocked.has(feed.id),
         // In an owned database: whether this feed's writer may write (and up to where, removed).
         ...(members !== null ? memberStatus(members.get(feed.id)) : {}),
       }
