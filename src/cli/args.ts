@@ -49,9 +49,19 @@ export const COMMANDS = {
   sync: { args: [], options: LIVE },
   join: { args: ['TOPIC?'], options: { bootstrap: { type: 'string' } } },
   status: { args: [], options: { json: { type: 'boolean' } } },
-  init: { args: [], options: { key: { type: 'string' } } },
+  init: {
+    args: [],
+    options: { key: { type: 'string' }, owned: { type: 'boolean' }, owner: { type: 'string' } },
+  },
   key: { args: [], options: {} },
   feeds: { args: [], options: {} },
+  whoami: { args: [], options: {} },
+  block: { args: ['FEED'], options: { drop: { type: 'boolean' } } },
+  unblock: { args: ['FEED'], options: {} },
+  members: {
+    args: ['ACTION?', 'KEY?'],
+    options: { admin: { type: 'boolean' }, 'up-to': { type: 'string' } },
+  },
   help: { args: ['COMMAND?'], options: {} },
 } as const satisfies Record<string, CommandSpec>
 
@@ -69,7 +79,10 @@ export interface Invocation {
 
 /** What a command does with DIR and stdio, known from its command line alone. */
 export interface CommandTraits {
-  /** It only reads the database: run on a directory without one, it fails instead of creating one. */
+  /**
+   * It needs a database there (it only reads one, or works on its members): run on a directory
+   * without one, it fails instead of creating one.
+   */
   readsOnly: boolean
   /** Its stdin and stdout are a replication peer (push, pull, sync). */
   stdio: boolean
@@ -85,6 +98,10 @@ export function traitsOf(inv: Invocation): CommandTraits {
     case 'status':
     case 'key':
     case 'feeds':
+    case 'whoami':
+    case 'members':
+    case 'block':
+    case 'unblock':
       return { readsOnly: true, stdio: false, holds: false }
     case 'list':
       return { readsOnly: true, stdio: false, holds: live }

@@ -26,6 +26,8 @@ import { prepareReplicate } from './commands/replicate.js'
 import { prepareJoin } from './commands/join.js'
 import { prepareStatus } from './commands/status.js'
 import { prepareFeeds, prepareInit, prepareKey } from './commands/database.js'
+import { prepareMembers, prepareWhoami } from './commands/members.js'
+import { prepareBlock, prepareUnblock } from './commands/block.js'
 import { packageVersion } from './version.js'
 import { KappaError } from '../errors.js'
 import type { HyperKV } from '../kv/index.js'
@@ -61,6 +63,10 @@ const PREPARE: Record<StoreCommand, Prepare> = {
   join: prepareJoin,
   status: prepareStatus,
   feeds: prepareFeeds,
+  whoami: prepareWhoami,
+  members: prepareMembers,
+  block: prepareBlock,
+  unblock: prepareUnblock,
 }
 
 /** While DIR is locked and no holder answers on its socket, keep trying this long (a holder starting). */

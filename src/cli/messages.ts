@@ -8,6 +8,7 @@
  */
 import c from 'compact-encoding'
 import { KappaError } from '../errors.js'
+import type { MembershipOption } from '../kappa/index.js'
 
 type State = ReturnType<typeof c.state>
 
@@ -305,8 +306,13 @@ function checkHolderMessage<M extends HolderMessage>(m: M): M {
 //   DIR/peer.key: version 1, the 64-byte ed25519 secret key as libsodium keeps it (the 32-byte
 //                 seed, then the public key): this directory's Hyperswarm identity, so peers see
 //                 the same peer across runs of `join`.
-//   DIR/db.key:   version 1, the 32-byte database key, written by `hyperkv init`; a directory
-//                 without one uses the open key.
+//   DIR/db.key:   the database, written by `hyperkv init`; a directory without one uses the open
+//                 key. Version 1: the 32-byte database key (an open database: anyone with the key
+//                 writes). Version 2: the 32-byte database key, then who owns it:
+//                   uint8 1             owned, and this directory's writer is the owner
+//                   uint8 2, 32 bytes   owned by that writer key (a database this directory joined)
+//                 An open database is always written as version 1, so its file is what it was
+//                 before ownership existed.
 // ---------------------------------------------------------------------------------------------
 
 interface KeyFile {
@@ -335,13 +341,49 @@ function keyFile(what: string, version: number, keyBytes: number): KeyFile {
 }
 
 const PEER_KEY_FILE = keyFile('peer secret key', 1, 64)
-const DATABASE_KEY_FILE = keyFile('database key', 1, 32)
+const OPEN_DATABASE_FILE = keyFile('database key', 1, 32)
 
 export const encodePeerKey = PEER_KEY_FILE.encode
 /** The secret key (its last 32 bytes are the public key); checking the pair is the caller's. */
 export const decodePeerKey = PEER_KEY_FILE.decode
-export const encodeDatabaseKeyFile = DATABASE_KEY_FILE.encode
-export const decodeDatabaseKeyFile = DATABASE_KEY_FILE.decode
+
+/** What DIR/db.key says: the database key and who may write (`membership` of `hyperkv(dir, …)`). */
+export interface DatabaseFile {
+  key: Buffer
+  membership: MembershipOption
+}
+
+const OWNED_VERSION = 2
+const OWNER_SELF = 1
+const OWNER_GIVEN = 2
+
+export function encodeDatabaseKeyFile(file: DatabaseFile): Buffer {
+  const { key, membership } = file
+  if (membership === 'open') return OPEN_DATABASE_FILE.encode(key)
+  if (key.byteLength !== 32) throw KappaError.invalid('a database key is 32 bytes')
+  if (membership.owner === true)
+    return Buffer.concat([Buffer.from([OWNED_VERSION]), key, Buffer.from([OWNER_SELF])])
+  if (!/^[0-9a-f]{64}$/.test(membership.owner))
+    throw KappaError.invalid('an owner is 64 lowercase hex characters')
+  return Buffer.concat([
+    Buffer.from([OWNED_VERSION]),
+    key,
+    Buffer.from([OWNER_GIVEN]),
+    Buffer.from(membership.owner, 'hex'),
+  ])
+}
+
+/** A file of another size or an unknown owner tag is `ERR_PROTOCOL`, of another version `ERR_VERSION_MISMATCH`. */
+export function decodeDatabaseKeyFile(bytes: Uint8Array): DatabaseFile {
+  if (bytes[0] !== OWNED_VERSION) return { key: OPEN_DATABASE_FILE.decode(bytes), membership: 'open' }
+  const key = Buffer.from(bytes.subarray(1, 33))
+  const tag = bytes[33]
+  if (tag === OWNER_SELF && bytes.byteLength === 34) return { key, membership: { owner: true } }
+  if (tag === OWNER_GIVEN && bytes.byteLength === 66) {
+    return { key, membership: { owner: Buffer.from(bytes.subarray(34)).toString('hex') } }
+  }
+  throw protocol(`an owned database key file of ${bytes.byteLength} bytes (owner tag ${tag ?? 'missing'})`)
+}
 
 // ---- plumbing -------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@
 import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hyperkv, type HyperKV } from '../kv/index.js'
-import { readDatabaseKey } from './database-key.js'
+import { readDatabaseFile } from './database-key.js'
 import { safetyCatch } from '../util/errors.js'
 
 /**
@@ -23,14 +23,20 @@ export async function databaseExists(dir: string): Promise<boolean> {
   return logs && index
 }
 
-/** Opens the store under DIR's database key (DIR/db.key, else the open key) and waits until it is usable, so a held lock fails here, before any work. */
+/**
+ * Opens the store under DIR's database (DIR/db.key: its key and its membership, else the open key)
+ * and waits until it is usable, so a held lock fails here, before any work. Every command, a
+ * holder and `join` open DIR here, so all of them see an owned database as owned.
+ */
 export async function openStore(dir: string): Promise<HyperKV> {
   await mkdir(dir, { recursive: true })
-  const key = await readDatabaseKey(dir)
-  const kv = hyperkv(dir, key === null ? {} : { key })
+  const file = await readDatabaseFile(dir)
+  const kv = hyperkv(dir, file === null ? {} : { key: file.key, membership: file.membership })
   try {
     // A directory held by another process fails here with ERR_LOCKED (HyperKV waits for its log).
     await kv.ready()
+    // An owned database's members answer from here on (kv.ready() may resolve before they open).
+    await kv.members?.ready()
   } catch (err) {
     await kv.close().catch(safetyCatch)
     throw err

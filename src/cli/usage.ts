@@ -12,9 +12,16 @@ export const USAGE = `usage: hyperkv [-d DIR] [-q] COMMAND [ARGS]
   join [TOPIC] [--bootstrap host:port,...]
                                   replicate live with every peer found on TOPIC (Hyperswarm)
   status [--json]                 the database, its writer, and what the process holding it does
-  init [--key HEX]                make a database with its own key (a new random one, or HEX)
+  init [--key HEX] [--owned | --owner HEX]
+                                  make a database with its own key (a new random one, or HEX);
+                                  --owned: only writers you add write; --owner: join an owned one
   key                             print the database key
   feeds                           print every feed (writer's log) held, one JSON row per line
+  block FEED [--drop]             stop taking, serving and showing feed FEED (kept in DIR only)
+  unblock FEED                    take and show feed FEED again
+  whoami                          print this directory's writer key (to hand to an admin)
+  members [add KEY [--admin] | remove KEY [--up-to N]]
+                                  print who may write to an owned database, or change it
   help [COMMAND]                  print this help, or a command's
 
   -d, --dir DIR    data directory (default $HYPERKV_DIR, else ~/.hyperkv)
@@ -108,14 +115,18 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   what that process runs, its connected peers with what moved each way and what is still to
   move, and whether a DHT bootstrap node answers. --json: the same as one JSON object.
 `,
-  init: `usage: hyperkv [-d DIR] init [--key HEX]
+  init: `usage: hyperkv [-d DIR] init [--key HEX] [--owned | --owner HEX]
 
   Make a database in DIR with its own key, store the key in DIR/db.key (readable by you only)
   and print it. Only stores with the same key replicate, and \`join\` without a TOPIC meets
   them on a topic derived from it. A directory that already holds a database is refused.
   Without init, a directory uses the open key, which every hyperkv shares.
 
-  --key HEX   use this key (64 hex characters: another replica's \`hyperkv key\`)
+  --key HEX     use this key (64 hex characters: another replica's \`hyperkv key\`)
+  --owned       an owned database: this directory's writer is its owner and first admin, and
+                only the writers an admin adds (hyperkv members add) write to it
+  --owner HEX   join an owned database (with --key): HEX is its owner's writer key (the owner's
+                \`hyperkv whoami\`); this directory writes once an admin adds its own whoami
 `,
   key: `usage: hyperkv [-d DIR] key
 
@@ -124,8 +135,45 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
 `,
   feeds: `usage: hyperkv [-d DIR] feeds
 
-  Print one JSON row per feed held (one per writer): {"key", "name", "length"}; "name" only
-  for this directory's own writers.
+  Print one JSON row per feed held (one per writer): {"key", "name", "length", "blocked"};
+  "name" only for this directory's own writers; "blocked" after hyperkv block. In an owned
+  database each row also says whether its writer may write: "role", "status" (member, removed
+  or none) and, once removed, "upTo".
+`,
+  block: `usage: hyperkv [-d DIR] block FEED [--drop]
+
+  Block the feed FEED (a key from hyperkv feeds; one never seen may be blocked in advance): this
+  directory no longer downloads it, serves it, offers it to peers or shows its puts. Honest puts
+  that link to its nodes stay visible. The block is kept in DIR and never replicated; prints
+  {"key", "blocked": true}. Blocking this directory's own writer: ERR_INVALID_ARGUMENT.
+
+  --drop   also free its stored blocks (refused, ERR_INVALID_ARGUMENT, while a hyperkv database
+           needs them to resolve links: every hyperkv feed is one)
+`,
+  unblock: `usage: hyperkv [-d DIR] unblock FEED
+
+  Lift a block: FEED's puts show again (as far as they are stored) and it replicates again.
+  Prints {"key", "blocked": false}.
+`,
+  whoami: `usage: hyperkv [-d DIR] whoami
+
+  Print this directory's writer key: the key an admin of an owned database adds
+  (hyperkv members add KEY) so this directory's writes count. DIR must hold a database
+  (hyperkv init makes one); whoami creates nothing.
+`,
+  members: `usage: hyperkv [-d DIR] members [add KEY [--admin] | remove KEY [--up-to N]]
+
+  Who may write to an owned database (made by hyperkv init --owned).
+  members               one JSON row per writer any record names, removed ones included:
+                        {"key", "role", "status", "upTo"} ("upTo" only once removed)
+  members add KEY       let writer KEY (its hyperkv whoami) write; its whole feed counts,
+                        what it wrote before included. --admin: it may add and remove too.
+  members remove KEY    stop counting writer KEY's entries from --up-to N on (default: as many
+                        as this directory holds); those below N stay. Entries it writes later,
+                        even while cut off from everyone, never count anywhere.
+  add and remove print the writer's row afterwards. Only an admin may add or remove
+  (anyone else: ERR_NOT_WRITABLE); the owner cannot be removed. The records travel with the
+  data (sync, join).
 `,
   help: `usage: hyperkv help [COMMAND]
 

@@ -141,7 +141,11 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
       await this.#logs.ready()
       this.#logs.on('feed', (feed) => this.#watch(feed))
       for (const feed of this.#logs.feeds()) this.#watch(feed)
-      await this.#fold()
+      // In the queue of folds the watches started: two folds at once would read one log's new
+      // entries twice (each appends them to its records).
+      const first = this.#folding.catch(() => undefined).then(() => this.#fold())
+      this.#folding = first
+      await first
     } finally {
       this.#markOpened()
     }
@@ -172,13 +176,17 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     return withCallback(this.#remove(writerKey, opts ?? {}), cb)
   }
 
-  /** Resolves once every membership record stored locally now is folded in. */
+  /**
+   * Resolves once the members are open (`self`, `get`, `list` answer) and every membership record
+   * stored locally now is folded in.
+   */
   ready(cb?: Callback<void>): Promise<void> {
     return withCallback(this.#ready(), cb)
   }
 
   async #ready(): Promise<void> {
-    if (this.#self === null) throw KappaError.invalid('members are not open yet (await core.ready())')
+    await this.#opened
+    if (this.#self === null) throw KappaError.closed('members')
     // Blocks a replication stored count once the feeds have read them.
     for (const feed of this.#logs.feeds()) await feed.update()
     this.#refold()

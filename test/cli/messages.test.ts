@@ -68,16 +68,45 @@ test('the peer key file: version 1, then the 64-byte secret key', () => {
   )
 })
 
-test('the database key file: version 1, then the 32-byte key', () => {
+test('the database key file: version 1, then the 32-byte key (an open database)', () => {
   const key = Buffer.alloc(32, 0xab)
-  const file = encodeDatabaseKeyFile(key)
+  const file = encodeDatabaseKeyFile({ key, membership: 'open' })
   assert.equal(file.toString('hex'), '01' + 'ab'.repeat(32))
-  assert.deepEqual(decodeDatabaseKeyFile(file), key)
+  assert.deepEqual(decodeDatabaseKeyFile(file), { key, membership: 'open' })
   assert.throws(() => decodeDatabaseKeyFile(file.subarray(1)), protocolError)
   assert.throws(() => decodeDatabaseKeyFile(Buffer.concat([file, Buffer.from([0])])), protocolError)
   assert.throws(
-    () => decodeDatabaseKeyFile(Buffer.concat([Buffer.from([2]), key])),
+    () => decodeDatabaseKeyFile(Buffer.concat([Buffer.from([3]), key])),
     (err: unknown) => isKappaError(err, 'ERR_VERSION_MISMATCH'),
+  )
+})
+
+test('the database key file of an owned database: version 2, the key, then 1 (owner: this writer) or 2 and the owner key', () => {
+  const key = Buffer.alloc(32, 0xab)
+  const self = encodeDatabaseKeyFile({ key, membership: { owner: true } })
+  assert.equal(self.toString('hex'), '02' + 'ab'.repeat(32) + '01')
+  assert.deepEqual(decodeDatabaseKeyFile(self), { key, membership: { owner: true } })
+  const owner = 'cd'.repeat(32)
+  const joined = encodeDatabaseKeyFile({ key, membership: { owner } })
+  assert.equal(joined.toString('hex'), '02' + 'ab'.repeat(32) + '02' + owner)
+  assert.deepEqual(decodeDatabaseKeyFile(joined), { key, membership: { owner } })
+  for (const bad of [
+    self.subarray(0, 33), // no owner tag
+    Buffer.concat([self, Buffer.from([0])]), // trailing byte
+    joined.subarray(0, 65), // owner key cut short
+    Buffer.concat([joined, Buffer.from([0])]),
+    Buffer.concat([self.subarray(0, 33), Buffer.from([3])]), // unknown tag
+    Buffer.concat([self.subarray(0, 33), Buffer.from([2])]), // tag 2 without a key
+  ]) {
+    assert.throws(() => decodeDatabaseKeyFile(bad), protocolError, bad.toString('hex'))
+  }
+  assert.throws(
+    () => encodeDatabaseKeyFile({ key, membership: { owner: 'CD'.repeat(32) } }),
+    (err: unknown) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+  )
+  assert.throws(
+    () => encodeDatabaseKeyFile({ key: key.subarray(1), membership: { owner: true } }),
+    (err: unknown) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
   )
 })
 

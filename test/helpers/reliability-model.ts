@@ -28,15 +28,28 @@ export async function logNodes(kv: HyperKV): Promise<KvNode[]> {
 export class ReplicaModel {
   readonly mv = new MvModel()
   readonly dag = new Map<string, readonly string[]>()
+  /**
+   * The nodes themselves, in the order added: every copy of a hash (writers that wrote the same
+   * key, value and links made the same node, each in its own log).
+   */
+  readonly #copies = new Map<string, KvNode[]>()
 
   add(node: KvNode): void {
     this.dag.set(node.key, node.links)
+    const copies = this.#copies.get(node.key)
+    if (!copies) this.#copies.set(node.key, [node])
+    else if (!copies.some((c) => c.log === node.log && c.seq === node.seq)) copies.push(node)
     const m = modelNode(node)
     if (m) this.mv.add(m)
   }
 
   has(hash: string): boolean {
     return this.dag.has(hash)
+  }
+
+  /** Every copy of node `hash` (one per log that holds it). */
+  copies(hash: string): readonly KvNode[] {
+    return this.#copies.get(hash) ?? []
   }
 
   /** Every node hash, sorted. */

@@ -17,6 +17,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { isKappaError } from '../../src/errors.js'
 import { HyperKV, type BatchRow, type KvNode, type WriteOptions } from '../../src/kv/index.js'
+import type { MembershipOption } from '../../src/kappa/index.js'
 import { signedLengthOf } from './feeds.js'
 import { Prng } from './prng.js'
 import { ReplicaModel, assertKvEquals, logNodes, readRows } from './reliability-model.js'
@@ -24,6 +25,7 @@ import { closedWith, connect, deadline, uncodedErrors } from './reliability-sync
 import {
   describeStep,
   type LinkPlan,
+  type MemberStep,
   type RowPlan,
   type Scenario,
   type Step,
@@ -43,9 +45,11 @@ const TRACE = process.env.RELIABILITY_TRACE === '1'
 class Peer {
   readonly index: number
   readonly dir: string
+  /** How it opens: open, or owned (the owner's `{ owner: true }`, the others' `{ owner: hex }`). */
+  readonly membership: MembershipOption
   kv: HyperKV
-  /** Hashes of the writes this replica acknowledged. */
-  readonly acked = new Set<string>()
+  /** The writes this replica acknowledged (its own copies), by hash. */
+  readonly acked = new Map<string, KvNode>()
   /** What its log held at the last check, plus its own writes since. */
   known = new ReplicaModel()
   /**
@@ -55,33 +59,78 @@ class Peer {
    */
   readonly unlisted = new Map<string, number>()
 
-  constructor(index: number, dir: string) {
+  constructor(index: number, dir: string, membership: MembershipOption = 'open') {
     this.index = index
     this.dir = dir
-    this.kv = new HyperKV(dir)
+    this.membership = membership
+    this.kv = this.open()
+  }
+
+  open(): HyperKV {
+    return this.membership === 'open'
+      ? new HyperKV(this.dir)
+      : new HyperKV(this.dir, { membership: this.membership })
+  }
+
+  /** Open, its members folded and its views (and register) caught up with them. */
+  async ready(): Promise<void> {
+    await this.kv.ready()
+    if (this.membership === 'open') return
+    await this.kv.members!.ready()
+    await this.kv.log.kappa.ready()
+    await this.kv.ready()
+  }
+
+  /** Whether `node` counts here: always in an open database; in an owned one, as its members say. */
+  counts(node: { log: string; seq: number }): boolean {
+    const members = this.kv.members
+    if (members === null) return true
+    const info = members.get(node.log)
+    if (info.status === 'member') return true
+    // seq is 1-based: the node is entry seq - 1 of its writer's feed.
+    return info.status === 'removed' && node.seq <= info.upTo
   }
 
   learn(node: KvNode): void {
-    this.acked.add(node.key)
+    this.acked.set(node.key, node)
     this.known.add(node)
   }
 }
 
 export class ScenarioRunner {
   readonly scenario: Scenario
-  private readonly peers: Peer[]
+  private readonly root: string
+  private readonly peers: Peer[] = []
   /** Every acknowledged write, on any replica. */
   private readonly model = new ReplicaModel()
   private stepIndex = -1
 
   constructor(scenario: Scenario, root: string) {
     this.scenario = scenario
-    this.peers = Array.from({ length: scenario.peers }, (_, i) => new Peer(i, join(root, `peer-${i}`)))
+    this.root = root
+    if (!scenario.owned) {
+      for (let i = 0; i < scenario.peers; i++) this.peers.push(new Peer(i, this.dirOf(i)))
+    }
+  }
+
+  private dirOf(i: number): string {
+    return join(this.root, `peer-${i}`)
+  }
+
+  /** Owned: peer 0 owns the database; the others join it, knowing its writer key. */
+  private async openOwned(): Promise<void> {
+    const owner = new Peer(0, this.dirOf(0), { owner: true })
+    this.peers.push(owner)
+    await owner.ready()
+    const ownerKey = owner.kv.members!.self
+    for (let i = 1; i < this.scenario.peers; i++)
+      this.peers.push(new Peer(i, this.dirOf(i), { owner: ownerKey }))
   }
 
   async run(): Promise<void> {
     try {
-      for (const peer of this.peers) await peer.kv.ready()
+      if (this.scenario.owned) await this.openOwned()
+      for (const peer of this.peers) await peer.ready()
       for (const [i, step] of this.scenario.steps.entries()) {
         this.stepIndex = i
         const started = Date.now()
@@ -105,7 +154,49 @@ export class ScenarioRunner {
   private async step(step: Step): Promise<void> {
     if (step.op === 'write') return this.write(step)
     if (step.op === 'restart') return this.restart(this.peers[step.peer]!)
+    if (step.op === 'member') return this.member(step)
     return this.sync(step)
+  }
+
+  // ---- membership -------------------------------------------------------------------------------
+
+  /** An add or removal by a peer; a non-admin's is refused and changes nothing. */
+  private async member(step: MemberStep): Promise<void> {
+    const peer = this.peers[step.peer]!
+    const members = peer.kv.members!
+    const target = this.peers[step.target]!.kv.members!.self
+    const before = JSON.stringify(members.list())
+    const self = members.get(members.self)
+    const admin = self.status === 'member' && self.role === 'admin'
+    let refused: string | null = null
+    try {
+      if (step.action === 'add') await members.add(target, { role: step.role })
+      else {
+        const held = peer.kv.log.kappa.feed(target)?.length ?? 0
+        await members.remove(target, { upTo: Math.floor(step.upTo * held) })
+      }
+    } catch (err) {
+      if (isKappaError(err, 'ERR_NOT_WRITABLE')) refused = 'ERR_NOT_WRITABLE'
+      else if (isKappaError(err, 'ERR_INVALID_ARGUMENT') && step.action === 'remove' && step.target === 0)
+        refused = 'ERR_INVALID_ARGUMENT'
+      else throw err
+    }
+    const expected =
+      step.action === 'remove' && step.target === 0
+        ? 'ERR_INVALID_ARGUMENT'
+        : admin
+          ? null
+          : 'ERR_NOT_WRITABLE'
+    assert.equal(refused, expected, 'only an admin changes the members, and nobody removes the owner')
+    if (refused !== null)
+      assert.equal(JSON.stringify(members.list()), before, 'a refused change changes nothing')
+    await this.check(peer)
+  }
+
+  /** Owned: both peers folded what the sync brought (records travel with the data). */
+  private async settle(pair: readonly [Peer, Peer]): Promise<void> {
+    if (!this.scenario.owned) return
+    for (const peer of pair) await peer.ready()
   }
 
   // ---- writes -----------------------------------------------------------------------------------
@@ -113,6 +204,8 @@ export class ScenarioRunner {
   /** `check`: false while a live replication may change the replica under the check. */
   private async write(step: WriteStep, check = true): Promise<void> {
     const peer = this.peers[step.peer]!
+    // A writer that knows it was removed cannot write (test/kv/members.test.ts covers the refusal).
+    if (peer.kv.members?.get(peer.kv.members.self).status === 'removed') return
     const salt = new Prng(this.scenario.seed).fork(`missing:${this.stepIndex}`)
     const rows: BatchRow[] = []
     for (const row of step.rows) rows.push(await this.resolve(peer, row, salt))
@@ -177,8 +270,8 @@ export class ScenarioRunner {
 
   private async restart(peer: Peer): Promise<void> {
     await peer.kv.close()
-    peer.kv = new HyperKV(peer.dir)
-    await peer.kv.ready()
+    peer.kv = peer.open()
+    await peer.ready()
     await this.check(peer)
   }
 
@@ -204,6 +297,7 @@ export class ScenarioRunner {
     } else if (!conn.cut && !step.live) {
       assert.deepEqual(outcome, [null, null], 'an uncut non-live replication ends cleanly on both sides')
     }
+    await this.settle(pair)
     for (const peer of pair) await this.check(peer)
     if (conn.cut || outcome.some((err) => err !== null)) {
       for (const side of [0, 1] as const) if (receives(step, side)) noteUnlisted(pair[side], pair[1 - side])
@@ -211,8 +305,12 @@ export class ScenarioRunner {
     if (!conn.cut && !conflict) {
       for (const side of [0, 1] as const) {
         if (!receives(step, side)) continue
-        const missing = [...before[1 - side]!].filter(
-          (hash) => !pair[side].known.has(hash) && !unprovable[side]!.has(hash),
+        const missing = await this.countedFrom(
+          pair[1 - side],
+          pair[side],
+          [...before[1 - side]!].filter(
+            (hash) => !pair[side].known.has(hash) && !unprovable[side]!.has(hash),
+          ),
         )
         assert.deepEqual(
           missing,
@@ -237,12 +335,12 @@ export class ScenarioRunner {
       await Promise.all(conn.streams.map(closedWith))
       return
     }
-    const wanted = ([0, 1] as const)
-      .filter((side) => receives(step, side))
-      .map((side) => ({
-        side,
-        hashes: new Set(pair[1 - side].known.hashes().filter((hash) => !unprovable[side].has(hash))),
-      }))
+    const wanted: Array<{ side: 0 | 1; hashes: Set<string> }> = []
+    for (const side of [0, 1] as const) {
+      if (!receives(step, side)) continue
+      const offered = pair[1 - side].known.hashes().filter((hash) => !unprovable[side].has(hash))
+      wanted.push({ side, hashes: new Set(await this.countedFrom(pair[1 - side], pair[side], offered)) })
+    }
     const streamsClosed = Promise.all(conn.streams.map(closedWith))
     let closed = false
     void streamsClosed.then(() => (closed = true))
@@ -286,14 +384,15 @@ export class ScenarioRunner {
       }
     }
     const extraKeys = [...this.scenario.keys, 'never-written']
+    const model = this.scenario.owned ? await this.ownedModel() : this.model
     for (const peer of this.peers) {
-      await assertKvEquals(peer.kv, this.model, `peer ${peer.index} after the full sync`, extraKeys)
+      await assertKvEquals(peer.kv, model, `peer ${peer.index} after the full sync`, extraKeys)
     }
     // A range of the read stream, the same slice on every replica.
-    const keys = this.model.mv.keys()
+    const keys = model.mv.keys()
     const gt = rng.chance(0.5) ? rng.pick(['', ...keys]) : undefined
     const limit = rng.int(0, keys.length + 1)
-    const expected = this.model.mv
+    const expected = model.mv
       .rows()
       .filter((row) => gt === undefined || row.key > gt)
       .slice(0, limit)
@@ -301,6 +400,30 @@ export class ScenarioRunner {
       const rows = await readRows(peer.kv, gt === undefined ? { limit } : { gt, limit })
       assert.deepEqual(rows, expected, `peer ${peer.index}: createReadStream({ gt: ${gt}, limit: ${limit} })`)
     }
+  }
+
+  /**
+   * Owned, after the full sync: every peer has the same members, and what they all must show is
+   * every acknowledged write the members include (a removed writer's below its `upTo`). Peer 0's
+   * log must show exactly that; the caller then checks every peer against it.
+   */
+  private async ownedModel(): Promise<ReplicaModel> {
+    const [first, ...others] = this.peers as [Peer, ...Peer[]]
+    const members = first.kv.members!.list()
+    for (const peer of others) {
+      assert.deepEqual(peer.kv.members!.list(), members, `peer ${peer.index}'s members equal peer 0's`)
+    }
+    const expected = new ReplicaModel()
+    // An excluded node is never shown but still resolves as a link: a node that links to one
+    // shows (every replica holds every acknowledged node after the full sync). A hash shows when
+    // one of its copies counts.
+    for (const hash of this.model.hashes()) {
+      const copy = this.model.copies(hash).find((node) => first.counts(node))
+      if (copy) expected.add(copy)
+    }
+    const shown = await ReplicaModel.of(first.kv)
+    assert.deepEqual(shown.hashes(), expected.hashes(), 'peer 0 shows exactly the writes its members include')
+    return expected
   }
 
   /** The replica equals the model of its own log; it kept what it acknowledged and made nothing up. */
@@ -323,11 +446,36 @@ export class ScenarioRunner {
         if (attempt >= 5 || peer.kv.log.changes === changes) throw err
       }
     }
-    const lost = [...peer.acked].filter((hash) => !held.has(hash))
+    // Owned: only what its members include must stay (a removal takes a writer's later entries away).
+    const lost = [...peer.acked.values()]
+      .filter((node) => !held.has(node.key) && peer.counts(node))
+      .map((node) => node.key)
     assert.deepEqual(lost, [], `${where} lost acknowledged writes`)
     const unknown = held.hashes().filter((hash) => !this.model.has(hash))
     assert.deepEqual(unknown, [], `${where} holds nodes nobody acknowledged`)
     peer.known = held
+  }
+
+  /**
+   * The hashes of `hashes` that `receiver` shows once it holds `sender`'s copy of each: all of
+   * them in an open database; in an owned one, those whose copy the sender shows is of a writer
+   * the receiver's members include there.
+   */
+  private async countedFrom(sender: Peer, receiver: Peer, hashes: readonly string[]): Promise<string[]> {
+    if (!this.scenario.owned) return [...hashes]
+    const out: string[] = []
+    for (const hash of hashes) {
+      let node: { log: string; seq: number }
+      try {
+        node = await sender.kv.log.get(hash as Parameters<HyperKV['log']['get']>[0])
+      } catch (err) {
+        // No longer shown there (a removal it learned since): nothing the receiver must show.
+        if (isKappaError(err, 'ERR_NOT_FOUND')) continue
+        throw err
+      }
+      if (receiver.counts(node)) out.push(hash)
+    }
+    return out
   }
 
   private explain(err: unknown): Error {
@@ -335,8 +483,8 @@ export class ScenarioRunner {
     const plan = steps.map((step, i) => `${i === this.stepIndex ? '>>' : '  '} ${i}: ${describeStep(step)}`)
     if (this.stepIndex === steps.length) plan.push('>> final full sync')
     const message = [
-      `convergence scenario failed — replay with SEED=${seed}${this.scenario.size === 'large' ? ' SIZE=large' : ''} npm test -- reliability/convergence`,
-      `(${this.scenario.peers} peers, keys ${JSON.stringify(this.scenario.keys)})`,
+      `convergence scenario failed — replay with ${this.scenario.owned ? `OWNED=${this.scenario.owned} ` : ''}SEED=${seed}${this.scenario.size === 'large' ? ' SIZE=large' : ''} npm test -- reliability/convergence`,
+      `(${this.scenario.peers} peers${this.scenario.owned ? `, owned (${this.scenario.owned})` : ''}, keys ${JSON.stringify(this.scenario.keys)})`,
       ...plan,
       `error: ${err instanceof Error ? err.message : String(err)}`,
     ].join('\n')

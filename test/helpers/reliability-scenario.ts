@@ -53,7 +53,21 @@ export interface RestartStep {
   peer: number
 }
 
-export type Step = WriteStep | SyncStep | RestartStep
+/**
+ * An owned scenario's membership change: `peer` (an admin or not: a non-admin's is refused with
+ * ERR_NOT_WRITABLE and changes nothing) adds or removes `target`'s writer. A removal's `upTo` is
+ * the fraction of the target's feed `peer` holds when the step runs (1: all of it).
+ */
+export interface MemberStep {
+  op: 'member'
+  peer: number
+  action: 'add' | 'remove'
+  target: number
+  role: 'writer' | 'admin'
+  upTo: number
+}
+
+export type Step = WriteStep | SyncStep | RestartStep | MemberStep
 
 export interface Scenario {
   seed: number
@@ -62,7 +76,16 @@ export interface Scenario {
   peers: number
   keys: string[]
   steps: Step[]
+  /**
+   * Owned: peer 0 opens with `membership: { owner: true }`, the others join it; membership
+   * records travel with the data, on the same connection. `adds`: the owner adds every
+   * peer first, then only adds follow; `full`: some peers are never added, and removals come too.
+   * `false`: an open database, no membership at all.
+   */
+  owned: Owned
 }
+
+export type Owned = false | 'adds' | 'full'
 
 export interface ScenarioSize {
   peers: [number, number]
@@ -88,7 +111,15 @@ const CONFLICTS: Array<[Mode, Mode]> = [
   ['pull', 'pull'],
 ]
 
-export function generateScenario(seed: number, size: ScenarioSize = SMALL): Scenario {
+/**
+ * `opts.owned`: an owned database, with membership steps among the others (drawn from a stream of
+ * their own, so the other steps are those of the open scenario of the same seed).
+ */
+export function generateScenario(
+  seed: number,
+  size: ScenarioSize = SMALL,
+  opts: { owned?: Owned } = {},
+): Scenario {
   const rng = new Prng(seed)
   const peers = rng.int(...size.peers)
   // Few keys make forks, merges and tombstones on one key likely.
@@ -101,13 +132,43 @@ export function generateScenario(seed: number, size: ScenarioSize = SMALL): Scen
     else if (kind === 'restart') steps.push({ op: 'restart', peer: rng.int(0, peers - 1) })
     else steps.push(syncStep(rng, peers, keys, i))
   }
+  const owned = opts.owned ?? false
   return {
     size: size === LARGE ? 'large' : 'small',
     seed,
     peers,
     keys,
-    steps,
+    steps: owned ? withMembership(new Prng(seed).fork('membership'), peers, steps, owned) : steps,
+    owned,
   }
+}
+
+/**
+ * The owner first adds peers (`adds`: every one; `full`: most), some as admins; then membership
+ * steps by anyone, inserted at random places: `adds` only adds, `full` mostly removals, most of
+ * them at what the remover holds.
+ */
+function withMembership(rng: Prng, peers: number, steps: readonly Step[], owned: 'adds' | 'full'): Step[] {
+  const memberStep = (peer: number, action: 'add' | 'remove', target: number): MemberStep => ({
+    op: 'member',
+    peer,
+    action,
+    target,
+    role: rng.chance(0.3) ? 'admin' : 'writer',
+    upTo: rng.chance(0.5) ? 1 : rng.next(),
+  })
+  const setup: Step[] = []
+  for (let target = 1; target < peers; target++)
+    if (owned === 'adds' || rng.chance(0.8)) setup.push(memberStep(0, 'add', target))
+  const out = [...steps]
+  for (let i = 0, n = rng.int(2, 6); i < n; i++) {
+    const action = owned === 'full' && rng.chance(0.65) ? 'remove' : 'add'
+    // Now and then the owner as the target: a removal of it is refused (ERR_INVALID_ARGUMENT).
+    const target = rng.chance(0.05) ? 0 : rng.int(1, peers - 1)
+    const peer = rng.chance(0.5) ? 0 : rng.int(0, peers - 1)
+    out.splice(rng.int(0, out.length), 0, memberStep(peer, action, target))
+  }
+  return [...setup, ...out]
 }
 
 /** Keys that sort in interesting ways: shared prefixes, unicode, an empty string. */
@@ -184,6 +245,10 @@ function syncStep(rng: Prng, peers: number, keys: readonly string[], step: numbe
 /** One line per step, for failure reports. */
 export function describeStep(step: Step): string {
   if (step.op === 'restart') return `restart peer ${step.peer}`
+  if (step.op === 'member') {
+    const what = step.action === 'add' ? `as ${step.role}` : `up to ${step.upTo.toFixed(2)} of what it holds`
+    return `peer ${step.peer} members ${step.action} peer ${step.target} ${what}`
+  }
   if (step.op === 'write') {
     const rows = step.rows.map((r) => `${r.type} ${JSON.stringify(r.key)} links=${r.links.kind}`)
     return `peer ${step.peer} ${step.style}: ${rows.join(', ')}`

@@ -14,7 +14,7 @@ import { writerFeedKey } from '../../src/feeds/writer-key.js'
 import { membershipKeyOf } from '../../src/kappa/members.js'
 import { encodeRecord, type WriterKey } from '../../src/membership/index.js'
 import { latestView, openCore, sync, tempDir, type KeyValue } from '../helpers/kappa.js'
-import { syncOwned } from '../helpers/owned.js'
+import { syncMembers, syncOwned } from '../helpers/owned.js'
 
 /** A view keeping every entry it was given, as `feed:value`; `clearIndex` forgets them. */
 function entriesView() {
@@ -99,6 +99,11 @@ test('the membership survives reopening', async (t) => {
   const again = await openCore<string>(t, { dir, membership: { owner: true } })
   await again.ready()
   assert.deepEqual(again.members!.list(), rows)
+  // Records appended after reopening count at once (the log's earlier records read once).
+  await again.members!.remove(other, { upTo: 0 })
+  assert.deepEqual(again.members!.get(other), { status: 'removed', role: 'admin', upTo: 0 })
+  await again.members!.add('33'.repeat(32))
+  assert.deepEqual(again.members!.get('33'.repeat(32)), { status: 'member', role: 'writer' })
 })
 
 test('only admins change members; the owner cannot be removed; bad arguments change nothing', async (t) => {
@@ -245,4 +250,50 @@ test('a non-member’s membership log, replicated in, grants nothing', async (t)
   await Promise.all(again.map((stream) => finished(stream)))
   await owner.members!.ready()
   assert.deepEqual(owner.members!.get(x), { status: 'member', role: 'writer' })
+})
+
+test('a removed writer that rewrote its history below upTo is excluded entirely where that history is held', async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  const ownerView = entriesView()
+  owner.use('entries', ownerView.view)
+  await owner.ready()
+  const opts = { membership: { owner: owner.members!.self } }
+  // B's key pair writes one history in one store, and another in a second store (a fork).
+  const keyPair = crypto.keyPair()
+  const b1 = await openCore<string>(t, opts)
+  const b2 = await openCore<string>(t, opts)
+  const b2View = entriesView()
+  b2.use('entries', b2View.view)
+  await b2.ready()
+  const w1 = await b1.writer('w', { keyPair })
+  const w2 = await b2.writer('w', { keyPair })
+  assert.equal(w1.id, w2.id)
+  const bk = w1.id.slice(0, 4)
+  await w1.append(['b0', 'b1', 'b2', 'b3', 'b4'])
+  await w2.append(['x0', 'x1', 'x2', 'x3', 'x4'])
+  await owner.members!.add(w1.id)
+  await syncMembers(owner, b1)
+  await syncOwned(owner, b1)
+  await syncMembers(owner, b2)
+  assert.equal((await shown(b2, b2View.seen)).length, 5, 'B2 counts its history while B is a member')
+
+  await owner.members!.remove(w1.id, { upTo: 3 })
+  const kept = ['b0', 'b1', 'b2'].map((v) => `${bk}:${v}`)
+  assert.deepEqual(
+    await shown(owner, ownerView.seen),
+    kept,
+    'the history the removal pinned counts below upTo',
+  )
+  // B2 holds another history at the pinned length: none of it counts there, not even below upTo.
+  await syncMembers(owner, b2)
+  assert.deepEqual(b2.members!.get(w1.id), { status: 'removed', role: 'writer', upTo: 3 })
+  assert.deepEqual(await shown(b2, b2View.seen), [])
+
+  // D takes B's log from the owner (up to upTo): its first 3 count there.
+  const d = await openCore<string>(t, opts)
+  const dView = entriesView()
+  d.use('entries', dView.view)
+  await d.ready()
+  await syncOwned(owner, d)
+  assert.deepEqual(await shown(d, dView.seen), kept)
 })

@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { HyperKV } from '../../src/kv/index.js'
-import { LARGE, SMALL, generateScenario, type ScenarioSize } from '../helpers/reliability-scenario.js'
+import {
+  LARGE,
+  SMALL,
+  generateScenario,
+  type Owned,
+  type ScenarioSize,
+} from '../helpers/reliability-scenario.js'
 import { ScenarioRunner } from '../helpers/reliability-runner.js'
 import { connect } from '../helpers/reliability-sync.js'
 
@@ -19,8 +25,8 @@ async function tempRoot(t: TestContext): Promise<string> {
   return root
 }
 
-async function replay(t: TestContext, seed: number, size: ScenarioSize): Promise<void> {
-  await new ScenarioRunner(generateScenario(seed, size), await tempRoot(t)).run()
+async function replay(t: TestContext, seed: number, size: ScenarioSize, owned: Owned = false): Promise<void> {
+  await new ScenarioRunner(generateScenario(seed, size, { owned }), await tempRoot(t)).run()
 }
 
 async function openPair(t: TestContext): Promise<[HyperKV, HyperKV]> {
@@ -124,3 +130,23 @@ test('seed 3699223434: the final sync ends although a receiver holds a log at a 
 test('seed 3735558436: a pull ends although the puller holds a log at a longer signed length', async (t) => {
   await replay(t, 3735558436, LARGE)
 })
+
+// Found by the owned convergence scenarios with removals: step 15, the owner removes peer 2 at 0
+// after its register indexed peer 2's puts; the DAG re-indexes, the register keeps them.
+test(
+  'owned seed 2739502010: a removal below what the owner indexed leaves its register stale',
+  { todo: 'a removal does not re-index the kv register (test/kv/members.test.ts)' },
+  async (t) => {
+    await replay(t, 2739502010, SMALL, 'full')
+  },
+)
+
+// Found by the owned convergence scenarios: peer 1 is never added, yet after the full sync its
+// own store shows its own puts (every other peer shows none of them).
+test(
+  'owned seed 1351791879: a never-added writer’s own store shows its own puts',
+  { todo: 'a local put is indexed before membership is asked (test/kv/members.test.ts)' },
+  async (t) => {
+    await replay(t, 1351791879, SMALL, 'full')
+  },
+)

@@ -41,14 +41,18 @@ export const prepareStatus: Prepare = (inv) => {
   }
 }
 
+/** This directory's writer key (hex): the feed its puts go to, `members.self` in an owned database. */
+export async function writerKeyOf(kv: HyperKV): Promise<string> {
+  return kv.members?.self ?? (await kv.log.kappa.writer(LOG_WRITER)).id
+}
+
 async function collect(kv: HyperKV, host: Host): Promise<Status> {
   const kappa = kv.log.kappa
-  const writer = await kappa.writer(LOG_WRITER)
   const feeds = kappa.feeds()
   const key = kappa.key
   return {
     databaseKey: key.equals(OPEN_DATABASE_KEY) ? 'open' : key.toString('hex'),
-    writer: writer.id,
+    writer: await writerKeyOf(kv),
     feeds: feeds.length,
     entries: feeds.reduce((sum, feed) => sum + feed.length, 0),
     nodes: kv.log.changes,
