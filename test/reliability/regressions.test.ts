@@ -135,7 +135,9 @@ test('seed 3735558436: a pull ends although the puller holds a log at a longer s
 // after its register indexed peer 2's puts; the DAG re-indexes, the register keeps them.
 test(
   'owned seed 2739502010: a removal below what the owner indexed leaves its register stale',
-  { todo: 'a removal does not re-index the kv register (test/kv/members.test.ts)' },
+  {
+    todo: 'found as a stale register before the merge of i14v (which rebuilds it); still failing after it, not diagnosed again',
+  },
   async (t) => {
     await replay(t, 2739502010, SMALL, 'full')
   },
