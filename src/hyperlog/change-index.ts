@@ -52,6 +52,11 @@ export interface ChangeIndex {
 }
 
 export interface ChangeIndexSource extends ChangeSource {
+  /**
+   * Settles once the log is open and the DAG's committed state is loaded: before that its
+   * `changes` and `generation` are 0, whatever is stored.
+   */
+  readonly opened: Promise<void>
   /** Resolves once the DAG index has indexed every entry present now. */
   dagReady(): Promise<void>
   /** Whether the DAG index has indexed every entry present now (synchronous). */
@@ -202,6 +207,9 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
   }
 
   async #open(): Promise<void> {
+    // An index compared with the DAG before it loaded would take itself for caught up (and go
+    // in-line) at change 0, generation 0.
+    await settled(this.#source.opened)
     try {
       const stored = (await this.#positions.get(this.#name)) as string | undefined
       // `<change>` or `<change>/<generation>` (generation 0 is written without it).
@@ -243,14 +251,18 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
         if (!this.#current()) await this.#rebuild()
         else if (this.position >= this.#source.changes) break
         const generation = this.#source.generation
+        const through = this.#source.changes
         const nodes = await this.#source.readChanges({
           gt: this.position,
           lt: Infinity,
           reverse: false,
           limit: this.#maxBatch,
         })
-        if (nodes.length === 0) break
-        await this.#indexBatch(nodes, generation)
+        // Fewer than asked: every change up to `through` was read, the hidden ones too (which
+        // readChanges leaves out), so the position moves past them.
+        const end = nodes.length < this.#maxBatch ? through : 0
+        if (nodes.length === 0 && this.position >= end) break
+        await this.#indexBatch(nodes, generation, end)
         this.#settle()
       }
       // Caught up: attach, holding the DAG lock so no batch falls between the check and the attach.
@@ -281,8 +293,8 @@ export class HyperlogIndex<T = unknown> implements ChangeIndex, InlineIndex {
   }
 
   /** Read at `generation`: committed with it (a later generation builds again). */
-  async #indexBatch(nodes: KnownNode[], generation: number): Promise<void> {
-    const last = nodes[nodes.length - 1].record.change
+  async #indexBatch(nodes: KnownNode[], generation: number, through: number): Promise<void> {
+    const last = Math.max(through, nodes.length > 0 ? nodes[nodes.length - 1].record.change : 0)
     const { ops, afterCommit } = await this.#mapBatch(
       nodes.filter((n) => !n.hidden),
       NO_PROOFS,

@@ -423,6 +423,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         get generation() {
           return dag.generation
         },
+        opened: this.#opened,
         readChanges: (range) => dag.readChanges(range),
         onCommit: (listener) => dag.onCommit(listener),
         dagReady: () => this.ready(),

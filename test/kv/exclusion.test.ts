@@ -166,3 +166,29 @@ test('a block made while the store was closed is honoured at open: the DAG recou
   assert.deepEqual(await values(a, 'x'), ['a1'])
   assert.deepEqual(await values(a, 'only-b'), [])
 })
+
+test('a store that blocked a writer opens again: its change indexes wait for the DAG to load (then rebuild at its generation)', async (t) => {
+  const dir = await tempDir(t)
+  const [b] = await openKvs(t, 1)
+  await b.put('x', 'from b')
+  let a = new HyperKV(dir)
+  await a.put('mine', 'a1')
+  await replicate(a, b)
+  const bKey = await writerKey(b)
+  await a.block(bKey)
+  assert.deepEqual(await values(a, 'x'), [])
+  await a.close()
+  // Twice: the first open may rebuild the register, the second finds it at the DAG's generation.
+  for (let i = 0; i < 2; i++) {
+    a = new HyperKV(dir)
+    await a.ready()
+    assert.deepEqual(await a.blocked(), [bKey])
+    assert.deepEqual(await values(a, 'x'), [])
+    assert.deepEqual(await values(a, 'mine'), ['a1'])
+    await a.close()
+  }
+  a = new HyperKV(dir)
+  t.after(() => a.close())
+  await a.unblock(bKey)
+  assert.deepEqual(await values(a, 'x'), ['from b'])
+})
