@@ -77,23 +77,20 @@ test('block FEED prints its row; bad input is ERR_USAGE or ERR_INVALID_ARGUMENT 
   assert.deepEqual(JSON.parse(blocked.stdout), { key: a, blocked: true })
 })
 
-test(
-  'a block lasts: feeds marks the feed blocked, its puts show nowhere, unblock brings them back',
-  async (t) => {
-    const parent = await tempDir()
-    t.after(() => removeDir(parent))
-    const { B, a } = await twoSynced(parent)
-    assert.equal((await run(['-d', B, 'block', a])).code, 0)
-    const feeds = await run(['-d', B, 'feeds'], 20_000)
-    assert.equal(feeds.code, 0, feeds.stderr)
-    const row = feeds.stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { key: string; blocked: boolean })
-      .find((r) => r.key === a)
-    assert.equal(row?.blocked, true)
-    assert.equal((await run(['-d', B, 'get', 'x'], 20_000)).stdout.trim(), '{}')
-    assert.equal((await run(['-d', B, 'unblock', a], 20_000)).code, 0)
-    assert.match((await run(['-d', B, 'get', 'x'], 20_000)).stdout, /from a/)
-  },
-)
+test('a block lasts: feeds marks the feed blocked, its puts show nowhere, unblock brings them back', async (t) => {
+  const parent = await tempDir()
+  t.after(() => removeDir(parent))
+  const { B, a } = await twoSynced(parent)
+  assert.equal((await run(['-d', B, 'block', a])).code, 0)
+  const feeds = await run(['-d', B, 'feeds'], 20_000)
+  assert.equal(feeds.code, 0, feeds.stderr)
+  const row = feeds.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { key: string; blocked: boolean })
+    .find((r) => r.key === a)
+  assert.equal(row?.blocked, true)
+  assert.equal((await run(['-d', B, 'get', 'x'], 20_000)).stdout.trim(), '{}')
+  assert.equal((await run(['-d', B, 'unblock', a], 20_000)).code, 0)
+  assert.match((await run(['-d', B, 'get', 'x'], 20_000)).stdout, /from a/)
+})
