@@ -54,8 +54,18 @@ interface BatchRange<T> {
   end: number
 }
 
+/** A pass: the feeds that had work when it began, in `feeds()` order, each with its noted reach. */
+interface Pass<T> {
+  feeds: Feed<T>[]
+  targets: number[]
+  /** The feeds before it have reached their targets (positions only grow within a pass). */
+  cursor: number
+}
+
 interface ReadyWaiter {
   targets: Map<FeedKey, number>
+  /** The targets not yet reached (checked per batch for its feed alone). */
+  behind: Map<FeedKey, number>
   /** `countChanges()` when the waiter came: a `withExcluded` view has recounted at least that far. */
   countChanges: number
   resolve: () => void
@@ -96,6 +106,23 @@ export class Indexer<T = unknown> implements ViewHandle {
   private prevIndexedBlocks = 0
   private indexStartTime = 0
   private readonly reader: ReadAhead<T>
+  /*
+   * What the indexer knows of the feeds, kept as they change so a batch costs what changed, not how
+   * many feeds exist: a feed's reach changes only when it grows (`wake(feed)`) or when what counts
+   * changes (`countChanges` moves: everything is looked at again), and its position only by a batch
+   * or a re-index (everything again).
+   */
+  /** Every feed that may have work (a superset: `hasWork` drops those that have none). */
+  private pending = new Map<FeedKey, Feed<T>>()
+  /** A feed's place in `feeds()` (they are only ever added, at the end). */
+  private readonly order = new Map<FeedKey, number>()
+  /** Each feed's share of `totalBlocks`, and their sum. */
+  private readonly shares = new Map<FeedKey, number>()
+  private total = 0
+  /** The feeds indexed beyond what counts of them (a re-index is due). */
+  private readonly tooFar = new Set<FeedKey>()
+  /** `countChanges()` when every feed was last looked at. */
+  private seenCountChanges = -1
 
   constructor(opts: IndexerOptions<T>) {
     this.name = opts.name
@@ -149,13 +176,16 @@ export class Indexer<T = unknown> implements ViewHandle {
     return { state: this.state, context }
   }
 
-  /** Something may have grown: run if there is work and nothing stops us. */
-  wake(): void {
-    if (!this.isStarted || this.failure || this.closed || this.running) return
-    if (this.state === 'paused' || this.pauseWanted) return
-    if (!this.hasWork()) return
-    this.running = true
-    this.loop = this.run()
+  /**
+   * `feed` grew (or was added): run if there is work and nothing stops us. Without a feed, anything
+   * may have changed and every feed is looked at again.
+   */
+  wake(feed?: Feed<T>): void {
+    if (this.isStarted) {
+      if (feed) this.refreshFeed(feed)
+      else this.refreshAll()
+    }
+    this.tryRun()
   }
 
   /** Stops after the batch in flight; later calls reject with `ERR_CLOSED`. */
@@ -182,10 +212,11 @@ export class Indexer<T = unknown> implements ViewHandle {
     if (this.sparse) for (const feed of this.feeds()) if (this.positions.has(feed.id)) below += feed.start
     this.indexedBlocks = sum(this.positions.values()) - below
     this.prevIndexedBlocks = this.indexedBlocks
+    this.refreshAll()
     this.isStarted = true
     // The first state a listener sees, as multifeed-index reported it.
     this.onStateUpdate(this.getState())
-    this.wake()
+    this.tryRun()
   }
 
   /** Stored positions, or a clean slate (clearing the data) when absent or of another version. */
@@ -213,10 +244,11 @@ export class Indexer<T = unknown> implements ViewHandle {
     if (this.state === 'paused') return
     const targets = this.lengths()
     const countChanges = this.countChanges()
-    if (this.caughtUp(targets) && !this.indexedTooFar() && this.recountedTo(countChanges)) return
+    const behind = this.behindOf(targets)
+    if (behind.size === 0 && !this.indexedTooFar() && this.recountedTo(countChanges)) return
     await new Promise<void>((resolve, reject) => {
-      this.readyWaiters.push({ targets, countChanges, resolve, reject })
-      this.wake()
+      this.readyWaiters.push({ targets, behind, countChanges, resolve, reject })
+      this.tryRun()
     })
   }
 
@@ -237,27 +269,27 @@ export class Indexer<T = unknown> implements ViewHandle {
       // A pass indexes each feed up to the length it had when the pass began, earlier feeds first,
       // so a feed that keeps growing cannot starve the feeds after it.
       if (this.indexedTooFar()) await this.reindex()
-      let targets = this.lengths()
+      let pass = this.newPass()
       while (!this.pauseWanted && !this.closed) {
         if (this.indexedTooFar()) {
           await this.reindex()
-          targets = this.lengths()
+          pass = this.newPass()
         }
         if (this.mustRecount()) {
           await this.recount()
           this.settleReadyWaiters()
           continue
         }
-        let range = this.nextBatch(targets)
+        let range = this.nextBatch(pass)
         if (!range) {
           if (!this.hasWork()) break
-          targets = this.lengths()
-          range = this.nextBatch(targets)
+          pass = this.newPass()
+          range = this.nextBatch(pass)
           if (!range) break
         }
         if (this.state !== 'indexing') this.enterIndexing()
         await this.indexBatch(range)
-        this.settleReadyWaiters()
+        this.settleReadyWaiters(range.feed)
         if (!this.pauseWanted) this.resolvePauseWaiters()
       }
     } catch (err) {
@@ -275,16 +307,38 @@ export class Indexer<T = unknown> implements ViewHandle {
     this.settleReadyWaiters()
     this.resolvePauseWaiters()
     // Appends that came while we settled (none can: no await since the last check) are covered
-    // by wake(); calling it keeps that true if the loop above ever changes.
-    this.wake()
+    // by wake(); calling this keeps that true if the loop above ever changes.
+    this.tryRun()
   }
 
-  private nextBatch(targets: Map<FeedKey, number>): BatchRange<T> | null {
-    for (const feed of this.feeds()) {
+  /** Runs if there is work and nothing stops us. */
+  private tryRun(): void {
+    if (!this.isStarted || this.failure || this.closed || this.running) return
+    if (this.state === 'paused' || this.pauseWanted) return
+    if (!this.hasWork()) return
+    this.running = true
+    this.loop = this.run()
+  }
+
+  /** A new pass: every feed with work now, in `feeds()` order, up to its reach now. */
+  private newPass(): Pass<T> {
+    this.syncCounts()
+    const feeds = [...this.pending.values()].filter((feed) => this.positionOf(feed) < this.reach(feed))
+    feeds.sort((a, b) => this.order.get(a.id)! - this.order.get(b.id)!)
+    return { feeds, targets: feeds.map((feed) => this.reach(feed)), cursor: 0 }
+  }
+
+  /** The first feed of the pass below its noted reach and what it may index now. */
+  private nextBatch(pass: Pass<T>): BatchRange<T> | null {
+    const { feeds, targets } = pass
+    while (pass.cursor < feeds.length && this.positionOf(feeds[pass.cursor]!) >= targets[pass.cursor]!) {
+      pass.cursor++
+    }
+    for (let i = pass.cursor; i < feeds.length; i++) {
+      const feed = feeds[i]!
       const start = this.positionOf(feed)
-      const target = targets.get(feed.id) ?? 0
       const reach = this.reach(feed)
-      if (start >= target || start >= reach) continue
+      if (start >= targets[i]! || start >= reach) continue
       return { feed, start, end: Math.min(reach, start + this.maxBatch) }
     }
     return null
@@ -324,12 +378,8 @@ export class Indexer<T = unknown> implements ViewHandle {
   /** Some feed's counted entries dropped below what the view indexed (a writer was removed). */
   private indexedTooFar(): boolean {
     if (this.withExcluded) return false
-    for (const feed of this.feeds()) {
-      const position = this.positions.get(feed.id) ?? 0
-      // A sparse feed's start is where a sparse view stands before indexing any of it.
-      if (position > this.counted(feed) && !this.atSparseStart(feed, position)) return true
-    }
-    return false
+    this.syncCounts()
+    return this.tooFar.size > 0
   }
 
   /**
@@ -351,6 +401,8 @@ export class Indexer<T = unknown> implements ViewHandle {
     }
     this.positions = new Map()
     this.indexedBlocks = 0
+    this.refreshAll()
+    for (const w of this.readyWaiters) w.behind = this.behindOf(w.targets)
   }
 
   /** A `withExcluded` view has not recounted since what counts last changed. */
@@ -429,50 +481,95 @@ export class Indexer<T = unknown> implements ViewHandle {
     this.onStateUpdate(this.getState())
   }
 
-  private settleReadyWaiters(): void {
+  /** Resolves the waiters now caught up; `feed`: only its position moved since the last call. */
+  private settleReadyWaiters(feed?: Feed<T>): void {
     if (this.readyWaiters.length === 0) return
     const waiting: ReadyWaiter[] = []
     for (const w of this.readyWaiters) {
-      if (this.caughtUp(w.targets) && this.recountedTo(w.countChanges)) w.resolve()
+      if (feed) this.dropReached(w.behind, feed.id)
+      else for (const key of w.behind.keys()) this.dropReached(w.behind, key)
+      if (w.behind.size === 0 && this.recountedTo(w.countChanges)) w.resolve()
       else waiting.push(w)
     }
     this.readyWaiters = waiting
+  }
+
+  private dropReached(behind: Map<FeedKey, number>, key: FeedKey): void {
+    const target = behind.get(key)
+    if (target !== undefined && (this.positions.get(key) ?? 0) >= target) behind.delete(key)
   }
 
   private resolvePauseWaiters(): void {
     for (const resolve of this.pauseWaiters.splice(0)) resolve()
   }
 
-  private caughtUp(targets: Map<FeedKey, number>): boolean {
-    for (const [key, length] of targets) if ((this.positions.get(key) ?? 0) < length) return false
-    return true
+  /** The targets the view has not reached yet. */
+  private behindOf(targets: Map<FeedKey, number>): Map<FeedKey, number> {
+    const behind = new Map<FeedKey, number>()
+    for (const [key, length] of targets) if ((this.positions.get(key) ?? 0) < length) behind.set(key, length)
+    return behind
   }
 
   private hasWork(): boolean {
     if (this.mustRecount()) return true
-    for (const feed of this.feeds()) {
+    this.syncCounts()
+    for (const [key, feed] of this.pending) {
       // Behind (more to index) or ahead (a removal: re-index).
       const reach = this.reach(feed)
       const position = this.positionOf(feed)
       if (position !== reach && !(position > reach && this.atSparseStart(feed, position))) return true
+      this.pending.delete(key)
     }
     return false
   }
 
+  /** Every feed's reach now (the targets of `ready`). */
   private lengths(): Map<FeedKey, number> {
+    this.refreshAll()
     const lengths = new Map<FeedKey, number>()
-    for (const feed of this.feeds()) {
-      this.positionOf(feed)
-      lengths.set(feed.id, this.reach(feed))
-    }
+    for (const feed of this.feeds()) lengths.set(feed.id, this.reach(feed))
     return lengths
   }
 
   private totalBlocks(): number {
-    let total = 0
-    // A sparse view indexes a sparse feed from its start: the entries below are none of its work.
-    for (const feed of this.feeds()) total += Math.max(0, this.reach(feed) - (this.sparse ? feed.start : 0))
-    return total
+    if (!this.isStarted) {
+      let total = 0
+      for (const feed of this.feeds()) total += this.shareOf(feed)
+      return total
+    }
+    this.syncCounts()
+    return this.total
+  }
+
+  /** A sparse view indexes a sparse feed from its start: the entries below are none of its work. */
+  private shareOf(feed: Feed<T>): number {
+    return Math.max(0, this.reach(feed) - (this.sparse ? feed.start : 0))
+  }
+
+  /** What counts changed since every feed was last looked at: look at every feed again. */
+  private syncCounts(): void {
+    if (this.countChanges() !== this.seenCountChanges) this.refreshAll()
+  }
+
+  private refreshAll(): void {
+    this.seenCountChanges = this.countChanges()
+    this.tooFar.clear()
+    for (const feed of this.feeds()) this.refreshFeed(feed)
+  }
+
+  /** `feed` may have changed (grown, been added, counted otherwise): update what is kept of it. */
+  private refreshFeed(feed: Feed<T>): void {
+    const key = feed.id
+    if (!this.order.has(key)) this.order.set(key, this.order.size)
+    this.positionOf(feed)
+    const share = this.shareOf(feed)
+    this.total += share - (this.shares.get(key) ?? 0)
+    this.shares.set(key, share)
+    this.pending.set(key, feed)
+    const position = this.positions.get(key) ?? 0
+    // A sparse feed's start is where a sparse view stands before indexing any of it.
+    if (position > this.counted(feed) && !this.atSparseStart(feed, position)) this.tooFar.add(key)
+    else this.tooFar.delete(key)
   }
 }
 

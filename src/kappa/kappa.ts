@@ -400,9 +400,9 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     this.watched.add(feed.id)
     feed.on('append', () => {
       this.members?.grew(feed)
-      this.wakeAll()
+      this.wakeAll(feed)
     })
-    this.wakeAll()
+    this.wakeAll(feed)
   }
 
   private countedOf(feed: Feed<T>): number {
@@ -433,8 +433,9 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     return this.opened.then(fn)
   }
 
-  private wakeAll(): void {
-    for (const indexer of this.indexers.values()) indexer.wake()
+  /** `feed` grew or was added (none: anything may have changed). */
+  private wakeAll(feed?: Feed<T>): void {
+    for (const indexer of this.indexers.values()) indexer.wake(feed)
   }
 }
 

@@ -105,3 +105,41 @@ test('withExcluded: a view gets a blocked feed’s entries flagged and recounts 
     )
   }
 })
+
+test('totalBlocks and the batches follow each feed that grows, a block and an unblock', async (t) => {
+  const a = await openCore<number>(t)
+  const b = await openCore<number>(t)
+  const batches: string[] = []
+  let clears = 0
+  a.use('log', {
+    maxBatch: 2,
+    map: (entries: Entry<number>[], next: () => void) => {
+      batches.push(entries.map((e) => `${e.key === aw.id ? 'a' : 'b'}${e.seq}`).join(','))
+      next()
+    },
+    clearIndex: (next: () => void) => {
+      clears++
+      next()
+    },
+  })
+  const aw = await a.writer()
+  const bw = await b.writer()
+  const context = () => a.getState('log').context
+  await aw.append([1, 2, 3])
+  await bw.append([4, 5])
+  await sync(a, b)
+  await a.ready()
+  assert.deepEqual([context().totalBlocks, context().indexedBlocks], [5, 5])
+  const before = batches.length
+
+  await a.block(bw.id)
+  assert.deepEqual([context().totalBlocks, context().indexedBlocks, clears], [3, 3, 2])
+  assert.deepEqual(batches.slice(before), ['a0,a1', 'a2'], 're-indexed without the blocked feed')
+
+  await a.unblock(bw.id)
+  assert.deepEqual([context().totalBlocks, context().indexedBlocks], [5, 5])
+  await aw.append(6)
+  await a.ready()
+  assert.deepEqual([context().totalBlocks, context().indexedBlocks], [6, 6])
+  assert.deepEqual(batches.slice(before), ['a0,a1', 'a2', 'b0,b1', 'a3'])
+})
