@@ -131,6 +131,8 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       throw KappaError.invalid('count must be a positive integer')
     this.checkOpen()
     if (this.name === undefined) throw KappaError.invalid('feed is not writable (not one of our writers)')
+    // Reserved seqs are appends to come: a refused feed takes none (its writes fail before indexing).
+    if (this.refusal) throw this.refusal
     if (!this.batcher.idle) throw KappaError.invalid('seqs cannot be reserved while an append is in flight')
     const first = this.reservedLength
     this.reservedEnd = first + count

@@ -90,7 +90,7 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
    */
   treeHash(entries: number): Promise<Buffer | null>
   treeHash(entries: number, cb: (err: Error | null, hash?: Buffer | null) => void): void
-  /** From now on `append` rejects with `err`; null lets appends through again. */
+  /** From now on `append` rejects with `err` (and `reserve` throws it); null lets appends through again. */
   refuseAppends(err: KappaError | null): void
   /**
    * The key pair this store signs the feed with (one of our writers), or null (a peer's feed):
