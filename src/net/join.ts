@@ -169,7 +169,11 @@ export class Join extends EventEmitter<JoinEvents> {
     if (stream !== socket) {
       const replication = stream
       replication.on('error', remember)
-      replication.on('close', () => socket.destroy())
+      // While leaving, the connection ends gracefully instead (endGracefully): destroying it now
+      // could reset it before our end reached the peer.
+      replication.on('close', () => {
+        if (!this.closing) socket.destroy()
+      })
       // A replication on the connection itself (kappadb's stores given the socket) carries no bytes.
       if (!runsOn(replication, socket)) socket.pipe(replication).pipe(socket)
     }
