@@ -4,36 +4,18 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  CliProcess,
-  crossConnect,
-  errorCode,
-  removeDir,
-  runMain,
-  tempDir,
-  type CliResult,
-} from '../helpers/cli.js'
+import { errorCode, removeDir, runCli, runMain, syncDirs, tempDir, type CliResult } from '../helpers/cli.js'
 
 /** `hyperkv ARGS` in a child process, killed after `ms` (a stalled command fails the test). */
-async function run(args: string[], ms = 60_000): Promise<CliResult> {
-  const p = new CliProcess(args).collectStdout()
-  p.child.stdin.end()
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), ms)
-  try {
-    return await p.exit()
-  } finally {
-    clearTimeout(timer)
-  }
+function run(args: string[], ms = 60_000): Promise<CliResult> {
+  return runCli(args, { timeout: ms })
 }
 
 async function twoSynced(parent: string): Promise<{ A: string; B: string; a: string }> {
   const [A, B] = [join(parent, 'a'), join(parent, 'b')]
   assert.equal((await runMain(['-d', A, 'put', 'x', '"from a"'])).code, 0)
   assert.equal((await runMain(['-d', B, 'put', 'y', '"from b"'])).code, 0)
-  const pa = new CliProcess(['-d', A, '-q', 'sync'])
-  const pb = new CliProcess(['-d', B, '-q', 'sync'])
-  crossConnect(pa, pb)
-  const [ra, rb] = await Promise.all([pa.exit(), pb.exit()])
+  const [ra, rb] = await syncDirs(A, B)
   assert.deepEqual([ra.code, rb.code], [0, 0], ra.stderr + rb.stderr)
   const a = (await runMain(['-d', A, 'whoami'])).stdout.trim()
   return { A, B, a }

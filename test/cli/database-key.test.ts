@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import createTestnet from 'hyperdht/testnet.js'
 import { OPEN_DATABASE_KEY } from '../../src/feeds/index.js'
 import { topicFromKey } from '../../src/net/index.js'
-import { CliProcess, crossConnect, errorCode, removeDir, runCli, runMain, tempDir } from '../helpers/cli.js'
+import { CliProcess, errorCode, removeDir, runCli, runMain, syncDirs, tempDir } from '../helpers/cli.js'
 
 const OPEN_HEX = OPEN_DATABASE_KEY.toString('hex')
 const HEX = /^[0-9a-f]{64}$/
@@ -20,10 +20,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function sync(a: string, b: string): Promise<[number | null, number | null, string]> {
-  const pa = new CliProcess(['-d', a, '-q', 'sync'])
-  const pb = new CliProcess(['-d', b, '-q', 'sync'])
-  crossConnect(pa, pb)
-  const [ra, rb] = await Promise.all([pa.exit(), pb.exit()])
+  const [ra, rb] = await syncDirs(a, b)
   return [ra.code, rb.code, ra.stderr + rb.stderr]
 }
 

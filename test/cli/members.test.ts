@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CliProcess, crossConnect, errorCode, removeDir, runCli, runMain, tempDir } from '../helpers/cli.js'
+import { CliProcess, errorCode, removeDir, runCli, runMain, syncDirs, tempDir } from '../helpers/cli.js'
 import { until } from '../helpers/until.js'
 
 const HEX = /^[0-9a-f]{64}$/
@@ -31,20 +31,10 @@ async function ok(args: string[]): Promise<string> {
   return r.stdout
 }
 
-/** Two `hyperkv sync` processes cross-connected; both killed after `ms` (a stalled sync fails the test). */
+/** Two `hyperkv sync` processes cross-connected, both exiting 0 (killed after `ms`: a stall fails). */
 async function sync(a: string, b: string, ms = 60_000): Promise<void> {
-  const pa = new CliProcess(['-d', a, '-q', 'sync'])
-  const pb = new CliProcess(['-d', b, '-q', 'sync'])
-  crossConnect(pa, pb)
-  const timer = setTimeout(() => {
-    for (const p of [pa, pb]) p.child.kill('SIGKILL')
-  }, ms)
-  try {
-    const [ra, rb] = await Promise.all([pa.exit(), pb.exit()])
-    assert.deepEqual([ra.code, rb.code], [0, 0], ra.stderr + rb.stderr)
-  } finally {
-    clearTimeout(timer)
-  }
+  const [ra, rb] = await syncDirs(a, b, ms)
+  assert.deepEqual([ra.code, rb.code], [0, 0], ra.stderr + rb.stderr)
 }
 
 function values(stdout: string): unknown[] {

@@ -27,6 +27,8 @@ export interface CliOptions {
   env?: Record<string, string>
   /** Written to stdin, which is then ended. */
   input?: string
+  /** Killed (SIGKILL) after this many ms: a stalled command fails the test instead of hanging it. */
+  timeout?: number
 }
 
 /** A child `hyperkv` process with its output collected as it comes. */
@@ -105,7 +107,30 @@ export async function runCli(args: readonly string[], opts: CliOptions = {}): Pr
   const p = new CliProcess(args, opts).collectStdout()
   if (opts.input !== undefined) p.child.stdin.end(opts.input)
   else p.child.stdin.end()
-  return p.exit()
+  const timer = opts.timeout === undefined ? null : setTimeout(() => p.child.kill('SIGKILL'), opts.timeout)
+  try {
+    return await p.exit()
+  } finally {
+    if (timer) clearTimeout(timer)
+  }
+}
+
+/**
+ * `hyperkv -q sync` in DIRs `a` and `b`, cross-connected, to both exits; both are killed after `ms`
+ * (a stalled sync fails the test instead of hanging it).
+ */
+export async function syncDirs(a: string, b: string, ms = 60_000): Promise<[CliResult, CliResult]> {
+  const pa = new CliProcess(['-d', a, '-q', 'sync'])
+  const pb = new CliProcess(['-d', b, '-q', 'sync'])
+  crossConnect(pa, pb)
+  const timer = setTimeout(() => {
+    for (const p of [pa, pb]) p.child.kill('SIGKILL')
+  }, ms)
+  try {
+    return await Promise.all([pa.exit(), pb.exit()])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /**
