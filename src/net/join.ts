@@ -295,9 +295,19 @@ function createSwarm(opts: CheckedOptions): Hyperswarm {
   })
 }
 
-/** A DHT node for an explicit bootstrap; undefined lets Hyperswarm use the public network. */
+/**
+ * A DHT node for an explicit bootstrap; undefined lets Hyperswarm use the public network.
+ *
+ * On a loopback-only DHT every node is reachable at 127.0.0.1, so the node says so (`firewalled:
+ * false`) instead of learning it: a node that still counts itself firewalled answers a connection
+ * with a holepunch, and there the dialling side's LAN shortcut races the answering side's NAT
+ * analysis — the dialler opens a connection the other side has already dropped, which Hyperswarm
+ * keeps as the peer's connection until it times out (~10 s); two peers dialling each other that
+ * way can miss each other for several rounds.
+ */
 function createDHT(opts: CheckedOptions): HyperDHT | undefined {
   const bootstrap = resolveBootstrap(opts.bootstrap, opts.env ?? process.env)
   if (!bootstrap) return undefined
-  return new HyperDHT({ bootstrap, ...(isLoopbackOnly(bootstrap) ? { host: '127.0.0.1' } : {}) })
+  if (isLoopbackOnly(bootstrap)) return new HyperDHT({ bootstrap, host: '127.0.0.1', firewalled: false })
+  return new HyperDHT({ bootstrap })
 }
