@@ -25,16 +25,33 @@ import { attachDirectHooks } from './direct-hooks.js'
 import { writeBatch } from '../level/index.js'
 import type { FeedKey } from '../feeds/types.js'
 import { splitPositions } from './messages.js'
+import { optionNames, rejectUnknownOptions } from '../util/options.js'
+
+/** The state hooks levelView provides: one a setup returns would be silently replaced. */
+const LEVEL_VIEW_HOOKS = [
+  'fetchState',
+  'storeState',
+  'clearIndex',
+  'clearState',
+  'storeFeedState',
+  'fetchFeedStates',
+] as const satisfies ReadonlyArray<keyof View>
 
 /** What a levelView setup returns: a view without the state hooks, which levelView provides. */
 export type LevelViewDefinition<T = unknown, Api extends object = object> = Omit<
   View<T, Api>,
-  'fetchState' | 'storeState' | 'clearIndex' | 'clearState' | 'storeFeedState' | 'fetchFeedStates'
+  (typeof LEVEL_VIEW_HOOKS)[number]
 >
 
 export type LevelViewSetup<T, Api extends object, V> = (db: ViewDb<V>) => LevelViewDefinition<T, Api>
 
 const STATE_KEY = 'state'
+
+const SUBLEVEL_OPTIONS = optionNames<SublevelOptions>({
+  keyEncoding: true,
+  valueEncoding: true,
+  separator: true,
+})
 
 /**
  * What levelView accepts: any abstract-level database or sublevel (classic-level, memory-level, …),
@@ -85,6 +102,7 @@ export function levelView<T, Api extends object, V>(
   const db = level as LevelDb
   if (typeof setup !== 'function') throw KappaError.invalid('levelView needs a setup function')
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('levelView opts must be an object')
+  rejectUnknownOptions(opts, SUBLEVEL_OPTIONS, 'levelView opts')
 
   // The data sublevel inherits the database's encodings unless told otherwise (memdb kept values as given).
   const dataLevel = db.sublevel('d', {
@@ -103,6 +121,9 @@ export function levelView<T, Api extends object, V>(
   const definition = setup(viewDb)
   if (definition === null || typeof definition !== 'object' || typeof definition.map !== 'function') {
     throw KappaError.invalid('levelView setup must return an object with a map function')
+  }
+  for (const hook of LEVEL_VIEW_HOOKS) {
+    if (hook in definition) throw KappaError.invalid(`levelView setup: ${hook} is levelView's own hook`)
   }
   const userMap = definition.map
   /** The batch `map` filled, waiting for `storeState` to commit it with the position. */

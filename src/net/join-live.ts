@@ -41,6 +41,9 @@ export function joinLive(
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
     throw KappaError.invalid('join options must be an object')
   }
+  if (opts !== undefined && Object.hasOwn(opts, 'replicate')) {
+    throw KappaError.invalid("joinLive options: replicate is the store's own (use join for another)")
+  }
   return join(topic ?? topicFromKey(store.key), {
     ...opts,
     replicate: (socket) => store.replicate(socket, { live: true }),

@@ -13,6 +13,7 @@ import type { NoiseSecretStream } from '@hyperswarm/secret-stream'
 import { KappaError } from '../errors.js'
 import { withCallback, type Callback } from '../util/callback.js'
 import { toError } from '../util/errors.js'
+import { optionNames, rejectUnknownOptions } from '../util/options.js'
 import { isLoopbackOnly, resolveBootstrap } from './bootstrap.js'
 import { BootstrapProbe } from './bootstrap-probe.js'
 import { toTopic, type Topic, type TopicInput } from './topic.js'
@@ -264,8 +265,21 @@ interface CheckedOptions extends JoinOptions {
   rediscover: readonly number[]
 }
 
+const JOIN_OPTIONS = optionNames<JoinOptions>({
+  replicate: true,
+  bootstrap: true,
+  dht: true,
+  keyPair: true,
+  server: true,
+  client: true,
+  maxPeers: true,
+  rediscover: true,
+  env: true,
+})
+
 function checkOptions(opts: JoinOptions): CheckedOptions {
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('join options are required')
+  rejectUnknownOptions(opts, JOIN_OPTIONS, 'join options')
   if (typeof opts.replicate !== 'function')
     throw KappaError.invalid('join needs opts.replicate(socket, peer)')
   const server = opts.server ?? true

@@ -208,6 +208,16 @@ test('levelView and use() validate their arguments', async (t) => {
     () => levelView(new MemoryLevel(), (() => ({})) as never),
     (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
   )
+  // An option levelView does not know, or a state hook it would replace, is refused by name.
+  assert.throws(
+    () => levelView(new MemoryLevel(), { valueEncodng: 'json' } as never, () => ({ map: () => undefined })),
+    (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT') && /valueEncodng/.test(err.message),
+  )
+  assert.throws(
+    () =>
+      levelView(new MemoryLevel(), () => ({ map: () => undefined, storeState: () => undefined }) as never),
+    (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT') && /storeState/.test(err.message),
+  )
   for (const bad of [
     () => core.use('', { map: () => undefined }),
     () => core.use('x', 1.5, { map: () => undefined }),

@@ -161,6 +161,10 @@ test('bad join options and bootstrap lists fail with ERR_INVALID_ARGUMENT before
   assert.throws(() => join('t', { replicate, bootstrap: '127.0.0.1:0' }), invalid)
   assert.throws(() => join('t', { replicate, env: { HYPERKV_BOOTSTRAP: 'a:b' } }), invalid)
   assert.throws(() => join('t', { replicate, rediscover: [-1] }), invalid)
+  assert.throws(
+    () => join('t', { replicate, maxpeers: 3 } as never),
+    (err) => invalid(err) && /maxpeers/.test((err as Error).message),
+  )
   assert.throws(() => new Join('', { replicate }), invalid)
   assert.deepEqual(parseBootstrap('127.0.0.1:49737, localhost:5,[::1]:7'), [
     { host: '127.0.0.1', port: 49737 },
@@ -223,6 +227,8 @@ test('joinLive: the topic comes from the database key unless one is given; bad a
   assert.throws(() => joinLive(store, 'room', 5 as never), invalid)
   assert.throws(() => joinLive({ key: Buffer.alloc(3), replicate }), invalid)
   assert.throws(() => joinLive(null as never), invalid)
+  assert.throws(() => joinLive(store, { severs: false } as never), invalid)
+  assert.throws(() => joinLive(store, 'room', { replicate } as never), invalid)
 })
 
 test('two Kappa cores replicate live through joinLive and index what arrives', async (t) => {
