@@ -122,9 +122,9 @@ async function closeCounted ({ core, db }) {
   await p((cb) => db.close(cb))
 }
 
-async function checkCount (core, n) {
+async function checkCount (core, n, what) {
   const count = await p((cb) => core.api.count.count(cb))
-  if (count !== n) throw new Error('count is ' + count + ', expected ' + n)
+  if (count !== n) throw new Error(what + ': count is ' + count + ', expected ' + n + ' (' + core.feeds().length + ' feeds)')
 }
 
 function openFiles () {
@@ -135,28 +135,39 @@ function openFiles () {
   }
 }
 
-/** One non-live sync of a and b over a unix socket at `where`: seconds, and bytes each way. */
+/**
+ * One non-live sync of a and b over a unix socket at `where`: seconds (until both replication
+ * streams ended), and bytes each way.
+ */
 async function syncOverSocket (a, b, where) {
   let serverSocket = null
+  let serverEnded
+  const served = new Promise((resolve, reject) => { serverEnded = { resolve, reject } })
   const server = net.createServer((socket) => {
     serverSocket = socket
-    const stream = a.replicate(false, { live: false })
-    stream.on('error', () => socket.destroy())
+    socket.on('error', () => {})
+    const stream = a.replicate(true, { live: false })
+    stream.on('error', serverEnded.reject)
+    stream.on('end', serverEnded.resolve)
     socket.pipe(stream).pipe(socket)
   })
   await new Promise((resolve) => server.listen(where, resolve))
   const t0 = now()
   const client = net.connect(where)
-  const stream = b.replicate(true, { live: false })
-  await new Promise((resolve, reject) => {
+  client.on('error', () => {})
+  const stream = b.replicate(false, { live: false })
+  const ended = new Promise((resolve, reject) => {
     stream.on('error', reject)
     stream.on('end', resolve)
-    client.pipe(stream).pipe(client)
   })
+  client.pipe(stream).pipe(client)
+  await Promise.all([ended, served])
   const seconds = now() - t0
-  client.end()
+  const bytes = { ab: serverSocket.bytesWritten, ba: client.bytesWritten }
+  client.destroy()
+  serverSocket.destroy()
   await new Promise((resolve) => server.close(() => resolve()))
-  return { seconds, ab: serverSocket ? serverSocket.bytesWritten : 0, ba: client.bytesWritten }
+  return Object.assign({ seconds }, bytes)
 }
 
 const SCALE_ENTRIES = 10
@@ -228,6 +239,7 @@ const scenarios = {
     }
     await p((cb) => built.core.ready('count', () => cb()))
     const buildSeconds = now() - t0
+    await checkCount(built.core, n * SCALE_ENTRIES, 'built')
     await closeCounted(built)
     const out = execFileSync(process.execPath, [__filename, 'scale-measure', backend, String(n), dir], {
       encoding: 'utf8',
@@ -252,14 +264,14 @@ const scenarios = {
     const reopenSeconds = now() - t0
     const reopenRssKBPerFeed = (process.memoryUsage().rss - rssBefore) / 1024 / n
     const reopenOpenFiles = openFiles()
-    await checkCount(a.core, total)
+    await checkCount(a.core, total, 'reopened')
 
     let b = await reopen('b')
     const t1 = now()
     await syncOverSocket(a.core, b.core, where('first'))
     await p((cb) => b.core.ready('count', () => cb()))
     const firstSyncSeconds = now() - t1
-    await checkCount(b.core, total)
+    await checkCount(b.core, total, 'first sync')
 
     await Promise.all([closeCounted(a), closeCounted(b)])
     a = await reopen('a')
@@ -275,7 +287,7 @@ const scenarios = {
     const one = await syncOverSocket(a.core, b.core, where('one'))
     await p((cb) => b.core.ready('count', () => cb()))
     const oneSeconds = now() - t2
-    await checkCount(b.core, total + 1)
+    await checkCount(b.core, total + 1, 'one new entry')
     await Promise.all([closeCounted(a), closeCounted(b)])
     rm(dir)
     return {
