@@ -356,7 +356,11 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     )
     if (stream.live) {
       this.#liveReplications.add(stream.stream)
-      stream.stream.once('close', () => this.#liveReplications.delete(stream.stream))
+      this.#dag.outbox.setAwaited(true)
+      stream.stream.once('close', () => {
+        this.#liveReplications.delete(stream.stream)
+        this.#dag.outbox.setAwaited(this.#liveReplications.size > 0)
+      })
     }
     return stream.stream
   }

@@ -59,6 +59,10 @@ export class Outbox {
   #flushing: Promise<void> | null = null
   #failure: Error | null = null
   #timer: NodeJS.Timeout | null = null
+  /** The append of what is queued, at the next turn of the loop (peers wait: no grouping delay). */
+  #soon: NodeJS.Immediate | null = null
+  /** A live replication is open: its peers wait for each entry, so it is appended at once. */
+  #awaited = false
   #retry: NodeJS.Timeout | null = null
   #retryMs = 0
   #queuedEntries = 0
@@ -163,10 +167,24 @@ export class Outbox {
     }
   }
 
-  /** Appends soon: at once when much is queued, else after a short delay that lets writes group. */
+  /**
+   * `true` while live peers wait for new entries: each is appended at the next turn of the loop
+   * rather than after the grouping delay (writes made meanwhile still share an append, as do those
+   * queued while one is in flight). `false`: group again.
+   */
+  setAwaited(awaited: boolean): void {
+    this.#awaited = awaited
+    if (awaited && this.#timer) this.#kick()
+  }
+
+  /**
+   * Appends soon: at once when much is queued or live peers wait, else after a short delay that
+   * lets writes group.
+   */
   #schedule(): void {
     if (this.#flushing || this.#queued.length === 0) return
     if (this.#queuedEntries >= FLUSH_NOW_ENTRIES) this.#kick()
+    else if (this.#awaited) this.#soon ??= setImmediate(() => this.#kick())
     else if (!this.#timer) {
       // Not unref'd: a live replication waiting for these entries must see them appended.
       this.#timer = setTimeout(() => this.#kick(), FLUSH_DELAY_MS)
@@ -177,6 +195,8 @@ export class Outbox {
   #kick(): void {
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = null
+    if (this.#soon) clearImmediate(this.#soon)
+    this.#soon = null
     if (this.#retry) clearTimeout(this.#retry)
     this.#retry = null
     if (this.#flushing || this.#queued.length === 0) return
