@@ -52,6 +52,9 @@ test('{ start: 12 } of 20: exactly blocks 12…19 downloaded; start survives reo
   const streamed: string[] = []
   for await (const value of again.createReadStream({ start: 12 })) streamed.push(value as string)
   assert.equal(streamed.length, 8)
+  let byDefault = 0
+  for await (const _ of again.createReadStream()) byDefault++
+  assert.equal(byDefault, 8, 'a read stream starts at the feed’s start by default')
   await assert.rejects(
     (async () => {
       for await (const _ of again.createReadStream({ start: 0 })) void _
