@@ -7,8 +7,10 @@ import assert from 'node:assert/strict'
 import { Multifeed } from '../../src/feeds/multifeed.js'
 import { replicationStats } from '../../src/feeds/replication/stats.js'
 import type { AcceptHook, Feed } from '../../src/feeds/types.js'
-import { coreOf, create, replicateLive, runPair, tempDir } from '../helpers/feeds.js'
-import { until } from '../helpers/until.js'
+import { encodeBlocks } from '../../src/feeds/messages.js'
+import { coreOf, create, replicateLive, runPair, serveReplication, tempDir } from '../helpers/feeds.js'
+import { HostilePeer, keyPair } from '../helpers/hostile-peer.js'
+import { deadline, until } from '../helpers/until.js'
 
 /** A writer's feed with `n` entries, one block each. */
 async function writerWith(m: Multifeed<string>, n: number, name = 'default'): Promise<Feed<string>> {
@@ -152,4 +154,33 @@ test('live: a start past the blocks offered so far takes the feed once it reache
   assert.equal(b.feed(wa.key)!.start, 4)
   assert.equal(await (await coreOf(b.feed(wa.key)!)).has(0, 4), false)
   await stop()
+})
+
+test('a peer that cannot prove the start it was asked from: ERR_PROTOCOL, nothing stored', async (t) => {
+  const m = await create<unknown>(t)
+  const { port, ends } = await serveReplication(t, m, { accept: () => ({ start: 12 }) })
+  const evil = await HostilePeer.open(t)
+  const core = await evil.signedCore(keyPair(), ['a', 'b', 'c', 'd', 'e'])
+  const session = await evil.connect(port)
+  // It claims 20 blocks and can prove 5.
+  session.hello([{ ...(await evil.offer(core)), length: 20, signedLength: 20 }])
+  const err = await deadline(ends[0]!, 20_000, 'the stream failing')
+  assert.equal(err?.code, 'ERR_PROTOCOL')
+  assert.match(err.message, /cannot prove/)
+  assert.equal(m.feeds().length, 0)
+})
+
+test('a start block whose header places it below its own number: ERR_PROTOCOL, nothing stored', async (t) => {
+  const m = await create<unknown>(t)
+  const { port, ends } = await serveReplication(t, m, { accept: () => ({ start: 3 }) })
+  const evil = await HostilePeer.open(t)
+  const core = await evil.signedCore(keyPair(), ['a', 'b', 'c'])
+  // Block 3, signed by the writer, says it holds entry 0.
+  await core.append(encodeBlocks(0, [Buffer.from('"x"')])[0])
+  const session = await evil.connect(port)
+  session.hello([await evil.offer(core)])
+  const err = await deadline(ends[0]!, 20_000, 'the stream failing')
+  assert.equal(err?.code, 'ERR_PROTOCOL')
+  assert.match(err.message, /inconsistent feed/)
+  assert.equal(m.feeds().length, 0)
 })
