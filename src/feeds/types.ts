@@ -92,7 +92,7 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   createReadStream(opts?: { start?: number; end?: number; live?: boolean }): Readable
   /**
    * The Merkle tree hash of the blocks holding entries `[0, entries)`, or null while fewer entries
-   * are stored locally. Two histories that differ below `entries` have different hashes.
+   * are stored locally (a sparse feed: also when `entries` is not past `start`). Two histories that differ below `entries` have different hashes.
    */
   treeHash(entries: number): Promise<Buffer | null>
   treeHash(entries: number, cb: (err: Error | null, hash?: Buffer | null) => void): void
