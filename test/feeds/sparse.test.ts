@@ -51,6 +51,8 @@ test('{ start: 12 } of 20: exactly blocks 12…19 downloaded; start survives reo
   assert.equal(await again.get(19), 'a-19')
   await assert.rejects(again.get(11), { code: 'ERR_NOT_FOUND' })
   await assert.rejects(again.getBatch(0, 20), { code: 'ERR_NOT_FOUND' })
+  assert.equal(await again.treeHash(12), null, 'no tree hash up to the start')
+  assert.deepEqual(await again.treeHash(20), await wa.treeHash(20))
   const streamed: string[] = []
   for await (const value of again.createReadStream({ start: 12 })) streamed.push(value as string)
   assert.equal(streamed.length, 8)
