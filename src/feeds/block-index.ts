@@ -9,7 +9,7 @@ import type Hypercore from 'hypercore'
 import { KappaError } from '../errors.js'
 import { storageError } from '../util/storage-fault.js'
 import { storageReadBatch } from './dependency-internals.js'
-import { decodeBlock, decodeBlockHeader, type DecodedBlock } from './messages.js'
+import { decodeBlock, decodeBlockHeader, type DecodedBlock, type SparseStart } from './messages.js'
 
 const CACHED_BLOCKS = 32
 /**
@@ -20,10 +20,17 @@ const CACHED_BLOCKS = 32
 const READ_WINDOW_BLOCKS = 16
 
 export class BlockIndex {
-  /** Contiguous blocks accounted for in `length`. */
-  blocks = 0
-  /** Entries in those blocks. */
-  length = 0
+  /**
+   * The end of the contiguous blocks accounted for in `length`: from block 0, or, in a sparse
+   * feed, from `startBlock` (nothing below it is held).
+   */
+  blocks: number
+  /** The entry seq those blocks end at. */
+  length: number
+  /** The first block held (0, or a sparse feed's start block). */
+  readonly startBlock: number
+  /** The seq of the first entry held (0, or a sparse feed's `start`). */
+  readonly start: number
 
   private readonly core: Hypercore
   /** firsts[i] = seq of block i's first entry, or undefined while unknown. */
@@ -33,13 +40,36 @@ export class BlockIndex {
   /** The block the last lookup landed in: sequential reads try it and its successor first. */
   private lastBlock = 0
 
-  constructor(core: Hypercore) {
+  constructor(core: Hypercore, sparse?: SparseStart) {
     this.core = core
+    this.startBlock = sparse?.block ?? 0
+    this.start = sparse?.start ?? 0
+    this.blocks = this.startBlock
+    this.length = this.start
+    this.lastBlock = this.startBlock
+  }
+
+  /**
+   * The end of the blocks the core holds contiguously from `startBlock`: Hypercore's contiguous
+   * length, or for a sparse feed (whose block 0 is missing, so that is 0) a binary search with
+   * `has` over the blocks its signed length covers.
+   */
+  async heldEnd(): Promise<number> {
+    const core = this.core
+    if (this.startBlock === 0) return core.contiguousLength
+    let lo = this.startBlock
+    let hi = core.length
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2)
+      if (await core.has(this.startBlock, mid)) lo = mid
+      else hi = mid - 1
+    }
+    return lo
   }
 
   /** Catches up with the core's contiguous blocks. Returns true when `length` grew. */
   async refresh(): Promise<boolean> {
-    const blocks = this.core.contiguousLength
+    const blocks = await this.heldEnd()
     if (blocks <= this.blocks) return false
     const last = await this.load(blocks - 1)
     if (blocks <= this.blocks) return false
@@ -52,11 +82,11 @@ export class BlockIndex {
 
   /** Forgets every block (they were cleared from the core): length 0. */
   reset(): void {
-    this.blocks = 0
-    this.length = 0
+    this.blocks = this.startBlock
+    this.length = this.start
     this.firsts.length = 0
     this.cache.clear()
-    this.lastBlock = 0
+    this.lastBlock = this.startBlock
   }
 
   /** Starts from what an earlier opening counted (`blocks` still held): no header is read for it. */
@@ -140,7 +170,7 @@ export class BlockIndex {
     })
   }
 
-  /** The number of blocks that hold entries `[0, entries)` (entries ≤ length). */
+  /** The number of blocks that hold entries `[0, entries)` (entries ≤ length; a sparse feed: > start). */
   async blocksFor(entries: number): Promise<number> {
     if (entries <= 0) return 0
     return (await this.indexOf(entries - 1)) + 1
@@ -154,8 +184,9 @@ export class BlockIndex {
       const next = guess + 1 < this.blocks ? this.firsts[guess + 1] : this.length
       if (first <= seq && next !== undefined && seq < next) return guess
     }
-    // Every block holds at least one entry, so entry `seq` lives in a block ≤ seq.
-    let lo = 0
+    // Every block holds at least one entry, so entry `seq` lives in a block ≤ seq (and, in a sparse
+    // feed, ≥ startBlock: the caller reads no seq below `start`).
+    let lo = this.startBlock
     let hi = Math.min(this.blocks - 1, seq)
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1

@@ -19,6 +19,7 @@ import {
   type FeedOffer,
   type FeedRecord,
   type FeedState,
+  type SparseStart,
 } from './messages.js'
 import { createFeedReadStream, type FeedReadStreamOptions } from './read-stream.js'
 import type { Codec, Feed, FeedEvents, FeedKey } from './types.js'
@@ -46,6 +47,9 @@ interface OpenCore {
   /** Whether the index record says "open" (written before the first change of this opening). */
   marked: Promise<void> | null
   readonly onGrow: () => void
+  /** Growth events of the core, and how many of them the index has caught up with (a sparse feed's `upToDate`). */
+  grew: number
+  counted: number
 }
 
 /** A lease on a feed's open core: the core stays open until `release()`. */
@@ -60,6 +64,8 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   readonly name: string | undefined
   /** Where the feed's record is stored in the index (its place in the order of feeds). */
   readonly ordinal: number
+  /** A sparse feed's first block and entry (accepted `{ start }`); undefined for a feed held from 0. */
+  readonly sparse: SparseStart | undefined
   private readonly codec: Codec<T>
   private readonly host: FeedHost
   private readonly batcher: AppendBatcher
@@ -85,7 +91,13 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
 
   constructor(
     host: FeedHost,
-    record: { key: Buffer; name: string | undefined; state: FeedState; ordinal: number },
+    record: {
+      key: Buffer
+      name: string | undefined
+      state: FeedState
+      ordinal: number
+      sparse?: SparseStart
+    },
     codec: Codec<T>,
     onError: (err: Error) => void,
   ) {
@@ -95,6 +107,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     this.id = record.key.toString('hex') as FeedKey
     this.name = record.name
     this.ordinal = record.ordinal
+    this.sparse = record.sparse
     this.state = record.state
     this.codec = codec
     this.onError = onError
@@ -113,13 +126,30 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     return this.open_ ? this.open_.index.length : this.state.length
   }
 
-  /** Contiguous blocks counted in `length`: what replication offers. */
+  /**
+   * The end of the contiguous blocks counted in `length`: what replication offers. A sparse feed
+   * holds them from `startBlock` on, none below.
+   */
   get blocks(): number {
     return this.open_ ? this.open_.index.blocks : this.state.blocks
   }
 
   get start(): number {
-    return 0
+    return this.sparse?.start ?? 0
+  }
+
+  /** The first block held: 0, or a sparse feed's start block. */
+  get startBlock(): number {
+    return this.sparse?.block ?? 0
+  }
+
+  /**
+   * The end of the blocks the open core holds contiguously from `startBlock` (the feed's core must
+   * be leased): what a download has reached, before `length` follows.
+   */
+  heldBlocks(): Promise<number> {
+    if (this.open_ === null) throw KappaError.closed('feed core')
+    return this.open_.index.heldEnd()
   }
 
   get reservedLength(): number {
@@ -155,7 +185,11 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   }
 
   get upToDate(): boolean {
-    return this.open_ === null || this.open_.core.contiguousLength <= this.open_.index.blocks
+    const open = this.open_
+    if (open === null) return true
+    // A sparse core's contiguous length is 0 (block 0 is never held): its growth events say.
+    if (this.sparse) return open.grew === open.counted
+    return open.core.contiguousLength <= open.index.blocks
   }
 
   get writable(): boolean {
@@ -176,18 +210,23 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     return this.open_ !== null
   }
 
-  /** The offer replication makes of this feed: from the open core, or from the index. */
+  /**
+   * The offer replication makes of this feed: from the open core, or from the index. An offer
+   * claims blocks held from 0, so a sparse feed's claims none (length 0): it is never sent, and
+   * its signed length and tree hash serve only to compare trees with a peer's offer.
+   */
   async offer(): Promise<FeedOffer> {
     const open = this.open_
     if (open === null) {
       const { blocks, signedLength, treeHash } = this.state
-      return { key: this.key, length: Math.min(blocks, signedLength), signedLength, treeHash }
+      const length = this.sparse ? 0 : Math.min(blocks, signedLength)
+      return { key: this.key, length, signedLength, treeHash }
     }
     const core = open.core
     const signedLength = core.length
     return {
       key: this.key,
-      length: Math.min(core.contiguousLength, signedLength),
+      length: this.sparse ? 0 : Math.min(core.contiguousLength, signedLength),
       signedLength,
       treeHash: await treeHashAt(core, signedLength),
     }
@@ -213,7 +252,9 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
 
   /** The index record this feed would be stored with now (closed: its state as it is). */
   record(open: boolean): FeedRecord {
-    return { key: this.key, name: this.name ?? null, state: this.state, open }
+    const record: FeedRecord = { key: this.key, name: this.name ?? null, state: this.state, open }
+    if (this.sparse) record.sparse = this.sparse
+    return record
   }
 
   /**
@@ -284,6 +325,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     checkSeq(end, 'end')
     if (end < start) throw KappaError.invalid('end must not be below start')
     this.checkOpen()
+    if (start < this.start) throw this.belowStart(start)
     if (end > this.length) {
       throw KappaError.notFound(`entries up to ${end} are not stored locally (length ${this.length})`)
     }
@@ -304,7 +346,8 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private async treeHashNow(entries: number): Promise<Buffer | null> {
     checkSeq(entries, 'entries')
     this.checkOpen()
-    if (entries > this.length) return null
+    // A sparse feed holds neither the blocks nor, in general, the tree nodes below its start.
+    if (entries > this.length || (this.sparse && entries > 0 && entries <= this.start)) return null
     return this.using(async (open) => {
       try {
         return Buffer.from(await open.core.treeHash(await open.index.blocksFor(entries)))
@@ -328,7 +371,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
         throw coreError(err)
       }
       this.open_?.index.reset()
-      this.state = { ...this.state, blocks: 0, length: 0 }
+      this.state = { ...this.state, blocks: this.startBlock, length: this.start }
     } finally {
       lease.release()
     }
@@ -463,12 +506,20 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private async getNow(seq: number): Promise<T> {
     checkSeq(seq, 'seq')
     this.checkOpen()
+    if (seq < this.start) throw this.belowStart(seq)
     if (seq >= this.length) {
       throw KappaError.notFound(`entry ${seq} is not stored locally (length ${this.length})`)
     }
     const [bytes] = await this.using((open) => open.index.entries(seq, seq + 1))
     if (this.name === undefined) this.checkRemote(bytes)
     return this.decode(bytes)
+  }
+
+  /** A seq below a sparse feed's start: never downloaded, so never stored (ERR_NOT_FOUND). */
+  private belowStart(seq: number): KappaError {
+    return KappaError.notFound(
+      `entry ${seq} is below the feed's start ${this.start}: a sparse feed holds no entry below it`,
+    )
   }
 
   /**
@@ -531,7 +582,10 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     // While our own append is in flight, its completion updates the index itself.
     const open = this.open_
     if (!this.batcher.idle || this.appendingEnd !== 0 || open === null) return
-    if (await open.index.refresh()) this.emit('append')
+    const grew = open.grew
+    const longer = await open.index.refresh()
+    open.counted = grew
+    if (longer) this.emit('append')
   }
 
   // ---- the lazily opened core -------------------------------------------------------------------
@@ -582,11 +636,11 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     while (this.closingCore) await this.closingCore
     this.checkOpen()
     const core = this.host.openCore(this.key, this.name !== undefined)
-    const index = new BlockIndex(core)
+    const index = new BlockIndex(core, this.sparse)
     try {
       await core.ready()
       // The blocks the index counted are still there: their last header need not be read again.
-      if (core.contiguousLength >= this.state.blocks) index.seed(this.state.blocks, this.state.length)
+      if ((await index.heldEnd()) >= this.state.blocks) index.seed(this.state.blocks, this.state.length)
       await index.refresh()
     } catch (err) {
       await core.close().catch(() => undefined)
@@ -596,7 +650,17 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       await core.close().catch(() => undefined)
       throw KappaError.closed('feed')
     }
-    const open: OpenCore = { core, index, marked: null, onGrow: () => this.scheduleRefresh() }
+    const open: OpenCore = {
+      core,
+      index,
+      marked: null,
+      grew: 0,
+      counted: 0,
+      onGrow: () => {
+        open.grew++
+        this.scheduleRefresh()
+      },
+    }
     core.on('append', open.onGrow)
     core.on('download', open.onGrow)
     this.open_ = open

@@ -116,9 +116,17 @@ function asProtocolError(err: unknown, message: string): KappaError {
 //   length:       uint     entries in those blocks
 //   signedLength: uint     the core's signed length (blocks)
 //   treeHash:     fixed32  the Merkle tree hash at signedLength (zeros when it is 0)
+// Version 3 is the record of a sparse feed (accepted `{ start }`): the same fields, then
+//   startBlock:   uint     the first block held (≥ 1; nothing below it is ever downloaded)
+//   start:        uint     the seq of that block's first entry (≥ startBlock)
+// and `blocks` counts the block END of the run held from startBlock (blocks ≥ startBlock). A feed
+// held from 0 is still written as version 2, so only a store holding a sparse feed is unreadable
+// to a reader that knows version 2 alone (ERR_STORAGE, never misread).
 // ---------------------------------------------------------------------------------------------
 
 export const FEED_RECORD_VERSION = 2
+/** The version of a sparse feed's record. */
+export const SPARSE_FEED_RECORD_VERSION = 3
 
 /** What a feed holds, as its index remembers it while its core is closed. */
 export interface FeedState {
@@ -128,12 +136,20 @@ export interface FeedState {
   treeHash: Buffer
 }
 
+/** Where a sparse feed begins: its first block held, and that block's first entry seq. */
+export interface SparseStart {
+  block: number
+  start: number
+}
+
 export interface FeedRecord {
   key: Buffer
   name: string | null
   state: FeedState
   /** The core was open when this was written: on reopening, its state is read from the core. */
   open: boolean
+  /** Present for a sparse feed only (a version 3 record). */
+  sparse?: SparseStart
 }
 
 /** The state of a feed that holds nothing. */
@@ -151,9 +167,13 @@ const feedRecord = {
     c.uint.preencode(state, m.state.length)
     c.uint.preencode(state, m.state.signedLength)
     c.fixed32.preencode(state, m.state.treeHash)
+    if (m.sparse) {
+      c.uint.preencode(state, m.sparse.block)
+      c.uint.preencode(state, m.sparse.start)
+    }
   },
   encode(state: State, m: FeedRecord) {
-    c.uint8.encode(state, FEED_RECORD_VERSION)
+    c.uint8.encode(state, m.sparse ? SPARSE_FEED_RECORD_VERSION : FEED_RECORD_VERSION)
     c.fixed32.encode(state, m.key)
     c.uint8.encode(state, (m.name === null ? 0 : 1) | (m.open ? 2 : 0))
     if (m.name !== null) c.string.encode(state, m.name)
@@ -161,10 +181,14 @@ const feedRecord = {
     c.uint.encode(state, m.state.length)
     c.uint.encode(state, m.state.signedLength)
     c.fixed32.encode(state, m.state.treeHash)
+    if (m.sparse) {
+      c.uint.encode(state, m.sparse.block)
+      c.uint.encode(state, m.sparse.start)
+    }
   },
   decode(state: State): FeedRecord {
     const version = c.uint8.decode(state)
-    if (version !== FEED_RECORD_VERSION) {
+    if (version !== FEED_RECORD_VERSION && version !== SPARSE_FEED_RECORD_VERSION) {
       throw new KappaError('ERR_STORAGE', `unknown feed record version ${version}`)
     }
     const key = Buffer.from(c.fixed32.decode(state))
@@ -174,7 +198,21 @@ const feedRecord = {
     const length = c.uint.decode(state)
     const signedLength = c.uint.decode(state)
     const treeHash = Buffer.from(c.fixed32.decode(state))
-    return { key, name, state: { blocks, length, signedLength, treeHash }, open: (flags & 2) !== 0 }
+    const record: FeedRecord = {
+      key,
+      name,
+      state: { blocks, length, signedLength, treeHash },
+      open: (flags & 2) !== 0,
+    }
+    if (version === SPARSE_FEED_RECORD_VERSION) {
+      const block = c.uint.decode(state)
+      const start = c.uint.decode(state)
+      if (block < 1 || start < block || blocks < block || length < start || name !== null) {
+        throw new KappaError('ERR_STORAGE', 'a sparse feed record with an impossible start')
+      }
+      record.sparse = { block, start }
+    }
+    return record
   },
 }
 

@@ -15,7 +15,7 @@ import { optionNames, rejectUnknownOptions } from '../util/options.js'
 import { namespaceOf, toDatabaseKey, toFeedKey } from './database-key.js'
 import { HypercoreFeed, type CoreLease, type FeedHost } from './feed.js'
 import { FeedList } from './feed-list.js'
-import { emptyFeedState, type BlockRecord, type FeedState } from './messages.js'
+import { emptyFeedState, type BlockRecord, type FeedState, type SparseStart } from './messages.js'
 import {
   closeStore,
   createStore,
@@ -412,7 +412,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
    * Resolves with the held feed — another session's when it was admitted first (the caller then
    * closes its own core). ERR_LIMIT when the store is full (nothing is stored).
    */
-  admit(core: Hypercore): Promise<HypercoreFeed<T>> {
+  admit(core: Hypercore, sparse?: SparseStart): Promise<HypercoreFeed<T>> {
     const id = core.key.toString('hex')
     const known = this.byId.get(id)
     if (known) return Promise.resolve(known)
@@ -420,7 +420,11 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       const raced = this.byId.get(id)
       if (raced) return raced
       return this.reserving(async () => {
-        const feed = this.makeFeed(core.key, undefined, emptyFeedState())
+        // A sparse feed holds nothing below its start: its index counts from there.
+        const state = sparse
+          ? { ...emptyFeedState(), blocks: sparse.block, length: sparse.start }
+          : emptyFeedState()
+        const feed = this.makeFeed(core.key, undefined, state, undefined, sparse)
         // Listed as "open": a crash before its core closes makes the next open read its state.
         await this.persistNew(feed, true)
         // The candidate's core is still open: this session on it costs no storage open.
@@ -481,7 +485,13 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     const { feeds: records, blocked } = await this.list.load()
     for (const record of blocked) this.blockedKeys.set(record.key.toString('hex'), record)
     const feeds = records.map((record) => {
-      const feed = this.makeFeed(record.key, record.name ?? undefined, record.state, record.ordinal)
+      const feed = this.makeFeed(
+        record.key,
+        record.name ?? undefined,
+        record.state,
+        record.ordinal,
+        record.sparse,
+      )
       return { feed, open: record.open }
     })
     // Only a feed whose core was open when the process ended opens its core now.
@@ -594,8 +604,9 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     name: string | undefined,
     state: FeedState,
     ordinal = this.list.reserve(),
+    sparse?: SparseStart,
   ): HypercoreFeed<T> {
-    return new HypercoreFeed<T>(this.feedHost, { key, name, state, ordinal }, this.codec, (err) =>
+    return new HypercoreFeed<T>(this.feedHost, { key, name, state, ordinal, sparse }, this.codec, (err) =>
       this.reportError(err),
     )
   }

@@ -1,6 +1,8 @@
 /**
  * `feed.createReadStream({ start, end, live })`: an object-mode Readable of values, read in
- * batches through `getBatch`. Not live, it stops at `end` (default: the length when created);
+ * batches through `getBatch`, from `start` (default: the feed's `start`, 0 unless it is sparse; a
+ * start below a sparse feed's errors the stream with ERR_NOT_FOUND). Not live, it stops at `end`
+ * (default: the length when created);
  * live, it waits for `'append'` and follows the feed until destroyed or the feed closes. A null
  * entry (JSON `null`) is read as `undefined`: null would end the stream.
  */
@@ -18,7 +20,7 @@ const READ_BATCH = 256
 
 export function createFeedReadStream<T>(feed: Feed<T>, opts: FeedReadStreamOptions): Readable {
   if (opts === null || typeof opts !== 'object') throw KappaError.invalid('opts must be an object')
-  const { start = 0, live = false } = opts
+  const { start = feed.start, live = false } = opts
   if (!Number.isSafeInteger(start) || start < 0)
     throw KappaError.invalid('start must be a non-negative integer')
   if (opts.end !== undefined && (!Number.isSafeInteger(opts.end) || opts.end < 0)) {

@@ -46,7 +46,10 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   readonly name: string | undefined
   /**
    * The first entry seq this store holds of the feed: 0, unless the feed was accepted sparse
-   * (`accept` answered `{ start }`), when entries below it are never downloaded. Persisted.
+   * (`accept` answered `{ start: S }`: the seq of the first entry of block S, S itself when every
+   * block holds one entry), when entries below it are never downloaded. Persisted; it never moves.
+   * `length` still counts seqs from 0 (the end of what is held); `get`, `getBatch` and read streams
+   * below `start` reject with ERR_NOT_FOUND.
    */
   readonly start: number
   /**
@@ -82,11 +85,14 @@ export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   /** Brings `length` up to the core's contiguous blocks now; rejects when a block is invalid. */
   update(): Promise<void>
   update(cb: (err: Error | null) => void): void
-  /** Values from `start` (default 0) to `end` (default length); `live` keeps following appends. */
+  /**
+   * Values from `start` (default: the feed's `start`) to `end` (default length); `live` keeps
+   * following appends. Below a sparse feed's start: the stream errors with ERR_NOT_FOUND.
+   */
   createReadStream(opts?: { start?: number; end?: number; live?: boolean }): Readable
   /**
    * The Merkle tree hash of the blocks holding entries `[0, entries)`, or null while fewer entries
-   * are stored locally. Two histories that differ below `entries` have different hashes.
+   * are stored locally (a sparse feed: also when `entries` is not past `start`). Two histories that differ below `entries` have different hashes.
    */
   treeHash(entries: number): Promise<Buffer | null>
   treeHash(entries: number, cb: (err: Error | null, hash?: Buffer | null) => void): void
@@ -150,8 +156,12 @@ export interface ReplicationPeer {
 export type ShareHook = (feed: SharedFeed, peer: ReplicationPeer) => boolean
 
 /**
- * Take the offered feed from `peer`? `true`, `false`, or `{ start }`: only the entries from `start`
- * on (a sparse feed; `{ start: 0 }` is `true`).
+ * Take the offered feed from `peer`? `true`, `false`, or `{ start }`: only the blocks from block
+ * `start` on (it counts blocks, as the offer's `length` does; a sparse feed whose `start` is that
+ * block's first entry seq). `{ start: 0 }` is `true`; a start at or past the offered length takes
+ * nothing from this offer (live, a later offer reaching past it is taken); a start that is not a
+ * non-negative integer is `false`. It shapes only a feed this store does not hold yet: for one it
+ * holds it is `true` (the feed keeps its own start).
  */
 export type AcceptAnswer = boolean | { start: number }
 export type AcceptHook = (offer: FeedOfferInfo, peer: ReplicationPeer) => AcceptAnswer

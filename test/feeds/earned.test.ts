@@ -3,36 +3,21 @@
  * verified; a store holds at most `maxFeeds` feeds. (Floods and lying lengths against a store in a
  * child process: test/reliability/hostile-peers.test.ts.)
  */
-import { test, type TestContext } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { Kappa } from '../../src/kappa/index.js'
 import { Hyperlog } from '../../src/hyperlog/index.js'
 import { HyperKV } from '../../src/kv/index.js'
-import type { Multifeed } from '../../src/feeds/multifeed.js'
-import type { ReplicateOptions } from '../../src/feeds/types.js'
-import { create, errorOf, replicate, replicateLive, tempDir } from '../helpers/feeds.js'
+import { create, replicate, replicateLive, serveReplication, tempDir } from '../helpers/feeds.js'
 import { HostilePeer, keyPair, randomOffers } from '../helpers/hostile-peer.js'
 import { deadline, until } from '../helpers/until.js'
-
-/** Serves `m.replicate(socket, opts)` on 127.0.0.1; returns the port and each stream's end. */
-async function serve(t: TestContext, m: Multifeed<any>, opts: ReplicateOptions = {}) {
-  const ends: Array<Promise<(Error & { code?: string }) | null>> = []
-  const server = net.createServer((socket) => {
-    socket.on('error', () => undefined)
-    ends.push(errorOf(m.replicate(socket, opts)))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  return { port: (server.address() as net.AddressInfo).port, ends }
-}
 
 test('a feed its peer cannot prove is never listed, never a feed event, never offered on', async (t) => {
   const m = await create<unknown>(t)
   await (await m.writer()).append('mine')
   const added: string[] = []
   m.on('feed', (feed) => added.push(feed.id))
-  const { port, ends } = await serve(t, m, { live: true })
+  const { port, ends } = await serveReplication(t, m, { live: true })
   const evil = await HostilePeer.open(t)
   const real = await evil.signedCore(keyPair(), ['real'])
   const session = await evil.connect(port)

@@ -131,6 +131,36 @@ test('feed index record v2: key, flags, name, blocks, length, signed length, tre
   assert.throws(() => decodeFeedRecord(Buffer.concat([bytes, Buffer.from([0])])), { code: 'ERR_STORAGE' })
 })
 
+test('feed index record v3 (a sparse feed): the v2 fields, then start block and start seq', () => {
+  const record = {
+    key: Buffer.alloc(32, 1),
+    name: null,
+    state: { blocks: 20, length: 20, signedLength: 20, treeHash: Buffer.alloc(32, 2) },
+    open: false,
+    sparse: { block: 12, start: 12 },
+  }
+  const bytes = encodeFeedRecord(record)
+  assert.equal(
+    bytes.toString('hex'),
+    '03' + '01'.repeat(32) + '00' + '14' + '14' + '14' + '02'.repeat(32) + '0c' + '0c',
+  )
+  assert.deepEqual(decodeFeedRecord(bytes), record)
+  // Without `sparse` the record stays version 2, byte for byte.
+  const { sparse: _, ...whole } = record
+  assert.equal(encodeFeedRecord(whole)[0], 2)
+  // A start no sparse feed can have, or a named (local writer) sparse record, is refused.
+  for (const bad of [
+    { ...record, sparse: { block: 0, start: 0 } },
+    { ...record, sparse: { block: 12, start: 11 } },
+    { ...record, sparse: { block: 21, start: 21 } },
+    { ...record, name: 'w' },
+  ]) {
+    assert.throws(() => decodeFeedRecord(encodeFeedRecord(bad)), { code: 'ERR_STORAGE' })
+  }
+  assert.throws(() => decodeFeedRecord(Buffer.concat([bytes, Buffer.from([0])])), { code: 'ERR_STORAGE' })
+  assert.throws(() => decodeFeedRecord(bytes.subarray(0, bytes.length - 1)), { code: 'ERR_STORAGE' })
+})
+
 test('block record v1: key, flags (bit 0: dropped)', () => {
   const record = { key: Buffer.alloc(32, 7), drop: true }
   const bytes = encodeBlockRecord(record)

@@ -5,12 +5,11 @@
  */
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { HypercoreFeed } from '../../src/feeds/feed.js'
 import { Multifeed } from '../../src/feeds/multifeed.js'
 import { OFFER_BYTES } from '../../src/feeds/messages.js'
-import { create, errorOf, replicate, runPair } from '../helpers/feeds.js'
+import { create, replicate, runPair, serveReplication } from '../helpers/feeds.js'
 import { HostilePeer } from '../helpers/hostile-peer.js'
 import { randomGenerator } from '../helpers/kv-random.js'
 import { deadline, until } from '../helpers/until.js'
@@ -112,14 +111,7 @@ test('seeded random feed sets: the digest reconciliation reaches the state of a 
 test('a peer of channel version 3 is refused with ERR_VERSION_MISMATCH, by its preamble or by its hello', async (t) => {
   const m = await create<unknown>(t)
   await (await m.writer()).append('mine')
-  const ends: Array<Promise<(Error & { code?: string }) | null>> = []
-  const server = net.createServer((socket) => {
-    socket.on('error', () => undefined)
-    ends.push(errorOf(m.replicate(socket)))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  const port = (server.address() as net.AddressInfo).port
+  const { port, ends } = await serveReplication(t, m)
   const evil = await HostilePeer.open(t)
   await evil.connect(port, { preambleVersion: 3 }).catch(() => undefined)
   await until(() => ends.length === 1)

@@ -4,6 +4,7 @@
  * between two Multifeeds (in-process pipes) and resolves once both streams have closed.
  */
 import assert from 'node:assert/strict'
+import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TestContext } from 'node:test'
 import { openInTemp, tempDir } from './temp.js'
@@ -111,6 +112,25 @@ function closedOf(stream: Duplex): Promise<void> {
 }
 
 export { tempDir }
+
+/**
+ * Serves `m.replicate(socket, opts)` to every connection on 127.0.0.1 (closed when the test ends);
+ * the port, and each stream's end (its first error, or null).
+ */
+export async function serveReplication(
+  t: TestContext,
+  m: Multifeed<any>,
+  opts: ReplicateOptions = {},
+): Promise<{ port: number; ends: Array<Promise<(Error & { code?: string }) | null>> }> {
+  const ends: Array<Promise<(Error & { code?: string }) | null>> = []
+  const server = net.createServer((socket) => {
+    socket.on('error', () => undefined)
+    ends.push(errorOf(m.replicate(socket, opts)))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return { port: (server.address() as net.AddressInfo).port, ends }
+}
 
 /**
  * The Hypercore under `feed`, opened and held open until its store closes: for tests that work on

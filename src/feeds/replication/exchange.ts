@@ -11,6 +11,11 @@
  *   (ERR_PROTOCOL). Forks Hypercore meets while verifying data reach us through trees.ts.
  *
  * Offers are taken OFFER_CONCURRENCY at a time (intake.ts), at most `maxFeeds` queued.
+ *
+ * A feed `accept` takes from block S > 0 (`{ start: S }`) is sparse: earned with block S (the peer
+ * proves S + 1 blocks), then downloaded over [S, length) only, never below. An offer claims blocks
+ * held from 0, which a sparse feed has none of: it is never offered (nor held open for uploads);
+ * Hypercore still serves a peer whose own download asks this core for a block it holds.
  */
 import type Hypercore from 'hypercore'
 import { KappaError } from '../../errors.js'
@@ -19,6 +24,8 @@ import type { HypercoreFeed } from '../feed.js'
 import {
   MAX_BLOCK_ENTRIES,
   OfferList,
+  decodeBlockHeader,
+  type SparseStart,
   type FeedOffer,
   type LeafMessage,
   type SettledMessage,
@@ -55,8 +62,11 @@ export interface ExchangeHost<T> {
   knownFeed(id: string): HypercoreFeed<T> | undefined
   /** A session on the core of a feed not held yet, to prove it; ERR_LIMIT when the store is full. */
   openCandidate(key: Buffer): Promise<Hypercore>
-  /** Lists a candidate one of whose blocks verified; the held feed (maybe another session's). */
-  admit(core: Hypercore): Promise<HypercoreFeed<T>>
+  /**
+   * Lists a candidate one of whose blocks verified (block 0, or a sparse feed's start block);
+   * the held feed (maybe another session's).
+   */
+  admit(core: Hypercore, sparse?: SparseStart): Promise<HypercoreFeed<T>>
   /** A fork of `key`'s writer, proven by a tree it signed at `length`. */
   reportFork(key: Buffer, length: number): void
 }
@@ -170,7 +180,7 @@ export class FeedExchange<T> {
   async helloSummary(): Promise<Summary> {
     const feeds: Array<{ feed: HypercoreFeed<T>; serves: Inclusion }> = []
     for (const feed of this.host.allFeeds()) {
-      if (feed.blocks === 0) continue
+      if (feed.blocks === 0 || feed.sparse) continue
       const serves = this.policy.serves(feed)
       if (serves.state !== 'none') feeds.push({ feed, serves })
     }
@@ -226,7 +236,8 @@ export class FeedExchange<T> {
   /** Live: offers `feed` to the peer unless it holds as much; a feed is offered once it holds a block. */
   announce(feed: HypercoreFeed<T>): void {
     const blocks = feed.blocks
-    if (this.link.mode === 'pull' || blocks === 0 || (this.known.get(feed.id) ?? 0) >= blocks) return
+    if (this.link.mode === 'pull' || blocks === 0 || feed.sparse) return
+    if ((this.known.get(feed.id) ?? 0) >= blocks) return
     const serves = this.policy.serves(feed)
     if (serves.state === 'none') return
     const before = this.known.get(feed.id)
@@ -406,9 +417,11 @@ export class FeedExchange<T> {
       if (this.link.live) this.followLive(held, offer)
       return held
     }
-    // An empty feed has nothing to prove itself with; its writer offers it again once it has.
-    if (offer.length === 0) return null
-    const feed = await this.earn(offer)
+    // An empty feed has nothing to prove itself with; its writer offers it again once it has. A
+    // sparse start at or past the blocks offered has nothing to take yet (live: a later offer may).
+    const start = this.policy.startBlock(id, offer.length)
+    if (offer.length === 0 || start >= offer.length) return null
+    const feed = await this.earn(offer, start)
     if (feed) {
       this.knows(feed.id, offer.length)
       if (this.link.live) this.followLive(feed, offer)
@@ -423,7 +436,7 @@ export class FeedExchange<T> {
    * other (a peer asking later is served by the core Corestore opens for its request).
    */
   private async serve(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
-    if (this.link.live || this.link.mode === 'pull' || this.uploads.has(feed.id)) return
+    if (this.link.live || this.link.mode === 'pull' || this.uploads.has(feed.id) || feed.sparse) return
     if (this.policy.serves(feed).state === 'none') return
     if (feed.blocks <= offer.length) return
     const lease = await feed.lease(false).catch(() => null)
@@ -450,25 +463,28 @@ export class FeedExchange<T> {
     this.uploads.set(feed.id, release)
   }
 
-  /** A feed not held yet: opened as a candidate, admitted once the peer proved one block of it. */
-  private async earn(offer: FeedOffer): Promise<HypercoreFeed<T> | null> {
+  /**
+   * A feed not held yet: opened as a candidate, admitted once the peer proved its block `start`
+   * (0, or a sparse feed's start block) and that block verified.
+   */
+  private async earn(offer: FeedOffer, start: number): Promise<HypercoreFeed<T> | null> {
     const core = await this.host.openCandidate(offer.key)
     let feed: HypercoreFeed<T> | null = null
     try {
       const ended = this.link.ended()
       const id = core.key.toString('hex')
-      const proof = await proveLength(core, 1, this.link.stream(), ended, () => this.whenChecked(id))
+      const proof = await proveLength(core, start + 1, this.link.stream(), ended, () => this.whenChecked(id))
       if (proof === 'ended' || this.link.closed()) return null
       // A candidate stored by an earlier session (cut before its first block arrived) can hold a
       // longer signed length than this peer's: as for a held feed, its blocks come with a peer at
       // least as far along — not an error, and no wait.
       const unprovable = () => core.length > Math.max(offer.signedLength, this.peerLength(core))
       if (proof === 'proven' && unprovable()) return null
-      if (proof === 'refuted' || !(await this.fetchFirstBlock(core, ended, unprovable))) {
+      if (proof === 'refuted' || !(await this.fetchFirstBlock(core, start, ended, unprovable))) {
         if (!this.link.closed() && !unprovable()) this.unprovable(offer)
         return null
       }
-      feed = await this.host.admit(core)
+      feed = await this.host.admit(core, start > 0 ? await sparseStartOf(core, start) : undefined)
       return feed
     } finally {
       // The admitted feed has a session of its own on the core.
@@ -476,13 +492,14 @@ export class FeedExchange<T> {
     }
   }
 
-  /** Downloads block 0, which the peer proved exists; true once it verified. */
+  /** Downloads block `index` (the first to hold), which the peer proved exists; true once it verified. */
   private async fetchFirstBlock(
     core: Hypercore,
+    index: number,
     ended: Promise<void>,
     unprovable: () => boolean,
   ): Promise<boolean> {
-    const download = core.download({ start: 0, end: 1 })
+    const download = core.download({ start: index, end: index + 1 })
     const progress = () => this.link.progress()
     const outgrown = whenOutgrown(core, unprovable)
     core.on('download', progress)
@@ -495,7 +512,7 @@ export class FeedExchange<T> {
       outgrown.cancel()
       core.off('download', progress)
     }
-    return !core.closed && (await core.has(0).catch(() => false))
+    return !core.closed && (await core.has(index).catch(() => false))
   }
 
   /** The peer's Hypercore signed length of `core` on this stream (0: not said yet). */
@@ -692,19 +709,19 @@ export class FeedExchange<T> {
   ): Promise<void> {
     await feed.update()
     while (feed.length < entries && !this.link.closed() && !this.policy.refusesNow(feed.id)) {
-      const have = core.contiguousLength
+      const have = await feed.heldBlocks()
       const end = Math.min(offer.length, have + Math.ceil((entries - feed.length) / MAX_BLOCK_ENTRIES))
       if (end <= have) return
       await this.downloadCore(feed, core, { ...offer, length: end })
       await feed.update()
-      if (core.contiguousLength < end) return
+      if ((await feed.heldBlocks()) < end) return
     }
   }
 
   private async downloadCore(feed: HypercoreFeed<T>, core: Hypercore, offer: FeedOffer): Promise<void> {
     const { length } = offer
     const unprovable = () => core.length > Math.max(offer.signedLength, this.peerLength(core))
-    if (core.contiguousLength >= length || unprovable() || this.forked.has(feed.id)) return
+    if ((await feed.heldBlocks()) >= length || unprovable() || this.forked.has(feed.id)) return
     const ended = Promise.race([
       this.link.ended(),
       this.whenForked(feed.id),
@@ -716,7 +733,7 @@ export class FeedExchange<T> {
       const proof = await proveLength(core, length, this.link.stream(), ended, () =>
         this.whenChecked(feed.id),
       )
-      if (proof === 'ended' || this.forked.has(feed.id) || core.contiguousLength >= length) return
+      if (proof === 'ended' || this.forked.has(feed.id) || (await feed.heldBlocks()) >= length) return
       if (proof === 'refuted') {
         if (unprovable()) return
         throw new KappaError(
@@ -724,8 +741,8 @@ export class FeedExchange<T> {
           `feed ${feed.id}: the peer offered ${length} blocks and cannot prove them`,
         )
       }
-      // Proven: the range is within the signed length.
-      const download = core.download({ start: 0, end: length })
+      // Proven: the range is within the signed length. A sparse feed's starts at its start block.
+      const download = core.download({ start: feed.startBlock, end: length })
       const outgrown = whenOutgrown(core, unprovable)
       try {
         // done() waits for ever when the peer goes away, and resolves when destroyed: race the close.
@@ -738,7 +755,7 @@ export class FeedExchange<T> {
       core.off('download', progress)
     }
     const stopped = this.link.closed() || this.forked.has(feed.id) || this.policy.refusesNow(feed.id)
-    if (core.contiguousLength < length && !stopped && !unprovable()) {
+    if (!stopped && !unprovable() && (await feed.heldBlocks()) < length) {
       throw new KappaError('ERR_PROTOCOL', `feed ${feed.id} stopped below the length the peer offered`)
     }
   }
@@ -748,6 +765,21 @@ export class FeedExchange<T> {
 async function offerOf<T>(feed: HypercoreFeed<T>, serves: Inclusion): Promise<FeedOffer> {
   if (serves.state !== 'prefix' || serves.length >= feed.length) return feed.offer()
   return feed.offerUpTo(serves.length)
+}
+
+/**
+ * Where a sparse feed taken from block `block` begins: that block's first entry. The block has
+ * verified (its writer signed it), but its header is the writer's claim: a first seq below the
+ * block number is impossible for blocks of one entry or more (ERR_PROTOCOL).
+ */
+async function sparseStartOf(core: Hypercore, block: number): Promise<SparseStart> {
+  const raw = await core.get(block, { wait: false })
+  if (raw === null) throw KappaError.notFound(`block ${block} is not stored locally`)
+  const { first } = decodeBlockHeader(raw)
+  if (first < block) {
+    throw new KappaError('ERR_PROTOCOL', `block ${block} says it starts at entry ${first}: inconsistent feed`)
+  }
+  return { block, start: first }
 }
 
 /** A promise `waiters` settles for `id`. */

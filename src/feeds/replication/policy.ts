@@ -2,7 +2,9 @@
  * What one connection offers, serves and takes: the store's blocks and gate, and the `share` /
  * `accept` hooks of the replication (or the store's `policy` defaults), asked once per feed per
  * connection so the offers, the serving and the downloads of one session agree. Hooks are
- * synchronous; one that throws, or answers anything but what it may, counts as `false`.
+ * synchronous; one that throws, or answers anything but what it may, counts as `false`. An accept
+ * answer `{ start }` (a block number, as the offer's `length` counts) asks for a sparse feed: it
+ * shapes only a feed this store does not hold yet (exchange.ts); for a held one it is a yes.
  */
 import type { Inclusion } from '../../membership/types.js'
 import type { HypercoreFeed } from '../feed.js'
@@ -23,7 +25,8 @@ export class SessionPolicy {
   private readonly share: ShareHook | undefined
   private readonly accept: AcceptHook | undefined
   private readonly shared = new Map<string, boolean>()
-  private readonly accepted = new Map<string, boolean>()
+  /** Per feed: false (not taken), or the block to take it from (0: whole). */
+  private readonly accepted = new Map<string, number | false>()
 
   constructor(host: PolicyHost, hooks: { share?: ShareHook; accept?: AcceptHook }, peer: ReplicationPeer) {
     this.host = host
@@ -50,12 +53,24 @@ export class SessionPolicy {
     if (this.host.isBlocked(id)) return NONE
     const gate = this.host.inclusion(id)
     if (gate.state === 'none') return NONE
+    return this.acceptAnswer(id, length) === false ? NONE : gate
+  }
+
+  /**
+   * The block a feed not held yet is taken from (0: whole, from block 0), as `accept` answered;
+   * asked only after `takes` said it is taken.
+   */
+  startBlock(id: string, length: number): number {
+    return this.acceptAnswer(id, length) || 0
+  }
+
+  private acceptAnswer(id: string, length: number): number | false {
     let answer = this.accepted.get(id)
     if (answer === undefined) {
-      answer = this.accept === undefined || this.askAccept(id, length)
+      answer = this.accept === undefined ? 0 : this.askAccept(id, length)
       this.accepted.set(id, answer)
     }
-    return answer ? gate : NONE
+    return answer
   }
 
   /** Whether feed `id` may not be taken now (blocked, gated out, or refused by `accept` already), without asking. */
@@ -77,21 +92,22 @@ export class SessionPolicy {
     return callHook(() => this.share!(info, this.peer)) === true
   }
 
-  private askAccept(id: string, length: number): boolean {
+  private askAccept(id: string, length: number): number | false {
     const answer = callHook(() => this.accept!({ key: id as FeedKey, length }, this.peer))
-    return acceptsAll(answer)
+    return acceptedStart(answer)
   }
 }
 
 /**
- * An accept answer that takes the whole feed: `true`, or `{ start: 0 }`. A `{ start }` past 0 asks
- * for a sparse feed, which this store does not take: no.
+ * The block an accept answer takes a feed from: `true` and `{ start: 0 }` are 0 (whole), `{ start }`
+ * with a non-negative safe integer is that block; anything else (`false`, a negative, fractional or
+ * non-number start, another shape, a throw) is false.
  */
-function acceptsAll(answer: AcceptAnswer | undefined): boolean {
-  if (answer === true) return true
+function acceptedStart(answer: AcceptAnswer | undefined): number | false {
+  if (answer === true) return 0
   if (answer === null || typeof answer !== 'object') return false
   const start = (answer as { start?: unknown }).start
-  return start === 0
+  return typeof start === 'number' && Number.isSafeInteger(start) && start >= 0 ? start : false
 }
 
 /** A hook's answer; undefined when it threw. */
