@@ -159,7 +159,8 @@ export class AddQueue {
     }
 
     // The commit announced each new node ('add', in change order); the other results (nodes
-    // already there, repeats) are announced here, so #preadd = #add + #reject.
+    // already there, repeats) are announced here, so #preadd = #add + #reject — but for hidden
+    // ones, which are never announced (as a view batch announces none).
     for (const { request, planned } of outcomes) {
       let nodes: HyperlogNode<unknown>[]
       try {
@@ -170,7 +171,7 @@ export class AddQueue {
       }
       planned.forEach((p, i) => {
         if (p.entry && !p.announced) p.announced = true
-        else deps.emitAdd(nodes[i])
+        else if (!deps.dag.isHidden(p.existing!.record)) deps.emitAdd(nodes[i])
       })
       request.resolve(nodes)
     }

@@ -164,12 +164,13 @@ export class DagIndexer {
    * A group of local nodes, hashed and checked by the add queue (every link visible or earlier in
    * the group): the same writes a view batch of them would make. `committed` holds the committed
    * records the group read (its hashes and links). A local node never waits (its links are
-   * visible), but may be what waiting nodes wait for.
+   * visible), but may be what waiting nodes wait for. `hidden`: as for a view batch.
    */
   async indexLocal(
     batch: Candidate[],
     committed: Map<NodeHash, Buffer>,
     visible: (hash: NodeHash) => boolean,
+    hidden?: IsHidden,
   ): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
     let known: WaitingFound | undefined
     if (this.waiting > 0) {
@@ -183,6 +184,7 @@ export class DagIndexer {
       visible,
       undefined,
       known,
+      hidden,
     )
   }
 

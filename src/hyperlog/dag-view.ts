@@ -12,7 +12,9 @@
  *
  * Local entries are indexed before they are appended (their seqs reserved on the writer's feed):
  * read back by kappa, the ones below the group marker only move the position and delete the
- * outbox records they pass.
+ * outbox records they pass. A group hides its nodes as a view batch of them would: those at or past
+ * what can count of the local feed (a writer no record names yet, or one removed) resolve as links
+ * but are never shown, in this store as on every other.
  *
  * The view takes excluded entries too (kappa's `withExcluded`): their nodes resolve as links but
  * are hidden — per feed, the nodes from a seq on (`x!`), as kappa's `counted` said when the DAG
@@ -87,6 +89,11 @@ export interface DagViewOptions {
   feeds: () => readonly Pick<Feed, 'id' | 'length' | 'upToDate'>[]
   /** How many entries of a feed count (kappa's `counted`): the nodes of the rest are hidden. */
   counted: (feed: FeedKey) => number
+  /**
+   * How many entries of a feed can count, however many it holds (kappa's `countable`): asked of
+   * the local feed, whose entries are indexed before they are appended.
+   */
+  countable: (feed: FeedKey) => number
   /** Kappa's `countChanges`: while it stays, `counted` does (but for entries feeds gain). */
   countChanges: () => number
   /** After each commit, synchronously, before the batch's callers resume. */
@@ -368,26 +375,35 @@ export class DagView implements ChangeSource {
     proofs: readonly BatchProof[],
   ): Promise<BatchOutcome> {
     this.assertUsable()
+    const feed = candidates[0]!.record.feed
+    // What can count of the local feed is read now, holding the lock. When it changed over the
+    // nodes indexed already (a membership change the view has not recounted yet), they are hidden
+    // or shown again first, so the group's hidden point continues theirs.
+    let countable = this.#opts.countable(feed)
+    if (this.#localHiddenPoint(countable, this.#localIndexed()) !== this.#hiddenFrom.get(feed)) {
+      await this.#recount()
+      countable = this.#opts.countable(feed)
+    }
+    const end = first + entries.length
+    const hiddenFrom = this.#localHiddenPoint(countable, end)
     const counters = this.indexer.counters()
     let outcome: BatchOutcome
     try {
       let ops: DagOp[]
-      ;({ ops, outcome } = await this.indexer.indexLocal(candidates, committed, visible))
+      const hidden = (record: NodeRecord) =>
+        record.feed === feed ? record.seq >= countable : this.isHidden(record)
+      ;({ ops, outcome } = await this.indexer.indexLocal(candidates, committed, visible, hidden))
       // No marker write: the outbox record (kept until the view has passed its entries) says the
       // same, and the replay at open stores the marker from the records it deletes.
-      await this.commits.commit({
-        ops,
-        extra: [this.outbox.put(first, entries)],
-        outcome,
-        what: 'local writes',
-        fresh: false,
-        proofs,
-      })
+      const extra = [this.outbox.put(first, entries)]
+      if (hiddenFrom !== this.#hiddenFrom.get(feed)) extra.push(this.#hiddenOp(feed, hiddenFrom))
+      await this.commits.commit({ ops, extra, outcome, what: 'local writes', fresh: false, proofs })
     } catch (err) {
       this.indexer.restore(counters)
       throw err
     }
-    this.#groupIndexed = first + entries.length
+    this.#setHidden(feed, hiddenFrom)
+    this.#groupIndexed = end
     // The storage takes writes again: a view batch waiting for it need not wait out its pause.
     this.#wakeRetry?.()
     this.outbox.enqueue(first, entries)
@@ -480,13 +496,23 @@ export class DagView implements ChangeSource {
     // Local entries below the group marker were indexed by their group: only the position moves.
     const todo = local ? entries.filter((e) => e.seq >= this.#groupIndexed) : entries
     // What counts is read now, holding the lock (kappa's flags may be older). When it changed
-    // below this batch, the nodes indexed already are hidden or shown again first.
-    let counted = this.#opts.counted(feed)
-    if (Math.min(counted, start) !== Math.min(this.#hiddenFrom.get(feed) ?? Infinity, start)) {
+    // below this batch, the nodes indexed already are hidden or shown again first. Of the local
+    // feed, what can count (its groups index past what it holds), over all its groups indexed.
+    const countedOf = () => (local ? this.#opts.countable(feed) : this.#opts.counted(feed))
+    const stale = (counted: number) =>
+      local
+        ? this.#localHiddenPoint(counted, this.#localIndexed()) !== this.#hiddenFrom.get(feed)
+        : Math.min(counted, start) !== Math.min(this.#hiddenFrom.get(feed) ?? Infinity, start)
+    let counted = countedOf()
+    if (stale(counted)) {
       await this.#recount()
-      counted = this.#opts.counted(feed)
+      counted = countedOf()
     }
-    const hiddenFrom = counted < end ? counted : undefined
+    const hiddenFrom = local
+      ? this.#localHiddenPoint(counted, Math.max(end, this.#localIndexed()))
+      : counted < end
+        ? counted
+        : undefined
     const counters = this.indexer.counters()
     try {
       const hidden = (record: NodeRecord) =>
@@ -496,9 +522,7 @@ export class DagView implements ChangeSource {
           ? await this.indexer.map(todo, hidden)
           : { ops: [], outcome: emptyOutcome(this.indexer.changes) }
       const extra = local ? this.outbox.passed(end) : []
-      // A local node indexed by its group past what counts (written before this store learnt of its
-      // removal) is shown: the recount below hides it, as it hides those of other feeds.
-      if (!local && hiddenFrom !== this.#hiddenFrom.get(feed)) extra.push(this.#hiddenOp(feed, hiddenFrom))
+      if (hiddenFrom !== this.#hiddenFrom.get(feed)) extra.push(this.#hiddenOp(feed, hiddenFrom))
       extra.push(put)
       // Replicated blocks were stored without the free-space check seeing them: measure it now. Our
       // own passed the check as they were appended.
@@ -508,11 +532,8 @@ export class DagView implements ChangeSource {
       throw err
     }
     this.#positions.set(position.feed, position.count)
-    if (!local) this.#setHidden(feed, hiddenFrom)
-    if (local) {
-      this.outbox.forget(end)
-      if (counted < end) await this.#recount()
-    }
+    this.#setHidden(feed, hiddenFrom)
+    if (local) this.outbox.forget(end)
   }
 
   /** The committed record of a feed's hidden point (none: deleted). */
@@ -532,12 +553,26 @@ export class DagView implements ChangeSource {
 
   /** Where the feed's hidden nodes should start now, by what counts (undefined: none hidden). */
   #hiddenPoint(feed: Pick<Feed, 'id' | 'length'>): number | undefined {
-    let indexed = this.#positions.get(feed.id) ?? 0
-    if (feed.id === this.#opts.localFeed()) indexed = Math.max(indexed, this.#groupIndexed)
+    if (feed.id === this.#opts.localFeed()) {
+      return this.#localHiddenPoint(this.#opts.countable(feed.id), this.#localIndexed())
+    }
     const counted = this.#opts.counted(feed.id)
-    // Local nodes are indexed before their entries are appended: past the feed's length nothing
-    // is excluded (what counts stops at what the feed holds).
-    return counted < Math.min(indexed, feed.length) ? counted : undefined
+    return counted < Math.min(this.#positions.get(feed.id) ?? 0, feed.length) ? counted : undefined
+  }
+
+  /**
+   * Where the local feed's hidden nodes start with `indexed` of its entries indexed: what can count
+   * of it, when below (its groups index entries before the feed holds them, so what the feed holds
+   * says nothing here).
+   */
+  #localHiddenPoint(countable: number, indexed: number): number | undefined {
+    return countable < indexed ? countable : undefined
+  }
+
+  /** How many of the local feed's entries are indexed: by the view, or by their groups. */
+  #localIndexed(): number {
+    const local = this.#opts.localFeed()
+    return Math.max(local === null ? 0 : (this.#positions.get(local) ?? 0), this.#groupIndexed)
   }
 
   /**
