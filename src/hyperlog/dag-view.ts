@@ -40,6 +40,7 @@ import {
   type BatchOutcome,
   type Candidate,
   type DagOp,
+  type IsHidden,
   type KnownNode,
   type ValueDecodes,
   type VerifyNode,
@@ -53,6 +54,7 @@ import {
   GENERATION_KEY,
   HEADS_RANGE,
   GROUP_MARKER_KEY,
+  COPIES_RANGE,
   HIDDEN_RANGE,
   NODES_RANGE,
   WAITING_COUNT_KEY,
@@ -64,6 +66,10 @@ import {
   hashOfHeadKey,
   headKey,
   hiddenKey,
+  copyKey,
+  encodeNodeRecord,
+  hashOfCopyKey,
+  nodeKey,
   type NodeRecord,
 } from './messages.js'
 import { Outbox, type DroppedEntry } from './outbox.js'
@@ -228,6 +234,11 @@ export class DagView implements ChangeSource {
   /** One more each time which nodes are hidden changes. */
   get generation(): number {
     return this.#generation
+  }
+
+  /** Whether some feed's nodes are hidden from a seq on (committed). */
+  get hidesAny(): boolean {
+    return this.#hiddenFrom.size > 0
   }
 
   /** Whether a committed node is hidden: it resolves as a link, but no reader sees it. */
@@ -404,6 +415,9 @@ export class DagView implements ChangeSource {
     }
     this.#setHidden(feed, hiddenFrom)
     this.#groupIndexed = end
+    // A node hidden through another writer's copy that this store's own counts: shown through it.
+    // A crash before this recount leaves the copy stored: the recount at start shows it.
+    if (outcome.rehome) await this.#recount()
     // The storage takes writes again: a view batch waiting for it need not wait out its pause.
     this.#wakeRetry?.()
     this.outbox.enqueue(first, entries)
@@ -514,13 +528,15 @@ export class DagView implements ChangeSource {
         ? counted
         : undefined
     const counters = this.indexer.counters()
+    let ops: DagOp[]
+    let outcome: BatchOutcome
     try {
       const hidden = (record: NodeRecord) =>
         record.feed === feed ? record.seq >= counted : this.isHidden(record)
-      const { ops, outcome } =
+      ;({ ops, outcome } =
         todo.length > 0
           ? await this.indexer.map(todo, hidden)
-          : { ops: [], outcome: emptyOutcome(this.indexer.changes) }
+          : { ops: [], outcome: emptyOutcome(this.indexer.changes) })
       const extra = local ? this.outbox.passed(end) : []
       if (hiddenFrom !== this.#hiddenFrom.get(feed)) extra.push(this.#hiddenOp(feed, hiddenFrom))
       extra.push(put)
@@ -534,6 +550,8 @@ export class DagView implements ChangeSource {
     this.#positions.set(position.feed, position.count)
     this.#setHidden(feed, hiddenFrom)
     if (local) this.outbox.forget(end)
+    // A node hidden through its own copy got one that counts: shown through it (as after a group).
+    if (outcome.rehome) await this.#recount()
   }
 
   /** The committed record of a feed's hidden point (none: deleted). */
@@ -577,7 +595,8 @@ export class DagView implements ChangeSource {
 
   /**
    * Holding the lock: compares what counts now with what is hidden, for every feed, over what
-   * the view indexed. Where that changed, the hidden points move, the heads are computed again
+   * the view indexed, and which copy each node with several copies shows through. Where that
+   * changed, the hidden points move, the nodes take their new copies, the heads are computed again
    * from every node record (the nodes no shown node links to, hidden ones left out), and the
    * generation goes up — in one batch; then the change indexes build again. No `'add'` events.
    */
@@ -596,18 +615,19 @@ export class DagView implements ChangeSource {
         from === undefined ? { type: 'del', key } : { type: 'put', key, value: encodeUintRecord(from) },
       )
     }
-    if (ops.length === 0) {
-      this.#recounted = countChanges
-      return
-    }
     const hidden = (record: NodeRecord) => {
       const from = next.get(record.feed)
       return from !== undefined && record.seq >= from
     }
+    const rehomed = await this.#rehome(hidden, ops)
+    if (ops.length === 0) {
+      this.#recounted = countChanges
+      return
+    }
     const shown: NodeHash[] = []
     const linked = new Set<string>()
     for await (const [key, bytes] of this.#data.iterator(NODES_RANGE) as AsyncIterable<[string, Buffer]>) {
-      const record = decodeNodeRecord(bytes)
+      const record = rehomed.get(key.slice(2) as NodeHash) ?? decodeNodeRecord(bytes)
       if (hidden(record)) continue
       shown.push(key.slice(2) as NodeHash)
       for (const link of record.entry.links) linked.add(link)
@@ -626,6 +646,47 @@ export class DagView implements ChangeSource {
     this.#generation = generation
     this.#recounted = countChanges
     this.commits.rebuilt(heads)
+  }
+
+  /**
+   * The nodes hidden (by `hidden`) through their own copy that another writer's copy would show:
+   * each takes that copy as its record (the same change number, so it keeps its place in the
+   * change order), and its own becomes a copy; `ops` gets the writes. Few nodes have copies.
+   */
+  async #rehome(hidden: IsHidden, ops: DagOp[]): Promise<Map<NodeHash, NodeRecord>> {
+    const rehomed = new Map<NodeHash, NodeRecord>()
+    const copies = new Map<NodeHash, Array<{ key: string; record: NodeRecord }>>()
+    for await (const [key, bytes] of this.#data.iterator(COPIES_RANGE) as AsyncIterable<[string, Buffer]>) {
+      const hash = hashOfCopyKey(key)
+      let list = copies.get(hash)
+      if (!list) copies.set(hash, (list = []))
+      list.push({ key, record: decodeNodeRecord(bytes) })
+    }
+    if (copies.size === 0) return rehomed
+    const hashes = [...copies.keys()]
+    const found = await this.reads.readMany(hashes.map(nodeKey))
+    hashes.forEach((hash, i) => {
+      const bytes = found[i]
+      if (bytes === undefined) return
+      const own = decodeNodeRecord(bytes)
+      if (!hidden(own)) return
+      const other = copies.get(hash)!.find((copy) => !hidden(copy.record))
+      if (!other) return
+      const { feed, seq, entryBytes } = other.record
+      ops.push({
+        type: 'put',
+        key: nodeKey(hash),
+        value: encodeNodeRecord(feed, seq, own.change, entryBytes),
+      })
+      ops.push({ type: 'del', key: other.key })
+      ops.push({
+        type: 'put',
+        key: copyKey(hash, own.feed),
+        value: encodeNodeRecord(own.feed, own.seq, 0, own.entryBytes),
+      })
+      rehomed.set(hash, { ...other.record, change: own.change })
+    })
+    return rehomed
   }
 
   /** Waits `ms`, or less when the log closes or the storage takes writes again. */
