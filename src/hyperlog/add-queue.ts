@@ -159,7 +159,8 @@ export class AddQueue {
     }
 
     // The commit announced each new node ('add', in change order); the other results (nodes
-    // already there, repeats) are announced here, so #preadd = #add + #reject.
+    // already there, repeats) are announced here, so #preadd = #add + #reject — but for hidden
+    // ones, which are never announced (as a view batch announces none).
     for (const { request, planned } of outcomes) {
       let nodes: HyperlogNode<unknown>[]
       try {
@@ -170,7 +171,7 @@ export class AddQueue {
       }
       planned.forEach((p, i) => {
         if (p.entry && !p.announced) p.announced = true
-        else deps.emitAdd(nodes[i])
+        else if (!deps.dag.isHidden(p.existing!.record)) deps.emitAdd(nodes[i])
       })
       request.resolve(nodes)
     }
@@ -192,6 +193,9 @@ export class AddQueue {
     // visible nodes (the DAG has not moved since the proof was made: nothing committed meanwhile).
     const lookup = new Set<NodeHash>()
     const provenLinks = new Set<NodeHash>()
+    // A proof says no visible node is the doc; a hidden one may be (a register never holds it):
+    // while any node is hidden, the docs' own hashes are read all the same.
+    const hidesAny = dag.hidesAny
     /** The proofs that hold: handed to the in-line indexes with the group's nodes. */
     const proofs: BatchProof[] = []
     for (const request of group) {
@@ -202,6 +206,7 @@ export class AddQueue {
       request.docs.forEach((doc, i) => {
         if (proven?.[i]) {
           for (const link of doc.links) provenLinks.add(link)
+          if (hidesAny && doc.pre.key !== null) lookup.add(doc.pre.key)
           return
         }
         for (const link of doc.links) lookup.add(link)
@@ -245,6 +250,11 @@ export class AddQueue {
             doc.pre.key = await deps.hasher.hash(doc.links, doc.value)
             request.announced = true
             deps.emitPreadd(doc.pre)
+            // No visible node links the heads; a hidden one may, and be this very node.
+            if (hidesAny) {
+              const found = await dag.indexer.readCommitted([doc.pre.key])
+              for (const [hash, bytes] of found) committed.set(hash, bytes)
+            }
           }
           const hash = doc.pre.key as NodeHash
           // An append's links are heads: visible (or new in this group) by definition.
@@ -256,7 +266,8 @@ export class AddQueue {
           const known = fresh.get(hash)
           const record = known ? undefined : recordOf(hash)
           if (known) planned.push(known)
-          else if (record) planned.push({ hash, existing: { hash, record } })
+          else if (record && !this.#hiddenElsewhere(record, writer))
+            planned.push({ hash, existing: { hash, record } })
           else {
             // The doc is the entry (its fields are NodeEntry's): no copy per node.
             const node: Planned = { hash, entry: doc, encoding: request.encoding }
@@ -322,10 +333,23 @@ export class AddQueue {
       if (candidate.record.change > 0) node.existing = candidate
       else {
         byHash ??= new Map([...outcome.visible, ...outcome.duplicates].map((n) => [n.hash, n]))
-        node.existing = byHash.get(node.hash)
+        const existing = byHash.get(node.hash)
+        // Hidden through another writer's copy, and shown through ours since (the commit's recount).
+        node.existing =
+          existing && dag.isHidden(existing.record) && !dag.isHidden(candidate.record)
+            ? { hash: node.hash, record: { ...candidate.record, change: existing.record.change } }
+            : existing
       }
     })
     return outcomes
+  }
+
+  /**
+   * A committed node hidden through another writer's entry: this store writes its own copy, which
+   * may count where that one does not (the node then shows through it).
+   */
+  #hiddenElsewhere(record: NodeRecord, writer: Feed<Buffer>): boolean {
+    return record.feed !== writer.id && this.#deps.dag.isHidden(record)
   }
 
   async #hashDoc(request: AddRequest, doc: DocInput, failed: Map<AddRequest, unknown>): Promise<void> {

@@ -15,6 +15,7 @@ import type { FeedKey } from '../feeds/types.js'
 import type { NodeHasher } from './hash.js'
 import {
   changeKey,
+  copyKey,
   decodeEntry,
   encodeChangeRun,
   decodeNodeRecord,
@@ -70,6 +71,8 @@ export interface BatchOutcome {
   malformed?: number
   /** The largest change number after this batch. */
   changes: number
+  /** A node hidden through its own copy got another copy that counts: a recount shows it. */
+  rehome?: true
 }
 
 export interface Counters {
@@ -164,12 +167,13 @@ export class DagIndexer {
    * A group of local nodes, hashed and checked by the add queue (every link visible or earlier in
    * the group): the same writes a view batch of them would make. `committed` holds the committed
    * records the group read (its hashes and links). A local node never waits (its links are
-   * visible), but may be what waiting nodes wait for.
+   * visible), but may be what waiting nodes wait for. `hidden`: as for a view batch.
    */
   async indexLocal(
     batch: Candidate[],
     committed: Map<NodeHash, Buffer>,
     visible: (hash: NodeHash) => boolean,
+    hidden?: IsHidden,
   ): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
     let known: WaitingFound | undefined
     if (this.waiting > 0) {
@@ -183,6 +187,7 @@ export class DagIndexer {
       visible,
       undefined,
       known,
+      hidden,
     )
   }
 
@@ -262,7 +267,19 @@ export class DagIndexer {
       const node = batch[i]
       const existing = committed.get(node.hash)
       if (existing !== undefined) {
-        outcome.duplicates.push({ hash: node.hash, record: decodeNodeRecord(existing) })
+        const record = decodeNodeRecord(existing)
+        outcome.duplicates.push({ hash: node.hash, record })
+        // Another writer's entry of the same node: kept, for the node to show through it when
+        // its own copy does not count (now, or after a later removal).
+        if (record.feed !== node.record.feed && verdicts[i]) {
+          const copy = node.record
+          ops.push({
+            type: 'put',
+            key: copyKey(node.hash, copy.feed),
+            value: encodeNodeRecord(copy.feed, copy.seq, 0, copy.entryBytes),
+          })
+          if (hidden?.(record) && !hidden(copy)) outcome.rehome = true
+        }
         continue
       }
       // Released earlier in this batch (it waited for a node of the batch): the same node again.
@@ -330,9 +347,17 @@ export class DagIndexer {
     return Promise.all(records.map((r) => this.#hasher.hash(r.entry.links, r.entry.value)))
   }
 
+  /** A replicated entry of a committed node written by another feed than the node's record. */
+  #isCopy(candidate: Candidate, committed: Map<NodeHash, Buffer>): boolean {
+    const bytes = committed.get(candidate.hash)
+    if (bytes === undefined || this.#isLocal(candidate.record.feed)) return false
+    return decodeNodeRecord(bytes).feed !== candidate.record.feed
+  }
+
   /**
    * The value check, `verify`, then the `process` transforms, for each replicated node that is
-   * new; true for the rest. A node whose value does not decode joins `malformed`.
+   * new; true for the rest (but `verify` also checks another writer's copy of a committed node).
+   * A node whose value does not decode joins `malformed`.
    */
   async #verifyAll(
     batch: Candidate[],
@@ -358,7 +383,9 @@ export class DagIndexer {
     const verdicts = await Promise.all(
       batch.map(async (c, i) => {
         if (malformed.has(i)) return false
-        if (!isNew[i] || !verify) return true
+        if (!verify) return true
+        // Another writer's copy of a visible node is checked too: the node may show through it.
+        if (!isNew[i] && !this.#isCopy(batch[i], committed)) return true
         try {
           return await verify(toSignable(c.hash, c.record))
         } catch {

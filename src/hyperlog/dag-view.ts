@@ -12,7 +12,9 @@
  *
  * Local entries are indexed before they are appended (their seqs reserved on the writer's feed):
  * read back by kappa, the ones below the group marker only move the position and delete the
- * outbox records they pass.
+ * outbox records they pass. A group hides its nodes as a view batch of them would: those at or past
+ * what can count of the local feed (a writer no record names yet, or one removed) resolve as links
+ * but are never shown, in this store as on every other.
  *
  * The view takes excluded entries too (kappa's `withExcluded`): their nodes resolve as links but
  * are hidden — per feed, the nodes from a seq on (`x!`), as kappa's `counted` said when the DAG
@@ -38,6 +40,7 @@ import {
   type BatchOutcome,
   type Candidate,
   type DagOp,
+  type IsHidden,
   type KnownNode,
   type ValueDecodes,
   type VerifyNode,
@@ -51,6 +54,7 @@ import {
   GENERATION_KEY,
   HEADS_RANGE,
   GROUP_MARKER_KEY,
+  COPIES_RANGE,
   HIDDEN_RANGE,
   NODES_RANGE,
   WAITING_COUNT_KEY,
@@ -62,6 +66,10 @@ import {
   hashOfHeadKey,
   headKey,
   hiddenKey,
+  copyKey,
+  encodeNodeRecord,
+  hashOfCopyKey,
+  nodeKey,
   type NodeRecord,
 } from './messages.js'
 import { Outbox, type DroppedEntry } from './outbox.js'
@@ -87,6 +95,11 @@ export interface DagViewOptions {
   feeds: () => readonly Pick<Feed, 'id' | 'length' | 'upToDate'>[]
   /** How many entries of a feed count (kappa's `counted`): the nodes of the rest are hidden. */
   counted: (feed: FeedKey) => number
+  /**
+   * How many entries of a feed can count, however many it holds (kappa's `countable`): asked of
+   * the local feed, whose entries are indexed before they are appended.
+   */
+  countable: (feed: FeedKey) => number
   /** Kappa's `countChanges`: while it stays, `counted` does (but for entries feeds gain). */
   countChanges: () => number
   /** After each commit, synchronously, before the batch's callers resume. */
@@ -221,6 +234,11 @@ export class DagView implements ChangeSource {
   /** One more each time which nodes are hidden changes. */
   get generation(): number {
     return this.#generation
+  }
+
+  /** Whether some feed's nodes are hidden from a seq on (committed). */
+  get hidesAny(): boolean {
+    return this.#hiddenFrom.size > 0
   }
 
   /** Whether a committed node is hidden: it resolves as a link, but no reader sees it. */
@@ -368,26 +386,38 @@ export class DagView implements ChangeSource {
     proofs: readonly BatchProof[],
   ): Promise<BatchOutcome> {
     this.assertUsable()
+    const feed = candidates[0]!.record.feed
+    // What can count of the local feed is read now, holding the lock. When it changed over the
+    // nodes indexed already (a membership change the view has not recounted yet), they are hidden
+    // or shown again first, so the group's hidden point continues theirs.
+    let countable = this.#opts.countable(feed)
+    if (this.#localHiddenPoint(countable, this.#localIndexed()) !== this.#hiddenFrom.get(feed)) {
+      await this.#recount()
+      countable = this.#opts.countable(feed)
+    }
+    const end = first + entries.length
+    const hiddenFrom = this.#localHiddenPoint(countable, end)
     const counters = this.indexer.counters()
     let outcome: BatchOutcome
     try {
       let ops: DagOp[]
-      ;({ ops, outcome } = await this.indexer.indexLocal(candidates, committed, visible))
+      const hidden = (record: NodeRecord) =>
+        record.feed === feed ? record.seq >= countable : this.isHidden(record)
+      ;({ ops, outcome } = await this.indexer.indexLocal(candidates, committed, visible, hidden))
       // No marker write: the outbox record (kept until the view has passed its entries) says the
       // same, and the replay at open stores the marker from the records it deletes.
-      await this.commits.commit({
-        ops,
-        extra: [this.outbox.put(first, entries)],
-        outcome,
-        what: 'local writes',
-        fresh: false,
-        proofs,
-      })
+      const extra = [this.outbox.put(first, entries)]
+      if (hiddenFrom !== this.#hiddenFrom.get(feed)) extra.push(this.#hiddenOp(feed, hiddenFrom))
+      await this.commits.commit({ ops, extra, outcome, what: 'local writes', fresh: false, proofs })
     } catch (err) {
       this.indexer.restore(counters)
       throw err
     }
-    this.#groupIndexed = first + entries.length
+    this.#setHidden(feed, hiddenFrom)
+    this.#groupIndexed = end
+    // A node hidden through another writer's copy that this store's own counts: shown through it.
+    // A crash before this recount leaves the copy stored: the recount at start shows it.
+    if (outcome.rehome) await this.#recount()
     // The storage takes writes again: a view batch waiting for it need not wait out its pause.
     this.#wakeRetry?.()
     this.outbox.enqueue(first, entries)
@@ -480,25 +510,35 @@ export class DagView implements ChangeSource {
     // Local entries below the group marker were indexed by their group: only the position moves.
     const todo = local ? entries.filter((e) => e.seq >= this.#groupIndexed) : entries
     // What counts is read now, holding the lock (kappa's flags may be older). When it changed
-    // below this batch, the nodes indexed already are hidden or shown again first.
-    let counted = this.#opts.counted(feed)
-    if (Math.min(counted, start) !== Math.min(this.#hiddenFrom.get(feed) ?? Infinity, start)) {
+    // below this batch, the nodes indexed already are hidden or shown again first. Of the local
+    // feed, what can count (its groups index past what it holds), over all its groups indexed.
+    const countedOf = () => (local ? this.#opts.countable(feed) : this.#opts.counted(feed))
+    const stale = (counted: number) =>
+      local
+        ? this.#localHiddenPoint(counted, this.#localIndexed()) !== this.#hiddenFrom.get(feed)
+        : Math.min(counted, start) !== Math.min(this.#hiddenFrom.get(feed) ?? Infinity, start)
+    let counted = countedOf()
+    if (stale(counted)) {
       await this.#recount()
-      counted = this.#opts.counted(feed)
+      counted = countedOf()
     }
-    const hiddenFrom = counted < end ? counted : undefined
+    const hiddenFrom = local
+      ? this.#localHiddenPoint(counted, Math.max(end, this.#localIndexed()))
+      : counted < end
+        ? counted
+        : undefined
     const counters = this.indexer.counters()
+    let ops: DagOp[]
+    let outcome: BatchOutcome
     try {
       const hidden = (record: NodeRecord) =>
         record.feed === feed ? record.seq >= counted : this.isHidden(record)
-      const { ops, outcome } =
+      ;({ ops, outcome } =
         todo.length > 0
           ? await this.indexer.map(todo, hidden)
-          : { ops: [], outcome: emptyOutcome(this.indexer.changes) }
+          : { ops: [], outcome: emptyOutcome(this.indexer.changes) })
       const extra = local ? this.outbox.passed(end) : []
-      // A local node indexed by its group past what counts (written before this store learnt of its
-      // removal) is shown: the recount below hides it, as it hides those of other feeds.
-      if (!local && hiddenFrom !== this.#hiddenFrom.get(feed)) extra.push(this.#hiddenOp(feed, hiddenFrom))
+      if (hiddenFrom !== this.#hiddenFrom.get(feed)) extra.push(this.#hiddenOp(feed, hiddenFrom))
       extra.push(put)
       // Replicated blocks were stored without the free-space check seeing them: measure it now. Our
       // own passed the check as they were appended.
@@ -508,11 +548,10 @@ export class DagView implements ChangeSource {
       throw err
     }
     this.#positions.set(position.feed, position.count)
-    if (!local) this.#setHidden(feed, hiddenFrom)
-    if (local) {
-      this.outbox.forget(end)
-      if (counted < end) await this.#recount()
-    }
+    this.#setHidden(feed, hiddenFrom)
+    if (local) this.outbox.forget(end)
+    // A node hidden through its own copy got one that counts: shown through it (as after a group).
+    if (outcome.rehome) await this.#recount()
   }
 
   /** The committed record of a feed's hidden point (none: deleted). */
@@ -532,17 +571,32 @@ export class DagView implements ChangeSource {
 
   /** Where the feed's hidden nodes should start now, by what counts (undefined: none hidden). */
   #hiddenPoint(feed: Pick<Feed, 'id' | 'length'>): number | undefined {
-    let indexed = this.#positions.get(feed.id) ?? 0
-    if (feed.id === this.#opts.localFeed()) indexed = Math.max(indexed, this.#groupIndexed)
+    if (feed.id === this.#opts.localFeed()) {
+      return this.#localHiddenPoint(this.#opts.countable(feed.id), this.#localIndexed())
+    }
     const counted = this.#opts.counted(feed.id)
-    // Local nodes are indexed before their entries are appended: past the feed's length nothing
-    // is excluded (what counts stops at what the feed holds).
-    return counted < Math.min(indexed, feed.length) ? counted : undefined
+    return counted < Math.min(this.#positions.get(feed.id) ?? 0, feed.length) ? counted : undefined
+  }
+
+  /**
+   * Where the local feed's hidden nodes start with `indexed` of its entries indexed: what can count
+   * of it, when below (its groups index entries before the feed holds them, so what the feed holds
+   * says nothing here).
+   */
+  #localHiddenPoint(countable: number, indexed: number): number | undefined {
+    return countable < indexed ? countable : undefined
+  }
+
+  /** How many of the local feed's entries are indexed: by the view, or by their groups. */
+  #localIndexed(): number {
+    const local = this.#opts.localFeed()
+    return Math.max(local === null ? 0 : (this.#positions.get(local) ?? 0), this.#groupIndexed)
   }
 
   /**
    * Holding the lock: compares what counts now with what is hidden, for every feed, over what
-   * the view indexed. Where that changed, the hidden points move, the heads are computed again
+   * the view indexed, and which copy each node with several copies shows through. Where that
+   * changed, the hidden points move, the nodes take their new copies, the heads are computed again
    * from every node record (the nodes no shown node links to, hidden ones left out), and the
    * generation goes up — in one batch; then the change indexes build again. No `'add'` events.
    */
@@ -561,18 +615,19 @@ export class DagView implements ChangeSource {
         from === undefined ? { type: 'del', key } : { type: 'put', key, value: encodeUintRecord(from) },
       )
     }
-    if (ops.length === 0) {
-      this.#recounted = countChanges
-      return
-    }
     const hidden = (record: NodeRecord) => {
       const from = next.get(record.feed)
       return from !== undefined && record.seq >= from
     }
+    const rehomed = await this.#rehome(hidden, ops)
+    if (ops.length === 0) {
+      this.#recounted = countChanges
+      return
+    }
     const shown: NodeHash[] = []
     const linked = new Set<string>()
     for await (const [key, bytes] of this.#data.iterator(NODES_RANGE) as AsyncIterable<[string, Buffer]>) {
-      const record = decodeNodeRecord(bytes)
+      const record = rehomed.get(key.slice(2) as NodeHash) ?? decodeNodeRecord(bytes)
       if (hidden(record)) continue
       shown.push(key.slice(2) as NodeHash)
       for (const link of record.entry.links) linked.add(link)
@@ -591,6 +646,47 @@ export class DagView implements ChangeSource {
     this.#generation = generation
     this.#recounted = countChanges
     this.commits.rebuilt(heads)
+  }
+
+  /**
+   * The nodes hidden (by `hidden`) through their own copy that another writer's copy would show:
+   * each takes that copy as its record (the same change number, so it keeps its place in the
+   * change order), and its own becomes a copy; `ops` gets the writes. Few nodes have copies.
+   */
+  async #rehome(hidden: IsHidden, ops: DagOp[]): Promise<Map<NodeHash, NodeRecord>> {
+    const rehomed = new Map<NodeHash, NodeRecord>()
+    const copies = new Map<NodeHash, Array<{ key: string; record: NodeRecord }>>()
+    for await (const [key, bytes] of this.#data.iterator(COPIES_RANGE) as AsyncIterable<[string, Buffer]>) {
+      const hash = hashOfCopyKey(key)
+      let list = copies.get(hash)
+      if (!list) copies.set(hash, (list = []))
+      list.push({ key, record: decodeNodeRecord(bytes) })
+    }
+    if (copies.size === 0) return rehomed
+    const hashes = [...copies.keys()]
+    const found = await this.reads.readMany(hashes.map(nodeKey))
+    hashes.forEach((hash, i) => {
+      const bytes = found[i]
+      if (bytes === undefined) return
+      const own = decodeNodeRecord(bytes)
+      if (!hidden(own)) return
+      const other = copies.get(hash)!.find((copy) => !hidden(copy.record))
+      if (!other) return
+      const { feed, seq, entryBytes } = other.record
+      ops.push({
+        type: 'put',
+        key: nodeKey(hash),
+        value: encodeNodeRecord(feed, seq, own.change, entryBytes),
+      })
+      ops.push({ type: 'del', key: other.key })
+      ops.push({
+        type: 'put',
+        key: copyKey(hash, own.feed),
+        value: encodeNodeRecord(own.feed, own.seq, 0, own.entryBytes),
+      })
+      rehomed.set(hash, { ...other.record, change: own.change })
+    })
+    return rehomed
   }
 
   /** Waits `ms`, or less when the log closes or the storage takes writes again. */

@@ -139,6 +139,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       localFeed: () => this.#writer?.id ?? null,
       feeds: () => this.kappa.feeds(),
       counted: (feed) => this.kappa.counted(feed),
+      countable: (feed) => this.kappa.countable(feed),
       countChanges: () => this.kappa.countChanges,
       onOutboxError: (err) => emitIfListened(this, 'error', err),
       onStorageFault: (err) => emitIfListened(this, 'error', err),

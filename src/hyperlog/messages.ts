@@ -297,6 +297,9 @@ export function fromLexHex(hex: string): number {
 //   l                         → uint: the group marker: local entries with a smaller seq were
 //                               indexed by their group
 //   x!<feed hex>              → uint: this feed's nodes from this seq on are hidden (absent: none)
+//   y!<hash>!<feed hex>       → node record (change 0): another copy of node <hash>, an entry of
+//                               that feed (the same links and value another writer wrote too);
+//                               the node takes a copy that counts when its own does not
 //   X                         → uint: the generation of what is hidden (absent: 0), one more at
 //                               each change; change indexes built at another one build again
 // The outbox (its own sublevel, so clearing the index never drops it): key = lexhex first seq of
@@ -311,6 +314,17 @@ export const CHANGES_RANGE = { gt: 'c!', lt: 'c"' } as const
 export const HEADS_RANGE = { gt: 'h!', lt: 'h"' } as const
 export const NODES_RANGE = { gt: 'n!', lt: 'n"' } as const
 export const HIDDEN_RANGE = { gt: 'x!', lt: 'x"' } as const
+export const COPIES_RANGE = { gt: 'y!', lt: 'y"' } as const
+
+/** The key of another copy of node `hash`, in `feed` (`y!<hash>!<feed hex>`). */
+export function copyKey(hash: string, feed: string): string {
+  return 'y!' + hash + '!' + feed
+}
+
+/** The node hash of a copy's key (a custom hash may hold '!': the feed is the last part). */
+export function hashOfCopyKey(key: string): NodeHash {
+  return key.slice(2, key.lastIndexOf('!')) as NodeHash
+}
 
 /** The key of a feed's hidden point (`x!<feed hex>`). */
 export function hiddenKey(feed: string): string {

@@ -177,6 +177,19 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   }
 
   /**
+   * How many entries of the feed with this key (Buffer or hex) can count, from seq 0, however many
+   * it holds or will hold: Infinity when every entry does; 0 for a blocked feed; in an owned
+   * database 0 for a writer that is not a member, `upTo` for a removed one. `counted` is the
+   * smaller of this and what the feed holds. A writer that indexes its own entries before it
+   * appends them (a hyperlog) asks this of its own feed.
+   */
+  countable(key: Buffer | string): number {
+    if (this.multifeed.isBlocked(key)) return 0
+    const id = typeof key === 'string' ? key.toLowerCase() : key.toString('hex')
+    return this.members ? this.members.countable(id as FeedKey) : Infinity
+  }
+
+  /**
    * Blocks the feed with this key (Buffer or hex) in this store (the Multifeed's `block`: stored
    * locally, never replicated; not downloaded, served nor offered any more) and takes its entries
    * out of every view: resolves once no view shows them (views that cannot take entries back are
@@ -407,7 +420,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
 
   private countedOf(feed: Feed<T>): number {
     if (this.multifeed.isBlocked(feed.id)) return 0
-    return this.members ? this.members.counted(feed) : feed.length
+    return this.members ? Math.min(feed.length, this.members.countable(feed.id)) : feed.length
   }
 
   /** The membership changed: the views index what counts now (re-indexing where less does). */

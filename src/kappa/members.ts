@@ -209,14 +209,15 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     await this.#logs.close()
   }
 
-  /** @internal How many entries of `feed` count (from seq 0). */
-  counted(feed: Feed<unknown>): number {
-    const inclusion: Inclusion = this.#membership?.inclusion(feed.id as string as WriterKey) ?? {
-      state: 'none',
-    }
-    if (inclusion.state === 'all') return feed.length
+  /**
+   * @internal How many entries of the feed with this hex key can count (from seq 0), however many
+   * it holds: Infinity for a member, `upTo` for a removed writer, 0 for a writer no record names.
+   */
+  countable(key: FeedKey): number {
+    const inclusion: Inclusion = this.#membership?.inclusion(key as string as WriterKey) ?? NONE
+    if (inclusion.state === 'all') return Infinity
     if (inclusion.state === 'none') return 0
-    return Math.min(feed.length, inclusion.length)
+    return inclusion.length
   }
 
   /**

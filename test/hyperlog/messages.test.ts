@@ -26,6 +26,8 @@ import {
   lexHex,
   markerKey,
   memberKey,
+  copyKey,
+  hashOfCopyKey,
   membersRange,
   nodeKey,
   waitingKey,
@@ -114,4 +116,6 @@ test('keys of the DAG index: lexint hex change numbers, prefixed hashes', () => 
     ['n!ab', 'h!ab', 'w!ab', 'm!ab', 'm!ab!cd'],
   )
   assert.deepEqual(membersRange('ab'), { gt: 'm!ab!', lt: 'm!ab"' })
+  assert.equal(copyKey('a!b', 'cd'), 'y!a!b!cd')
+  assert.equal(hashOfCopyKey('y!a!b!cd'), 'a!b')
 })

@@ -54,6 +54,9 @@ test('hyperkv: a removal below what the register indexed re-indexes it', async (
   const owner = await openOwned(t, { owner: true })
   const b = await openOwned(t, { owner: owner.members!.self })
   await owner.members!.add(b.members!.self)
+  // B learns of its add first: a writer that does not count yet shows none of its puts, so its
+  // second put of a key would not link its first.
+  await replicate(owner, b)
   await b.put('k', 'b1')
   await b.put('k', 'b2')
   await replicate(owner, b)
@@ -118,23 +121,75 @@ test('partition: the owner removes B at upTo 3 while B, cut off, puts on; once h
   assert.equal(removed, 1)
 })
 
-test(
-  'hyperkv: a non-member’s own store does not show its puts until an admin adds it',
-  {
-    todo: 'a local put is indexed by its group (DAG and register) before the DAG reads its entry back and hides what does not count: until then the non-member’s own store shows it',
-  },
-  async (t) => {
-    const owner = await openOwned(t, { owner: true })
-    const b = await openOwned(t, { owner: owner.members!.self })
-    await b.put('k', 'b1')
-    await b.log.flush()
-    await b.ready()
-    assert.deepEqual(values(await b.get('k')), [], 'as on every other replica')
-    await owner.members!.add(b.members!.self)
-    await syncOwnedKv(owner, b)
-    assert.deepEqual(values(await b.get('k')), ['b1'])
-  },
-)
+test('hyperkv: a non-member’s own store does not show its puts until an admin adds it', async (t) => {
+  const owner = await openOwned(t, { owner: true })
+  const b = await openOwned(t, { owner: owner.members!.self })
+  await b.put('k', 'b1')
+  assert.deepEqual(values(await b.get('k')), [], 'hidden as soon as the put resolves')
+  await b.log.flush()
+  await b.ready()
+  assert.deepEqual(values(await b.get('k')), [], 'as on every other replica')
+  await owner.members!.add(b.members!.self)
+  await syncOwnedKv(owner, b)
+  assert.deepEqual(values(await b.get('k')), ['b1'])
+})
+
+// Two writers putting the same value with the same links write one node (its hash) twice: it
+// shows wherever one of its copies counts, whichever copy the store indexed first.
+test('hyperkv: a node a non-member wrote first shows through a member’s copy of it', async (t) => {
+  const owner = await openOwned(t, { owner: true })
+  const b = await openOwned(t, { owner: owner.members!.self })
+  const mine = await b.put('k', 'same')
+  assert.deepEqual(values(await b.get('k')), [], 'B does not count')
+  const theirs = await owner.put('k', 'same')
+  assert.equal(theirs.key, mine.key, 'one node')
+  await syncOwnedKv(owner, b)
+  assert.deepEqual(values(await b.get('k')), ['same'], 'B shows it through the owner’s copy')
+  assert.deepEqual(values(await owner.get('k')), ['same'])
+})
+
+test('hyperkv: a member’s put of a node hidden through a removed writer’s copy shows', async (t) => {
+  const owner = await openOwned(t, { owner: true })
+  const b = await openOwned(t, { owner: owner.members!.self })
+  await owner.members!.add(b.members!.self)
+  await replicate(owner, b)
+  const first = await b.put('k', 'same')
+  await b.log.flush()
+  await syncOwnedKv(owner, b)
+  await owner.members!.remove(b.members!.self, { upTo: 0 })
+  assert.deepEqual(values(await owner.get('k')), [], 'B’s copy no longer counts')
+  const again = await owner.put('k', 'same')
+  assert.equal(again.key, first.key, 'the same node')
+  assert.equal(again.log, owner.members!.self, 'through the owner’s own copy')
+  assert.deepEqual(values(await owner.get('k')), ['same'])
+  await owner.log.flush()
+  assert.equal(owner.log.kappa.feed(owner.members!.self)?.length, 1, 'the owner appended its copy')
+  const shownNodes: string[] = []
+  for await (const node of owner.log.createReadStream()) shownNodes.push(node.key)
+  assert.deepEqual(shownNodes, [first.key], 'one node, at one change')
+})
+
+test('hyperkv: a removal of the writer whose copy a node shows through keeps it shown through another', async (t) => {
+  const owner = await openOwned(t, { owner: true })
+  const b = await openOwned(t, { owner: owner.members!.self })
+  const c = await openOwned(t, { owner: owner.members!.self })
+  await owner.members!.add(b.members!.self)
+  await owner.members!.add(c.members!.self)
+  await syncOwnedKv(owner, b)
+  await syncOwnedKv(owner, c)
+  const fromB = await b.put('k', 'same')
+  const fromC = await c.put('k', 'same')
+  assert.equal(fromB.key, fromC.key)
+  await Promise.all([b.log.flush(), c.log.flush()])
+  await syncOwnedKv(owner, b)
+  await syncOwnedKv(owner, c)
+  assert.deepEqual(values(await owner.get('k')), ['same'])
+  await owner.members!.remove(b.members!.self, { upTo: 0 })
+  assert.deepEqual(values(await owner.get('k')), ['same'], 'C’s copy still counts')
+  assert.equal((await owner.log.get(fromB.key)).log, c.members!.self)
+  await owner.members!.remove(c.members!.self, { upTo: 0 })
+  assert.deepEqual(values(await owner.get('k')), [], 'no copy counts')
+})
 
 test('partition: once B knows of its removal its put rejects ERR_NOT_WRITABLE and shows nowhere', async (t) => {
   const owner = await openOwned(t, { owner: true })
