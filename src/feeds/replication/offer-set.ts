@@ -5,8 +5,16 @@
  * offer record: key, tree hash, length, signed length), so two sides holding the same feeds at the
  * same lengths and tree hashes have the same digest for every range, whatever their order.
  */
-import { createHash } from 'node:crypto'
+import crypto, { createHash } from 'node:crypto'
 import { DIGEST_BYTES, OFFER_BYTES, OfferList, type FeedOffer, type KeyRange } from '../messages.js'
+
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer })
+  .hash
+
+/** One native call per offer where node has `crypto.hash` (≥ 20.12): no Hash object to collect. */
+function sha256(bytes: Uint8Array): Buffer {
+  return oneShot ? oneShot('sha256', bytes, 'buffer') : createHash('sha256').update(bytes).digest()
+}
 
 /** A range's size and digest. */
 export interface RangeSummary {
@@ -27,10 +35,7 @@ export class OfferSet {
     this.hashes = Buffer.alloc(this.count * DIGEST_BYTES)
     for (let i = 0; i < this.count; i++) {
       const record = this.records.subarray(i * OFFER_BYTES, (i + 1) * OFFER_BYTES)
-      createHash('sha256')
-        .update(record)
-        .digest()
-        .copy(this.hashes, i * DIGEST_BYTES, 0, DIGEST_BYTES)
+      sha256(record).copy(this.hashes, i * DIGEST_BYTES, 0, DIGEST_BYTES)
     }
   }
 
