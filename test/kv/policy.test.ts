@@ -42,6 +42,24 @@ test('hyperkv policy: accept false takes nothing; a hook given to replicate wins
   )
 })
 
+test('a sparse accept ({ start } past 0), as a policy or given to replicate, takes nothing: a kv needs whole logs', async (t) => {
+  const a = await open(t)
+  await a.put('k', 'v1')
+  await a.put('k', 'v2')
+  const b = await open(t, { policy: { accept: () => ({ start: 1 }) } })
+  await replicate(a, b)
+  assert.deepEqual(await b.get('k'), {})
+  assert.deepEqual(b.log.kappa.feeds().length, 1, 'only its own writer')
+  const c = await open(t)
+  const left = a.log.replicate(true)
+  const right = c.log.replicate(false, { accept: () => ({ start: 1 }) })
+  left.pipe(right).pipe(left)
+  await Promise.all([finished(left), finished(right)])
+  await c.ready()
+  assert.deepEqual(await c.get('k'), {})
+  assert.equal(c.log.kappa.feed(a.log.kappa.feeds()[0]!.key), undefined, 'nothing of A stored')
+})
+
 test('a bad policy is refused; a policy beside a given kappa belongs to it', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kappadb-kv-policy-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
