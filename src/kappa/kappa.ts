@@ -249,7 +249,8 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
 
   /**
    * A replication stream of every feed (see Multifeed). New feeds and entries get indexed; live,
-   * `'caught-up'` waits for every view to have indexed what the peer offered at connect time.
+   * `'caught-up'` waits for every view to have indexed what the peer offered at connect time (and,
+   * in an owned database, for the membership records it offered, folded).
    */
   replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): ReplicationStream {
     if (this.closing) throw KappaError.closed('kappa')
@@ -264,6 +265,8 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
       ...opts,
       alongside,
       beforeCaughtUp: async () => {
+        // The membership records that arrived are folded before the views count what they allow.
+        await this.members?.ready()
         await this.ready()
         if (typeof beforeCaughtUp === 'function') await beforeCaughtUp()
       },

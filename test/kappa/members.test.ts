@@ -15,6 +15,7 @@ import { membershipKeyOf } from '../../src/kappa/members.js'
 import { encodeRecord, type WriterKey } from '../../src/membership/index.js'
 import { latestView, openCore, sync, tempDir, type KeyValue } from '../helpers/kappa.js'
 import { syncMembers, syncOwned } from '../helpers/owned.js'
+import { socketPair } from '../helpers/sockets.js'
 
 /** A view keeping every entry it was given, as `feed:value`; `clearIndex` forgets them. */
 function entriesView() {
@@ -296,4 +297,34 @@ test('a removed writer that rewrote its history below upTo is excluded entirely 
   await d.ready()
   await syncOwned(owner, d)
   assert.deepEqual(await shown(d, dView.seen), kept)
+})
+
+test("live: 'caught-up' waits for the membership records the peer offered, folded, and what they let count", async (t) => {
+  const owner = await openCore<string>(t, { membership: { owner: true } })
+  await owner.ready()
+  const o = owner.members!
+  // Many records in many blocks: the membership log takes longer to arrive than the one data block.
+  const added: string[] = []
+  for (let i = 0; i < 150; i++) {
+    const key = crypto.keyPair().publicKey.toString('hex')
+    added.push(key)
+    await o.add(key)
+  }
+  await (await owner.writer()).append('o0')
+
+  const replica = await openCore<string>(t, { membership: { owner: o.self } })
+  const { seen, view } = entriesView()
+  replica.use('entries', view)
+  await replica.ready()
+  const [left, right] = await socketPair()
+  const sa = owner.replicate(left, { live: true })
+  const sb = replica.replicate(right, { live: true })
+  t.after(() => {
+    sa.destroy()
+    sb.destroy()
+  })
+  await new Promise<void>((resolve) => sb.once('caught-up', () => resolve()))
+  const members = replica.members!.list().map((m) => m.key)
+  for (const key of added) assert.ok(members.includes(key as WriterKey), 'every record offered is folded in')
+  assert.deepEqual(seen, [`${o.self.slice(0, 4)}:o0`])
 })

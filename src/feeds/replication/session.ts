@@ -133,6 +133,13 @@ export class ReplicationSession<T> {
   /** Secondary: settles once what it took is downloaded (the primary's settle waits for it). */
   private downloaded: Promise<void>
   private markDownloaded: () => void = () => undefined
+  /**
+   * Live: true once this side holds every block the peer offered at connect on this channel
+   * (false: the stream ended first). The primary's 'caught-up' waits for its secondaries' too:
+   * an owned database's membership records decide what of the data counts.
+   */
+  private readonly caughtUp: Promise<boolean>
+  private markCaughtUp: (held: boolean) => void = () => undefined
   private progressTimer: NodeJS.Timeout | null = null
   private closedWaiters: Array<() => void> = []
   /** Settles once the transport has closed (one promise: every wait on the end shares it). */
@@ -150,6 +157,7 @@ export class ReplicationSession<T> {
   ) {
     this.kind = primary ? { role: 'secondary', primary } : { role: 'primary' }
     this.downloaded = new Promise((resolve) => (this.markDownloaded = resolve))
+    this.caughtUp = new Promise((resolve) => (this.markCaughtUp = resolve))
     this.host = host
     this.store = store
     this.transport = transport
@@ -418,6 +426,7 @@ export class ReplicationSession<T> {
   private onChannelClose(): void {
     // A secondary channel the peer does not have (a store without those logs): nothing to exchange.
     if (!this.opened && this.kind.role === 'secondary') {
+      this.markCaughtUp(true)
       this.secondaryDone()
       return
     }
@@ -506,13 +515,18 @@ export class ReplicationSession<T> {
 
   /** The peer's hello is all taken: 'remote-feeds'; live, 'caught-up' once its blocks are here too. */
   private initialTaken(lists: readonly OfferList[]): void {
-    if (this.kind.role === 'secondary') return
-    this.transport.emit('remote-feeds')
+    if (this.kind.role === 'primary') this.transport.emit('remote-feeds')
     if (!this.opts.live) return
     const targets = this.opts.mode === 'push' ? [] : caughtUpTargets(lists, (id) => this.host.knownFeed(id))
-    void whenCaughtUp(targets, this.ended)
-      .then(async (held) => {
-        if (!held || this.transport.destroyed) return
+    const held = whenCaughtUp(targets, this.ended)
+    if (this.kind.role === 'secondary') {
+      void held.then(this.markCaughtUp, () => this.markCaughtUp(false))
+      return
+    }
+    void held
+      .then(async (ours) => {
+        const theirs = await Promise.all(this.secondaries.map((secondary) => secondary.caughtUp))
+        if (!ours || theirs.includes(false) || this.transport.destroyed) return
         await this.opts.beforeCaughtUp?.()
         if (!this.transport.destroyed && !this.failed) this.transport.emit('caught-up')
       })
@@ -619,6 +633,7 @@ export class ReplicationSession<T> {
   }
 
   private cleanup(): void {
+    this.markCaughtUp(false)
     this.stopProgressTimer()
     this.exchange.stop()
     if (this.kind.role === 'primary') this.noise?.destroy()
