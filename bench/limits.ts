@@ -11,7 +11,7 @@ import Corestore from 'corestore'
 import crypto from 'hypercore-crypto'
 import { now, runScenarios, tmpdir, type Scenario } from './scenarios/common.js'
 
-/** A 57-byte JSON entry, the size used in HYPERCORE-NOTES.md. */
+/** A 57-byte JSON entry, the size of a small kv document. */
 const entry = (i: number): Buffer =>
   Buffer.from(JSON.stringify({ id: i, t: 1700000000000, k: 'key', v: 'value' }).padEnd(57))
 

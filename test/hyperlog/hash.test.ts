@@ -33,7 +33,7 @@ const asyncSha2: AsyncHashFunction = (links, value, cb) => {
   })
 }
 
-test('default hash: the README and ORIGINALS vectors', () => {
+test('default hash: the README and original hyperlog vectors', () => {
   assert.equal(
     defaultHash([], Buffer.from('hello world')),
     'c44296d0fbdcaf1dca0082886a8913d961b04a2a85029e7e2d0420025af10192',

@@ -1,5 +1,5 @@
 /**
- * multifeed-index's adder.js (ORIGINALS §5.5) against Kappa: an adder view with in-memory state
+ * multifeed-index's adder.js against Kappa: an adder view with in-memory state
  * closures, on real Hypercores in temp directories.
  */
 import assert from 'node:assert/strict'

@@ -1,5 +1,5 @@
 /**
- * Crash safety of levelView (CONTRACT §2, §7): a child process appends and indexes a sum/count
+ * Crash safety of levelView: a child process appends and indexes a sum/count
  * view on classic-level and is killed with SIGKILL at a random point; reopened, the stored totals
  * must equal a fresh rebuild over the logs — no entry applied twice, none lost — and, as the kill
  * left them, the per-feed positions must add up to the entries counted (each batch's data and its

@@ -1,5 +1,5 @@
 /**
- * The Kappa surface (CONTRACT §2, ORIGINALS §4.1, §5.6): both call styles, api binding, view
+ * The Kappa surface (as kappa-core 6 has it): both call styles, api binding, view
  * selection, a preconfigured Multifeed, the clearState alias, close.
  */
 import assert from 'node:assert/strict'

@@ -1,5 +1,5 @@
 /**
- * levelView (ORIGINALS §4.3, §5.7 mapper) and its staging (the rule of src/kappa/view-staging.ts):
+ * levelView (kappa-view's behaviour, its mapper test) and its staging (the rule of src/kappa/view-staging.ts):
  * map reads its own staged writes, synchronous api calls read committed data, writes after the
  * batch go straight to the db, sublevels and chained batches join the view batch, clearIndex clears
  * data and state.

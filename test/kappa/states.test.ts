@@ -1,5 +1,5 @@
 /**
- * multifeed-index's states.js and pause-resume.js (ORIGINALS §5.5), kappa-core 7's paused-ready
+ * multifeed-index's states.js and pause-resume.js, kappa-core 7's paused-ready
  * regression, and the error state of a failing view.
  */
 import assert from 'node:assert/strict'

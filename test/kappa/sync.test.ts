@@ -1,5 +1,5 @@
 /**
- * Views over replicated feeds (ORIGINALS §5.5 sync.js, adder + sync, basic.js kv, fork.js kv merge
+ * Views over replicated feeds (multifeed-index's sync.js, adder + sync, basic.js kv, fork.js kv merge
  * fork) and a view added after replication.
  */
 import assert from 'node:assert/strict'
@@ -58,7 +58,7 @@ interface KvDoc {
   links: string[]
 }
 
-/** A small unordered-materialized-kv (ORIGINALS §4.5) as a levelView: heads of each key by links. */
+/** A small unordered-materialized-kv as a levelView: heads of each key by links. */
 function kvView(db: MemoryLevel<string, string>) {
   return levelView(db, (vdb: ViewDb<string>) => ({
     async map(entries: Entry<KvDoc>[]) {

@@ -1,6 +1,6 @@
 /**
- * multifeed-index's version.js and batch.js / 'indexed event' (ORIGINALS §5.5), and the version
- * bump of a populated levelView, which kappa-view wiped without rebuilding (ORIGINALS §4.3).
+ * multifeed-index's version.js and batch.js / 'indexed event', and the version
+ * bump of a populated levelView, which kappa-view wiped without rebuilding.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'

@@ -1,5 +1,5 @@
 /**
- * Crash safety of the outbox (CONTRACT §7): a put is acknowledged once its level batch (index,
+ * Crash safety of the outbox: a put is acknowledged once its level batch (index,
  * register and outbox record) is committed, and reaches the Hypercore a few ms later. A child
  * doing awaited puts is killed with SIGKILL at random points — mostly between those two steps.
  * Reopened, every acknowledged put is in the register and in the log, the outbox replay put it in

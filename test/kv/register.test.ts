@@ -13,7 +13,7 @@ import { applyToRegister } from '../../src/kv/register.js'
 import { MvModel, type ModelNode } from '../helpers/mv-model.js'
 import { randomGenerator } from '../helpers/kv-random.js'
 
-/** hyperlog's framed sha256 (ORIGINALS §2.3), written out here to check the documents' bytes. */
+/** hyperlog's framed sha256, written out here to check the documents' bytes. */
 function framedSha256(links: string[], value: string): string {
   const h = createHash('sha256')
   for (const part of [...links, value]) {

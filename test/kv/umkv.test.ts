@@ -1,5 +1,5 @@
 /**
- * unordered-materialized-kv's tests (ORIGINALS §5.8), adapted to HyperKV: umkv took `{ id, key,
+ * unordered-materialized-kv's tests, adapted to HyperKV: umkv took `{ id, key,
  * links }` documents in any order; here the documents are real hyperlog nodes, and "out of order"
  * means what it means in a running system — nodes written by several writers with explicit links and
  * replicated in different orders. The register must give the reference model's heads every time.

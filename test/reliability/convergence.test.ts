@@ -1,5 +1,5 @@
 /**
- * Seeded random convergence (CONTRACT §7): ≥ 4 replicas write, sync in random pairs and modes
+ * Seeded random convergence: ≥ 4 replicas write, sync in random pairs and modes
  * (some streams cut mid-way, some live), restart; after a full sync every replica equals the
  * reference model. `npm test` runs a few fixed seeds; `npm run test:extensive` runs 500.
  * `SEED=<n> npm test -- reliability/convergence` replays one scenario (`SEED=random` draws one;

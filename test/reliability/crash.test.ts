@@ -1,5 +1,5 @@
 /**
- * Crash safety of HyperKV (CONTRACT §7): a child process (fixtures/crash-kv.ts) writes to two
+ * Crash safety of HyperKV: a child process (fixtures/crash-kv.ts) writes to two
  * stores and replicates them with each other until it is killed with SIGKILL at a random point —
  * while opening, writing, indexing or replicating. Reopened, each store must hold every write whose
  * callback fired, its register must equal both the reference model of its log and a fresh rebuild

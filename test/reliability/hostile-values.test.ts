@@ -1,5 +1,5 @@
 /**
- * Hostile values (CONTRACT §1): a peer whose log uses another valueEncoding writes bytes that do
+ * Hostile values: a peer whose log uses another valueEncoding writes bytes that do
  * not decode as JSON. The honest side runs in this process: it must never throw an uncaught
  * exception, never show the bad entry, report it with a code, and stay usable (also after a
  * reopen). And values JSON cannot encode are refused with ERR_INVALID_ARGUMENT, nothing written.

@@ -1,5 +1,5 @@
 /**
- * Hostile peers (CONTRACT §1, §7): an honest HyperKV serves replication on 127.0.0.1 in this
+ * Hostile peers: an honest HyperKV serves replication on 127.0.0.1 in this
  * process; attackers built from real parts — raw sockets after a real preamble, a relay that
  * corrupts or silences a real peer's traffic, a real Kappa writing nodes that link to nothing, a
  * real Hypercore signing a known feed's blocks with the wrong key. Each connection must end

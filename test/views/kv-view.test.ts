@@ -1,6 +1,6 @@
 /**
- * kvView against kappa-view-kv's tests (ORIGINALS §5.7: `id kv`, `id ca`) and
- * unordered-materialized-kv's (§5.8: linear, forked, unordered, merges, multi-key, self-links,
+ * kvView against kappa-view-kv's tests (`id kv`, `id ca`) and
+ * unordered-materialized-kv's (linear, forked, unordered, merges, multi-key, self-links,
  * the big random graph) — with entries of real feeds, several writers, replication in different
  * orders, and watches.
  */

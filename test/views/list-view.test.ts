@@ -1,5 +1,5 @@
 /**
- * listView against kappa-view-list's behaviour (ORIGINALS addendum): entries in the order of the
+ * listView against kappa-view-list's behaviour: entries in the order of the
  * sort keys `map` derives, level-style ranges, `onInsert`, both call styles — plus what kappadb
  * adds: ties in one order on every replica, numbers, live reads and watches, several writers
  * replicating in different orders ending with equal lists.
