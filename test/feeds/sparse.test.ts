@@ -6,9 +6,18 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Multifeed } from '../../src/feeds/multifeed.js'
 import { replicationStats } from '../../src/feeds/replication/stats.js'
+import type { HypercoreFeed } from '../../src/feeds/feed.js'
 import type { AcceptHook, Feed } from '../../src/feeds/types.js'
 import { encodeBlocks } from '../../src/feeds/messages.js'
-import { coreOf, create, replicateLive, runPair, serveReplication, tempDir } from '../helpers/feeds.js'
+import {
+  coreOf,
+  countedSync,
+  create,
+  replicateLive,
+  runPair,
+  serveReplication,
+  tempDir,
+} from '../helpers/feeds.js'
 import { HostilePeer, keyPair } from '../helpers/hostile-peer.js'
 import { deadline, until } from '../helpers/until.js'
 
@@ -185,4 +194,27 @@ test('a start block whose header places it below its own number: ERR_PROTOCOL, n
   assert.equal(err?.code, 'ERR_PROTOCOL')
   assert.match(err.message, /inconsistent feed/)
   assert.equal(m.feeds().length, 0)
+})
+
+test('a reconnect of peers in sync, one holding a feed sparse: under 1 KB each way, no core opened', async (t) => {
+  const first = await create<string>(t, { coreIdleTime: 10 })
+  const wa = await writerWith(first, 20, 'a')
+  for (let i = 0; i < 30; i++) await writerWith(first, 1, `w${i}`)
+  const dir = await tempDir(t)
+  const second = new Multifeed<string>(dir, { coreIdleTime: 10 })
+  await second.ready()
+  const sparseA: AcceptHook = (offer) => (offer.key === wa.id ? { start: 12 } : true)
+  await countedSync(first, second, { accept: sparseA })
+  await first.close()
+  await second.close()
+  const a = new Multifeed<string>(first.dir, { coreIdleTime: 10 })
+  const b = new Multifeed<string>(dir, { coreIdleTime: 10 })
+  t.after(() => Promise.all([a.close(), b.close()]))
+  await Promise.all([a.ready(), b.ready()])
+  const bytes = await countedSync(a, b, { accept: sparseA })
+  assert.ok(bytes.ab <= 1024 && bytes.ba <= 1024, JSON.stringify(bytes))
+  const open = (m: Multifeed<string>) => m.feeds().filter((f) => (f as HypercoreFeed<string>).coreOpen)
+  assert.equal(open(a).length + open(b).length, 0)
+  assert.equal(b.feed(wa.key)?.start, 12)
+  assert.equal(b.feeds().length, 31)
 })
