@@ -218,3 +218,19 @@ test('a reconnect of peers in sync, one holding a feed sparse: under 1 KB each w
   assert.equal(b.feed(wa.key)?.start, 12)
   assert.equal(b.feeds().length, 31)
 })
+
+test('a prefix gate with a sparse start: blocks [start, prefix) exactly; a prefix ending at the start takes nothing', async (t) => {
+  const a = await create<string>(t)
+  const wa = await writerWith(a, 20, 'a')
+  for (const [prefix, blocks] of [
+    [16, 4],
+    [12, 0],
+  ] as const) {
+    const b = await create<string>(t)
+    b.setGate(() => ({ state: 'prefix', length: prefix }))
+    const sb = b.replicate(false, { accept: from12 })
+    await runPair(a.replicate(true), sb)
+    assert.equal(replicationStats(sb).blocksReceived, blocks, `prefix ${prefix}`)
+    assert.equal(b.feed(wa.key)?.length, blocks > 0 ? prefix : undefined)
+  }
+})
