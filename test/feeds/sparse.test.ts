@@ -196,7 +196,7 @@ test('a start block whose header places it below its own number: ERR_PROTOCOL, n
   assert.equal(m.feeds().length, 0)
 })
 
-test('a reconnect of peers in sync, one holding a feed sparse: under 1 KB each way, no core opened', async (t) => {
+test('a reconnect of peers in sync, one holding a feed sparse: one differing key range, under 2 KB each way, no core opened', async (t) => {
   const first = await create<string>(t, { coreIdleTime: 10 })
   const wa = await writerWith(first, 20, 'a')
   for (let i = 0; i < 30; i++) await writerWith(first, 1, `w${i}`)
@@ -212,7 +212,10 @@ test('a reconnect of peers in sync, one holding a feed sparse: under 1 KB each w
   t.after(() => Promise.all([a.close(), b.close()]))
   await Promise.all([a.ready(), b.ready()])
   const bytes = await countedSync(a, b, { accept: sparseA })
-  assert.ok(bytes.ab <= 1024 && bytes.ba <= 1024, JSON.stringify(bytes))
+  // The sparse feed's key range differs on every reconnect: a split per hex digit it shares with
+  // other keys (16 summaries each), then one leaf (measured: 550 to 1,120 bytes); the 31 offers of
+  // a full list would be 2,480 bytes each way.
+  assert.ok(bytes.ab <= 2048 && bytes.ba <= 2048, JSON.stringify(bytes))
   const open = (m: Multifeed<string>) => m.feeds().filter((f) => (f as HypercoreFeed<string>).coreOpen)
   assert.equal(open(a).length + open(b).length, 0)
   assert.equal(b.feed(wa.key)?.start, 12)
