@@ -26,7 +26,8 @@ export interface FeedEvents {
 
 /**
  * One writer's log. `seq` counts entries (0-based), whatever the block layout underneath;
- * `length` is the number of entries readable locally, contiguous from 0.
+ * `length` is where the entries readable locally end, contiguous from `start` (0 unless the feed
+ * is sparse).
  */
 export interface Feed<T = unknown> extends EventEmitter<FeedEvents> {
   /** 32-byte ed25519 public key. */

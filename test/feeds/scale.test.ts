@@ -5,28 +5,13 @@
  */
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Duplex } from 'node:stream'
 import type { HypercoreFeed } from '../../src/feeds/feed.js'
 import { Multifeed } from '../../src/feeds/multifeed.js'
 import { OFFER_BYTES } from '../../src/feeds/messages.js'
-import { create, replicate, runPair, serveReplication } from '../helpers/feeds.js'
+import { countedSync, create, replicate, serveReplication } from '../helpers/feeds.js'
 import { HostilePeer } from '../helpers/hostile-peer.js'
 import { randomGenerator } from '../helpers/kv-random.js'
 import { deadline, until } from '../helpers/until.js'
-
-/** Runs one sync a → b and counts the bytes each side wrote. */
-async function countedSync(
-  a: Multifeed<unknown>,
-  b: Multifeed<unknown>,
-): Promise<{ ab: number; ba: number }> {
-  const sa = a.replicate(true)
-  const sb = b.replicate(false)
-  const bytes = { ab: 0, ba: 0 }
-  sa.on('data', (chunk: Buffer) => (bytes.ab += chunk.byteLength))
-  sb.on('data', (chunk: Buffer) => (bytes.ba += chunk.byteLength))
-  await runPair(sa as Duplex, sb as Duplex)
-  return bytes
-}
 
 /**
  * A store with `n` writers of one entry each and a copy of it synced, both reopened (a reconnect

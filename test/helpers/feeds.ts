@@ -41,6 +41,21 @@ export function replicate(
   return runPair(sa, sb)
 }
 
+/** Runs one sync a → b (`b` with `opts`) and counts the bytes each side wrote. */
+export async function countedSync(
+  a: Multifeed<any>,
+  b: Multifeed<any>,
+  opts: ReplicateOptions = {},
+): Promise<{ ab: number; ba: number }> {
+  const sa = a.replicate(true)
+  const sb = b.replicate(false, opts)
+  const bytes = { ab: 0, ba: 0 }
+  sa.on('data', (chunk: Buffer) => (bytes.ab += chunk.byteLength))
+  sb.on('data', (chunk: Buffer) => (bytes.ba += chunk.byteLength))
+  await runPair(sa, sb)
+  return bytes
+}
+
 /** Resolves when both streams closed cleanly; rejects with the first error of either. */
 export function runPair(sa: Duplex, sb: Duplex): Promise<ReplicationResult> {
   const result: ReplicationResult = { remoteFeeds: [false, false] }

@@ -401,7 +401,8 @@ export class FeedExchange<T> {
   private async take(offer: FeedOffer): Promise<HypercoreFeed<T> | null> {
     const id = offer.key.toString('hex')
     const held = this.host.knownFeed(id)
-    if (this.policy.takes(id, offer.length).state === 'none') {
+    const takes = this.policy.takes(id, offer.length)
+    if (takes.state === 'none') {
       // Held and served, the peer still gets what we have more of.
       if (held) {
         this.knows(held.id, offer.length)
@@ -418,9 +419,11 @@ export class FeedExchange<T> {
       return held
     }
     // An empty feed has nothing to prove itself with; its writer offers it again once it has. A
-    // sparse start at or past the blocks offered has nothing to take yet (live: a later offer may).
+    // sparse start at or past the blocks offered has nothing to take yet (live: a later offer may);
+    // a prefix gate ending at or below it takes nothing of it (block `start` holds seqs ≥ start).
     const start = this.policy.startBlock(id, offer.length)
     if (offer.length === 0 || start >= offer.length) return null
+    if (start > 0 && takes.state === 'prefix' && takes.length <= start) return null
     const feed = await this.earn(offer, start)
     if (feed) {
       this.knows(feed.id, offer.length)
