@@ -305,11 +305,12 @@ export class ScenarioRunner {
     if (!conn.cut && !conflict) {
       for (const side of [0, 1] as const) {
         if (!receives(step, side)) continue
+        const unresolvable = this.scenario.owned ? this.unresolvable(pair[side]) : new Set<string>()
         const missing = await this.countedFrom(
           pair[1 - side],
           pair[side],
           [...before[1 - side]!].filter(
-            (hash) => !pair[side].known.has(hash) && !unprovable[side]!.has(hash),
+            (hash) => !pair[side].known.has(hash) && !unprovable[side]!.has(hash) && !unresolvable.has(hash),
           ),
         )
         assert.deepEqual(
@@ -338,7 +339,10 @@ export class ScenarioRunner {
     const wanted: Array<{ side: 0 | 1; hashes: Set<string> }> = []
     for (const side of [0, 1] as const) {
       if (!receives(step, side)) continue
-      const offered = pair[1 - side].known.hashes().filter((hash) => !unprovable[side].has(hash))
+      const unresolvable = this.scenario.owned ? this.unresolvable(pair[side]) : new Set<string>()
+      const offered = pair[1 - side].known
+        .hashes()
+        .filter((hash) => !unprovable[side].has(hash) && !unresolvable.has(hash))
       wanted.push({ side, hashes: new Set(await this.countedFrom(pair[1 - side], pair[side], offered)) })
     }
     const streamsClosed = Promise.all(conn.streams.map(closedWith))
@@ -384,46 +388,74 @@ export class ScenarioRunner {
       }
     }
     const extraKeys = [...this.scenario.keys, 'never-written']
-    const model = this.scenario.owned ? await this.ownedModel() : this.model
+    const models = this.scenario.owned ? this.ownedModels() : this.peers.map(() => this.model)
     for (const peer of this.peers) {
-      await assertKvEquals(peer.kv, model, `peer ${peer.index} after the full sync`, extraKeys)
+      await assertKvEquals(peer.kv, models[peer.index]!, `peer ${peer.index} after the full sync`, extraKeys)
     }
-    // A range of the read stream, the same slice on every replica.
-    const keys = model.mv.keys()
+    // A range of the read stream, the same slice on every replica (of what it must show).
+    const keys = this.peers.map((peer) => models[peer.index]!.mv.keys())[0]!
     const gt = rng.chance(0.5) ? rng.pick(['', ...keys]) : undefined
     const limit = rng.int(0, keys.length + 1)
-    const expected = model.mv
-      .rows()
-      .filter((row) => gt === undefined || row.key > gt)
-      .slice(0, limit)
     for (const peer of this.peers) {
+      const expected = models[peer.index]!.mv.rows()
+        .filter((row) => gt === undefined || row.key > gt)
+        .slice(0, limit)
       const rows = await readRows(peer.kv, gt === undefined ? { limit } : { gt, limit })
       assert.deepEqual(rows, expected, `peer ${peer.index}: createReadStream({ gt: ${gt}, limit: ${limit} })`)
     }
   }
 
   /**
-   * Owned, after the full sync: every peer has the same members, and what they all must show is
-   * every acknowledged write the members include (a removed writer's below its `upTo`). Peer 0's
-   * log must show exactly that; the caller then checks every peer against it.
+   * Owned, after the full sync: every peer has the same members, and what each must show is every
+   * acknowledged write the members include (a removed writer's below its `upTo`; a hash shows when
+   * one of its copies counts) but for the writes it can never resolve (`unresolvable`). The
+   * caller checks every peer against its own.
    */
-  private async ownedModel(): Promise<ReplicaModel> {
+  private ownedModels(): ReplicaModel[] {
     const [first, ...others] = this.peers as [Peer, ...Peer[]]
     const members = first.kv.members!.list()
     for (const peer of others) {
       assert.deepEqual(peer.kv.members!.list(), members, `peer ${peer.index}'s members equal peer 0's`)
     }
-    const expected = new ReplicaModel()
-    // An excluded node is never shown but still resolves as a link: a node that links to one
-    // shows (every replica holds every acknowledged node after the full sync). A hash shows when
-    // one of its copies counts.
-    for (const hash of this.model.hashes()) {
-      const copy = this.model.copies(hash).find((node) => first.counts(node))
-      if (copy) expected.add(copy)
+    return this.peers.map((peer) => {
+      const expected = new ReplicaModel()
+      const unresolvable = this.unresolvable(peer)
+      for (const hash of this.model.hashes()) {
+        const copy = this.model.copies(hash).find((node) => peer.counts(node))
+        if (copy && !unresolvable.has(hash)) expected.add(copy)
+      }
+      return expected
+    })
+  }
+
+  /**
+   * Owned: the writes `peer` can never show, whatever it syncs: those linking, directly or through
+   * others, a node every copy of which lies where `peer` takes no entries — in a non-member's feed
+   * or past a removed writer's `upTo` — and that it does not hold. An excluded node still resolves
+   * as a link where it is held, so a replica that held it before the removal (its author, one
+   * that synced with it) shows the writes linking it, while one that learns of the removal first
+   * downloads that feed only up to `upTo` and never can (owned seed 2739502010): the contract's
+   * replicas differ there.
+   */
+  private unresolvable(peer: Peer): Set<string> {
+    const members = peer.kv.members!
+    const held = (node: KvNode) => (peer.kv.log.kappa.feed(node.log)?.length ?? 0) >= node.seq
+    const taken = (node: KvNode) => {
+      const info = members.get(node.log)
+      return info.status === 'member' || (info.status === 'removed' && node.seq <= info.upTo)
     }
-    const shown = await ReplicaModel.of(first.kv)
-    assert.deepEqual(shown.hashes(), expected.hashes(), 'peer 0 shows exactly the writes its members include')
-    return expected
+    const obtainable = (hash: string) => this.model.copies(hash).some((node) => held(node) || taken(node))
+    const memo = new Map<string, boolean>()
+    const blocked = (hash: string): boolean => {
+      let known = memo.get(hash)
+      if (known === undefined) {
+        memo.set(hash, false)
+        known = (this.model.dag.get(hash) ?? []).some((link) => !obtainable(link) || blocked(link))
+        memo.set(hash, known)
+      }
+      return known
+    }
+    return new Set(this.model.hashes().filter(blocked))
   }
 
   /** The replica equals the model of its own log; it kept what it acknowledged and made nothing up. */

@@ -159,3 +159,35 @@ test('a log declines sparse offers (as if accept said false) and takes { start: 
     (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
   )
 })
+
+test('a writer no record names yet: its own adds are hidden from the start, across a reopen, and shown once it is added', async (t) => {
+  const owner = await createLog<string>(t, { valueEncoding: 'utf-8', membership: { owner: true } })
+  await owner.ready()
+  const ownerKey = owner.members!.self
+  const opts = { valueEncoding: 'utf-8' as const, key: owner.key, membership: { owner: ownerKey } }
+  const b = await createLog<string>(t, opts)
+  let adds = 0
+  b.on('add', () => adds++)
+  const first = await b.add(null, 'b-1')
+  const second = await b.append('b-2')
+  assert.deepEqual(second.links, [], 'an append links the heads it shows: none')
+  assert.equal(adds, 0, 'no node became visible')
+  assert.ok(await isHidden(b, first.key))
+  assert.deepEqual(await headValues(b), [])
+  await b.flush()
+  await b.ready()
+  assert.deepEqual(await values(b), [], 'read back, still hidden')
+  await b.close()
+
+  const again = new Hyperlog<string>(b.dir, opts)
+  t.after(() => again.close())
+  await again.ready()
+  assert.deepEqual(await values(again), [], 'reopened, still hidden')
+  await owner.members!.add(again.members!.self)
+  await sync(owner, again)
+  await again.members!.ready()
+  await Promise.all([owner.ready(), again.ready()])
+  assert.deepEqual((await values(again)).sort(), ['b-1', 'b-2'])
+  assert.deepEqual((await values(owner)).sort(), ['b-1', 'b-2'])
+  assert.deepEqual(await headValues(again), ['b-1', 'b-2'])
+})
