@@ -28,6 +28,8 @@ import {
   memberKey,
   copyKey,
   hashOfCopyKey,
+  hashOfHeadKey,
+  hiddenKey,
   membersRange,
   nodeKey,
   waitingKey,
@@ -118,4 +120,6 @@ test('keys of the DAG index: lexint hex change numbers, prefixed hashes', () => 
   assert.deepEqual(membersRange('ab'), { gt: 'm!ab!', lt: 'm!ab"' })
   assert.equal(copyKey('a!b', 'cd'), 'y!a!b!cd')
   assert.equal(hashOfCopyKey('y!a!b!cd'), 'a!b')
+  assert.equal(hashOfHeadKey('h!ab'), 'ab')
+  assert.equal(hiddenKey('cd'), 'x!cd')
 })
