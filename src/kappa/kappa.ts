@@ -27,7 +27,7 @@ import type {
   ViewState,
   VoidCallback,
 } from './types.js'
-import { emitIfListened, markHandled } from '../util/errors.js'
+import { emitIfListened, markHandled, safetyCatch } from '../util/errors.js'
 
 export interface KappaOptions<T = unknown> extends MultifeedOptions {
   /** A preconfigured Multifeed to use instead of opening one on `storage` (it stays yours to close). */
@@ -382,7 +382,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
 
   private async closeNow(): Promise<void> {
     await Promise.allSettled([...this.indexers.values()].map((indexer) => indexer.close()))
-    await this.members?.close().catch(() => undefined)
+    await this.members?.close().catch(safetyCatch)
     if (this.ownsMultifeed) await this.multifeed.close()
   }
 

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events'
 import type { TypedReadable } from '../util/typed-readable.js'
 import { KappaError } from '../errors.js'
+import { markHandled } from '../util/errors.js'
 import type { Members } from '../kappa/index.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
 import type { BlockOptions, ChangeIndex, Hyperlog, LinkInput, NodeHash } from '../hyperlog/index.js'
@@ -93,7 +94,7 @@ export class HyperKV<V = unknown> extends EventEmitter<HyperKVEvents<V>> {
     this.#logOpened = this.log.ready().then(() => {
       this.#logOpen = true
     })
-    this.#logOpened.catch(() => undefined) // reported by the operations that wait for it
+    markHandled(this.#logOpened) // reported by the operations that wait for it
     this.#registers = new RegisterStore(this.db)
     this.#materialiser = new Materialiser(this.log)
     this.#events = new KvEvents({
