@@ -336,15 +336,20 @@ export class ScenarioRunner {
       await Promise.all(conn.streams.map(closedWith))
       return
     }
-    const wanted: Array<{ side: 0 | 1; hashes: Set<string> }> = []
-    for (const side of [0, 1] as const) {
-      if (!receives(step, side)) continue
-      const unresolvable = this.scenario.owned ? this.unresolvable(pair[side]) : new Set<string>()
-      const offered = pair[1 - side].known
-        .hashes()
-        .filter((hash) => !unprovable[side].has(hash) && !unresolvable.has(hash))
-      wanted.push({ side, hashes: new Set(await this.countedFrom(pair[1 - side], pair[side], offered)) })
-    }
+    const sides = ([0, 1] as const).filter((side) => receives(step, side))
+    // What the receiver must get: what the sender held, as far as it counts there. Owned, what
+    // counts moves while the membership records arrive: asked again until they all have.
+    const offered = new Map(
+      await Promise.all(
+        sides.map(async (side) => {
+          const unresolvable = this.scenario.owned ? this.unresolvable(pair[side]) : new Set<string>()
+          const hashes = pair[1 - side].known
+            .hashes()
+            .filter((hash) => !unprovable[side].has(hash) && !unresolvable.has(hash))
+          return [side, hashes] as const
+        }),
+      ),
+    )
     const streamsClosed = Promise.all(conn.streams.map(closedWith))
     let closed = false
     void streamsClosed.then(() => (closed = true))
@@ -352,10 +357,13 @@ export class ScenarioRunner {
     for (;;) {
       if (conn.cut) return
       let pending = 0
-      for (const { side, hashes } of wanted) {
-        for (const hash of hashes) {
-          if (await holds(pair[side].kv, hash)) hashes.delete(hash)
-          else pending++
+      for (const side of sides) {
+        const receiver = pair[side]
+        if (!recordsDelivered(pair[1 - side], receiver)) pending++
+        // What the records stored so far make count (they are folded a moment after they land).
+        else await receiver.kv.members?.ready()
+        for (const hash of await this.countedFrom(pair[1 - side], receiver, offered.get(side)!)) {
+          if (!(await holds(receiver.kv, hash))) pending++
         }
       }
       if (pending === 0) return
@@ -364,7 +372,7 @@ export class ScenarioRunner {
         throw new Error(`a live replication ended before delivering: ${outcome.map(String).join(' / ')}`)
       }
       if (Date.now() - start > LIVE_DELIVERY_MS)
-        throw new Error(`live replication left ${pending} nodes undelivered`)
+        throw new Error(`live replication left ${pending} nodes (or membership logs) undelivered`)
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   }
@@ -532,6 +540,16 @@ function writeOne(kv: HyperKV, row: BatchRow): Promise<KvNode> {
 /** Does `side` download in this replication? */
 function receives(step: SyncStep, side: 0 | 1): boolean {
   return step.modes[side] !== 'push' && step.modes[1 - side] !== 'pull'
+}
+
+/**
+ * Owned: `receiver` holds every membership record `sender` holds (what counts there follows
+ * them); always true in an open database.
+ */
+function recordsDelivered(sender: Peer, receiver: Peer): boolean {
+  const [from, to] = [sender.kv.members, receiver.kv.members]
+  if (from === null || to === null) return true
+  return from.logs.feeds().every((log) => (to.logs.feed(log.key)?.length ?? 0) >= log.length)
 }
 
 async function holds(kv: HyperKV, hash: string): Promise<boolean> {
