@@ -5,6 +5,7 @@
  * test/feeds/dependency-internals.test.ts pins each assumption: an upgrade that breaks one fails
  * that test, not a user.
  */
+import { createRequire } from 'node:module'
 import type Hypercore from 'hypercore'
 import type { HypercorePeer, Proof } from 'hypercore'
 
@@ -176,4 +177,108 @@ export function reattachCore(session: Hypercore, mux: object): boolean {
 export function internalCoreKey(internal: ConflictChecking): Buffer | null {
   const key = (internal as unknown as { key?: unknown }).key
   return Buffer.isBuffer(key) ? key : null
+}
+
+/**
+ * `core`'s manifest in Hypercore's own encoding (`core.getManifest({ raw: true })`), the bytes its
+ * key is the hash of; null when the core has none or this Hypercore cannot encode it (a feed not
+ * held yet is then not proven to the peer, which takes it as unprovable).
+ */
+export function encodedManifest(core: Hypercore): Buffer | null {
+  const get = (core as unknown as { getManifest?: unknown }).getManifest
+  if (typeof get !== 'function') return null
+  try {
+    const raw = (get as (opts: { raw: boolean }) => unknown).call(core, { raw: true })
+    return raw instanceof Uint8Array ? Buffer.from(raw) : null
+  } catch {
+    return null
+  }
+}
+
+interface ManifestVerifier {
+  verify(batch: unknown, signature: Buffer | null): boolean
+}
+
+interface VerifierModule {
+  new (key: Buffer, manifest: object, opts?: { legacy?: boolean }): ManifestVerifier
+  decodeManifest(bytes: Buffer): { prologue?: unknown } | null
+  isValidManifest(key: Buffer, manifest: object): boolean
+  isCompat(key: Buffer, manifest: object): boolean
+}
+
+interface TreeBatch {
+  length: number
+  signature: Buffer | null
+  hash(): Buffer
+}
+
+interface MerkleTreeModule {
+  MerkleTree: { verifyFullyRemote(session: object, proof: Proof): TreeBatch }
+}
+
+const load = createRequire(import.meta.url)
+
+/** A CommonJS module of Hypercore's `lib`, or null when this Hypercore has none of that shape. */
+function hypercoreLib<M>(path: string, check: (m: M) => boolean): M | null {
+  try {
+    const m = load(`hypercore/lib/${path}`) as M
+    return check(m) ? m : null
+  } catch {
+    return null
+  }
+}
+
+/** What a tree proof of a core held nowhere here proves: its signed length and tree hash there. */
+export interface DetachedTree {
+  /** The signed length the writer's signature is for (≥ the proof's length). */
+  signedLength: number
+}
+
+/**
+ * Checks a fully remote tree proof (`core.proof({ upgrade: { start: 0, length } })`) of the core
+ * with key `key` without any core of it here: `manifest` (Hypercore's encoding) must hash to `key`
+ * (or be a version-0 manifest whose one signer is the key), and the writer's signature in the
+ * proof must verify over the tree it proves. Hypercore has no public way to verify a proof
+ * without a core: its manifest verifier (`hypercore/lib/verifier.js`) and the batch its Merkle tree
+ * builds of a fully remote proof (`hypercore/lib/merkle-tree.js`, as `core.verifyFullyRemote`
+ * does) are used. Resolves false when it does not verify, undefined when this Hypercore lacks
+ * either (the caller then proves the feed by opening its core).
+ */
+export function verifyDetachedTree(
+  key: Buffer,
+  manifest: Buffer,
+  proof: Proof,
+): DetachedTree | false | undefined {
+  const Verifier = hypercoreLib<VerifierModule>(
+    'verifier.js',
+    (m) => typeof m === 'function' && typeof m.decodeManifest === 'function',
+  )
+  const tree = hypercoreLib<MerkleTreeModule>(
+    'merkle-tree.js',
+    (m) => typeof m?.MerkleTree?.verifyFullyRemote === 'function',
+  )
+  if (Verifier === null || tree === null) return undefined
+  const upgrade = proof.upgrade
+  if (upgrade === null || upgrade.start !== 0 || upgrade.length === 0 || upgrade.nodes.length === 0)
+    return false
+  try {
+    const parsed = Verifier.decodeManifest(manifest)
+    if (!parsed || !(Verifier.isValidManifest(key, parsed) || Verifier.isCompat(key, parsed))) return false
+    // An empty tree to grow from, as Hypercore's own fully remote verification starts with.
+    const empty = {
+      fork: 0,
+      roots: [],
+      length: 0,
+      signature: null,
+      byteLength: 0,
+      prologue: parsed.prologue ?? null,
+      storage: null,
+    }
+    const batch = tree.MerkleTree.verifyFullyRemote(empty, proof)
+    if (batch.length < upgrade.length) return false
+    if (!new Verifier(key, parsed).verify(batch, batch.signature)) return false
+    return { signedLength: batch.length }
+  } catch {
+    return false
+  }
 }

@@ -301,8 +301,10 @@ export function decodeBlockRecord(bytes: Uint8Array): BlockRecord {
  * digest of the sender's offers instead of the offers; differing key ranges are narrowed down by
  * split / settled / leaf messages. 5: on an encrypted connection, Corestore and the channel use the
  * connection's own Noise stream and muxer (a role 3 preamble inside it) instead of a second one.
+ * 6: a tree request can ask for the feed's manifest too, and the tree proof then carries it: a
+ * feed not held yet is proven (its writer's signature) before any core of it is stored.
  */
-export const PROTOCOL_VERSION = 5
+export const PROTOCOL_VERSION = 6
 export const PREAMBLE_MAGIC = Buffer.from('kpdb')
 export const PREAMBLE_BYTES = 4 + 1 + 1 + 32
 
@@ -349,9 +351,13 @@ export function decodePreamble(bytes: Buffer): Preamble {
 //   1 hello        { version: uint, mode: uint, summary }   the digest of all the sender's offers
 //   2 add          { feeds: offers }                 live: feeds offered (or grown) later
 //   3 done         {}                                non-live: this side has everything
-//   4 treeRequest  { key: fixed32, length: uint }    "prove the tree hash you offered at length"
+//   4 treeRequest  { key: fixed32, length: uint, flags: uint8 }   "prove the tree hash you offered
+//                                                    at length"; flags bit 0: "and send the manifest"
+//                                                    (for a feed the sender does not hold yet)
 //   5 tree         { key: fixed32, length: uint, fork: uint, nodes: nodes, additionalNodes: nodes,
-//                    signature: buffer }           the answer; length 0: "I cannot"
+//                    signature: buffer, manifest: buffer }   the answer; length 0: "I cannot";
+//                                                    manifest: Hypercore's encoding of the feed's
+//                                                    manifest (its key's preimage), empty unless asked
 //   6 split        { range, children: 16 × summary } the sender's digests of a differing range's
 //                                                    sub-ranges (each to be answered)
 //   7 settled      { ranges: uint count, count × range } these ranges have equal digests
@@ -641,6 +647,8 @@ export type DoneMessage = Record<string, never>
 export interface TreeRequestMessage {
   key: Buffer
   length: number
+  /** Ask for the feed's manifest too: the asker holds no core of it to verify the proof with. */
+  manifest: boolean
 }
 
 export interface TreeNodeMessage {
@@ -657,12 +665,16 @@ export interface TreeMessage {
   nodes: TreeNodeMessage[]
   additionalNodes: TreeNodeMessage[]
   signature: Buffer
+  /** The feed's manifest (Hypercore's encoding) when the request asked for it; else empty. */
+  manifest: Buffer
 }
 
 /** A tree of any length up to 2^53 has fewer roots, and fewer nodes to its signed length. */
 export const MAX_TREE_NODES = 128
 /** Larger than any signature Hypercore makes (multisig proofs included). */
 export const MAX_SIGNATURE_BYTES = 4096
+/** Larger than the manifest of any feed kappadb writes (one signer: under 100 bytes). */
+export const MAX_MANIFEST_BYTES = 4096
 
 export const proofEncoding = {
   preencode(state: State, m: ProofMessage) {
@@ -724,13 +736,19 @@ export const treeRequestEncoding = {
   preencode(state: State, m: TreeRequestMessage) {
     c.fixed32.preencode(state, m.key)
     c.uint.preencode(state, m.length)
+    c.uint8.preencode(state, 0)
   },
   encode(state: State, m: TreeRequestMessage) {
     c.fixed32.encode(state, m.key)
     c.uint.encode(state, m.length)
+    c.uint8.encode(state, m.manifest ? 1 : 0)
   },
   decode(state: State): TreeRequestMessage {
-    return { key: Buffer.from(c.fixed32.decode(state)), length: c.uint.decode(state) }
+    const key = Buffer.from(c.fixed32.decode(state))
+    const length = c.uint.decode(state)
+    const flags = c.uint8.decode(state)
+    if (flags > 1) throw new KappaError('ERR_PROTOCOL', 'a tree request with unknown flags')
+    return { key, length, manifest: flags === 1 }
   },
 }
 
@@ -780,6 +798,7 @@ export const treeEncoding = {
     treeNodes.preencode(state, m.nodes)
     treeNodes.preencode(state, m.additionalNodes)
     c.buffer.preencode(state, m.signature)
+    c.buffer.preencode(state, m.manifest)
   },
   encode(state: State, m: TreeMessage) {
     c.fixed32.encode(state, m.key)
@@ -788,6 +807,7 @@ export const treeEncoding = {
     treeNodes.encode(state, m.nodes)
     treeNodes.encode(state, m.additionalNodes)
     c.buffer.encode(state, m.signature)
+    c.buffer.encode(state, m.manifest)
   },
   decode(state: State): TreeMessage {
     const key = Buffer.from(c.fixed32.decode(state))
@@ -799,6 +819,18 @@ export const treeEncoding = {
     if (signature === null || signature.byteLength > MAX_SIGNATURE_BYTES) {
       throw new KappaError('ERR_PROTOCOL', 'a tree proof without a valid signature field')
     }
-    return { key, length, fork, nodes, additionalNodes, signature: Buffer.from(signature) }
+    const manifest = c.buffer.decode(state)
+    if (manifest === null || manifest.byteLength > MAX_MANIFEST_BYTES) {
+      throw new KappaError('ERR_PROTOCOL', 'a tree proof without a valid manifest field')
+    }
+    return {
+      key,
+      length,
+      fork,
+      nodes,
+      additionalNodes,
+      signature: Buffer.from(signature),
+      manifest: Buffer.from(manifest),
+    }
   },
 }

@@ -7,10 +7,12 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import Corestore from 'corestore'
 import type Hypercore from 'hypercore'
+import crypto from 'hypercore-crypto'
 import {
   closeChannel,
   conflictChecking,
   corkedMessages,
+  encodedManifest,
   gateChannels,
   reattachCore,
   internalConflictChecking,
@@ -21,6 +23,7 @@ import {
   storageReadBatch,
   streamOfPeer,
   userDataEntries,
+  verifyDetachedTree,
 } from '../../src/feeds/dependency-internals.js'
 import { tempDir } from '../helpers/temp.js'
 import { until } from '../helpers/until.js'
@@ -151,4 +154,39 @@ test("gating a muxer's core channels, closing one, and attaching the core again"
     false,
   )
   assert.equal(reattachCore({} as Hypercore, {}), false)
+})
+
+test("a tree proof checked with no core: Hypercore's manifest encoding, its verifier and its fully remote batch", async (t) => {
+  const s = await store(t)
+  const named: Hypercore = s.get({ name: 'a' })
+  const pair = crypto.keyPair()
+  // A version-0 manifest: the key is the signer's public key (what the hostile-peer helper writes).
+  const compat: Hypercore = s.get({
+    key: pair.publicKey,
+    keyPair: pair,
+    manifest: { version: 0, signers: [{ publicKey: pair.publicKey }] },
+  })
+  for (const core of [named, compat]) {
+    await core.ready()
+    await core.append([Buffer.from('x'), Buffer.from('y'), Buffer.from('z')])
+    const manifest = encodedManifest(core)
+    assert.ok(manifest !== null && manifest.byteLength > 0 && manifest.byteLength < 100)
+    const proof = await core.proof({ upgrade: { start: 0, length: 2 } })
+    // The proof at 2 carries what reaches the signed length 3, which the signature is for.
+    assert.deepEqual(verifyDetachedTree(core.key, manifest, proof), { signedLength: 3 })
+    assert.equal(verifyDetachedTree(crypto.randomBytes(32), manifest, proof), false, 'another key')
+    const forged = await core.proof({ upgrade: { start: 0, length: 2 } })
+    forged.upgrade!.nodes[0]!.hash = Buffer.alloc(32)
+    assert.equal(verifyDetachedTree(core.key, manifest, forged), false, 'a node the writer did not sign')
+    const unsigned = await core.proof({ upgrade: { start: 0, length: 2 } })
+    unsigned.upgrade!.signature = Buffer.alloc(unsigned.upgrade!.signature!.byteLength)
+    assert.equal(verifyDetachedTree(core.key, manifest, unsigned), false, 'a signature that does not verify')
+    assert.equal(verifyDetachedTree(core.key, Buffer.from('not a manifest'), proof), false)
+  }
+  const other = await named.proof({ upgrade: { start: 0, length: 3 } })
+  assert.equal(
+    verifyDetachedTree(named.key, encodedManifest(compat)!, other),
+    false,
+    "another core's manifest",
+  )
 })

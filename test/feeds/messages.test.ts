@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import c from 'compact-encoding'
 import {
+  MAX_MANIFEST_BYTES,
   MAX_TREE_NODES,
   OFFER_BYTES,
   OfferList,
@@ -33,16 +34,16 @@ const offer: FeedOffer = {
   signedLength: 2 ** 40 + 5,
 }
 
-test('channel version 5', () => {
-  assert.equal(PROTOCOL_VERSION, 5)
+test('channel version 6', () => {
+  assert.equal(PROTOCOL_VERSION, 6)
 })
 
 test('preamble: magic, version, role (3 = on the connection), nonce; another version is refused', () => {
   const nonce = Buffer.alloc(32, 0xee)
-  const bytes = encodePreamble({ version: 5, role: 'connection', nonce })
-  assert.equal(bytes.toString('hex'), Buffer.from('kpdb').toString('hex') + '0503' + 'ee'.repeat(32))
-  assert.deepEqual(decodePreamble(bytes), { version: 5, role: 'connection', nonce })
-  const older = encodePreamble({ version: 4, role: 'negotiate', nonce })
+  const bytes = encodePreamble({ version: 6, role: 'connection', nonce })
+  assert.equal(bytes.toString('hex'), Buffer.from('kpdb').toString('hex') + '0603' + 'ee'.repeat(32))
+  assert.deepEqual(decodePreamble(bytes), { version: 6, role: 'connection', nonce })
+  const older = encodePreamble({ version: 5, role: 'negotiate', nonce })
   assert.throws(
     () => decodePreamble(older),
     (err: unknown) => (err as { code?: string }).code === 'ERR_VERSION_MISMATCH',
@@ -63,10 +64,10 @@ test('an offer is an 80-byte record: key, tree hash, length and signed length as
 
 test('hello: version, mode, the summary of the offers (count, 16-byte digest)', () => {
   const summary = { count: 300, digest: Buffer.alloc(16, 0xcc) }
-  const bytes = Buffer.from(c.encode(helloEncoding, { version: 5, mode: 'pull', summary }))
-  assert.equal(bytes.toString('hex'), '0502' + 'fd2c01' + 'cc'.repeat(16))
+  const bytes = Buffer.from(c.encode(helloEncoding, { version: 6, mode: 'pull', summary }))
+  assert.equal(bytes.toString('hex'), '0602' + 'fd2c01' + 'cc'.repeat(16))
   const back = c.decode(helloEncoding, bytes)
-  assert.equal(back.version, 5)
+  assert.equal(back.version, 6)
   assert.equal(back.mode, 'pull')
   assert.deepEqual(back.summary, summary)
 })
@@ -174,9 +175,16 @@ test('block record v1: key, flags (bit 0: dropped)', () => {
   assert.throws(() => decodeBlockRecord(Buffer.from('01', 'hex')), { code: 'ERR_STORAGE' })
 })
 
-test('tree request and tree proof', () => {
-  const request = Buffer.from(c.encode(treeRequestEncoding, { key: Buffer.alloc(32, 1), length: 300 }))
-  assert.equal(request.toString('hex'), '01'.repeat(32) + 'fd2c01')
+test('tree request (flags bit 0: with the manifest) and tree proof (the manifest last)', () => {
+  const request = { key: Buffer.alloc(32, 1), length: 300, manifest: false }
+  const bytes0 = Buffer.from(c.encode(treeRequestEncoding, request))
+  assert.equal(bytes0.toString('hex'), '01'.repeat(32) + 'fd2c01' + '00')
+  assert.deepEqual(c.decode(treeRequestEncoding, bytes0), request)
+  const withManifest = Buffer.from(c.encode(treeRequestEncoding, { ...request, manifest: true }))
+  assert.equal(withManifest.toString('hex'), '01'.repeat(32) + 'fd2c01' + '01')
+  assert.equal(c.decode(treeRequestEncoding, withManifest).manifest, true)
+  const unknownFlags = Buffer.from('01'.repeat(32) + 'fd2c01' + '02', 'hex')
+  assert.throws(() => c.decode(treeRequestEncoding, unknownFlags), { code: 'ERR_PROTOCOL' })
   const tree = {
     key: Buffer.alloc(32, 2),
     length: 2,
@@ -184,13 +192,33 @@ test('tree request and tree proof', () => {
     nodes: [{ index: 1, size: 10, hash: Buffer.alloc(32, 3) }],
     additionalNodes: [],
     signature: Buffer.alloc(64, 4),
+    manifest: Buffer.alloc(3, 5),
   }
   const bytes = Buffer.from(c.encode(treeEncoding, tree))
   assert.equal(
     bytes.toString('hex'),
-    '02'.repeat(32) + '02' + '00' + '01' + '01' + '0a' + '03'.repeat(32) + '00' + '40' + '04'.repeat(64),
+    '02'.repeat(32) +
+      '02' +
+      '00' +
+      '01' +
+      '01' +
+      '0a' +
+      '03'.repeat(32) +
+      '00' +
+      '40' +
+      '04'.repeat(64) +
+      '03' +
+      '05'.repeat(3),
   )
   assert.deepEqual(c.decode(treeEncoding, bytes), tree)
+  const empty = Buffer.from(c.encode(treeEncoding, { ...tree, manifest: Buffer.alloc(0) }))
+  assert.equal(empty.subarray(-1).toString('hex'), '00')
+  const huge = Buffer.concat([
+    bytes.subarray(0, bytes.byteLength - 4),
+    Buffer.from(c.encode(c.uint, MAX_MANIFEST_BYTES + 1)),
+    Buffer.alloc(MAX_MANIFEST_BYTES + 1),
+  ])
+  assert.throws(() => c.decode(treeEncoding, huge), { code: 'ERR_PROTOCOL' })
 })
 
 test('decoding refuses what the layout does not allow, before building any offer', () => {

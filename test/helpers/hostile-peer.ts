@@ -262,15 +262,31 @@ export class HostileSession {
     return this.messages!.add.send({ feeds: OfferList.of(feeds) })
   }
 
-  /** Answers a tree request with the proof of the core it holds under that key (its true tree). */
+  /**
+   * Answers a tree request with the proof of the core it holds under that key (its true tree, with
+   * its manifest when asked), or "I cannot" (length 0) when it has none at that length.
+   */
   private async answerTree(store: Corestore, m: TreeRequestMessage): Promise<void> {
     const core = store.get({ key: m.key })
+    let tree: TreeMessage
     try {
       await core.ready()
-      this.messages!.tree.send(await treeMessageOf(core, m.length))
+      tree = await treeMessageOf(core, m.length, m.manifest)
+    } catch {
+      const none = Buffer.alloc(0)
+      tree = {
+        key: m.key,
+        length: 0,
+        fork: 0,
+        nodes: [],
+        additionalNodes: [],
+        signature: none,
+        manifest: none,
+      }
     } finally {
       await core.close()
     }
+    this.messages!.tree.send(tree)
   }
 
   done(): void {

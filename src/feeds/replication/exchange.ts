@@ -2,9 +2,16 @@
  * The feed exchange of one connection: what we offer the peer, and what we do with its offers.
  * Every number in an offer is a claim (docs/DESIGN.md, "Threat model"):
  *
- * - A feed we do not hold is earned: its core is opened as a candidate and admitted — listed,
- *   announced, indexed — only once the peer proved a length (a verified upgrade) and one block
- *   verified. A peer that cannot prove it gets ERR_PROTOCOL (live: after MAX_UNPROVEN_OFFERS).
+ * - A feed we do not hold is earned. First the peer proves its writer signed a tree of the blocks
+ *   earning it needs: asked for that tree and the feed's manifest (a tree request with the
+ *   manifest flag), answered within TREE_ANSWER_TIMEOUT, the manifest must hash to the key and the
+ *   signature verify — with no core of it stored yet, so a key nobody can sign for costs no
+ *   storage. Only then is its core
+ *   opened as a candidate, and admitted — listed, announced, indexed — once the peer proved a
+ *   length (a verified upgrade) and one block verified. A peer that cannot prove it gets
+ *   ERR_PROTOCOL (live: after MAX_UNPROVEN_OFFERS).
+ * - We answer tree requests one each, for feeds we hold (with the manifest: only those we offer
+ *   this peer), at most MAX_TREE_REQUESTS at once.
  * - A length is downloaded to only once proven, never further (claims.ts).
  * - A tree hash that differs from ours at a length we hold is asked to be proven (tree request);
  *   a proof its writer signed is a fork (ERR_FORK on the store), a proof that is not is a lie
@@ -41,12 +48,23 @@ import type { Inclusion } from '../../membership/types.js'
 import { OFFER_CONCURRENCY, OfferIntake } from './intake.js'
 import { OfferSet } from './offer-set.js'
 import { Reconciliation } from './reconcile.js'
-import { provenTreeHash, treeHashAt, treeMessageOf } from './trees.js'
+import { provenDetachedTreeHash, provenTreeHash, treeHashAt, treeMessageOf } from './trees.js'
 
 /** The protomux protocol of Hypercore's core channels. */
 export const CORE_PROTOCOL = 'hypercore/alpha'
 /** A live peer may make this many offers it cannot prove a block of; the next fails its stream. */
 export const MAX_UNPROVEN_OFFERS = 16
+/**
+ * A peer answers a tree request of a feed we do not hold within this long (ms), or the offer is
+ * unprovable.
+ */
+export const TREE_ANSWER_TIMEOUT = 10_000
+/**
+ * Tree requests of the peer we answer at once: one more before the answers went out fails its
+ * stream (ERR_PROTOCOL). We ask at most OFFER_CONCURRENCY at once, and keep no more than that
+ * waiting past TREE_ANSWER_TIMEOUT before the stream fails.
+ */
+export const MAX_TREE_REQUESTS = 4 * OFFER_CONCURRENCY
 /** Our own offers are built (a tree hash each for an open core) this many at a time. */
 const OFFER_BUILD_BATCH = 256
 /**
@@ -131,13 +149,22 @@ export class FeedExchange<T> {
   /** Downloads of a feed, stopped when it may no longer be taken (blocked, gated out). */
   private readonly stopWaiters = new Map<string, Array<() => void>>()
   private readonly treeWaiters = new Map<string, (tree: TreeMessage | null) => void>()
+  /** Feeds whose tree request timed out: a late answer of each is let go. */
+  private readonly treesAbandoned = new Set<string>()
   private readonly treesAnswered = new Set<string>()
+  /** Tree requests of the peer being answered now (each needs a core open). */
+  private answering = 0
+  /** Feeds not held whose writer's signature this peer proved (or is proving) on this connection. */
+  private readonly candidateProofs = new Map<string, Promise<'proven' | 'refuted' | 'ended'>>()
   private unproven = 0
   private readonly reconciliation: Reconciliation
   /** The offers the peer sent while reconciling (not live: downloaded to before we are done). */
   private readonly initialLists: OfferList[] = []
   private initialCount = 0
   private snapshot: OfferSet | null = null
+  /** Settles once our hello went out (or the session stopped): the peer takes no request before it. */
+  private readonly helloOut: Promise<void>
+  private helloGone: () => void = () => undefined
 
   private readonly onLiveError: (err: unknown) => void
 
@@ -151,6 +178,7 @@ export class FeedExchange<T> {
     this.link = link
     this.policy = policy
     this.onLiveError = onError
+    this.helloOut = new Promise((resolve) => (this.helloGone = resolve))
     this.intake = new OfferIntake(
       {
         take: (offer) => (link.mode === 'push' ? this.markKnown(offer) : this.take(offer)),
@@ -195,6 +223,7 @@ export class FeedExchange<T> {
 
   /** Our hello went out: the reconciliation runs on the snapshot it summarized. */
   helloSent(): void {
+    this.helloGone()
     if (this.snapshot) this.reconciliation.ours_(this.snapshot)
   }
 
@@ -264,13 +293,19 @@ export class FeedExchange<T> {
     this.intake.push(list)
   }
 
+  /**
+   * A tree request: answered once per feed (with the manifest: once per feed proven), "I cannot"
+   * for a feed not held or not served; with the manifest, only for a feed we offer this peer.
+   */
   onTreeRequest(m: TreeRequestMessage): void {
     const id = m.key.toString('hex')
     const feed = this.host.knownFeed(id)
+    const asked = m.manifest ? `${id}/manifest` : id
     if (feed) {
-      if (this.treesAnswered.has(id))
+      if (this.treesAnswered.has(asked))
         throw new KappaError('ERR_PROTOCOL', `the peer asked twice for feed ${id}'s tree`)
-      this.treesAnswered.add(id)
+      // Without the manifest, a fork check: answered once whatever the answer.
+      if (!m.manifest) this.treesAnswered.add(asked)
     }
     const cannot: TreeMessage = {
       key: m.key,
@@ -279,26 +314,42 @@ export class FeedExchange<T> {
       nodes: [],
       additionalNodes: [],
       signature: Buffer.alloc(0),
+      manifest: Buffer.alloc(0),
     }
-    const refused = feed !== undefined && this.policy.serves(feed).state === 'none'
+    const refused =
+      feed !== undefined &&
+      (this.policy.serves(feed).state === 'none' || (m.manifest && (feed.blocks === 0 || feed.sparse)))
     if (!feed || refused || m.length === 0 || m.length > feed.signedLength) return this.link.sendTree(cannot)
+    if (this.answering >= MAX_TREE_REQUESTS) {
+      throw new KappaError(
+        'ERR_PROTOCOL',
+        `the peer has more than ${MAX_TREE_REQUESTS} tree requests unanswered`,
+      )
+    }
+    this.answering++
     const answer = async (): Promise<TreeMessage> => {
       const lease = await feed.lease(false)
       try {
-        return await treeMessageOf(lease.core, m.length)
+        return await treeMessageOf(lease.core, m.length, m.manifest)
       } finally {
         lease.release()
       }
     }
-    answer().then(
-      (tree) => this.link.sendTree(tree),
-      () => this.link.sendTree(cannot),
-    )
+    answer()
+      .then(
+        (tree) => {
+          if (m.manifest) this.treesAnswered.add(asked)
+          this.link.sendTree(tree)
+        },
+        () => this.link.sendTree(cannot),
+      )
+      .finally(() => this.answering--)
   }
 
   onTree(m: TreeMessage): void {
     const id = m.key.toString('hex')
     const waiter = this.treeWaiters.get(id)
+    if (!waiter && this.treesAbandoned.delete(id)) return
     if (!waiter) throw new KappaError('ERR_PROTOCOL', 'a tree proof nobody asked for')
     this.treeWaiters.delete(id)
     waiter(m)
@@ -379,6 +430,7 @@ export class FeedExchange<T> {
     this.uploads.clear()
     for (const resolve of this.treeWaiters.values()) resolve(null)
     this.treeWaiters.clear()
+    this.helloGone()
   }
 
   // ---- taking offers ----------------------------------------------------------------------------
@@ -471,6 +523,12 @@ export class FeedExchange<T> {
    * (0, or a sparse feed's start block) and that block verified.
    */
   private async earn(offer: FeedOffer, start: number): Promise<HypercoreFeed<T> | null> {
+    const signed = await this.proveCandidate(offer, start + 1)
+    if (signed === 'ended' || this.link.closed()) return null
+    if (signed === 'refuted') {
+      this.unprovable(offer)
+      return null
+    }
     const core = await this.host.openCandidate(offer.key)
     let feed: HypercoreFeed<T> | null = null
     try {
@@ -493,6 +551,34 @@ export class FeedExchange<T> {
       // The admitted feed has a session of its own on the core.
       await core.close().catch(() => undefined)
     }
+  }
+
+  /**
+   * Whether the peer proves, with no core of the feed stored here, that the feed's writer signed
+   * a tree of at least `length` blocks (the blocks earning it needs): its tree at `length` and the
+   * feed's manifest, asked once per feed on this connection. At the offer's signed length it must
+   * be the tree hash offered. Proven also when this Hypercore cannot check that without a core
+   * (the candidate is then proven by its core alone).
+   */
+  private proveCandidate(offer: FeedOffer, length: number): Promise<'proven' | 'refuted' | 'ended'> {
+    const id = offer.key.toString('hex')
+    let proof = this.candidateProofs.get(id)
+    if (!proof) {
+      proof = this.requestTree(offer.key, length, true).then((tree) => {
+        if (tree === null) return 'ended'
+        if (tree === 'timeout' || tree.length !== length) return 'refuted'
+        const hash = provenDetachedTreeHash(offer.key, tree)
+        if (hash === undefined) return 'proven'
+        if (hash === null) return 'refuted'
+        return length !== offer.signedLength || hash.equals(offer.treeHash) ? 'proven' : 'refuted'
+      })
+      this.candidateProofs.set(id, proof)
+      // Only a proof is remembered: a feed offered again later is asked about again.
+      void proof.then((outcome) => {
+        if (outcome !== 'proven') this.candidateProofs.delete(id)
+      })
+    }
+    return proof
   }
 
   /** Downloads block `index` (the first to hold), which the peer proved exists; true once it verified. */
@@ -560,8 +646,8 @@ export class FeedExchange<T> {
         return // our tree at that length is not all here (a sparse core): nothing to compare with
       }
       if (ours.equals(offer.treeHash)) return
-      const tree = await this.requestTree(feed, length)
-      if (tree === null) return
+      const tree = await this.requestTree(feed.key, length, false)
+      if (tree === null || tree === 'timeout') return
       theirs = tree.length === length ? await provenTreeHash(lease.core, tree) : null
     } finally {
       lease.release()
@@ -576,11 +662,35 @@ export class FeedExchange<T> {
     this.host.reportFork(feed.key, length)
   }
 
-  private requestTree(feed: HypercoreFeed<T>, length: number): Promise<TreeMessage | null> {
-    if (this.link.closed()) return Promise.resolve(null)
+  /**
+   * Asks the peer for its tree of feed `key` at `length` (and the feed's manifest): null when the
+   * session stops first. With the manifest, 'timeout' after TREE_ANSWER_TIMEOUT without an answer.
+   */
+  private async requestTree(
+    key: Buffer,
+    length: number,
+    manifest: boolean,
+  ): Promise<TreeMessage | null | 'timeout'> {
+    // A live add can be taken before our hello went out, which the peer wants first.
+    await this.helloOut
+    if (this.link.closed() || this.stopped) return null
+    const id = key.toString('hex')
     return new Promise((resolve) => {
-      this.treeWaiters.set(feed.id, resolve)
-      this.link.sendTreeRequest({ key: feed.key, length })
+      const timer = manifest
+        ? setTimeout(() => {
+            if (this.treeWaiters.get(id) !== answered) return
+            this.treeWaiters.delete(id)
+            this.treesAbandoned.add(id)
+            resolve('timeout')
+          }, TREE_ANSWER_TIMEOUT)
+        : null
+      timer?.unref()
+      const answered = (tree: TreeMessage | null): void => {
+        if (timer) clearTimeout(timer)
+        resolve(tree)
+      }
+      this.treeWaiters.set(id, answered)
+      this.link.sendTreeRequest({ key, length, manifest })
     })
   }
 

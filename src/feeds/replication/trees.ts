@@ -12,7 +12,13 @@
 import type Hypercore from 'hypercore'
 import type { HypercorePeer, Proof } from 'hypercore'
 import crypto from 'hypercore-crypto'
-import { conflictChecking, internalConflictChecking, type ConflictChecking } from '../dependency-internals.js'
+import {
+  conflictChecking,
+  encodedManifest,
+  internalConflictChecking,
+  verifyDetachedTree,
+  type ConflictChecking,
+} from '../dependency-internals.js'
 import { EMPTY_TREE_HASH, type TreeMessage } from '../messages.js'
 
 /** The newest tree hash computed per core session (offers ask for the same one again and again). */
@@ -34,10 +40,19 @@ export async function treeHashAt(core: Hypercore, length: number): Promise<Buffe
   return hash
 }
 
-/** Our tree at `length` as a tree message (the answer to a peer's tree request). */
-export async function treeMessageOf(core: Hypercore, length: number): Promise<TreeMessage> {
+/**
+ * Our tree at `length` as a tree message (the answer to a peer's tree request), with the core's
+ * manifest when `withManifest` (throws when it has none to send).
+ */
+export async function treeMessageOf(
+  core: Hypercore,
+  length: number,
+  withManifest = false,
+): Promise<TreeMessage> {
   const proof = await core.proof({ upgrade: { start: 0, length } })
   const upgrade = proof.upgrade!
+  const manifest = withManifest ? encodedManifest(core) : Buffer.alloc(0)
+  if (manifest === null) throw new Error(`core ${core.id} has no manifest to send`)
   return {
     key: core.key,
     length,
@@ -45,16 +60,13 @@ export async function treeMessageOf(core: Hypercore, length: number): Promise<Tr
     nodes: upgrade.nodes,
     additionalNodes: upgrade.additionalNodes,
     signature: upgrade.signature ?? Buffer.alloc(0),
+    manifest,
   }
 }
 
-/**
- * The tree hash a peer's tree message proves for `core`'s writer, or null when its signature does
- * not verify against that writer (or the message is malformed).
- */
-export async function provenTreeHash(core: Hypercore, tree: TreeMessage): Promise<Buffer | null> {
-  if (tree.length === 0 || tree.nodes.length === 0) return null
-  const proof: Proof = {
+/** The fully remote proof a tree message carries. */
+function proofOf(tree: TreeMessage): Proof {
+  return {
     fork: tree.fork,
     block: null,
     hash: null,
@@ -68,8 +80,28 @@ export async function provenTreeHash(core: Hypercore, tree: TreeMessage): Promis
     },
     manifest: null,
   }
+}
+
+/**
+ * The tree hash a peer's tree message with its manifest proves for the feed `key`, which no core
+ * here holds: null when the manifest is not `key`'s or its writer's signature does not verify;
+ * undefined when this Hypercore cannot tell without a core (dependency-internals.ts).
+ */
+export function provenDetachedTreeHash(key: Buffer, tree: TreeMessage): Buffer | null | undefined {
+  if (tree.length === 0 || tree.nodes.length === 0 || !tree.key.equals(key)) return null
+  const verified = verifyDetachedTree(key, tree.manifest, proofOf(tree))
+  if (verified === undefined) return undefined
+  return verified === false ? null : crypto.tree(tree.nodes)
+}
+
+/**
+ * The tree hash a peer's tree message proves for `core`'s writer, or null when its signature does
+ * not verify against that writer (or the message is malformed).
+ */
+export async function provenTreeHash(core: Hypercore, tree: TreeMessage): Promise<Buffer | null> {
+  if (tree.length === 0 || tree.nodes.length === 0) return null
   try {
-    await core.verifyFullyRemote(proof)
+    await core.verifyFullyRemote(proofOf(tree))
   } catch {
     return null
   }
@@ -202,6 +234,7 @@ async function checkWith(
       nodes: upgrade.nodes,
       additionalNodes: upgrade.additionalNodes,
       signature: upgrade.signature ?? Buffer.alloc(0),
+      manifest: Buffer.alloc(0),
     })
     ours = await treeHashAt(session, upgrade.length)
   } catch {
