@@ -39,7 +39,9 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
 
   Store VALUE at KEY and print the new node's hash. VALUE is parsed as JSON; text that is not
   JSON is stored as a string (put n 5 stores the number 5, put s hello the string "hello").
-  Start VALUE with "--" to pass something that looks like an option: put n -- -5.
+  Start VALUE with "--" to pass something that looks like an option: put n -- -5. In an owned
+  database, a directory whose writer no admin has added yet writes too, but the value shows
+  nowhere (here neither) until an admin adds it; stderr says so.
 
   --links h1,h2   the node hashes this write supersedes (default: KEY's current heads);
                   --links= (empty) starts a new fork. Every hash must exist locally.

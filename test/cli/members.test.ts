@@ -108,7 +108,11 @@ test('join an owned database: a non-member’s puts do not count until an admin 
   }
   assert.deepEqual(rows(await ok(['-d', B, 'members'])), [{ key: owner, role: 'admin', status: 'member' }])
 
-  await ok(['-d', B, 'put', 'k', 'from b'])
+  const early = await runCli(['-d', B, 'put', 'k', 'from b'])
+  assert.equal(early.code, 0, early.stderr)
+  assert.match(early.stdout, /^[0-9a-f]{64}\n$/, 'the node’s hash')
+  assert.match(early.stderr, new RegExp(`shows nowhere until an admin adds .*members add ${b}`))
+  assert.deepEqual(values(await ok(['-d', B, 'get', 'k'])), [], 'not even in its own directory')
   await sync(O, B)
   assert.deepEqual(values(await ok(['-d', O, 'get', 'k'])), [], 'not a member yet')
   assert.equal(

@@ -31,6 +31,7 @@ test('block: the feed’s entries leave a levelView (re-indexed) and come back o
   await a.block(bw.id)
   assert.deepEqual(await a.blocked(), [bw.id])
   assert.equal(a.counted(bw.id), 0)
+  assert.equal(a.countable(bw.id), 0)
   assert.equal(a.feed(bw.id)?.length, 2, 'the blocked feed stays stored')
   assert.equal(await core.api.latest.get('x'), 'a1', 'what the blocked entries overwrote is back')
   assert.equal(await core.api.latest.get('y'), undefined)

@@ -60,6 +60,10 @@ test('an owned database counts only its members’ entries; add brings a whole f
   await sync(owner, b)
   assert.equal(owner.feed(bWriter.id), undefined, 'a non-member’s feed is not taken')
   assert.deepEqual(await shown(owner, seen), [`${ok}:o0`], 'a non-member’s entries are not shown')
+  assert.equal(owner.countable(bWriter.id), 0, 'none of a non-member’s entries can count')
+  assert.equal(b.countable(bWriter.id), 0, 'not even in its own store')
+  assert.equal(b.counted(bWriter.id), 0)
+  assert.equal(owner.countable(ownerWriter.id), Infinity)
 
   const changes: number[] = []
   o.on('change', () => changes.push(1))
@@ -75,6 +79,7 @@ test('an owned database counts only its members’ entries; add brings a whole f
 
   await o.remove(bWriter.id, { upTo: 3 })
   assert.deepEqual(o.get(bWriter.id), { status: 'removed', role: 'writer', upTo: 3 })
+  assert.equal(owner.countable(Buffer.from(bWriter.id, 'hex')), 3)
   assert.deepEqual(
     [...seen].sort(),
     [`${ok}:o0`, `${bk}:b0`, `${bk}:b1`, `${bk}:b2`].sort(),
@@ -126,6 +131,11 @@ test('only admins change members; the owner cannot be removed; bad arguments cha
 test('an open database has no members object; a bad membership option throws', async (t) => {
   const open = await openCore<string>(t)
   assert.equal(open.members, null)
+  assert.equal(open.countable('ab'.repeat(32)), Infinity, 'in an open database every entry can count')
+  assert.throws(
+    () => open.countable('nope'),
+    (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+  )
   await assert.rejects(
     async () => openCore<string>(t, { membership: { owner: 'nope' } as never }),
     (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
