@@ -28,7 +28,7 @@ const PER_SESSION = 16
  * What the attack may add to the store's directory, whatever the number of keys: what one more
  * open and close of the store writes (its database's logs and manifest) and the honest sync's
  * records — about 66 KB with no attack at all. Without the proof first every key left a core
- * record: 2,000 keys grew it by 460,118 bytes.
+ * record: 2,000 keys grew it by 460,117 bytes.
  */
 const MAX_GROWTH = 128 * 1024
 
@@ -199,4 +199,19 @@ test(`more than ${MAX_TREE_REQUESTS} tree requests unanswered at once fail the s
   const err = await ends[0]
   assert.equal(err?.code, 'ERR_PROTOCOL')
   assert.match(err!.message, new RegExp(`more than ${MAX_TREE_REQUESTS} tree requests`))
+})
+
+test('a peer that never answers the tree request of its feed: ERR_PROTOCOL, nothing stored', async (t) => {
+  const honest = await startHonest(t, { dir: await tempDir(t), entries: ['mine'] })
+  const evil = await HostilePeer.open(t)
+  const core = await evil.signedCore(keyPair(), ['a'])
+  const session = await evil.connect(honest.port, { answerTrees: false })
+  session.hello([await evil.offer(core)])
+  session.done()
+  // After TREE_ANSWER_TIMEOUT, the offer is one it cannot prove.
+  const outcome = await honest.next('stream', 30_000)
+  assert.equal(outcome.code, 'ERR_PROTOCOL')
+  assert.match(outcome.message!, /cannot prove/)
+  const { feeds } = await honest.status()
+  assert.ok(!feeds.some((f) => f.id === core.key.toString('hex')))
 })
