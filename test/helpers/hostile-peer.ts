@@ -63,6 +63,8 @@ export interface ConnectOptions {
   keepAlive?: boolean
   /** Answer the honest side's tree requests truthfully (default true); false never answers. */
   answerTrees?: boolean
+  /** Sends this instead of the true answer (null: "I cannot") to a tree request. */
+  forgeTree?: (request: TreeRequestMessage, truth: TreeMessage | null) => TreeMessage
 }
 
 export class HostilePeer {
@@ -146,6 +148,12 @@ export function randomOffers(count: number, length = 1): FeedOffer[] {
   return offers
 }
 
+/** The answer "I cannot" to a tree request of `key`. */
+export function cannotTree(key: Buffer): TreeMessage {
+  const none = Buffer.alloc(0)
+  return { key, length: 0, fork: 0, nodes: [], additionalNodes: [], signature: none, manifest: none }
+}
+
 /** A fresh ed25519 key pair. */
 export function keyPair(): KeyPair {
   return crypto.keyPair()
@@ -175,14 +183,17 @@ export class HostileSession {
     adds: unknown[]
     done: number
     treeRequests: TreeRequestMessage[]
+    trees: TreeMessage[]
   } = {
     hellos: [],
     adds: [],
     done: 0,
     treeRequests: [],
+    trees: [],
   }
   private readonly opts: ConnectOptions
   private channel: Channel | null = null
+  private readonly treeWaiters: Array<() => void> = []
   private messages: Messages | null = null
 
   constructor(store: Corestore, socket: net.Socket, opts: ConnectOptions) {
@@ -229,7 +240,13 @@ export class HostileSession {
             if (opts.answerTrees !== false) this.answerTree(store, m).catch(() => undefined)
           },
         }),
-        tree: channel.addMessage({ encoding: treeEncoding, onmessage: () => undefined }),
+        tree: channel.addMessage({
+          encoding: treeEncoding,
+          onmessage: (m) => {
+            this.received.trees.push(m)
+            for (const wake of this.treeWaiters.splice(0)) wake()
+          },
+        }),
         split: channel.addMessage({ encoding: splitEncoding, onmessage: () => undefined }),
         settled: channel.addMessage({ encoding: settledEncoding, onmessage: () => undefined }),
         leaf: channel.addMessage({ encoding: leafEncoding, onmessage: () => undefined }),
@@ -268,25 +285,37 @@ export class HostileSession {
    */
   private async answerTree(store: Corestore, m: TreeRequestMessage): Promise<void> {
     const core = store.get({ key: m.key })
-    let tree: TreeMessage
+    let tree: TreeMessage | null
     try {
       await core.ready()
       tree = await treeMessageOf(core, m.length, m.manifest)
     } catch {
-      const none = Buffer.alloc(0)
-      tree = {
-        key: m.key,
-        length: 0,
-        fork: 0,
-        nodes: [],
-        additionalNodes: [],
-        signature: none,
-        manifest: none,
-      }
+      tree = null
     } finally {
       await core.close()
     }
-    this.messages!.tree.send(tree)
+    if (this.opts.forgeTree) tree = this.opts.forgeTree(m, tree)
+    this.messages!.tree.send(tree ?? cannotTree(m.key))
+  }
+
+  /** Resolves with the tree answers received once there are `count` (or rejects at the close). */
+  async trees(count: number): Promise<TreeMessage[]> {
+    while (this.received.trees.length < count) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.treeWaiters.push(resolve)),
+        this.closed.then(() => {
+          throw new Error(`the connection closed after ${this.received.trees.length} tree answers`)
+        }),
+      ])
+    }
+    return this.received.trees.slice(0, count)
+  }
+
+  /** Sends tree requests (in one batch of the muxer, so the honest side decodes them at once). */
+  requestTrees(requests: TreeRequestMessage[]): void {
+    this.channel!.cork()
+    for (const request of requests) this.messages!.treeRequest.send(request)
+    this.channel!.uncork()
   }
 
   done(): void {

@@ -304,7 +304,8 @@ export class FeedExchange<T> {
     if (feed) {
       if (this.treesAnswered.has(asked))
         throw new KappaError('ERR_PROTOCOL', `the peer asked twice for feed ${id}'s tree`)
-      // Without the manifest, a fork check: answered once whatever the answer.
+      // Without the manifest, a fork check: answered once whatever the answer. With it, once
+      // proven (below): a feed we could not prove may be asked about again once we can.
       if (!m.manifest) this.treesAnswered.add(asked)
     }
     const cannot: TreeMessage = {
@@ -327,6 +328,7 @@ export class FeedExchange<T> {
       )
     }
     this.answering++
+    if (m.manifest) this.treesAnswered.add(asked)
     const answer = async (): Promise<TreeMessage> => {
       const lease = await feed.lease(false)
       try {
@@ -337,11 +339,11 @@ export class FeedExchange<T> {
     }
     answer()
       .then(
-        (tree) => {
-          if (m.manifest) this.treesAnswered.add(asked)
-          this.link.sendTree(tree)
+        (tree) => this.link.sendTree(tree),
+        () => {
+          if (m.manifest) this.treesAnswered.delete(asked)
+          this.link.sendTree(cannot)
         },
-        () => this.link.sendTree(cannot),
       )
       .finally(() => this.answering--)
   }
