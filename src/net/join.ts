@@ -52,6 +52,8 @@ export class Join extends EventEmitter<JoinEvents> {
   private readonly probe: BootstrapProbe
   private rediscoverTimer: NodeJS.Timeout | null = null
   private closing: Promise<void> | null = null
+  /** Connections that arrived while leaving, ending gracefully (the swarm waits for them). */
+  private readonly lateEnds = new Set<Promise<void>>()
 
   constructor(topic: TopicInput, opts: JoinOptions) {
     super()
@@ -120,6 +122,12 @@ export class Join extends EventEmitter<JoinEvents> {
     // goes: a destroyed connection whose last packet never left is noticed by the peer only
     // when its own timeout fires, ~10 s later.
     await Promise.all([...this.connected.keys()].map((socket) => endGracefully(socket)))
+    // Connections that arrived meanwhile end before the swarm goes too.
+    while (this.lateEnds.size > 0) {
+      const pending = [...this.lateEnds]
+      this.lateEnds.clear()
+      await Promise.all(pending)
+    }
     await this.hyperswarm.destroy()
   }
 
@@ -148,7 +156,9 @@ export class Join extends EventEmitter<JoinEvents> {
     }
     socket.on('error', remember)
     if (this.closing) {
-      socket.destroy()
+      // A connection that arrives while leaving (Hyperswarm's replacement of a duplicate, say)
+      // ends as the others do: destroyed, it would reach the peer as a reset.
+      this.lateEnds.add(endGracefully(socket))
       return
     }
     this.connected.set(socket, peer)
