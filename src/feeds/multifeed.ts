@@ -43,6 +43,8 @@ import type {
 import type { Inclusion } from '../membership/types.js'
 import { internalCoreKey, type ConflictChecking } from './dependency-internals.js'
 import { guardCore, guardForks } from './replication/trees.js'
+import { DownloadRoom } from './replication/download-room.js'
+import { MIN_FREE_BYTES } from '../util/storage-fault.js'
 import { toCodec } from './value-encoding.js'
 
 export interface MultifeedOptions {
@@ -106,6 +108,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   readonly maxFeeds: number
   /** The `share` / `accept` defaults of every replication (`opts.policy`). */
   readonly policy: Readonly<ReplicationPolicy>
+  /** @internal Every download of this store, held to the free-space floor of its local writes. */
+  readonly downloadRoom = new DownloadRoom(MIN_FREE_BYTES)
   private readonly codec: Codec<T>
   private readonly store: StoreHandle
   private readonly list: FeedList
@@ -697,6 +701,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     await this.opening?.catch(() => undefined)
     await Promise.allSettled([...this.pending.values()])
     await this.replicator.close()
+    this.downloadRoom.close()
     this.store.ns.unwatch(this.onCore)
     const feeds = this.ordered.splice(0)
     this.byId.clear()

@@ -126,27 +126,14 @@ export class FreeSpace {
   }
 
   #noRoom(what: string, need: string): KappaError {
-    const free = Math.floor(this.#free / 1024)
-    // The cause carries the code, so `causeOf` (and a caller retrying on storage faults) finds it.
-    const cause = Object.assign(new Error('not enough free space'), { code: 'ENOSPC' })
-    return new KappaError(
-      'ERR_STORAGE',
-      `${what}: ENOSPC (${free} KiB free on the file system of ${this.#dir}, ${need})`,
-      { cause },
-    )
+    return noSpaceError(what, this.#dir, this.#free, need)
   }
 
   #measure(): Promise<void> {
-    this.#measuring ??= statfs(this.#dir)
-      .then(
-        (stats) => {
-          this.#free = Number(stats.bavail) * Number(stats.bsize)
-        },
-        // A file system that cannot say (or a directory gone): the engines will tell.
-        () => {
-          this.#free = Infinity
-        },
-      )
+    this.#measuring ??= freeBytesOf(this.#dir)
+      .then((free) => {
+        this.#free = free
+      })
       .finally(() => {
         this.#measuredAt = performance.now()
         this.#writtenSince = 0
@@ -154,4 +141,29 @@ export class FreeSpace {
       })
     return this.#measuring
   }
+}
+
+/**
+ * The bytes free for this process on the file system holding `dir`; Infinity when it cannot say
+ * (or the directory is gone): the engines will tell.
+ */
+export function freeBytesOf(dir: string): Promise<number> {
+  return statfs(dir).then(
+    (stats) => Number(stats.bavail) * Number(stats.bsize),
+    () => Infinity,
+  )
+}
+
+/** `ERR_STORAGE` (`ENOSPC`) for a write refused with `free` bytes left on the file system of `dir`. */
+export function noSpaceError(what: string, dir: string, free: number, need: string): KappaError {
+  const kib = Math.floor(free / 1024)
+  // The cause carries the code, so `causeOf` (and a caller retrying on storage faults) finds it.
+  const cause = Object.assign(new Error('not enough free space'), { code: 'ENOSPC' })
+  return new KappaError(
+    'ERR_STORAGE',
+    `${what}: ENOSPC (${kib} KiB free on the file system of ${dir}, ${need})`,
+    {
+      cause,
+    },
+  )
 }

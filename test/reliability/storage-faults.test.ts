@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, open, rm, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +16,8 @@ import { isKappaError } from '../../src/errors.js'
 import { HyperKV } from '../../src/kv/index.js'
 import { Kappa } from '../../src/kappa/index.js'
 import { Hyperlog } from '../../src/hyperlog/index.js'
+import { MIN_FREE_BYTES, Multifeed } from '../../src/feeds/index.js'
+import { errorOf, replicate as syncFeeds, runPair } from '../helpers/feeds.js'
 import { tempDir } from '../helpers/temp.js'
 import { replicate } from '../helpers/kv.js'
 import { until } from '../helpers/until.js'
@@ -167,14 +170,16 @@ test('replicated nodes arriving while the disk is short: the view waits instead 
   })
   if (!disk) return t.skip('needs root to mount a tmpfs')
   const root = await tempDir(t)
-  const kv = new HyperKV(join(disk, 'kv'))
+  // The index keeps a floor of its own above the downloads' (MIN_FREE_BYTES).
+  const log = new Hyperlog(join(disk, 'kv'), { valueEncoding: 'json', minFreeBytes: 2 * MIN_FREE_BYTES })
+  const kv = new HyperKV({ log })
   const peer = new HyperKV(join(root, 'peer'))
-  stores.push(kv, peer)
+  stores.push(kv, log, peer)
   await kv.put('mine', 1)
   for (let i = 0; i < 20; i++) await peer.put(`theirs-${i}`, i)
 
-  // Room for the downloads (Hypercore writes them itself), below the index's floor.
-  const free = await fill(disk, 24 * MB)
+  // Room for the downloads, below the index's floor.
+  const free = await fill(disk, MIN_FREE_BYTES + 24 * MB)
   const a = peer.log.replicate(true)
   const b = kv.log.replicate(false)
   a.pipe(b).pipe(a)
@@ -194,4 +199,49 @@ test('replicated nodes arriving while the disk is short: the view waits instead 
   await until(() => kv.log.changes === 22, 'the view to index what waited', { ms: 15_000 })
   assert.deepEqual(valuesOf(await kv.get('theirs-19')), [19], 'indexed once space is back')
   assert.deepEqual(valuesOf(await kv.get('local')), [3])
+})
+
+test('replicated downloads stop at the free-space floor: the sync fails with ERR_STORAGE (ENOSPC) before the disk is full, local appends go on without a reopen, and the next sync once space is back downloads the rest', async (t) => {
+  const stores: { close(): Promise<void> }[] = []
+  const disk = await smallDisk(t, 512, async () => {
+    for (const store of stores) await store.close()
+  })
+  if (!disk) return t.skip('needs root to mount a tmpfs')
+  const root = await tempDir(t)
+  const a = new Multifeed<Buffer>(join(root, 'a'), { valueEncoding: 'binary' })
+  const b = new Multifeed<Buffer>(join(disk, 'b'), { valueEncoding: 'binary' })
+  stores.push(b, a)
+  const theirs = await a.writer('a')
+  const mine = await b.writer('b')
+  await mine.append(Buffer.from('before'))
+  // 200 MiB in blocks of one 1 MiB entry each (random: nothing compresses them), more than the
+  // free space and the 64 MiB RocksDB keeps in memory before writing it out.
+  const ENTRIES = 200
+  for (let i = 0; i < ENTRIES; i += 10) {
+    await theirs.append(Array.from({ length: 10 }, () => randomBytes(MB)))
+  }
+
+  // 88 MiB free, 24 MiB above the floor.
+  const free = await fill(disk, MIN_FREE_BYTES + 24 * MB)
+  const sa = a.replicate(true)
+  const sb = b.replicate(false)
+  const failure = errorOf(sb)
+  await runPair(sa, sb).catch(() => undefined)
+  const err = await failure
+  assert.ok(noSpace(err), `the sync fails naming the cause: ${String(err)}`)
+  const copy = b.feed(theirs.key)
+  assert.ok(copy, 'the feed is held')
+  assert.ok(copy.length > 0 && copy.length < ENTRIES, `part of it arrived: ${copy.length} entries`)
+  const stats = await statfs(disk)
+  const left = stats.bavail * stats.bsize
+  assert.ok(left > MIN_FREE_BYTES / 2, `the disk was never filled: ${left} bytes left`)
+
+  await free()
+  assert.equal(await mine.append(Buffer.from('after')), 1, 'local appends go on without a reopen')
+  await syncFeeds(a, b)
+  assert.equal(copy.length, ENTRIES, 'the next sync downloads the rest')
+  assert.deepEqual(await copy.get(ENTRIES - 1), await theirs.get(ENTRIES - 1))
+  assert.deepEqual(await copy.get(0), await theirs.get(0))
+  assert.equal(await mine.append(Buffer.from('again')), 2)
+  assert.equal((await mine.get(1)).toString(), 'after')
 })

@@ -43,6 +43,7 @@ import {
 } from '../messages.js'
 import type { ReplicationMode } from '../types.js'
 import { proveLength } from './claims.js'
+import type { DownloadRoom } from './download-room.js'
 import type { SessionPolicy } from './policy.js'
 import type { Inclusion } from '../../membership/types.js'
 import { OFFER_CONCURRENCY, OfferIntake } from './intake.js'
@@ -87,6 +88,10 @@ export interface ExchangeHost<T> {
   admit(core: Hypercore, sparse?: SparseStart): Promise<HypercoreFeed<T>>
   /** A fork of `key`'s writer, proven by a tree it signed at `length`. */
   reportFork(key: Buffer, length: number): void
+  /** The store's downloads, held to its free-space floor. */
+  readonly downloadRoom: DownloadRoom
+  /** A background error of the store (its `'error'`). */
+  reportError(err: Error): void
 }
 
 /** What the exchange needs from its session. */
@@ -139,6 +144,8 @@ export class FeedExchange<T> {
   /** Live: feeds waiting to download what the peer offered later, and how many download now. */
   private readonly liveQueue = new Map<string, { feed: HypercoreFeed<T>; offer: FeedOffer }>()
   private liveRunning = 0
+  /** Live: downloads wait for the store's file system to have its floor free again. */
+  private waitingRoom = false
   /** Cores held open for the peer to download from (not live: until it has them, or idle). */
   private readonly uploads = new Map<string, () => void>()
   private stopped = false
@@ -478,7 +485,15 @@ export class FeedExchange<T> {
     const start = this.policy.startBlock(id, offer.length)
     if (offer.length === 0 || start >= offer.length) return null
     if (start > 0 && takes.state === 'prefix' && takes.length <= start) return null
-    const feed = await this.earn(offer, start)
+    let feed: HypercoreFeed<T> | null
+    try {
+      feed = await this.earn(offer, start)
+    } catch (err) {
+      // Live, an offer whose first block found no room is taken again once there is.
+      if (!this.link.live || !this.host.downloadRoom.isShortage(err)) throw err
+      this.waitForRoom(err, () => this.intake.push(OfferList.of([offer])))
+      return null
+    }
     if (feed) {
       this.knows(feed.id, offer.length)
       if (this.link.live) this.followLive(feed, offer)
@@ -590,19 +605,30 @@ export class FeedExchange<T> {
     ended: Promise<void>,
     unprovable: () => boolean,
   ): Promise<boolean> {
+    const room = this.host.downloadRoom
+    await room.check(core)
     const download = core.download({ start: index, end: index + 1 })
     const progress = () => this.link.progress()
     const outgrown = whenOutgrown(core, unprovable)
+    const watch = room.watch(core)
+    const short: { err: KappaError | null } = { err: null }
     core.on('download', progress)
     try {
-      await Promise.race([download.done(), ended, outgrown.promise])
+      await Promise.race([
+        download.done(),
+        ended,
+        outgrown.promise,
+        watch.stopped.then((err) => (short.err = err)),
+      ])
     } catch {
       // a download cancelled by the core closing: judged below
     } finally {
       download.destroy()
       outgrown.cancel()
+      watch.cancel()
       core.off('download', progress)
     }
+    if (short.err !== null) throw short.err
     return !core.closed && (await core.has(index).catch(() => false))
   }
 
@@ -723,7 +749,12 @@ export class FeedExchange<T> {
   }
 
   private pumpLive(): void {
-    while (this.liveRunning < MAX_DOWNLOADS && this.liveQueue.size > 0 && !this.stopped) {
+    while (
+      this.liveRunning < MAX_DOWNLOADS &&
+      this.liveQueue.size > 0 &&
+      !this.stopped &&
+      !this.waitingRoom
+    ) {
       const [id, next] = this.liveQueue.entries().next().value as [
         string,
         { feed: HypercoreFeed<T>; offer: FeedOffer },
@@ -732,13 +763,51 @@ export class FeedExchange<T> {
       this.liveRunning++
       this.downloadTo(next.feed, next.offer)
         .catch((err: unknown) => {
-          if (!this.stopped) this.onLiveError(err)
+          if (this.stopped) return
+          if (!this.host.downloadRoom.isShortage(err)) return this.onLiveError(err)
+          // A later offer of the feed (queued meanwhile) replaces this one.
+          if (!this.liveQueue.has(id)) this.liveQueue.set(id, next)
+          this.waitForRoom(err, () => this.pumpLive())
         })
         .finally(() => {
           this.liveRunning--
           this.pumpLive()
         })
     }
+  }
+
+  /**
+   * Live: downloads stopped for lack of free space. The store reports it once (`'error'`); the
+   * stream stays open, and once a measurement finds room again the channels closed for it open
+   * again and `resume` runs.
+   */
+  private waitForRoom(err: KappaError, resume: () => void): void {
+    const room = this.host.downloadRoom
+    if (room.reportsNow(err)) this.host.reportError(err)
+    this.waitingRoom = true
+    void Promise.race([room.whenRoom(), this.link.ended()]).then(() => {
+      if (this.stopped) return
+      if (this.waitingRoom) {
+        this.waitingRoom = false
+        for (const id of [...this.channelsClosed]) {
+          const f = this.host.knownFeed(id)
+          if (f && this.policy.serves(f).state !== 'none') void this.reopenChannel(f)
+        }
+      }
+      resume()
+      this.pumpLive()
+    })
+  }
+
+  /**
+   * A download of `feed` stopped for lack of free space: its core channel on this connection
+   * closes, so the blocks the peer was asked for already are not written either (Hypercore writes
+   * every block it requested, and forgets the requests of a closed channel). A candidate's first
+   * block is one request: its channel stays.
+   */
+  private stoppedForRoom(feed: HypercoreFeed<T>, err: KappaError): KappaError {
+    this.closeChannels(feed)
+    return err
   }
 
   // ---- the end of the initial offers (not live: the downloads) -----------------------------------
@@ -837,6 +906,8 @@ export class FeedExchange<T> {
     const { length } = offer
     const unprovable = () => core.length > Math.max(offer.signedLength, this.peerLength(core))
     if ((await feed.heldBlocks()) >= length || unprovable() || this.forked.has(feed.id)) return
+    const room = this.host.downloadRoom
+    await room.check(core)
     const ended = Promise.race([
       this.link.ended(),
       this.whenForked(feed.id),
@@ -859,13 +930,22 @@ export class FeedExchange<T> {
       // Proven: the range is within the signed length. A sparse feed's starts at its start block.
       const download = core.download({ start: feed.startBlock, end: length })
       const outgrown = whenOutgrown(core, unprovable)
+      const watch = room.watch(core)
+      const short: { err: KappaError | null } = { err: null }
       try {
         // done() waits for ever when the peer goes away, and resolves when destroyed: race the close.
-        await Promise.race([download.done(), ended, outgrown.promise])
+        await Promise.race([
+          download.done(),
+          ended,
+          outgrown.promise,
+          watch.stopped.then((err) => (short.err = err)),
+        ])
       } finally {
         download.destroy()
         outgrown.cancel()
+        watch.cancel()
       }
+      if (short.err !== null) throw this.stoppedForRoom(feed, short.err)
     } finally {
       core.off('download', progress)
     }
