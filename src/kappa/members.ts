@@ -29,6 +29,7 @@ import {
   type WriterKey,
 } from '../membership/index.js'
 import { withCallback, type Callback } from '../util/callback.js'
+import { markHandled, safetyCatch, settled } from '../util/errors.js'
 
 /** `membership` of `kappa(storage, { membership })`. */
 export type MembershipOption = 'open' | { owner: true } | { owner: string }
@@ -109,7 +110,7 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     this.#opened = new Promise((resolve) => (this.#markOpened = resolve))
     // Replication follows the membership: non-members' feeds are neither taken nor served, a
     // removed writer's only below `upTo`; of the membership logs, only admins'.
-    const settle = () => this.#ready().catch(() => undefined)
+    const settle = () => settled(this.#ready())
     host.multifeed.setGate((key) => this.#dataGate(key), { ready: this.#opened, settle })
     this.#logs.setGate((key) => this.#logGate(key), { ready: this.#opened, settle })
   }
@@ -143,7 +144,7 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
       for (const feed of this.#logs.feeds()) this.#watch(feed)
       // In the queue of folds the watches started: two folds at once would read one log's new
       // entries twice (each appends them to its records).
-      const first = this.#folding.catch(() => undefined).then(() => this.#fold())
+      const first = settled(this.#folding).then(() => this.#fold())
       this.#folding = first
       await first
     } finally {
@@ -205,7 +206,7 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
   /** @internal Stops folding and closes the membership logs. */
   async close(): Promise<void> {
     this.#self = null
-    await this.#folding.catch(() => undefined)
+    await settled(this.#folding)
     await this.#logs.close()
   }
 
@@ -317,19 +318,17 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     if (this.#self === null) return
     this.#again = true
     // A failed fold (a log that could not be read) is reported; the next change folds again.
-    this.#folding = this.#folding
-      .catch(() => undefined)
-      .then(async () => {
-        if (!this.#again) return
-        this.#again = false
-        try {
-          await this.#fold()
-        } catch (err) {
-          if (this.#self !== null) this.#host.failed(err instanceof Error ? err : new Error(String(err)))
-          throw err
-        }
-      })
-    this.#folding.catch(() => undefined)
+    this.#folding = settled(this.#folding).then(async () => {
+      if (!this.#again) return
+      this.#again = false
+      try {
+        await this.#fold()
+      } catch (err) {
+        if (this.#self !== null) this.#host.failed(err instanceof Error ? err : new Error(String(err)))
+        throw err
+      }
+    })
+    markHandled(this.#folding)
   }
 
   /**
@@ -373,7 +372,7 @@ export class Members<T = unknown> extends EventEmitter<MembersEvents> {
     }
     if (before && !sameMembership(before, after)) {
       this.emit('change')
-      void this.#host.changed().catch(() => undefined)
+      void this.#host.changed().catch(safetyCatch)
     }
   }
 
