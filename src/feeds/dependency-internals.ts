@@ -228,7 +228,7 @@ function hypercoreLib<M>(path: string, check: (m: M) => boolean): M | null {
   }
 }
 
-/** What a tree proof of a core held nowhere here proves: its signed length and tree hash there. */
+/** What a tree proof of a core held nowhere here proves. */
 export interface DetachedTree {
   /** The signed length the writer's signature is for (≥ the proof's length). */
   signedLength: number

@@ -6,10 +6,9 @@
  *   earning it needs: asked for that tree and the feed's manifest (a tree request with the
  *   manifest flag), answered within TREE_ANSWER_TIMEOUT, the manifest must hash to the key and the
  *   signature verify — with no core of it stored yet, so a key nobody can sign for costs no
- *   storage. Only then is its core
- *   opened as a candidate, and admitted — listed, announced, indexed — once the peer proved a
- *   length (a verified upgrade) and one block verified. A peer that cannot prove it gets
- *   ERR_PROTOCOL (live: after MAX_UNPROVEN_OFFERS).
+ *   storage. Only then is its core opened as a candidate, and admitted — listed, announced,
+ *   indexed — once the peer proved a length (a verified upgrade) and one block verified. A peer
+ *   that cannot prove it gets ERR_PROTOCOL (live: after MAX_UNPROVEN_OFFERS).
  * - We answer tree requests one each, for feeds we hold (with the manifest: only those we offer
  *   this peer), at most MAX_TREE_REQUESTS at once.
  * - A length is downloaded to only once proven, never further (claims.ts).
@@ -62,8 +61,9 @@ export const MAX_UNPROVEN_OFFERS = 16
 export const TREE_ANSWER_TIMEOUT = 10_000
 /**
  * Tree requests of the peer we answer at once: one more before the answers went out fails its
- * stream (ERR_PROTOCOL). We ask at most OFFER_CONCURRENCY at once, and keep no more than that
- * waiting past TREE_ANSWER_TIMEOUT before the stream fails.
+ * stream (ERR_PROTOCOL). An honest peer has fewer out: it asks one per offer it takes, taking
+ * OFFER_CONCURRENCY at a time, and fails its stream once an answer does not come (live: after
+ * MAX_UNPROVEN_OFFERS such offers).
  */
 export const MAX_TREE_REQUESTS = 4 * OFFER_CONCURRENCY
 /** Our own offers are built (a tree hash each for an open core) this many at a time. */
