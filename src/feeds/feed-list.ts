@@ -17,6 +17,7 @@ import {
   type BlockRecord,
   type FeedRecord,
 } from './messages.js'
+import { markHandled, settled } from '../util/errors.js'
 
 const LIST_CORE_NAME = 'kappadb/feed-index'
 const RECORD_PREFIX = 'feed/'
@@ -119,7 +120,7 @@ export class FeedList {
       }
     })()
     this.writing.set(ordinal, slot)
-    void this.track(slot.done).catch(() => undefined)
+    markHandled(this.track(slot.done))
     return slot.done
   }
 
@@ -128,7 +129,7 @@ export class FeedList {
     const done = write.catch((err: unknown) => {
       throw coreError(err)
     })
-    const tracked = done.catch(() => undefined)
+    const tracked = settled(done)
     this.all.add(tracked)
     void tracked.then(() => this.all.delete(tracked))
     return done

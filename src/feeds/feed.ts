@@ -25,6 +25,7 @@ import { createFeedReadStream, type FeedReadStreamOptions } from './read-stream.
 import type { Codec, Feed, FeedEvents, FeedKey } from './types.js'
 import { treeHashAt } from './replication/trees.js'
 import { decodeAll, encodeValue, isJsonCodec } from './value-encoding.js'
+import { safetyCatch, settled } from '../util/errors.js'
 
 /** What a feed needs from its Multifeed. */
 export interface FeedHost {
@@ -410,7 +411,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     this._closed = true
     this.clearIdle()
     try {
-      await this.opening?.catch(() => undefined)
+      await settled(this.opening)
       await this.closingCore
       await this.batcher.drained()
       const open = this.open_
@@ -643,11 +644,11 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       if ((await index.heldEnd()) >= this.state.blocks) index.seed(this.state.blocks, this.state.length)
       await index.refresh()
     } catch (err) {
-      await core.close().catch(() => undefined)
+      await core.close().catch(safetyCatch)
       throw coreError(err)
     }
     if (this._closed) {
-      await core.close().catch(() => undefined)
+      await core.close().catch(safetyCatch)
       throw KappaError.closed('feed')
     }
     const open: OpenCore = {
@@ -723,7 +724,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     core.off('download', open.onGrow)
     try {
       if (changed || open.marked !== null) {
-        await open.marked?.catch(() => undefined)
+        await settled(open.marked)
         await this.host.persist(this.ordinal, this.record(false))
       }
     } finally {

@@ -46,6 +46,7 @@ import { guardCore, guardForks } from './replication/trees.js'
 import { DownloadRoom } from './replication/download-room.js'
 import { MIN_FREE_BYTES } from '../util/storage-fault.js'
 import { toCodec } from './value-encoding.js'
+import { safetyCatch, settled } from '../util/errors.js'
 
 export interface MultifeedOptions {
   valueEncoding?: ValueEncoding
@@ -404,7 +405,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     try {
       await core.ready()
     } catch (err) {
-      await core.close().catch(() => undefined)
+      await core.close().catch(safetyCatch)
       throw this.closing ? KappaError.closed('multifeed') : storeError(err)
     }
     this.coreOpened(core)
@@ -529,7 +530,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
         throw this.closing ? KappaError.closed('multifeed') : storeError(err)
       } finally {
         // The feed opens its own session when it is used (this one has made the core's storage).
-        await core.close().catch(() => undefined)
+        await core.close().catch(safetyCatch)
       }
       const feed = this.makeFeed(core.key, name, emptyFeedState())
       await this.persistNew(feed, state.blocks > 0)
@@ -548,7 +549,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       await this.open()
       return change()
     })
-    this.blocking = run.catch(() => undefined)
+    this.blocking = settled(run)
     return run
   }
 
@@ -629,7 +630,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     try {
       await open()
     } catch (err) {
-      await feed.close().catch(() => undefined)
+      await feed.close().catch(safetyCatch)
       throw this.closing ? KappaError.closed('multifeed') : storeError(err)
     }
   }
@@ -679,7 +680,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   private addFeed(feed: HypercoreFeed<T>): void {
     if (this.closing) {
-      void feed.close().catch(() => undefined)
+      void feed.close().catch(safetyCatch)
       throw KappaError.closed('multifeed')
     }
     this.ordered.push(feed)
@@ -698,7 +699,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   }
 
   private async closeNow(): Promise<void> {
-    await this.opening?.catch(() => undefined)
+    await settled(this.opening)
     await Promise.allSettled([...this.pending.values()])
     await this.replicator.close()
     this.downloadRoom.close()
@@ -707,9 +708,9 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     this.byId.clear()
     this.byName.clear()
     await Promise.allSettled(feeds.map((feed) => feed.close()))
-    await this.list.close().catch(() => undefined)
+    await this.list.close().catch(safetyCatch)
     await Promise.allSettled(this.siblings.map((sibling) => sibling.close()))
-    await closeStore(this.store).catch(() => undefined)
+    await closeStore(this.store).catch(safetyCatch)
     this._closed = true
   }
 }

@@ -57,9 +57,12 @@ export function safetyCatch(err: unknown): void {
   if (isProgrammerError(err)) throw err
 }
 
-/** Resolves once `promise` settles, either way; its failure is left to its own consumers. */
-export function settled(promise: Promise<unknown>): Promise<void> {
-  return promise.then(noop, noop)
+/**
+ * Resolves once `promise` settles, either way (at once for none); its failure is left to its own
+ * consumers.
+ */
+export async function settled(promise: Promise<unknown> | null | undefined): Promise<void> {
+  if (promise) await promise.then(noop, noop)
 }
 
 /** `promise`'s failure reaches its consumers later; until then it is not an unhandled rejection. */

@@ -50,6 +50,7 @@ import { watchVersion } from './connection.js'
 import { CORE_PROTOCOL, FeedExchange, type ExchangeHost } from './exchange.js'
 import { computeProof, verifyProof } from './proof.js'
 import type { ReplicationTransport } from './transport.js'
+import { safetyCatch } from '../../util/errors.js'
 
 /** What a session needs from its Multifeed. */
 export interface FeedHost<T> extends ExchangeHost<T> {
@@ -532,7 +533,7 @@ export class ReplicationSession<T> {
       })
       // Indexing that fails (a view stopped, the store closing) is the store's to report, not the
       // stream's: no 'caught-up', and the replication goes on.
-      .catch(() => undefined)
+      .catch(safetyCatch)
   }
 
   /** Not live: the peer's hello is all taken and downloaded; done once beforeDone agrees. */
