@@ -298,3 +298,32 @@ test('a live replication short of space stays open: the store reports ERR_STORAG
   sb.destroy()
   await closed
 })
+
+test('minFreeBytes: a Multifeed floor above the free space refuses appends and downloads (ERR_STORAGE, ENOSPC); 0 keeps none; a bad value is refused', async (t) => {
+  const root = await tempDir(t)
+  for (const minFreeBytes of [-1, NaN, Infinity, '1' as unknown as number]) {
+    assert.throws(
+      () => new Multifeed(join(root, 'bad'), { minFreeBytes }),
+      (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+      String(minFreeBytes),
+    )
+  }
+  const stats = await statfs(root)
+  const floor = stats.bavail * stats.bsize + 1024 * MB
+  const a = new Multifeed<string>(join(root, 'a'), { valueEncoding: 'utf-8', minFreeBytes: 0 })
+  const b = new Multifeed<string>(join(root, 'b'), { valueEncoding: 'utf-8', minFreeBytes: floor })
+  t.after(() => Promise.all([a.close(), b.close()]))
+  const theirs = await a.writer('a')
+  await theirs.append(['one', 'two'])
+  const mine = await b.writer('b')
+  await assert.rejects(mine.append('x'), noSpace, 'the append names the cause')
+
+  const sa = a.replicate(true)
+  const sb = b.replicate(false)
+  const failure = errorOf(sb)
+  await runPair(sa, sb).catch(() => undefined)
+  const err = await failure
+  assert.ok(noSpace(err), `the sync fails naming the cause: ${String(err)}`)
+  assert.match(String(err), new RegExp(`downloads need ${floor} bytes`))
+  assert.equal(b.feed(theirs.key)?.length ?? 0, 0, 'nothing downloaded')
+})
