@@ -86,6 +86,15 @@ async function bigFeed(feed: Feed<Buffer>): Promise<void> {
   for (let i = 0; i < ENTRIES; i += 10) await feed.append(Array.from({ length: 10 }, () => randomBytes(MB)))
 }
 
+/** The error `b`'s stream of one sync with `a` ends with (null: none). */
+async function syncError<T>(a: Multifeed<T>, b: Multifeed<T>): Promise<Error | null> {
+  const sa = a.replicate(true)
+  const sb = b.replicate(false)
+  const failure = errorOf(sb)
+  await runPair(sa, sb).catch(() => undefined)
+  return failure
+}
+
 const noSpace = (err: unknown) => isKappaError(err, 'ERR_STORAGE') && /ENOSPC/.test((err as Error).message)
 const valuesOf = (row: Record<string, object>) => Object.values(row).map((v) => ('value' in v ? v.value : v))
 
@@ -227,11 +236,7 @@ test('replicated downloads stop at the free-space floor: the sync fails with ERR
 
   // 88 MiB free, 24 MiB above the floor.
   const free = await fill(disk, MIN_FREE_BYTES + 24 * MB)
-  const sa = a.replicate(true)
-  const sb = b.replicate(false)
-  const failure = errorOf(sb)
-  await runPair(sa, sb).catch(() => undefined)
-  const err = await failure
+  const err = await syncError(a, b)
   assert.ok(noSpace(err), `the sync fails naming the cause: ${String(err)}`)
   const copy = b.feed(theirs.key)
   assert.ok(copy, 'the feed is held')
@@ -318,11 +323,7 @@ test('minFreeBytes: a Multifeed floor above the free space refuses appends and d
   const mine = await b.writer('b')
   await assert.rejects(mine.append('x'), noSpace, 'the append names the cause')
 
-  const sa = a.replicate(true)
-  const sb = b.replicate(false)
-  const failure = errorOf(sb)
-  await runPair(sa, sb).catch(() => undefined)
-  const err = await failure
+  const err = await syncError(a, b)
   assert.ok(noSpace(err), `the sync fails naming the cause: ${String(err)}`)
   assert.match(String(err), new RegExp(`downloads need ${floor} bytes`))
   assert.equal(b.feed(theirs.key)?.length ?? 0, 0, 'nothing downloaded')
