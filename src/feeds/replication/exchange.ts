@@ -766,7 +766,7 @@ export class FeedExchange<T> {
           if (!this.host.downloadRoom.isShortage(err)) return this.onLiveError(err)
           // A later offer of the feed (queued meanwhile) replaces this one.
           if (!this.liveQueue.has(id)) this.liveQueue.set(id, next)
-          this.waitForRoom(err, () => this.pumpLive())
+          this.waitForRoom(err)
         })
         .finally(() => {
           this.liveRunning--
@@ -778,9 +778,9 @@ export class FeedExchange<T> {
   /**
    * Live: downloads stopped for lack of free space. The store reports it once (`'error'`); the
    * stream stays open, and once a measurement finds room again the channels closed for it open
-   * again and `resume` runs.
+   * again, `resume` runs and the live downloads go on.
    */
-  private waitForRoom(err: KappaError, resume: () => void): void {
+  private waitForRoom(err: KappaError, resume: () => void = () => undefined): void {
     const room = this.host.downloadRoom
     if (room.reportsNow(err)) this.host.reportError(err)
     this.waitingRoom = true
