@@ -37,6 +37,8 @@ export interface FeedHost {
   coreOpened(core: Hypercore): void
   /** A core open and unused for this long (ms) is closed. */
   readonly idleTime: number
+  /** Appends need this many bytes free on the core's file system (0: no check). */
+  readonly minFreeBytes: number
   /** ERR_BLOCKED when the feed with this key is blocked in the store (local writes refuse). */
   checkNotBlocked(key: Buffer): void
 }
@@ -499,7 +501,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private space(core: Hypercore): FreeSpace | null {
     if (this.freeSpace === undefined) {
       const dir = storageDirectory(core)
-      this.freeSpace = dir !== null ? new FreeSpace(dir) : null
+      this.freeSpace = dir !== null ? new FreeSpace(dir, this.host.minFreeBytes) : null
     }
     return this.freeSpace
   }

@@ -62,6 +62,12 @@ export interface MultifeedOptions {
   /** A feed's core that nothing has used for this long (ms, default 2,000) is closed. */
   coreIdleTime?: number
   /**
+   * Local appends and replicated downloads need this many bytes free on the store's file system
+   * (default `MIN_FREE_BYTES`, 64 MiB; 0: no floor): short of it appends fail and downloads stop
+   * with `ERR_STORAGE` (`ENOSPC`).
+   */
+  minFreeBytes?: number
+  /**
    * Defaults of `replicate`'s `share` and `accept` hooks, used by every replication that gives
    * none (`join()` included).
    */
@@ -87,6 +93,7 @@ const MULTIFEED_OPTIONS: ReadonlySet<string> = optionNames<MultifeedOptions>({
   key: true,
   maxFeeds: true,
   coreIdleTime: true,
+  minFreeBytes: true,
   policy: true,
 })
 const WRITER_OPTIONS: ReadonlySet<string> = optionNames<WriterOptions>({ keyPair: true })
@@ -110,7 +117,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** The `share` / `accept` defaults of every replication (`opts.policy`). */
   readonly policy: Readonly<ReplicationPolicy>
   /** @internal Every download of this store, held to the free-space floor of its local writes. */
-  readonly downloadRoom = new DownloadRoom(MIN_FREE_BYTES)
+  readonly downloadRoom: DownloadRoom
   private readonly codec: Codec<T>
   private readonly store: StoreHandle
   private readonly list: FeedList
@@ -168,8 +175,11 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     this.list = new FeedList(this.store.ns)
     this.replicator = new Replicator<T>(this, this.store.root)
     const idleTime = checkIdleTime(opts.coreIdleTime)
+    const minFreeBytes = checkMinFreeBytes(opts.minFreeBytes)
+    this.downloadRoom = new DownloadRoom(minFreeBytes)
     this.feedHost = {
       idleTime,
+      minFreeBytes,
       openCore: (key, writable) =>
         this.store.ns.get(writable ? { key } : { key, inflightRange: REMOTE_INFLIGHT_RANGE }),
       persist: (ordinal, record) => this.list.put(ordinal, record),
@@ -773,6 +783,14 @@ function checkIdleTime(idleTime: unknown): number {
     throw KappaError.invalid('coreIdleTime must be a non-negative number of milliseconds')
   }
   return idleTime
+}
+
+function checkMinFreeBytes(floor: unknown): number {
+  if (floor === undefined) return MIN_FREE_BYTES
+  if (typeof floor !== 'number' || !Number.isFinite(floor) || floor < 0) {
+    throw KappaError.invalid('minFreeBytes must be a non-negative number of bytes')
+  }
+  return floor
 }
 
 function checkMaxFeeds(maxFeeds: unknown): number {

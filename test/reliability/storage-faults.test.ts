@@ -16,7 +16,7 @@ import { isKappaError } from '../../src/errors.js'
 import { HyperKV } from '../../src/kv/index.js'
 import { Kappa } from '../../src/kappa/index.js'
 import { Hyperlog } from '../../src/hyperlog/index.js'
-import { MIN_FREE_BYTES, Multifeed } from '../../src/feeds/index.js'
+import { MIN_FREE_BYTES, Multifeed, type Feed } from '../../src/feeds/index.js'
 import { errorOf, replicate as syncFeeds, runPair } from '../helpers/feeds.js'
 import { tempDir } from '../helpers/temp.js'
 import { replicate } from '../helpers/kv.js'
@@ -75,6 +75,24 @@ async function fill(dir: string, leave = 0): Promise<() => Promise<void>> {
     }
   }
   return () => rm(fillers, { recursive: true, force: true })
+}
+
+/**
+ * 200 MiB in blocks of one 1 MiB entry each (random: nothing compresses them), more than the
+ * free space the download tests leave and the 64 MiB RocksDB keeps in memory before writing it out.
+ */
+const ENTRIES = 200
+async function bigFeed(feed: Feed<Buffer>): Promise<void> {
+  for (let i = 0; i < ENTRIES; i += 10) await feed.append(Array.from({ length: 10 }, () => randomBytes(MB)))
+}
+
+/** The error `b`'s stream of one sync with `a` ends with (null: none). */
+async function syncError<T>(a: Multifeed<T>, b: Multifeed<T>): Promise<Error | null> {
+  const sa = a.replicate(true)
+  const sb = b.replicate(false)
+  const failure = errorOf(sb)
+  await runPair(sa, sb).catch(() => undefined)
+  return failure
 }
 
 const noSpace = (err: unknown) => isKappaError(err, 'ERR_STORAGE') && /ENOSPC/.test((err as Error).message)
@@ -214,20 +232,11 @@ test('replicated downloads stop at the free-space floor: the sync fails with ERR
   const theirs = await a.writer('a')
   const mine = await b.writer('b')
   await mine.append(Buffer.from('before'))
-  // 200 MiB in blocks of one 1 MiB entry each (random: nothing compresses them), more than the
-  // free space and the 64 MiB RocksDB keeps in memory before writing it out.
-  const ENTRIES = 200
-  for (let i = 0; i < ENTRIES; i += 10) {
-    await theirs.append(Array.from({ length: 10 }, () => randomBytes(MB)))
-  }
+  await bigFeed(theirs)
 
   // 88 MiB free, 24 MiB above the floor.
   const free = await fill(disk, MIN_FREE_BYTES + 24 * MB)
-  const sa = a.replicate(true)
-  const sb = b.replicate(false)
-  const failure = errorOf(sb)
-  await runPair(sa, sb).catch(() => undefined)
-  const err = await failure
+  const err = await syncError(a, b)
   assert.ok(noSpace(err), `the sync fails naming the cause: ${String(err)}`)
   const copy = b.feed(theirs.key)
   assert.ok(copy, 'the feed is held')
@@ -244,4 +253,78 @@ test('replicated downloads stop at the free-space floor: the sync fails with ERR
   assert.deepEqual(await copy.get(0), await theirs.get(0))
   assert.equal(await mine.append(Buffer.from('again')), 2)
   assert.equal((await mine.get(1)).toString(), 'after')
+})
+
+test('a live replication short of space stays open: the store reports ERR_STORAGE (ENOSPC) once, appends go on, and once space is back the same stream downloads the rest', async (t) => {
+  const stores: { close(): Promise<void> }[] = []
+  const disk = await smallDisk(t, 512, async () => {
+    for (const store of stores) await store.close()
+  })
+  if (!disk) return t.skip('needs root to mount a tmpfs')
+  const root = await tempDir(t)
+  const a = new Multifeed<Buffer>(join(root, 'a'), { valueEncoding: 'binary' })
+  const b = new Multifeed<Buffer>(join(disk, 'b'), { valueEncoding: 'binary' })
+  stores.push(b, a)
+  const errors: Error[] = []
+  b.on('error', (err) => errors.push(err))
+  const theirs = await a.writer('a')
+  const mine = await b.writer('b')
+  await mine.append(Buffer.from('before'))
+  await bigFeed(theirs)
+
+  const free = await fill(disk, MIN_FREE_BYTES + 24 * MB)
+  const sa = a.replicate(true, { live: true })
+  const sb = b.replicate(false, { live: true })
+  const streamErrors: Error[] = []
+  sa.on('error', (err: Error) => streamErrors.push(err))
+  sb.on('error', (err: Error) => streamErrors.push(err))
+  sa.pipe(sb).pipe(sa)
+  await until(() => errors.length > 0, 'the store to report the shortage', { ms: 60_000 })
+  assert.ok(noSpace(errors[0]), `the store names the cause: ${String(errors[0])}`)
+  const copy = b.feed(theirs.key)
+  assert.ok(copy && copy.length < ENTRIES, 'the download stopped')
+  assert.equal(await mine.append(Buffer.from('short')), 1, 'local appends go on')
+  assert.ok(!sb.destroyed && !sa.destroyed, 'the stream stays open')
+
+  await free()
+  await until(
+    () => copy.length === ENTRIES,
+    () => `the rest on the same stream (${copy.length})`,
+    {
+      ms: 60_000,
+    },
+  )
+  assert.deepEqual(await copy.get(ENTRIES - 1), await theirs.get(ENTRIES - 1))
+  assert.equal(await mine.append(Buffer.from('after')), 2)
+  assert.equal(errors.length, 1, 'reported once')
+  assert.deepEqual(streamErrors, [])
+  const closed = Promise.all([finished(sa).catch(() => undefined), finished(sb).catch(() => undefined)])
+  sa.destroy()
+  sb.destroy()
+  await closed
+})
+
+test('minFreeBytes: a Multifeed floor above the free space refuses appends and downloads (ERR_STORAGE, ENOSPC); 0 keeps none; a bad value is refused', async (t) => {
+  const root = await tempDir(t)
+  for (const minFreeBytes of [-1, NaN, Infinity, '1' as unknown as number]) {
+    assert.throws(
+      () => new Multifeed(join(root, 'bad'), { minFreeBytes }),
+      (err) => isKappaError(err, 'ERR_INVALID_ARGUMENT'),
+      String(minFreeBytes),
+    )
+  }
+  const stats = await statfs(root)
+  const floor = stats.bavail * stats.bsize + 1024 * MB
+  const a = new Multifeed<string>(join(root, 'a'), { valueEncoding: 'utf-8', minFreeBytes: 0 })
+  const b = new Multifeed<string>(join(root, 'b'), { valueEncoding: 'utf-8', minFreeBytes: floor })
+  t.after(() => Promise.all([a.close(), b.close()]))
+  const theirs = await a.writer('a')
+  await theirs.append(['one', 'two'])
+  const mine = await b.writer('b')
+  await assert.rejects(mine.append('x'), noSpace, 'the append names the cause')
+
+  const err = await syncError(a, b)
+  assert.ok(noSpace(err), `the sync fails naming the cause: ${String(err)}`)
+  assert.match(String(err), new RegExp(`downloads need ${floor} bytes`))
+  assert.equal(b.feed(theirs.key)?.length ?? 0, 0, 'nothing downloaded')
 })

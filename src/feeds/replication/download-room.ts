@@ -12,7 +12,8 @@
  * UNFLUSHED_BYTES of them: free means measured free minus those. Each block is counted at once (no
  * system call); the free space is measured again every DOWNLOAD_CHECK_BYTES downloaded, before a
  * download starts (at most every RECHECK_MS), and, while downloads wait for room, every
- * ROOM_RECHECK_MS.
+ * ROOM_RECHECK_MS. Downloads ask for their blocks in slices (`sliceBlocks`), so what is already
+ * on its way when they stop stays well within the floor.
  */
 import type Hypercore from 'hypercore'
 import type { KappaError } from '../../errors.js'
@@ -26,6 +27,12 @@ export const DOWNLOAD_CHECK_BYTES = 4 * 1024 * 1024
  * RocksDB (hypercore-storage's `writeBufferSize`), which it writes out once full.
  */
 export const UNFLUSHED_BYTES = 64 * 1024 * 1024
+/**
+ * The most bytes one download asks a peer for at once: Hypercore writes every block it asked for,
+ * also after the download stopped, so a download near the floor asks for less — a quarter of the
+ * room above the floor, at least DOWNLOAD_CHECK_BYTES.
+ */
+export const MAX_SLICE_BYTES = 64 * 1024 * 1024
 /** While downloads wait for room (live sessions), the free space is measured this often (ms). */
 export const ROOM_RECHECK_MS = 1000
 /** A download starting within this long (ms) of the last measurement starts without another. */
@@ -85,9 +92,15 @@ export class DownloadRoom {
    * Watches a running download into `core`: `stopped` settles once the store is short of room
    * (this download's blocks or another's).
    */
-  watch(core: Hypercore): RoomWatch {
+  watch(core: Hypercore, onStop: () => void): RoomWatch {
     let stop: (err: KappaError) => void = () => undefined
-    const stopped = new Promise<KappaError>((resolve) => (stop = resolve))
+    const stopped = new Promise<KappaError>((resolve) => {
+      stop = (err) => {
+        // At once, before the blocks already on their way are taken.
+        onStop()
+        resolve(err)
+      }
+    })
     if (!this.#watched(core)) return { stopped, cancel: () => undefined }
     if (this.#short) {
       stop(this.#short)
@@ -109,6 +122,18 @@ export class DownloadRoom {
         core.off('download', onDownload)
       },
     }
+  }
+
+  /**
+   * How many blocks of `core` (by its mean block size) one download asks for at once: MAX_SLICE_BYTES
+   * worth, a quarter of the room above the floor near it, at least DOWNLOAD_CHECK_BYTES worth.
+   */
+  sliceBlocks(core: Hypercore): number {
+    if (!this.#watched(core)) return Infinity
+    const room = (this.#free() - this.#floor) / 4
+    const bytes = Math.min(MAX_SLICE_BYTES, Math.max(DOWNLOAD_CHECK_BYTES, room))
+    const mean = core.length > 0 ? core.byteLength / core.length : 0
+    return mean > 0 ? Math.max(1, Math.floor(bytes / mean)) : Infinity
   }
 
   /**

@@ -610,7 +610,8 @@ export class FeedExchange<T> {
     const download = core.download({ start: index, end: index + 1 })
     const progress = () => this.link.progress()
     const outgrown = whenOutgrown(core, unprovable)
-    const watch = room.watch(core)
+    // One block: its channel stays (what is asked for is that block).
+    const watch = room.watch(core, () => undefined)
     const short: { err: KappaError | null } = { err: null }
     core.on('download', progress)
     try {
@@ -767,7 +768,7 @@ export class FeedExchange<T> {
           if (!this.host.downloadRoom.isShortage(err)) return this.onLiveError(err)
           // A later offer of the feed (queued meanwhile) replaces this one.
           if (!this.liveQueue.has(id)) this.liveQueue.set(id, next)
-          this.waitForRoom(err, () => this.pumpLive())
+          this.waitForRoom(err)
         })
         .finally(() => {
           this.liveRunning--
@@ -779,9 +780,9 @@ export class FeedExchange<T> {
   /**
    * Live: downloads stopped for lack of free space. The store reports it once (`'error'`); the
    * stream stays open, and once a measurement finds room again the channels closed for it open
-   * again and `resume` runs.
+   * again, `resume` runs and the live downloads go on.
    */
-  private waitForRoom(err: KappaError, resume: () => void): void {
+  private waitForRoom(err: KappaError, resume: () => void = () => undefined): void {
     const room = this.host.downloadRoom
     if (room.reportsNow(err)) this.host.reportError(err)
     this.waitingRoom = true
@@ -797,17 +798,6 @@ export class FeedExchange<T> {
       resume()
       this.pumpLive()
     })
-  }
-
-  /**
-   * A download of `feed` stopped for lack of free space: its core channel on this connection
-   * closes, so the blocks the peer was asked for already are not written either (Hypercore writes
-   * every block it requested, and forgets the requests of a closed channel). A candidate's first
-   * block is one request: its channel stays.
-   */
-  private stoppedForRoom(feed: HypercoreFeed<T>, err: KappaError): KappaError {
-    this.closeChannels(feed)
-    return err
   }
 
   // ---- the end of the initial offers (not live: the downloads) -----------------------------------
@@ -928,24 +918,34 @@ export class FeedExchange<T> {
         )
       }
       // Proven: the range is within the signed length. A sparse feed's starts at its start block.
-      const download = core.download({ start: feed.startBlock, end: length })
+      // Asked for in slices, so what the peer still sends after a stop for room stays small.
       const outgrown = whenOutgrown(core, unprovable)
-      const watch = room.watch(core)
       const short: { err: KappaError | null } = { err: null }
+      const watch = room.watch(core, () => this.closeChannels(feed))
+      const stop = Promise.race([
+        ended,
+        outgrown.promise,
+        watch.stopped.then((err) => {
+          short.err = err
+        }),
+      ]).then(() => 'stopped' as const)
       try {
-        // done() waits for ever when the peer goes away, and resolves when destroyed: race the close.
-        await Promise.race([
-          download.done(),
-          ended,
-          outgrown.promise,
-          watch.stopped.then((err) => (short.err = err)),
-        ])
+        for (let start = feed.startBlock; start < length;) {
+          const end = Math.min(length, start + room.sliceBlocks(core))
+          const download = core.download({ start, end })
+          try {
+            // done() waits for ever when the peer goes away, and resolves when destroyed: race the close.
+            if ((await Promise.race([download.done(), stop])) === 'stopped') break
+          } finally {
+            download.destroy()
+          }
+          start = end
+        }
       } finally {
-        download.destroy()
         outgrown.cancel()
         watch.cancel()
       }
-      if (short.err !== null) throw this.stoppedForRoom(feed, short.err)
+      if (short.err !== null) throw short.err
     } finally {
       core.off('download', progress)
     }
