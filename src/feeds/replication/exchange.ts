@@ -49,6 +49,7 @@ import { OFFER_CONCURRENCY, OfferIntake } from './intake.js'
 import { OfferSet } from './offer-set.js'
 import { Reconciliation } from './reconcile.js'
 import { provenDetachedTreeHash, provenTreeHash, treeHashAt, treeMessageOf } from './trees.js'
+import { markHandled } from '../../util/errors.js'
 
 /** The protomux protocol of Hypercore's core channels. */
 export const CORE_PROTOCOL = 'hypercore/alpha'
@@ -190,6 +191,9 @@ export class FeedExchange<T> {
       {
         take: (offer) => (link.mode === 'push' ? this.markKnown(offer) : this.take(offer)),
         taken: () => undefined,
+        upcoming: (offers) => {
+          if (link.mode !== 'push') for (const offer of offers) this.proveAhead(offer)
+        },
         initialTaken: () => this.initialTaken(),
         onError,
       },
@@ -536,11 +540,26 @@ export class FeedExchange<T> {
   }
 
   /**
+   * Asks the peer now for the proof `take` will wait on for an offer of a feed not held yet (one
+   * the policy takes): the next group's requests overlap the current group's downloads. At most
+   * one group ahead, so the requests in flight stay within what the peer answers at once.
+   */
+  private proveAhead(offer: FeedOffer): void {
+    const id = offer.key.toString('hex')
+    if (this.host.knownFeed(id) || this.policy.takes(id, offer.length).state === 'none') return
+    const start = this.policy.startBlock(id, offer.length)
+    if (offer.length === 0 || start >= offer.length) return
+    markHandled(this.proveCandidate(offer, start + 1))
+  }
+
+  /**
    * A feed not held yet: opened as a candidate, admitted once the peer proved its block `start`
    * (0, or a sparse feed's start block) and that block verified.
    */
   private async earn(offer: FeedOffer, start: number): Promise<HypercoreFeed<T> | null> {
     const signed = await this.proveCandidate(offer, start + 1)
+    // Only a proof is remembered: a feed offered again later is asked about again.
+    if (signed !== 'proven') this.candidateProofs.delete(offer.key.toString('hex'))
     if (signed === 'ended' || this.link.closed()) return null
     if (signed === 'refuted') {
       this.unprovable(offer)
@@ -590,10 +609,6 @@ export class FeedExchange<T> {
         return length !== offer.signedLength || hash.equals(offer.treeHash) ? 'proven' : 'refuted'
       })
       this.candidateProofs.set(id, proof)
-      // Only a proof is remembered: a feed offered again later is asked about again.
-      void proof.then((outcome) => {
-        if (outcome !== 'proven') this.candidateProofs.delete(id)
-      })
     }
     return proof
   }

@@ -11,13 +11,18 @@ import { OfferList, type FeedOffer } from '../messages.js'
 const EMPTY = OfferList.of([])
 
 /** Offers worked on at once per connection (each may open a core and wait for its proof). */
-export const OFFER_CONCURRENCY = 16
+export const OFFER_CONCURRENCY = 32
 
 export interface IntakeHandlers<R> {
   /** Takes one offer. A rejection stops the intake and reaches `onError`. */
   take(offer: FeedOffer): Promise<R>
   /** After each group of offers has been taken, with their results in order. */
   taken(results: R[]): void
+  /**
+   * The offers of the next group, while the current one is taken: what taking them will wait on
+   * (a proof asked of the peer) can be asked now, so the round trip overlaps the current group.
+   */
+  upcoming?(offers: FeedOffer[]): void
   /** Once every offer pushed before `endInitial()` has been taken. */
   initialTaken(): Promise<void>
   onError(err: unknown): void
@@ -87,7 +92,15 @@ export class OfferIntake<R> {
         offers.push(pending.list.at(pending.next++))
       }
       if (offers.length > 0) {
-        const results = await Promise.all(offers.map((offer) => this.handlers.take(offer)))
+        const taking = Promise.all(offers.map((offer) => this.handlers.take(offer)))
+        if (this.handlers.upcoming) {
+          const next: FeedOffer[] = []
+          for (let i = pending.next; i < pending.list.count && next.length < OFFER_CONCURRENCY; i++) {
+            next.push(pending.list.at(i))
+          }
+          if (next.length > 0) this.handlers.upcoming(next)
+        }
+        const results = await taking
         if (this.stopped) return
         this.queued -= offers.length
         this.handlers.taken(results)
