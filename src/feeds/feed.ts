@@ -75,7 +75,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private readonly onError: (err: Error) => void
   /** What the feed held when its core last closed (current while `open` is null). */
   private state: FeedState
-  private open_: OpenCore | null = null
+  #open: OpenCore | null = null
   private opening: Promise<OpenCore> | null = null
   private closingCore: Promise<void> | null = null
   /** Leases and operations using the open core: it closes once this is 0 for `idleTime`. */
@@ -83,8 +83,8 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private idleTimer: NodeJS.Timeout | null = null
   private refreshing: Promise<void> | null = null
   private refreshAgain = false
-  private _closed = false
-  private _discoveryKey: Buffer | null = null
+  #closed = false
+  #discoveryKey: Buffer | null = null
   private freeSpace: FreeSpace | null | undefined = undefined
   private refusal: KappaError | null = null
   /** The end of the reserved seqs (`length` or below: none reserved). */
@@ -121,12 +121,12 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   }
 
   get discoveryKey(): Buffer {
-    if (this._discoveryKey === null) this._discoveryKey = crypto.discoveryKey(this.key)
-    return this._discoveryKey
+    if (this.#discoveryKey === null) this.#discoveryKey = crypto.discoveryKey(this.key)
+    return this.#discoveryKey
   }
 
   get length(): number {
-    return this.open_ ? this.open_.index.length : this.state.length
+    return this.#open ? this.#open.index.length : this.state.length
   }
 
   /**
@@ -134,7 +134,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
    * holds them from `startBlock` on, none below.
    */
   get blocks(): number {
-    return this.open_ ? this.open_.index.blocks : this.state.blocks
+    return this.#open ? this.#open.index.blocks : this.state.blocks
   }
 
   get start(): number {
@@ -151,8 +151,8 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
    * be leased): what a download has reached, before `length` follows.
    */
   heldBlocks(): Promise<number> {
-    if (this.open_ === null) throw KappaError.closed('feed core')
-    return this.open_.index.heldEnd()
+    if (this.#open === null) throw KappaError.closed('feed core')
+    return this.#open.index.heldEnd()
   }
 
   get reservedLength(): number {
@@ -188,7 +188,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   }
 
   get upToDate(): boolean {
-    const open = this.open_
+    const open = this.#open
     if (open === null) return true
     // A sparse core's contiguous length is 0 (block 0 is never held): its growth events say.
     if (this.sparse) return open.grew === open.counted
@@ -196,21 +196,21 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   }
 
   get writable(): boolean {
-    return this.name !== undefined && !this._closed
+    return this.name !== undefined && !this.#closed
   }
 
   get closed(): boolean {
-    return this._closed
+    return this.#closed
   }
 
   /** The signed length (blocks) of the feed's core: the open core's, or the index's. */
   get signedLength(): number {
-    return this.open_ ? this.open_.core.length : this.state.signedLength
+    return this.#open ? this.#open.core.length : this.state.signedLength
   }
 
   /** Whether the feed's core is open now (it opens to read, write or move blocks). */
   get coreOpen(): boolean {
-    return this.open_ !== null
+    return this.#open !== null
   }
 
   /**
@@ -219,7 +219,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
    * its signed length and tree hash serve only to compare trees with a peer's offer.
    */
   async offer(): Promise<FeedOffer> {
-    const open = this.open_
+    const open = this.#open
     if (open === null) {
       const { blocks, signedLength, treeHash } = this.state
       const length = this.sparse ? 0 : Math.min(blocks, signedLength)
@@ -373,7 +373,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       } catch (err) {
         throw coreError(err)
       }
-      this.open_?.index.reset()
+      this.#open?.index.reset()
       this.state = { ...this.state, blocks: this.startBlock, length: this.start }
     } finally {
       lease.release()
@@ -400,7 +400,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private async updateNow(): Promise<void> {
     this.checkOpen()
     // A closed core has not changed since it closed: its state is current.
-    if (this.open_ === null) return
+    if (this.#open === null) return
     await this.using(async () => {
       while (this.refreshing) await this.refreshing
       await this.refreshNow()
@@ -409,14 +409,14 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
 
   /** Closes the core (its state stored in the index); further calls reject with ERR_CLOSED. */
   async close(): Promise<void> {
-    if (this._closed) return
-    this._closed = true
+    if (this.#closed) return
+    this.#closed = true
     this.clearIdle()
     try {
       await settled(this.opening)
       await this.closingCore
       await this.batcher.drained()
-      const open = this.open_
+      const open = this.#open
       if (open) await this.closeCore(open)
     } finally {
       this.emit('close')
@@ -475,7 +475,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   }
 
   private async writeTo(core: Hypercore, entries: Uint8Array[]): Promise<void> {
-    const index = this.open_!.index
+    const index = this.#open!.index
     const first = index.length
     const blocks = encodeBlocks(first, entries)
     // Refused before Hypercore's storage sees it: a write that fails there fails every later one.
@@ -557,11 +557,11 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   }
 
   private checkOpen(): void {
-    if (this._closed) throw KappaError.closed('feed')
+    if (this.#closed) throw KappaError.closed('feed')
   }
 
   private scheduleRefresh(): void {
-    if (this._closed || this.open_ === null) return
+    if (this.#closed || this.#open === null) return
     if (this.refreshing) {
       this.refreshAgain = true
       return
@@ -569,7 +569,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     this.hold()
     this.refreshing = this.refreshNow()
       .catch((err: unknown) => {
-        if (!this._closed) this.onError(coreError(err))
+        if (!this.#closed) this.onError(coreError(err))
       })
       .finally(() => {
         this.refreshing = null
@@ -583,7 +583,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
 
   private async refreshNow(): Promise<void> {
     // While our own append is in flight, its completion updates the index itself.
-    const open = this.open_
+    const open = this.#open
     if (!this.batcher.idle || this.appendingEnd !== 0 || open === null) return
     const grew = open.grew
     const longer = await open.index.refresh()
@@ -610,7 +610,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
 
   private unhold(): void {
     this.holds--
-    if (this.holds === 0 && this.open_ !== null && !this._closed) {
+    if (this.holds === 0 && this.#open !== null && !this.#closed) {
       this.idleTimer = setTimeout(() => this.closeIfIdle(), this.host.idleTime)
       this.idleTimer.unref()
     }
@@ -622,7 +622,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   }
 
   private openCore(): Promise<OpenCore> {
-    if (this.open_) return Promise.resolve(this.open_)
+    if (this.#open) return Promise.resolve(this.#open)
     this.checkOpen()
     if (!this.opening) {
       const opening = this.openCoreNow()
@@ -649,7 +649,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       await core.close().catch(safetyCatch)
       throw coreError(err)
     }
-    if (this._closed) {
+    if (this.#closed) {
       await core.close().catch(safetyCatch)
       throw KappaError.closed('feed')
     }
@@ -666,7 +666,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     }
     core.on('append', open.onGrow)
     core.on('download', open.onGrow)
-    this.open_ = open
+    this.#open = open
     this.host.coreOpened(core)
     if (this.holds === 0) this.idleSoon()
     return open
@@ -691,14 +691,14 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
 
   private closeIfIdle(): void {
     this.idleTimer = null
-    const open = this.open_
-    if (open === null || this.holds > 0 || this.closingCore || this._closed) return
+    const open = this.#open
+    if (open === null || this.holds > 0 || this.closingCore || this.#closed) return
     if (!this.batcher.idle || this.refreshing) {
       this.idleSoon()
       return
     }
     const closing = this.closeCore(open).catch((err: unknown) => {
-      if (!this._closed) this.onError(coreError(err))
+      if (!this.#closed) this.onError(coreError(err))
     })
     this.closingCore = closing
     void closing.then(() => {
@@ -717,11 +717,11 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       treeHash = this.state.treeHash
     }
     // Taken again while its state was read: it stays open.
-    if (this.holds > 0 && !this._closed) return
+    if (this.holds > 0 && !this.#closed) return
     const state: FeedState = { blocks: open.index.blocks, length: open.index.length, signedLength, treeHash }
     const changed = !sameState(state, this.state)
     this.state = state
-    this.open_ = null
+    this.#open = null
     core.off('append', open.onGrow)
     core.off('download', open.onGrow)
     try {

@@ -150,7 +150,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   private readonly onCore = (core: unknown): void => guardCore(core, (internal) => this.sessionOn(internal))
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
-  private _closed = false
+  #closed = false
 
   constructor(storage: string | CorestoreLike, opts: MultifeedOptions = {}) {
     super()
@@ -191,7 +191,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   /** True once `close()` has finished. */
   get closed(): boolean {
-    return this._closed
+    return this.#closed
   }
 
   /** Opens the store and loads every known feed (also done lazily by every method). */
@@ -721,7 +721,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     await this.list.close().catch(safetyCatch)
     await Promise.allSettled(this.siblings.map((sibling) => sibling.close()))
     await closeStore(this.store).catch(safetyCatch)
-    this._closed = true
+    this.#closed = true
   }
 }
 
