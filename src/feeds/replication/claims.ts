@@ -10,9 +10,18 @@ import type { HypercorePeer } from 'hypercore'
 export type ProofOutcome = 'proven' | 'refuted' | 'ended'
 
 /**
+ * How long a claim no peer proves yet is asked again before it counts as refuted: our channel's
+ * offer of a new length can overtake the Hypercore channel's own message of it (a writer appending
+ * while live), and an upgrade round that ends before that message arrives finds no longer peer.
+ */
+export const CLAIM_GRACE_MS = 1000
+/** The wait between two upgrade rounds within the grace. */
+const CLAIM_RETRY_MS = 25
+
+/**
  * Waits until `core`'s signed length is at least `target`, proven by a verified upgrade (from any
- * peer). 'refuted' once the peers cannot prove it: Hypercore's upgrade round ends without reaching
- * `target` (every attached peer has said its length, and none is longer), or data from the peer
+ * peer). 'refuted' once the peers cannot prove it: Hypercore's upgrade rounds end without reaching
+ * `target` for CLAIM_GRACE_MS (every attached peer has said its length, and none is longer), or data from the peer
  * on `stream` fails to verify. Such data may also be a fork: Hypercore then checks the peer's tree
  * (trees.ts), and the claim is refuted only once `checked()` says that check found none (a fork
  * settles `ended`). 'ended' when `ended` settles first.
@@ -38,6 +47,8 @@ export async function proveLength(
     core.on('verification-error', onInvalid)
   })
   const stop = ended.then(() => 'ended' as const)
+  const deadline = Date.now() + CLAIM_GRACE_MS
+  let retry: NodeJS.Timeout | null = null
   try {
     while (core.length < target) {
       const round = core.update({ wait: true }).then(
@@ -47,10 +58,19 @@ export async function proveLength(
       const outcome = await Promise.race([round, invalid, stop])
       if (outcome === 'ended' || core.closed) return 'ended'
       if (outcome === 'refuted') return core.length >= target ? 'proven' : 'refuted'
-      if (outcome === 'none' && core.length < target) return 'refuted'
+      if (outcome === 'none' && core.length < target) {
+        if (Date.now() >= deadline) return 'refuted'
+        const later = new Promise<'later'>((resolve) => {
+          retry = setTimeout(() => resolve('later'), CLAIM_RETRY_MS)
+        })
+        const waited = await Promise.race([later, invalid, stop])
+        if (waited === 'ended' || core.closed) return 'ended'
+        if (waited === 'refuted') return core.length >= target ? 'proven' : 'refuted'
+      }
     }
     return 'proven'
   } finally {
+    if (retry) clearTimeout(retry)
     core.off('verification-error', onInvalid)
   }
 }
