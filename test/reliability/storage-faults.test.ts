@@ -219,23 +219,35 @@ test('replicated nodes arriving while the disk is short: the view waits instead 
   assert.deepEqual(valuesOf(await kv.get('local')), [3])
 })
 
-test('replicated downloads stop at the free-space floor: the sync fails with ERR_STORAGE (ENOSPC) before the disk is full, local appends go on without a reopen, and the next sync once space is back downloads the rest', async (t) => {
+/**
+ * Store A (on the usual temp dir) holds a big feed; store B, on a 512 MiB tmpfs filled to 88 MiB
+ * free (24 MiB above the floor), has its own writer with one entry. Null when no tmpfs can be
+ * mounted. `errors`: what B reports (its `'error'`); `free()` frees the disk again.
+ */
+async function shortOfRoom(t: TestContext) {
   const stores: { close(): Promise<void> }[] = []
   const disk = await smallDisk(t, 512, async () => {
     for (const store of stores) await store.close()
   })
-  if (!disk) return t.skip('needs root to mount a tmpfs')
+  if (!disk) return null
   const root = await tempDir(t)
   const a = new Multifeed<Buffer>(join(root, 'a'), { valueEncoding: 'binary' })
   const b = new Multifeed<Buffer>(join(disk, 'b'), { valueEncoding: 'binary' })
   stores.push(b, a)
+  const errors: Error[] = []
+  b.on('error', (err) => errors.push(err))
   const theirs = await a.writer('a')
   const mine = await b.writer('b')
   await mine.append(Buffer.from('before'))
   await bigFeed(theirs)
-
-  // 88 MiB free, 24 MiB above the floor.
   const free = await fill(disk, MIN_FREE_BYTES + 24 * MB)
+  return { a, b, theirs, mine, disk, free, errors }
+}
+
+test('replicated downloads stop at the free-space floor: the sync fails with ERR_STORAGE (ENOSPC) before the disk is full, local appends go on without a reopen, and the next sync once space is back downloads the rest', async (t) => {
+  const setup = await shortOfRoom(t)
+  if (!setup) return t.skip('needs root to mount a tmpfs')
+  const { a, b, theirs, mine, disk, free } = setup
   const err = await syncError(a, b)
   assert.ok(noSpace(err), `the sync fails naming the cause: ${String(err)}`)
   const copy = b.feed(theirs.key)
@@ -256,23 +268,9 @@ test('replicated downloads stop at the free-space floor: the sync fails with ERR
 })
 
 test('a live replication short of space stays open: the store reports ERR_STORAGE (ENOSPC) once, appends go on, and once space is back the same stream downloads the rest', async (t) => {
-  const stores: { close(): Promise<void> }[] = []
-  const disk = await smallDisk(t, 512, async () => {
-    for (const store of stores) await store.close()
-  })
-  if (!disk) return t.skip('needs root to mount a tmpfs')
-  const root = await tempDir(t)
-  const a = new Multifeed<Buffer>(join(root, 'a'), { valueEncoding: 'binary' })
-  const b = new Multifeed<Buffer>(join(disk, 'b'), { valueEncoding: 'binary' })
-  stores.push(b, a)
-  const errors: Error[] = []
-  b.on('error', (err) => errors.push(err))
-  const theirs = await a.writer('a')
-  const mine = await b.writer('b')
-  await mine.append(Buffer.from('before'))
-  await bigFeed(theirs)
-
-  const free = await fill(disk, MIN_FREE_BYTES + 24 * MB)
+  const setup = await shortOfRoom(t)
+  if (!setup) return t.skip('needs root to mount a tmpfs')
+  const { a, b, theirs, mine, free, errors } = setup
   const sa = a.replicate(true, { live: true })
   const sb = b.replicate(false, { live: true })
   const streamErrors: Error[] = []
