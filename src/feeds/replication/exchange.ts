@@ -483,12 +483,8 @@ export class FeedExchange<T> {
       if (this.link.live) this.followLive(held, offer)
       return held
     }
-    // An empty feed has nothing to prove itself with; its writer offers it again once it has. A
-    // sparse start at or past the blocks offered has nothing to take yet (live: a later offer may);
-    // a prefix gate ending at or below it takes nothing of it (block `start` holds seqs ≥ start).
-    const start = this.policy.startBlock(id, offer.length)
-    if (offer.length === 0 || start >= offer.length) return null
-    if (start > 0 && takes.state === 'prefix' && takes.length <= start) return null
+    const start = this.earnedFrom(id, offer, takes)
+    if (start === null) return null
     let feed: HypercoreFeed<T> | null
     try {
       feed = await this.earn(offer, start)
@@ -546,10 +542,23 @@ export class FeedExchange<T> {
    */
   private proveAhead(offer: FeedOffer): void {
     const id = offer.key.toString('hex')
-    if (this.host.knownFeed(id) || this.policy.takes(id, offer.length).state === 'none') return
+    if (this.host.knownFeed(id)) return
+    const takes = this.policy.takes(id, offer.length)
+    const start = takes.state === 'none' ? null : this.earnedFrom(id, offer, takes)
+    if (start !== null) markHandled(this.proveCandidate(offer, start + 1))
+  }
+
+  /**
+   * The block an offered feed not held yet is earned from (0, or a sparse start), or null when
+   * the offer has nothing to earn it with: an empty feed (its writer offers it again once it has
+   * a block), a sparse start at or past the blocks offered (live: a later offer may reach it), or
+   * a prefix gate ending at or below it (block `start` holds seqs ≥ start).
+   */
+  private earnedFrom(id: string, offer: FeedOffer, takes: Inclusion): number | null {
     const start = this.policy.startBlock(id, offer.length)
-    if (offer.length === 0 || start >= offer.length) return
-    markHandled(this.proveCandidate(offer, start + 1))
+    if (offer.length === 0 || start >= offer.length) return null
+    if (start > 0 && takes.state === 'prefix' && takes.length <= start) return null
+    return start
   }
 
   /**
