@@ -4,6 +4,7 @@
  * only then downloaded to (a download's end never exceeds the proven length: Hypercore's bitfield
  * search loops for ever on a range far beyond it).
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import type Hypercore from 'hypercore'
 import type { HypercorePeer } from 'hypercore'
 
@@ -48,7 +49,6 @@ export async function proveLength(
   })
   const stop = ended.then(() => 'ended' as const)
   const deadline = Date.now() + CLAIM_GRACE_MS
-  let retry: NodeJS.Timeout | null = null
   try {
     while (core.length < target) {
       const round = core.update({ wait: true }).then(
@@ -60,17 +60,12 @@ export async function proveLength(
       if (outcome === 'refuted') return core.length >= target ? 'proven' : 'refuted'
       if (outcome === 'none' && core.length < target) {
         if (Date.now() >= deadline) return 'refuted'
-        const later = new Promise<'later'>((resolve) => {
-          retry = setTimeout(() => resolve('later'), CLAIM_RETRY_MS)
-        })
-        const waited = await Promise.race([later, invalid, stop])
-        if (waited === 'ended' || core.closed) return 'ended'
-        if (waited === 'refuted') return core.length >= target ? 'proven' : 'refuted'
+        // An end or an invalid proof meanwhile wins the next round's race at once.
+        await Promise.race([delay(CLAIM_RETRY_MS), invalid, stop])
       }
     }
     return 'proven'
   } finally {
-    if (retry) clearTimeout(retry)
     core.off('verification-error', onInvalid)
   }
 }
