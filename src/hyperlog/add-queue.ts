@@ -40,6 +40,8 @@ export interface DocInput {
   value: Buffer
   identity: Buffer | null
   signature: Buffer | null
+  /** An anchor (anchors.ts): another writer's node, copied verbatim and never shown. */
+  anchor?: true
   pre: PreaddNode
 }
 
@@ -54,6 +56,8 @@ export interface DocsRequest extends BaseRequest {
   docs: DocInput[]
   /** The batch's `proof` option (see BatchProof): used when the DAG is still at its `asOf`. */
   proof?: BatchProof
+  /** The log's own anchors (anchors.ts): no events, not a user's write. */
+  anchors?: true
 }
 
 /** `append`: the links are the heads when its group runs. */
@@ -368,7 +372,8 @@ export class AddQueue {
     for (const node of nodes) {
       const entry = node.entry!
       const entrySeq = seq++
-      if (entry.signature) continue
+      // An anchor carries its author's identity and signature as they were.
+      if (entry.signature || entry.anchor) continue
       const signable: SignableNode = {
         key: node.hash,
         links: entry.links,
@@ -392,7 +397,13 @@ export class AddQueue {
   #fail(request: AddRequest, err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err))
     const pres =
-      request.kind === 'docs' ? request.docs.map((d) => d.pre) : request.announced ? [request.doc.pre] : []
+      request.kind === 'docs'
+        ? request.anchors
+          ? []
+          : request.docs.map((d) => d.pre)
+        : request.announced
+          ? [request.doc.pre]
+          : []
     for (const pre of pres) this.#deps.emitReject(pre)
     request.reject(error)
   }

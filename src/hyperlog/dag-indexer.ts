@@ -73,6 +73,8 @@ export interface BatchOutcome {
   changes: number
   /** A node hidden through its own copy got another copy that counts: a recount shows it. */
   rehome?: true
+  /** An anchor was indexed (as a node or a copy). */
+  anchored?: true
 }
 
 export interface Counters {
@@ -141,8 +143,15 @@ export class DagIndexer {
     this.waiting = counters.waiting
   }
 
-  /** `hidden`: which of the nodes made visible are hidden (their entries do not count). */
-  async map(entries: DagEntry[], hidden?: IsHidden): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
+  /**
+   * `hidden`: which of the nodes made visible are hidden (their entries do not count). `due`
+   * collects the hidden nodes the batch's visible ones link (anchors.ts).
+   */
+  async map(
+    entries: DagEntry[],
+    hidden?: IsHidden,
+    due?: Set<NodeHash>,
+  ): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
     const candidates = this.#decode(entries)
     const hashes = await this.#hashAll(candidates.map((c) => c.record))
     const batch: Candidate[] = candidates.map((c, i) => ({ hash: hashes[i], record: c.record }))
@@ -160,20 +169,21 @@ export class DagIndexer {
     const known = waitKeys.length > 0 ? waitingFound(batch, found, lookup.length) : undefined
     const malformed = new Set<number>()
     const verdicts = await this.#verifyAll(batch, committed, known?.waiting, malformed)
-    return this.#index(batch, committed, verdicts, undefined, malformed, known, hidden)
+    return this.#index(batch, committed, verdicts, undefined, malformed, known, hidden, due)
   }
 
   /**
    * A group of local nodes, hashed and checked by the add queue (every link visible or earlier in
    * the group): the same writes a view batch of them would make. `committed` holds the committed
    * records the group read (its hashes and links). A local node never waits (its links are
-   * visible), but may be what waiting nodes wait for. `hidden`: as for a view batch.
+   * visible), but may be what waiting nodes wait for. `hidden`, `due`: as for a view batch.
    */
   async indexLocal(
     batch: Candidate[],
     committed: Map<NodeHash, Buffer>,
     visible: (hash: NodeHash) => boolean,
     hidden?: IsHidden,
+    due?: Set<NodeHash>,
   ): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
     let known: WaitingFound | undefined
     if (this.waiting > 0) {
@@ -188,6 +198,7 @@ export class DagIndexer {
       undefined,
       known,
       hidden,
+      due,
     )
   }
 
@@ -214,6 +225,8 @@ export class DagIndexer {
     known?: WaitingFound,
     /** Nodes that resolve as links but are never shown: no head, not in `outcome.visible`. */
     hidden?: IsHidden,
+    /** Collects the hidden nodes that visible nodes of the batch link. */
+    due?: Set<NodeHash>,
   ): Promise<{ ops: DagOp[]; outcome: BatchOutcome }> {
     const ops: DagOp[] = []
     const outcome: BatchOutcome = {
@@ -247,8 +260,16 @@ export class DagIndexer {
       })
       visibleNow.set(hash, node)
       ordered.push(hash)
+      if (record.entry.anchor) outcome.anchored = true
       // A hidden node is as if never written, but for resolving links: no head, and its links keep theirs.
       if (hidden?.(record)) return
+      if (due) {
+        for (const link of record.entry.links) {
+          const bytes = visibleNow.has(link) ? undefined : committed.get(link)
+          const linked = visibleNow.get(link)?.record ?? (bytes && decodeNodeRecord(bytes))
+          if (linked && hidden!(linked)) due.add(link)
+        }
+      }
       for (const link of record.entry.links) ops.push({ type: 'del', key: headKey(link) })
       ops.push({ type: 'put', key: headKey(hash), value: HEAD_MARK })
       outcome.visible.push(node)
@@ -270,9 +291,12 @@ export class DagIndexer {
         const record = decodeNodeRecord(existing)
         outcome.duplicates.push({ hash: node.hash, record })
         // Another writer's entry of the same node: kept, for the node to show through it when
-        // its own copy does not count (now, or after a later removal).
-        if (record.feed !== node.record.feed && verdicts[i]) {
+        // its own copy does not count (now, or after a later removal). So is a writer's own
+        // entry of a node it anchored before.
+        const other = record.feed !== node.record.feed || (record.entry.anchor && !node.record.entry.anchor)
+        if (other && verdicts[i]) {
           const copy = node.record
+          if (copy.entry.anchor) outcome.anchored = true
           ops.push({
             type: 'put',
             key: copyKey(node.hash, copy.feed),
@@ -384,6 +408,8 @@ export class DagIndexer {
       batch.map(async (c, i) => {
         if (malformed.has(i)) return false
         if (!verify) return true
+        // An anchor is never shown, and carries its author's signature for another log and seq.
+        if (c.record.entry.anchor) return true
         // Another writer's copy of a visible node is checked too: the node may show through it.
         if (!isNew[i] && !this.#isCopy(batch[i], committed)) return true
         try {
@@ -395,7 +421,7 @@ export class DagIndexer {
     )
     // In batch order, one node at a time: a transform sees the nodes in the order they arrived.
     for (let i = 0; i < batch.length && this.processors.size > 0; i++) {
-      if (!isNew[i] || !verdicts[i]) continue
+      if (!isNew[i] || !verdicts[i] || batch[i].record.entry.anchor) continue
       for (const processor of this.processors) {
         if (!(await processor(toSignable(batch[i].hash, batch[i].record)))) {
           verdicts[i] = false

@@ -50,7 +50,9 @@ import { DagReads } from './dag-reads.js'
 import { DagStorage, isStorageFault } from './dag-storage.js'
 import type { NodeHasher } from './hash.js'
 import {
+  ANCHORED_KEY,
   CHANGES_RANGE,
+  DUE_ANCHORS_RANGE,
   GENERATION_KEY,
   HEADS_RANGE,
   GROUP_MARKER_KEY,
@@ -67,6 +69,8 @@ import {
   headKey,
   hiddenKey,
   copyKey,
+  copiesRange,
+  dueAnchorKey,
   encodeNodeRecord,
   hashOfCopyKey,
   nodeKey,
@@ -111,6 +115,11 @@ export interface DagViewOptions {
   space: FreeSpace | null
   /** Closes and opens the index database again (when the log opened it itself). */
   reopen?: () => Promise<void>
+  /**
+   * The log is owned: a commit in which visible nodes link hidden ones marks those anchors due
+   * (`a!`), and calls `onAnchorsDue` after it (anchors.ts).
+   */
+  anchoring?: { onDue: () => void }
 }
 
 export class DagView implements ChangeSource {
@@ -139,6 +148,8 @@ export class DagView implements ChangeSource {
   #hiddenFrom = new Map<FeedKey, number>()
   /** One more each time which nodes are hidden changes (committed, `X`). */
   #generation = 0
+  /** Some record or copy is an anchor (committed, `A`): hidden whatever the hidden points. */
+  #anchored = false
   /** `countChanges` when the last recount began (-1: none yet; kappa runs one at start). */
   #recounted = -1
   /** The entries kappa mapped, committed by the `storeState` that follows. */
@@ -236,15 +247,71 @@ export class DagView implements ChangeSource {
     return this.#generation
   }
 
-  /** Whether some feed's nodes are hidden from a seq on (committed). */
+  /** Whether some node may be hidden: a feed's from a seq on, or an anchor (committed). */
   get hidesAny(): boolean {
-    return this.#hiddenFrom.size > 0
+    return this.#hiddenFrom.size > 0 || this.#anchored
   }
 
   /** Whether a committed node is hidden: it resolves as a link, but no reader sees it. */
-  isHidden(record: Pick<NodeRecord, 'feed' | 'seq'>): boolean {
+  isHidden(record: Pick<NodeRecord, 'feed' | 'seq' | 'entry'>): boolean {
+    return record.entry.anchor === true || this.#hiddenByPoint(record)
+  }
+
+  /** Whether a record lies at or past its feed's hidden point (an anchor there counts nowhere). */
+  #hiddenByPoint(record: Pick<NodeRecord, 'feed' | 'seq'>): boolean {
     const from = this.#hiddenFrom.get(record.feed)
     return from !== undefined && record.seq >= from
+  }
+
+  // ---- anchors (anchors.ts) ----------------------------------------------------------------------
+
+  /** The nodes whose anchors may be due (`a!`), in key order, at most `limit`. */
+  async dueAnchors(limit: number): Promise<NodeHash[]> {
+    const keys = (await this.#data.keys({ ...DUE_ANCHORS_RANGE, limit }).all()) as string[]
+    return keys.map((key) => key.slice(2) as NodeHash)
+  }
+
+  /** Forgets that these anchors may be due (checked, or written). */
+  async clearDueAnchors(hashes: readonly NodeHash[]): Promise<void> {
+    if (hashes.length === 0) return
+    await this.#data.batch(hashes.map((hash) => ({ type: 'del', key: dueAnchorKey(hash) })))
+  }
+
+  /**
+   * The record to anchor node `hash` with, or null when it needs none here: it is not indexed, or
+   * some entry of it counts — its own or a copy that is not past its feed's hidden point (an
+   * anchor there counts too: it resolves the links everywhere its feed is taken).
+   */
+  async anchorable(hash: NodeHash): Promise<NodeRecord | null> {
+    const [bytes] = await this.reads.readMany([nodeKey(hash)])
+    if (bytes === undefined) return null
+    const record = decodeNodeRecord(bytes)
+    if (!this.#hiddenByPoint(record)) return null
+    const range = copiesRange(hash)
+    for (const [key, copy] of (await this.#data.iterator(range).all()) as [string, Buffer][]) {
+      if (hashOfCopyKey(key) === hash && !this.#hiddenByPoint(decodeNodeRecord(copy))) return null
+    }
+    return record
+  }
+
+  /** Adds to a batch's `ops` the marks of the `due` anchors and of the first anchor indexed. */
+  #addAnchorOps(ops: DagOp[], due: Set<NodeHash> | undefined, outcome: BatchOutcome): void {
+    if (outcome.anchored && !this.#anchored) ops.push({ type: 'put', key: ANCHORED_KEY, value: HEAD_MARK })
+    for (const hash of due ?? []) ops.push({ type: 'put', key: dueAnchorKey(hash), value: HEAD_MARK })
+  }
+
+  /** After a commit: the anchor state in memory, and the anchors due announced. */
+  #anchorsCommitted(due: Set<NodeHash> | undefined, outcome: BatchOutcome): void {
+    if (outcome.anchored) this.#anchored = true
+    if (due && due.size > 0) this.#opts.anchoring?.onDue()
+  }
+
+  /**
+   * The set a batch collects the anchors it makes due in: none when the log is open, or when no
+   * node is hidden, nor hidden by the batch itself (`hides`: it moves its feed's point).
+   */
+  #dueSet(hides: boolean): Set<NodeHash> | undefined {
+    return this.#opts.anchoring && (hides || this.hidesAny) ? new Set() : undefined
   }
 
   /** A view batch waits for the storage: the fault, until the batch commits (null: none waits). */
@@ -298,6 +365,7 @@ export class DagView implements ChangeSource {
       this.#hiddenFrom.set(key.slice(2) as FeedKey, decodeUintRecord(bytes, 'a hidden point'))
     const generation = (await level.get(GENERATION_KEY)) as Buffer | undefined
     this.#generation = generation ? decodeUintRecord(generation, 'the hidden generation') : 0
+    this.#anchored = (await level.get(ANCHORED_KEY)) !== undefined
     this.commits.load(changes, heads)
   }
 
@@ -399,11 +467,14 @@ export class DagView implements ChangeSource {
     const hiddenFrom = this.#localHiddenPoint(countable, end)
     const counters = this.indexer.counters()
     let outcome: BatchOutcome
+    const due = this.#dueSet(hiddenFrom !== undefined)
     try {
       let ops: DagOp[]
       const hidden = (record: NodeRecord) =>
-        record.feed === feed ? record.seq >= countable : this.isHidden(record)
-      ;({ ops, outcome } = await this.indexer.indexLocal(candidates, committed, visible, hidden))
+        record.entry.anchor === true ||
+        (record.feed === feed ? record.seq >= countable : this.isHidden(record))
+      ;({ ops, outcome } = await this.indexer.indexLocal(candidates, committed, visible, hidden, due))
+      this.#addAnchorOps(ops, due, outcome)
       // No marker write: the outbox record (kept until the view has passed its entries) says the
       // same, and the replay at open stores the marker from the records it deletes.
       const extra = [this.outbox.put(first, entries)]
@@ -414,6 +485,7 @@ export class DagView implements ChangeSource {
       throw err
     }
     this.#setHidden(feed, hiddenFrom)
+    this.#anchorsCommitted(due, outcome)
     this.#groupIndexed = end
     // A node hidden through another writer's copy that this store's own counts: shown through it.
     // A crash before this recount leaves the copy stored: the recount at start shows it.
@@ -530,13 +602,15 @@ export class DagView implements ChangeSource {
     const counters = this.indexer.counters()
     let ops: DagOp[]
     let outcome: BatchOutcome
+    const due = this.#dueSet(hiddenFrom !== undefined)
     try {
       const hidden = (record: NodeRecord) =>
-        record.feed === feed ? record.seq >= counted : this.isHidden(record)
+        record.entry.anchor === true || (record.feed === feed ? record.seq >= counted : this.isHidden(record))
       ;({ ops, outcome } =
         todo.length > 0
-          ? await this.indexer.map(todo, hidden)
+          ? await this.indexer.map(todo, hidden, due)
           : { ops: [], outcome: emptyOutcome(this.indexer.changes) })
+      this.#addAnchorOps(ops, due, outcome)
       const extra = local ? this.outbox.passed(end) : []
       if (hiddenFrom !== this.#hiddenFrom.get(feed)) extra.push(this.#hiddenOp(feed, hiddenFrom))
       extra.push(put)
@@ -549,6 +623,7 @@ export class DagView implements ChangeSource {
     }
     this.#positions.set(position.feed, position.count)
     this.#setHidden(feed, hiddenFrom)
+    this.#anchorsCommitted(due, outcome)
     if (local) this.outbox.forget(end)
     // A node hidden through its own copy got one that counts: shown through it (as after a group).
     if (outcome.rehome) await this.#recount()
@@ -617,7 +692,7 @@ export class DagView implements ChangeSource {
     }
     const hidden = (record: NodeRecord) => {
       const from = next.get(record.feed)
-      return from !== undefined && record.seq >= from
+      return record.entry.anchor === true || (from !== undefined && record.seq >= from)
     }
     const rehomed = await this.#rehome(hidden, ops)
     if (ops.length === 0) {
@@ -626,13 +701,20 @@ export class DagView implements ChangeSource {
     }
     const shown: NodeHash[] = []
     const linked = new Set<string>()
+    // The hidden nodes, when visible ones linking them may need anchors.
+    const hiddenNodes = this.#opts.anchoring ? new Set<NodeHash>() : null
     for await (const [key, bytes] of this.#data.iterator(NODES_RANGE) as AsyncIterable<[string, Buffer]>) {
       const record = rehomed.get(key.slice(2) as NodeHash) ?? decodeNodeRecord(bytes)
-      if (hidden(record)) continue
+      if (hidden(record)) {
+        hiddenNodes?.add(key.slice(2) as NodeHash)
+        continue
+      }
       shown.push(key.slice(2) as NodeHash)
       for (const link of record.entry.links) linked.add(link)
     }
     const heads = new Set(shown.filter((hash) => !linked.has(hash)))
+    const due = hiddenNodes ? new Set([...hiddenNodes].filter((hash) => linked.has(hash))) : undefined
+    for (const hash of due ?? []) ops.push({ type: 'put', key: dueAnchorKey(hash), value: HEAD_MARK })
     for (const hash of this.commits.heads) if (!heads.has(hash)) ops.push({ type: 'del', key: headKey(hash) })
     for (const hash of heads) {
       if (!this.commits.heads.has(hash)) ops.push({ type: 'put', key: headKey(hash), value: HEAD_MARK })
@@ -646,6 +728,7 @@ export class DagView implements ChangeSource {
     this.#generation = generation
     this.#recounted = countChanges
     this.commits.rebuilt(heads)
+    if (due && due.size > 0) this.#opts.anchoring?.onDue()
   }
 
   /**

@@ -15,6 +15,7 @@ import type { BlockOptions, Feed, FeedKey, ReplicationStream } from '../feeds/ty
 import { Kappa, type LevelDb, type Members } from '../kappa/index.js'
 import { optsAndCallback, withCallback, type Callback } from '../util/callback.js'
 import { FreeSpace, MIN_FREE_BYTES } from '../util/storage-fault.js'
+import { Anchors } from './anchors.js'
 import { AddQueue, type AddRequest, type DocInput, type PreaddNode } from './add-queue.js'
 import { HyperlogIndex, type ChangeIndex, type CreateIndexOptions } from './change-index.js'
 import type { KnownNode } from './dag-indexer.js'
@@ -89,6 +90,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
   readonly #opts: HyperlogOptions
   readonly #dag: DagView
   readonly #queue: AddQueue
+  /** Owned: the anchors of excluded nodes that visible ones link (anchors.ts); null when open. */
+  readonly #anchors: Anchors | null
   readonly #opened: Promise<void>
   readonly #liveStreams = new Set<ChangeStream<HyperlogNode<T>>>()
   readonly #liveReplications = new Set<Duplex>()
@@ -132,6 +135,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       'a hyperlog needs every stored entry (a blocked writer’s nodes still resolve as links): drop is refused',
     )
     const verify = opts.verify
+    const members = this.kappa.members
+    let anchors: Anchors | null = null
     this.#dag = new DagView(this.db, {
       hasher: this.#hasher,
       verify: verify ? (node) => callVerify(verify, node) : undefined,
@@ -164,6 +169,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
         for (const node of outcome.rejected) this.emit('reject', preaddOf(node))
         if (outcome.rejected.length > 0) this.#refuseLive((outcome.malformed ?? 0) > 0)
       },
+      anchoring: members ? { onDue: () => anchors?.due() } : undefined,
     })
     this.#queue = new AddQueue({
       dag: this.#dag,
@@ -175,6 +181,26 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
       emitAdd: (node) => this.emit('add', node as HyperlogNode<T>),
       emitReject: (node) => this.emit('reject', node),
     })
+    if (members) {
+      anchors = new Anchors({
+        dag: this.#dag,
+        ready: () => members.ready(),
+        canWrite: () => this.#writer !== null && members.get(members.self).status === 'member',
+        write: (docs) =>
+          new Promise((resolve, reject) => {
+            this.#queue.push({
+              kind: 'docs',
+              docs,
+              anchors: true,
+              encoding: this.valueEncoding,
+              resolve: () => resolve(),
+              reject,
+            })
+          }),
+        onError: (err) => emitIfListened(this, 'error', err),
+      })
+    }
+    this.#anchors = anchors
     this.kappa.on('error', (err, name) => {
       if (name === undefined && isKappaError(err, 'ERR_PROTOCOL')) {
         // A peer's entry the feed refused (larger than MAX_ENTRY_BYTES): no node, and the
@@ -203,10 +229,16 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     return this.#dag.changes
   }
 
-  /** Resolves once the DAG index has indexed every entry present locally now. */
+  /**
+   * Resolves once the DAG index has indexed every entry present locally now (and, owned, the
+   * anchors that made due are written).
+   */
   ready(cb?: Callback<void>): Promise<void> {
     return withCallback(
-      this.#whenOpen(() => this.#dagReady()),
+      this.#whenOpen(async () => {
+        await this.#dagReady()
+        await this.#anchors?.idle
+      }),
       cb,
     )
   }
@@ -470,6 +502,8 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
     await this.#dag.load()
     this.#writer = writer
     this.kappa.use(HYPERLOG_NAME, DAG_VIEW_VERSION, this.#dag.view)
+    // Anchors a crash left marked due.
+    this.#anchors?.due()
   }
 
   /**
@@ -490,6 +524,7 @@ export class Hyperlog<T = unknown> extends EventEmitter<HyperlogEvents<T>> {
 
   async #close(): Promise<void> {
     await settled(this.#opened)
+    await this.#anchors?.stop()
     await this.#queue.idle
     this.#dag.closeWrites(KappaError.closed('hyperlog'))
     // Appended now if possible; durable in the outbox (replayed at open) either way.

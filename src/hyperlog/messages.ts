@@ -3,7 +3,9 @@
  *
  * Feed entry (the value of one entry in a writer's log; one node):
  *   format:    uint8  (= ENTRY_FORMAT)
- *   flags:     uint   bit 0: identity follows, bit 1: signature follows
+ *   flags:     uint   bit 0: identity follows, bit 1: signature follows, bit 2: an anchor (another
+ *              writer's node, copied verbatim so links to it resolve: never shown); other bits
+ *              set: not an entry this version reads
  *   links:     uint count, then per link a uint tag: 0 → 32 raw bytes (a 64-hex lowercase hash),
  *              n > 0 → n bytes of utf-8 (any other hash string)
  *   value:     buffer (uint length + bytes): the encoded value, as hashed
@@ -31,6 +33,8 @@ export const ENTRY_FORMAT = 0x68 // 'h'
 
 const FLAG_IDENTITY = 1
 const FLAG_SIGNATURE = 2
+const FLAG_ANCHOR = 4
+const KNOWN_FLAGS = FLAG_IDENTITY | FLAG_SIGNATURE | FLAG_ANCHOR
 const HEX_HASH = /^[0-9a-f]{64}$/
 
 /** One node as written to a feed. */
@@ -39,6 +43,11 @@ export interface NodeEntry {
   value: Buffer
   identity: Buffer | null
   signature: Buffer | null
+  /**
+   * An anchor: a member's copy of a node its visible nodes link, hidden everywhere, so the links
+   * resolve where the node's own entry is not taken (a removed writer's past `upTo`).
+   */
+  anchor?: true
 }
 
 const link = {
@@ -96,6 +105,7 @@ const entryEncoding = {
   decode(state: State): NodeEntry {
     if (c.uint8.decode(state) !== ENTRY_FORMAT) throw new Error('not a hyperlog entry')
     const f = c.uint.decode(state)
+    if ((f & ~KNOWN_FLAGS) !== 0) throw new Error('unknown entry flags')
     const entry: NodeEntry = {
       links: links.decode(state),
       value: toBuffer(c.buffer.decode(state)),
@@ -104,12 +114,13 @@ const entryEncoding = {
     }
     if (f & FLAG_IDENTITY) entry.identity = toBuffer(c.buffer.decode(state))
     if (f & FLAG_SIGNATURE) entry.signature = toBuffer(c.buffer.decode(state))
+    if (f & FLAG_ANCHOR) entry.anchor = true
     return entry
   },
 }
 
 function flags(e: NodeEntry): number {
-  return (e.identity ? FLAG_IDENTITY : 0) | (e.signature ? FLAG_SIGNATURE : 0)
+  return (e.identity ? FLAG_IDENTITY : 0) | (e.signature ? FLAG_SIGNATURE : 0) | (e.anchor ? FLAG_ANCHOR : 0)
 }
 
 function toBuffer(bytes: Uint8Array | null): Buffer {
@@ -300,6 +311,9 @@ export function fromLexHex(hex: string): number {
 //   y!<hash>!<feed hex>       → node record (change 0): another copy of node <hash>, an entry of
 //                               that feed (the same links and value another writer wrote too);
 //                               the node takes a copy that counts when its own does not
+//   a!<hash>                  → empty: an anchor of node <hash> may be due (a visible node links
+//                               it and it is hidden); cleared once checked, or anchored
+//   A                         → empty: some node record or copy is an anchor
 //   X                         → uint: the generation of what is hidden (absent: 0), one more at
 //                               each change; change indexes built at another one build again
 // The outbox (its own sublevel, so clearing the index never drops it): key = lexhex first seq of
@@ -309,12 +323,24 @@ export function fromLexHex(hex: string): number {
 export const GROUP_MARKER_KEY = 'l'
 export const WAITING_COUNT_KEY = 'W'
 export const GENERATION_KEY = 'X'
+export const ANCHORED_KEY = 'A'
 
 export const CHANGES_RANGE = { gt: 'c!', lt: 'c"' } as const
 export const HEADS_RANGE = { gt: 'h!', lt: 'h"' } as const
 export const NODES_RANGE = { gt: 'n!', lt: 'n"' } as const
 export const HIDDEN_RANGE = { gt: 'x!', lt: 'x"' } as const
 export const COPIES_RANGE = { gt: 'y!', lt: 'y"' } as const
+export const DUE_ANCHORS_RANGE = { gt: 'a!', lt: 'a"' } as const
+
+/** The key saying an anchor of node `hash` may be due (`a!<hash>`). */
+export function dueAnchorKey(hash: string): string {
+  return 'a!' + hash
+}
+
+/** The copies of node `hash` (the range may also hold other hashes' keys: check `hashOfCopyKey`). */
+export function copiesRange(hash: string): { gt: string; lt: string } {
+  return { gt: 'y!' + hash + '!', lt: 'y!' + hash + '"' }
+}
 
 /** The key of another copy of node `hash`, in `feed` (`y!<hash>!<feed hex>`). */
 export function copyKey(hash: string, feed: string): string {

@@ -97,6 +97,9 @@ class Peer {
   }
 }
 
+/** Owned: the most star rounds of the final sync (anchors made due in one travel in the next). */
+const FINAL_ROUNDS_OWNED = 5
+
 export class ScenarioRunner {
   readonly scenario: Scenario
   private readonly root: string
@@ -377,10 +380,26 @@ export class ScenarioRunner {
     }
   }
 
-  /** Two rounds of a star of uncut sync/sync replications: then everyone holds everything. */
+  /**
+   * Two rounds of a star of uncut sync/sync replications: then everyone holds everything. Owned,
+   * rounds go on while they bring anything (the anchors a round made due travel in the next).
+   */
   private async finalSync(): Promise<void> {
     const rng = new Prng(this.scenario.seed).fork('final')
-    for (let round = 0; round < 2; round++) {
+    const held = () =>
+      this.peers.map((peer) =>
+        peer.kv.log.kappa
+          .feeds()
+          .map((f) => `${f.key}:${f.length}`)
+          .join(),
+      )
+    let before = held()
+    for (let round = 0; round < (this.scenario.owned ? FINAL_ROUNDS_OWNED : 2); round++) {
+      if (round >= 2) {
+        const now = held()
+        if (now.every((lengths, i) => lengths === before[i])) break
+        before = now
+      }
       for (let j = 1; j < this.peers.length; j++) {
         await this.sync({
           op: 'sync',
@@ -427,7 +446,7 @@ export class ScenarioRunner {
     }
     return this.peers.map((peer) => {
       const expected = new ReplicaModel()
-      const unresolvable = this.unresolvable(peer)
+      const unresolvable = this.unresolvable(peer, true)
       for (const hash of this.model.hashes()) {
         const copy = this.model.copies(hash).find((node) => peer.counts(node))
         if (copy && !unresolvable.has(hash)) expected.add(copy)
@@ -437,22 +456,29 @@ export class ScenarioRunner {
   }
 
   /**
-   * Owned: the writes `peer` can never show, whatever it syncs: those linking, directly or through
-   * others, a node every copy of which lies where `peer` takes no entries — in a non-member's feed
-   * or past a removed writer's `upTo` — and that it does not hold. An excluded node still resolves
-   * as a link where it is held, so a replica that held it before the removal (its author, one
-   * that synced with it) shows the writes linking it, while one that learns of the removal first
-   * downloads that feed only up to `upTo` and never can (owned seed 2739502010): the contract's
-   * replicas differ there.
+   * Owned: the writes `peer` cannot show (yet): those linking, directly or through others, a node
+   * every copy of which lies where `peer` takes no entries — in a non-member's feed or past a
+   * removed writer's `upTo` — and that it does not hold. An excluded node still resolves as a link
+   * where it is held; a replica that learns of the removal first downloads that feed only up to
+   * `upTo`, and resolves the link through an anchor: a member holding the node writes one once
+   * the node is hidden there and a visible node links it (owned seed 2739502010). `settled`: after
+   * the full sync, when every such anchor has been written and has travelled; before it, a
+   * sync need not bring what an anchor would.
    */
-  private unresolvable(peer: Peer): Set<string> {
+  private unresolvable(peer: Peer, settled = false): Set<string> {
     const members = peer.kv.members!
-    const held = (node: KvNode) => (peer.kv.log.kappa.feed(node.log)?.length ?? 0) >= node.seq
+    const holds = (p: Peer, node: KvNode) => (p.kv.log.kappa.feed(node.log)?.length ?? 0) >= node.seq
     const taken = (node: KvNode) => {
       const info = members.get(node.log)
       return info.status === 'member' || (info.status === 'removed' && node.seq <= info.upTo)
     }
-    const obtainable = (hash: string) => this.model.copies(hash).some((node) => held(node) || taken(node))
+    const anchorers = settled
+      ? this.peers.filter((p) => p.kv.members!.get(p.kv.members!.self).status === 'member')
+      : []
+    const obtainable = (hash: string) =>
+      this.model
+        .copies(hash)
+        .some((node) => holds(peer, node) || taken(node) || anchorers.some((p) => holds(p, node)))
     const memo = new Map<string, boolean>()
     const blocked = (hash: string): boolean => {
       let known = memo.get(hash)

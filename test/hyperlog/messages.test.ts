@@ -9,7 +9,11 @@ import assert from 'node:assert/strict'
 import type { FeedKey } from '../../src/feeds/types.js'
 import { DAG_VIEW_VERSION } from '../../src/hyperlog/dag-view.js'
 import {
+  ANCHORED_KEY,
+  DUE_ANCHORS_RANGE,
   ENTRY_FORMAT,
+  copiesRange,
+  dueAnchorKey,
   changeKey,
   decodeChangeRun,
   decodeEntry,
@@ -73,6 +77,20 @@ test('a feed entry: format, flags, links (a hex hash as 32 bytes, any other as u
   assert.deepEqual(decodeEntry(encodeEntry(full)), full)
 })
 
+test('an anchor: flag bit 2, the node entry otherwise verbatim; unknown flag bits are not an entry', () => {
+  const anchor = {
+    links: [hash(0xab)],
+    value: Buffer.from('v'),
+    identity: null,
+    signature: null,
+    anchor: true as const,
+  }
+  assert.equal(hex(encodeEntry(anchor)), '68' + '04' + '01' + '00' + repeat(0xab) + '0176')
+  assert.deepEqual(decodeEntry(encodeEntry(anchor)), anchor)
+  assert.equal(decodeEntry(Buffer.from('6808000176', 'hex')), null)
+  assert.equal(decodeEntry(Buffer.from('6880010000', 'hex')), null)
+})
+
 test('a node record: feed key, seq, change, then the entry verbatim', () => {
   const feed = repeat(0x11) as FeedKey
   const entry = encodeEntry({ links: [], value: Buffer.from('v'), identity: null, signature: null })
@@ -122,4 +140,7 @@ test('keys of the DAG index: lexint hex change numbers, prefixed hashes', () => 
   assert.equal(hashOfCopyKey('y!a!b!cd'), 'a!b')
   assert.equal(hashOfHeadKey('h!ab'), 'ab')
   assert.equal(hiddenKey('cd'), 'x!cd')
+  assert.equal(dueAnchorKey('ab'), 'a!ab')
+  assert.deepEqual(copiesRange('a!b'), { gt: 'y!a!b!', lt: 'y!a!b"' })
+  assert.deepEqual([ANCHORED_KEY, DUE_ANCHORS_RANGE], ['A', { gt: 'a!', lt: 'a"' }])
 })

@@ -103,6 +103,62 @@ test('owned: C’s put linking an excluded node of B stays visible after B’s r
   assert.deepEqual(await values(c, 'k'), ['c1'])
 })
 
+test('owned: a member that learns of B’s removal first still shows C’s put linking B’s excluded nodes (anchors)', async (t) => {
+  const owner = await openOwned(t, { owner: true })
+  const [b, c, reader, late] = await Promise.all(
+    [0, 1, 2, 3].map(() => openOwned(t, { owner: owner.members!.self })),
+  )
+  await owner.members!.add(b!.members!.self)
+  await owner.members!.add(c!.members!.self)
+  await owner.members!.add(late!.members!.self)
+  for (const kv of [b!, c!, reader!, late!]) await syncOwned(owner, kv)
+  await b!.put('k', 'b1')
+  await b!.put('k', 'b2') // links b1: the anchor of b2 needs b1's first
+  await syncOwned(b!, c!)
+  await c!.put('k', 'c1') // links b2
+  await syncOwned(c!, owner)
+  await syncOwned(c!, reader!)
+  assert.deepEqual(await values(owner, 'k'), ['c1'])
+
+  await owner.members!.remove(b!.members!.self, { upTo: 0 })
+  await owner.ready()
+  await owner.log.flush()
+  const ownerLog = await owner.log.kappa.writer('hyperlog')
+  // The owner's feed: its membership records stay in their own log; here its two anchors.
+  assert.equal(ownerLog.length, 2, 'the owner anchored b2 and the b1 it links')
+  await syncOwned(owner, reader!)
+  await reader!.ready()
+  await reader!.log.flush()
+  assert.equal((await reader!.log.kappa.writer('hyperlog')).length, 0, 'a non-member writes no anchor')
+
+  // A member that learns of the removal with the data takes none of B's feed, and shows c1.
+  await syncOwned(owner, late!)
+  await late!.ready()
+  assert.equal(late!.log.kappa.feed(b!.members!.self)?.length ?? 0, 0, 'none of B’s feed is taken')
+  assert.deepEqual(await values(late!, 'k'), ['c1'])
+  // B's nodes stay hidden everywhere, the anchored ones too.
+  const [b2] = await b!.log.heads()
+  for (const kv of [owner, reader!, late!]) {
+    for (const key of [b2!.key, ...b2!.links]) {
+      await assert.rejects(kv.log.get(key), (err) => isKappaError(err, 'ERR_NOT_FOUND'))
+    }
+  }
+  // C learns of the removal before the owner's anchors reach it, and anchors the same two nodes:
+  // the same bytes, hidden as well; nothing shows differently anywhere.
+  await syncOwned(owner, c!)
+  await c!.ready()
+  await c!.log.flush()
+  assert.equal((await c!.log.kappa.writer('hyperlog')).length, 3, 'C’s put, then its own two anchors')
+  await syncOwned(c!, late!)
+  for (const kv of [owner, c!, late!]) {
+    assert.deepEqual(await values(kv, 'k'), ['c1'])
+    assert.deepEqual(
+      (await kv.log.heads()).map((n) => n.key),
+      [(await c!.log.heads())[0]!.key],
+    )
+  }
+})
+
 test('owned, partitioned: B’s puts past upTo vanish from B’s own store too once it learns of its removal', async (t) => {
   const owner = await openOwned(t, { owner: true })
   const b = await openOwned(t, { owner: owner.members!.self })

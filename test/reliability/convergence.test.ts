@@ -7,7 +7,7 @@
  *
  * Owned scenarios add membership (peer 0 owns the database; adds, and in `full` ones removals,
  * come among the other steps); at the end every peer has the same members and shows exactly
- * what they include, but for writes linking an excluded node it cannot hold (docs/RELIABILITY.md).
+ * what they include, writes linking an excluded node included once anchors travelled (docs/RELIABILITY.md).
  * `OWNED=adds|full SEED=<n>` replays one.
  */
 import test from 'node:test'

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { HyperKV } from '../../src/kv/index.js'
+import { isKappaError } from '../../src/errors.js'
 import {
   LARGE,
   SMALL,
@@ -138,18 +139,16 @@ test('seed 3735558436: a pull ends although the puller holds a log at a longer s
 })
 
 // Found by the owned convergence scenarios with removals: step 15, the owner removes peer 2 at 0
-// after its register indexed peer 2's puts (the stale register went with i14v). Left: the owner's
-// own `del "a"` links peer 2's node, which the removal excludes. The owner holds it, so its node
-// resolves and shows; peer 1, learning the removal with the data, takes peer 2's feed only up to
-// `upTo` and can never resolve that link. A contract conflict, not a bug: "a removed writer's
-// feed is downloaded only up to upTo" and "an excluded node still resolves as a link" make the
-// replicas differ where a counting node links an excluded one (the runner expects exactly that:
-// `unresolvable`). The minimal case follows.
-test('owned seed 2739502010: a node linking an excluded one shows only where the excluded one is held', async (t) => {
+// after its register indexed peer 2's puts. The owner's own `del "a"` links peer 2's node, which
+// the removal excludes. The owner holds it, so its node resolves and shows; peer 1, learning the
+// removal with the data, takes peer 2's feed only up to `upTo` and holds no entry of that node.
+// The owner's anchor (src/hyperlog/anchors.ts) resolves the link there too: every replica shows
+// the `del`. The minimal case follows.
+test('owned seed 2739502010: a node linking an excluded one shows everywhere, through the owner’s anchor', async (t) => {
   await replay(t, 2739502010, SMALL, 'full')
 })
 
-test('owned: a removal below a node the owner linked leaves a fresh member unable to resolve it', async (t) => {
+test('owned: a removal below a node the owner linked: the owner’s anchor resolves it for a fresh member', async (t) => {
   const root = await tempRoot(t)
   const owner = new HyperKV(join(root, 'owner'), { membership: { owner: true } })
   t.after(() => owner.close())
@@ -170,10 +169,13 @@ test('owned: a removal below a node the owner linked leaves a fresh member unabl
   const linking = await owner.put('k', 'from the owner')
   assert.deepEqual(linking.links, [excluded.key])
   await owner.members!.remove(b!.members!.self, { upTo: 0 })
+  await owner.ready()
   assert.deepEqual(await values(owner), ['from the owner'], 'held here: the link resolves')
   await syncOwnedKv(owner, c!)
   assert.equal(c!.log.kappa.feed(b!.members!.self)?.length ?? 0, 0, 'C takes none of B’s feed')
-  assert.deepEqual(await values(c!), [], 'C never resolves the link: the owner’s node waits')
+  assert.deepEqual(await values(c!), ['from the owner'], 'the owner’s anchor resolves the link at C')
+  await assert.rejects(c!.log.get(excluded.key), (err) => isKappaError(err, 'ERR_NOT_FOUND'))
+  await assert.rejects(owner.log.get(excluded.key), (err) => isKappaError(err, 'ERR_NOT_FOUND'))
 })
 
 // Found by 8 owned convergence scenarios with adds (not among the default seeds): step 17, a live
