@@ -159,6 +159,33 @@ test('owned: a member that learns of B’s removal first still shows C’s put l
   }
 })
 
+test('owned: a removal closed at once: its anchors are written before the close completes, or at the next open', async (t) => {
+  const root = await tempDir(t)
+  const owner = new HyperKV(join(root, 'owner'), { membership: { owner: true } })
+  await owner.ready()
+  const ownerKey = owner.members!.self
+  const b = await openOwned(t, { owner: ownerKey })
+  const c = await openOwned(t, { owner: ownerKey })
+  await owner.members!.add(b.members!.self)
+  await owner.members!.add(c.members!.self)
+  await syncOwned(owner, b)
+  await b.put('k', 'b1')
+  await syncOwned(owner, b)
+  await owner.put('k', 'o1') // links b1
+  await owner.members!.remove(b.members!.self, { upTo: 0 })
+  // Closed at once: the marks are committed with the recount; the close waits for a run under way
+  // and a run stopped before it wrote leaves them for the open. Either way C shows o1.
+  await owner.close()
+  const again = new HyperKV(join(root, 'owner'), { membership: { owner: ownerKey } })
+  t.after(() => again.close())
+  await again.ready()
+  await again.members!.ready()
+  await again.ready()
+  await syncOwned(again, c)
+  assert.equal(c.log.kappa.feed(b.members!.self)?.length ?? 0, 0, 'none of B’s feed is taken')
+  assert.deepEqual(await values(c, 'k'), ['o1'])
+})
+
 test('owned, partitioned: B’s puts past upTo vanish from B’s own store too once it learns of its removal', async (t) => {
   const owner = await openOwned(t, { owner: true })
   const b = await openOwned(t, { owner: owner.members!.self })
