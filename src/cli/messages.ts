@@ -33,27 +33,30 @@ export function frame(message: Uint8Array): Buffer {
 
 /** Splits a byte stream into messages; a length of 0 or over the limit is `ERR_PROTOCOL`. */
 export class FrameReader {
-  private pending: Buffer = Buffer.alloc(0)
+  #pending: Buffer = Buffer.alloc(0)
+  readonly #max: number
 
-  constructor(private readonly max = MAX_FRAME_BYTES) {}
+  constructor(max = MAX_FRAME_BYTES) {
+    this.#max = max
+  }
 
   /** Bytes received but not yet a whole frame (a stream that ends with some is cut). */
   get partial(): boolean {
-    return this.pending.byteLength > 0
+    return this.#pending.byteLength > 0
   }
 
   /** The whole messages `chunk` completes, in order. */
   push(chunk: Buffer): Buffer[] {
-    this.pending = this.pending.byteLength === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    this.#pending = this.#pending.byteLength === 0 ? chunk : Buffer.concat([this.#pending, chunk])
     const messages: Buffer[] = []
-    while (this.pending.byteLength >= 4) {
-      const length = this.pending.readUInt32LE(0)
-      if (length === 0 || length > this.max) {
-        throw new KappaError('ERR_PROTOCOL', `a local message of ${length} bytes (at most ${this.max})`)
+    while (this.#pending.byteLength >= 4) {
+      const length = this.#pending.readUInt32LE(0)
+      if (length === 0 || length > this.#max) {
+        throw new KappaError('ERR_PROTOCOL', `a local message of ${length} bytes (at most ${this.#max})`)
       }
-      if (this.pending.byteLength < 4 + length) break
-      messages.push(this.pending.subarray(4, 4 + length))
-      this.pending = this.pending.subarray(4 + length)
+      if (this.#pending.byteLength < 4 + length) break
+      messages.push(this.#pending.subarray(4, 4 + length))
+      this.#pending = this.#pending.subarray(4 + length)
     }
     return messages
   }

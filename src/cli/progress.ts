@@ -12,27 +12,27 @@ export const PROGRESS_INTERVAL = 1000
 
 /** Calls `describe` once per interval and reports its line when it changed (null: nothing to say). */
 export class ProgressTicker {
-  private last: string | null = null
-  private readonly timer: NodeJS.Timeout
+  #last: string | null = null
+  readonly #timer: NodeJS.Timeout
+  readonly #describe: () => string | null
+  readonly #report: (line: string) => void
 
-  constructor(
-    private readonly describe: () => string | null,
-    private readonly report: (line: string) => void,
-    interval = PROGRESS_INTERVAL,
-  ) {
-    this.timer = setInterval(() => this.tick(), interval)
-    this.timer.unref()
+  constructor(describe: () => string | null, report: (line: string) => void, interval = PROGRESS_INTERVAL) {
+    this.#describe = describe
+    this.#report = report
+    this.#timer = setInterval(() => this.#tick(), interval)
+    this.#timer.unref()
   }
 
   stop(): void {
-    clearInterval(this.timer)
+    clearInterval(this.#timer)
   }
 
-  private tick(): void {
-    const line = this.describe()
-    if (line === null || line === this.last) return
-    this.last = line
-    this.report(line)
+  #tick(): void {
+    const line = this.#describe()
+    if (line === null || line === this.#last) return
+    this.#last = line
+    this.#report(line)
   }
 }
 
@@ -41,21 +41,23 @@ export class ProgressTicker {
  * in a log that is not one of our own writers (a `put` served meanwhile is not received).
  */
 export class ReceivedNodes {
-  private count = 0
-  private readonly onAdd = (node: { log: string }): void => {
-    if (this.kv.log.kappa.feed(node.log)?.writable !== true) this.count++
+  #count = 0
+  readonly #onAdd = (node: { log: string }): void => {
+    if (this.#kv.log.kappa.feed(node.log)?.writable !== true) this.#count++
   }
+  readonly #kv: HyperKV
 
-  constructor(private readonly kv: HyperKV) {
-    kv.log.on('add', this.onAdd)
+  constructor(kv: HyperKV) {
+    this.#kv = kv
+    kv.log.on('add', this.#onAdd)
   }
 
   get total(): number {
-    return this.count
+    return this.#count
   }
 
   stop(): void {
-    this.kv.log.off('add', this.onAdd)
+    this.#kv.log.off('add', this.#onAdd)
   }
 }
 

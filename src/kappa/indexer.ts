@@ -74,38 +74,38 @@ interface ReadyWaiter {
 
 export class Indexer<T = unknown> implements ViewHandle {
   readonly name: string
-  private readonly version: number
-  private readonly view: View<T, object>
-  private readonly maxBatch: number
-  private readonly feeds: () => Feed<T>[]
-  private readonly onStateUpdate: (state: ViewState) => void
-  private readonly onError: (err: Error) => void
-  private readonly onUndecodable: IndexerOptions<T>['onUndecodable']
-  private readonly counted: (feed: Feed<T>) => number
-  private readonly countChanges: () => number
+  readonly #version: number
+  readonly #view: View<T, object>
+  readonly #maxBatch: number
+  readonly #feeds: () => Feed<T>[]
+  readonly #onStateUpdate: (state: ViewState) => void
+  readonly #onError: (err: Error) => void
+  readonly #onUndecodable: IndexerOptions<T>['onUndecodable']
+  readonly #counted: (feed: Feed<T>) => number
+  readonly #countChanges: () => number
   /** The view takes excluded entries too (flagged), and recounts instead of being cleared. */
-  private readonly withExcluded: boolean
+  readonly #withExcluded: boolean
   /** The view indexes sparse feeds (from their `start`); else it skips them. */
-  private readonly sparse: boolean
+  readonly #sparse: boolean
   /** `countChanges()` at the last `recount` (-1: none yet; the first one runs at start). */
-  private recounted = -1
-  private readonly started: Promise<void>
+  #recounted = -1
+  readonly #started: Promise<void>
   /** Feed key → entries indexed (and persisted, when the view stores state). */
-  private positions = new Map<FeedKey, number>()
-  private state: ViewStateName = 'idle'
-  private isStarted = false
+  #positions = new Map<FeedKey, number>()
+  #state: ViewStateName = 'idle'
+  #isStarted = false
   /** Set while the run loop is active; `loop` is its promise (for close). */
-  private running = false
-  private loop: Promise<void> = Promise.resolve()
-  private pauseWanted = false
-  private failure: Error | null = null
-  private closed = false
-  private readyWaiters: ReadyWaiter[] = []
-  private pauseWaiters: Array<() => void> = []
-  private indexedBlocks = 0
-  private prevIndexedBlocks = 0
-  private indexStartTime = 0
-  private readonly reader: ReadAhead<T>
+  #running = false
+  #loop: Promise<void> = Promise.resolve()
+  #pauseWanted = false
+  #failure: Error | null = null
+  #closed = false
+  #readyWaiters: ReadyWaiter[] = []
+  #pauseWaiters: Array<() => void> = []
+  #indexedBlocks = 0
+  #prevIndexedBlocks = 0
+  #indexStartTime = 0
+  readonly #reader: ReadAhead<T>
   /*
    * What the indexer knows of the feeds, kept as they change so a batch costs what changed, not how
    * many feeds exist: a feed's reach changes only when it grows (`wake(feed)`) or when what counts
@@ -113,67 +113,67 @@ export class Indexer<T = unknown> implements ViewHandle {
    * or a re-index (everything again).
    */
   /** Every feed that may have work (a superset: `hasWork` drops those that have none). */
-  private pending = new Map<FeedKey, Feed<T>>()
+  #pending = new Map<FeedKey, Feed<T>>()
   /** A feed's place in `feeds()` (they are only ever added, at the end). */
-  private readonly order = new Map<FeedKey, number>()
+  readonly #order = new Map<FeedKey, number>()
   /** Each feed's share of `totalBlocks`, and their sum. */
-  private readonly shares = new Map<FeedKey, number>()
-  private total = 0
+  readonly #shares = new Map<FeedKey, number>()
+  #total = 0
   /** The feeds indexed beyond what counts of them (a re-index is due). */
-  private readonly tooFar = new Set<FeedKey>()
+  readonly #tooFar = new Set<FeedKey>()
   /** `countChanges()` when every feed was last looked at. */
-  private seenCountChanges = -1
+  #seenCountChanges = -1
 
   constructor(opts: IndexerOptions<T>) {
     this.name = opts.name
-    this.version = opts.version
-    this.view = opts.view
-    this.maxBatch = opts.view.maxBatch ?? DEFAULT_MAX_BATCH
-    this.reader = new ReadAhead<T>(this.maxBatch)
-    this.feeds = opts.feeds
-    this.onStateUpdate = opts.onStateUpdate
-    this.onError = opts.onError
-    this.onUndecodable = opts.onUndecodable
-    this.counted = opts.counted ?? ((feed) => feed.length)
-    this.countChanges = opts.countChanges ?? (() => 0)
-    this.withExcluded = opts.view.withExcluded === true
-    this.sparse = opts.view.sparse === true
-    this.started = this.start(opts.opened)
+    this.#version = opts.version
+    this.#view = opts.view
+    this.#maxBatch = opts.view.maxBatch ?? DEFAULT_MAX_BATCH
+    this.#reader = new ReadAhead<T>(this.#maxBatch)
+    this.#feeds = opts.feeds
+    this.#onStateUpdate = opts.onStateUpdate
+    this.#onError = opts.onError
+    this.#onUndecodable = opts.onUndecodable
+    this.#counted = opts.counted ?? ((feed) => feed.length)
+    this.#countChanges = opts.countChanges ?? (() => 0)
+    this.#withExcluded = opts.view.withExcluded === true
+    this.#sparse = opts.view.sparse === true
+    this.#started = this.#start(opts.opened)
   }
 
   ready(cb: VoidCallback): void
   ready(): Promise<void>
   ready(cb?: VoidCallback): Promise<void> {
-    return withCallback(this.readyImpl(), cb as Callback<void> | undefined)
+    return withCallback(this.#readyImpl(), cb as Callback<void> | undefined)
   }
 
   pause(cb: VoidCallback): void
   pause(): Promise<void>
   pause(cb?: VoidCallback): Promise<void> {
-    return withCallback(this.pauseImpl(), cb as Callback<void> | undefined)
+    return withCallback(this.#pauseImpl(), cb as Callback<void> | undefined)
   }
 
   resume(): void {
-    if (this.closed || this.failure) return
-    if (this.pauseWanted) {
+    if (this.#closed || this.#failure) return
+    if (this.#pauseWanted) {
       // The pause has not landed yet: cancel it; its callers are told once the batch in flight ends.
-      this.pauseWanted = false
+      this.#pauseWanted = false
       return
     }
-    if (this.state !== 'paused') return
-    this.setState('idle')
+    if (this.#state !== 'paused') return
+    this.#setState('idle')
     this.wake()
   }
 
   getState(): ViewState {
     const context: ViewStateContext = {
-      totalBlocks: this.totalBlocks(),
-      indexedBlocks: this.indexedBlocks,
-      prevIndexedBlocks: this.prevIndexedBlocks,
-      indexStartTime: this.indexStartTime,
+      totalBlocks: this.#totalBlocks(),
+      indexedBlocks: this.#indexedBlocks,
+      prevIndexedBlocks: this.#prevIndexedBlocks,
+      indexStartTime: this.#indexStartTime,
     }
-    if (this.failure) context.error = this.failure
-    return { state: this.state, context }
+    if (this.#failure) context.error = this.#failure
+    return { state: this.#state, context }
   }
 
   /**
@@ -181,175 +181,175 @@ export class Indexer<T = unknown> implements ViewHandle {
    * may have changed and every feed is looked at again.
    */
   wake(feed?: Feed<T>): void {
-    if (this.isStarted) {
-      if (feed) this.refreshFeed(feed)
-      else this.refreshAll()
+    if (this.#isStarted) {
+      if (feed) this.#refreshFeed(feed)
+      else this.#refreshAll()
     }
-    this.tryRun()
+    this.#tryRun()
   }
 
   /** Stops after the batch in flight; later calls reject with `ERR_CLOSED`. */
   async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    await this.started
-    await this.loop
-    this.resolvePauseWaiters()
+    if (this.#closed) return
+    this.#closed = true
+    await this.#started
+    await this.#loop
+    this.#resolvePauseWaiters()
     const err = KappaError.closed(`view '${this.name}'`)
-    for (const w of this.readyWaiters.splice(0)) w.reject(err)
+    for (const w of this.#readyWaiters.splice(0)) w.reject(err)
   }
 
-  private async start(opened: Promise<void>): Promise<void> {
+  async #start(opened: Promise<void>): Promise<void> {
     try {
       await opened
-      this.positions = await this.loadPositions()
+      this.#positions = await this.#loadPositions()
     } catch (err) {
-      this.fail(err)
+      this.#fail(err)
       return
     }
     // A sparse feed's position counts from its start: the entries below were never indexed.
     let below = 0
-    if (this.sparse) for (const feed of this.feeds()) if (this.positions.has(feed.id)) below += feed.start
-    this.indexedBlocks = sum(this.positions.values()) - below
-    this.prevIndexedBlocks = this.indexedBlocks
-    this.refreshAll()
-    this.isStarted = true
+    if (this.#sparse) for (const feed of this.#feeds()) if (this.#positions.has(feed.id)) below += feed.start
+    this.#indexedBlocks = sum(this.#positions.values()) - below
+    this.#prevIndexedBlocks = this.#indexedBlocks
+    this.#refreshAll()
+    this.#isStarted = true
     // The first state a listener sees, as multifeed-index reported it.
-    this.onStateUpdate(this.getState())
-    this.tryRun()
+    this.#onStateUpdate(this.getState())
+    this.#tryRun()
   }
 
   /** Stored positions, or a clean slate (clearing the data) when absent or of another version. */
-  private async loadPositions(): Promise<Map<FeedKey, number>> {
-    const { storeState } = this.view
-    const clearIndex = this.view.clearIndex ?? this.view.clearState
-    const loaded = await loadPositions(this.view, this.name, this.version)
+  async #loadPositions(): Promise<Map<FeedKey, number>> {
+    const { storeState } = this.#view
+    const clearIndex = this.#view.clearIndex ?? this.#view.clearState
+    const loaded = await loadPositions(this.#view, this.name, this.#version)
     if (loaded.indexed) return loaded.indexed
     // No state (a first start, or a crash while clearing) or another version: rebuild from scratch.
-    if (clearIndex) await callHook(clearIndex, this.view, [])
-    if ((loaded.stored || layoutOf(this.view) === 'per-feed') && storeState) {
+    if (clearIndex) await callHook(clearIndex, this.#view, [])
+    if ((loaded.stored || layoutOf(this.#view) === 'per-feed') && storeState) {
       // Record the new version at once, so a reopen before the first batch does not clear again.
-      await callHook(storeState, this.view, [freshState(this.view, this.version)])
+      await callHook(storeState, this.#view, [freshState(this.#view, this.#version)])
     }
     return new Map()
   }
 
-  private async readyImpl(): Promise<void> {
-    if (this.closed) throw KappaError.closed(`view '${this.name}'`)
-    await this.started
+  async #readyImpl(): Promise<void> {
+    if (this.#closed) throw KappaError.closed(`view '${this.name}'`)
+    await this.#started
     // Blocks already stored but not yet counted in `length` are present locally: wait for them too.
-    await catchUpLengths(this.feeds())
-    if (this.closed) throw KappaError.closed(`view '${this.name}'`)
-    if (this.failure) throw viewFailed(this.name, this.failure)
-    if (this.state === 'paused') return
-    const targets = this.lengths()
-    const countChanges = this.countChanges()
-    const behind = this.behindOf(targets)
-    if (behind.size === 0 && !this.indexedTooFar() && this.recountedTo(countChanges)) return
+    await catchUpLengths(this.#feeds())
+    if (this.#closed) throw KappaError.closed(`view '${this.name}'`)
+    if (this.#failure) throw viewFailed(this.name, this.#failure)
+    if (this.#state === 'paused') return
+    const targets = this.#lengths()
+    const countChanges = this.#countChanges()
+    const behind = this.#behindOf(targets)
+    if (behind.size === 0 && !this.#indexedTooFar() && this.#recountedTo(countChanges)) return
     await new Promise<void>((resolve, reject) => {
-      this.readyWaiters.push({ targets, behind, countChanges, resolve, reject })
-      this.tryRun()
+      this.#readyWaiters.push({ targets, behind, countChanges, resolve, reject })
+      this.#tryRun()
     })
   }
 
-  private async pauseImpl(): Promise<void> {
-    if (this.closed) throw KappaError.closed(`view '${this.name}'`)
-    await this.started
-    if (this.failure || this.state === 'paused') return
-    if (!this.running) {
-      this.enterPaused()
+  async #pauseImpl(): Promise<void> {
+    if (this.#closed) throw KappaError.closed(`view '${this.name}'`)
+    await this.#started
+    if (this.#failure || this.#state === 'paused') return
+    if (!this.#running) {
+      this.#enterPaused()
       return
     }
-    this.pauseWanted = true
-    await new Promise<void>((resolve) => this.pauseWaiters.push(resolve))
+    this.#pauseWanted = true
+    await new Promise<void>((resolve) => this.#pauseWaiters.push(resolve))
   }
 
-  private async run(): Promise<void> {
+  async #run(): Promise<void> {
     try {
       // A pass indexes each feed up to the length it had when the pass began, earlier feeds first,
       // so a feed that keeps growing cannot starve the feeds after it.
-      if (this.indexedTooFar()) await this.reindex()
-      let pass = this.newPass()
-      while (!this.pauseWanted && !this.closed) {
-        if (this.indexedTooFar()) {
-          await this.reindex()
-          pass = this.newPass()
+      if (this.#indexedTooFar()) await this.#reindex()
+      let pass = this.#newPass()
+      while (!this.#pauseWanted && !this.#closed) {
+        if (this.#indexedTooFar()) {
+          await this.#reindex()
+          pass = this.#newPass()
         }
-        if (this.mustRecount()) {
-          await this.recount()
-          this.settleReadyWaiters()
+        if (this.#mustRecount()) {
+          await this.#recount()
+          this.#settleReadyWaiters()
           continue
         }
-        let range = this.nextBatch(pass)
+        let range = this.#nextBatch(pass)
         if (!range) {
-          if (!this.hasWork()) break
-          pass = this.newPass()
-          range = this.nextBatch(pass)
+          if (!this.#hasWork()) break
+          pass = this.#newPass()
+          range = this.#nextBatch(pass)
           if (!range) break
         }
-        if (this.state !== 'indexing') this.enterIndexing()
-        await this.indexBatch(range)
-        this.settleReadyWaiters(range.feed)
-        if (!this.pauseWanted) this.resolvePauseWaiters()
+        if (this.#state !== 'indexing') this.#enterIndexing()
+        await this.#indexBatch(range)
+        this.#settleReadyWaiters(range.feed)
+        if (!this.#pauseWanted) this.#resolvePauseWaiters()
       }
     } catch (err) {
-      this.running = false
-      if (!this.closed) this.fail(err)
+      this.#running = false
+      if (!this.#closed) this.#fail(err)
       return
     }
-    this.running = false
-    if (this.closed) return
-    if (this.pauseWanted) {
-      this.enterPaused()
+    this.#running = false
+    if (this.#closed) return
+    if (this.#pauseWanted) {
+      this.#enterPaused()
       return
     }
-    if (this.state !== 'idle') this.setState('idle')
-    this.settleReadyWaiters()
-    this.resolvePauseWaiters()
+    if (this.#state !== 'idle') this.#setState('idle')
+    this.#settleReadyWaiters()
+    this.#resolvePauseWaiters()
     // Appends that came while we settled (none can: no await since the last check) are covered
     // by wake(); calling this keeps that true if the loop above ever changes.
-    this.tryRun()
+    this.#tryRun()
   }
 
   /** Runs if there is work and nothing stops us. */
-  private tryRun(): void {
-    if (!this.isStarted || this.failure || this.closed || this.running) return
-    if (this.state === 'paused' || this.pauseWanted) return
-    if (!this.hasWork()) return
-    this.running = true
-    this.loop = this.run()
+  #tryRun(): void {
+    if (!this.#isStarted || this.#failure || this.#closed || this.#running) return
+    if (this.#state === 'paused' || this.#pauseWanted) return
+    if (!this.#hasWork()) return
+    this.#running = true
+    this.#loop = this.#run()
   }
 
   /** A new pass: every feed with work now, in `feeds()` order, up to its reach now. */
-  private newPass(): Pass<T> {
-    this.syncCounts()
-    const feeds = [...this.pending.values()].filter((feed) => this.positionOf(feed) < this.reach(feed))
-    feeds.sort((a, b) => this.order.get(a.id)! - this.order.get(b.id)!)
-    return { feeds, targets: feeds.map((feed) => this.reach(feed)), cursor: 0 }
+  #newPass(): Pass<T> {
+    this.#syncCounts()
+    const feeds = [...this.#pending.values()].filter((feed) => this.#positionOf(feed) < this.#reach(feed))
+    feeds.sort((a, b) => this.#order.get(a.id)! - this.#order.get(b.id)!)
+    return { feeds, targets: feeds.map((feed) => this.#reach(feed)), cursor: 0 }
   }
 
   /** The first feed of the pass below its noted reach and what it may index now. */
-  private nextBatch(pass: Pass<T>): BatchRange<T> | null {
+  #nextBatch(pass: Pass<T>): BatchRange<T> | null {
     const { feeds, targets } = pass
-    while (pass.cursor < feeds.length && this.positionOf(feeds[pass.cursor]!) >= targets[pass.cursor]!) {
+    while (pass.cursor < feeds.length && this.#positionOf(feeds[pass.cursor]!) >= targets[pass.cursor]!) {
       pass.cursor++
     }
     for (let i = pass.cursor; i < feeds.length; i++) {
       const feed = feeds[i]!
-      const start = this.positionOf(feed)
-      const reach = this.reach(feed)
+      const start = this.#positionOf(feed)
+      const reach = this.#reach(feed)
       if (start >= targets[i]! || start >= reach) continue
-      return { feed, start, end: Math.min(reach, start + this.maxBatch) }
+      return { feed, start, end: Math.min(reach, start + this.#maxBatch) }
     }
     return null
   }
 
-  private async indexBatch({ feed, start, end }: BatchRange<T>): Promise<void> {
+  async #indexBatch({ feed, start, end }: BatchRange<T>): Promise<void> {
     const key = feed.id
-    const values = await this.reader.read(feed, start, end)
+    const values = await this.#reader.read(feed, start, end)
     const entries: Entry<T>[] = new Array<Entry<T>>(values.length)
     // What counts as the batch is read (a `withExcluded` view recounts whatever changes after).
-    const counted = this.withExcluded ? this.counted(feed) : end
+    const counted = this.#withExcluded ? this.#counted(feed) : end
     let skipped = 0
     for (let i = 0; i < values.length; i++) {
       const value = values[i]
@@ -357,37 +357,37 @@ export class Indexer<T = unknown> implements ViewHandle {
       // entry must never stop a view).
       if (value instanceof Undecodable) {
         skipped++
-        this.onUndecodable(key, start + i, value.error)
+        this.#onUndecodable(key, start + i, value.error)
       } else if (start + i >= counted) entries[i - skipped] = { key, seq: start + i, value, excluded: true }
       else entries[i - skipped] = { key, seq: start + i, value }
     }
     if (skipped > 0) entries.length = values.length - skipped
-    const { view } = this
+    const view = this.#view
     const direct = directHooksOf(view)
     if (entries.length > 0) {
       if (direct) await direct.mapNow(entries)
       else await callHook(view.map, view, [entries])
     }
     const indexed = start + values.length
-    await storeBatchPosition(view, direct, this.version, this.positions, key, indexed)
-    this.positions.set(key, indexed)
-    this.indexedBlocks += values.length
+    await storeBatchPosition(view, direct, this.#version, this.#positions, key, indexed)
+    this.#positions.set(key, indexed)
+    this.#indexedBlocks += values.length
     if (entries.length > 0) view.indexed?.(entries)
   }
 
   /** Some feed's counted entries dropped below what the view indexed (a writer was removed). */
-  private indexedTooFar(): boolean {
-    if (this.withExcluded) return false
-    this.syncCounts()
-    return this.tooFar.size > 0
+  #indexedTooFar(): boolean {
+    if (this.#withExcluded) return false
+    this.#syncCounts()
+    return this.#tooFar.size > 0
   }
 
   /**
    * Clears the view and its positions: it indexes again only what counts now. A view has no
    * way to take back single entries, so dropping some means rebuilding it.
    */
-  private async reindex(): Promise<void> {
-    const { view } = this
+  async #reindex(): Promise<void> {
+    const view = this.#view
     const clearIndex = view.clearIndex ?? view.clearState
     if (!clearIndex) {
       throw new KappaError(
@@ -397,179 +397,179 @@ export class Indexer<T = unknown> implements ViewHandle {
     }
     await callHook(clearIndex, view, [])
     if (view.storeState) {
-      await callHook(view.storeState, view, [freshState(view, this.version)])
+      await callHook(view.storeState, view, [freshState(view, this.#version)])
     }
-    this.positions = new Map()
-    this.indexedBlocks = 0
-    this.refreshAll()
-    for (const w of this.readyWaiters) w.behind = this.behindOf(w.targets)
+    this.#positions = new Map()
+    this.#indexedBlocks = 0
+    this.#refreshAll()
+    for (const w of this.#readyWaiters) w.behind = this.#behindOf(w.targets)
   }
 
   /** A `withExcluded` view has not recounted since what counts last changed. */
-  private mustRecount(): boolean {
-    return this.withExcluded && this.recounted < this.countChanges()
+  #mustRecount(): boolean {
+    return this.#withExcluded && this.#recounted < this.#countChanges()
   }
 
   /** Whether the view has recounted since `countChanges` (always, for a view without excluded entries). */
-  private recountedTo(countChanges: number): boolean {
-    return !this.withExcluded || this.recounted >= countChanges
+  #recountedTo(countChanges: number): boolean {
+    return !this.#withExcluded || this.#recounted >= countChanges
   }
 
-  private async recount(): Promise<void> {
-    const countChanges = this.countChanges()
-    const { view } = this
+  async #recount(): Promise<void> {
+    const countChanges = this.#countChanges()
+    const view = this.#view
     if (view.recount) await callHook(view.recount, view, [])
-    this.recounted = countChanges
+    this.#recounted = countChanges
   }
 
   /**
    * How far the view indexes a feed: what counts, or (`withExcluded`) every entry it holds;
    * nothing of a sparse feed unless the view is `sparse`.
    */
-  private reach(feed: Feed<T>): number {
-    if (feed.start > 0 && !this.sparse) return 0
-    return this.withExcluded ? feed.length : this.counted(feed)
+  #reach(feed: Feed<T>): number {
+    if (feed.start > 0 && !this.#sparse) return 0
+    return this.#withExcluded ? feed.length : this.#counted(feed)
   }
 
   /** A sparse view at a sparse feed's start: it has indexed none of it. */
-  private atSparseStart(feed: Feed<T>, position: number): boolean {
-    return this.sparse && feed.start > 0 && position === feed.start
+  #atSparseStart(feed: Feed<T>, position: number): boolean {
+    return this.#sparse && feed.start > 0 && position === feed.start
   }
 
   /**
    * Where the view stands in a feed: its position, or where the feed's entries begin (a sparse
    * feed's `start`, taken as the position of a sparse view that has indexed none of it yet).
    */
-  private positionOf(feed: Feed<T>): number {
-    const position = this.positions.get(feed.id)
+  #positionOf(feed: Feed<T>): number {
+    const position = this.#positions.get(feed.id)
     if (position !== undefined) return position
-    if (feed.start > 0 && this.sparse) {
-      this.positions.set(feed.id, feed.start)
+    if (feed.start > 0 && this.#sparse) {
+      this.#positions.set(feed.id, feed.start)
       return feed.start
     }
     return 0
   }
 
-  private enterIndexing(): void {
-    this.prevIndexedBlocks = this.indexedBlocks
-    this.indexStartTime = Date.now()
-    this.setState('indexing')
+  #enterIndexing(): void {
+    this.#prevIndexedBlocks = this.#indexedBlocks
+    this.#indexStartTime = Date.now()
+    this.#setState('indexing')
   }
 
-  private enterPaused(): void {
-    this.pauseWanted = false
-    this.setState('paused')
+  #enterPaused(): void {
+    this.#pauseWanted = false
+    this.#setState('paused')
     // ready() resolves at once while paused: tell those who were waiting too.
-    for (const w of this.readyWaiters.splice(0)) w.resolve()
-    this.resolvePauseWaiters()
+    for (const w of this.#readyWaiters.splice(0)) w.resolve()
+    this.#resolvePauseWaiters()
   }
 
-  private fail(err: unknown): void {
+  #fail(err: unknown): void {
     const error = toError(err)
-    this.failure = error
-    this.pauseWanted = false
-    this.setState('error')
+    this.#failure = error
+    this.#pauseWanted = false
+    this.#setState('error')
     const failed = viewFailed(this.name, error)
-    for (const w of this.readyWaiters.splice(0)) w.reject(failed)
-    this.resolvePauseWaiters()
-    this.onError(failed)
+    for (const w of this.#readyWaiters.splice(0)) w.reject(failed)
+    this.#resolvePauseWaiters()
+    this.#onError(failed)
   }
 
-  private setState(state: ViewStateName): void {
-    if (this.state === state) return
-    this.state = state
-    this.onStateUpdate(this.getState())
+  #setState(state: ViewStateName): void {
+    if (this.#state === state) return
+    this.#state = state
+    this.#onStateUpdate(this.getState())
   }
 
   /** Resolves the waiters now caught up; `feed`: only its position moved since the last call. */
-  private settleReadyWaiters(feed?: Feed<T>): void {
-    if (this.readyWaiters.length === 0) return
+  #settleReadyWaiters(feed?: Feed<T>): void {
+    if (this.#readyWaiters.length === 0) return
     const waiting: ReadyWaiter[] = []
-    for (const w of this.readyWaiters) {
-      if (feed) this.dropReached(w.behind, feed.id)
-      else for (const key of w.behind.keys()) this.dropReached(w.behind, key)
-      if (w.behind.size === 0 && this.recountedTo(w.countChanges)) w.resolve()
+    for (const w of this.#readyWaiters) {
+      if (feed) this.#dropReached(w.behind, feed.id)
+      else for (const key of w.behind.keys()) this.#dropReached(w.behind, key)
+      if (w.behind.size === 0 && this.#recountedTo(w.countChanges)) w.resolve()
       else waiting.push(w)
     }
-    this.readyWaiters = waiting
+    this.#readyWaiters = waiting
   }
 
-  private dropReached(behind: Map<FeedKey, number>, key: FeedKey): void {
+  #dropReached(behind: Map<FeedKey, number>, key: FeedKey): void {
     const target = behind.get(key)
-    if (target !== undefined && (this.positions.get(key) ?? 0) >= target) behind.delete(key)
+    if (target !== undefined && (this.#positions.get(key) ?? 0) >= target) behind.delete(key)
   }
 
-  private resolvePauseWaiters(): void {
-    for (const resolve of this.pauseWaiters.splice(0)) resolve()
+  #resolvePauseWaiters(): void {
+    for (const resolve of this.#pauseWaiters.splice(0)) resolve()
   }
 
   /** The targets the view has not reached yet. */
-  private behindOf(targets: Map<FeedKey, number>): Map<FeedKey, number> {
+  #behindOf(targets: Map<FeedKey, number>): Map<FeedKey, number> {
     const behind = new Map<FeedKey, number>()
-    for (const [key, length] of targets) if ((this.positions.get(key) ?? 0) < length) behind.set(key, length)
+    for (const [key, length] of targets) if ((this.#positions.get(key) ?? 0) < length) behind.set(key, length)
     return behind
   }
 
-  private hasWork(): boolean {
-    if (this.mustRecount()) return true
-    this.syncCounts()
-    for (const [key, feed] of this.pending) {
+  #hasWork(): boolean {
+    if (this.#mustRecount()) return true
+    this.#syncCounts()
+    for (const [key, feed] of this.#pending) {
       // Behind (more to index) or ahead (a removal: re-index).
-      const reach = this.reach(feed)
-      const position = this.positionOf(feed)
-      if (position !== reach && !(position > reach && this.atSparseStart(feed, position))) return true
-      this.pending.delete(key)
+      const reach = this.#reach(feed)
+      const position = this.#positionOf(feed)
+      if (position !== reach && !(position > reach && this.#atSparseStart(feed, position))) return true
+      this.#pending.delete(key)
     }
     return false
   }
 
   /** Every feed's reach now (the targets of `ready`). */
-  private lengths(): Map<FeedKey, number> {
-    this.refreshAll()
+  #lengths(): Map<FeedKey, number> {
+    this.#refreshAll()
     const lengths = new Map<FeedKey, number>()
-    for (const feed of this.feeds()) lengths.set(feed.id, this.reach(feed))
+    for (const feed of this.#feeds()) lengths.set(feed.id, this.#reach(feed))
     return lengths
   }
 
-  private totalBlocks(): number {
-    if (!this.isStarted) {
+  #totalBlocks(): number {
+    if (!this.#isStarted) {
       let total = 0
-      for (const feed of this.feeds()) total += this.shareOf(feed)
+      for (const feed of this.#feeds()) total += this.#shareOf(feed)
       return total
     }
-    this.syncCounts()
-    return this.total
+    this.#syncCounts()
+    return this.#total
   }
 
   /** A sparse view indexes a sparse feed from its start: the entries below are none of its work. */
-  private shareOf(feed: Feed<T>): number {
-    return Math.max(0, this.reach(feed) - (this.sparse ? feed.start : 0))
+  #shareOf(feed: Feed<T>): number {
+    return Math.max(0, this.#reach(feed) - (this.#sparse ? feed.start : 0))
   }
 
   /** What counts changed since every feed was last looked at: look at every feed again. */
-  private syncCounts(): void {
-    if (this.countChanges() !== this.seenCountChanges) this.refreshAll()
+  #syncCounts(): void {
+    if (this.#countChanges() !== this.#seenCountChanges) this.#refreshAll()
   }
 
-  private refreshAll(): void {
-    this.seenCountChanges = this.countChanges()
-    this.tooFar.clear()
-    for (const feed of this.feeds()) this.refreshFeed(feed)
+  #refreshAll(): void {
+    this.#seenCountChanges = this.#countChanges()
+    this.#tooFar.clear()
+    for (const feed of this.#feeds()) this.#refreshFeed(feed)
   }
 
   /** `feed` may have changed (grown, been added, counted otherwise): update what is kept of it. */
-  private refreshFeed(feed: Feed<T>): void {
+  #refreshFeed(feed: Feed<T>): void {
     const key = feed.id
-    if (!this.order.has(key)) this.order.set(key, this.order.size)
-    this.positionOf(feed)
-    const share = this.shareOf(feed)
-    this.total += share - (this.shares.get(key) ?? 0)
-    this.shares.set(key, share)
-    this.pending.set(key, feed)
-    const position = this.positions.get(key) ?? 0
+    if (!this.#order.has(key)) this.#order.set(key, this.#order.size)
+    this.#positionOf(feed)
+    const share = this.#shareOf(feed)
+    this.#total += share - (this.#shares.get(key) ?? 0)
+    this.#shares.set(key, share)
+    this.#pending.set(key, feed)
+    const position = this.#positions.get(key) ?? 0
     // A sparse feed's start is where a sparse view stands before indexing any of it.
-    if (position > this.counted(feed) && !this.atSparseStart(feed, position)) this.tooFar.add(key)
-    else this.tooFar.delete(key)
+    if (position > this.#counted(feed) && !this.#atSparseStart(feed, position)) this.#tooFar.add(key)
+    else this.#tooFar.delete(key)
   }
 }
 

@@ -75,13 +75,13 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   readonly multifeed: Multifeed<T>
   /** Who may write, in an owned database (`membership: { owner }`); null in an open one. */
   readonly members: Members<T> | null
-  private readonly ownsMultifeed: boolean
-  private readonly indexers = new Map<string, Indexer<T>>()
-  private readonly watched = new Set<FeedKey>()
+  readonly #ownsMultifeed: boolean
+  readonly #indexers = new Map<string, Indexer<T>>()
+  readonly #watched = new Set<FeedKey>()
   /** Remote entries reported as undecodable (`feed:seq`): each view skips them, one report. */
-  private readonly undecodable = new Set<string>()
-  private readonly opened: Promise<void>
-  private closing: Promise<void> | null = null
+  readonly #undecodable = new Set<string>()
+  readonly #opened: Promise<void>
+  #closing: Promise<void> | null = null
   #countChanges = 0
 
   constructor(storage: string | CorestoreLike | null | undefined, opts: KappaOptions<T> = {}) {
@@ -106,16 +106,16 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
       throw KappaError.invalid('storage is required unless opts.multifeed is given')
     }
     this.multifeed = multifeed ?? new Multifeed<T>(storage as string | CorestoreLike, multifeedOpts)
-    this.ownsMultifeed = !multifeed
+    this.#ownsMultifeed = !multifeed
     this.api = {} as MountedApis<Apis>
-    this.multifeed.on('feed', (feed) => this.watch(feed))
+    this.multifeed.on('feed', (feed) => this.#watch(feed))
     // The store's own errors (a peer's feed forked: ERR_FORK) reach the core's listeners, with no view name.
     this.multifeed.on('error', (err) => {
       emitIfListened(this, 'error', err)
     })
     // A blocked feed counts for nothing (a block on the Multifeed itself included).
-    this.multifeed.on('block', () => this.countsChanged())
-    this.multifeed.on('unblock', () => this.countsChanged())
+    this.multifeed.on('block', () => this.#countsChanged())
+    this.multifeed.on('unblock', () => this.#countsChanged())
     this.members =
       option === 'open'
         ? null
@@ -123,7 +123,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
             {
               multifeed: this.multifeed,
               writerName: membershipWriter,
-              changed: () => this.membersChanged(),
+              changed: () => this.#membersChanged(),
               removed: () => this.emit('removed'),
               failed: (err) => {
                 if (this.listenerCount('error') > 0) this.emit('error', err)
@@ -131,11 +131,11 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
             },
             option,
           )
-    for (const feed of this.multifeed.feeds()) this.watch(feed)
+    for (const feed of this.multifeed.feeds()) this.#watch(feed)
     const members = this.members
-    this.opened = members ? this.multifeed.ready().then(() => members.open()) : this.multifeed.ready()
+    this.#opened = members ? this.multifeed.ready().then(() => members.open()) : this.multifeed.ready()
     // Opening failures reach callers through ready() and the views' error state.
-    markHandled(this.opened)
+    markHandled(this.#opened)
   }
 
   /** Get or create the local writable feed `name` (default `'default'`). */
@@ -148,7 +148,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     opts?: WriterOptions | WriterCallback<T>,
     cb?: WriterCallback<T>,
   ): Promise<Feed<T>> {
-    if (this.closing) {
+    if (this.#closing) {
       const callback = [name, opts, cb].find((a): a is WriterCallback<T> => typeof a === 'function')
       return withCallback(Promise.reject(KappaError.closed('kappa')), callback)
     }
@@ -173,7 +173,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
    */
   counted(key: Buffer | string): number {
     const feed = this.multifeed.feed(key)
-    return feed ? this.countedOf(feed) : 0
+    return feed ? this.#countedOf(feed) : 0
   }
 
   /**
@@ -202,9 +202,9 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   block(key: Buffer | string, opts?: BlockOptions | Callback<void>, cb?: Callback<void>): Promise<void> {
     const [options, callback] = typeof opts === 'function' ? [undefined, opts] : [opts, cb]
     return withCallback(
-      this.whenOpen(async () => {
+      this.#whenOpen(async () => {
         await this.multifeed.block(key, options)
-        await this.viewsReady()
+        await this.#viewsReady()
       }),
       callback,
     )
@@ -215,9 +215,9 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   unblock(key: Buffer | string): Promise<void>
   unblock(key: Buffer | string, cb?: Callback<void>): Promise<void> {
     return withCallback(
-      this.whenOpen(async () => {
+      this.#whenOpen(async () => {
         await this.multifeed.unblock(key)
-        await this.viewsReady()
+        await this.#viewsReady()
       }),
       cb,
     )
@@ -228,7 +228,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   blocked(): Promise<FeedKey[]>
   blocked(cb?: Callback<FeedKey[]>): Promise<FeedKey[]> {
     return withCallback(
-      this.whenOpen(() => this.multifeed.blocked()),
+      this.#whenOpen(() => this.multifeed.blocked()),
       cb,
     )
   }
@@ -253,7 +253,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
    * in an owned database, for the membership records it offered, folded).
    */
   replicate(isInitiator?: boolean | Duplex, opts?: ReplicateOptions): ReplicationStream {
-    if (this.closing) throw KappaError.closed('kappa')
+    if (this.#closing) throw KappaError.closed('kappa')
     if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
       return this.multifeed.replicate(isInitiator, opts)
     }
@@ -303,27 +303,27 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
     versionOrView: number | View<T, object>,
     maybeView?: View<T, object>,
   ): Kappa<T, Apis & Record<N, UsedApi<Apis, N, A>>> {
-    if (this.closing) throw KappaError.closed('kappa')
+    if (this.#closing) throw KappaError.closed('kappa')
     const version = typeof versionOrView === 'number' ? versionOrView : 1
     const view = typeof versionOrView === 'number' ? maybeView : versionOrView
     checkViewArguments(name, version, view)
-    if (this.indexers.has(name)) throw KappaError.invalid(`a view named '${name}' is already installed`)
+    if (this.#indexers.has(name)) throw KappaError.invalid(`a view named '${name}' is already installed`)
     const indexer = new Indexer<T>({
       name,
       version,
       view: view as View<T, object>,
       feeds: () => this.multifeed.feeds(),
-      opened: this.opened,
+      opened: this.#opened,
       onStateUpdate: (state) => this.emit('state-update', name, state),
       onError: (err) => {
         // kappa-core crashed the process when nobody listened; a failed view must not.
         emitIfListened(this, 'error', err, name)
       },
-      onUndecodable: (feed, seq, err) => this.reportUndecodable(feed, seq, err),
-      counted: (feed) => this.countedOf(feed),
+      onUndecodable: (feed, seq, err) => this.#reportUndecodable(feed, seq, err),
+      counted: (feed) => this.#countedOf(feed),
       countChanges: () => this.#countChanges,
     })
-    this.indexers.set(name, indexer)
+    this.#indexers.set(name, indexer)
     ;(this.api as Record<string, unknown>)[name] = bindApi(view.api, indexer, this)
     return this as unknown as Kappa<T, Apis & Record<N, UsedApi<Apis, N, A>>>
   }
@@ -334,7 +334,7 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   ready(viewNames?: ViewNames): Promise<void>
   ready(viewNames?: ViewNames | VoidCallback, cb?: VoidCallback): Promise<void> {
     const [names, callback] = typeof viewNames === 'function' ? [undefined, viewNames] : [viewNames, cb]
-    return withCallback(this.readyImpl(names), callback as Callback<void> | undefined)
+    return withCallback(this.#readyImpl(names), callback as Callback<void> | undefined)
   }
 
   /** Pauses the named views (default: all), resolving once their batches in flight are done. */
@@ -343,18 +343,18 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   pause(viewNames?: ViewNames): Promise<void>
   pause(viewNames?: ViewNames | VoidCallback, cb?: VoidCallback): Promise<void> {
     const [names, callback] = typeof viewNames === 'function' ? [undefined, viewNames] : [viewNames, cb]
-    return withCallback(this.pauseImpl(names), callback as Callback<void> | undefined)
+    return withCallback(this.#pauseImpl(names), callback as Callback<void> | undefined)
   }
 
   /** Resumes the named views (default: all). */
   resume(viewNames?: ViewNames): void {
-    if (this.closing) throw KappaError.closed('kappa')
-    for (const indexer of this.select(viewNames)) indexer.resume()
+    if (this.#closing) throw KappaError.closed('kappa')
+    for (const indexer of this.#select(viewNames)) indexer.resume()
   }
 
   /** The state of view `name`: `{ state, context: { totalBlocks, indexedBlocks, … } }`. */
   getState(name: string): ViewState {
-    const indexer = typeof name === 'string' ? this.indexers.get(name) : undefined
+    const indexer = typeof name === 'string' ? this.#indexers.get(name) : undefined
     if (!indexer) throw KappaError.notFound(`no view named '${String(name)}'`)
     return indexer.getState()
   }
@@ -363,38 +363,38 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
   close(cb: Callback<void>): void
   close(): Promise<void>
   close(cb?: Callback<void>): Promise<void> {
-    if (!this.closing) this.closing = this.closeNow()
-    return withCallback(this.closing, cb)
+    if (!this.#closing) this.#closing = this.#closeNow()
+    return withCallback(this.#closing, cb)
   }
 
-  private async readyImpl(names: ViewNames | undefined): Promise<void> {
-    if (this.closing) throw KappaError.closed('kappa')
-    const indexers = this.select(names)
-    await this.opened
+  async #readyImpl(names: ViewNames | undefined): Promise<void> {
+    if (this.#closing) throw KappaError.closed('kappa')
+    const indexers = this.#select(names)
+    await this.#opened
     await Promise.all(indexers.map((indexer) => indexer.ready()))
   }
 
-  private async pauseImpl(names: ViewNames | undefined): Promise<void> {
-    if (this.closing) throw KappaError.closed('kappa')
-    const indexers = this.select(names)
+  async #pauseImpl(names: ViewNames | undefined): Promise<void> {
+    if (this.#closing) throw KappaError.closed('kappa')
+    const indexers = this.#select(names)
     await Promise.all(indexers.map((indexer) => indexer.pause()))
   }
 
-  private async closeNow(): Promise<void> {
-    await Promise.allSettled([...this.indexers.values()].map((indexer) => indexer.close()))
+  async #closeNow(): Promise<void> {
+    await Promise.allSettled([...this.#indexers.values()].map((indexer) => indexer.close()))
     await this.members?.close().catch(safetyCatch)
-    if (this.ownsMultifeed) await this.multifeed.close()
+    if (this.#ownsMultifeed) await this.multifeed.close()
   }
 
-  private select(names: ViewNames | undefined): Indexer<T>[] {
+  #select(names: ViewNames | undefined): Indexer<T>[] {
     if (names === undefined || (Array.isArray(names) && names.length === 0))
-      return [...this.indexers.values()]
+      return [...this.#indexers.values()]
     const list = typeof names === 'string' ? [names] : names
     if (!Array.isArray(list) || list.some((n) => typeof n !== 'string')) {
       throw KappaError.invalid('view names must be a string or an array of strings')
     }
     return list.map((name) => {
-      const indexer = this.indexers.get(name)
+      const indexer = this.#indexers.get(name)
       if (!indexer) throw KappaError.notFound(`no view named '${name}'`)
       return indexer
     })
@@ -404,54 +404,54 @@ export class Kappa<T = unknown, Apis extends ApiMap = NoApi> extends EventEmitte
    * A remote entry that does not decode (its writer used another valueEncoding): every view skips
    * it; the core reports it once, as `'error'` with `ERR_PROTOCOL` and no view name, when listened to.
    */
-  private reportUndecodable(feed: FeedKey, seq: number, err: Error): void {
+  #reportUndecodable(feed: FeedKey, seq: number, err: Error): void {
     const id = `${feed}:${seq}`
-    if (this.undecodable.has(id)) return
-    this.undecodable.add(id)
+    if (this.#undecodable.has(id)) return
+    this.#undecodable.add(id)
     emitIfListened(this, 'error', err)
   }
 
-  private watch(feed: Feed<T>): void {
-    if (this.watched.has(feed.id)) return
-    this.watched.add(feed.id)
+  #watch(feed: Feed<T>): void {
+    if (this.#watched.has(feed.id)) return
+    this.#watched.add(feed.id)
     feed.on('append', () => {
       this.members?.grew(feed)
-      this.wakeAll(feed)
+      this.#wakeAll(feed)
     })
-    this.wakeAll(feed)
+    this.#wakeAll(feed)
   }
 
-  private countedOf(feed: Feed<T>): number {
+  #countedOf(feed: Feed<T>): number {
     if (this.multifeed.isBlocked(feed.id)) return 0
     return this.members ? Math.min(feed.length, this.members.countable(feed.id)) : feed.length
   }
 
   /** The membership changed: the views index what counts now (re-indexing where less does). */
-  private async membersChanged(): Promise<void> {
-    this.countsChanged()
-    await this.viewsReady()
+  async #membersChanged(): Promise<void> {
+    this.#countsChanged()
+    await this.#viewsReady()
   }
 
   /** What counts changed (membership, blocks): the views index what counts now. */
-  private countsChanged(): void {
+  #countsChanged(): void {
     this.#countChanges++
-    this.wakeAll()
+    this.#wakeAll()
   }
 
   /** Every view has indexed what counts now (nothing while closing). */
-  private async viewsReady(): Promise<void> {
-    if (this.closing) return
-    await Promise.all([...this.indexers.values()].map((indexer) => indexer.ready()))
+  async #viewsReady(): Promise<void> {
+    if (this.#closing) return
+    await Promise.all([...this.#indexers.values()].map((indexer) => indexer.ready()))
   }
 
-  private whenOpen<R>(fn: () => Promise<R>): Promise<R> {
-    if (this.closing) return Promise.reject(KappaError.closed('kappa'))
-    return this.opened.then(fn)
+  #whenOpen<R>(fn: () => Promise<R>): Promise<R> {
+    if (this.#closing) return Promise.reject(KappaError.closed('kappa'))
+    return this.#opened.then(fn)
   }
 
   /** `feed` grew or was added (none: anything may have changed). */
-  private wakeAll(feed?: Feed<T>): void {
-    for (const indexer of this.indexers.values()) indexer.wake(feed)
+  #wakeAll(feed?: Feed<T>): void {
+    for (const indexer of this.#indexers.values()) indexer.wake(feed)
   }
 }
 

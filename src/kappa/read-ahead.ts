@@ -33,51 +33,51 @@ interface PendingChunk<T> {
 }
 
 export class ReadAhead<T> {
-  private readonly size: number
-  private chunk: Chunk<T> | null = null
-  private next: PendingChunk<T> | null = null
+  readonly #size: number
+  #chunk: Chunk<T> | null = null
+  #next: PendingChunk<T> | null = null
 
   constructor(maxBatch: number) {
-    this.size = Math.max(maxBatch, READ_AHEAD_ENTRIES)
+    this.#size = Math.max(maxBatch, READ_AHEAD_ENTRIES)
   }
 
   /** Entries `[start, end)` of `feed` (all below its length). */
   async read(feed: Feed<T>, start: number, end: number): Promise<(T | Undecodable)[]> {
-    let chunk = this.chunk
+    let chunk = this.#chunk
     if (!covers(chunk, feed.id, start, end)) {
-      chunk = await this.take(feed, start)
+      chunk = await this.#take(feed, start)
       // A chunk read ahead while the feed was shorter may end too soon: read again.
-      if (!covers(chunk, feed.id, start, end)) chunk = await this.take(feed, start)
-      this.chunk = chunk
+      if (!covers(chunk, feed.id, start, end)) chunk = await this.#take(feed, start)
+      this.#chunk = chunk
     }
     const from = start - chunk.start
     const values = chunk.values.slice(from, from + end - start)
     const chunkEnd = chunk.start + chunk.values.length
-    if (chunkEnd - end < end - start && chunkEnd < feed.length) this.prefetch(feed, chunkEnd)
+    if (chunkEnd - end < end - start && chunkEnd < feed.length) this.#prefetch(feed, chunkEnd)
     return values
   }
 
   /** The chunk read ahead from `start`, or a fresh read. */
-  private async take(feed: Feed<T>, start: number): Promise<Chunk<T>> {
-    const next = this.next
-    this.next = null
+  async #take(feed: Feed<T>, start: number): Promise<Chunk<T>> {
+    const next = this.#next
+    this.#next = null
     const values =
       next && next.feed === feed.id && next.start === start
         ? await next.values
-        : await this.readChunk(feed, start)
+        : await this.#readChunk(feed, start)
     return { feed: feed.id, start, values }
   }
 
-  private prefetch(feed: Feed<T>, start: number): void {
-    if (this.next) return
-    const values = this.readChunk(feed, start)
+  #prefetch(feed: Feed<T>, start: number): void {
+    if (this.#next) return
+    const values = this.#readChunk(feed, start)
     // A failed read ahead surfaces when (and only if) its chunk is used.
     markHandled(values)
-    this.next = { feed: feed.id, start, values }
+    this.#next = { feed: feed.id, start, values }
   }
 
-  private async readChunk(feed: Feed<T>, start: number): Promise<(T | Undecodable)[]> {
-    const end = Math.min(feed.length, start + this.size)
+  async #readChunk(feed: Feed<T>, start: number): Promise<(T | Undecodable)[]> {
+    const end = Math.min(feed.length, start + this.#size)
     try {
       return await feed.getBatch(start, end)
     } catch (err) {

@@ -49,28 +49,28 @@ export class ViewBatch {
    * The staged state per key, built at the first `lookup` (most maps never read what they wrote:
    * staging them costs only the push) and kept current from then on.
    */
-  private staged: Map<string, StagedValue> | null = null
-  private sealed = false
+  #staged: Map<string, StagedValue> | null = null
+  #sealed = false
 
   /** Adds an operation; throws once the batch is committed (a map writing after `next`). */
   stage(op: StagedOperation): void {
-    if (this.sealed) {
+    if (this.#sealed) {
       throw new KappaError(
         'ERR_VIEW_FAILED',
         'a view wrote after its batch was done (after next() or the promise)',
       )
     }
-    if (this.staged) index(this.staged, op)
+    if (this.#staged) index(this.#staged, op)
     this.operations.push(op)
   }
 
   /** No more writes: the map is done. Reads then go to committed data only. */
   seal(): void {
-    this.sealed = true
+    this.#sealed = true
   }
 
   get open(): boolean {
-    return !this.sealed
+    return !this.#sealed
   }
 
   /**
@@ -91,11 +91,11 @@ export class ViewBatch {
   /** The staged value of `key` in `sublevel`, decoded as a committed read would decode it. */
   lookup(sublevel: LevelSublevel, key: unknown, opts?: EncodingOptions): Lookup {
     if (this.operations.length === 0) return { staged: false }
-    if (!this.staged) {
-      this.staged = new Map()
-      for (const op of this.operations) index(this.staged, op)
+    if (!this.#staged) {
+      this.#staged = new Map()
+      for (const op of this.operations) index(this.#staged, op)
     }
-    const staged = this.staged.get(stagingKey(sublevel, key, opts?.keyEncoding))
+    const staged = this.#staged.get(stagingKey(sublevel, key, opts?.keyEncoding))
     if (!staged) return { staged: false }
     if (staged.deleted) return { staged: true, value: undefined }
     const encoding = valueEncodingOf(sublevel, opts?.valueEncoding)

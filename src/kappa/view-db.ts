@@ -37,15 +37,15 @@ export type GetCallback<V> = (err: ViewDbError | null, value: V) => void
 export class ViewDb<V = unknown, K extends ViewDbKey = string> {
   /** The underlying sublevel: committed data, with the whole abstract-level API. */
   readonly level: LevelSublevel
-  private readonly staging: ViewStaging
-  private readonly changes: ViewChanges
-  private committedDb: ViewDb<V, K> | undefined
+  readonly #staging: ViewStaging
+  readonly #changes: ViewChanges
+  #committedDb: ViewDb<V, K> | undefined
 
   /** Made by `levelView` (and `sublevel`). */
   constructor(level: LevelSublevel, staging: ViewStaging, changes: ViewChanges = new ViewChanges()) {
     this.level = level
-    this.staging = staging
-    this.changes = changes
+    this.#staging = staging
+    this.#changes = changes
   }
 
   /**
@@ -57,7 +57,7 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
   get(key: ViewDbKey, opts?: EncodingOptions): Promise<V | undefined>
   get(key: ViewDbKey, a?: EncodingOptions | GetCallback<V>, b?: GetCallback<V>): Promise<V | undefined> {
     const [opts, cb] = optsAndCallback<EncodingOptions, GetCallback<V>>(a, b)
-    const value = this.getImpl(key, opts)
+    const value = this.#getImpl(key, opts)
     if (!cb) return value
     const found = value.then((v) => {
       if (v === undefined) throw KappaError.notFound(`key not found: ${String(key)}`)
@@ -71,7 +71,7 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
   put(key: ViewDbKey, value: V, opts?: EncodingOptions): Promise<void>
   put(key: ViewDbKey, value: V, a?: EncodingOptions | Callback<void>, b?: Callback<void>): Promise<void> {
     const [opts, cb] = optsAndCallback<EncodingOptions, Callback<void>>(a, b)
-    return withCallback(this.write([{ type: 'put', key, value, ...opts }], undefined), cb)
+    return withCallback(this.#write([{ type: 'put', key, value, ...opts }], undefined), cb)
   }
 
   del(key: ViewDbKey, cb: Callback<void>): void
@@ -79,7 +79,7 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
   del(key: ViewDbKey, opts?: EncodingOptions): Promise<void>
   del(key: ViewDbKey, a?: EncodingOptions | Callback<void>, b?: Callback<void>): Promise<void> {
     const [opts, cb] = optsAndCallback<EncodingOptions, Callback<void>>(a, b)
-    return withCallback(this.write([{ type: 'del', key, ...opts }], undefined), cb)
+    return withCallback(this.#write([{ type: 'del', key, ...opts }], undefined), cb)
   }
 
   /** An array of operations (atomic), or with no argument a chained batch whose `write()` applies them. */
@@ -94,7 +94,7 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
   ): Promise<void> | ViewChainedBatch<V> {
     if (ops === undefined) return new ViewChainedBatch<V>(this)
     const [opts, cb] = optsAndCallback<EncodingOptions, Callback<void>>(a, b)
-    return withCallback(this.write(ops, opts), cb)
+    return withCallback(this.#write(ops, opts), cb)
   }
 
   /**
@@ -103,17 +103,17 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
    * Async-iterable; `all()` collects the rest, `close()` (or leaving a `for await`) releases it.
    */
   iterator(range: ViewRangeOptions<K> = {}): ViewIterator<[K, V]> {
-    return this.rangeRead(range, (key, value) => [key as K, value as V])
+    return this.#rangeRead(range, (key, value) => [key as K, value as V])
   }
 
   /** The keys of `iterator(range)`. */
   keys(range: ViewRangeOptions<K> = {}): ViewIterator<K> {
-    return this.rangeRead(range, (key) => key as K)
+    return this.#rangeRead(range, (key) => key as K)
   }
 
   /** The values of `iterator(range)`. */
   values(range: ViewRangeOptions<K> = {}): ViewIterator<V> {
-    return this.rangeRead(range, (_key, value) => value as V)
+    return this.#rangeRead(range, (_key, value) => value as V)
   }
 
   /**
@@ -123,7 +123,7 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
    * own `ViewDb`. `close()` the watch to stop it.
    */
   watch(range: WatchOptions<K> = {}): ViewWatch<K, V> {
-    return this.changes.watch<K, V>(this.level, range)
+    return this.#changes.watch<K, V>(this.level, range)
   }
 
   /**
@@ -132,30 +132,27 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
    * otherwise join a batch in flight.
    */
   get committed(): ViewDb<V, K> {
-    this.committedDb ??= new ViewDb<V, K>(this.level, OUTSIDE_BATCHES, this.changes)
-    return this.committedDb
+    this.#committedDb ??= new ViewDb<V, K>(this.level, OUTSIDE_BATCHES, this.#changes)
+    return this.#committedDb
   }
 
   /** A ViewDb over a sublevel of this one; its writes in `map` join the same view batch. */
   sublevel<S = unknown, SK extends ViewDbKey = string>(name: string, opts?: SublevelOptions): ViewDb<S, SK> {
     const level = this.level.sublevel(name, opts ?? {}) as unknown as LevelSublevel
-    return new ViewDb<S, SK>(level, this.staging, this.changes)
+    return new ViewDb<S, SK>(level, this.#staging, this.#changes)
   }
 
-  private rangeRead<R>(
-    range: ViewRangeOptions<K>,
-    pick: (key: unknown, value: unknown) => R,
-  ): ViewIterator<R> {
+  #rangeRead<R>(range: ViewRangeOptions<K>, pick: (key: unknown, value: unknown) => R): ViewIterator<R> {
     // Decided synchronously, at the call, as for get.
-    const batch = this.staging.current()
+    const batch = this.#staging.current()
     const staged = batch ? batch.stagedIn(this.level) : []
-    return new ViewIterator<R>(this.level, this.changes, staged, range as ViewRangeOptions<unknown>, pick)
+    return new ViewIterator<R>(this.level, this.#changes, staged, range as ViewRangeOptions<unknown>, pick)
   }
 
-  private async getImpl(key: ViewDbKey, opts: EncodingOptions | undefined): Promise<V | undefined> {
+  async #getImpl(key: ViewDbKey, opts: EncodingOptions | undefined): Promise<V | undefined> {
     checkKey(key)
     // Decided synchronously, at the call: after an await the batch in flight may be another.
-    const batch = this.staging.current()
+    const batch = this.#staging.current()
     if (batch) {
       const found = batch.lookup(this.level, key, opts)
       if (found.staged) return found.value as V | undefined
@@ -170,20 +167,20 @@ export class ViewDb<V = unknown, K extends ViewDbKey = string> {
     return value as V | undefined
   }
 
-  private async write(ops: ViewDbOperation<V>[], opts: EncodingOptions | undefined): Promise<void> {
+  async #write(ops: ViewDbOperation<V>[], opts: EncodingOptions | undefined): Promise<void> {
     if (!Array.isArray(ops)) throw KappaError.invalid('batch operations must be an array')
     for (const op of ops) checkOperation(op)
-    const batch = this.staging.current()
+    const batch = this.#staging.current()
     if (batch) {
-      for (const op of ops) batch.stage(this.operation(op, opts))
+      for (const op of ops) batch.stage(this.#operation(op, opts))
       return
     }
-    const written = ops.map((op) => this.operation(op, opts))
-    await this.changes.commit(written, () => this.level.batch(ops as LevelOperation[], opts ?? {}))
+    const written = ops.map((op) => this.#operation(op, opts))
+    await this.#changes.commit(written, () => this.level.batch(ops as LevelOperation[], opts ?? {}))
   }
 
   /** `op` on this sublevel, with the batch's encodings where it names none. */
-  private operation(op: ViewDbOperation<V>, opts: EncodingOptions | undefined): StagedOperation {
+  #operation(op: ViewDbOperation<V>, opts: EncodingOptions | undefined): StagedOperation {
     return {
       type: op.type,
       key: op.key,
@@ -206,36 +203,36 @@ interface SyncGet {
 
 /** `viewDb.batch()`: collects operations; `write()` applies them like `viewDb.batch(ops)`. */
 export class ViewChainedBatch<V = unknown> {
-  private readonly ops: ViewDbOperation<V>[] = []
-  private readonly db: { batch(ops: ViewDbOperation<V>[]): Promise<void> }
+  readonly #ops: ViewDbOperation<V>[] = []
+  readonly #db: { batch(ops: ViewDbOperation<V>[]): Promise<void> }
 
   constructor(db: { batch(ops: ViewDbOperation<V>[]): Promise<void> }) {
-    this.db = db
+    this.#db = db
   }
 
   get length(): number {
-    return this.ops.length
+    return this.#ops.length
   }
 
   put(key: ViewDbKey, value: V, opts?: EncodingOptions): this {
-    this.ops.push({ type: 'put', key, value, ...opts })
+    this.#ops.push({ type: 'put', key, value, ...opts })
     return this
   }
 
   del(key: ViewDbKey, opts?: EncodingOptions): this {
-    this.ops.push({ type: 'del', key, ...opts })
+    this.#ops.push({ type: 'del', key, ...opts })
     return this
   }
 
   clear(): this {
-    this.ops.length = 0
+    this.#ops.length = 0
     return this
   }
 
   write(cb: Callback<void>): void
   write(): Promise<void>
   write(cb?: Callback<void>): Promise<void> | void {
-    return withCallback(this.db.batch(this.ops.splice(0)), cb)
+    return withCallback(this.#db.batch(this.#ops.splice(0)), cb)
   }
 }
 

@@ -17,32 +17,32 @@
 import type { ViewBatch } from './view-batch.js'
 
 export class ViewStaging {
-  private inFlight: ViewBatch | null = null
-  private apiDepth = 0
+  #inFlight: ViewBatch | null = null
+  #apiDepth = 0
 
   /** `map` is about to be called with `batch`. */
   begin(batch: ViewBatch): void {
-    this.inFlight = batch
+    this.#inFlight = batch
   }
 
   /** `map` is done with `batch`: no more writes join it. */
   end(batch: ViewBatch): void {
     batch.seal()
-    if (this.inFlight === batch) this.inFlight = null
+    if (this.#inFlight === batch) this.#inFlight = null
   }
 
   /** The batch a `ViewDb` call made right now belongs to, or null (committed data). */
   current(): ViewBatch | null {
-    return this.apiDepth === 0 ? this.inFlight : null
+    return this.#apiDepth === 0 ? this.#inFlight : null
   }
 
   /** Calls `fn` so that the `ViewDb` calls it makes synchronously skip the batch in flight. */
   outsideBatch<R>(fn: (...args: never[]) => R, thisArg: unknown, args: unknown[]): R {
-    this.apiDepth++
+    this.#apiDepth++
     try {
       return Reflect.apply(fn, thisArg, args) as R
     } finally {
-      this.apiDepth--
+      this.#apiDepth--
     }
   }
 }

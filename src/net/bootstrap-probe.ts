@@ -18,58 +18,60 @@ export interface BootstrapProbeOptions {
 }
 
 export class BootstrapProbe {
-  private state_: BootstrapState = 'probing'
-  private timer: NodeJS.Timeout | null = null
-  private stopped = false
+  #state: BootstrapState = 'probing'
+  #timer: NodeJS.Timeout | null = null
+  #stopped = false
+  readonly #dht: HyperDHT
+  readonly #opts: BootstrapProbeOptions
 
-  constructor(
-    private readonly dht: HyperDHT,
-    private readonly opts: BootstrapProbeOptions,
-  ) {}
+  constructor(dht: HyperDHT, opts: BootstrapProbeOptions) {
+    this.#dht = dht
+    this.#opts = opts
+  }
 
   get state(): BootstrapState {
-    return this.state_
+    return this.#state
   }
 
   start(): void {
-    void this.round()
+    void this.#round()
   }
 
   stop(): void {
-    this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
+    this.#stopped = true
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = null
   }
 
-  private async round(): Promise<void> {
-    if (this.stopped) return
+  async #round(): Promise<void> {
+    if (this.#stopped) return
     let answered: boolean
     try {
-      answered = await this.anyAnswers()
+      answered = await this.#anyAnswers()
     } catch {
       answered = false
     }
-    if (this.stopped) return
+    if (this.#stopped) return
     const next: BootstrapState = answered ? 'reachable' : 'unreachable'
-    const before = this.state_
+    const before = this.#state
     if (next !== before) {
-      this.state_ = next
-      this.opts.onChange(next, before)
+      this.#state = next
+      this.#opts.onChange(next, before)
     }
-    this.timer = setTimeout(
-      () => void this.round(),
-      answered ? this.opts.checkInterval : this.opts.retryInterval,
+    this.#timer = setTimeout(
+      () => void this.#round(),
+      answered ? this.#opts.checkInterval : this.#opts.retryInterval,
     )
-    this.timer.unref()
+    this.#timer.unref()
   }
 
   /** One round: resolves true as soon as one node answers, false once every ping failed. */
-  private async anyAnswers(): Promise<boolean> {
-    const nodes = this.dht.bootstrapNodes
+  async #anyAnswers(): Promise<boolean> {
+    const nodes = this.#dht.bootstrapNodes
     if (nodes.length === 0) return false
     const pings = nodes.map(async (node) => {
       const address = await resolve(node)
-      await this.dht.ping(address)
+      await this.#dht.ping(address)
       return true
     })
     return Promise.any(pings).catch(() => false)

@@ -40,49 +40,49 @@ const DUPLICATE_MESSAGE = 'Duplicate connection'
 export class Join extends EventEmitter<JoinEvents> {
   /** The 32-byte topic announced and looked up on the DHT. */
   readonly topic: Topic
-  private readonly hyperswarm: Hyperswarm
-  private readonly replicate: ReplicateConnection
-  private readonly discovery: PeerDiscoverySession
-  private readonly connected = new Map<NoiseSecretStream, JoinPeer>()
+  readonly #hyperswarm: Hyperswarm
+  readonly #replicate: ReplicateConnection
+  readonly #discovery: PeerDiscoverySession
+  readonly #connected = new Map<NoiseSecretStream, JoinPeer>()
   /** Peers by id: the connected ones, each with how many connections it has now. */
-  private readonly byId = new Map<string, { peer: JoinPeer; connections: number }>()
+  readonly #byId = new Map<string, { peer: JoinPeer; connections: number }>()
   /** Peers whose connection Hyperswarm replaced: their 'disconnection' waits for the replacement. */
-  private readonly swapping = new Map<string, NodeJS.Timeout>()
-  private readonly firstRound: Promise<void>
-  private readonly probe: BootstrapProbe
-  private rediscoverTimer: NodeJS.Timeout | null = null
-  private closing: Promise<void> | null = null
+  readonly #swapping = new Map<string, NodeJS.Timeout>()
+  readonly #firstRound: Promise<void>
+  readonly #probe: BootstrapProbe
+  #rediscoverTimer: NodeJS.Timeout | null = null
+  #closing: Promise<void> | null = null
   /** Connections that arrived while leaving, ending gracefully (the swarm waits for them). */
-  private readonly lateEnds = new Set<Promise<void>>()
+  readonly #lateEnds = new Set<Promise<void>>()
 
   constructor(topic: TopicInput, opts: JoinOptions) {
     super()
     const checked = checkOptions(opts)
     this.topic = toTopic(topic)
-    this.replicate = checked.replicate
-    this.hyperswarm = createSwarm(checked)
-    this.hyperswarm.on('connection', (socket, info) => this.onConnection(socket, info))
-    this.discovery = this.hyperswarm.join(this.topic, { server: checked.server, client: checked.client })
-    this.firstRound = this.discovery.flushed().then(() => {
-      if (!this.closing) this.emit('discovered')
+    this.#replicate = checked.replicate
+    this.#hyperswarm = createSwarm(checked)
+    this.#hyperswarm.on('connection', (socket, info) => this.#onConnection(socket, info))
+    this.#discovery = this.#hyperswarm.join(this.topic, { server: checked.server, client: checked.client })
+    this.#firstRound = this.#discovery.flushed().then(() => {
+      if (!this.#closing) this.emit('discovered')
     })
-    this.scheduleRediscovery([...checked.rediscover])
-    this.probe = new BootstrapProbe(this.hyperswarm.dht, {
+    this.#scheduleRediscovery([...checked.rediscover])
+    this.#probe = new BootstrapProbe(this.#hyperswarm.dht, {
       retryInterval: PROBE_RETRY,
       checkInterval: PROBE_CHECK,
-      onChange: (state, before) => this.onBootstrapState(state, before),
+      onChange: (state, before) => this.#onBootstrapState(state, before),
     })
-    this.probe.start()
+    this.#probe.start()
   }
 
   /** The Hyperswarm underneath (for advanced use: stats, `joinPeer`). */
   get swarm(): HyperswarmLike {
-    return this.hyperswarm
+    return this.#hyperswarm
   }
 
   /** Peers connected now, one entry per peer (Hyperswarm may hold two connections to one briefly). */
   get peers(): JoinPeer[] {
-    return [...this.byId.values()].map((entry) => entry.peer)
+    return [...this.#byId.values()].map((entry) => entry.peer)
   }
 
   /**
@@ -90,23 +90,23 @@ export class Join extends EventEmitter<JoinEvents> {
    * (a few seconds at most), then `'reachable'` or `'unreachable'` as of the last round.
    */
   get bootstrapState(): BootstrapState {
-    return this.probe.state
+    return this.#probe.state
   }
 
   get closed(): boolean {
-    return this.closing !== null
+    return this.#closing !== null
   }
 
   /** Resolves once the first announce and lookup have completed (peers found then are dialling). */
   ready(cb?: Callback<void>): Promise<void> {
-    const ready = this.closing ? Promise.reject(KappaError.closed('join')) : this.firstRound
+    const ready = this.#closing ? Promise.reject(KappaError.closed('join')) : this.#firstRound
     return withCallback(ready, cb)
   }
 
   /** Leaves the topic: closes every connection, unannounces, destroys the swarm and its DHT node. */
   leave(cb?: Callback<void>): Promise<void> {
-    this.closing ??= this.destroy()
-    return withCallback(this.closing, cb)
+    this.#closing ??= this.#destroy()
+    return withCallback(this.#closing, cb)
   }
 
   /** Same as `leave()`. */
@@ -114,40 +114,40 @@ export class Join extends EventEmitter<JoinEvents> {
     return this.leave(cb)
   }
 
-  private async destroy(): Promise<void> {
-    if (this.rediscoverTimer) clearTimeout(this.rediscoverTimer)
-    this.probe.stop()
-    for (const timer of this.swapping.values()) clearTimeout(timer)
+  async #destroy(): Promise<void> {
+    if (this.#rediscoverTimer) clearTimeout(this.#rediscoverTimer)
+    this.#probe.stop()
+    for (const timer of this.#swapping.values()) clearTimeout(timer)
     // End each connection and let the end reach the peer before the swarm (and its UDP socket)
     // goes: a destroyed connection whose last packet never left is noticed by the peer only
     // when its own timeout fires, ~10 s later.
-    await Promise.all([...this.connected.keys()].map((socket) => endGracefully(socket)))
+    await Promise.all([...this.#connected.keys()].map((socket) => endGracefully(socket)))
     // Connections that arrived meanwhile end before the swarm goes too.
-    while (this.lateEnds.size > 0) {
-      const pending = [...this.lateEnds]
-      this.lateEnds.clear()
+    while (this.#lateEnds.size > 0) {
+      const pending = [...this.#lateEnds]
+      this.#lateEnds.clear()
       await Promise.all(pending)
     }
-    await this.hyperswarm.destroy()
+    await this.#hyperswarm.destroy()
   }
 
-  private onBootstrapState(state: BootstrapState, before: BootstrapState): void {
-    if (this.closing) return
+  #onBootstrapState(state: BootstrapState, before: BootstrapState): void {
+    if (this.#closing) return
     if (state === 'unreachable') this.emit('offline')
     else if (state === 'reachable') {
       this.emit('online')
       if (before !== 'unreachable') return
       // The rounds that ran while nothing answered announced nothing: announce and look up now.
-      this.discovery.refresh().then(
+      this.#discovery.refresh().then(
         () => {
-          if (!this.closing) this.emit('discovered')
+          if (!this.#closing) this.emit('discovered')
         },
         () => undefined,
       )
     }
   }
 
-  private onConnection(socket: NoiseSecretStream, info: PeerInfo): void {
+  #onConnection(socket: NoiseSecretStream, info: PeerInfo): void {
     const publicKey = socket.remotePublicKey ?? info.publicKey
     const peer: JoinPeer = { publicKey, id: publicKey.toString('hex'), client: info.client }
     let firstError: Error | null = null
@@ -155,22 +155,22 @@ export class Join extends EventEmitter<JoinEvents> {
       firstError ??= toError(err)
     }
     socket.on('error', remember)
-    if (this.closing) {
+    if (this.#closing) {
       // A connection that arrives while leaving (Hyperswarm's replacement of a duplicate, say)
       // ends as the others do: destroyed, it would reach the peer as a reset.
-      this.lateEnds.add(endGracefully(socket))
+      this.#lateEnds.add(endGracefully(socket))
       return
     }
-    this.connected.set(socket, peer)
+    this.#connected.set(socket, peer)
     let stream: Duplex | null = null
     socket.once('close', () => {
-      this.connected.delete(socket)
+      this.#connected.delete(socket)
       if (stream && stream !== socket) stream.destroy()
-      this.peerClosed(peer, firstError)
+      this.#peerClosed(peer, firstError)
     })
-    this.peerOpened(peer)
+    this.#peerOpened(peer)
     try {
-      stream = this.replicate(socket, peer)
+      stream = this.#replicate(socket, peer)
     } catch (err) {
       // Seen as a disconnection carrying the error, like any other failed replication.
       remember(err)
@@ -183,66 +183,66 @@ export class Join extends EventEmitter<JoinEvents> {
       // While leaving, the connection ends gracefully instead (endGracefully): destroying it now
       // could reset it before our end reached the peer.
       replication.on('close', () => {
-        if (!this.closing) socket.destroy()
+        if (!this.#closing) socket.destroy()
       })
       // A replication on the connection itself (kappadb's stores given the socket) carries no bytes.
       if (!runsOn(replication, socket)) socket.pipe(replication).pipe(socket)
     }
   }
 
-  private peerOpened(peer: JoinPeer): void {
-    const entry = this.byId.get(peer.id)
+  #peerOpened(peer: JoinPeer): void {
+    const entry = this.#byId.get(peer.id)
     if (entry) {
       entry.connections++
       return
     }
-    this.byId.set(peer.id, { peer, connections: 1 })
-    const swap = this.swapping.get(peer.id)
+    this.#byId.set(peer.id, { peer, connections: 1 })
+    const swap = this.#swapping.get(peer.id)
     if (swap) {
       // The replacement of a duplicate: the same peer, still connected.
       clearTimeout(swap)
-      this.swapping.delete(peer.id)
+      this.#swapping.delete(peer.id)
       return
     }
     this.emit('connection', peer)
   }
 
-  private peerClosed(peer: JoinPeer, err: Error | null): void {
-    const entry = this.byId.get(peer.id)
+  #peerClosed(peer: JoinPeer, err: Error | null): void {
+    const entry = this.#byId.get(peer.id)
     if (!entry) return
     if (--entry.connections > 0) return
-    this.byId.delete(peer.id)
-    if (err?.message === DUPLICATE_MESSAGE && !this.closing) {
+    this.#byId.delete(peer.id)
+    if (err?.message === DUPLICATE_MESSAGE && !this.#closing) {
       // Hyperswarm closes one of two connections to a peer and hands over the other right after.
       const timer = setTimeout(() => {
-        this.swapping.delete(peer.id)
+        this.#swapping.delete(peer.id)
         this.emit('disconnection', peer, null)
       }, SWAP_GRACE)
       timer.unref()
-      this.swapping.set(peer.id, timer)
+      this.#swapping.set(peer.id, timer)
       return
     }
     this.emit('disconnection', peer, err)
   }
 
   /** Extra announce + lookup rounds: peers that started together find each other on the next one. */
-  private scheduleRediscovery(delays: number[]): void {
+  #scheduleRediscovery(delays: number[]): void {
     const delay = delays.shift()
-    if (delay === undefined || this.closing) return
-    this.rediscoverTimer = setTimeout(() => {
-      this.rediscoverTimer = null
-      if (this.closing) return
-      this.discovery.refresh().then(
+    if (delay === undefined || this.#closing) return
+    this.#rediscoverTimer = setTimeout(() => {
+      this.#rediscoverTimer = null
+      if (this.#closing) return
+      this.#discovery.refresh().then(
         () => {
-          if (this.closing) return
+          if (this.#closing) return
           this.emit('discovered')
-          this.scheduleRediscovery(delays)
+          this.#scheduleRediscovery(delays)
         },
         // A failed round (network down, swarm destroyed meanwhile) is not fatal: try the next one.
-        () => this.scheduleRediscovery(delays),
+        () => this.#scheduleRediscovery(delays),
       )
     }, delay)
-    this.rediscoverTimer.unref()
+    this.#rediscoverTimer.unref()
   }
 }
 

@@ -50,103 +50,104 @@ export async function runThroughHolder(opts: ThroughHolder): Promise<HolderOutco
 }
 
 class HolderClient {
-  private readonly reader = new FrameReader()
-  private credit = 0
-  private welcomed = false
-  private exitCode: number | null = null
-  private failure: Error | null = null
-  private resolve!: (outcome: HolderOutcome) => void
-  private reject!: (err: Error) => void
-  private readonly timer: NodeJS.Timeout
-  private readonly cleanups: Array<() => void> = []
-  private pid = 0
+  readonly #reader = new FrameReader()
+  #credit = 0
+  #welcomed = false
+  #exitCode: number | null = null
+  #failure: Error | null = null
+  #resolve!: (outcome: HolderOutcome) => void
+  #reject!: (err: Error) => void
+  readonly #timer: NodeJS.Timeout
+  readonly #cleanups: Array<() => void> = []
+  #pid = 0
+  readonly #socket: Socket
+  readonly #opts: ThroughHolder
 
-  constructor(
-    private readonly socket: Socket,
-    private readonly opts: ThroughHolder,
-  ) {
-    this.timer = setTimeout(() => {
-      this.fail(new KappaError('ERR_TIMEOUT', `the hyperkv process holding ${opts.dir} does not answer`))
+  constructor(socket: Socket, opts: ThroughHolder) {
+    this.#socket = socket
+    this.#opts = opts
+    this.#timer = setTimeout(() => {
+      this.#fail(new KappaError('ERR_TIMEOUT', `the hyperkv process holding ${opts.dir} does not answer`))
     }, WELCOME_TIMEOUT)
   }
 
   run(): Promise<HolderOutcome> {
     const outcome = new Promise<HolderOutcome>((resolve, reject) => {
-      this.resolve = resolve
-      this.reject = reject
+      this.#resolve = resolve
+      this.#reject = reject
     })
-    const { socket } = this
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    const socket = this.#socket
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('error', () => undefined)
-    socket.on('close', () => this.onClose())
-    this.send({ type: 'hello', protocol: LOCAL_PROTOCOL, version: LOCAL_VERSION })
-    return outcome.finally(() => this.cleanup())
+    socket.on('close', () => this.#onClose())
+    this.#send({ type: 'hello', protocol: LOCAL_PROTOCOL, version: LOCAL_VERSION })
+    return outcome.finally(() => this.#cleanup())
   }
 
-  private onData(chunk: Buffer): void {
+  #onData(chunk: Buffer): void {
     try {
-      for (const message of this.reader.push(chunk)) this.onMessage(decodeHolderMessage(message))
+      for (const message of this.#reader.push(chunk)) this.#onMessage(decodeHolderMessage(message))
     } catch (err) {
-      this.fail(err as Error)
+      this.#fail(err as Error)
     }
   }
 
-  private onMessage(m: HolderMessage): void {
-    if (!this.welcomed) {
+  #onMessage(m: HolderMessage): void {
+    if (!this.#welcomed) {
       if (m.type === 'refuse') {
         // A holder that is stopping: the caller tries again (and soon opens DIR itself).
-        if (m.code === 'ERR_CLOSED') return this.settle({ state: 'stopping' })
-        return this.fail(new KappaError(m.code as ErrorCode, m.message))
+        if (m.code === 'ERR_CLOSED') return this.#settle({ state: 'stopping' })
+        return this.#fail(new KappaError(m.code as ErrorCode, m.message))
       }
       if (m.type !== 'welcome')
         throw new KappaError('ERR_PROTOCOL', `the holder sent ${m.type} before welcome`)
-      clearTimeout(this.timer)
-      this.welcomed = true
-      this.pid = m.pid
-      return this.start()
+      clearTimeout(this.#timer)
+      this.#welcomed = true
+      this.#pid = m.pid
+      return this.#start()
     }
     switch (m.type) {
       case 'stdout':
-        return this.relay(this.opts.io.stdout, m.data)
+        return this.#relay(this.#opts.io.stdout, m.data)
       case 'stderr':
-        return this.relay(this.opts.io.stderr, m.data)
+        return this.#relay(this.#opts.io.stderr, m.data)
       case 'credit':
-        this.credit += m.bytes
-        return this.pump()
+        this.#credit += m.bytes
+        return this.#pump()
       case 'exit':
         // The output came before it, in order: the command is over.
-        this.exitCode = m.code
-        return this.settle({ state: 'ran', code: m.code })
+        this.#exitCode = m.code
+        return this.#settle({ state: 'ran', code: m.code })
       default:
         throw new KappaError('ERR_PROTOCOL', `the holder sent ${m.type} while running`)
     }
   }
 
-  private start(): void {
-    const { io, argv, dir, readsStdin } = this.opts
+  #start(): void {
+    const { io, argv, dir, readsStdin } = this.#opts
     const env: Record<string, string> = {}
     for (const [name, value] of Object.entries(io.env)) {
       if (value !== undefined && FORWARDED_ENV.test(name)) env[name] = value
     }
-    this.send({ type: 'run', argv: [...argv], env, dir })
+    this.#send({ type: 'run', argv: [...argv], env, dir })
     // Our own stdout failing (a pipe whose reader is gone) ends the command here as it would
     // have ended it in the holder's place.
-    const onOutputError = (err: Error): void => this.fail(outputError(err, readsStdin))
+    const onOutputError = (err: Error): void => this.#fail(outputError(err, readsStdin))
     io.stdout.on('error', onOutputError)
-    this.cleanups.push(() => io.stdout.off('error', onOutputError))
+    this.#cleanups.push(() => io.stdout.off('error', onOutputError))
     const signal = io.signal
     if (signal) {
-      const forward = (): void => this.send({ type: 'signal', signal: stopSignalOf(signal) })
+      const forward = (): void => this.#send({ type: 'signal', signal: stopSignalOf(signal) })
       if (signal.aborted) forward()
       else signal.addEventListener('abort', forward, { once: true })
-      this.cleanups.push(() => signal.removeEventListener('abort', forward))
+      this.#cleanups.push(() => signal.removeEventListener('abort', forward))
     }
     if (readsStdin) {
-      const onReadable = (): void => this.pump()
-      const onEnd = (): void => this.send({ type: 'stdin-end' })
+      const onReadable = (): void => this.#pump()
+      const onEnd = (): void => this.#send({ type: 'stdin-end' })
       io.stdin.on('readable', onReadable)
       io.stdin.once('end', onEnd)
-      this.cleanups.push(() => {
+      this.#cleanups.push(() => {
         io.stdin.off('readable', onReadable)
         io.stdin.off('end', onEnd)
         io.stdin.pause()
@@ -155,59 +156,59 @@ class HolderClient {
   }
 
   /** Sends what stdin has, within the credit. */
-  private pump(): void {
-    const { stdin } = this.opts.io
-    while (this.credit > 0 && !this.socket.destroyed) {
+  #pump(): void {
+    const { stdin } = this.#opts.io
+    while (this.#credit > 0 && !this.#socket.destroyed) {
       const chunk = stdin.read() as Buffer | string | null
       if (chunk === null) return
       let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
-      if (data.byteLength > this.credit) {
-        stdin.unshift(data.subarray(this.credit))
-        data = data.subarray(0, this.credit)
+      if (data.byteLength > this.#credit) {
+        stdin.unshift(data.subarray(this.#credit))
+        data = data.subarray(0, this.#credit)
       }
-      this.credit -= data.byteLength
+      this.#credit -= data.byteLength
       for (let at = 0; at < data.byteLength; at += MAX_DATA_BYTES) {
-        this.send({ type: 'stdin', data: data.subarray(at, at + MAX_DATA_BYTES) })
+        this.#send({ type: 'stdin', data: data.subarray(at, at + MAX_DATA_BYTES) })
       }
     }
   }
 
   /** Writes to our stdout/stderr; a full one stops reading the socket until it drains. */
-  private relay(out: NodeJS.WritableStream, data: Buffer): void {
+  #relay(out: NodeJS.WritableStream, data: Buffer): void {
     if (!out.write(data)) {
-      this.socket.pause()
-      out.once('drain', () => this.socket.resume())
+      this.#socket.pause()
+      out.once('drain', () => this.#socket.resume())
     }
   }
 
-  private onClose(): void {
-    if (this.exitCode !== null) return this.settle({ state: 'ran', code: this.exitCode })
-    if (!this.welcomed) return this.settle({ state: 'stopping' })
-    this.fail(
+  #onClose(): void {
+    if (this.#exitCode !== null) return this.#settle({ state: 'ran', code: this.#exitCode })
+    if (!this.#welcomed) return this.#settle({ state: 'stopping' })
+    this.#fail(
       new KappaError(
         'ERR_CLOSED',
-        `the hyperkv process holding ${this.opts.dir} (pid ${this.pid}) went away`,
+        `the hyperkv process holding ${this.#opts.dir} (pid ${this.#pid}) went away`,
       ),
     )
   }
 
-  private send(m: ClientMessage): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(frame(encodeClientMessage(m)))
+  #send(m: ClientMessage): void {
+    if (!this.#socket.destroyed && this.#socket.writable) this.#socket.write(frame(encodeClientMessage(m)))
   }
 
-  private fail(err: Error): void {
-    this.failure ??= err
-    this.socket.destroy()
-    this.reject(this.failure)
+  #fail(err: Error): void {
+    this.#failure ??= err
+    this.#socket.destroy()
+    this.#reject(this.#failure)
   }
 
-  private settle(outcome: HolderOutcome): void {
-    this.resolve(outcome)
+  #settle(outcome: HolderOutcome): void {
+    this.#resolve(outcome)
   }
 
-  private cleanup(): void {
-    clearTimeout(this.timer)
-    for (const fn of this.cleanups.splice(0)) fn()
-    this.socket.destroy()
+  #cleanup(): void {
+    clearTimeout(this.#timer)
+    for (const fn of this.#cleanups.splice(0)) fn()
+    this.#socket.destroy()
   }
 }

@@ -55,24 +55,27 @@ const STOP_GRACE = 5000
 type SessionState = 'greeting' | 'ready' | 'running' | 'done'
 
 export class LocalServer {
-  private readonly sessions = new Set<Session>()
-  private stopping = false
+  readonly #sessions = new Set<Session>()
+  #stopping = false
+  readonly #server: Server
+  readonly #opts: LocalServerOptions
 
-  private constructor(
-    private readonly server: Server,
-    private readonly opts: LocalServerOptions,
-  ) {}
+  /** Made by `LocalServer.listen`, which starts `server` listening and hands over what it accepted. */
+  constructor(server: Server, opts: LocalServerOptions) {
+    this.#server = server
+    this.#opts = opts
+  }
 
   /** Listens on `path` (replacing a stale socket there). */
   static async listen(path: string, opts: LocalServerOptions): Promise<LocalServer> {
     let instance: LocalServer | null = null
     const pending: Socket[] = []
     const server = await listenSocket(path, (socket) => {
-      if (instance) instance.accept(socket)
+      if (instance) instance.#accept(socket)
       else pending.push(socket)
     })
     instance = new LocalServer(server, opts)
-    for (const socket of pending) instance.accept(socket)
+    for (const socket of pending) instance.#accept(socket)
     return instance
   }
 
@@ -82,8 +85,8 @@ export class LocalServer {
    * until `close()`, so clients keep hearing "stopping" until the storage is released.
    */
   async stop(): Promise<void> {
-    this.stopping = true
-    const running = [...this.sessions]
+    this.#stopping = true
+    const running = [...this.#sessions]
     for (const session of running) session.stop()
     let timer: NodeJS.Timeout | undefined
     const grace = new Promise<void>((resolve) => {
@@ -91,107 +94,108 @@ export class LocalServer {
     })
     await Promise.race([Promise.all(running.map((s) => s.done)), grace])
     clearTimeout(timer)
-    for (const session of this.sessions) session.drop()
+    for (const session of this.#sessions) session.drop()
     await Promise.race([Promise.all(running.map((s) => s.done)), delay(STOP_GRACE)])
   }
 
   /** Closes the socket (its file is removed): after the storage is released. */
   async close(): Promise<void> {
-    if (!this.stopping) await this.stop()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    if (!this.#stopping) await this.stop()
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()))
   }
 
-  private accept(socket: Socket): void {
+  #accept(socket: Socket): void {
     socket.on('error', () => undefined)
-    if (this.stopping) {
+    if (this.#stopping) {
       return refuse(socket, 'ERR_CLOSED', 'the hyperkv process holding this directory is stopping')
     }
-    if (this.sessions.size >= MAX_SESSIONS) {
+    if (this.#sessions.size >= MAX_SESSIONS) {
       return refuse(
         socket,
         'ERR_LOCKED',
         `the hyperkv process holding this directory serves ${MAX_SESSIONS} commands already`,
       )
     }
-    const session = new Session(socket, this.opts)
-    this.sessions.add(session)
-    void session.done.then(() => this.sessions.delete(session))
+    const session = new Session(socket, this.#opts)
+    this.#sessions.add(session)
+    void session.done.then(() => this.#sessions.delete(session))
   }
 }
 
 /** One client connection: hello, run, the command's stdio, exit. */
 class Session {
   readonly done: Promise<void>
-  private state: SessionState = 'greeting'
-  private readonly reader = new FrameReader()
-  private readonly abort = new AbortController()
-  private stdin: RemoteStdin | null = null
+  #state: SessionState = 'greeting'
+  readonly #reader = new FrameReader()
+  readonly #abort = new AbortController()
+  #stdin: RemoteStdin | null = null
   /** The command, once `run` arrived; the session is done when it and the connection are. */
-  private running: Promise<void> | null = null
-  private readonly timer: NodeJS.Timeout
-  private finish!: () => void
+  #running: Promise<void> | null = null
+  readonly #timer: NodeJS.Timeout
+  #finish!: () => void
+  readonly #socket: Socket
+  readonly #opts: LocalServerOptions
 
-  constructor(
-    private readonly socket: Socket,
-    private readonly opts: LocalServerOptions,
-  ) {
-    this.done = new Promise((resolve) => (this.finish = resolve))
-    this.timer = setTimeout(() => this.drop(), REQUEST_TIMEOUT)
-    this.timer.unref()
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('close', () => this.onClose())
+  constructor(socket: Socket, opts: LocalServerOptions) {
+    this.#socket = socket
+    this.#opts = opts
+    this.done = new Promise((resolve) => (this.#finish = resolve))
+    this.#timer = setTimeout(() => this.drop(), REQUEST_TIMEOUT)
+    this.#timer.unref()
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('close', () => this.#onClose())
   }
 
   /** The holder stops: a running command is stopped, a client that has not started is dropped. */
   stop(): void {
-    if (this.state === 'running') this.abort.abort(HOLDER_STOPPED)
+    if (this.#state === 'running') this.#abort.abort(HOLDER_STOPPED)
     else this.drop()
   }
 
   /** Drops the client at once; a running command sees its stdio gone. */
   drop(): void {
-    this.abort.abort(HOLDER_STOPPED)
-    this.socket.destroy()
+    this.#abort.abort(HOLDER_STOPPED)
+    this.#socket.destroy()
   }
 
-  private onData(chunk: Buffer): void {
+  #onData(chunk: Buffer): void {
     try {
-      for (const message of this.reader.push(chunk)) this.onMessage(decodeClientMessage(message))
+      for (const message of this.#reader.push(chunk)) this.#onMessage(decodeClientMessage(message))
     } catch {
       // A client that breaks the protocol is dropped; its command (if any) is stopped.
       this.drop()
     }
   }
 
-  private onMessage(m: ClientMessage): void {
-    switch (this.state) {
+  #onMessage(m: ClientMessage): void {
+    switch (this.#state) {
       case 'greeting':
         if (m.type !== 'hello') throw new KappaError('ERR_PROTOCOL', 'expected hello')
         if (m.protocol !== LOCAL_PROTOCOL) {
-          return refuse(this.socket, 'ERR_PROTOCOL', `not the ${LOCAL_PROTOCOL} protocol`)
+          return refuse(this.#socket, 'ERR_PROTOCOL', `not the ${LOCAL_PROTOCOL} protocol`)
         }
         if (m.version !== LOCAL_VERSION) {
           return refuse(
-            this.socket,
+            this.#socket,
             'ERR_VERSION_MISMATCH',
             `the hyperkv process holding this directory (pid ${process.pid}) speaks local protocol version ${LOCAL_VERSION}, this one ${m.version}: run the same version, or stop that process`,
           )
         }
-        this.state = 'ready'
-        this.send({ type: 'welcome', version: LOCAL_VERSION, pid: process.pid, holding: this.opts.holding })
+        this.#state = 'ready'
+        this.#send({ type: 'welcome', version: LOCAL_VERSION, pid: process.pid, holding: this.#opts.holding })
         return
       case 'ready':
         if (m.type !== 'run') throw new KappaError('ERR_PROTOCOL', 'expected run')
-        clearTimeout(this.timer)
-        this.state = 'running'
-        this.running = this.run({ argv: m.argv, env: m.env, dir: m.dir })
+        clearTimeout(this.#timer)
+        this.#state = 'running'
+        this.#running = this.#run({ argv: m.argv, env: m.env, dir: m.dir })
         return
       case 'running':
-        if (m.type === 'signal') this.abort.abort(m.signal)
+        if (m.type === 'signal') this.#abort.abort(m.signal)
         else if (m.type === 'stdin' || m.type === 'stdin-end') {
-          if (!this.stdin) throw new KappaError('ERR_PROTOCOL', 'stdin for a command that reads none')
-          if (m.type === 'stdin') this.stdin.receive(m.data)
-          else this.stdin.end()
+          if (!this.#stdin) throw new KappaError('ERR_PROTOCOL', 'stdin for a command that reads none')
+          if (m.type === 'stdin') this.#stdin.receive(m.data)
+          else this.#stdin.end()
         } else throw new KappaError('ERR_PROTOCOL', `unexpected ${m.type}`)
         return
       case 'done':
@@ -199,20 +203,20 @@ class Session {
     }
   }
 
-  private async run(request: RunRequest): Promise<void> {
-    const readsStdin = this.opts.readsStdin(request.argv)
-    if (readsStdin) this.stdin = new RemoteStdin((bytes) => this.send({ type: 'credit', bytes }))
-    const stdin = this.stdin ?? Readable.from([])
-    const stdout = new RemoteOutput(this.socket, 'stdout')
-    const stderr = new RemoteOutput(this.socket, 'stderr')
+  async #run(request: RunRequest): Promise<void> {
+    const readsStdin = this.#opts.readsStdin(request.argv)
+    if (readsStdin) this.#stdin = new RemoteStdin((bytes) => this.#send({ type: 'credit', bytes }))
+    const stdin = this.#stdin ?? Readable.from([])
+    const stdout = new RemoteOutput(this.#socket, 'stdout')
+    const stderr = new RemoteOutput(this.#socket, 'stderr')
     let code: number
     try {
-      code = await this.opts.execute(request, {
+      code = await this.#opts.execute(request, {
         stdin,
         stdout,
         stderr,
         env: request.env,
-        signal: this.abort.signal,
+        signal: this.#abort.signal,
       })
     } catch (err) {
       // execute reports failures itself; this is a defect of ours, told to the client, not thrown.
@@ -220,40 +224,43 @@ class Session {
       code = 1
     }
     await Promise.all([stdout.flushed(), stderr.flushed()])
-    this.stdin?.destroy()
-    this.state = 'done'
-    if (!this.socket.destroyed) {
-      this.send({ type: 'exit', code })
-      this.socket.end()
+    this.#stdin?.destroy()
+    this.#state = 'done'
+    if (!this.#socket.destroyed) {
+      this.#send({ type: 'exit', code })
+      this.#socket.end()
     }
   }
 
-  private send(m: HolderMessage): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(frame(encodeHolderMessage(m)))
+  #send(m: HolderMessage): void {
+    if (!this.#socket.destroyed && this.#socket.writable) this.#socket.write(frame(encodeHolderMessage(m)))
   }
 
-  private onClose(): void {
-    clearTimeout(this.timer)
+  #onClose(): void {
+    clearTimeout(this.#timer)
     // The client went away: stop its command as a hang-up would.
-    if (this.state === 'running') this.abort.abort('SIGTERM')
-    this.stdin?.destroy()
-    void (this.running ?? Promise.resolve()).then(this.finish)
+    if (this.#state === 'running') this.#abort.abort('SIGTERM')
+    this.#stdin?.destroy()
+    void (this.#running ?? Promise.resolve()).then(this.#finish)
   }
 }
 
 /** stdin of a served command: what the client sends, within the credit we granted. */
 class RemoteStdin extends Readable {
-  private granted = 0
-  private received = 0
+  #granted = 0
+  #received = 0
+  readonly #grant: (bytes: number) => void
 
-  constructor(private readonly grant: (bytes: number) => void) {
+  constructor(grant: (bytes: number) => void) {
     super({ highWaterMark: STDIN_WINDOW })
-    this.topUp()
+    this.#grant = grant
+    this.#topUp()
   }
 
   receive(data: Buffer): void {
-    this.received += data.byteLength
-    if (this.received > this.granted) throw new KappaError('ERR_PROTOCOL', 'stdin beyond the granted credit')
+    this.#received += data.byteLength
+    if (this.#received > this.#granted)
+      throw new KappaError('ERR_PROTOCOL', 'stdin beyond the granted credit')
     if (!this.destroyed) this.push(data)
   }
 
@@ -262,16 +269,16 @@ class RemoteStdin extends Readable {
   }
 
   override _read(): void {
-    this.topUp()
+    this.#topUp()
   }
 
   /** Grants the client what the window has room for, once at least half of it is free. */
-  private topUp(): void {
-    const outstanding = this.granted - this.received
+  #topUp(): void {
+    const outstanding = this.#granted - this.#received
     const free = STDIN_WINDOW - outstanding - this.readableLength
     if (free >= STDIN_WINDOW / 2) {
-      this.granted += free
-      this.grant(free)
+      this.#granted += free
+      this.#grant(free)
     }
   }
 }
@@ -282,45 +289,46 @@ class RemoteStdin extends Readable {
  * never an error that could reach the process.
  */
 class RemoteOutput extends Writable {
-  private pending = Promise.resolve()
+  #pending = Promise.resolve()
+  readonly #socket: Socket
+  readonly #kind: 'stdout' | 'stderr'
 
-  constructor(
-    private readonly socket: Socket,
-    private readonly kind: 'stdout' | 'stderr',
-  ) {
+  constructor(socket: Socket, kind: 'stdout' | 'stderr') {
     super()
+    this.#socket = socket
+    this.#kind = kind
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.socket.destroyed || !this.socket.writable) return cb()
+    if (this.#socket.destroyed || !this.#socket.writable) return cb()
     let ok = true
     for (let at = 0; at < chunk.byteLength; at += MAX_DATA_BYTES) {
       const data = chunk.subarray(at, at + MAX_DATA_BYTES)
-      ok = this.socket.write(frame(encodeHolderMessage({ type: this.kind, data })))
+      ok = this.#socket.write(frame(encodeHolderMessage({ type: this.#kind, data })))
     }
     if (ok) return cb()
     const onDrain = (): void => {
-      this.socket.off('close', onClose)
+      this.#socket.off('close', onClose)
       cb()
     }
     const onClose = (): void => {
-      this.socket.off('drain', onDrain)
+      this.#socket.off('drain', onDrain)
       cb()
     }
-    this.socket.once('drain', onDrain)
-    this.socket.once('close', onClose)
+    this.#socket.once('drain', onDrain)
+    this.#socket.once('close', onClose)
   }
 
   /** Resolves once everything written so far went to the socket (or the socket is gone). */
   flushed(): Promise<void> {
-    this.pending = this.pending.then(
+    this.#pending = this.#pending.then(
       () =>
         new Promise<void>((resolve) => {
           if (this.destroyed || this.writableEnded) return resolve()
           this.write(Buffer.alloc(0), () => resolve())
         }),
     )
-    return this.pending
+    return this.#pending
   }
 }
 
