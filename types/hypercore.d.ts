@@ -122,5 +122,7 @@ declare module 'hypercore' {
     /** Throws unless `proof` (fully remote) is signed by this core's writer. */
     verifyFullyRemote(proof: Proof): Promise<unknown>
     setActive(active: boolean): void
+    /** Whether every upgrade asked of a peer asks for its newest block too (for the whole core). */
+    setAlwaysLatestBlock(enabled: boolean): Promise<void>
   }
 }

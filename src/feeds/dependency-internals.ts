@@ -85,6 +85,20 @@ export function peerSignedLength(core: Hypercore, stream: unknown): number {
   return typeof length === 'number' ? length : 0
 }
 
+/**
+ * The roots of `core`'s Merkle tree at its signed length, as Hypercore keeps them in memory
+ * (`core.state.roots`, with `core.state.length` that length), or null when they are not there:
+ * the caller then reads them from storage (a proof).
+ */
+export function signedRoots(core: Hypercore): Array<{ index: number; size: number; hash: Buffer }> | null {
+  const state = (core as unknown as { state?: { roots?: unknown; length?: unknown; fork?: unknown } | null })
+    .state
+  const roots = state?.roots
+  if (!Array.isArray(roots) || roots.length === 0) return null
+  if (state?.length !== core.length || state.fork !== core.fork) return null
+  return roots as Array<{ index: number; size: number; hash: Buffer }>
+}
+
 /** The contiguous length the peer on `stream` told `core` it has (0: not said, or no such peer). */
 export function peerContiguousLength(core: Hypercore, stream: unknown): number | null {
   const peer = core.peers.find((p) => (p as { stream?: unknown }).stream === stream)

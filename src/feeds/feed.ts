@@ -53,6 +53,8 @@ interface OpenCore {
   /** Growth events of the core, and how many of them the index has caught up with (a sparse feed's `upToDate`). */
   grew: number
   counted: number
+  /** Live downloads following the newest block of this opening (`followLatest`). */
+  latest: number
 }
 
 /** A lease on a feed's open core: the core stays open until `release()`. */
@@ -283,6 +285,25 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     } catch (err) {
       this.unhold()
       throw err
+    }
+  }
+
+  /**
+   * While the returned release is not called, and `core` (a lease's) stays open: every upgrade
+   * Hypercore asks a peer for asks for that peer's newest block too (its latest-block request),
+   * so a block a live peer appends arrives in one round trip, with the proof of the length it
+   * makes. Null when `core` is no longer the feed's open core. Only for a feed taken whole: the
+   * newest block is past any prefix.
+   */
+  followLatest(core: Hypercore): (() => void) | null {
+    const open = this.#open
+    if (open === null || open.core !== core || this.#closed) return null
+    if (open.latest++ === 0) void core.setAlwaysLatestBlock(true).catch(safetyCatch)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      if (this.#open === open && --open.latest === 0) void core.setAlwaysLatestBlock(false).catch(safetyCatch)
     }
   }
 
@@ -659,6 +680,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       marked: null,
       grew: 0,
       counted: 0,
+      latest: 0,
       onGrow: () => {
         open.grew++
         this.scheduleRefresh()
@@ -724,6 +746,11 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     this.#open = null
     core.off('append', open.onGrow)
     core.off('download', open.onGrow)
+    // Hypercore keeps the setting on the core, which may outlive this session (a peer's channel).
+    if (open.latest > 0) {
+      open.latest = 0
+      await core.setAlwaysLatestBlock(false).catch(safetyCatch)
+    }
     try {
       if (changed || open.marked !== null) {
         await settled(open.marked)

@@ -45,10 +45,11 @@ export interface CommitPlan {
   /** What cannot be committed, for the error: "local writes", "replicated nodes". */
   what: string
   /**
-   * Measure the free space now instead of trusting a recent reading: replicated nodes arrive after
-   * their blocks, which Hypercore stored without the checker seeing them.
+   * Measure the free space (a measurement started at this `performance.now()` or later) instead
+   * of trusting a recent reading: replicated nodes arrive after their blocks, which Hypercore
+   * stored without the checker seeing them.
    */
-  fresh: boolean
+  freshFrom?: number
   /** A group of local writes: the proofs of its batches that held. */
   proofs?: readonly BatchProof[]
 }
@@ -164,7 +165,7 @@ export class DagCommit {
     const room = this.#opts.storage.beforeCommit(
       opsBytes(batch),
       `${plan.what} cannot be committed`,
-      plan.fresh,
+      plan.freshFrom,
     )
     if (room) await room
     try {

@@ -30,13 +30,21 @@ export class DagStorage {
   }
 
   /**
-   * Before a commit: the storage healed (after a fault), and room for `bytes` more (`fresh`: the
-   * free space measured now, not a recent reading). Undefined (no promise, no turn of the loop) in
-   * the usual case: no fault, and the free space known to suffice.
+   * Before a commit: the storage healed (after a fault), and room for `bytes` more (`freshFrom`:
+   * by a measurement started then or later, not a recent reading; `measureAhead`). Undefined (no
+   * promise, no turn of the loop) in the usual case: no fault, and the free space known to suffice.
    */
-  beforeCommit(bytes: number, what: string, fresh: boolean): Promise<void> | undefined {
-    if (this.#fault) return this.#heal(what).then(() => this.#opts.space?.check(bytes, what, fresh))
-    return this.#opts.space?.check(bytes, what, fresh)
+  beforeCommit(bytes: number, what: string, freshFrom?: number): Promise<void> | undefined {
+    if (this.#fault) return this.#heal(what).then(() => this.#opts.space?.check(bytes, what, freshFrom))
+    return this.#opts.space?.check(bytes, what, freshFrom)
+  }
+
+  /**
+   * Starts measuring the free space now, for a commit of what follows blocks stored before (the
+   * `freshFrom` it returns): the measurement overlaps the work until that commit.
+   */
+  measureAhead(): number {
+    return this.#opts.space?.measureAhead() ?? performance.now()
   }
 
   /** A commit failed in the storage engine: heal before the next. */

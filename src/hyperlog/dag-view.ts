@@ -479,7 +479,7 @@ export class DagView implements ChangeSource {
       // same, and the replay at open stores the marker from the records it deletes.
       const extra = [this.outbox.put(first, entries)]
       if (hiddenFrom !== this.#hiddenFrom.get(feed)) extra.push(this.#hiddenOp(feed, hiddenFrom))
-      await this.commits.commit({ ops, extra, outcome, what: 'local writes', fresh: false, proofs })
+      await this.commits.commit({ ops, extra, outcome, what: 'local writes', proofs })
     } catch (err) {
       this.indexer.restore(counters)
       throw err
@@ -570,7 +570,8 @@ export class DagView implements ChangeSource {
       // Nothing mapped (every entry of the batch was undecodable, or a fresh state): only the
       // positions move.
       const outcome = emptyOutcome(this.indexer.changes)
-      await this.commits.commit({ ops: [], extra: [put], outcome, what: 'replicated nodes', fresh: true })
+      const freshFrom = performance.now()
+      await this.commits.commit({ ops: [], extra: [put], outcome, what: 'replicated nodes', freshFrom })
       if (position) this.#positions.set(position.feed, position.count)
       else this.#positions = new Map()
       return
@@ -579,6 +580,10 @@ export class DagView implements ChangeSource {
     const start = entries[0].seq
     const end = entries[entries.length - 1].seq + 1
     const local = feed === this.#opts.localFeed()
+    // Replicated blocks were stored without the free-space check seeing them: it measures again
+    // before the commit, starting now so the system call overlaps the mapping. Our own passed the
+    // check as they were appended.
+    const freshFrom = local ? undefined : this.#storage.measureAhead()
     // Local entries below the group marker were indexed by their group: only the position moves.
     const todo = local ? entries.filter((e) => e.seq >= this.#groupIndexed) : entries
     // What counts is read now, holding the lock (kappa's flags may be older). When it changed
@@ -614,9 +619,7 @@ export class DagView implements ChangeSource {
       const extra = local ? this.outbox.passed(end) : []
       if (hiddenFrom !== this.#hiddenFrom.get(feed)) extra.push(this.#hiddenOp(feed, hiddenFrom))
       extra.push(put)
-      // Replicated blocks were stored without the free-space check seeing them: measure it now. Our
-      // own passed the check as they were appended.
-      await this.commits.commit({ ops, extra, outcome, what: 'replicated nodes', fresh: !local })
+      await this.commits.commit({ ops, extra, outcome, what: 'replicated nodes', freshFrom })
     } catch (err) {
       this.indexer.restore(counters)
       throw err
@@ -723,7 +726,7 @@ export class DagView implements ChangeSource {
     ops.push({ type: 'put', key: GENERATION_KEY, value: encodeUintRecord(generation) })
     // Through the one commit (room checked, faults noted): it makes no node visible.
     const outcome = emptyOutcome(this.indexer.changes)
-    await this.commits.commit({ ops, extra: [], outcome, what: 'hidden nodes', fresh: false })
+    await this.commits.commit({ ops, extra: [], outcome, what: 'hidden nodes' })
     this.#hiddenFrom = next
     this.#generation = generation
     this.#recounted = countChanges

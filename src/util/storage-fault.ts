@@ -89,6 +89,8 @@ export class FreeSpace {
   readonly #floor: number
   #free = Infinity
   #measuredAt = -Infinity
+  /** When the last finished measurement started. */
+  #measuredFrom = -Infinity
   #writtenSince = 0
   #measuring: Promise<void> | null = null
 
@@ -99,18 +101,23 @@ export class FreeSpace {
 
   /**
    * Resolves (or returns undefined at once) when `bytes` more may be written; rejects with
-   * `ERR_STORAGE` (`ENOSPC`) when the file system has less than the floor left. `fresh`: measure
-   * now, for writes that follow others the checker never saw (Hypercore's downloads).
+   * `ERR_STORAGE` (`ENOSPC`) when the file system has less than the floor left. `freshFrom`: for
+   * writes that follow others the checker never saw (Hypercore's downloads), a `performance.now()`
+   * after those: only a measurement started then or later counts (`measureAhead` starts one early).
    */
-  check(bytes: number, what: string, fresh = false): Promise<void> | undefined {
+  check(bytes: number, what: string, freshFrom?: number): Promise<void> | undefined {
     if (this.#floor <= 0) return undefined
     const left = this.#free - this.#writtenSince - bytes
     const trusted = left > 16 * this.#floor ? RECHECK_ROOMY_MS : RECHECK_MS
-    if (!fresh && performance.now() - this.#measuredAt < trusted && left >= 2 * this.#floor) {
+    const recent =
+      freshFrom === undefined
+        ? performance.now() - this.#measuredAt < trusted
+        : this.#measuring === null && this.#measuredFrom >= freshFrom
+    if (recent && left >= 2 * this.#floor) {
       this.#writtenSince += bytes
       return undefined
     }
-    return this.#measure().then(() => {
+    return this.#measureFrom(freshFrom ?? -Infinity).then(() => {
       if (this.#free - bytes < this.#floor) throw this.#noRoom(what, `writes need ${this.#floor} bytes left`)
       this.#writtenSince += bytes
     })
@@ -129,13 +136,33 @@ export class FreeSpace {
     return noSpaceError(what, this.#dir, this.#free, need)
   }
 
+  /**
+   * Starts measuring now, unless a measurement is under way; returns the time a `check` of writes
+   * that follow what is stored now counts measurements from (`freshFrom`): the measurement then
+   * overlaps the work before that check.
+   */
+  measureAhead(): number {
+    const from = performance.now()
+    if (this.#floor > 0) void this.#measure()
+    return from
+  }
+
+  /** A measurement that started at `from` or later (the one under way, or the next). */
+  async #measureFrom(from: number): Promise<void> {
+    await this.#measure()
+    if (this.#measuredFrom < from) await this.#measure()
+  }
+
   #measure(): Promise<void> {
-    this.#measuring ??= freeBytesOf(this.#dir)
+    if (this.#measuring) return this.#measuring
+    const from = performance.now()
+    this.#measuring = freeBytesOf(this.#dir)
       .then((free) => {
         this.#free = free
       })
       .finally(() => {
         this.#measuredAt = performance.now()
+        this.#measuredFrom = from
         this.#writtenSince = 0
         this.#measuring = null
       })

@@ -19,6 +19,7 @@ import {
   internalCoreKey,
   peerContiguousLength,
   peerSignedLength,
+  signedRoots,
   storageDirectory,
   storageReadBatch,
   streamOfPeer,
@@ -34,6 +35,21 @@ async function store(t: TestContext): Promise<Corestore> {
   await s.ready()
   return s
 }
+
+test('the roots of the signed tree in memory: the tree hash a proof of that length gives', async (t) => {
+  const s = await store(t)
+  const core: Hypercore = s.get({ name: 'roots' })
+  await core.ready()
+  assert.equal(signedRoots(core), null, 'an empty core has no roots')
+  for (const blocks of [['a'], ['b', 'c'], ['d', 'e', 'f', 'g']]) {
+    await core.append(blocks.map((b) => Buffer.from(b)))
+    const proof = await core.proof({ upgrade: { start: 0, length: core.length } })
+    const roots = signedRoots(core)
+    assert.ok(roots !== null)
+    assert.deepEqual(crypto.tree(roots), crypto.tree(proof.upgrade!.nodes))
+    assert.deepEqual(crypto.tree(roots), await core.treeHash())
+  }
+})
 
 test('storage: a read batch, the directory, and the list of user data', async (t) => {
   const s = await store(t)

@@ -278,6 +278,30 @@ test('gate changed on a live connection: a feed gated out stops downloading; ope
   await until(() => b.feed(wa.key)?.length === 3, 'B resumes A’s feed')
 })
 
+test('gate changed to a prefix on a live connection: no block past it arrives, not even the newest', async (t) => {
+  const a = await create<string>(t)
+  const wa = await writerWith(a, 1, 'a')
+  const wm = await a.writer('marker')
+  const b = await create<string>(t)
+  let prefix = false
+  b.setGate((key) => (key === wa.id && prefix ? { state: 'prefix', length: 2 } : { state: 'all' }))
+  const stop = replicateLive(a, b)
+  t.after(stop)
+  await until(() => b.feed(wa.key)?.length === 1, 'B holds A’s first entry')
+  // Taken whole, the newest block comes with each upgrade (the core held open for the test).
+  await wa.append('x')
+  await until(() => b.feed(wa.key)?.length === 2, 'B holds A’s second entry')
+  const core = await coreOf(b.feed(wa.key)!)
+  prefix = true
+  b.gateChanged()
+  await wa.append('y')
+  await wm.append('m')
+  await until(() => b.feed(wm.key)?.length === 1, 'B holds the marker')
+  await until(() => core.length === 3, 'B learns A’s length')
+  assert.equal(core.contiguousLength, 2, 'the block past the prefix is not downloaded')
+  assert.equal(b.feed(wa.key)?.length, 2)
+})
+
 test('alongside: a sibling replicates on the same connection; a peer without it still ends; bad input refused', async (t) => {
   const a = await create<string>(t)
   const b = await create<string>(t)

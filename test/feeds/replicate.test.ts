@@ -117,6 +117,34 @@ test('live replication: entries appended later flow both ways', async (t) => {
   assert.equal(await m1.feed(w2.key)!.get(0), 'from m2')
 })
 
+test('live: a block appended later comes with the proof of the length it makes, in one request', async (t) => {
+  const m1 = await create(t)
+  const m2 = await create(t)
+  const w1 = await m1.writer()
+  await w1.append('first')
+  const stop = replicateLive(m1, m2)
+  t.after(stop)
+  await until(() => m2.feed(w1.key)?.length === 1, 'first entry')
+  // Held open for the test: the follow of the newest block lasts while the core is open.
+  const core = await coreOf(m2.feed(w1.key)!)
+  const requests = (): number =>
+    core.peers.reduce((n, peer) => n + (peer as unknown as RequestStats).stats.wireRequest.tx, 0)
+  const before = requests()
+  const blocks = 20
+  for (let i = 0; i < blocks; i++) {
+    await w1.append(`more ${i}`)
+    await until(() => m2.feed(w1.key)?.length === i + 2, 'live entry')
+  }
+  // An upgrade round and then a block request each would be 2 × blocks.
+  const sent = requests() - before
+  assert.ok(sent <= blocks + 2, `${sent} requests for ${blocks} blocks`)
+})
+
+/** Hypercore's per-peer message counts (`peer.stats`). */
+interface RequestStats {
+  stats: { wireRequest: { tx: number } }
+}
+
 test('live: a new feed is announced on existing connections, through an intermediary (a–b–c)', async (t) => {
   const m1 = await create(t)
   const m2 = await create(t)

@@ -90,9 +90,10 @@ export class DownloadRoom {
 
   /**
    * Watches a running download into `core`: `stopped` settles once the store is short of room
-   * (this download's blocks or another's).
+   * (this download's blocks or another's). A block is counted when `counts()` says so (a watch
+   * whose blocks another watch of the same download counts).
    */
-  watch(core: Hypercore, onStop: () => void): RoomWatch {
+  watch(core: Hypercore, onStop: () => void, counts: () => boolean = () => true): RoomWatch {
     let stop: (err: KappaError) => void = () => undefined
     const stopped = new Promise<KappaError>((resolve) => {
       stop = (err) => {
@@ -107,6 +108,7 @@ export class DownloadRoom {
       return { stopped, cancel: () => undefined }
     }
     const onDownload = (_index: number, bytes: number): void => {
+      if (!counts()) return
       this.#unseen += bytes
       this.#sinceMeasure += bytes
       if (this.#short) return

@@ -147,6 +147,13 @@ export class FeedExchange<T> {
   private liveRunning = 0
   /** Live: downloads wait for the store's file system to have its floor free again. */
   private waitingRoom = false
+  /**
+   * Live: feeds taken whole whose newest block each upgrade brings (`followLatest`), per core
+   * opening; `stop` ends the follow.
+   */
+  private readonly latest = new Map<string, LatestFollow>()
+  /** Per feed: downloads of it running on this connection (their watches count its blocks). */
+  private readonly downloading = new Map<string, number>()
   /** Cores held open for the peer to download from (not live: until it has them, or idle). */
   private readonly uploads = new Map<string, () => void>()
   private stopped = false
@@ -384,6 +391,8 @@ export class FeedExchange<T> {
   policyChanged(feed: HypercoreFeed<T> | null): void {
     if (this.stopped) return
     const feeds = feed ? [feed] : this.host.allFeeds()
+    // Asked again by the next download, with the new answers.
+    this.stopFollowing(feed)
     for (const id of new Set([...this.liveQueue.keys(), ...this.stopWaiters.keys()])) {
       if (!this.policy.refusesNow(id)) continue
       this.liveQueue.delete(id)
@@ -439,6 +448,7 @@ export class FeedExchange<T> {
     this.stopped = true
     this.intake.stop()
     this.liveQueue.clear()
+    this.stopFollowing(null)
     for (const release of [...this.uploads.values()]) release()
     this.uploads.clear()
     for (const resolve of this.treeWaiters.values()) resolve(null)
@@ -749,6 +759,7 @@ export class FeedExchange<T> {
 
   private markForked(id: string): void {
     this.forked.add(id)
+    this.latest.get(id)?.stop()
     for (const resolve of this.forkWaiters.get(id) ?? []) resolve()
     this.forkWaiters.delete(id)
   }
@@ -810,6 +821,7 @@ export class FeedExchange<T> {
     const room = this.host.downloadRoom
     if (room.reportsNow(err)) this.host.reportError(err)
     this.waitingRoom = true
+    this.stopFollowing(null)
     void Promise.race([room.whenRoom(), this.link.ended()]).then(() => {
       if (this.stopped) return
       if (this.waitingRoom) {
@@ -885,13 +897,69 @@ export class FeedExchange<T> {
     if (takes.state === 'none' || (takes.state === 'prefix' && feed.length >= takes.length)) return
     const lease = await feed.lease(true)
     try {
-      if (takes.state === 'prefix') await this.downloadPrefix(feed, lease.core, offer, takes.length)
-      else await this.downloadCore(feed, lease.core, offer)
+      // The download's own room watch counts its blocks meanwhile, not a follow's.
+      this.downloading.set(feed.id, (this.downloading.get(feed.id) ?? 0) + 1)
+      try {
+        if (takes.state === 'prefix') await this.downloadPrefix(feed, lease.core, offer, takes.length)
+        else await this.downloadCore(feed, lease.core, offer)
+      } finally {
+        const left = (this.downloading.get(feed.id) ?? 1) - 1
+        if (left > 0) this.downloading.set(feed.id, left)
+        else this.downloading.delete(feed.id)
+      }
       // Bring the feed's length (in entries) up to date too: an invalid block refuses it.
       await feed.update()
+      if (this.link.live && takes.state === 'all') this.followLatest(feed, lease.core, offer.length)
     } finally {
       lease.release()
     }
+  }
+
+  /**
+   * Live, once `feed` (taken whole) is downloaded to an offer: Hypercore's upgrade round that the
+   * peer's next length message starts brings that peer's newest block with the proof of the new
+   * length (one round trip; the offer that follows finds it held). Only the block the peer's
+   * proven length ends with, no range, so nothing is asked past a proven length. The follow holds
+   * nothing open: it ends when the core closes, the policy no longer takes the feed whole, a fork
+   * is proven, the session stops, or the store is short of room — its watch counts the blocks it
+   * brings, as a download's does.
+   */
+  private followLatest(feed: HypercoreFeed<T>, core: Hypercore, length: number): void {
+    const id = feed.id
+    if (this.stopped || this.waitingRoom || this.forked.has(id) || core.closed) return
+    if (this.policy.takes(id, length).state !== 'all' || this.latest.get(id)?.core === core) return
+    this.latest.get(id)?.stop()
+    const release = feed.followLatest(core)
+    if (release === null) return
+    const watch = this.host.downloadRoom.watch(
+      core,
+      () => this.closeChannels(feed),
+      () => !this.downloading.has(id),
+    )
+    const stop = (): void => {
+      if (this.latest.get(id) !== entry) return
+      this.latest.delete(id)
+      release()
+      watch.cancel()
+      core.off('close', stop)
+    }
+    const entry: LatestFollow = { core, stop }
+    this.latest.set(id, entry)
+    core.once('close', stop)
+    void watch.stopped.then((err) => {
+      if (this.latest.get(id) !== entry) return
+      stop()
+      if (!this.stopped) this.waitForRoom(err)
+    })
+  }
+
+  /**
+   * Ends the follows (`followLatest`) of `feed` (null: of every feed); the next download of a feed
+   * still taken whole follows it again.
+   */
+  private stopFollowing(feed: HypercoreFeed<T> | null): void {
+    if (feed) this.latest.get(feed.id)?.stop()
+    else for (const { stop } of [...this.latest.values()]) stop()
   }
 
   /**
@@ -978,6 +1046,12 @@ export class FeedExchange<T> {
       throw new KappaError('ERR_PROTOCOL', `feed ${feed.id} stopped below the length the peer offered`)
     }
   }
+}
+
+/** A live follow of a feed's newest block (`followLatest`) on one opening of its core. */
+interface LatestFollow {
+  readonly core: Hypercore
+  stop(): void
 }
 
 /** Our offer of `feed` as far as it is served: a prefix gate offers only the blocks below its length. */

@@ -16,6 +16,7 @@ import {
   conflictChecking,
   encodedManifest,
   internalConflictChecking,
+  signedRoots,
   verifyDetachedTree,
   type ConflictChecking,
 } from '../dependency-internals.js'
@@ -33,6 +34,13 @@ export async function treeHashAt(core: Hypercore, length: number): Promise<Buffe
   if (length === 0) return EMPTY_TREE_HASH
   const hit = cached.get(core)
   if (hit && hit.length === length && hit.fork === core.fork) return hit.hash
+  // At the signed length the roots are in memory: a new length (a live append) reads no storage.
+  const roots = length === core.length ? signedRoots(core) : null
+  if (roots !== null) {
+    const hash = crypto.tree(roots)
+    cached.set(core, { length, fork: core.fork, hash })
+    return hash
+  }
   const fork = core.fork
   const proof = await core.proof({ upgrade: { start: 0, length } })
   const hash = crypto.tree(proof.upgrade!.nodes)
