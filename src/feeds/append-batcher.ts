@@ -15,19 +15,19 @@ interface Pending {
 export type WriteEntries = (entries: Uint8Array[]) => Promise<void>
 
 export class AppendBatcher {
-  private queue: Pending[] = []
-  private flushing = false
-  private scheduled = false
-  private readonly write: WriteEntries
-  private readonly nextSeq: () => number
+  #queue: Pending[] = []
+  #flushing = false
+  #scheduled = false
+  readonly #write: WriteEntries
+  readonly #nextSeq: () => number
 
   constructor(write: WriteEntries, nextSeq: () => number) {
-    this.write = write
-    this.nextSeq = nextSeq
+    this.#write = write
+    this.#nextSeq = nextSeq
   }
 
   get idle(): boolean {
-    return this.queue.length === 0 && !this.flushing
+    return this.#queue.length === 0 && !this.#flushing
   }
 
   /** Settles once every append queued so far has been written or has failed. */
@@ -37,28 +37,28 @@ export class AppendBatcher {
 
   push(entries: Uint8Array[]): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      this.queue.push({ entries, resolve, reject })
-      this.schedule()
+      this.#queue.push({ entries, resolve, reject })
+      this.#schedule()
     })
   }
 
-  private schedule(): void {
-    if (this.flushing || this.scheduled) return
-    this.scheduled = true
+  #schedule(): void {
+    if (this.#flushing || this.#scheduled) return
+    this.#scheduled = true
     // A microtask: every append of the current synchronous run joins, without the latency of a
     // macrotask for an append issued alone.
     queueMicrotask(() => {
-      this.scheduled = false
-      void this.flush()
+      this.#scheduled = false
+      void this.#flush()
     })
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.queue
+  async #flush(): Promise<void> {
+    const batch = this.#queue
     if (batch.length === 0) return
-    this.queue = []
-    this.flushing = true
-    let seq = this.nextSeq()
+    this.#queue = []
+    this.#flushing = true
+    let seq = this.#nextSeq()
     const all: Uint8Array[] = []
     const seqs: number[] = []
     for (const pending of batch) {
@@ -67,14 +67,14 @@ export class AppendBatcher {
       for (const entry of pending.entries) all.push(entry)
     }
     try {
-      await this.write(all)
+      await this.#write(all)
       batch.forEach((pending, i) => pending.resolve(seqs[i]))
     } catch (err) {
       for (const pending of batch) pending.reject(err)
     } finally {
-      this.flushing = false
+      this.#flushing = false
       // What queued up while we were writing goes out now, as one more append.
-      if (this.queue.length > 0) void this.flush()
+      if (this.#queue.length > 0) void this.#flush()
     }
   }
 }

@@ -402,11 +402,12 @@ export const EMPTY_TREE_HASH: Buffer = Buffer.alloc(32)
  */
 export class OfferList {
   readonly count: number
-  private readonly bytes: Buffer
+  readonly #bytes: Buffer
 
-  private constructor(count: number, bytes: Buffer) {
+  /** Made by `OfferList.of` and the decoders below, which check `bytes` holds `count` records. */
+  constructor(count: number, bytes: Buffer) {
     this.count = count
-    this.bytes = bytes
+    this.#bytes = bytes
   }
 
   static of(offers: readonly FeedOffer[]): OfferList {
@@ -426,8 +427,8 @@ export class OfferList {
     const list = new OfferList(count, Buffer.from(bytes))
     for (let i = 0; i < count; i++) {
       const at = i * OFFER_BYTES
-      const length = readUint64(list.bytes, at + 64)
-      const signedLength = readUint64(list.bytes, at + 72)
+      const length = readUint64(list.#bytes, at + 64)
+      const signedLength = readUint64(list.#bytes, at + 72)
       if (length === null || signedLength === null)
         throw new KappaError('ERR_PROTOCOL', 'a feed offer length is out of range')
       if (signedLength < length)
@@ -443,23 +444,23 @@ export class OfferList {
 
   /** The key of the offer at `i` (a view into the list). */
   keyAt(i: number): Buffer {
-    return this.bytes.subarray(i * OFFER_BYTES, i * OFFER_BYTES + 32)
+    return this.#bytes.subarray(i * OFFER_BYTES, i * OFFER_BYTES + 32)
   }
 
   /** The offer at `i` (its buffers are its own). */
   at(i: number): FeedOffer {
     const at = i * OFFER_BYTES
     return {
-      key: Buffer.from(this.bytes.subarray(at, at + 32)),
-      treeHash: Buffer.from(this.bytes.subarray(at + 32, at + 64)),
-      length: readUint64(this.bytes, at + 64)!,
-      signedLength: readUint64(this.bytes, at + 72)!,
+      key: Buffer.from(this.#bytes.subarray(at, at + 32)),
+      treeHash: Buffer.from(this.#bytes.subarray(at + 32, at + 64)),
+      length: readUint64(this.#bytes, at + 64)!,
+      signedLength: readUint64(this.#bytes, at + 72)!,
     }
   }
 
   /** The raw records (for encoding). */
   get records(): Buffer {
-    return this.bytes
+    return this.#bytes
   }
 }
 

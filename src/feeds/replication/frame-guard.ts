@@ -12,45 +12,45 @@ export const HANDSHAKE_FRAME_LIMIT = 4096
 
 export class FrameGuard {
   /** Frames still bound by the handshake limit. */
-  private handshakeFrames: number
+  #handshakeFrames: number
   /** Bytes of the current length prefix read so far (0–2), and the prefix value being built. */
-  private prefixBytes = 0
-  private prefix = 0
+  #prefixBytes = 0
+  #prefix = 0
   /** Payload bytes still expected for the current frame. */
-  private remaining = 0
+  #remaining = 0
 
   /** The Noise initiator receives 2 handshake frames (msg 2, header); the responder 3. */
   constructor(handshakeFrames: number) {
-    this.handshakeFrames = handshakeFrames
+    this.#handshakeFrames = handshakeFrames
   }
 
   /** Throws ERR_PROTOCOL when `chunk` breaks the framing rules. */
   check(chunk: Uint8Array): void {
     let offset = 0
     while (offset < chunk.byteLength) {
-      if (this.remaining > 0) {
-        const take = Math.min(this.remaining, chunk.byteLength - offset)
-        this.remaining -= take
+      if (this.#remaining > 0) {
+        const take = Math.min(this.#remaining, chunk.byteLength - offset)
+        this.#remaining -= take
         offset += take
         continue
       }
-      this.prefix += chunk[offset++] * 256 ** this.prefixBytes
-      if (++this.prefixBytes < 3) continue
-      const length = this.prefix
-      this.prefix = 0
-      this.prefixBytes = 0
-      if (this.handshakeFrames > 0) {
-        this.handshakeFrames--
+      this.#prefix += chunk[offset++] * 256 ** this.#prefixBytes
+      if (++this.#prefixBytes < 3) continue
+      const length = this.#prefix
+      this.#prefix = 0
+      this.#prefixBytes = 0
+      if (this.#handshakeFrames > 0) {
+        this.#handshakeFrames--
         if (length > HANDSHAKE_FRAME_LIMIT) {
           throw new KappaError('ERR_PROTOCOL', `oversized handshake frame (${length} bytes)`)
         }
       }
-      this.remaining = length
+      this.#remaining = length
     }
   }
 
   /** True when the stream stopped inside a frame. */
   get partial(): boolean {
-    return this.prefixBytes > 0 || this.remaining > 0
+    return this.#prefixBytes > 0 || this.#remaining > 0
   }
 }

@@ -36,79 +36,79 @@ interface Pending {
 }
 
 export class OfferIntake<R> {
-  private readonly queue: Pending[] = []
-  private readonly handlers: IntakeHandlers<R>
-  private readonly limit: number
-  private queued = 0
-  private running = false
-  private stopped = false
+  readonly #queue: Pending[] = []
+  readonly #handlers: IntakeHandlers<R>
+  readonly #limit: number
+  #queued = 0
+  #running = false
+  #stopped = false
 
   constructor(handlers: IntakeHandlers<R>, limit: number) {
-    this.handlers = handlers
-    this.limit = limit
+    this.#handlers = handlers
+    this.#limit = limit
   }
 
   /** Queues a message's offers; ERR_LIMIT when more than `limit` would wait. */
   push(list: OfferList): void {
-    if (this.stopped) return
-    if (this.queued + list.count > this.limit) {
+    if (this.#stopped) return
+    if (this.#queued + list.count > this.#limit) {
       throw KappaError.limit(
-        `the peer offered more feeds (${this.queued + list.count}) than this store takes (${this.limit})`,
+        `the peer offered more feeds (${this.#queued + list.count}) than this store takes (${this.#limit})`,
       )
     }
-    this.queued += list.count
-    this.enqueue({ list, next: 0, endsInitial: false })
+    this.#queued += list.count
+    this.#enqueue({ list, next: 0, endsInitial: false })
   }
 
   /** The peer's initial offers are all pushed: `initialTaken` runs once they are taken. */
   endInitial(): void {
-    if (this.stopped) return
-    this.enqueue({ list: EMPTY, next: 0, endsInitial: true })
+    if (this.#stopped) return
+    this.#enqueue({ list: EMPTY, next: 0, endsInitial: true })
   }
 
-  private enqueue(pending: Pending): void {
-    this.queue.push(pending)
-    if (!this.running) {
-      this.running = true
-      this.work().catch((err: unknown) => {
+  #enqueue(pending: Pending): void {
+    this.#queue.push(pending)
+    if (!this.#running) {
+      this.#running = true
+      this.#work().catch((err: unknown) => {
         this.stop()
-        this.handlers.onError(err)
+        this.#handlers.onError(err)
       })
     }
   }
 
   /** Drops what is queued; nothing more is taken. */
   stop(): void {
-    this.stopped = true
-    this.queue.length = 0
-    this.queued = 0
+    this.#stopped = true
+    this.#queue.length = 0
+    this.#queued = 0
   }
 
-  private async work(): Promise<void> {
-    while (!this.stopped && this.queue.length > 0) {
-      const pending = this.queue[0]!
+  async #work(): Promise<void> {
+    while (!this.#stopped && this.#queue.length > 0) {
+      const pending = this.#queue[0]!
       const offers: FeedOffer[] = []
       while (offers.length < OFFER_CONCURRENCY && pending.next < pending.list.count) {
         offers.push(pending.list.at(pending.next++))
       }
       if (offers.length > 0) {
-        const taking = Promise.all(offers.map((offer) => this.handlers.take(offer)))
-        if (this.handlers.upcoming) {
+        const taking = Promise.all(offers.map((offer) => this.#handlers.take(offer)))
+        if (this.#handlers.upcoming) {
           const next: FeedOffer[] = []
           for (let i = pending.next; i < pending.list.count && next.length < OFFER_CONCURRENCY; i++) {
             next.push(pending.list.at(i))
           }
-          if (next.length > 0) this.handlers.upcoming(next)
+          if (next.length > 0) this.#handlers.upcoming(next)
         }
         const results = await taking
-        if (this.stopped) return
-        this.queued -= offers.length
-        this.handlers.taken(results)
+        if (this.#stopped) return
+        this.#queued -= offers.length
+        this.#handlers.taken(results)
       }
       if (pending.next < pending.list.count) continue
-      this.queue.shift()
-      if (pending.endsInitial) await this.handlers.initialTaken()
+      this.#queue.shift()
+      if (pending.endsInitial) await this.#handlers.initialTaken()
     }
-    this.running = false
+    this.#running = false
   }
 }

@@ -24,30 +24,30 @@ export interface RangeSummary {
 
 export class OfferSet {
   /** The offers' records (OFFER_BYTES each), sorted by key. */
-  private readonly records: Buffer
-  private readonly hashes: Buffer
+  readonly #records: Buffer
+  readonly #hashes: Buffer
   readonly count: number
 
   constructor(offers: readonly FeedOffer[]) {
     const list = OfferList.of([...offers].sort((a, b) => Buffer.compare(a.key, b.key)))
-    this.records = list.records
+    this.#records = list.records
     this.count = list.count
-    this.hashes = Buffer.alloc(this.count * DIGEST_BYTES)
+    this.#hashes = Buffer.alloc(this.count * DIGEST_BYTES)
     for (let i = 0; i < this.count; i++) {
-      const record = this.records.subarray(i * OFFER_BYTES, (i + 1) * OFFER_BYTES)
-      sha256(record).copy(this.hashes, i * DIGEST_BYTES, 0, DIGEST_BYTES)
+      const record = this.#records.subarray(i * OFFER_BYTES, (i + 1) * OFFER_BYTES)
+      sha256(record).copy(this.#hashes, i * DIGEST_BYTES, 0, DIGEST_BYTES)
     }
   }
 
   /** The whole set's summary (the hello carries it). */
   summary(): RangeSummary {
-    return this.summarize(0, this.count)
+    return this.#summarize(0, this.count)
   }
 
   /** The summary of `range`. */
   summaryOf(range: KeyRange): RangeSummary {
-    const [from, to] = this.bounds(range)
-    return this.summarize(from, to)
+    const [from, to] = this.#bounds(range)
+    return this.#summarize(from, to)
   }
 
   /** The summaries of `range`'s 16 sub-ranges (one more hex digit). */
@@ -57,31 +57,31 @@ export class OfferSet {
 
   /** Our offers in `range`. */
   offersIn(range: KeyRange): OfferList {
-    const [from, to] = this.bounds(range)
-    return OfferList.fromRecords(to - from, this.records.subarray(from * OFFER_BYTES, to * OFFER_BYTES))
+    const [from, to] = this.#bounds(range)
+    return OfferList.fromRecords(to - from, this.#records.subarray(from * OFFER_BYTES, to * OFFER_BYTES))
   }
 
-  private summarize(from: number, to: number): RangeSummary {
+  #summarize(from: number, to: number): RangeSummary {
     const digest = Buffer.alloc(DIGEST_BYTES)
     for (let i = from; i < to; i++) {
       const at = i * DIGEST_BYTES
-      for (let b = 0; b < DIGEST_BYTES; b++) digest[b] ^= this.hashes[at + b]
+      for (let b = 0; b < DIGEST_BYTES; b++) digest[b] ^= this.#hashes[at + b]
     }
     return { count: to - from, digest }
   }
 
   /** `[from, to)`: the indexes of the offers whose keys start with the range's prefix. */
-  private bounds(range: KeyRange): [number, number] {
-    return [this.lowerBound(range, false), this.lowerBound(range, true)]
+  #bounds(range: KeyRange): [number, number] {
+    return [this.#lowerBound(range, false), this.#lowerBound(range, true)]
   }
 
   /** The first offer whose key is at or after the range's start (`past`: after its end). */
-  private lowerBound(range: KeyRange, past: boolean): number {
+  #lowerBound(range: KeyRange, past: boolean): number {
     let lo = 0
     let hi = this.count
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      const order = compareToRange(this.records.subarray(mid * OFFER_BYTES, mid * OFFER_BYTES + 32), range)
+      const order = compareToRange(this.#records.subarray(mid * OFFER_BYTES, mid * OFFER_BYTES + 32), range)
       if (order < 0 || (past && order === 0)) lo = mid + 1
       else hi = mid
     }

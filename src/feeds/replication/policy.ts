@@ -21,39 +21,39 @@ const NONE: Inclusion = { state: 'none' }
 
 export class SessionPolicy {
   readonly peer: ReplicationPeer
-  private readonly host: PolicyHost
-  private readonly share: ShareHook | undefined
-  private readonly accept: AcceptHook | undefined
-  private readonly shared = new Map<string, boolean>()
+  readonly #host: PolicyHost
+  readonly #share: ShareHook | undefined
+  readonly #accept: AcceptHook | undefined
+  readonly #shared = new Map<string, boolean>()
   /** Per feed: false (not taken), or the block to take it from (0: whole). */
-  private readonly accepted = new Map<string, number | false>()
+  readonly #accepted = new Map<string, number | false>()
 
   constructor(host: PolicyHost, hooks: { share?: ShareHook; accept?: AcceptHook }, peer: ReplicationPeer) {
-    this.host = host
-    this.share = hooks.share
-    this.accept = hooks.accept
+    this.#host = host
+    this.#share = hooks.share
+    this.#accept = hooks.accept
     this.peer = peer
   }
 
   /** How much of `feed` this peer is offered and served: none when blocked, gated out or not shared. */
   serves(feed: HypercoreFeed<unknown>): Inclusion {
-    if (this.host.isBlocked(feed.id)) return NONE
-    const gate = this.host.inclusion(feed.id)
+    if (this.#host.isBlocked(feed.id)) return NONE
+    const gate = this.#host.inclusion(feed.id)
     if (gate.state === 'none') return gate
-    let answer = this.shared.get(feed.id)
+    let answer = this.#shared.get(feed.id)
     if (answer === undefined) {
-      answer = this.share === undefined || this.askShare(feed)
-      this.shared.set(feed.id, answer)
+      answer = this.#share === undefined || this.#askShare(feed)
+      this.#shared.set(feed.id, answer)
     }
     return answer ? gate : NONE
   }
 
   /** How much of the feed with this key and offered length (blocks) is taken from this peer. */
   takes(id: string, length: number): Inclusion {
-    if (this.host.isBlocked(id)) return NONE
-    const gate = this.host.inclusion(id)
+    if (this.#host.isBlocked(id)) return NONE
+    const gate = this.#host.inclusion(id)
     if (gate.state === 'none') return NONE
-    return this.acceptAnswer(id, length) === false ? NONE : gate
+    return this.#acceptAnswer(id, length) === false ? NONE : gate
   }
 
   /**
@@ -61,14 +61,14 @@ export class SessionPolicy {
    * asked only after `takes` said it is taken.
    */
   startBlock(id: string, length: number): number {
-    return this.acceptAnswer(id, length) || 0
+    return this.#acceptAnswer(id, length) || 0
   }
 
-  private acceptAnswer(id: string, length: number): number | false {
-    let answer = this.accepted.get(id)
+  #acceptAnswer(id: string, length: number): number | false {
+    let answer = this.#accepted.get(id)
     if (answer === undefined) {
-      answer = this.accept === undefined ? 0 : this.askAccept(id, length)
-      this.accepted.set(id, answer)
+      answer = this.#accept === undefined ? 0 : this.#askAccept(id, length)
+      this.#accepted.set(id, answer)
     }
     return answer
   }
@@ -76,24 +76,26 @@ export class SessionPolicy {
   /** Whether feed `id` may not be taken now (blocked, gated out, or refused by `accept` already), without asking. */
   refusesNow(id: string): boolean {
     return (
-      this.host.isBlocked(id) || this.host.inclusion(id).state === 'none' || this.accepted.get(id) === false
+      this.#host.isBlocked(id) ||
+      this.#host.inclusion(id).state === 'none' ||
+      this.#accepted.get(id) === false
     )
   }
 
   /** The gate or the store's blocks changed: every feed is asked about again. */
   reset(): void {
-    this.shared.clear()
-    this.accepted.clear()
+    this.#shared.clear()
+    this.#accepted.clear()
   }
 
-  private askShare(feed: HypercoreFeed<unknown>): boolean {
+  #askShare(feed: HypercoreFeed<unknown>): boolean {
     const info: { key: FeedKey; length: number; name?: string } = { key: feed.id, length: feed.length }
     if (feed.name !== undefined) info.name = feed.name
-    return callHook(() => this.share!(info, this.peer)) === true
+    return callHook(() => this.#share!(info, this.peer)) === true
   }
 
-  private askAccept(id: string, length: number): number | false {
-    const answer = callHook(() => this.accept!({ key: id as FeedKey, length }, this.peer))
+  #askAccept(id: string, length: number): number | false {
+    const answer = callHook(() => this.#accept!({ key: id as FeedKey, length }, this.peer))
     return acceptedStart(answer)
   }
 }

@@ -49,135 +49,136 @@ type Early =
   | { kind: 'leaf'; m: LeafMessage }
 
 export class Reconciliation {
-  private readonly link: ReconcileLink
-  private ours: OfferSet | null = null
-  private theirs: Summary | null = null
+  readonly #link: ReconcileLink
+  #ours: OfferSet | null = null
+  #theirs: Summary | null = null
   /** Ranges whose digest we sent, waiting for the peer's answer. */
-  private readonly awaiting = new Set<string>()
+  readonly #awaiting = new Set<string>()
   /** Ranges whose offers we sent as a leaf, waiting for the peer's. */
-  private readonly awaitingLeaf = new Set<string>()
-  private readonly early: Early[] = []
-  private state: 'waiting' | 'running' | 'finished' = 'waiting'
+  readonly #awaitingLeaf = new Set<string>()
+  readonly #early: Early[] = []
+  #state: 'waiting' | 'running' | 'finished' = 'waiting'
 
   constructor(link: ReconcileLink) {
-    this.link = link
+    this.#link = link
   }
 
   get finished(): boolean {
-    return this.state === 'finished'
+    return this.#state === 'finished'
   }
 
   /** Our snapshot, summarized in our hello. */
   ours_(set: OfferSet): void {
-    this.ours = set
-    this.maybeStart()
+    this.#ours = set
+    this.#maybeStart()
   }
 
   /** The peer's hello summary. */
   theirs_(summary: Summary): void {
-    this.theirs = summary
-    this.maybeStart()
+    this.#theirs = summary
+    this.#maybeStart()
   }
 
   onSplit(m: SplitMessage): void {
-    if (this.hold({ kind: 'split', m })) return
-    this.answered(m.range)
+    if (this.#hold({ kind: 'split', m })) return
+    this.#answered(m.range)
     if (m.range.depth >= MAX_RANGE_DEPTH)
       throw new KappaError('ERR_PROTOCOL', 'a key range split past its depth')
     const children = childRanges(m.range)
     const settled: KeyRange[] = []
-    children.forEach((child, i) => this.answer(child, m.children[i]!, settled))
-    if (settled.length > 0) this.link.sendSettled({ ranges: settled })
-    this.check()
+    children.forEach((child, i) => this.#answer(child, m.children[i]!, settled))
+    if (settled.length > 0) this.#link.sendSettled({ ranges: settled })
+    this.#check()
   }
 
   onSettled(m: SettledMessage): void {
-    if (this.hold({ kind: 'settled', m })) return
-    for (const range of m.ranges) this.answered(range)
-    this.check()
+    if (this.#hold({ kind: 'settled', m })) return
+    for (const range of m.ranges) this.#answered(range)
+    this.#check()
   }
 
   onLeaf(m: LeafMessage): void {
-    if (this.hold({ kind: 'leaf', m })) return
+    if (this.#hold({ kind: 'leaf', m })) return
     const id = rangeId(m.range)
     if (m.reply) {
-      if (!this.awaitingLeaf.delete(id)) throw new KappaError('ERR_PROTOCOL', 'a leaf reply nobody asked for')
+      if (!this.#awaitingLeaf.delete(id))
+        throw new KappaError('ERR_PROTOCOL', 'a leaf reply nobody asked for')
     } else {
-      this.answered(m.range)
+      this.#answered(m.range)
     }
     for (let i = 0; i < m.feeds.count; i++) {
       if (!inRange(m.feeds.keyAt(i), m.range))
         throw new KappaError('ERR_PROTOCOL', 'a leaf offers a feed outside its range')
     }
-    if (m.feeds.count > 0) this.link.offers(m.feeds)
-    if (!m.reply) this.link.sendLeaf({ range: m.range, reply: true, feeds: this.offersIn(m.range) })
-    this.check()
+    if (m.feeds.count > 0) this.#link.offers(m.feeds)
+    if (!m.reply) this.#link.sendLeaf({ range: m.range, reply: true, feeds: this.#offersIn(m.range) })
+    this.#check()
   }
 
-  private maybeStart(): void {
-    if (this.state !== 'waiting' || this.ours === null || this.theirs === null) return
-    this.state = 'running'
-    const mine = this.ours.summary()
-    if (!sameSummary(mine, this.theirs)) {
+  #maybeStart(): void {
+    if (this.#state !== 'waiting' || this.#ours === null || this.#theirs === null) return
+    this.#state = 'running'
+    const mine = this.#ours.summary()
+    if (!sameSummary(mine, this.#theirs)) {
       // The initiator answers the whole range first; the responder waits for that answer.
-      if (this.link.isInitiator) {
+      if (this.#link.isInitiator) {
         const settled: KeyRange[] = []
-        this.answer(ROOT_RANGE, this.theirs, settled)
+        this.#answer(ROOT_RANGE, this.#theirs, settled)
       } else {
-        this.awaiting.add(rangeId(ROOT_RANGE))
+        this.#awaiting.add(rangeId(ROOT_RANGE))
       }
     }
-    for (const early of this.early.splice(0)) {
+    for (const early of this.#early.splice(0)) {
       if (early.kind === 'split') this.onSplit(early.m)
       else if (early.kind === 'settled') this.onSettled(early.m)
       else this.onLeaf(early.m)
     }
-    this.check()
+    this.#check()
   }
 
   /** Before we have started, the peer's messages wait (a bounded number of them). */
-  private hold(early: Early): boolean {
-    if (this.state === 'running') return false
-    if (this.state === 'finished')
+  #hold(early: Early): boolean {
+    if (this.#state === 'running') return false
+    if (this.#state === 'finished')
       throw new KappaError('ERR_PROTOCOL', 'a reconciliation message after the end')
-    if (this.early.length >= MAX_EARLY_MESSAGES)
+    if (this.#early.length >= MAX_EARLY_MESSAGES)
       throw new KappaError('ERR_PROTOCOL', 'too many early reconciliation messages')
-    this.early.push(early)
+    this.#early.push(early)
     return true
   }
 
   /** The peer answered `range`, which we must have sent a digest of. */
-  private answered(range: KeyRange): void {
-    if (!this.awaiting.delete(rangeId(range))) {
+  #answered(range: KeyRange): void {
+    if (!this.#awaiting.delete(rangeId(range))) {
       throw new KappaError('ERR_PROTOCOL', 'an answer for a key range nobody asked about')
     }
   }
 
   /** Answers the peer's digest of `range`: settled (into `settled`), a leaf, or a split. */
-  private answer(range: KeyRange, theirs: Summary, settled: KeyRange[]): void {
-    const mine = this.ours!.summaryOf(range)
+  #answer(range: KeyRange, theirs: Summary, settled: KeyRange[]): void {
+    const mine = this.#ours!.summaryOf(range)
     if (sameSummary(mine, theirs)) {
       settled.push(range)
       return
     }
     if (mine.count <= LEAF_SIZE || theirs.count <= LEAF_SIZE || range.depth >= MAX_RANGE_DEPTH) {
-      this.awaitingLeaf.add(rangeId(range))
-      this.link.sendLeaf({ range, reply: false, feeds: this.offersIn(range) })
+      this.#awaitingLeaf.add(rangeId(range))
+      this.#link.sendLeaf({ range, reply: false, feeds: this.#offersIn(range) })
       return
     }
     const children = childRanges(range)
-    for (const child of children) this.awaiting.add(rangeId(child))
-    this.link.sendSplit({ range, children: children.map((child) => this.ours!.summaryOf(child)) })
+    for (const child of children) this.#awaiting.add(rangeId(child))
+    this.#link.sendSplit({ range, children: children.map((child) => this.#ours!.summaryOf(child)) })
   }
 
-  private offersIn(range: KeyRange): OfferList {
-    return this.link.sendsOffers ? this.ours!.offersIn(range) : OfferList.of([])
+  #offersIn(range: KeyRange): OfferList {
+    return this.#link.sendsOffers ? this.#ours!.offersIn(range) : OfferList.of([])
   }
 
-  private check(): void {
-    if (this.state !== 'running' || this.awaiting.size > 0 || this.awaitingLeaf.size > 0) return
-    this.state = 'finished'
-    this.link.finished()
+  #check(): void {
+    if (this.#state !== 'running' || this.#awaiting.size > 0 || this.#awaitingLeaf.size > 0) return
+    this.#state = 'finished'
+    this.#link.finished()
   }
 }
 

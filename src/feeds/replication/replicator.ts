@@ -25,22 +25,22 @@ import { optionNames, rejectUnknownOptions } from '../../util/options.js'
 const MODES: ReplicationMode[] = ['sync', 'push', 'pull']
 
 export class Replicator<T> {
-  private readonly host: FeedHost<T> & PolicyHost & { readonly policy: Readonly<ReplicationPolicy> }
-  private readonly store: Corestore
-  private readonly sessions = new Set<ReplicationSession<T>>()
+  readonly #host: FeedHost<T> & PolicyHost & { readonly policy: Readonly<ReplicationPolicy> }
+  readonly #store: Corestore
+  readonly #sessions = new Set<ReplicationSession<T>>()
   /** Raw streams handed to `replicate()`, until they have closed (close() waits for them). */
-  private readonly raws = new Set<Promise<void>>()
+  readonly #raws = new Set<Promise<void>>()
   /** The primary session of each stream `replicate` returned. */
-  private readonly byStream = new WeakMap<object, ReplicationSession<unknown>>()
+  readonly #byStream = new WeakMap<object, ReplicationSession<unknown>>()
   /** Block counters of every stream, fed by one listener pair per core. */
-  private readonly stats = new StatsHub()
+  readonly #stats = new StatsHub()
 
   constructor(
     host: FeedHost<T> & PolicyHost & { readonly policy: Readonly<ReplicationPolicy> },
     store: Corestore,
   ) {
-    this.host = host
-    this.store = store
+    this.#host = host
+    this.#store = store
   }
 
   replicate(isInitiator: boolean | Duplex | undefined | null, opts: ReplicateOptions): ReplicationStream {
@@ -64,27 +64,27 @@ export class Replicator<T> {
       },
     }
     const policy = new SessionPolicy(
-      this.host,
-      { share: options.share ?? this.host.policy.share, accept: options.accept ?? this.host.policy.accept },
+      this.#host,
+      { share: options.share ?? this.#host.policy.share, accept: options.accept ?? this.#host.policy.accept },
       peer,
     )
     let session: ReplicationSession<T> | null = null
     const transport = new ReplicationTransport(
       carrier,
       (initiator) => session?.start(initiator),
-      this.stats.streamStats(),
+      this.#stats.streamStats(),
       options.live,
     )
-    session = new ReplicationSession<T>(this.host, this.store, transport, options, policy, (s) =>
-      this.sessions.delete(s),
+    session = new ReplicationSession<T>(this.#host, this.#store, transport, options, policy, (s) =>
+      this.#sessions.delete(s),
     )
-    this.byStream.set(transport, session as ReplicationSession<unknown>)
+    this.#byStream.set(transport, session as ReplicationSession<unknown>)
     const failWith = (err: unknown) => session?.fail(replicationError(err))
-    if (this.host.isClosing) process.nextTick(failWith, KappaError.closed('multifeed'))
-    else this.sessions.add(session)
+    if (this.#host.isClosing) process.nextTick(failWith, KappaError.closed('multifeed'))
+    else this.#sessions.add(session)
 
     const connection = transport.connection
-    if (connection && !this.host.isClosing) {
+    if (connection && !this.#host.isClosing) {
       // Synchronously, before the connection delivers another message: the channel must exist
       // when the peer's open arrives.
       try {
@@ -96,21 +96,21 @@ export class Replicator<T> {
         if (connection.destroyed) resolve()
         else connection.once('close', () => resolve())
       })
-      this.raws.add(closed)
-      void closed.then(() => this.raws.delete(closed))
+      this.#raws.add(closed)
+      void closed.then(() => this.#raws.delete(closed))
     }
 
     if (raw) {
       const closed = runOver(raw, transport, failWith)
-      this.raws.add(closed)
-      void closed.then(() => this.raws.delete(closed))
+      this.#raws.add(closed)
+      void closed.then(() => this.#raws.delete(closed))
     }
     return transport
   }
 
   /** The session of a stream `replicate` returned. */
   sessionOf(stream: object): ReplicationSession<unknown> | undefined {
-    return this.byStream.get(stream)
+    return this.#byStream.get(stream)
   }
 
   /**
@@ -120,50 +120,50 @@ export class Replicator<T> {
   secondary(primary: ReplicationSession<unknown>, opts: ReplicateOptions): void {
     const { live, mode, timeout, liveTimeout } = checkOptions(opts)
     const options: SessionOptions = { live, mode, timeout, liveTimeout }
-    const policy = new SessionPolicy(this.host, this.host.policy, primary.peer)
+    const policy = new SessionPolicy(this.#host, this.#host.policy, primary.peer)
     const session = new ReplicationSession<T>(
-      this.host,
-      this.store,
+      this.#host,
+      this.#store,
       primary.transport,
       options,
       policy,
-      (s) => this.sessions.delete(s),
+      (s) => this.#sessions.delete(s),
       primary,
     )
-    if (this.host.isClosing) return
-    this.sessions.add(session)
+    if (this.#host.isClosing) return
+    this.#sessions.add(session)
     primary.attach(session as ReplicationSession<unknown>)
   }
 
   /** A feed was added locally or learned from a peer: live sessions pass it on. */
   feedAdded(feed: HypercoreFeed<T>): void {
-    for (const session of this.sessions) session.announce(feed)
+    for (const session of this.#sessions) session.announce(feed)
   }
 
   /** A feed gained entries (appended, or downloaded): live sessions offer what it holds now. */
   feedGrew(feed: HypercoreFeed<T>): void {
-    for (const session of this.sessions) session.announce(feed)
+    for (const session of this.#sessions) session.announce(feed)
   }
 
   /** A core session opened (a feed's, or a candidate's): the blocks it moves count in the streams' stats. */
   coreOpened(core: Hypercore): void {
-    this.stats.watch(core)
+    this.#stats.watch(core)
   }
 
   /** The store's blocks or gate changed (for `feed`, or for any feed): every session follows. */
   policyChanged(feed: HypercoreFeed<T> | null): void {
-    for (const session of this.sessions) session.policyChanged(feed)
+    for (const session of this.#sessions) session.policyChanged(feed)
   }
 
   /** Hypercore checked the tree of feed `id` the peer on `stream` sent: a fork, or none. */
   treeChecked(id: string, stream: unknown, forked: boolean): void {
-    for (const session of this.sessions) session.treeChecked(id, stream, forked)
+    for (const session of this.#sessions) session.treeChecked(id, stream, forked)
   }
 
   /** Ends every session and waits until their streams, and the sockets under them, have closed. */
   async close(): Promise<void> {
-    await Promise.all([...this.sessions].map((session) => session.stop()))
-    await Promise.all([...this.raws])
+    await Promise.all([...this.#sessions].map((session) => session.stop()))
+    await Promise.all([...this.#raws])
   }
 }
 

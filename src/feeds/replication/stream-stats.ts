@@ -14,32 +14,35 @@ export class StreamStats {
   bytesReceived = 0
   blocksSent = 0
   bytesSent = 0
-  private noise: object | null = null
+  #noise: object | null = null
   /** Called for every block uploaded on this stream. */
   onUpload: () => void = () => undefined
+  readonly #hub: StatsHub
 
-  constructor(private readonly hub: StatsHub) {}
+  constructor(hub: StatsHub) {
+    this.#hub = hub
+  }
 
   /** The Noise stream this replication runs on: blocks moved on it count here from now on. */
   attach(noise: object, onUpload?: () => void): void {
-    if (this.noise) return
-    this.noise = noise
+    if (this.#noise) return
+    this.#noise = noise
     if (onUpload) this.onUpload = onUpload
-    this.hub.register(noise, this)
+    this.#hub.register(noise, this)
   }
 
   /** The stream closed: stop counting (the numbers stay readable). */
   detach(): void {
-    if (this.noise) this.hub.unregister(this.noise)
+    if (this.#noise) this.#hub.unregister(this.#noise)
   }
 
   snapshot(): ReplicationStats {
     let blocksToReceive = 0
     let blocksToSend = 0
     let feeds = 0
-    if (this.noise) {
-      for (const core of this.hub.cores) {
-        const theirs = peerContiguousLength(core, this.noise)
+    if (this.#noise) {
+      for (const core of this.#hub.cores) {
+        const theirs = peerContiguousLength(core, this.#noise)
         if (theirs === null) continue
         feeds++
         const ours = core.contiguousLength
@@ -62,17 +65,17 @@ export class StreamStats {
 /** Every core of one Multifeed, watched once, dispatching its block events to the stream's counters. */
 export class StatsHub {
   readonly cores = new Set<Hypercore>()
-  private readonly streams = new Map<object, StreamStats>()
+  readonly #streams = new Map<object, StreamStats>()
 
-  private readonly onDownload = (_index: number, bytes: number, from: unknown): void => {
-    const stats = this.streamOf(from)
+  readonly #onDownload = (_index: number, bytes: number, from: unknown): void => {
+    const stats = this.#streamOf(from)
     if (!stats) return
     stats.blocksReceived++
     stats.bytesReceived += bytes
   }
 
-  private readonly onUpload = (_index: number, bytes: number, from: unknown): void => {
-    const stats = this.streamOf(from)
+  readonly #onUpload = (_index: number, bytes: number, from: unknown): void => {
+    const stats = this.#streamOf(from)
     if (!stats) return
     stats.blocksSent++
     stats.bytesSent += bytes
@@ -87,28 +90,28 @@ export class StatsHub {
   watch(core: Hypercore): void {
     if (this.cores.has(core)) return
     this.cores.add(core)
-    core.on('download', this.onDownload)
-    core.on('upload', this.onUpload)
+    core.on('download', this.#onDownload)
+    core.on('upload', this.#onUpload)
     core.once('close', () => this.unwatch(core))
   }
 
   unwatch(core: Hypercore): void {
     if (!this.cores.delete(core)) return
-    core.off('download', this.onDownload)
-    core.off('upload', this.onUpload)
+    core.off('download', this.#onDownload)
+    core.off('upload', this.#onUpload)
   }
 
   register(noise: object, stats: StreamStats): void {
-    this.streams.set(noise, stats)
+    this.#streams.set(noise, stats)
   }
 
   unregister(noise: object): void {
-    this.streams.delete(noise)
+    this.#streams.delete(noise)
   }
 
-  private streamOf(from: unknown): StreamStats | undefined {
-    if (this.streams.size === 0) return undefined
+  #streamOf(from: unknown): StreamStats | undefined {
+    if (this.#streams.size === 0) return undefined
     const stream = streamOfPeer(from)
-    return stream === null ? undefined : this.streams.get(stream)
+    return stream === null ? undefined : this.#streams.get(stream)
   }
 }

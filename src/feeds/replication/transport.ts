@@ -41,17 +41,17 @@ export class ReplicationTransport extends Duplex {
   readonly stats: StreamStats
   /** How the replication ended (`finished()`), as the session reports it. */
   readonly outcome: ReplicationOutcome
-  private readonly own: Preamble | null
-  private readonly onRoles: (isInitiator: boolean) => void
-  private received: Buffer | null = Buffer.alloc(0)
-  private guard: FrameGuard | null = null
-  private handshakeTimer: NodeJS.Timeout | null
+  readonly #own: Preamble | null
+  readonly #onRoles: (isInitiator: boolean) => void
+  #received: Buffer | null = Buffer.alloc(0)
+  #guard: FrameGuard | null = null
+  #handshakeTimer: NodeJS.Timeout | null
   /** The Noise handshake is through: from then on the session judges how the peer's end came. */
-  private secured = false
-  private _rawGone = false
+  #secured = false
+  #_rawGone = false
   /** Backpressure in each direction: the callback to call once the other side reads again. */
-  private releaseIn: Release = null
-  private releaseOut: Release = null
+  #releaseIn: Release = null
+  #releaseOut: Release = null
 
   constructor(
     carrier: TransportCarrier,
@@ -63,36 +63,36 @@ export class ReplicationTransport extends Duplex {
     this.stats = stats
     this.outcome = new ReplicationOutcome(this, live)
     this.once('close', () => stats.detach())
-    this.onRoles = onRoles
-    this.handshakeTimer = setTimeout(() => {
+    this.#onRoles = onRoles
+    this.#handshakeTimer = setTimeout(() => {
       this.destroy(new KappaError('ERR_TIMEOUT', 'the peer did not complete the handshake in time'))
     }, HANDSHAKE_TIMEOUT)
-    this.handshakeTimer.unref()
+    this.#handshakeTimer.unref()
     if (carrier.kind === 'connection') {
       this.connection = carrier.connection
-      this.own = null
+      this.#own = null
       this.inner = null
-      this.received = null
+      this.#received = null
       // Nothing is ever read from it; flowing, its end is seen without a reader.
       this.resume()
       return
     }
     this.connection = null
-    this.own = { version: PROTOCOL_VERSION, role: carrier.role, nonce: randomBytes(32) }
+    this.#own = { version: PROTOCOL_VERSION, role: carrier.role, nonce: randomBytes(32) }
     this.inner = new Duplex({
       allowHalfOpen: true,
       write: (chunk: Buffer, _enc, cb) => {
         if (this.push(chunk)) cb()
-        else this.releaseOut = cb
+        else this.#releaseOut = cb
       },
       final: (cb) => {
         this.push(null)
         cb()
       },
-      read: () => this.release('in'),
+      read: () => this.#release('in'),
     })
     this.inner.on('error', () => undefined) // surfaced through the Noise stream and this one
-    this.push(encodePreamble(this.own))
+    this.push(encodePreamble(this.#own))
   }
 
   /**
@@ -121,24 +121,24 @@ export class ReplicationTransport extends Duplex {
 
   /** The Noise handshake is through (the secret stream sends and receives). */
   noiseReady(): void {
-    this.secured = true
+    this.#secured = true
   }
 
   /** The raw stream under us (a socket) has closed: nothing we write reaches the peer any more. */
   rawClosed(): void {
-    if (this._rawGone) return
-    this._rawGone = true
+    if (this.#_rawGone) return
+    this.#_rawGone = true
     this.emit('raw-close')
   }
 
   get rawGone(): boolean {
-    return this._rawGone
+    return this.#_rawGone
   }
 
   /** The channel is open: the handshake deadline no longer applies. */
   handshakeDone(): void {
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
-    this.handshakeTimer = null
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer)
+    this.#handshakeTimer = null
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -146,61 +146,61 @@ export class ReplicationTransport extends Duplex {
       return cb(KappaError.invalid('a replication on a connection carries no bytes: do not pipe it'))
     }
     try {
-      if (this.received !== null) {
-        this.received = Buffer.concat([this.received, chunk])
-        if (this.received.byteLength < PREAMBLE_BYTES) return cb()
-        const rest = this.received.subarray(PREAMBLE_BYTES)
-        this.settleRoles(decodePreamble(this.received.subarray(0, PREAMBLE_BYTES)))
-        this.received = null
+      if (this.#received !== null) {
+        this.#received = Buffer.concat([this.#received, chunk])
+        if (this.#received.byteLength < PREAMBLE_BYTES) return cb()
+        const rest = this.#received.subarray(PREAMBLE_BYTES)
+        this.#settleRoles(decodePreamble(this.#received.subarray(0, PREAMBLE_BYTES)))
+        this.#received = null
         if (rest.byteLength === 0) return cb()
         chunk = rest
       }
-      this.guard?.check(chunk)
+      this.#guard?.check(chunk)
     } catch (err) {
       return cb(err as Error)
     }
     if (this.inner?.push(chunk)) cb()
-    else this.releaseIn = cb
+    else this.#releaseIn = cb
   }
 
   override _final(cb: (err?: Error | null) => void): void {
     if (this.connection) return cb()
     // The secret stream waits for the rest of a handshake even after its raw stream ended: a peer
     // that hung up inside the handshake would otherwise be noticed only at the 10 s deadline.
-    if (!this.secured) {
+    if (!this.#secured) {
       return cb(new KappaError('ERR_PROTOCOL', 'the peer ended the stream before the handshake'))
     }
-    if (this.guard?.partial)
+    if (this.#guard?.partial)
       return cb(new KappaError('ERR_PROTOCOL', 'the peer ended the stream inside a frame'))
     this.inner?.push(null)
     cb()
   }
 
   override _read(): void {
-    this.release('out')
+    this.#release('out')
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.handshakeDone()
-    this.releaseIn = null
-    this.releaseOut = null
+    this.#releaseIn = null
+    this.#releaseOut = null
     this.inner?.destroy()
     cb(err)
   }
 
-  private release(which: 'in' | 'out'): void {
-    const release = which === 'in' ? this.releaseIn : this.releaseOut
-    if (which === 'in') this.releaseIn = null
-    else this.releaseOut = null
+  #release(which: 'in' | 'out'): void {
+    const release = which === 'in' ? this.#releaseIn : this.#releaseOut
+    if (which === 'in') this.#releaseIn = null
+    else this.#releaseOut = null
     release?.()
   }
 
-  private settleRoles(remote: Preamble): void {
-    if (!this.own) throw new KappaError('ERR_PROTOCOL', 'no preamble on a connection')
-    const isInitiator = decideInitiator(this.own, remote)
+  #settleRoles(remote: Preamble): void {
+    if (!this.#own) throw new KappaError('ERR_PROTOCOL', 'no preamble on a connection')
+    const isInitiator = decideInitiator(this.#own, remote)
     // The responder receives Noise messages 1 and 3 and the header; the initiator message 2 and the header.
-    this.guard = new FrameGuard(isInitiator ? 2 : 3)
-    this.onRoles(isInitiator)
+    this.#guard = new FrameGuard(isInitiator ? 2 : 3)
+    this.#onRoles(isInitiator)
   }
 }
 
