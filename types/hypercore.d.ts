@@ -122,5 +122,9 @@ declare module 'hypercore' {
     /** Throws unless `proof` (fully remote) is signed by this core's writer. */
     verifyFullyRemote(proof: Proof): Promise<unknown>
     setActive(active: boolean): void
+    /** Cuts the core to `length` blocks (its fork goes up by one). */
+    truncate(length: number): Promise<void>
+    /** A session that stays at the core's length now. */
+    snapshot(): Hypercore
   }
 }

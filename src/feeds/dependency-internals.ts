@@ -21,6 +21,11 @@ interface SessionState {
     createUserDataStream?: (opts?: object) => AsyncIterable<{ key: string; value: Buffer | null }>
     store?: { path?: unknown }
   }
+  setUserData?: (key: string, value: Buffer | null) => Promise<unknown>
+  length?: unknown
+  fork?: unknown
+  roots?: unknown
+  signature?: unknown
 }
 
 function stateOf(core: Hypercore): SessionState | undefined {
@@ -60,6 +65,86 @@ export async function userDataEntries(core: Hypercore): Promise<Array<{ key: str
     if (entry.value !== null) entries.push({ key: entry.key, value: entry.value })
   }
   return entries
+}
+
+/**
+ * Stores user data `key` of `core` (`core.state.setUserData`): one storage write. Hypercore's
+ * `setUserData` first reads the key back to skip writing what is there — a second storage round
+ * trip, for a caller that writes each value once. Falls back to `setUserData`.
+ */
+export async function writeUserData(core: Hypercore, key: string, value: Buffer | null): Promise<void> {
+  if (!core.opened) await core.ready()
+  const state = stateOf(core)
+  if (typeof state?.setUserData !== 'function') return core.setUserData(key, value)
+  await state.setUserData(key, value)
+}
+
+/** A Merkle tree node as Hypercore holds it. */
+interface TreeNode {
+  index: number
+  size: number
+  hash: Buffer
+}
+
+/** The signed tree a session holds in memory: the roots at its length, and the writer's signature. */
+export interface HeldTree {
+  length: number
+  fork: number
+  roots: TreeNode[]
+  signature: Buffer
+}
+
+/**
+ * The signed tree `core` holds in memory at its length (`core.state`: `roots`, `fork`,
+ * `signature`) — what `core.proof({ upgrade: { start: 0, length: core.length } })` reads from
+ * storage, without a storage round trip. Null when `core` is empty, has no signature, or the state
+ * is not of that shape (the roots must be the full roots of its length); the caller then reads the
+ * proof.
+ */
+export function heldTree(core: Hypercore): HeldTree | null {
+  const state = stateOf(core)
+  if (!state) return null
+  const { length, fork, roots, signature } = state
+  if (
+    typeof length !== 'number' ||
+    length === 0 ||
+    length !== core.length ||
+    fork !== core.fork ||
+    !Buffer.isBuffer(signature) ||
+    signature.byteLength === 0 ||
+    !Array.isArray(roots)
+  ) {
+    return null
+  }
+  const indexes = fullRoots(length)
+  if (roots.length !== indexes.length) return null
+  for (let i = 0; i < roots.length; i++) {
+    const node = roots[i] as Partial<TreeNode> | null
+    if (
+      node?.index !== indexes[i] ||
+      typeof node.size !== 'number' ||
+      !Buffer.isBuffer(node.hash) ||
+      node.hash.byteLength !== 32
+    ) {
+      return null
+    }
+  }
+  return { length, fork: core.fork, roots: (roots as TreeNode[]).slice(), signature }
+}
+
+/**
+ * The flat-tree indexes of the roots of a tree of `length` leaves: one per set bit, largest first
+ * (the subtree over leaves [s, s + 2^d) has index 2s + 2^d - 1).
+ */
+function fullRoots(length: number): number[] {
+  const indexes: number[] = []
+  let start = 0
+  for (let width = 2 ** Math.floor(Math.log2(length)); width >= 1; width /= 2) {
+    if (start + width > length) continue
+    indexes.push(2 * start + width - 1)
+    start += width
+  }
+  return indexes
 }
 
 /**

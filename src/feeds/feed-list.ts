@@ -8,7 +8,7 @@
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { coreError } from './block-index.js'
-import { userDataEntries } from './dependency-internals.js'
+import { userDataEntries, writeUserData } from './dependency-internals.js'
 import {
   decodeBlockRecord,
   decodeFeedRecord,
@@ -110,7 +110,7 @@ export class FeedList {
         while (next !== null) {
           const bytes = encodeFeedRecord(next)
           slot.queued = null
-          await this.core.setUserData(keyOf(ordinal), bytes)
+          await writeUserData(this.core, keyOf(ordinal), bytes)
           next = slot.queued
         }
       } catch (err) {

@@ -75,6 +75,8 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private readonly onError: (err: Error) => void
   /** What the feed held when its core last closed (current while `open` is null). */
   private state: FeedState
+  /** Whether the index record stored last is `record(true)` with this `state`: marking "open" again writes nothing new. */
+  private listedOpen = false
   #open: OpenCore | null = null
   private opening: Promise<OpenCore> | null = null
   private closingCore: Promise<void> | null = null
@@ -258,6 +260,15 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     const record: FeedRecord = { key: this.key, name: this.name ?? null, state: this.state, open }
     if (this.sparse) record.sparse = this.sparse
     return record
+  }
+
+  /** Stores `record(open)` in the index. */
+  async persist(open: boolean): Promise<void> {
+    // Until a record saying "closed" is stored, the one stored may say either.
+    if (!open) this.listedOpen = false
+    const state = this.state
+    await this.host.persist(this.ordinal, this.record(open))
+    if (open && this.state === state) this.listedOpen = true
   }
 
   /**
@@ -680,7 +691,8 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
 
   private markChanging(open: OpenCore): Promise<void> {
     if (open.marked === null) {
-      open.marked = this.host.persist(this.ordinal, this.record(true))
+      // A feed just listed (admitted) is stored as "open" already.
+      open.marked = this.listedOpen ? Promise.resolve() : this.persist(true)
       // A failed mark is tried again by the next change.
       open.marked.catch(() => {
         open.marked = null
@@ -720,6 +732,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     if (this.holds > 0 && !this.#closed) return
     const state: FeedState = { blocks: open.index.blocks, length: open.index.length, signedLength, treeHash }
     const changed = !sameState(state, this.state)
+    if (changed) this.listedOpen = false
     this.state = state
     this.#open = null
     core.off('append', open.onGrow)
@@ -727,7 +740,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     try {
       if (changed || open.marked !== null) {
         await settled(open.marked)
-        await this.host.persist(this.ordinal, this.record(false))
+        await this.persist(false)
       }
     } finally {
       await core.close()

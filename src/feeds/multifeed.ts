@@ -629,7 +629,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** Stores a new feed's index record (`open`: its state is to be read from its core). */
   private async persistNew(feed: HypercoreFeed<T>, open: boolean): Promise<void> {
     try {
-      await this.list.put(feed.ordinal, feed.record(open))
+      await feed.persist(open)
     } catch (err) {
       throw this.closing ? KappaError.closed('multifeed') : storeError(err)
     }
