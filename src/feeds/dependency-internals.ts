@@ -15,13 +15,20 @@ export interface StorageReadBatch {
   tryFlush(): void
 }
 
+/** Hypercore-storage's write batch: several writes applied at once. */
+interface StorageWriteBatch {
+  putUserData(key: string, value: Buffer): void
+  deleteUserData(key: string): void
+  flush(): Promise<unknown>
+}
+
 interface SessionState {
   storage?: {
     read?: () => StorageReadBatch
+    write?: () => StorageWriteBatch
     createUserDataStream?: (opts?: object) => AsyncIterable<{ key: string; value: Buffer | null }>
     store?: { path?: unknown }
   }
-  setUserData?: (key: string, value: Buffer | null) => Promise<unknown>
   length?: unknown
   fork?: unknown
   roots?: unknown
@@ -68,15 +75,28 @@ export async function userDataEntries(core: Hypercore): Promise<Array<{ key: str
 }
 
 /**
- * Stores user data `key` of `core` (`core.state.setUserData`): one storage write. Hypercore's
- * `setUserData` first reads the key back to skip writing what is there — a second storage round
- * trip, for a caller that writes each value once. Falls back to `setUserData`.
+ * Stores user data entries of `core` (null: deleted) in one storage write batch
+ * (`core.state.storage.write()`, as Hypercore's own `setUserData` does for one). Hypercore's
+ * `setUserData` takes one entry, and first reads it back to skip writing what is there: a second
+ * storage round trip, for a caller that writes each value once. Falls back to `setUserData` per
+ * entry.
  */
-export async function writeUserData(core: Hypercore, key: string, value: Buffer | null): Promise<void> {
+export async function writeUserData(
+  core: Hypercore,
+  entries: ReadonlyArray<readonly [string, Buffer | null]>,
+): Promise<void> {
   if (!core.opened) await core.ready()
-  const state = stateOf(core)
-  if (typeof state?.setUserData !== 'function') return core.setUserData(key, value)
-  await state.setUserData(key, value)
+  const storage = stateOf(core)?.storage
+  if (typeof storage?.write !== 'function') {
+    for (const [key, value] of entries) await core.setUserData(key, value)
+    return
+  }
+  const tx = storage.write()
+  for (const [key, value] of entries) {
+    if (value === null) tx.deleteUserData(key)
+    else tx.putUserData(key, value)
+  }
+  await tx.flush()
 }
 
 /** A Merkle tree node as Hypercore holds it. */
@@ -303,14 +323,21 @@ interface MerkleTreeModule {
 
 const load = createRequire(import.meta.url)
 
+/** The modules `hypercoreLib` loaded (resolving one costs file system lookups: once per process). */
+const libs = new Map<string, unknown>()
+
 /** A CommonJS module of Hypercore's `lib`, or null when this Hypercore has none of that shape. */
 function hypercoreLib<M>(path: string, check: (m: M) => boolean): M | null {
-  try {
-    const m = load(`hypercore/lib/${path}`) as M
-    return check(m) ? m : null
-  } catch {
-    return null
+  if (!libs.has(path)) {
+    let m: M | null
+    try {
+      m = load(`hypercore/lib/${path}`) as M
+    } catch {
+      m = null
+    }
+    libs.set(path, m !== null && check(m) ? m : null)
   }
+  return libs.get(path) as M | null
 }
 
 /** What a tree proof of a core held nowhere here proves. */

@@ -49,8 +49,12 @@ test('storage: a read batch, the directory, and the list of user data', async (t
   assert.equal((await read)?.toString(), 'y')
   const dir = storageDirectory(core)
   assert.ok(dir !== null && existsSync(dir))
-  await writeUserData(core, 'feed/00000001', Buffer.from('one'))
-  await core.setUserData('feed/00000000', Buffer.from('zero'))
+  await writeUserData(core, [
+    ['feed/00000001', Buffer.from('one')],
+    ['feed/00000000', Buffer.from('zero')],
+    ['feed/00000002', Buffer.from('two')],
+  ])
+  await writeUserData(core, [['feed/00000002', null]])
   const entries = await userDataEntries(core)
   assert.deepEqual(
     entries.filter((e) => e.key.startsWith('feed/')).map((e) => [e.key, e.value.toString()]),
