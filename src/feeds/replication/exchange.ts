@@ -622,7 +622,11 @@ export class FeedExchange<T> {
     return proof
   }
 
-  /** Downloads block `index` (the first to hold), which the peer proved exists; true once it verified. */
+  /**
+   * Downloads block `index` (the first to hold), which the peer proved exists; true once it
+   * verified. The caller closes `core` (a candidate's session) after, which cancels a get still
+   * waiting.
+   */
   private async fetchFirstBlock(
     core: Hypercore,
     index: number,
@@ -631,7 +635,9 @@ export class FeedExchange<T> {
   ): Promise<boolean> {
     const room = this.host.downloadRoom
     await room.check(core)
-    const download = core.download({ start: index, end: index + 1 })
+    // A get, not a range download: a range costs Hypercore more to set up than one block to move
+    // (a skip bitfield per core).
+    const got = core.get(index).catch(() => null)
     const progress = () => this.link.progress()
     const outgrown = whenOutgrown(core, unprovable)
     // One block: its channel stays (what is asked for is that block).
@@ -639,16 +645,8 @@ export class FeedExchange<T> {
     const short: { err: KappaError | null } = { err: null }
     core.on('download', progress)
     try {
-      await Promise.race([
-        download.done(),
-        ended,
-        outgrown.promise,
-        watch.stopped.then((err) => (short.err = err)),
-      ])
-    } catch {
-      // a download cancelled by the core closing: judged below
+      await Promise.race([got, ended, outgrown.promise, watch.stopped.then((err) => (short.err = err))])
     } finally {
-      download.destroy()
       outgrown.cancel()
       watch.cancel()
       core.off('download', progress)
