@@ -29,8 +29,11 @@ import { safetyCatch, settled } from '../util/errors.js'
 
 /** What a feed needs from its Multifeed. */
 export interface FeedHost {
-  /** A new session on the feed's core (its `ready()` not awaited yet). */
-  openCore(key: Buffer, writable: boolean): Hypercore
+  /**
+   * A new session on the feed's core (its `ready()` not awaited yet); `active: false`, one that
+   * does not replicate the core (Corestore attaches an active one to every connection).
+   */
+  openCore(key: Buffer, writable: boolean, active?: boolean): Hypercore
   /** Stores the feed's index record: its state, and whether its core is open and may change it. */
   persist(ordinal: number, record: FeedRecord): Promise<void>
   /** A session on the feed's core opened: forks are guarded, blocks moved are counted. */
@@ -294,6 +297,33 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     } catch (err) {
       this.unhold()
       throw err
+    }
+  }
+
+  /**
+   * Runs `read` on the feed's core: the open one, or — when it is closed — a session of its own
+   * that does not replicate the core, closed after. For a read a peer asked for (a tree request):
+   * opening the feed's own session would open a core channel on every connection, one a peer
+   * that does not hold the feed yet turns down.
+   */
+  async peek<R>(read: (core: Hypercore) => Promise<R>): Promise<R> {
+    this.checkOpen()
+    if (this.#open !== null || this.opening !== null) {
+      const lease = await this.lease(false)
+      try {
+        return await read(lease.core)
+      } finally {
+        lease.release()
+      }
+    }
+    const core = this.host.openCore(this.key, this.name !== undefined, false)
+    try {
+      await core.ready()
+      return await read(core)
+    } catch (err) {
+      throw coreError(err)
+    } finally {
+      await core.close().catch(safetyCatch)
     }
   }
 

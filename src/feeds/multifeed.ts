@@ -180,8 +180,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     this.feedHost = {
       idleTime,
       minFreeBytes,
-      openCore: (key, writable) =>
-        this.store.ns.get(writable ? { key } : { key, inflightRange: REMOTE_INFLIGHT_RANGE }),
+      openCore: (key, writable, active = true) =>
+        this.store.ns.get(writable ? { key, active } : { key, active, inflightRange: REMOTE_INFLIGHT_RANGE }),
       persist: (ordinal, record) => this.list.put(ordinal, record),
       coreOpened: (core) => this.coreOpened(core),
       checkNotBlocked: (key) => this.checkNotBlocked(key),

@@ -340,15 +340,8 @@ export class FeedExchange<T> {
     }
     this.answering++
     if (m.manifest) this.treesAnswered.add(asked)
-    const answer = async (): Promise<TreeMessage> => {
-      const lease = await feed.lease(false)
-      try {
-        return await treeMessageOf(lease.core, m.length, m.manifest)
-      } finally {
-        lease.release()
-      }
-    }
-    answer()
+    feed
+      .peek((core) => treeMessageOf(core, m.length, m.manifest))
       .then(
         (tree) => this.link.sendTree(tree),
         () => {
