@@ -3,7 +3,7 @@
  * what it held when its core last closed (messages.ts, "Feed index") — in the order feeds were
  * first added. A store opens from it alone, without opening a feed's core. The records are user
  * data of a local Hypercore of the database's namespace, opened inactive so it is never announced
- * to peers; each write of a record is one atomic storage batch.
+ * to peers; records are written in atomic storage batches, one at a time (`put`).
  */
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'

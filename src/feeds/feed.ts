@@ -78,6 +78,8 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private readonly onError: (err: Error) => void
   /** What the feed held when its core last closed (current while `open` is null). */
   private state: FeedState
+  /** A block the next opening of the core caches instead of reading it (`prime`). */
+  private primed: { index: number; raw: Buffer } | null = null
   /** Whether the index record stored last is `record(true)` with this `state`: marking "open" again writes nothing new. */
   private listedOpen = false
   #open: OpenCore | null = null
@@ -298,6 +300,14 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       this.unhold()
       throw err
     }
+  }
+
+  /**
+   * Block `index` is stored and here are its bytes (a candidate's first block, just verified): the
+   * next opening of the core caches it instead of reading it back.
+   */
+  prime(index: number, raw: Buffer): void {
+    this.primed = { index, raw }
   }
 
   /**
@@ -681,6 +691,10 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     this.checkOpen()
     const core = this.host.openCore(this.key, this.name !== undefined)
     const index = new BlockIndex(core, this.sparse)
+    if (this.primed !== null) {
+      index.prime(this.primed.index, this.primed.raw)
+      this.primed = null
+    }
     try {
       await core.ready()
       // The blocks the index counted are still there: their last header need not be read again.
