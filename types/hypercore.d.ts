@@ -124,5 +124,9 @@ declare module 'hypercore' {
     setActive(active: boolean): void
     /** Whether every upgrade asked of a peer asks for its newest block too (for the whole core). */
     setAlwaysLatestBlock(enabled: boolean): Promise<void>
+    /** Cuts the core to `length` blocks (its fork goes up by one). */
+    truncate(length: number): Promise<void>
+    /** A session that stays at the core's length now. */
+    snapshot(): Hypercore
   }
 }

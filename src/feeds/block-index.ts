@@ -109,8 +109,7 @@ export class BlockIndex {
         count: end - firsts[i],
         entries: entries.slice(firsts[i] - firsts[0], end - firsts[0]),
       }
-      this.cache.set(firstBlock + i, block)
-      if (this.cache.size > CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number)
+      this.remember(firstBlock + i, block)
     }
     if (firstBlock + firsts.length > this.blocks) this.blocks = firstBlock + firsts.length
     if (length > this.length) this.length = length
@@ -223,13 +222,32 @@ export class BlockIndex {
     return cached
   }
 
+  /**
+   * Caches block `index` from `raw`, its bytes in hand (a block just downloaded and verified): it
+   * is not read back. Bytes that do not decode are not cached (reading the block reports them).
+   */
+  prime(index: number, raw: Uint8Array): void {
+    let block: DecodedBlock
+    try {
+      block = decodeBlock(raw)
+    } catch {
+      return
+    }
+    this.firsts[index] = block.first
+    this.remember(index, block)
+  }
+
+  private remember(index: number, block: DecodedBlock): void {
+    this.cache.set(index, block)
+    if (this.cache.size > CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number)
+  }
+
   /** Decodes and caches block `index` once `raw` arrives; until then loads of it share this. */
   private track(index: number, raw: Promise<Buffer>): Promise<DecodedBlock> {
     const pending = raw.then((bytes) => {
       const block = decodeBlock(bytes)
       this.firsts[index] = block.first
-      this.cache.set(index, block)
-      if (this.cache.size > CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number)
+      this.remember(index, block)
       return block
     })
     // Inline arrows, not a named one: tsx names every named closure it creates, per block here.

@@ -15,12 +15,24 @@ export interface StorageReadBatch {
   tryFlush(): void
 }
 
+/** Hypercore-storage's write batch: several writes applied at once. */
+interface StorageWriteBatch {
+  putUserData(key: string, value: Buffer): void
+  deleteUserData(key: string): void
+  flush(): Promise<unknown>
+}
+
 interface SessionState {
   storage?: {
     read?: () => StorageReadBatch
+    write?: () => StorageWriteBatch
     createUserDataStream?: (opts?: object) => AsyncIterable<{ key: string; value: Buffer | null }>
     store?: { path?: unknown }
   }
+  length?: unknown
+  fork?: unknown
+  roots?: unknown
+  signature?: unknown
 }
 
 function stateOf(core: Hypercore): SessionState | undefined {
@@ -63,6 +75,99 @@ export async function userDataEntries(core: Hypercore): Promise<Array<{ key: str
 }
 
 /**
+ * Stores user data entries of `core` (null: deleted) in one storage write batch
+ * (`core.state.storage.write()`, as Hypercore's own `setUserData` does for one). Hypercore's
+ * `setUserData` takes one entry, and first reads it back to skip writing what is there: a second
+ * storage round trip, for a caller that writes each value once. Falls back to `setUserData` per
+ * entry.
+ */
+export async function writeUserData(
+  core: Hypercore,
+  entries: ReadonlyArray<readonly [string, Buffer | null]>,
+): Promise<void> {
+  if (!core.opened) await core.ready()
+  const storage = stateOf(core)?.storage
+  if (typeof storage?.write !== 'function') {
+    for (const [key, value] of entries) await core.setUserData(key, value)
+    return
+  }
+  const tx = storage.write()
+  for (const [key, value] of entries) {
+    if (value === null) tx.deleteUserData(key)
+    else tx.putUserData(key, value)
+  }
+  await tx.flush()
+}
+
+/** A Merkle tree node as Hypercore holds it. */
+interface TreeNode {
+  index: number
+  size: number
+  hash: Buffer
+}
+
+/** The signed tree a session holds in memory: the roots at its length, and the writer's signature. */
+export interface HeldTree {
+  length: number
+  fork: number
+  roots: TreeNode[]
+  signature: Buffer
+}
+
+/**
+ * The signed tree `core` holds in memory at its length (`core.state`: `roots`, `fork`,
+ * `signature`) — what `core.proof({ upgrade: { start: 0, length: core.length } })` reads from
+ * storage, without a storage round trip. Null when `core` is empty, has no signature, or the state
+ * is not of that shape (the roots must be the full roots of its length); the caller then reads the
+ * proof.
+ */
+export function heldTree(core: Hypercore): HeldTree | null {
+  const state = stateOf(core)
+  if (!state) return null
+  const { length, fork, roots, signature } = state
+  if (
+    typeof length !== 'number' ||
+    length === 0 ||
+    length !== core.length ||
+    fork !== core.fork ||
+    !Buffer.isBuffer(signature) ||
+    signature.byteLength === 0 ||
+    !Array.isArray(roots)
+  ) {
+    return null
+  }
+  const indexes = fullRoots(length)
+  if (roots.length !== indexes.length) return null
+  for (let i = 0; i < roots.length; i++) {
+    const node = roots[i] as Partial<TreeNode> | null
+    if (
+      node?.index !== indexes[i] ||
+      typeof node.size !== 'number' ||
+      !Buffer.isBuffer(node.hash) ||
+      node.hash.byteLength !== 32
+    ) {
+      return null
+    }
+  }
+  return { length, fork: core.fork, roots: (roots as TreeNode[]).slice(), signature }
+}
+
+/**
+ * The flat-tree indexes of the roots of a tree of `length` leaves: one per set bit, largest first
+ * (the subtree over leaves [s, s + 2^d) has index 2s + 2^d - 1).
+ */
+function fullRoots(length: number): number[] {
+  const indexes: number[] = []
+  let start = 0
+  for (let width = 2 ** Math.floor(Math.log2(length)); width >= 1; width /= 2) {
+    if (start + width > length) continue
+    indexes.push(2 * start + width - 1)
+    start += width
+  }
+  return indexes
+}
+
+/**
  * Messages protomux holds corked on `noise`'s muxer (`noise.userData.corked`; 0 without a muxer):
  * a batch written after the stream's end is lost, so the end waits until this is 0.
  */
@@ -83,20 +188,6 @@ export function peerSignedLength(core: Hypercore, stream: unknown): number {
   const peer = core.peers.find((p) => (p as { stream?: unknown }).stream === stream)
   const length = (peer as { remoteLength?: unknown } | undefined)?.remoteLength
   return typeof length === 'number' ? length : 0
-}
-
-/**
- * The roots of `core`'s Merkle tree at its signed length, as Hypercore keeps them in memory
- * (`core.state.roots`, with `core.state.length` that length), or null when they are not there:
- * the caller then reads them from storage (a proof).
- */
-export function signedRoots(core: Hypercore): Array<{ index: number; size: number; hash: Buffer }> | null {
-  const state = (core as unknown as { state?: { roots?: unknown; length?: unknown; fork?: unknown } | null })
-    .state
-  const roots = state?.roots
-  if (!Array.isArray(roots) || roots.length === 0) return null
-  if (state?.length !== core.length || state.fork !== core.fork) return null
-  return roots as Array<{ index: number; size: number; hash: Buffer }>
 }
 
 /** The contiguous length the peer on `stream` told `core` it has (0: not said, or no such peer). */
@@ -232,14 +323,21 @@ interface MerkleTreeModule {
 
 const load = createRequire(import.meta.url)
 
+/** The modules `hypercoreLib` loaded (resolving one costs file system lookups: once per process). */
+const libs = new Map<string, unknown>()
+
 /** A CommonJS module of Hypercore's `lib`, or null when this Hypercore has none of that shape. */
 function hypercoreLib<M>(path: string, check: (m: M) => boolean): M | null {
-  try {
-    const m = load(`hypercore/lib/${path}`) as M
-    return check(m) ? m : null
-  } catch {
-    return null
+  if (!libs.has(path)) {
+    let m: M | null
+    try {
+      m = load(`hypercore/lib/${path}`) as M
+    } catch {
+      m = null
+    }
+    libs.set(path, m !== null && check(m) ? m : null)
   }
+  return libs.get(path) as M | null
 }
 
 /** What a tree proof of a core held nowhere here proves. */

@@ -3,12 +3,12 @@
  * what it held when its core last closed (messages.ts, "Feed index") — in the order feeds were
  * first added. A store opens from it alone, without opening a feed's core. The records are user
  * data of a local Hypercore of the database's namespace, opened inactive so it is never announced
- * to peers; each write of a record is one atomic storage batch.
+ * to peers; records are written in atomic storage batches, one at a time (`put`).
  */
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { coreError } from './block-index.js'
-import { userDataEntries } from './dependency-internals.js'
+import { userDataEntries, writeUserData } from './dependency-internals.js'
 import {
   decodeBlockRecord,
   decodeFeedRecord,
@@ -38,8 +38,11 @@ export interface LoadedList {
 export class FeedList {
   private readonly core: Hypercore
   private next = 0
-  /** Per ordinal: the write in flight, and the newest record waiting to be written after it. */
-  private readonly writing = new Map<number, { done: Promise<void>; queued: FeedRecord | null }>()
+  /** Records waiting for the next batch, by ordinal (encoded). */
+  private readonly queued = new Map<number, Buffer>()
+  /** The batch being written (or the last one), and the one that writes `queued` after it. */
+  private batch: Promise<void> | null = null
+  private nextBatch: Promise<void> | null = null
   private readonly all = new Set<Promise<void>>()
 
   constructor(ns: Corestore) {
@@ -94,34 +97,30 @@ export class FeedList {
   }
 
   /**
-   * Stores `record` under `ordinal`, replacing the one there. Writes of one ordinal land in call
-   * order; a record superseded while an earlier write of it is in flight is never written.
+   * Stores `record` under `ordinal`, replacing the one there. Records are written one storage
+   * batch at a time, each batch holding every record put while the one before it was written (a
+   * first sync admits feeds by the dozen): records of one ordinal land in call order, and one
+   * superseded before its batch is written is never written.
    */
   put(ordinal: number, record: FeedRecord): Promise<void> {
-    const running = this.writing.get(ordinal)
-    if (running) {
-      running.queued = record
-      return running.done
-    }
-    const slot: { done: Promise<void>; queued: FeedRecord | null } = { done: Promise.resolve(), queued: null }
-    slot.done = (async () => {
-      let next: FeedRecord | null = record
-      try {
-        while (next !== null) {
-          const bytes = encodeFeedRecord(next)
-          slot.queued = null
-          await this.core.setUserData(keyOf(ordinal), bytes)
-          next = slot.queued
-        }
-      } catch (err) {
-        throw coreError(err)
-      } finally {
-        this.writing.delete(ordinal)
+    this.queued.set(ordinal, encodeFeedRecord(record))
+    if (this.nextBatch === null) {
+      const previous = this.batch
+      const write = async (): Promise<void> => {
+        await settled(previous)
+        this.batch = batch
+        this.nextBatch = null
+        const entries = [...this.queued].map(([o, bytes]) => [keyOf(o), bytes] as const)
+        this.queued.clear()
+        await writeUserData(this.core, entries)
       }
-    })()
-    this.writing.set(ordinal, slot)
-    markHandled(this.track(slot.done))
-    return slot.done
+      const batch = write()
+      const tracked = this.track(batch)
+      markHandled(tracked)
+      this.nextBatch = tracked
+      return tracked
+    }
+    return this.nextBatch
   }
 
   /** `write`, awaited by `close()`; its failure is a coded storage error. */

@@ -29,8 +29,11 @@ import { safetyCatch, settled } from '../util/errors.js'
 
 /** What a feed needs from its Multifeed. */
 export interface FeedHost {
-  /** A new session on the feed's core (its `ready()` not awaited yet). */
-  openCore(key: Buffer, writable: boolean): Hypercore
+  /**
+   * A new session on the feed's core (its `ready()` not awaited yet); `active: false`, one that
+   * does not replicate the core (Corestore attaches an active one to every connection).
+   */
+  openCore(key: Buffer, writable: boolean, active?: boolean): Hypercore
   /** Stores the feed's index record: its state, and whether its core is open and may change it. */
   persist(ordinal: number, record: FeedRecord): Promise<void>
   /** A session on the feed's core opened: forks are guarded, blocks moved are counted. */
@@ -77,6 +80,10 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   private readonly onError: (err: Error) => void
   /** What the feed held when its core last closed (current while `open` is null). */
   private state: FeedState
+  /** A block the next opening of the core caches instead of reading it (`prime`). */
+  private primed: { index: number; raw: Buffer } | null = null
+  /** Whether the index record stored last is `record(true)` with this `state`: marking "open" again writes nothing new. */
+  private listedOpen = false
   #open: OpenCore | null = null
   private opening: Promise<OpenCore> | null = null
   private closingCore: Promise<void> | null = null
@@ -262,6 +269,15 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     return record
   }
 
+  /** Stores `record(open)` in the index. */
+  async persist(open: boolean): Promise<void> {
+    // Until a record saying "closed" is stored, the one stored may say either.
+    if (!open) this.listedOpen = false
+    const state = this.state
+    await this.host.persist(this.ordinal, this.record(open))
+    if (open && this.state === state) this.listedOpen = true
+  }
+
   /**
    * Opens the core (when closed) and keeps it open until the lease is released. `changing`: the
    * holder may add blocks (a download): the index record says "open" first, so a crash before the
@@ -304,6 +320,41 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       if (released) return
       released = true
       if (this.#open === open && --open.latest === 0) void core.setAlwaysLatestBlock(false).catch(safetyCatch)
+    }
+  }
+
+  /**
+   * Block `index` is stored and here are its bytes (a candidate's first block, just verified): the
+   * next opening of the core caches it instead of reading it back.
+   */
+  prime(index: number, raw: Buffer): void {
+    this.primed = { index, raw }
+  }
+
+  /**
+   * Runs `read` on the feed's core: the open one, or — when it is closed — a session of its own
+   * that does not replicate the core, closed after. For a read a peer asked for (a tree request):
+   * opening the feed's own session would open a core channel on every connection, one a peer
+   * that does not hold the feed yet turns down.
+   */
+  async peek<R>(read: (core: Hypercore) => Promise<R>): Promise<R> {
+    this.checkOpen()
+    if (this.#open !== null || this.opening !== null) {
+      const lease = await this.lease(false)
+      try {
+        return await read(lease.core)
+      } finally {
+        lease.release()
+      }
+    }
+    const core = this.host.openCore(this.key, this.name !== undefined, false)
+    try {
+      await core.ready()
+      return await read(core)
+    } catch (err) {
+      throw coreError(err)
+    } finally {
+      await core.close().catch(safetyCatch)
     }
   }
 
@@ -661,6 +712,10 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     this.checkOpen()
     const core = this.host.openCore(this.key, this.name !== undefined)
     const index = new BlockIndex(core, this.sparse)
+    if (this.primed !== null) {
+      index.prime(this.primed.index, this.primed.raw)
+      this.primed = null
+    }
     try {
       await core.ready()
       // The blocks the index counted are still there: their last header need not be read again.
@@ -702,7 +757,8 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
 
   private markChanging(open: OpenCore): Promise<void> {
     if (open.marked === null) {
-      open.marked = this.host.persist(this.ordinal, this.record(true))
+      // A feed just listed (admitted) is stored as "open" already.
+      open.marked = this.listedOpen ? Promise.resolve() : this.persist(true)
       // A failed mark is tried again by the next change.
       open.marked.catch(() => {
         open.marked = null
@@ -742,6 +798,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     if (this.holds > 0 && !this.#closed) return
     const state: FeedState = { blocks: open.index.blocks, length: open.index.length, signedLength, treeHash }
     const changed = !sameState(state, this.state)
+    if (changed) this.listedOpen = false
     this.state = state
     this.#open = null
     core.off('append', open.onGrow)
@@ -754,7 +811,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     try {
       if (changed || open.marked !== null) {
         await settled(open.marked)
-        await this.host.persist(this.ordinal, this.record(false))
+        await this.persist(false)
       }
     } finally {
       await core.close()

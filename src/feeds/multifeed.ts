@@ -180,8 +180,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     this.feedHost = {
       idleTime,
       minFreeBytes,
-      openCore: (key, writable) =>
-        this.store.ns.get(writable ? { key } : { key, inflightRange: REMOTE_INFLIGHT_RANGE }),
+      openCore: (key, writable, active = true) =>
+        this.store.ns.get(writable ? { key, active } : { key, active, inflightRange: REMOTE_INFLIGHT_RANGE }),
       persist: (ordinal, record) => this.list.put(ordinal, record),
       coreOpened: (core) => this.coreOpened(core),
       checkNotBlocked: (key) => this.checkNotBlocked(key),
@@ -425,9 +425,14 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /**
    * @internal Lists a candidate one of whose blocks has verified: persisted, `'feed'`, announced, indexed.
    * Resolves with the held feed — another session's when it was admitted first (the caller then
-   * closes its own core). ERR_LIMIT when the store is full (nothing is stored).
+   * closes its own core). ERR_LIMIT when the store is full (nothing is stored). `first`: that
+   * block's bytes, when in hand (not read back).
    */
-  admit(core: Hypercore, sparse?: SparseStart): Promise<HypercoreFeed<T>> {
+  admit(
+    core: Hypercore,
+    sparse?: SparseStart,
+    first?: { index: number; raw: Buffer },
+  ): Promise<HypercoreFeed<T>> {
     const id = core.key.toString('hex')
     const known = this.byId.get(id)
     if (known) return Promise.resolve(known)
@@ -440,6 +445,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
           ? { ...emptyFeedState(), blocks: sparse.block, length: sparse.start }
           : emptyFeedState()
         const feed = this.makeFeed(core.key, undefined, state, undefined, sparse)
+        if (first) feed.prime(first.index, first.raw)
         // Listed as "open": a crash before its core closes makes the next open read its state.
         await this.persistNew(feed, true)
         // The candidate's core is still open: this session on it costs no storage open.
@@ -629,7 +635,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** Stores a new feed's index record (`open`: its state is to be read from its core). */
   private async persistNew(feed: HypercoreFeed<T>, open: boolean): Promise<void> {
     try {
-      await this.list.put(feed.ordinal, feed.record(open))
+      await feed.persist(open)
     } catch (err) {
       throw this.closing ? KappaError.closed('multifeed') : storeError(err)
     }

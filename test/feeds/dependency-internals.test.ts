@@ -14,17 +14,18 @@ import {
   corkedMessages,
   encodedManifest,
   gateChannels,
+  heldTree,
   reattachCore,
   internalConflictChecking,
   internalCoreKey,
   peerContiguousLength,
   peerSignedLength,
-  signedRoots,
   storageDirectory,
   storageReadBatch,
   streamOfPeer,
   userDataEntries,
   verifyDetachedTree,
+  writeUserData,
 } from '../../src/feeds/dependency-internals.js'
 import { tempDir } from '../helpers/temp.js'
 import { until } from '../helpers/until.js'
@@ -35,21 +36,6 @@ async function store(t: TestContext): Promise<Corestore> {
   await s.ready()
   return s
 }
-
-test('the roots of the signed tree in memory: the tree hash a proof of that length gives', async (t) => {
-  const s = await store(t)
-  const core: Hypercore = s.get({ name: 'roots' })
-  await core.ready()
-  assert.equal(signedRoots(core), null, 'an empty core has no roots')
-  for (const blocks of [['a'], ['b', 'c'], ['d', 'e', 'f', 'g']]) {
-    await core.append(blocks.map((b) => Buffer.from(b)))
-    const proof = await core.proof({ upgrade: { start: 0, length: core.length } })
-    const roots = signedRoots(core)
-    assert.ok(roots !== null)
-    assert.deepEqual(crypto.tree(roots), crypto.tree(proof.upgrade!.nodes))
-    assert.deepEqual(crypto.tree(roots), await core.treeHash())
-  }
-})
 
 test('storage: a read batch, the directory, and the list of user data', async (t) => {
   const s = await store(t)
@@ -63,8 +49,12 @@ test('storage: a read batch, the directory, and the list of user data', async (t
   assert.equal((await read)?.toString(), 'y')
   const dir = storageDirectory(core)
   assert.ok(dir !== null && existsSync(dir))
-  await core.setUserData('feed/00000001', Buffer.from('one'))
-  await core.setUserData('feed/00000000', Buffer.from('zero'))
+  await writeUserData(core, [
+    ['feed/00000001', Buffer.from('one')],
+    ['feed/00000000', Buffer.from('zero')],
+    ['feed/00000002', Buffer.from('two')],
+  ])
+  await writeUserData(core, [['feed/00000002', null]])
   const entries = await userDataEntries(core)
   assert.deepEqual(
     entries.filter((e) => e.key.startsWith('feed/')).map((e) => [e.key, e.value.toString()]),
@@ -205,4 +195,30 @@ test("a tree proof checked with no core: Hypercore's manifest encoding, its veri
     false,
     "another core's manifest",
   )
+})
+
+test('the signed tree a session holds in memory: what its proof at its own length reads', async (t) => {
+  const s = await store(t)
+  const core: Hypercore = s.get({ name: 'a' })
+  await core.ready()
+  assert.equal(heldTree(core), null, 'an empty core has no signed tree')
+  for (const length of [1, 2, 3, 7, 8, 13]) {
+    while (core.length < length) await core.append(Buffer.from(`block ${core.length}`))
+    const held = heldTree(core)
+    assert.ok(held !== null)
+    const { upgrade, fork } = await core.proof({ upgrade: { start: 0, length } })
+    assert.deepEqual(held, { length, fork, roots: upgrade!.nodes, signature: upgrade!.signature })
+    assert.equal(upgrade!.additionalNodes.length, 0)
+  }
+  await core.truncate(5)
+  const truncated = heldTree(core)
+  assert.equal(truncated?.fork, 1)
+  assert.deepEqual(truncated?.roots, (await core.proof({ upgrade: { start: 0, length: 5 } })).upgrade!.nodes)
+  // A snapshot holds its own state, at its own length.
+  const snapshot = core.snapshot()
+  await snapshot.ready()
+  await core.append(Buffer.from('more'))
+  assert.equal(heldTree(snapshot)?.length, 5)
+  assert.equal(heldTree(core)?.length, 6)
+  await snapshot.close()
 })

@@ -83,10 +83,14 @@ export interface ExchangeHost<T> {
   /** A session on the core of a feed not held yet, to prove it; ERR_LIMIT when the store is full. */
   openCandidate(key: Buffer): Promise<Hypercore>
   /**
-   * Lists a candidate one of whose blocks verified (block 0, or a sparse feed's start block);
-   * the held feed (maybe another session's).
+   * Lists a candidate one of whose blocks verified (block 0, or a sparse feed's start block; its
+   * bytes `first`, when in hand); the held feed (maybe another session's).
    */
-  admit(core: Hypercore, sparse?: SparseStart): Promise<HypercoreFeed<T>>
+  admit(
+    core: Hypercore,
+    sparse?: SparseStart,
+    first?: { index: number; raw: Buffer },
+  ): Promise<HypercoreFeed<T>>
   /** A fork of `key`'s writer, proven by a tree it signed at `length`. */
   reportFork(key: Buffer, length: number): void
   /** The store's downloads, held to its free-space floor. */
@@ -347,15 +351,8 @@ export class FeedExchange<T> {
     }
     this.answering++
     if (m.manifest) this.treesAnswered.add(asked)
-    const answer = async (): Promise<TreeMessage> => {
-      const lease = await feed.lease(false)
-      try {
-        return await treeMessageOf(lease.core, m.length, m.manifest)
-      } finally {
-        lease.release()
-      }
-    }
-    answer()
+    feed
+      .peek((core) => treeMessageOf(core, m.length, m.manifest))
       .then(
         (tree) => this.link.sendTree(tree),
         () => {
@@ -596,11 +593,14 @@ export class FeedExchange<T> {
       // least as far along — not an error, and no wait.
       const unprovable = () => core.length > Math.max(offer.signedLength, this.peerLength(core))
       if (proof === 'proven' && unprovable()) return null
-      if (proof === 'refuted' || !(await this.fetchFirstBlock(core, start, ended, unprovable))) {
+      const fetched = proof === 'refuted' ? null : await this.fetchFirstBlock(core, start, ended, unprovable)
+      if (fetched === null) {
         if (!this.link.closed() && !unprovable()) this.unprovable(offer)
         return null
       }
-      feed = await this.host.admit(core, start > 0 ? await sparseStartOf(core, start) : undefined)
+      const raw = fetched.raw ?? undefined
+      const sparse = start > 0 ? await sparseStartOf(core, start, raw) : undefined
+      feed = await this.host.admit(core, sparse, raw && { index: start, raw })
       return feed
     } finally {
       // The admitted feed has a session of its own on the core.
@@ -632,16 +632,26 @@ export class FeedExchange<T> {
     return proof
   }
 
-  /** Downloads block `index` (the first to hold), which the peer proved exists; true once it verified. */
+  /**
+   * Downloads block `index` (the first to hold), which the peer proved exists; once it verified,
+   * its bytes (`raw`: null when it came otherwise than by this get), else null. The caller closes
+   * `core` (a candidate's session) after, which cancels a get still waiting.
+   */
   private async fetchFirstBlock(
     core: Hypercore,
     index: number,
     ended: Promise<void>,
     unprovable: () => boolean,
-  ): Promise<boolean> {
+  ): Promise<{ raw: Buffer | null } | null> {
     const room = this.host.downloadRoom
     await room.check(core)
-    const download = core.download({ start: index, end: index + 1 })
+    // A get, not a range download: a range costs Hypercore more to set up than one block to move
+    // (a skip bitfield per core).
+    let raw: Buffer | null = null
+    const got = core.get(index).then(
+      (block) => (raw = block),
+      () => null,
+    )
     const progress = () => this.link.progress()
     const outgrown = whenOutgrown(core, unprovable)
     // One block: its channel stays (what is asked for is that block).
@@ -649,22 +659,15 @@ export class FeedExchange<T> {
     const short: { err: KappaError | null } = { err: null }
     core.on('download', progress)
     try {
-      await Promise.race([
-        download.done(),
-        ended,
-        outgrown.promise,
-        watch.stopped.then((err) => (short.err = err)),
-      ])
-    } catch {
-      // a download cancelled by the core closing: judged below
+      await Promise.race([got, ended, outgrown.promise, watch.stopped.then((err) => (short.err = err))])
     } finally {
-      download.destroy()
       outgrown.cancel()
       watch.cancel()
       core.off('download', progress)
     }
     if (short.err !== null) throw short.err
-    return !core.closed && (await core.has(index).catch(() => false))
+    if (core.closed || !(await core.has(index).catch(() => false))) return null
+    return { raw }
   }
 
   /** The peer's Hypercore signed length of `core` on this stream (0: not said yet). */
@@ -1061,12 +1064,13 @@ async function offerOf<T>(feed: HypercoreFeed<T>, serves: Inclusion): Promise<Fe
 }
 
 /**
- * Where a sparse feed taken from block `block` begins: that block's first entry. The block has
- * verified (its writer signed it), but its header is the writer's claim: a first seq below the
- * block number is impossible for blocks of one entry or more (ERR_PROTOCOL).
+ * Where a sparse feed taken from block `block` begins (its bytes: `bytes`, or read): that block's
+ * first entry. The block has verified (its writer signed it), but its header is the writer's
+ * claim: a first seq below the block number is impossible for blocks of one entry or more
+ * (ERR_PROTOCOL).
  */
-async function sparseStartOf(core: Hypercore, block: number): Promise<SparseStart> {
-  const raw = await core.get(block, { wait: false })
+async function sparseStartOf(core: Hypercore, block: number, bytes?: Buffer): Promise<SparseStart> {
+  const raw = bytes ?? (await core.get(block, { wait: false }))
   if (raw === null) throw KappaError.notFound(`block ${block} is not stored locally`)
   const { first } = decodeBlockHeader(raw)
   if (first < block) {

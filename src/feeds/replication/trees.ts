@@ -15,8 +15,8 @@ import crypto from 'hypercore-crypto'
 import {
   conflictChecking,
   encodedManifest,
+  heldTree,
   internalConflictChecking,
-  signedRoots,
   verifyDetachedTree,
   type ConflictChecking,
 } from '../dependency-internals.js'
@@ -28,19 +28,14 @@ const cached = new WeakMap<Hypercore, { length: number; fork: number; hash: Buff
 /**
  * The Merkle tree hash of `core` at `length` (≤ its signed length), from the roots a proof
  * carries: unlike `core.treeHash()`, this needs no block, only the tree nodes stored with the
- * signed length.
+ * signed length — and at the core's own length, not even those (the roots are in memory).
  */
 export async function treeHashAt(core: Hypercore, length: number): Promise<Buffer> {
   if (length === 0) return EMPTY_TREE_HASH
+  const held = length === core.length ? heldTree(core) : null
+  if (held !== null) return crypto.tree(held.roots)
   const hit = cached.get(core)
   if (hit && hit.length === length && hit.fork === core.fork) return hit.hash
-  // At the signed length the roots are in memory: a new length (a live append) reads no storage.
-  const roots = length === core.length ? signedRoots(core) : null
-  if (roots !== null) {
-    const hash = crypto.tree(roots)
-    cached.set(core, { length, fork: core.fork, hash })
-    return hash
-  }
   const fork = core.fork
   const proof = await core.proof({ upgrade: { start: 0, length } })
   const hash = crypto.tree(proof.upgrade!.nodes)
@@ -50,17 +45,23 @@ export async function treeHashAt(core: Hypercore, length: number): Promise<Buffe
 
 /**
  * Our tree at `length` as a tree message (the answer to a peer's tree request), with the core's
- * manifest when `withManifest` (throws when it has none to send).
+ * manifest when `withManifest` (throws when it has none to send). At the core's own length it is
+ * the roots and signature the core holds in memory, as its proof would read them.
  */
 export async function treeMessageOf(
   core: Hypercore,
   length: number,
   withManifest = false,
 ): Promise<TreeMessage> {
-  const proof = await core.proof({ upgrade: { start: 0, length } })
-  const upgrade = proof.upgrade!
   const manifest = withManifest ? encodedManifest(core) : Buffer.alloc(0)
   if (manifest === null) throw new Error(`core ${core.id} has no manifest to send`)
+  const held = length === core.length ? heldTree(core) : null
+  if (held !== null) {
+    const { fork, roots, signature } = held
+    return { key: core.key, length, fork, nodes: roots, additionalNodes: [], signature, manifest }
+  }
+  const proof = await core.proof({ upgrade: { start: 0, length } })
+  const upgrade = proof.upgrade!
   return {
     key: core.key,
     length,
