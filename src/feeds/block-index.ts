@@ -32,21 +32,21 @@ export class BlockIndex {
   /** The seq of the first entry held (0, or a sparse feed's `start`). */
   readonly start: number
 
-  private readonly core: Hypercore
+  readonly #core: Hypercore
   /** firsts[i] = seq of block i's first entry, or undefined while unknown. */
-  private readonly firsts: Array<number | undefined> = []
-  private readonly cache = new Map<number, DecodedBlock>()
-  private readonly loading = new Map<number, Promise<DecodedBlock>>()
+  readonly #firsts: Array<number | undefined> = []
+  readonly #cache = new Map<number, DecodedBlock>()
+  readonly #loading = new Map<number, Promise<DecodedBlock>>()
   /** The block the last lookup landed in: sequential reads try it and its successor first. */
-  private lastBlock = 0
+  #lastBlock = 0
 
   constructor(core: Hypercore, sparse?: SparseStart) {
-    this.core = core
+    this.#core = core
     this.startBlock = sparse?.block ?? 0
     this.start = sparse?.start ?? 0
     this.blocks = this.startBlock
     this.length = this.start
-    this.lastBlock = this.startBlock
+    this.#lastBlock = this.startBlock
   }
 
   /**
@@ -55,7 +55,7 @@ export class BlockIndex {
    * `has` over the blocks its signed length covers.
    */
   async heldEnd(): Promise<number> {
-    const core = this.core
+    const core = this.#core
     if (this.startBlock === 0) return core.contiguousLength
     let lo = this.startBlock
     let hi = core.length
@@ -71,7 +71,7 @@ export class BlockIndex {
   async refresh(): Promise<boolean> {
     const blocks = await this.heldEnd()
     if (blocks <= this.blocks) return false
-    const last = await this.load(blocks - 1)
+    const last = await this.#load(blocks - 1)
     if (blocks <= this.blocks) return false
     const length = last.first + last.count
     this.blocks = blocks
@@ -84,9 +84,9 @@ export class BlockIndex {
   reset(): void {
     this.blocks = this.startBlock
     this.length = this.start
-    this.firsts.length = 0
-    this.cache.clear()
-    this.lastBlock = this.startBlock
+    this.#firsts.length = 0
+    this.#cache.clear()
+    this.#lastBlock = this.startBlock
   }
 
   /** Starts from what an earlier opening counted (`blocks` still held): no header is read for it. */
@@ -101,7 +101,7 @@ export class BlockIndex {
    */
   appended(firstBlock: number, firsts: number[], length: number, entries?: Uint8Array[]): void {
     for (let i = 0; i < firsts.length; i++) {
-      this.firsts[firstBlock + i] = firsts[i]
+      this.#firsts[firstBlock + i] = firsts[i]
       if (!entries) continue
       const end = i + 1 < firsts.length ? firsts[i + 1] : firsts[0] + entries.length
       const block = {
@@ -109,7 +109,7 @@ export class BlockIndex {
         count: end - firsts[i],
         entries: entries.slice(firsts[i] - firsts[0], end - firsts[0]),
       }
-      this.remember(firstBlock + i, block)
+      this.#remember(firstBlock + i, block)
     }
     if (firstBlock + firsts.length > this.blocks) this.blocks = firstBlock + firsts.length
     if (length > this.length) this.length = length
@@ -120,16 +120,16 @@ export class BlockIndex {
     const out: Uint8Array[] = []
     let seq = start
     // Blocks are contiguous: after the first, entry `seq` starts the next block.
-    let index = await this.indexOf(seq)
+    let index = await this.#indexOf(seq)
     while (seq < end) {
       // A single entry (random access) reads its block only; a range reads a window ahead.
-      if (end - start > 1 && !this.cache.has(index) && !this.loading.has(index)) this.readWindow(index)
+      if (end - start > 1 && !this.#cache.has(index) && !this.#loading.has(index)) this.#readWindow(index)
       // A cached block needs no await (a microtask per block of a long range read).
-      const block = this.cached(index) ?? (await this.load(index))
+      const block = this.#cached(index) ?? (await this.#load(index))
       if (seq < block.first || seq >= block.first + block.count) {
         throw new KappaError('ERR_PROTOCOL', `block ${index} does not hold entry ${seq}: inconsistent feed`)
       }
-      this.lastBlock = index
+      this.#lastBlock = index
       const to = Math.min(end, block.first + block.count)
       for (let s = seq; s < to; s++) out.push(block.entries[s - block.first])
       seq = to
@@ -143,16 +143,16 @@ export class BlockIndex {
    * those cached or loading) in one storage read batch. A block the batch does not find, or a
    * failed batch, falls back to Hypercore's own `get` (which gives the errors their codes).
    */
-  private readWindow(from: number): void {
+  #readWindow(from: number): void {
     const to = Math.min(this.blocks, from + READ_WINDOW_BLOCKS)
     const indexes: number[] = []
     for (let index = from; index < to; index++) {
-      if (!this.cache.has(index) && !this.loading.has(index)) indexes.push(index)
+      if (!this.#cache.has(index) && !this.#loading.has(index)) indexes.push(index)
     }
     if (indexes.length <= 1) return
     let reads: Promise<Buffer | null>[]
     try {
-      const rx = storageReadBatch(this.core)
+      const rx = storageReadBatch(this.#core)
       if (rx === null) return
       reads = indexes.map((index) => rx.getBlock(index))
       rx.tryFlush()
@@ -161,26 +161,26 @@ export class BlockIndex {
     }
     indexes.forEach((index, i) => {
       const raw = reads[i].then(
-        (found) => found ?? this.read(index),
-        () => this.read(index),
+        (found) => found ?? this.#read(index),
+        () => this.#read(index),
       )
       // Whoever loads the block awaits it (track handles the rejection for the cache).
-      void this.track(index, raw)
+      void this.#track(index, raw)
     })
   }
 
   /** The number of blocks that hold entries `[0, entries)` (entries ≤ length; a sparse feed: > start). */
   async blocksFor(entries: number): Promise<number> {
     if (entries <= 0) return 0
-    return (await this.indexOf(entries - 1)) + 1
+    return (await this.#indexOf(entries - 1)) + 1
   }
 
-  private async indexOf(seq: number): Promise<number> {
+  async #indexOf(seq: number): Promise<number> {
     // Sequential reads: the last block, or the one after it.
-    for (const guess of [this.lastBlock, this.lastBlock + 1]) {
+    for (const guess of [this.#lastBlock, this.#lastBlock + 1]) {
       if (guess >= this.blocks) continue
-      const first = await this.firstOf(guess)
-      const next = guess + 1 < this.blocks ? this.firsts[guess + 1] : this.length
+      const first = await this.#firstOf(guess)
+      const next = guess + 1 < this.blocks ? this.#firsts[guess + 1] : this.length
       if (first <= seq && next !== undefined && seq < next) return guess
     }
     // Every block holds at least one entry, so entry `seq` lives in a block ≤ seq (and, in a sparse
@@ -189,35 +189,35 @@ export class BlockIndex {
     let hi = Math.min(this.blocks - 1, seq)
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1
-      if ((await this.firstOf(mid)) <= seq) lo = mid
+      if ((await this.#firstOf(mid)) <= seq) lo = mid
       else hi = mid - 1
     }
     return lo
   }
 
-  private async firstOf(index: number): Promise<number> {
-    const known = this.firsts[index]
+  async #firstOf(index: number): Promise<number> {
+    const known = this.#firsts[index]
     if (known !== undefined) return known
-    const cached = this.cache.get(index)
+    const cached = this.#cache.get(index)
     if (cached) return cached.first
-    const raw = await this.read(index)
+    const raw = await this.#read(index)
     const { first } = decodeBlockHeader(raw)
-    this.firsts[index] = first
+    this.#firsts[index] = first
     return first
   }
 
-  private load(index: number): Promise<DecodedBlock> {
-    const cached = this.cached(index)
+  #load(index: number): Promise<DecodedBlock> {
+    const cached = this.#cached(index)
     if (cached) return Promise.resolve(cached)
-    return this.loading.get(index) ?? this.track(index, this.read(index))
+    return this.#loading.get(index) ?? this.#track(index, this.#read(index))
   }
 
   /** Block `index` if it is cached (its place in the LRU order refreshed). */
-  private cached(index: number): DecodedBlock | undefined {
-    const cached = this.cache.get(index)
+  #cached(index: number): DecodedBlock | undefined {
+    const cached = this.#cache.get(index)
     if (cached) {
-      this.cache.delete(index)
-      this.cache.set(index, cached)
+      this.#cache.delete(index)
+      this.#cache.set(index, cached)
     }
     return cached
   }
@@ -233,36 +233,36 @@ export class BlockIndex {
     } catch {
       return
     }
-    this.firsts[index] = block.first
-    this.remember(index, block)
+    this.#firsts[index] = block.first
+    this.#remember(index, block)
   }
 
-  private remember(index: number, block: DecodedBlock): void {
-    this.cache.set(index, block)
-    if (this.cache.size > CACHED_BLOCKS) this.cache.delete(this.cache.keys().next().value as number)
+  #remember(index: number, block: DecodedBlock): void {
+    this.#cache.set(index, block)
+    if (this.#cache.size > CACHED_BLOCKS) this.#cache.delete(this.#cache.keys().next().value as number)
   }
 
   /** Decodes and caches block `index` once `raw` arrives; until then loads of it share this. */
-  private track(index: number, raw: Promise<Buffer>): Promise<DecodedBlock> {
+  #track(index: number, raw: Promise<Buffer>): Promise<DecodedBlock> {
     const pending = raw.then((bytes) => {
       const block = decodeBlock(bytes)
-      this.firsts[index] = block.first
-      this.remember(index, block)
+      this.#firsts[index] = block.first
+      this.#remember(index, block)
       return block
     })
     // Inline arrows, not a named one: tsx names every named closure it creates, per block here.
     pending.then(
-      () => this.loading.delete(index),
-      () => this.loading.delete(index),
+      () => this.#loading.delete(index),
+      () => this.#loading.delete(index),
     )
-    this.loading.set(index, pending)
+    this.#loading.set(index, pending)
     return pending
   }
 
-  private async read(index: number): Promise<Buffer> {
+  async #read(index: number): Promise<Buffer> {
     let raw: Buffer | null
     try {
-      raw = await this.core.get(index, { wait: false })
+      raw = await this.#core.get(index, { wait: false })
     } catch (err) {
       throw coreError(err)
     }

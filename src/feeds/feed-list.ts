@@ -36,27 +36,27 @@ export interface LoadedList {
 }
 
 export class FeedList {
-  private readonly core: Hypercore
-  private next = 0
+  readonly #core: Hypercore
+  #next = 0
   /** Records waiting for the next batch, by ordinal (encoded). */
-  private readonly queued = new Map<number, Buffer>()
+  readonly #queued = new Map<number, Buffer>()
   /** The batch being written (or the last one), and the one that writes `queued` after it. */
-  private batch: Promise<void> | null = null
-  private nextBatch: Promise<void> | null = null
-  private readonly all = new Set<Promise<void>>()
+  #batch: Promise<void> | null = null
+  #nextBatch: Promise<void> | null = null
+  readonly #all = new Set<Promise<void>>()
 
   constructor(ns: Corestore) {
-    this.core = ns.get({ name: LIST_CORE_NAME, active: false })
+    this.#core = ns.get({ name: LIST_CORE_NAME, active: false })
   }
 
   /** Every stored record, first added first (a key listed twice counts once), and the block records. */
   async load(): Promise<LoadedList> {
     try {
-      await this.core.ready()
+      await this.#core.ready()
       const records: ListedFeed[] = []
       const blocked: BlockRecord[] = []
       const seen = new Set<string>()
-      for (const { key, value } of await userDataEntries(this.core)) {
+      for (const { key, value } of await userDataEntries(this.#core)) {
         if (key.startsWith(BLOCK_PREFIX)) {
           const record = decodeBlockRecord(value)
           if (key !== BLOCK_PREFIX + record.key.toString('hex')) continue
@@ -66,7 +66,7 @@ export class FeedList {
         if (!key.startsWith(RECORD_PREFIX)) continue
         const ordinal = Number.parseInt(key.slice(RECORD_PREFIX.length), 16)
         if (!Number.isSafeInteger(ordinal)) continue
-        if (ordinal >= this.next) this.next = ordinal + 1
+        if (ordinal >= this.#next) this.#next = ordinal + 1
         const record = decodeFeedRecord(value)
         const id = record.key.toString('hex')
         if (seen.has(id)) continue
@@ -81,19 +81,19 @@ export class FeedList {
 
   /** Stores that `record.key` is blocked (replacing an earlier block record of it). */
   putBlocked(record: BlockRecord): Promise<void> {
-    return this.track(
-      this.core.setUserData(BLOCK_PREFIX + record.key.toString('hex'), encodeBlockRecord(record)),
+    return this.#track(
+      this.#core.setUserData(BLOCK_PREFIX + record.key.toString('hex'), encodeBlockRecord(record)),
     )
   }
 
   /** Deletes the block record of `key` (none: nothing changes). */
   deleteBlocked(key: Buffer): Promise<void> {
-    return this.track(this.core.setUserData(BLOCK_PREFIX + key.toString('hex'), null))
+    return this.#track(this.#core.setUserData(BLOCK_PREFIX + key.toString('hex'), null))
   }
 
   /** The ordinal of a feed being added (its place in the order). */
   reserve(): number {
-    return this.next++
+    return this.#next++
   }
 
   /**
@@ -103,40 +103,40 @@ export class FeedList {
    * superseded before its batch is written is never written.
    */
   put(ordinal: number, record: FeedRecord): Promise<void> {
-    this.queued.set(ordinal, encodeFeedRecord(record))
-    if (this.nextBatch === null) {
-      const previous = this.batch
+    this.#queued.set(ordinal, encodeFeedRecord(record))
+    if (this.#nextBatch === null) {
+      const previous = this.#batch
       const write = async (): Promise<void> => {
         await settled(previous)
-        this.batch = batch
-        this.nextBatch = null
-        const entries = [...this.queued].map(([o, bytes]) => [keyOf(o), bytes] as const)
-        this.queued.clear()
-        await writeUserData(this.core, entries)
+        this.#batch = batch
+        this.#nextBatch = null
+        const entries = [...this.#queued].map(([o, bytes]) => [keyOf(o), bytes] as const)
+        this.#queued.clear()
+        await writeUserData(this.#core, entries)
       }
       const batch = write()
-      const tracked = this.track(batch)
+      const tracked = this.#track(batch)
       markHandled(tracked)
-      this.nextBatch = tracked
+      this.#nextBatch = tracked
       return tracked
     }
-    return this.nextBatch
+    return this.#nextBatch
   }
 
   /** `write`, awaited by `close()`; its failure is a coded storage error. */
-  private track(write: Promise<void>): Promise<void> {
+  #track(write: Promise<void>): Promise<void> {
     const done = write.catch((err: unknown) => {
       throw coreError(err)
     })
     const tracked = settled(done)
-    this.all.add(tracked)
-    void tracked.then(() => this.all.delete(tracked))
+    this.#all.add(tracked)
+    void tracked.then(() => this.#all.delete(tracked))
     return done
   }
 
   async close(): Promise<void> {
-    while (this.all.size > 0) await Promise.all([...this.all])
-    await this.core.close()
+    while (this.#all.size > 0) await Promise.all([...this.#all])
+    await this.#core.close()
   }
 }
 

@@ -74,32 +74,32 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   readonly ordinal: number
   /** A sparse feed's first block and entry (accepted `{ start }`); undefined for a feed held from 0. */
   readonly sparse: SparseStart | undefined
-  private readonly codec: Codec<T>
-  private readonly host: FeedHost
-  private readonly batcher: AppendBatcher
-  private readonly onError: (err: Error) => void
+  readonly #codec: Codec<T>
+  readonly #host: FeedHost
+  readonly #batcher: AppendBatcher
+  readonly #onError: (err: Error) => void
   /** What the feed held when its core last closed (current while `open` is null). */
-  private state: FeedState
+  #state: FeedState
   /** A block the next opening of the core caches instead of reading it (`prime`). */
-  private primed: { index: number; raw: Buffer } | null = null
+  #primed: { index: number; raw: Buffer } | null = null
   /** Whether the index record stored last is `record(true)` with this `state`: marking "open" again writes nothing new. */
-  private listedOpen = false
+  #listedOpen = false
   #open: OpenCore | null = null
-  private opening: Promise<OpenCore> | null = null
-  private closingCore: Promise<void> | null = null
+  #opening: Promise<OpenCore> | null = null
+  #closingCore: Promise<void> | null = null
   /** Leases and operations using the open core: it closes once this is 0 for `idleTime`. */
-  private holds = 0
-  private idleTimer: NodeJS.Timeout | null = null
-  private refreshing: Promise<void> | null = null
-  private refreshAgain = false
+  #holds = 0
+  #idleTimer: NodeJS.Timeout | null = null
+  #refreshing: Promise<void> | null = null
+  #refreshAgain = false
   #closed = false
   #discoveryKey: Buffer | null = null
-  private freeSpace: FreeSpace | null | undefined = undefined
-  private refusal: KappaError | null = null
+  #freeSpace: FreeSpace | null | undefined = undefined
+  #refusal: KappaError | null = null
   /** The end of the reserved seqs (`length` or below: none reserved). */
-  private reservedEnd = 0
+  #reservedEnd = 0
   /** The end of the reserved entries being appended now (0: no `appendReserved` in flight). */
-  private appendingEnd = 0
+  #appendingEnd = 0
 
   constructor(
     host: FeedHost,
@@ -114,17 +114,17 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     onError: (err: Error) => void,
   ) {
     super()
-    this.host = host
+    this.#host = host
     this.key = record.key
     this.id = record.key.toString('hex') as FeedKey
     this.name = record.name
     this.ordinal = record.ordinal
     this.sparse = record.sparse
-    this.state = record.state
-    this.codec = codec
-    this.onError = onError
-    this.batcher = new AppendBatcher(
-      (entries) => this.writeEntries(entries),
+    this.#state = record.state
+    this.#codec = codec
+    this.#onError = onError
+    this.#batcher = new AppendBatcher(
+      (entries) => this.#writeEntries(entries),
       () => this.length,
     )
   }
@@ -135,7 +135,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   }
 
   get length(): number {
-    return this.#open ? this.#open.index.length : this.state.length
+    return this.#open ? this.#open.index.length : this.#state.length
   }
 
   /**
@@ -143,7 +143,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
    * holds them from `startBlock` on, none below.
    */
   get blocks(): number {
-    return this.#open ? this.#open.index.blocks : this.state.blocks
+    return this.#open ? this.#open.index.blocks : this.#state.blocks
   }
 
   get start(): number {
@@ -165,35 +165,35 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   }
 
   get reservedLength(): number {
-    return Math.max(this.reservedEnd, this.length)
+    return Math.max(this.#reservedEnd, this.length)
   }
 
   reserve(count: number): number {
     if (!Number.isSafeInteger(count) || count <= 0)
       throw KappaError.invalid('count must be a positive integer')
-    this.checkOpen()
+    this.#checkOpen()
     if (this.name === undefined) throw KappaError.invalid('feed is not writable (not one of our writers)')
     // Reserved seqs are appends to come: a refused feed takes none (its writes fail before indexing).
-    if (this.refusal) throw this.refusal
-    if (!this.batcher.idle) throw KappaError.invalid('seqs cannot be reserved while an append is in flight')
+    if (this.#refusal) throw this.#refusal
+    if (!this.#batcher.idle) throw KappaError.invalid('seqs cannot be reserved while an append is in flight')
     const first = this.reservedLength
-    this.reservedEnd = first + count
+    this.#reservedEnd = first + count
     return first
   }
 
   unreserve(seq: number): void {
     checkSeq(seq, 'seq')
-    const floor = Math.max(this.length, this.appendingEnd)
+    const floor = Math.max(this.length, this.#appendingEnd)
     if (seq < floor || seq > this.reservedLength) {
       throw KappaError.invalid(
         `seqs from ${seq} are not reserved (reserved: [${floor}, ${this.reservedLength}))`,
       )
     }
-    this.reservedEnd = seq
+    this.#reservedEnd = seq
   }
 
   appendReserved(seq: number, values: T[]): Promise<number> {
-    return this.appendReservedNow(seq, values)
+    return this.#appendReservedNow(seq, values)
   }
 
   get upToDate(): boolean {
@@ -214,7 +214,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
 
   /** The signed length (blocks) of the feed's core: the open core's, or the index's. */
   get signedLength(): number {
-    return this.#open ? this.#open.core.length : this.state.signedLength
+    return this.#open ? this.#open.core.length : this.#state.signedLength
   }
 
   /** Whether the feed's core is open now (it opens to read, write or move blocks). */
@@ -230,7 +230,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   async offer(): Promise<FeedOffer> {
     const open = this.#open
     if (open === null) {
-      const { blocks, signedLength, treeHash } = this.state
+      const { blocks, signedLength, treeHash } = this.#state
       const length = this.sparse ? 0 : Math.min(blocks, signedLength)
       return { key: this.key, length, signedLength, treeHash }
     }
@@ -249,7 +249,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
    * it); the signed length and tree hash stay the core's, which the peer verifies against.
    */
   async offerUpTo(entries: number): Promise<FeedOffer> {
-    return this.using(async (open) => {
+    return this.#using(async (open) => {
       const core = open.core
       const blocks = await open.index.blocksFor(Math.min(entries, open.index.length))
       const signedLength = core.length
@@ -264,7 +264,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
 
   /** The index record this feed would be stored with now (closed: its state as it is). */
   record(open: boolean): FeedRecord {
-    const record: FeedRecord = { key: this.key, name: this.name ?? null, state: this.state, open }
+    const record: FeedRecord = { key: this.key, name: this.name ?? null, state: this.#state, open }
     if (this.sparse) record.sparse = this.sparse
     return record
   }
@@ -272,10 +272,10 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   /** Stores `record(open)` in the index. */
   async persist(open: boolean): Promise<void> {
     // Until a record saying "closed" is stored, the one stored may say either.
-    if (!open) this.listedOpen = false
-    const state = this.state
-    await this.host.persist(this.ordinal, this.record(open))
-    if (open && this.state === state) this.listedOpen = true
+    if (!open) this.#listedOpen = false
+    const state = this.#state
+    await this.#host.persist(this.ordinal, this.record(open))
+    if (open && this.#state === state) this.#listedOpen = true
   }
 
   /**
@@ -284,22 +284,22 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
    * core closes again makes the next open read its state from the core.
    */
   async lease(changing: boolean): Promise<CoreLease> {
-    this.checkOpen()
-    this.hold()
+    this.#checkOpen()
+    this.#hold()
     try {
-      const open = await this.openCore()
-      if (changing) await this.markChanging(open)
+      const open = await this.#openCore()
+      if (changing) await this.#markChanging(open)
       let released = false
       return {
         core: open.core,
         release: () => {
           if (released) return
           released = true
-          this.unhold()
+          this.#unhold()
         },
       }
     } catch (err) {
-      this.unhold()
+      this.#unhold()
       throw err
     }
   }
@@ -328,7 +328,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
    * next opening of the core caches it instead of reading it back.
    */
   prime(index: number, raw: Buffer): void {
-    this.primed = { index, raw }
+    this.#primed = { index, raw }
   }
 
   /**
@@ -338,8 +338,8 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
    * that does not hold the feed yet turns down.
    */
   async peek<R>(read: (core: Hypercore) => Promise<R>): Promise<R> {
-    this.checkOpen()
-    if (this.#open !== null || this.opening !== null) {
+    this.#checkOpen()
+    if (this.#open !== null || this.#opening !== null) {
       const lease = await this.lease(false)
       try {
         return await read(lease.core)
@@ -347,7 +347,7 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
         lease.release()
       }
     }
-    const core = this.host.openCore(this.key, this.name !== undefined, false)
+    const core = this.#host.openCore(this.key, this.name !== undefined, false)
     try {
       await core.ready()
       return await read(core)
@@ -370,19 +370,19 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   append(value: T | T[]): Promise<number>
   append(value: T | T[], cb: Callback<number>): void
   append(value: T | T[], cb?: Callback<number>): Promise<number> | void {
-    return withCallback(this.appendNow(value), cb)
+    return withCallback(this.#appendNow(value), cb)
   }
 
   get(seq: number): Promise<T>
   get(seq: number, cb: Callback<T>): void
   get(seq: number, cb?: Callback<T>): Promise<T> | void {
-    return withCallback(this.getNow(seq), cb)
+    return withCallback(this.#getNow(seq), cb)
   }
 
   getBatch(start: number, end: number): Promise<T[]>
   getBatch(start: number, end: number, cb: Callback<T[]>): void
   getBatch(start: number, end: number, cb?: Callback<T[]>): Promise<T[]> | void {
-    return withCallback(this.getBatchNow(start, end), cb)
+    return withCallback(this.#getBatchNow(start, end), cb)
   }
 
   /**
@@ -392,38 +392,38 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   update(): Promise<void>
   update(cb: Callback<void>): void
   update(cb?: Callback<void>): Promise<void> | void {
-    return withCallback(this.updateNow(), cb)
+    return withCallback(this.#updateNow(), cb)
   }
 
-  private async getBatchNow(start: number, end: number): Promise<T[]> {
+  async #getBatchNow(start: number, end: number): Promise<T[]> {
     checkSeq(start, 'start')
     checkSeq(end, 'end')
     if (end < start) throw KappaError.invalid('end must not be below start')
-    this.checkOpen()
-    if (start < this.start) throw this.belowStart(start)
+    this.#checkOpen()
+    if (start < this.start) throw this.#belowStart(start)
     if (end > this.length) {
       throw KappaError.notFound(`entries up to ${end} are not stored locally (length ${this.length})`)
     }
     if (end === start) return []
-    const entries = await this.using((open) => open.index.entries(start, end))
+    const entries = await this.#using((open) => open.index.entries(start, end))
     // A peer's entries pass the checks our own passed when written (one of them failing fails the
     // batch, as an undecodable one does: callers that skip such entries read one at a time).
-    if (this.name === undefined) for (const bytes of entries) this.checkRemote(bytes)
-    return decodeAll(this.codec, entries, (bytes) => this.decode(bytes))
+    if (this.name === undefined) for (const bytes of entries) this.#checkRemote(bytes)
+    return decodeAll(this.#codec, entries, (bytes) => this.#decode(bytes))
   }
 
   treeHash(entries: number): Promise<Buffer | null>
   treeHash(entries: number, cb: Callback<Buffer | null>): void
   treeHash(entries: number, cb?: Callback<Buffer | null>): Promise<Buffer | null> | void {
-    return withCallback(this.treeHashNow(entries), cb)
+    return withCallback(this.#treeHashNow(entries), cb)
   }
 
-  private async treeHashNow(entries: number): Promise<Buffer | null> {
+  async #treeHashNow(entries: number): Promise<Buffer | null> {
     checkSeq(entries, 'entries')
-    this.checkOpen()
+    this.#checkOpen()
     // A sparse feed holds neither the blocks nor, in general, the tree nodes below its start.
     if (entries > this.length || (this.sparse && entries > 0 && entries <= this.start)) return null
-    return this.using(async (open) => {
+    return this.#using(async (open) => {
       try {
         return Buffer.from(await open.core.treeHash(await open.index.blocksFor(entries)))
       } catch (err) {
@@ -446,20 +446,20 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
         throw coreError(err)
       }
       this.#open?.index.reset()
-      this.state = { ...this.state, blocks: this.startBlock, length: this.start }
+      this.#state = { ...this.#state, blocks: this.startBlock, length: this.start }
     } finally {
       lease.release()
     }
   }
 
   refuseAppends(err: KappaError | null): void {
-    this.refusal = err
+    this.#refusal = err
   }
 
   async signingKeyPair(): Promise<{ publicKey: Buffer; secretKey: Buffer } | null> {
-    this.checkOpen()
+    this.#checkOpen()
     if (this.name === undefined) return null
-    return this.using(async (open) => {
+    return this.#using(async (open) => {
       const pair = open.core.keyPair as { publicKey: Buffer; secretKey: Buffer | null } | null
       return pair && pair.secretKey ? { publicKey: pair.publicKey, secretKey: pair.secretKey } : null
     })
@@ -469,13 +469,13 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     return createFeedReadStream(this, opts)
   }
 
-  private async updateNow(): Promise<void> {
-    this.checkOpen()
+  async #updateNow(): Promise<void> {
+    this.#checkOpen()
     // A closed core has not changed since it closed: its state is current.
     if (this.#open === null) return
-    await this.using(async () => {
-      while (this.refreshing) await this.refreshing
-      await this.refreshNow()
+    await this.#using(async () => {
+      while (this.#refreshing) await this.#refreshing
+      await this.#refreshNow()
     })
   }
 
@@ -483,75 +483,75 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.clearIdle()
+    this.#clearIdle()
     try {
-      await settled(this.opening)
-      await this.closingCore
-      await this.batcher.drained()
+      await settled(this.#opening)
+      await this.#closingCore
+      await this.#batcher.drained()
       const open = this.#open
-      if (open) await this.closeCore(open)
+      if (open) await this.#closeCore(open)
     } finally {
       this.emit('close')
     }
   }
 
-  private async appendNow(value: T | T[]): Promise<number> {
+  async #appendNow(value: T | T[]): Promise<number> {
     const values = Array.isArray(value) ? value : [value]
-    const entries = values.map((v) => encodeValue(this.codec, v))
-    this.checkOpen()
+    const entries = values.map((v) => encodeValue(this.#codec, v))
+    this.#checkOpen()
     if (this.name === undefined) throw KappaError.invalid('feed is not writable (not one of our writers)')
-    this.host.checkNotBlocked(this.key)
-    if (this.refusal) throw this.refusal
+    this.#host.checkNotBlocked(this.key)
+    if (this.#refusal) throw this.#refusal
     // The reserved seqs come next: an append would take them.
-    if (this.reservedEnd > this.length) {
-      throw KappaError.invalid(`seqs ${this.length}…${this.reservedEnd - 1} are reserved: append them first`)
+    if (this.#reservedEnd > this.length) {
+      throw KappaError.invalid(`seqs ${this.length}…${this.#reservedEnd - 1} are reserved: append them first`)
     }
     if (entries.length === 0) return this.length
     for (const entry of entries) checkEntrySize(entry.byteLength)
-    return this.batcher.push(entries)
+    return this.#batcher.push(entries)
   }
 
-  private async appendReservedNow(seq: number, values: T[]): Promise<number> {
+  async #appendReservedNow(seq: number, values: T[]): Promise<number> {
     checkSeq(seq, 'seq')
     if (!Array.isArray(values) || values.length === 0)
       throw KappaError.invalid('values must be a non-empty array')
-    const entries = values.map((v) => encodeValue(this.codec, v))
-    this.checkOpen()
-    this.host.checkNotBlocked(this.key)
-    if (this.refusal) throw this.refusal
+    const entries = values.map((v) => encodeValue(this.#codec, v))
+    this.#checkOpen()
+    this.#host.checkNotBlocked(this.key)
+    if (this.#refusal) throw this.#refusal
     // One at a time, in seq order: each lands exactly where it was reserved, or fails whole.
-    if (seq !== this.length || this.appendingEnd !== 0 || !this.batcher.idle) {
+    if (seq !== this.length || this.#appendingEnd !== 0 || !this.#batcher.idle) {
       throw KappaError.invalid(`reserved seq ${seq} is not next to append (length ${this.length})`)
     }
-    if (seq + entries.length > this.reservedEnd) {
+    if (seq + entries.length > this.#reservedEnd) {
       throw KappaError.invalid(`seqs ${seq}…${seq + entries.length - 1} are not all reserved`)
     }
     for (const entry of entries) checkEntrySize(entry.byteLength)
-    this.appendingEnd = seq + entries.length
+    this.#appendingEnd = seq + entries.length
     try {
-      await this.writeEntries(entries)
+      await this.#writeEntries(entries)
     } finally {
-      this.appendingEnd = 0
+      this.#appendingEnd = 0
     }
     return seq
   }
 
-  private async writeEntries(entries: Uint8Array[]): Promise<void> {
-    this.checkOpen()
+  async #writeEntries(entries: Uint8Array[]): Promise<void> {
+    this.#checkOpen()
     const lease = await this.lease(true)
     try {
-      await this.writeTo(lease.core, entries)
+      await this.#writeTo(lease.core, entries)
     } finally {
       lease.release()
     }
   }
 
-  private async writeTo(core: Hypercore, entries: Uint8Array[]): Promise<void> {
+  async #writeTo(core: Hypercore, entries: Uint8Array[]): Promise<void> {
     const index = this.#open!.index
     const first = index.length
     const blocks = encodeBlocks(first, entries)
     // Refused before Hypercore's storage sees it: a write that fails there fails every later one.
-    const space = this.space(core)
+    const space = this.#space(core)
     if (space) {
       let bytes = 0
       for (const block of blocks) bytes += block.byteLength
@@ -570,28 +570,28 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   }
 
   /** The free space of the file system the core is stored on (null when it has no directory). */
-  private space(core: Hypercore): FreeSpace | null {
-    if (this.freeSpace === undefined) {
+  #space(core: Hypercore): FreeSpace | null {
+    if (this.#freeSpace === undefined) {
       const dir = storageDirectory(core)
-      this.freeSpace = dir !== null ? new FreeSpace(dir, this.host.minFreeBytes) : null
+      this.#freeSpace = dir !== null ? new FreeSpace(dir, this.#host.minFreeBytes) : null
     }
-    return this.freeSpace
+    return this.#freeSpace
   }
 
-  private async getNow(seq: number): Promise<T> {
+  async #getNow(seq: number): Promise<T> {
     checkSeq(seq, 'seq')
-    this.checkOpen()
-    if (seq < this.start) throw this.belowStart(seq)
+    this.#checkOpen()
+    if (seq < this.start) throw this.#belowStart(seq)
     if (seq >= this.length) {
       throw KappaError.notFound(`entry ${seq} is not stored locally (length ${this.length})`)
     }
-    const [bytes] = await this.using((open) => open.index.entries(seq, seq + 1))
-    if (this.name === undefined) this.checkRemote(bytes)
-    return this.decode(bytes)
+    const [bytes] = await this.#using((open) => open.index.entries(seq, seq + 1))
+    if (this.name === undefined) this.#checkRemote(bytes)
+    return this.#decode(bytes)
   }
 
   /** A seq below a sparse feed's start: never downloaded, so never stored (ERR_NOT_FOUND). */
-  private belowStart(seq: number): KappaError {
+  #belowStart(seq: number): KappaError {
     return KappaError.notFound(
       `entry ${seq} is below the feed's start ${this.start}: a sparse feed holds no entry below it`,
     )
@@ -603,14 +603,14 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
    * (`ERR_PROTOCOL`). Our own entries are not checked on reading: a store reads whatever its logs
    * hold.
    */
-  private checkRemote(bytes: Uint8Array): void {
+  #checkRemote(bytes: Uint8Array): void {
     if (bytes.byteLength > MAX_ENTRY_BYTES) {
       throw new KappaError(
         'ERR_PROTOCOL',
         `a replicated entry of ${bytes.byteLength} bytes is larger than MAX_ENTRY_BYTES (${MAX_ENTRY_BYTES})`,
       )
     }
-    if (isJsonCodec(this.codec as Codec<unknown>) && jsonTooDeep(bytes)) {
+    if (isJsonCodec(this.#codec as Codec<unknown>) && jsonTooDeep(bytes)) {
       throw new KappaError(
         'ERR_PROTOCOL',
         `a replicated value nests deeper than MAX_VALUE_DEPTH (${MAX_VALUE_DEPTH})`,
@@ -618,9 +618,9 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     }
   }
 
-  private decode(bytes: Uint8Array): T {
+  #decode(bytes: Uint8Array): T {
     try {
-      return this.codec.decode(bytes)
+      return this.#codec.decode(bytes)
     } catch (err) {
       throw new KappaError('ERR_PROTOCOL', 'entry could not be decoded with this valueEncoding', {
         cause: err,
@@ -628,35 +628,35 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     }
   }
 
-  private checkOpen(): void {
+  #checkOpen(): void {
     if (this.#closed) throw KappaError.closed('feed')
   }
 
-  private scheduleRefresh(): void {
+  #scheduleRefresh(): void {
     if (this.#closed || this.#open === null) return
-    if (this.refreshing) {
-      this.refreshAgain = true
+    if (this.#refreshing) {
+      this.#refreshAgain = true
       return
     }
-    this.hold()
-    this.refreshing = this.refreshNow()
+    this.#hold()
+    this.#refreshing = this.#refreshNow()
       .catch((err: unknown) => {
-        if (!this.#closed) this.onError(coreError(err))
+        if (!this.#closed) this.#onError(coreError(err))
       })
       .finally(() => {
-        this.refreshing = null
-        this.unhold()
-        if (this.refreshAgain) {
-          this.refreshAgain = false
-          this.scheduleRefresh()
+        this.#refreshing = null
+        this.#unhold()
+        if (this.#refreshAgain) {
+          this.#refreshAgain = false
+          this.#scheduleRefresh()
         }
       })
   }
 
-  private async refreshNow(): Promise<void> {
+  async #refreshNow(): Promise<void> {
     // While our own append is in flight, its completion updates the index itself.
     const open = this.#open
-    if (!this.batcher.idle || this.appendingEnd !== 0 || open === null) return
+    if (!this.#batcher.idle || this.#appendingEnd !== 0 || open === null) return
     const grew = open.grew
     const longer = await open.index.refresh()
     open.counted = grew
@@ -666,60 +666,60 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
   // ---- the lazily opened core -------------------------------------------------------------------
 
   /** Runs `read` on the open core (opening it when closed), holding it open meanwhile. */
-  private async using<R>(read: (open: OpenCore) => Promise<R>): Promise<R> {
-    this.hold()
+  async #using<R>(read: (open: OpenCore) => Promise<R>): Promise<R> {
+    this.#hold()
     try {
-      return await read(await this.openCore())
+      return await read(await this.#openCore())
     } finally {
-      this.unhold()
+      this.#unhold()
     }
   }
 
-  private hold(): void {
-    this.holds++
-    this.clearIdle()
+  #hold(): void {
+    this.#holds++
+    this.#clearIdle()
   }
 
-  private unhold(): void {
-    this.holds--
-    if (this.holds === 0 && this.#open !== null && !this.#closed) {
-      this.idleTimer = setTimeout(() => this.closeIfIdle(), this.host.idleTime)
-      this.idleTimer.unref()
+  #unhold(): void {
+    this.#holds--
+    if (this.#holds === 0 && this.#open !== null && !this.#closed) {
+      this.#idleTimer = setTimeout(() => this.#closeIfIdle(), this.#host.idleTime)
+      this.#idleTimer.unref()
     }
   }
 
-  private clearIdle(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer)
-    this.idleTimer = null
+  #clearIdle(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer)
+    this.#idleTimer = null
   }
 
-  private openCore(): Promise<OpenCore> {
+  #openCore(): Promise<OpenCore> {
     if (this.#open) return Promise.resolve(this.#open)
-    this.checkOpen()
-    if (!this.opening) {
-      const opening = this.openCoreNow()
-      this.opening = opening
+    this.#checkOpen()
+    if (!this.#opening) {
+      const opening = this.#openCoreNow()
+      this.#opening = opening
       const done = () => {
-        if (this.opening === opening) this.opening = null
+        if (this.#opening === opening) this.#opening = null
       }
       opening.then(done, done)
     }
-    return this.opening
+    return this.#opening
   }
 
-  private async openCoreNow(): Promise<OpenCore> {
-    while (this.closingCore) await this.closingCore
-    this.checkOpen()
-    const core = this.host.openCore(this.key, this.name !== undefined)
+  async #openCoreNow(): Promise<OpenCore> {
+    while (this.#closingCore) await this.#closingCore
+    this.#checkOpen()
+    const core = this.#host.openCore(this.key, this.name !== undefined)
     const index = new BlockIndex(core, this.sparse)
-    if (this.primed !== null) {
-      index.prime(this.primed.index, this.primed.raw)
-      this.primed = null
+    if (this.#primed !== null) {
+      index.prime(this.#primed.index, this.#primed.raw)
+      this.#primed = null
     }
     try {
       await core.ready()
       // The blocks the index counted are still there: their last header need not be read again.
-      if ((await index.heldEnd()) >= this.state.blocks) index.seed(this.state.blocks, this.state.length)
+      if ((await index.heldEnd()) >= this.#state.blocks) index.seed(this.#state.blocks, this.#state.length)
       await index.refresh()
     } catch (err) {
       await core.close().catch(safetyCatch)
@@ -738,27 +738,27 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
       latest: 0,
       onGrow: () => {
         open.grew++
-        this.scheduleRefresh()
+        this.#scheduleRefresh()
       },
     }
     core.on('append', open.onGrow)
     core.on('download', open.onGrow)
     this.#open = open
-    this.host.coreOpened(core)
-    if (this.holds === 0) this.idleSoon()
+    this.#host.coreOpened(core)
+    if (this.#holds === 0) this.#idleSoon()
     return open
   }
 
   /** Opened by no one waiting for it any more: it closes when idle. */
-  private idleSoon(): void {
-    this.holds++
-    this.unhold()
+  #idleSoon(): void {
+    this.#holds++
+    this.#unhold()
   }
 
-  private markChanging(open: OpenCore): Promise<void> {
+  #markChanging(open: OpenCore): Promise<void> {
     if (open.marked === null) {
       // A feed just listed (admitted) is stored as "open" already.
-      open.marked = this.listedOpen ? Promise.resolve() : this.persist(true)
+      open.marked = this.#listedOpen ? Promise.resolve() : this.persist(true)
       // A failed mark is tried again by the next change.
       open.marked.catch(() => {
         open.marked = null
@@ -767,39 +767,39 @@ export class HypercoreFeed<T = unknown> extends EventEmitter<FeedEvents> impleme
     return open.marked
   }
 
-  private closeIfIdle(): void {
-    this.idleTimer = null
+  #closeIfIdle(): void {
+    this.#idleTimer = null
     const open = this.#open
-    if (open === null || this.holds > 0 || this.closingCore || this.#closed) return
-    if (!this.batcher.idle || this.refreshing) {
-      this.idleSoon()
+    if (open === null || this.#holds > 0 || this.#closingCore || this.#closed) return
+    if (!this.#batcher.idle || this.#refreshing) {
+      this.#idleSoon()
       return
     }
-    const closing = this.closeCore(open).catch((err: unknown) => {
-      if (!this.#closed) this.onError(coreError(err))
+    const closing = this.#closeCore(open).catch((err: unknown) => {
+      if (!this.#closed) this.#onError(coreError(err))
     })
-    this.closingCore = closing
+    this.#closingCore = closing
     void closing.then(() => {
-      if (this.closingCore === closing) this.closingCore = null
+      if (this.#closingCore === closing) this.#closingCore = null
     })
   }
 
   /** Reads the open core's state, stores it (when it may have changed) and closes the core. */
-  private async closeCore(open: OpenCore): Promise<void> {
+  async #closeCore(open: OpenCore): Promise<void> {
     const core = open.core
     const signedLength = core.length
     let treeHash: Buffer
     try {
       treeHash = await treeHashAt(core, signedLength)
     } catch {
-      treeHash = this.state.treeHash
+      treeHash = this.#state.treeHash
     }
     // Taken again while its state was read: it stays open.
-    if (this.holds > 0 && !this.#closed) return
+    if (this.#holds > 0 && !this.#closed) return
     const state: FeedState = { blocks: open.index.blocks, length: open.index.length, signedLength, treeHash }
-    const changed = !sameState(state, this.state)
-    if (changed) this.listedOpen = false
-    this.state = state
+    const changed = !sameState(state, this.#state)
+    if (changed) this.#listedOpen = false
+    this.#state = state
     this.#open = null
     core.off('append', open.onGrow)
     core.off('download', open.onGrow)

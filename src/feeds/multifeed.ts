@@ -118,38 +118,38 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   readonly policy: Readonly<ReplicationPolicy>
   /** @internal Every download of this store, held to the free-space floor of its local writes. */
   readonly downloadRoom: DownloadRoom
-  private readonly codec: Codec<T>
-  private readonly store: StoreHandle
-  private readonly list: FeedList
-  private readonly replicator: Replicator<T>
-  private readonly ordered: HypercoreFeed<T>[] = []
-  private readonly byId = new Map<string, HypercoreFeed<T>>()
-  private readonly byName = new Map<string, HypercoreFeed<T>>()
+  readonly #codec: Codec<T>
+  readonly #store: StoreHandle
+  readonly #list: FeedList
+  readonly #replicator: Replicator<T>
+  readonly #ordered: HypercoreFeed<T>[] = []
+  readonly #byId = new Map<string, HypercoreFeed<T>>()
+  readonly #byName = new Map<string, HypercoreFeed<T>>()
   /** Feeds being created or opened, by `name:<name>` or `key:<hex>`, so concurrent calls share one. */
-  private readonly pending = new Map<string, Promise<HypercoreFeed<T>>>()
+  readonly #pending = new Map<string, Promise<HypercoreFeed<T>>>()
   /** Feeds being admitted or created: they count against maxFeeds before they are listed. */
-  private reserved = 0
+  #reserved = 0
   /** Feeds whose fork was reported: each is reported once. */
-  private readonly forksReported = new Set<string>()
+  readonly #forksReported = new Set<string>()
   /** Multifeeds sharing this one's Corestore (`sibling`): closed before it. */
-  private readonly siblings: Multifeed<unknown>[] = []
-  private readonly feedHost: FeedHost
+  readonly #siblings: Multifeed<unknown>[] = []
+  readonly #feedHost: FeedHost
   /** Blocked feeds by hex key (loaded at open; `block`/`unblock`). */
-  private readonly blockedKeys = new Map<string, BlockRecord>()
+  readonly #blockedKeys = new Map<string, BlockRecord>()
   /** Block changes run one at a time, in call order. */
-  private blocking: Promise<unknown> = Promise.resolve()
+  #blocking: Promise<unknown> = Promise.resolve()
   /** Why `block(key, { drop: true })` is refused here (`refuseDrop`), or null: drop is allowed. */
-  private dropRefusal: string | null = null
+  #dropRefusal: string | null = null
   /** The layer above's answer of how much of each feed is taken and served (`setGate`). */
-  private gate: FeedGate | null = null
-  private gateReady: Promise<void> = Promise.resolve()
-  private gateSettle: (() => Promise<void>) | null = null
+  #gate: FeedGate | null = null
+  #gateReady: Promise<void> = Promise.resolve()
+  #gateSettle: (() => Promise<void>) | null = null
   /** Feeds by hex discovery key, built when a peer first asks for a core by it. */
-  private byDiscoveryKey: Map<string, HypercoreFeed<T>> | null = null
+  #byDiscoveryKey: Map<string, HypercoreFeed<T>> | null = null
   /** Guards every core the store opens, also those Corestore opens for a peer by itself. */
-  private readonly onCore = (core: unknown): void => guardCore(core, (internal) => this.sessionOn(internal))
-  private opening: Promise<void> | null = null
-  private closing: Promise<void> | null = null
+  readonly #onCore = (core: unknown): void => guardCore(core, (internal) => this.#sessionOn(internal))
+  #opening: Promise<void> | null = null
+  #closing: Promise<void> | null = null
   #closed = false
 
   constructor(storage: string | CorestoreLike, opts: MultifeedOptions = {}) {
@@ -170,23 +170,25 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     this.key = toDatabaseKey(opts.encryptionKey ?? opts.key)
     this.maxFeeds = checkMaxFeeds(opts.maxFeeds)
     this.policy = checkPolicy(opts.policy)
-    this.codec = toCodec<T>(opts.valueEncoding)
-    this.store = createStore(storage as string | Corestore, namespaceOf(this.key))
-    this.list = new FeedList(this.store.ns)
-    this.replicator = new Replicator<T>(this, this.store.root)
+    this.#codec = toCodec<T>(opts.valueEncoding)
+    this.#store = createStore(storage as string | Corestore, namespaceOf(this.key))
+    this.#list = new FeedList(this.#store.ns)
+    this.#replicator = new Replicator<T>(this, this.#store.root)
     const idleTime = checkIdleTime(opts.coreIdleTime)
     const minFreeBytes = checkMinFreeBytes(opts.minFreeBytes)
     this.downloadRoom = new DownloadRoom(minFreeBytes)
-    this.feedHost = {
+    this.#feedHost = {
       idleTime,
       minFreeBytes,
       openCore: (key, writable, active = true) =>
-        this.store.ns.get(writable ? { key, active } : { key, active, inflightRange: REMOTE_INFLIGHT_RANGE }),
-      persist: (ordinal, record) => this.list.put(ordinal, record),
-      coreOpened: (core) => this.coreOpened(core),
-      checkNotBlocked: (key) => this.checkNotBlocked(key),
+        this.#store.ns.get(
+          writable ? { key, active } : { key, active, inflightRange: REMOTE_INFLIGHT_RANGE },
+        ),
+      persist: (ordinal, record) => this.#list.put(ordinal, record),
+      coreOpened: (core) => this.#coreOpened(core),
+      checkNotBlocked: (key) => this.#checkNotBlocked(key),
     }
-    this.store.ns.watch(this.onCore)
+    this.#store.ns.watch(this.#onCore)
   }
 
   /** True once `close()` has finished. */
@@ -216,7 +218,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
         throw KappaError.invalid('writer name must be a non-empty string')
       }
       const keyPair = checkWriterOptions(opts)
-      return withCallback(this.openWriter(writerName, keyPair), cb)
+      return withCallback(this.#openWriter(writerName, keyPair), cb)
     } catch (err) {
       return withCallback(Promise.reject(err as Error), cb)
     }
@@ -224,12 +226,12 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   /** The feed with this key (Buffer or hex), local or remote, or undefined. */
   feed(key: Buffer | string): Feed<T> | undefined {
-    return this.byId.get(toFeedKey(key).toString('hex'))
+    return this.#byId.get(toFeedKey(key).toString('hex'))
   }
 
   /** Every feed, local and remote, in the order first added (the same after reopening). */
   feeds(): Feed<T>[] {
-    return this.ordered.slice()
+    return this.#ordered.slice()
   }
 
   /**
@@ -244,9 +246,9 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     try {
       const feedKey = toFeedKey(key)
       const drop = checkBlockOptions(opts)
-      if (drop && this.dropRefusal !== null) throw KappaError.invalid(this.dropRefusal)
+      if (drop && this.#dropRefusal !== null) throw KappaError.invalid(this.#dropRefusal)
       return withCallback(
-        this.serialBlock(() => this.blockNow(feedKey, drop)),
+        this.#serialBlock(() => this.#blockNow(feedKey, drop)),
         cb,
       )
     } catch (err) {
@@ -259,7 +261,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     try {
       const feedKey = toFeedKey(key)
       return withCallback(
-        this.serialBlock(() => this.unblockNow(feedKey)),
+        this.#serialBlock(() => this.#unblockNow(feedKey)),
         cb,
       )
     } catch (err) {
@@ -270,7 +272,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** The blocked feeds' hex keys, sorted. */
   blocked(cb?: Callback<FeedKey[]>): Promise<FeedKey[]> {
     return withCallback(
-      this.serialBlock(async () => [...this.blockedKeys.keys()].sort() as FeedKey[]),
+      this.#serialBlock(async () => [...this.#blockedKeys.keys()].sort() as FeedKey[]),
       cb,
     )
   }
@@ -278,8 +280,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** Whether the feed with this key is blocked (synchronous; false before the store is open). */
   isBlocked(key: Buffer | string): boolean {
     // The replicator asks with hex ids of feeds it holds: no conversion for those.
-    if (typeof key === 'string' && this.byId.has(key)) return this.blockedKeys.has(key)
-    return this.blockedKeys.has(toFeedKey(key).toString('hex'))
+    if (typeof key === 'string' && this.#byId.has(key)) return this.#blockedKeys.has(key)
+    return this.#blockedKeys.has(toFeedKey(key).toString('hex'))
   }
 
   /**
@@ -290,7 +292,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     if (typeof reason !== 'string' || reason.length === 0) {
       throw KappaError.invalid('reason must be a non-empty string')
     }
-    this.dropRefusal = reason
+    this.#dropRefusal = reason
   }
 
   /**
@@ -311,9 +313,9 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       throw KappaError.invalid('ready must be a Promise')
     if (settle !== undefined && typeof settle !== 'function')
       throw KappaError.invalid('settle must be a function')
-    this.gate = gate
-    this.gateReady = ready ? ready.then(noop, noop) : Promise.resolve()
-    this.gateSettle = settle ?? null
+    this.#gate = gate
+    this.#gateReady = ready ? ready.then(noop, noop) : Promise.resolve()
+    this.#gateSettle = settle ?? null
     this.gateChanged()
   }
 
@@ -322,14 +324,14 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
    * serving what it no longer may, and offers and takes what it now may.
    */
   gateChanged(): void {
-    this.replicator.policyChanged(null)
+    this.#replicator.policyChanged(null)
   }
 
   /** The gate's answer for the feed with this hex key (`all` without a gate; a throwing gate: `none`). */
   inclusion(id: string): Inclusion {
-    if (this.gate === null) return INCLUDE_ALL
+    if (this.#gate === null) return INCLUDE_ALL
     try {
-      const answer = this.gate(id as FeedKey)
+      const answer = this.#gate(id as FeedKey)
       if (answer && (answer.state === 'all' || answer.state === 'none')) return answer
       if (answer && answer.state === 'prefix' && Number.isSafeInteger(answer.length) && answer.length >= 0) {
         return answer
@@ -354,13 +356,13 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
       if (!Array.isArray(alongside))
         throw KappaError.invalid('alongside must be an array of sibling Multifeeds')
       for (const sibling of alongside) {
-        if (!this.siblings.includes(sibling as Multifeed<unknown>)) {
+        if (!this.#siblings.includes(sibling as Multifeed<unknown>)) {
           throw KappaError.invalid('alongside takes only Multifeeds made with this one’s sibling()')
         }
       }
     }
-    const stream = this.replicator.replicate(isInitiator, opts)
-    const primary = this.replicator.sessionOf(stream)
+    const stream = this.#replicator.replicate(isInitiator, opts)
+    const primary = this.#replicator.sessionOf(stream)
     if (primary) {
       for (const sibling of (alongside ?? []) as Multifeed<unknown>[])
         sibling.replicateAlongside(primary, opts)
@@ -370,7 +372,7 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   /** @internal A secondary session of this Multifeed on `primary`'s connection (`alongside`). */
   replicateAlongside(primary: ReplicationSession<unknown>, opts: ReplicateOptions): void {
-    this.replicator.secondary(primary, opts)
+    this.#replicator.secondary(primary, opts)
   }
 
   /**
@@ -378,30 +380,30 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
    * value encoding and feed list; it closes when this one does (before the store).
    */
   sibling<U>(opts: MultifeedOptions): Multifeed<U> {
-    if (this.closing) throw KappaError.closed('multifeed')
-    const sibling = new Multifeed<U>(this.store.root, opts)
-    this.siblings.push(sibling as Multifeed<unknown>)
+    if (this.#closing) throw KappaError.closed('multifeed')
+    const sibling = new Multifeed<U>(this.#store.root, opts)
+    this.#siblings.push(sibling as Multifeed<unknown>)
     return sibling
   }
 
   /** Ends replication, closes every feed and the store (a given Corestore stays open). */
   close(cb?: Callback<void>): Promise<void> {
-    if (!this.closing) this.closing = this.closeNow()
-    return withCallback(this.closing, cb)
+    if (!this.#closing) this.#closing = this.#closeNow()
+    return withCallback(this.#closing, cb)
   }
 
   // ---- internals used by the replicator -------------------------------------------------------
 
   /** @internal Resolves once the store is open; rejects with ERR_CLOSED once closing started. */
   open(): Promise<void> {
-    if (this.closing) return Promise.reject(KappaError.closed('multifeed'))
-    if (!this.opening) this.opening = this.openNow()
-    return this.opening
+    if (this.#closing) return Promise.reject(KappaError.closed('multifeed'))
+    if (!this.#opening) this.#opening = this.#openNow()
+    return this.#opening
   }
 
   /** @internal */
   get isClosing(): boolean {
-    return this.closing !== null
+    return this.#closing !== null
   }
 
   /**
@@ -409,16 +411,16 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
    * to prove it: not listed, not announced, until `admit`. ERR_LIMIT when the store is full.
    */
   async openCandidate(key: Buffer): Promise<Hypercore> {
-    this.checkRoom()
-    if (this.closing) throw KappaError.closed('multifeed')
-    const core = this.store.ns.get({ key, inflightRange: REMOTE_INFLIGHT_RANGE })
+    this.#checkRoom()
+    if (this.#closing) throw KappaError.closed('multifeed')
+    const core = this.#store.ns.get({ key, inflightRange: REMOTE_INFLIGHT_RANGE })
     try {
       await core.ready()
     } catch (err) {
       await core.close().catch(safetyCatch)
-      throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+      throw this.#closing ? KappaError.closed('multifeed') : storeError(err)
     }
-    this.coreOpened(core)
+    this.#coreOpened(core)
     return core
   }
 
@@ -434,23 +436,23 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     first?: { index: number; raw: Buffer },
   ): Promise<HypercoreFeed<T>> {
     const id = core.key.toString('hex')
-    const known = this.byId.get(id)
+    const known = this.#byId.get(id)
     if (known) return Promise.resolve(known)
-    return this.once_(`key:${id}`, async () => {
-      const raced = this.byId.get(id)
+    return this.#once_(`key:${id}`, async () => {
+      const raced = this.#byId.get(id)
       if (raced) return raced
-      return this.reserving(async () => {
+      return this.#reserving(async () => {
         // A sparse feed holds nothing below its start: its index counts from there.
         const state = sparse
           ? { ...emptyFeedState(), blocks: sparse.block, length: sparse.start }
           : emptyFeedState()
-        const feed = this.makeFeed(core.key, undefined, state, undefined, sparse)
+        const feed = this.#makeFeed(core.key, undefined, state, undefined, sparse)
         if (first) feed.prime(first.index, first.raw)
         // Listed as "open": a crash before its core closes makes the next open read its state.
-        await this.persistNew(feed, true)
+        await this.#persistNew(feed, true)
         // The candidate's core is still open: this session on it costs no storage open.
-        await this.openFeed(() => feed.recover(), feed)
-        this.addFeed(feed)
+        await this.#openFeed(() => feed.recover(), feed)
+        this.#addFeed(feed)
         return feed
       })
     })
@@ -459,8 +461,8 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
   /** @internal A fork of `key`'s writer, proven by a tree it signed at `length`: `'error'` ERR_FORK, once per feed. */
   reportFork(key: Buffer, length: number): void {
     const id = key.toString('hex')
-    if (this.forksReported.has(id)) return
-    this.forksReported.add(id)
+    if (this.#forksReported.has(id)) return
+    this.#forksReported.add(id)
     this.reportError(
       new KappaError(
         'ERR_FORK',
@@ -472,41 +474,41 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
 
   /** @internal Feeds by hex id, for the replicator. */
   knownFeed(id: string): HypercoreFeed<T> | undefined {
-    return this.byId.get(id)
+    return this.#byId.get(id)
   }
 
   /** @internal Settles once the gate knows its answers (`setGate`'s `ready`). */
   whenGateReady(): Promise<void> {
-    return this.gateReady
+    return this.#gateReady
   }
 
   /** @internal `setGate`'s `settle`, or nothing to wait for. */
   async settleGate(): Promise<void> {
-    if (this.gateSettle) await this.gateSettle()
+    if (this.#gateSettle) await this.#gateSettle()
   }
 
   /** @internal The feed whose core has this discovery key, for the replicator. */
   feedByDiscoveryKey(discoveryKey: Buffer): HypercoreFeed<T> | undefined {
-    if (this.byDiscoveryKey === null) {
-      this.byDiscoveryKey = new Map()
-      for (const feed of this.ordered) this.byDiscoveryKey.set(feed.discoveryKey.toString('hex'), feed)
+    if (this.#byDiscoveryKey === null) {
+      this.#byDiscoveryKey = new Map()
+      for (const feed of this.#ordered) this.#byDiscoveryKey.set(feed.discoveryKey.toString('hex'), feed)
     }
-    return this.byDiscoveryKey.get(discoveryKey.toString('hex'))
+    return this.#byDiscoveryKey.get(discoveryKey.toString('hex'))
   }
 
   /** @internal */
   allFeeds(): readonly HypercoreFeed<T>[] {
-    return this.ordered
+    return this.#ordered
   }
 
   // ---- implementation ---------------------------------------------------------------------------
 
-  private async openNow(): Promise<void> {
-    await readyStore(this.store)
-    const { feeds: records, blocked } = await this.list.load()
-    for (const record of blocked) this.blockedKeys.set(record.key.toString('hex'), record)
+  async #openNow(): Promise<void> {
+    await readyStore(this.#store)
+    const { feeds: records, blocked } = await this.#list.load()
+    for (const record of blocked) this.#blockedKeys.set(record.key.toString('hex'), record)
     const feeds = records.map((record) => {
-      const feed = this.makeFeed(
+      const feed = this.#makeFeed(
         record.key,
         record.name ?? undefined,
         record.state,
@@ -519,193 +521,193 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     const recovering = feeds.filter((f) => f.open).map((f) => f.feed)
     for (let i = 0; i < recovering.length; i += RECOVER_CONCURRENCY) {
       const group = recovering.slice(i, i + RECOVER_CONCURRENCY)
-      await Promise.all(group.map((feed) => this.openFeed(() => feed.recover(), feed)))
+      await Promise.all(group.map((feed) => this.#openFeed(() => feed.recover(), feed)))
     }
-    for (const { feed } of feeds) this.addFeed(feed)
+    for (const { feed } of feeds) this.#addFeed(feed)
   }
 
-  private async openWriter(name: string, keyPair: KeyPair | undefined): Promise<Feed<T>> {
+  async #openWriter(name: string, keyPair: KeyPair | undefined): Promise<Feed<T>> {
     await this.open()
-    if (keyPair) this.checkNotBlocked(keyPair.publicKey)
-    const existing = this.byName.get(name)
+    if (keyPair) this.#checkNotBlocked(keyPair.publicKey)
+    const existing = this.#byName.get(name)
     if (existing) return existing
     const create = async (): Promise<HypercoreFeed<T>> => {
       const core = keyPair
         ? // A version-0 (compat) manifest makes the feed key the public key itself, as in hypercore 9.
-          this.store.ns.get({ key: keyPair.publicKey, keyPair, manifest: compatManifest(keyPair.publicKey) })
-        : this.store.ns.get({ name: `writer/${name}` })
+          this.#store.ns.get({ key: keyPair.publicKey, keyPair, manifest: compatManifest(keyPair.publicKey) })
+        : this.#store.ns.get({ name: `writer/${name}` })
       let state: FeedState
       try {
         await core.ready()
-        this.checkNotBlocked(core.key)
+        this.#checkNotBlocked(core.key)
         // The key pair of a feed we already have: hand that one out.
-        const known = this.byId.get(core.key.toString('hex'))
+        const known = this.#byId.get(core.key.toString('hex'))
         if (known) return known
         state = { ...emptyFeedState(), signedLength: core.length, blocks: core.contiguousLength }
       } catch (err) {
-        throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+        throw this.#closing ? KappaError.closed('multifeed') : storeError(err)
       } finally {
         // The feed opens its own session when it is used (this one has made the core's storage).
         await core.close().catch(safetyCatch)
       }
-      const feed = this.makeFeed(core.key, name, emptyFeedState())
-      await this.persistNew(feed, state.blocks > 0)
-      if (state.blocks > 0) await this.openFeed(() => feed.recover(), feed)
-      this.addFeed(feed)
+      const feed = this.#makeFeed(core.key, name, emptyFeedState())
+      await this.#persistNew(feed, state.blocks > 0)
+      if (state.blocks > 0) await this.#openFeed(() => feed.recover(), feed)
+      this.#addFeed(feed)
       return feed
     }
     // A new feed takes room; the key pair of one we hold does not.
-    const isNew = !keyPair || !this.byId.has(keyPair.publicKey.toString('hex'))
-    return this.once_(`name:${name}`, () => (isNew ? this.reserving(create) : create()))
+    const isNew = !keyPair || !this.#byId.has(keyPair.publicKey.toString('hex'))
+    return this.#once_(`name:${name}`, () => (isNew ? this.#reserving(create) : create()))
   }
 
   /** Runs `change` after every earlier block change (one failing does not stop the next). */
-  private serialBlock<R>(change: () => Promise<R>): Promise<R> {
-    const run = this.blocking.then(async () => {
+  #serialBlock<R>(change: () => Promise<R>): Promise<R> {
+    const run = this.#blocking.then(async () => {
       await this.open()
       return change()
     })
-    this.blocking = settled(run)
+    this.#blocking = settled(run)
     return run
   }
 
-  private async blockNow(key: Buffer, drop: boolean): Promise<void> {
+  async #blockNow(key: Buffer, drop: boolean): Promise<void> {
     const id = key.toString('hex')
-    const feed = this.byId.get(id)
+    const feed = this.#byId.get(id)
     if (feed?.name !== undefined) throw KappaError.invalid(`feed ${id} is one of this store's writers`)
-    const known = this.blockedKeys.get(id)
+    const known = this.#blockedKeys.get(id)
     if (known && (known.drop || !drop)) return
     const record: BlockRecord = { key, drop }
     try {
-      await this.list.putBlocked(record)
+      await this.#list.putBlocked(record)
     } catch (err) {
-      throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+      throw this.#closing ? KappaError.closed('multifeed') : storeError(err)
     }
-    this.blockedKeys.set(id, record)
-    this.replicator.policyChanged(feed ?? null)
+    this.#blockedKeys.set(id, record)
+    this.#replicator.policyChanged(feed ?? null)
     if (!known) this.emit('block', id as FeedKey)
     if (drop && feed) await feed.dropBlocks()
   }
 
-  private async unblockNow(key: Buffer): Promise<void> {
+  async #unblockNow(key: Buffer): Promise<void> {
     const id = key.toString('hex')
-    if (!this.blockedKeys.has(id)) return
+    if (!this.#blockedKeys.has(id)) return
     try {
-      await this.list.deleteBlocked(key)
+      await this.#list.deleteBlocked(key)
     } catch (err) {
-      throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+      throw this.#closing ? KappaError.closed('multifeed') : storeError(err)
     }
-    this.blockedKeys.delete(id)
-    this.replicator.policyChanged(this.byId.get(id) ?? null)
+    this.#blockedKeys.delete(id)
+    this.#replicator.policyChanged(this.#byId.get(id) ?? null)
     this.emit('unblock', id as FeedKey)
   }
 
-  private checkNotBlocked(key: Buffer): void {
+  #checkNotBlocked(key: Buffer): void {
     const id = key.toString('hex')
-    if (this.blockedKeys.has(id))
+    if (this.#blockedKeys.has(id))
       throw new KappaError('ERR_BLOCKED', `feed ${id} is blocked in this store`, { feed: id })
   }
 
   /** Runs `create` once per `tag` at a time; concurrent callers share its result. */
-  private once_(tag: string, create: () => Promise<HypercoreFeed<T>>): Promise<HypercoreFeed<T>> {
-    const running = this.pending.get(tag)
+  #once_(tag: string, create: () => Promise<HypercoreFeed<T>>): Promise<HypercoreFeed<T>> {
+    const running = this.#pending.get(tag)
     if (running) return running
     const promise = (async () => {
-      if (this.closing) throw KappaError.closed('multifeed')
+      if (this.#closing) throw KappaError.closed('multifeed')
       return create()
     })()
-    this.pending.set(tag, promise)
-    const forget = () => this.pending.delete(tag)
+    this.#pending.set(tag, promise)
+    const forget = () => this.#pending.delete(tag)
     promise.then(forget, forget)
     return promise
   }
 
-  private makeFeed(
+  #makeFeed(
     key: Buffer,
     name: string | undefined,
     state: FeedState,
-    ordinal = this.list.reserve(),
+    ordinal = this.#list.reserve(),
     sparse?: SparseStart,
   ): HypercoreFeed<T> {
-    return new HypercoreFeed<T>(this.feedHost, { key, name, state, ordinal, sparse }, this.codec, (err) =>
+    return new HypercoreFeed<T>(this.#feedHost, { key, name, state, ordinal, sparse }, this.#codec, (err) =>
       this.reportError(err),
     )
   }
 
   /** Stores a new feed's index record (`open`: its state is to be read from its core). */
-  private async persistNew(feed: HypercoreFeed<T>, open: boolean): Promise<void> {
+  async #persistNew(feed: HypercoreFeed<T>, open: boolean): Promise<void> {
     try {
       await feed.persist(open)
     } catch (err) {
-      throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+      throw this.#closing ? KappaError.closed('multifeed') : storeError(err)
     }
   }
 
   /** Runs `open` (which opens the feed's core); a failure closes the feed. */
-  private async openFeed(open: () => Promise<void>, feed: HypercoreFeed<T>): Promise<void> {
+  async #openFeed(open: () => Promise<void>, feed: HypercoreFeed<T>): Promise<void> {
     try {
       await open()
     } catch (err) {
       await feed.close().catch(safetyCatch)
-      throw this.closing ? KappaError.closed('multifeed') : storeError(err)
+      throw this.#closing ? KappaError.closed('multifeed') : storeError(err)
     }
   }
 
   /** ERR_LIMIT when the store holds (or is adding) maxFeeds feeds. */
-  private checkRoom(): void {
-    if (this.ordered.length + this.reserved >= this.maxFeeds) {
+  #checkRoom(): void {
+    if (this.#ordered.length + this.#reserved >= this.maxFeeds) {
       throw KappaError.limit(`this store holds maxFeeds (${this.maxFeeds}) feeds`)
     }
   }
 
   /** Runs `add`, which adds one feed, with room reserved for it (ERR_LIMIT when there is none). */
-  private async reserving(add: () => Promise<HypercoreFeed<T>>): Promise<HypercoreFeed<T>> {
-    this.checkRoom()
-    this.reserved++
+  async #reserving(add: () => Promise<HypercoreFeed<T>>): Promise<HypercoreFeed<T>> {
+    this.#checkRoom()
+    this.#reserved++
     try {
       return await add()
     } finally {
-      this.reserved--
+      this.#reserved--
     }
   }
 
   /** A session on a feed's or a candidate's core opened: forks guarded, moves counted, channels gated. */
-  private coreOpened(core: Hypercore): void {
-    this.guard(core)
-    this.replicator.coreOpened(core)
+  #coreOpened(core: Hypercore): void {
+    this.#guard(core)
+    this.#replicator.coreOpened(core)
   }
 
   /** Forks met on `core` are reported here (and to the session whose peer proved one). */
-  private guard(core: Hypercore): void {
+  #guard(core: Hypercore): void {
     const id = core.key.toString('hex')
     guardForks(core, {
       fork: (length: number, from: HypercorePeer | null) => {
         this.reportFork(core.key, length)
-        this.replicator.treeChecked(id, from?.stream ?? null, true)
+        this.#replicator.treeChecked(id, from?.stream ?? null, true)
       },
-      checked: (from: HypercorePeer | null) => this.replicator.treeChecked(id, from?.stream ?? null, false),
+      checked: (from: HypercorePeer | null) => this.#replicator.treeChecked(id, from?.stream ?? null, false),
     })
   }
 
   /** A lease on the core of our feed behind `internal` (its session guarded), or null when it is not ours. */
-  private async sessionOn(internal: ConflictChecking): Promise<CoreLease | null> {
+  async #sessionOn(internal: ConflictChecking): Promise<CoreLease | null> {
     const key = internalCoreKey(internal)
-    const feed = key && !this.closing ? this.byId.get(key.toString('hex')) : undefined
+    const feed = key && !this.#closing ? this.#byId.get(key.toString('hex')) : undefined
     return feed && !feed.closed ? feed.lease(false) : null
   }
 
-  private addFeed(feed: HypercoreFeed<T>): void {
-    if (this.closing) {
+  #addFeed(feed: HypercoreFeed<T>): void {
+    if (this.#closing) {
       void feed.close().catch(safetyCatch)
       throw KappaError.closed('multifeed')
     }
-    this.ordered.push(feed)
-    this.byId.set(feed.id, feed)
-    this.byDiscoveryKey?.set(feed.discoveryKey.toString('hex'), feed)
-    if (feed.name !== undefined) this.byName.set(feed.name, feed)
-    this.replicator.feedAdded(feed)
+    this.#ordered.push(feed)
+    this.#byId.set(feed.id, feed)
+    this.#byDiscoveryKey?.set(feed.discoveryKey.toString('hex'), feed)
+    if (feed.name !== undefined) this.#byName.set(feed.name, feed)
+    this.#replicator.feedAdded(feed)
     // Live sessions offer what a feed gained (a feed is offered once it holds a block).
-    feed.on('append', () => this.replicator.feedGrew(feed))
+    feed.on('append', () => this.#replicator.feedGrew(feed))
     this.emit('feed', feed, feed.name)
   }
 
@@ -714,19 +716,19 @@ export class Multifeed<T = unknown> extends EventEmitter<MultifeedEvents<T>> {
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
-  private async closeNow(): Promise<void> {
-    await settled(this.opening)
-    await Promise.allSettled([...this.pending.values()])
-    await this.replicator.close()
+  async #closeNow(): Promise<void> {
+    await settled(this.#opening)
+    await Promise.allSettled([...this.#pending.values()])
+    await this.#replicator.close()
     this.downloadRoom.close()
-    this.store.ns.unwatch(this.onCore)
-    const feeds = this.ordered.splice(0)
-    this.byId.clear()
-    this.byName.clear()
+    this.#store.ns.unwatch(this.#onCore)
+    const feeds = this.#ordered.splice(0)
+    this.#byId.clear()
+    this.#byName.clear()
     await Promise.allSettled(feeds.map((feed) => feed.close()))
-    await this.list.close().catch(safetyCatch)
-    await Promise.allSettled(this.siblings.map((sibling) => sibling.close()))
-    await closeStore(this.store).catch(safetyCatch)
+    await this.#list.close().catch(safetyCatch)
+    await Promise.allSettled(this.#siblings.map((sibling) => sibling.close()))
+    await closeStore(this.#store).catch(safetyCatch)
     this.#closed = true
   }
 }

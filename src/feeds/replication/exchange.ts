@@ -136,56 +136,56 @@ const MAX_SETTLE_ROUNDS = 8
 const UPLOAD_IDLE = 2000
 
 export class FeedExchange<T> {
-  private readonly host: ExchangeHost<T>
-  private readonly link: ExchangeLink
-  private readonly policy: SessionPolicy
+  readonly #host: ExchangeHost<T>
+  readonly #link: ExchangeLink
+  readonly #policy: SessionPolicy
   /** Feeds whose core channel on this connection was closed for the policy: reopened once it allows them. */
-  private readonly channelsClosed = new Set<string>()
+  readonly #channelsClosed = new Set<string>()
   /** The latest offer of each feed not taken from this peer, taken once the policy allows it. */
-  private readonly refused = new Map<string, FeedOffer>()
-  private readonly intake: OfferIntake<HypercoreFeed<T> | null>
+  readonly #refused = new Map<string, FeedOffer>()
+  readonly #intake: OfferIntake<HypercoreFeed<T> | null>
   /** Per held feed: the most blocks the peer is known to hold (it offered them, or we did). */
-  private readonly known = new Map<string, number>()
+  readonly #known = new Map<string, number>()
   /** Live: feeds waiting to download what the peer offered later, and how many download now. */
-  private readonly liveQueue = new Map<string, { feed: HypercoreFeed<T>; offer: FeedOffer }>()
-  private liveRunning = 0
+  readonly #liveQueue = new Map<string, { feed: HypercoreFeed<T>; offer: FeedOffer }>()
+  #liveRunning = 0
   /** Live: downloads wait for the store's file system to have its floor free again. */
-  private waitingRoom = false
+  #waitingRoom = false
   /**
    * Live: feeds taken whole whose newest block each upgrade brings (`followLatest`), per core
    * opening; `stop` ends the follow.
    */
-  private readonly latest = new Map<string, LatestFollow>()
+  readonly #latest = new Map<string, LatestFollow>()
   /** Per feed: downloads of it running on this connection (their watches count its blocks). */
-  private readonly downloading = new Map<string, number>()
+  readonly #downloading = new Map<string, number>()
   /** Cores held open for the peer to download from (not live: until it has them, or idle). */
-  private readonly uploads = new Map<string, () => void>()
-  private stopped = false
+  readonly #uploads = new Map<string, () => void>()
+  #stopped = false
   /** Feeds whose writer this peer proved to have forked: not downloaded from it. */
-  private readonly forked = new Set<string>()
-  private readonly forkWaiters = new Map<string, Array<() => void>>()
-  private readonly checkWaiters = new Map<string, Array<() => void>>()
+  readonly #forked = new Set<string>()
+  readonly #forkWaiters = new Map<string, Array<() => void>>()
+  readonly #checkWaiters = new Map<string, Array<() => void>>()
   /** Downloads of a feed, stopped when it may no longer be taken (blocked, gated out). */
-  private readonly stopWaiters = new Map<string, Array<() => void>>()
-  private readonly treeWaiters = new Map<string, (tree: TreeMessage | null) => void>()
+  readonly #stopWaiters = new Map<string, Array<() => void>>()
+  readonly #treeWaiters = new Map<string, (tree: TreeMessage | null) => void>()
   /** Feeds whose tree request timed out: a late answer of each is let go. */
-  private readonly treesAbandoned = new Set<string>()
-  private readonly treesAnswered = new Set<string>()
+  readonly #treesAbandoned = new Set<string>()
+  readonly #treesAnswered = new Set<string>()
   /** Tree requests of the peer being answered now (each needs a core open). */
-  private answering = 0
+  #answering = 0
   /** Feeds not held whose writer's signature this peer proved (or is proving) on this connection. */
-  private readonly candidateProofs = new Map<string, Promise<'proven' | 'refuted' | 'ended'>>()
-  private unproven = 0
-  private readonly reconciliation: Reconciliation
+  readonly #candidateProofs = new Map<string, Promise<'proven' | 'refuted' | 'ended'>>()
+  #unproven = 0
+  readonly #reconciliation: Reconciliation
   /** The offers the peer sent while reconciling (not live: downloaded to before we are done). */
-  private readonly initialLists: OfferList[] = []
-  private initialCount = 0
-  private snapshot: OfferSet | null = null
+  readonly #initialLists: OfferList[] = []
+  #initialCount = 0
+  #snapshot: OfferSet | null = null
   /** Settles once our hello went out (or the session stopped): the peer takes no request before it. */
-  private readonly helloOut: Promise<void>
-  private helloGone: () => void = () => undefined
+  readonly #helloOut: Promise<void>
+  #helloGone: () => void = () => undefined
 
-  private readonly onLiveError: (err: unknown) => void
+  readonly #onLiveError: (err: unknown) => void
 
   constructor(
     host: ExchangeHost<T>,
@@ -193,24 +193,24 @@ export class FeedExchange<T> {
     policy: SessionPolicy,
     onError: (err: unknown) => void,
   ) {
-    this.host = host
-    this.link = link
-    this.policy = policy
-    this.onLiveError = onError
-    this.helloOut = new Promise((resolve) => (this.helloGone = resolve))
-    this.intake = new OfferIntake(
+    this.#host = host
+    this.#link = link
+    this.#policy = policy
+    this.#onLiveError = onError
+    this.#helloOut = new Promise((resolve) => (this.#helloGone = resolve))
+    this.#intake = new OfferIntake(
       {
-        take: (offer) => (link.mode === 'push' ? this.markKnown(offer) : this.take(offer)),
+        take: (offer) => (link.mode === 'push' ? this.#markKnown(offer) : this.#take(offer)),
         taken: () => undefined,
         upcoming: (offers) => {
-          if (link.mode !== 'push') for (const offer of offers) this.proveAhead(offer)
+          if (link.mode !== 'push') for (const offer of offers) this.#proveAhead(offer)
         },
-        initialTaken: () => this.initialTaken(),
+        initialTaken: () => this.#initialTaken(),
         onError,
       },
       host.maxFeeds,
     )
-    this.reconciliation = new Reconciliation({
+    this.#reconciliation = new Reconciliation({
       get isInitiator() {
         return link.isInitiator
       },
@@ -218,8 +218,8 @@ export class FeedExchange<T> {
       sendSplit: (m) => link.sendSplit(m),
       sendSettled: (m) => link.sendSettled(m),
       sendLeaf: (m) => link.sendLeaf(m),
-      offers: (list) => this.initialOffers(list),
-      finished: () => this.intake.endInitial(),
+      offers: (list) => this.#initialOffers(list),
+      finished: () => this.#intake.endInitial(),
     })
   }
 
@@ -229,9 +229,9 @@ export class FeedExchange<T> {
    */
   async helloSummary(): Promise<Summary> {
     const feeds: Array<{ feed: HypercoreFeed<T>; serves: Inclusion }> = []
-    for (const feed of this.host.allFeeds()) {
+    for (const feed of this.#host.allFeeds()) {
       if (feed.blocks === 0 || feed.sparse) continue
-      const serves = this.policy.serves(feed)
+      const serves = this.#policy.serves(feed)
       if (serves.state !== 'none') feeds.push({ feed, serves })
     }
     const offers: FeedOffer[] = []
@@ -239,80 +239,80 @@ export class FeedExchange<T> {
       const batch = feeds.slice(i, i + OFFER_BUILD_BATCH)
       offers.push(...(await Promise.all(batch.map(({ feed, serves }) => offerOf(feed, serves)))))
     }
-    this.snapshot = new OfferSet(offers)
-    return this.snapshot.summary()
+    this.#snapshot = new OfferSet(offers)
+    return this.#snapshot.summary()
   }
 
   /** Our hello went out: the reconciliation runs on the snapshot it summarized. */
   helloSent(): void {
-    this.helloGone()
-    if (this.snapshot) this.reconciliation.ours_(this.snapshot)
+    this.#helloGone()
+    if (this.#snapshot) this.#reconciliation.ours_(this.#snapshot)
   }
 
   /** The peer's hello summary. */
   theirSummary(summary: Summary): void {
-    this.reconciliation.theirs_(summary)
+    this.#reconciliation.theirs_(summary)
   }
 
   onSplit(m: SplitMessage): void {
-    this.reconciliation.onSplit(m)
+    this.#reconciliation.onSplit(m)
   }
 
   onSettled(m: SettledMessage): void {
-    this.reconciliation.onSettled(m)
+    this.#reconciliation.onSettled(m)
   }
 
   onLeaf(m: LeafMessage): void {
-    this.reconciliation.onLeaf(m)
+    this.#reconciliation.onLeaf(m)
   }
 
   /** Whether every initial offer of the peer has arrived. */
   get reconciled(): boolean {
-    return this.reconciliation.finished
+    return this.#reconciliation.finished
   }
 
   /** Offers the peer sent while reconciling: taken now, downloaded to once all are taken. */
-  private initialOffers(list: OfferList): void {
-    this.initialCount += list.count
-    if (this.initialCount > this.host.maxFeeds) {
+  #initialOffers(list: OfferList): void {
+    this.#initialCount += list.count
+    if (this.#initialCount > this.#host.maxFeeds) {
       throw KappaError.limit(
-        `the peer offered more feeds (${this.initialCount}) than this store takes (${this.host.maxFeeds})`,
+        `the peer offered more feeds (${this.#initialCount}) than this store takes (${this.#host.maxFeeds})`,
       )
     }
     // Our own offers in that range went to the peer: it holds at least what it offered.
-    this.intake.push(list)
-    this.initialLists.push(list)
+    this.#intake.push(list)
+    this.#initialLists.push(list)
   }
 
   /** Live: offers `feed` to the peer unless it holds as much; a feed is offered once it holds a block. */
   announce(feed: HypercoreFeed<T>): void {
     const blocks = feed.blocks
-    if (this.link.mode === 'pull' || blocks === 0 || feed.sparse) return
-    if ((this.known.get(feed.id) ?? 0) >= blocks) return
-    const serves = this.policy.serves(feed)
+    if (this.#link.mode === 'pull' || blocks === 0 || feed.sparse) return
+    if ((this.#known.get(feed.id) ?? 0) >= blocks) return
+    const serves = this.#policy.serves(feed)
     if (serves.state === 'none') return
-    const before = this.known.get(feed.id)
-    this.known.set(feed.id, blocks)
+    const before = this.#known.get(feed.id)
+    this.#known.set(feed.id, blocks)
     void offerOf(feed, serves).then(
       (offer) => {
         // A prefix offer that holds no more than the peer knows of says nothing new.
-        if (offer.length > (before ?? 0) || serves.state === 'all') this.link.sendAdd(OfferList.of([offer]))
+        if (offer.length > (before ?? 0) || serves.state === 'all') this.#link.sendAdd(OfferList.of([offer]))
       },
       () => {
-        if (before === undefined) this.known.delete(feed.id)
-        else this.known.set(feed.id, before)
+        if (before === undefined) this.#known.delete(feed.id)
+        else this.#known.set(feed.id, before)
       },
     )
   }
 
   /** A live add. */
   offered(list: OfferList): void {
-    if (list.count > this.host.maxFeeds) {
+    if (list.count > this.#host.maxFeeds) {
       throw KappaError.limit(
-        `the peer offered ${list.count} feeds in one message; this store takes ${this.host.maxFeeds}`,
+        `the peer offered ${list.count} feeds in one message; this store takes ${this.#host.maxFeeds}`,
       )
     }
-    this.intake.push(list)
+    this.#intake.push(list)
   }
 
   /**
@@ -321,14 +321,14 @@ export class FeedExchange<T> {
    */
   onTreeRequest(m: TreeRequestMessage): void {
     const id = m.key.toString('hex')
-    const feed = this.host.knownFeed(id)
+    const feed = this.#host.knownFeed(id)
     const asked = m.manifest ? `${id}/manifest` : id
     if (feed) {
-      if (this.treesAnswered.has(asked))
+      if (this.#treesAnswered.has(asked))
         throw new KappaError('ERR_PROTOCOL', `the peer asked twice for feed ${id}'s tree`)
       // Without the manifest, a fork check: answered once whatever the answer. With it, once
       // proven (below): a feed we could not prove may be asked about again once we can.
-      if (!m.manifest) this.treesAnswered.add(asked)
+      if (!m.manifest) this.#treesAnswered.add(asked)
     }
     const cannot: TreeMessage = {
       key: m.key,
@@ -341,43 +341,43 @@ export class FeedExchange<T> {
     }
     const refused =
       feed !== undefined &&
-      (this.policy.serves(feed).state === 'none' || (m.manifest && (feed.blocks === 0 || feed.sparse)))
-    if (!feed || refused || m.length === 0 || m.length > feed.signedLength) return this.link.sendTree(cannot)
-    if (this.answering >= MAX_TREE_REQUESTS) {
+      (this.#policy.serves(feed).state === 'none' || (m.manifest && (feed.blocks === 0 || feed.sparse)))
+    if (!feed || refused || m.length === 0 || m.length > feed.signedLength) return this.#link.sendTree(cannot)
+    if (this.#answering >= MAX_TREE_REQUESTS) {
       throw new KappaError(
         'ERR_PROTOCOL',
         `the peer has more than ${MAX_TREE_REQUESTS} tree requests unanswered`,
       )
     }
-    this.answering++
-    if (m.manifest) this.treesAnswered.add(asked)
+    this.#answering++
+    if (m.manifest) this.#treesAnswered.add(asked)
     feed
       .peek((core) => treeMessageOf(core, m.length, m.manifest))
       .then(
-        (tree) => this.link.sendTree(tree),
+        (tree) => this.#link.sendTree(tree),
         () => {
-          if (m.manifest) this.treesAnswered.delete(asked)
-          this.link.sendTree(cannot)
+          if (m.manifest) this.#treesAnswered.delete(asked)
+          this.#link.sendTree(cannot)
         },
       )
-      .finally(() => this.answering--)
+      .finally(() => this.#answering--)
   }
 
   onTree(m: TreeMessage): void {
     const id = m.key.toString('hex')
-    const waiter = this.treeWaiters.get(id)
-    if (!waiter && this.treesAbandoned.delete(id)) return
+    const waiter = this.#treeWaiters.get(id)
+    if (!waiter && this.#treesAbandoned.delete(id)) return
     if (!waiter) throw new KappaError('ERR_PROTOCOL', 'a tree proof nobody asked for')
-    this.treeWaiters.delete(id)
+    this.#treeWaiters.delete(id)
     waiter(m)
   }
 
   /** Hypercore checked a tree of feed `id` this peer sent: a fork (nothing more of it from this peer), or none. */
   treeChecked(id: string, stream: unknown, forked: boolean): void {
-    if (stream !== this.link.stream()) return
-    if (forked) this.markForked(id)
-    for (const resolve of this.checkWaiters.get(id) ?? []) resolve()
-    this.checkWaiters.delete(id)
+    if (stream !== this.#link.stream()) return
+    if (forked) this.#markForked(id)
+    for (const resolve of this.#checkWaiters.get(id) ?? []) resolve()
+    this.#checkWaiters.delete(id)
   }
 
   /**
@@ -386,55 +386,55 @@ export class FeedExchange<T> {
    * live, what may now be taken is taken from the peer's last offer, and what may now be offered is.
    */
   policyChanged(feed: HypercoreFeed<T> | null): void {
-    if (this.stopped) return
-    const feeds = feed ? [feed] : this.host.allFeeds()
+    if (this.#stopped) return
+    const feeds = feed ? [feed] : this.#host.allFeeds()
     // Asked again by the next download, with the new answers.
-    this.stopFollowing(feed)
-    for (const id of new Set([...this.liveQueue.keys(), ...this.stopWaiters.keys()])) {
-      if (!this.policy.refusesNow(id)) continue
-      this.liveQueue.delete(id)
-      for (const resolve of this.stopWaiters.get(id) ?? []) resolve()
-      this.stopWaiters.delete(id)
+    this.#stopFollowing(feed)
+    for (const id of new Set([...this.#liveQueue.keys(), ...this.#stopWaiters.keys()])) {
+      if (!this.#policy.refusesNow(id)) continue
+      this.#liveQueue.delete(id)
+      for (const resolve of this.#stopWaiters.get(id) ?? []) resolve()
+      this.#stopWaiters.delete(id)
     }
-    const mux = this.muxer() as { opened?(opts: { protocol: string; id: Buffer }): boolean } | null
+    const mux = this.#muxer() as { opened?(opts: { protocol: string; id: Buffer }): boolean } | null
     for (const f of feeds) {
       // Only a core with a channel here has anything to close (asked without the hooks first).
       if (mux?.opened?.({ protocol: CORE_PROTOCOL, id: f.discoveryKey }) !== true) continue
-      if (this.policy.serves(f).state === 'none') this.closeChannels(f)
+      if (this.#policy.serves(f).state === 'none') this.#closeChannels(f)
     }
-    for (const id of [...this.channelsClosed]) {
-      const f = this.host.knownFeed(id)
-      if (f && this.policy.serves(f).state !== 'none') void this.reopenChannel(f)
+    for (const id of [...this.#channelsClosed]) {
+      const f = this.#host.knownFeed(id)
+      if (f && this.#policy.serves(f).state !== 'none') void this.#reopenChannel(f)
     }
-    if (!this.link.live) return
-    for (const [id, offer] of [...this.refused]) {
-      if (this.policy.takes(id, offer.length).state === 'none') continue
-      this.refused.delete(id)
-      this.intake.push(OfferList.of([offer]))
+    if (!this.#link.live) return
+    for (const [id, offer] of [...this.#refused]) {
+      if (this.#policy.takes(id, offer.length).state === 'none') continue
+      this.#refused.delete(id)
+      this.#intake.push(OfferList.of([offer]))
     }
-    for (const f of feeds) if (this.policy.serves(f).state !== 'none') this.announce(f)
+    for (const f of feeds) if (this.#policy.serves(f).state !== 'none') this.announce(f)
   }
 
   /** Closes `feed`'s core channel on this connection, if one is open. */
-  private closeChannels(feed: HypercoreFeed<T>): void {
-    const mux = this.muxer()
-    if (mux !== null && closeChannel(mux, CORE_PROTOCOL, feed.discoveryKey)) this.channelsClosed.add(feed.id)
+  #closeChannels(feed: HypercoreFeed<T>): void {
+    const mux = this.#muxer()
+    if (mux !== null && closeChannel(mux, CORE_PROTOCOL, feed.discoveryKey)) this.#channelsClosed.add(feed.id)
   }
 
-  private muxer(): object | null {
-    const mux = (this.link.stream() as { userData?: unknown } | null)?.userData
+  #muxer(): object | null {
+    const mux = (this.#link.stream() as { userData?: unknown } | null)?.userData
     return mux !== null && typeof mux === 'object' ? mux : null
   }
 
   /** A channel `closeChannels` closed, opened again on this connection. */
-  private async reopenChannel(feed: HypercoreFeed<T>): Promise<void> {
-    this.channelsClosed.delete(feed.id)
-    const mux = this.muxer()
-    if (this.stopped || mux === null) return
+  async #reopenChannel(feed: HypercoreFeed<T>): Promise<void> {
+    this.#channelsClosed.delete(feed.id)
+    const mux = this.#muxer()
+    if (this.#stopped || mux === null) return
     const lease = await feed.lease(false).catch(() => null)
     if (lease === null) return
     try {
-      if (!this.stopped) reattachCore(lease.core, mux)
+      if (!this.#stopped) reattachCore(lease.core, mux)
     } finally {
       lease.release()
     }
@@ -442,68 +442,68 @@ export class FeedExchange<T> {
 
   /** The session is over: nothing more is taken, live downloads stop, held cores are let go. */
   stop(): void {
-    this.stopped = true
-    this.intake.stop()
-    this.liveQueue.clear()
-    this.stopFollowing(null)
-    for (const release of [...this.uploads.values()]) release()
-    this.uploads.clear()
-    for (const resolve of this.treeWaiters.values()) resolve(null)
-    this.treeWaiters.clear()
-    this.helloGone()
+    this.#stopped = true
+    this.#intake.stop()
+    this.#liveQueue.clear()
+    this.#stopFollowing(null)
+    for (const release of [...this.#uploads.values()]) release()
+    this.#uploads.clear()
+    for (const resolve of this.#treeWaiters.values()) resolve(null)
+    this.#treeWaiters.clear()
+    this.#helloGone()
   }
 
   // ---- taking offers ----------------------------------------------------------------------------
 
   /** The peer holds `blocks` of feed `id`: never offered less again. */
-  private knows(id: string, blocks: number): void {
-    if ((this.known.get(id) ?? -1) < blocks) this.known.set(id, blocks)
+  #knows(id: string, blocks: number): void {
+    if ((this.#known.get(id) ?? -1) < blocks) this.#known.set(id, blocks)
   }
 
-  private async markKnown(offer: FeedOffer): Promise<HypercoreFeed<T> | null> {
-    const feed = this.host.knownFeed(offer.key.toString('hex'))
-    if (feed && this.policy.serves(feed).state !== 'none') {
-      this.knows(feed.id, offer.length)
-      await this.serve(feed, offer)
+  async #markKnown(offer: FeedOffer): Promise<HypercoreFeed<T> | null> {
+    const feed = this.#host.knownFeed(offer.key.toString('hex'))
+    if (feed && this.#policy.serves(feed).state !== 'none') {
+      this.#knows(feed.id, offer.length)
+      await this.#serve(feed, offer)
     }
     return null
   }
 
   /** The held feed an offer is about: one we hold (its tree checked), or one it earned here. */
-  private async take(offer: FeedOffer): Promise<HypercoreFeed<T> | null> {
+  async #take(offer: FeedOffer): Promise<HypercoreFeed<T> | null> {
     const id = offer.key.toString('hex')
-    const held = this.host.knownFeed(id)
-    const takes = this.policy.takes(id, offer.length)
+    const held = this.#host.knownFeed(id)
+    const takes = this.#policy.takes(id, offer.length)
     if (takes.state === 'none') {
       // Held and served, the peer still gets what we have more of.
       if (held) {
-        this.knows(held.id, offer.length)
-        await this.serve(held, offer)
+        this.#knows(held.id, offer.length)
+        await this.#serve(held, offer)
       }
-      this.refused.set(id, offer)
+      this.#refused.set(id, offer)
       return null
     }
     if (held) {
-      this.knows(held.id, offer.length)
-      await this.checkTree(held, offer)
-      await this.serve(held, offer)
-      if (this.link.live) this.followLive(held, offer)
+      this.#knows(held.id, offer.length)
+      await this.#checkTree(held, offer)
+      await this.#serve(held, offer)
+      if (this.#link.live) this.#followLive(held, offer)
       return held
     }
-    const start = this.earnedFrom(id, offer, takes)
+    const start = this.#earnedFrom(id, offer, takes)
     if (start === null) return null
     let feed: HypercoreFeed<T> | null
     try {
-      feed = await this.earn(offer, start)
+      feed = await this.#earn(offer, start)
     } catch (err) {
       // Live, an offer whose first block found no room is taken again once there is.
-      if (!this.link.live || !this.host.downloadRoom.isShortage(err)) throw err
-      this.waitForRoom(err, () => this.intake.push(OfferList.of([offer])))
+      if (!this.#link.live || !this.#host.downloadRoom.isShortage(err)) throw err
+      this.#waitForRoom(err, () => this.#intake.push(OfferList.of([offer])))
       return null
     }
     if (feed) {
-      this.knows(feed.id, offer.length)
-      if (this.link.live) this.followLive(feed, offer)
+      this.#knows(feed.id, offer.length)
+      if (this.#link.live) this.#followLive(feed, offer)
     }
     return feed
   }
@@ -514,13 +514,13 @@ export class FeedExchange<T> {
    * block it lacked went to it, or none did for UPLOAD_IDLE: then it closes when idle like any
    * other (a peer asking later is served by the core Corestore opens for its request).
    */
-  private async serve(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
-    if (this.link.live || this.link.mode === 'pull' || this.uploads.has(feed.id) || feed.sparse) return
-    if (this.policy.serves(feed).state === 'none') return
+  async #serve(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
+    if (this.#link.live || this.#link.mode === 'pull' || this.#uploads.has(feed.id) || feed.sparse) return
+    if (this.#policy.serves(feed).state === 'none') return
     if (feed.blocks <= offer.length) return
     const lease = await feed.lease(false).catch(() => null)
     if (lease === null) return
-    if (this.stopped || this.uploads.has(feed.id)) return lease.release()
+    if (this.#stopped || this.#uploads.has(feed.id)) return lease.release()
     const first = offer.length
     const end = feed.blocks
     // Uploads of the blocks it lacked (one sent twice only lets the core go early: no harm).
@@ -528,18 +528,18 @@ export class FeedExchange<T> {
     const release = (): void => {
       clearTimeout(idle)
       lease.core.off('upload', onUpload)
-      if (this.uploads.get(feed.id) === release) this.uploads.delete(feed.id)
+      if (this.#uploads.get(feed.id) === release) this.#uploads.delete(feed.id)
       lease.release()
     }
     const onUpload = (index: number, _bytes: number, from: unknown): void => {
-      if (streamOfPeer(from) !== this.link.stream()) return
+      if (streamOfPeer(from) !== this.#link.stream()) return
       idle.refresh()
       if (index >= first && index < end && --lacking === 0) release()
     }
     const idle = setTimeout(release, UPLOAD_IDLE)
     idle.unref()
     lease.core.on('upload', onUpload)
-    this.uploads.set(feed.id, release)
+    this.#uploads.set(feed.id, release)
   }
 
   /**
@@ -547,12 +547,12 @@ export class FeedExchange<T> {
    * the policy takes): the next group's requests overlap the current group's downloads. At most
    * one group ahead, so the requests in flight stay within what the peer answers at once.
    */
-  private proveAhead(offer: FeedOffer): void {
+  #proveAhead(offer: FeedOffer): void {
     const id = offer.key.toString('hex')
-    if (this.host.knownFeed(id)) return
-    const takes = this.policy.takes(id, offer.length)
-    const start = takes.state === 'none' ? null : this.earnedFrom(id, offer, takes)
-    if (start !== null) markHandled(this.proveCandidate(offer, start + 1))
+    if (this.#host.knownFeed(id)) return
+    const takes = this.#policy.takes(id, offer.length)
+    const start = takes.state === 'none' ? null : this.#earnedFrom(id, offer, takes)
+    if (start !== null) markHandled(this.#proveCandidate(offer, start + 1))
   }
 
   /**
@@ -561,8 +561,8 @@ export class FeedExchange<T> {
    * a block), a sparse start at or past the blocks offered (live: a later offer may reach it), or
    * a prefix gate ending at or below it (block `start` holds seqs ≥ start).
    */
-  private earnedFrom(id: string, offer: FeedOffer, takes: Inclusion): number | null {
-    const start = this.policy.startBlock(id, offer.length)
+  #earnedFrom(id: string, offer: FeedOffer, takes: Inclusion): number | null {
+    const start = this.#policy.startBlock(id, offer.length)
     if (offer.length === 0 || start >= offer.length) return null
     if (start > 0 && takes.state === 'prefix' && takes.length <= start) return null
     return start
@@ -572,35 +572,37 @@ export class FeedExchange<T> {
    * A feed not held yet: opened as a candidate, admitted once the peer proved its block `start`
    * (0, or a sparse feed's start block) and that block verified.
    */
-  private async earn(offer: FeedOffer, start: number): Promise<HypercoreFeed<T> | null> {
-    const signed = await this.proveCandidate(offer, start + 1)
+  async #earn(offer: FeedOffer, start: number): Promise<HypercoreFeed<T> | null> {
+    const signed = await this.#proveCandidate(offer, start + 1)
     // Only a proof is remembered: a feed offered again later is asked about again.
-    if (signed !== 'proven') this.candidateProofs.delete(offer.key.toString('hex'))
-    if (signed === 'ended' || this.link.closed()) return null
+    if (signed !== 'proven') this.#candidateProofs.delete(offer.key.toString('hex'))
+    if (signed === 'ended' || this.#link.closed()) return null
     if (signed === 'refuted') {
-      this.unprovable(offer)
+      this.#unprovable(offer)
       return null
     }
-    const core = await this.host.openCandidate(offer.key)
+    const core = await this.#host.openCandidate(offer.key)
     let feed: HypercoreFeed<T> | null = null
     try {
-      const ended = this.link.ended()
+      const ended = this.#link.ended()
       const id = core.key.toString('hex')
-      const proof = await proveLength(core, start + 1, this.link.stream(), ended, () => this.whenChecked(id))
-      if (proof === 'ended' || this.link.closed()) return null
+      const proof = await proveLength(core, start + 1, this.#link.stream(), ended, () =>
+        this.#whenChecked(id),
+      )
+      if (proof === 'ended' || this.#link.closed()) return null
       // A candidate stored by an earlier session (cut before its first block arrived) can hold a
       // longer signed length than this peer's: as for a held feed, its blocks come with a peer at
       // least as far along — not an error, and no wait.
-      const unprovable = () => core.length > Math.max(offer.signedLength, this.peerLength(core))
+      const unprovable = () => core.length > Math.max(offer.signedLength, this.#peerLength(core))
       if (proof === 'proven' && unprovable()) return null
-      const fetched = proof === 'refuted' ? null : await this.fetchFirstBlock(core, start, ended, unprovable)
+      const fetched = proof === 'refuted' ? null : await this.#fetchFirstBlock(core, start, ended, unprovable)
       if (fetched === null) {
-        if (!this.link.closed() && !unprovable()) this.unprovable(offer)
+        if (!this.#link.closed() && !unprovable()) this.#unprovable(offer)
         return null
       }
       const raw = fetched.raw ?? undefined
       const sparse = start > 0 ? await sparseStartOf(core, start, raw) : undefined
-      feed = await this.host.admit(core, sparse, raw && { index: start, raw })
+      feed = await this.#host.admit(core, sparse, raw && { index: start, raw })
       return feed
     } finally {
       // The admitted feed has a session of its own on the core.
@@ -615,11 +617,11 @@ export class FeedExchange<T> {
    * be the tree hash offered. Proven also when this Hypercore cannot check that without a core
    * (the candidate is then proven by its core alone).
    */
-  private proveCandidate(offer: FeedOffer, length: number): Promise<'proven' | 'refuted' | 'ended'> {
+  #proveCandidate(offer: FeedOffer, length: number): Promise<'proven' | 'refuted' | 'ended'> {
     const id = offer.key.toString('hex')
-    let proof = this.candidateProofs.get(id)
+    let proof = this.#candidateProofs.get(id)
     if (!proof) {
-      proof = this.requestTree(offer.key, length, true).then((tree) => {
+      proof = this.#requestTree(offer.key, length, true).then((tree) => {
         if (tree === null) return 'ended'
         if (tree === 'timeout' || tree.length !== length) return 'refuted'
         const hash = provenDetachedTreeHash(offer.key, tree)
@@ -627,7 +629,7 @@ export class FeedExchange<T> {
         if (hash === null) return 'refuted'
         return length !== offer.signedLength || hash.equals(offer.treeHash) ? 'proven' : 'refuted'
       })
-      this.candidateProofs.set(id, proof)
+      this.#candidateProofs.set(id, proof)
     }
     return proof
   }
@@ -637,13 +639,13 @@ export class FeedExchange<T> {
    * its bytes (`raw`: null when it came otherwise than by this get), else null. The caller closes
    * `core` (a candidate's session) after, which cancels a get still waiting.
    */
-  private async fetchFirstBlock(
+  async #fetchFirstBlock(
     core: Hypercore,
     index: number,
     ended: Promise<void>,
     unprovable: () => boolean,
   ): Promise<{ raw: Buffer | null } | null> {
-    const room = this.host.downloadRoom
+    const room = this.#host.downloadRoom
     await room.check(core)
     // A get, not a range download: a range costs Hypercore more to set up than one block to move
     // (a skip bitfield per core).
@@ -652,7 +654,7 @@ export class FeedExchange<T> {
       (block) => (raw = block),
       () => null,
     )
-    const progress = () => this.link.progress()
+    const progress = () => this.#link.progress()
     const outgrown = whenOutgrown(core, unprovable)
     // One block: its channel stays (what is asked for is that block).
     const watch = room.watch(core, () => undefined)
@@ -671,18 +673,18 @@ export class FeedExchange<T> {
   }
 
   /** The peer's Hypercore signed length of `core` on this stream (0: not said yet). */
-  private peerLength(core: Hypercore): number {
-    return peerSignedLength(core, this.link.stream())
+  #peerLength(core: Hypercore): number {
+    return peerSignedLength(core, this.#link.stream())
   }
 
-  private unprovable(offer: FeedOffer): void {
-    this.unproven++
-    if (this.link.live && this.unproven <= MAX_UNPROVEN_OFFERS) return
+  #unprovable(offer: FeedOffer): void {
+    this.#unproven++
+    if (this.#link.live && this.#unproven <= MAX_UNPROVEN_OFFERS) return
     const id = offer.key.toString('hex')
     throw new KappaError(
       'ERR_PROTOCOL',
       `the peer offered feed ${id} (${offer.length} blocks) and cannot prove a block of it` +
-        (this.link.live ? ` (${this.unproven} such offers)` : ''),
+        (this.#link.live ? ` (${this.#unproven} such offers)` : ''),
     )
   }
 
@@ -690,13 +692,13 @@ export class FeedExchange<T> {
    * A held feed offered with a tree hash that is not ours at that length: the peer must prove it.
    * Signed by the writer, it is a fork; otherwise the offer lied.
    */
-  private async checkTree(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
+  async #checkTree(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
     const { signedLength: length } = offer
     if (
       length === 0 ||
       length > feed.signedLength ||
-      this.forked.has(feed.id) ||
-      this.treeWaiters.has(feed.id)
+      this.#forked.has(feed.id) ||
+      this.#treeWaiters.has(feed.id)
     ) {
       return
     }
@@ -712,7 +714,7 @@ export class FeedExchange<T> {
         return // our tree at that length is not all here (a sparse core): nothing to compare with
       }
       if (ours.equals(offer.treeHash)) return
-      const tree = await this.requestTree(feed.key, length, false)
+      const tree = await this.#requestTree(feed.key, length, false)
       if (tree === null || tree === 'timeout') return
       theirs = tree.length === length ? await provenTreeHash(lease.core, tree) : null
     } finally {
@@ -724,29 +726,29 @@ export class FeedExchange<T> {
         `feed ${feed.id}: the peer offered a tree hash its writer did not sign`,
       )
     }
-    this.markForked(feed.id)
-    this.host.reportFork(feed.key, length)
+    this.#markForked(feed.id)
+    this.#host.reportFork(feed.key, length)
   }
 
   /**
    * Asks the peer for its tree of feed `key` at `length` (and the feed's manifest): null when the
    * session stops first. With the manifest, 'timeout' after TREE_ANSWER_TIMEOUT without an answer.
    */
-  private async requestTree(
+  async #requestTree(
     key: Buffer,
     length: number,
     manifest: boolean,
   ): Promise<TreeMessage | null | 'timeout'> {
     // A live add can be taken before our hello went out, which the peer wants first.
-    await this.helloOut
-    if (this.link.closed() || this.stopped) return null
+    await this.#helloOut
+    if (this.#link.closed() || this.#stopped) return null
     const id = key.toString('hex')
     return new Promise((resolve) => {
       const timer = manifest
         ? setTimeout(() => {
-            if (this.treeWaiters.get(id) !== answered) return
-            this.treeWaiters.delete(id)
-            this.treesAbandoned.add(id)
+            if (this.#treeWaiters.get(id) !== answered) return
+            this.#treeWaiters.delete(id)
+            this.#treesAbandoned.add(id)
             resolve('timeout')
           }, TREE_ANSWER_TIMEOUT)
         : null
@@ -755,62 +757,62 @@ export class FeedExchange<T> {
         if (timer) clearTimeout(timer)
         resolve(tree)
       }
-      this.treeWaiters.set(id, answered)
-      this.link.sendTreeRequest({ key, length, manifest })
+      this.#treeWaiters.set(id, answered)
+      this.#link.sendTreeRequest({ key, length, manifest })
     })
   }
 
-  private markForked(id: string): void {
-    this.forked.add(id)
-    this.latest.get(id)?.stop()
-    for (const resolve of this.forkWaiters.get(id) ?? []) resolve()
-    this.forkWaiters.delete(id)
+  #markForked(id: string): void {
+    this.#forked.add(id)
+    this.#latest.get(id)?.stop()
+    for (const resolve of this.#forkWaiters.get(id) ?? []) resolve()
+    this.#forkWaiters.delete(id)
   }
 
-  private whenForked(id: string): Promise<void> {
-    if (this.forked.has(id)) return Promise.resolve()
-    return waitOn(this.forkWaiters, id)
+  #whenForked(id: string): Promise<void> {
+    if (this.#forked.has(id)) return Promise.resolve()
+    return waitOn(this.#forkWaiters, id)
   }
 
   /** The next tree check of feed `id` from this peer (trees.ts). */
-  private whenChecked(id: string): Promise<void> {
-    return waitOn(this.checkWaiters, id)
+  #whenChecked(id: string): Promise<void> {
+    return waitOn(this.#checkWaiters, id)
   }
 
   /**
    * Live: downloads what the peer offered of `feed`, MAX_DOWNLOADS feeds at a time; a later offer
    * of a feed still waiting replaces the earlier one.
    */
-  private followLive(feed: HypercoreFeed<T>, offer: FeedOffer): void {
-    if (feed.writable || this.link.closed() || feed.blocks >= offer.length) return
-    this.liveQueue.set(feed.id, { feed, offer })
-    this.pumpLive()
+  #followLive(feed: HypercoreFeed<T>, offer: FeedOffer): void {
+    if (feed.writable || this.#link.closed() || feed.blocks >= offer.length) return
+    this.#liveQueue.set(feed.id, { feed, offer })
+    this.#pumpLive()
   }
 
-  private pumpLive(): void {
+  #pumpLive(): void {
     while (
-      this.liveRunning < MAX_DOWNLOADS &&
-      this.liveQueue.size > 0 &&
-      !this.stopped &&
-      !this.waitingRoom
+      this.#liveRunning < MAX_DOWNLOADS &&
+      this.#liveQueue.size > 0 &&
+      !this.#stopped &&
+      !this.#waitingRoom
     ) {
-      const [id, next] = this.liveQueue.entries().next().value as [
+      const [id, next] = this.#liveQueue.entries().next().value as [
         string,
         { feed: HypercoreFeed<T>; offer: FeedOffer },
       ]
-      this.liveQueue.delete(id)
-      this.liveRunning++
-      this.downloadTo(next.feed, next.offer)
+      this.#liveQueue.delete(id)
+      this.#liveRunning++
+      this.#downloadTo(next.feed, next.offer)
         .catch((err: unknown) => {
-          if (this.stopped) return
-          if (!this.host.downloadRoom.isShortage(err)) return this.onLiveError(err)
+          if (this.#stopped) return
+          if (!this.#host.downloadRoom.isShortage(err)) return this.#onLiveError(err)
           // A later offer of the feed (queued meanwhile) replaces this one.
-          if (!this.liveQueue.has(id)) this.liveQueue.set(id, next)
-          this.waitForRoom(err)
+          if (!this.#liveQueue.has(id)) this.#liveQueue.set(id, next)
+          this.#waitForRoom(err)
         })
         .finally(() => {
-          this.liveRunning--
-          this.pumpLive()
+          this.#liveRunning--
+          this.#pumpLive()
         })
     }
   }
@@ -820,69 +822,69 @@ export class FeedExchange<T> {
    * stream stays open, and once a measurement finds room again the channels closed for it open
    * again, `resume` runs and the live downloads go on.
    */
-  private waitForRoom(err: KappaError, resume: () => void = () => undefined): void {
-    const room = this.host.downloadRoom
-    if (room.reportsNow(err)) this.host.reportError(err)
-    this.waitingRoom = true
-    this.stopFollowing(null)
-    void Promise.race([room.whenRoom(), this.link.ended()]).then(() => {
-      if (this.stopped) return
-      if (this.waitingRoom) {
-        this.waitingRoom = false
-        for (const id of [...this.channelsClosed]) {
-          const f = this.host.knownFeed(id)
-          if (f && this.policy.serves(f).state !== 'none') void this.reopenChannel(f)
+  #waitForRoom(err: KappaError, resume: () => void = () => undefined): void {
+    const room = this.#host.downloadRoom
+    if (room.reportsNow(err)) this.#host.reportError(err)
+    this.#waitingRoom = true
+    this.#stopFollowing(null)
+    void Promise.race([room.whenRoom(), this.#link.ended()]).then(() => {
+      if (this.#stopped) return
+      if (this.#waitingRoom) {
+        this.#waitingRoom = false
+        for (const id of [...this.#channelsClosed]) {
+          const f = this.#host.knownFeed(id)
+          if (f && this.#policy.serves(f).state !== 'none') void this.#reopenChannel(f)
         }
       }
       resume()
-      this.pumpLive()
+      this.#pumpLive()
     })
   }
 
   // ---- the end of the initial offers (not live: the downloads) -----------------------------------
 
-  private async initialTaken(): Promise<void> {
-    const lists = this.initialLists.splice(0)
-    this.link.initialTaken(lists)
-    if (!this.link.live && this.link.mode !== 'push') {
+  async #initialTaken(): Promise<void> {
+    const lists = this.#initialLists.splice(0)
+    this.#link.initialTaken(lists)
+    if (!this.#link.live && this.#link.mode !== 'push') {
       // MAX_DOWNLOADS feeds download at once; each holds its core open only while it downloads.
       const pending: Array<{ feed: HypercoreFeed<T>; offer: FeedOffer }> = []
       for (const list of lists) {
         for (let j = 0; j < list.count; j++) {
-          const feed = this.host.knownFeed(list.keyAt(j).toString('hex'))
+          const feed = this.#host.knownFeed(list.keyAt(j).toString('hex'))
           if (feed && !feed.writable) {
             const offer = list.at(j)
-            if (feed.blocks < offer.length && this.policy.takes(feed.id, offer.length).state !== 'none') {
+            if (feed.blocks < offer.length && this.#policy.takes(feed.id, offer.length).state !== 'none') {
               pending.push({ feed, offer })
             }
           }
         }
       }
-      await this.downloadAll(pending)
+      await this.#downloadAll(pending)
       // What arrived may change what the gate allows (a membership record adding a writer).
-      for (let round = 0; round < MAX_SETTLE_ROUNDS && this.refused.size > 0 && !this.stopped; round++) {
-        await this.link.settle()
-        const allowed = [...this.refused].filter(
-          ([id, offer]) => this.policy.takes(id, offer.length).state !== 'none',
+      for (let round = 0; round < MAX_SETTLE_ROUNDS && this.#refused.size > 0 && !this.#stopped; round++) {
+        await this.#link.settle()
+        const allowed = [...this.#refused].filter(
+          ([id, offer]) => this.#policy.takes(id, offer.length).state !== 'none',
         )
         if (allowed.length === 0) break
         const more: Array<{ feed: HypercoreFeed<T>; offer: FeedOffer }> = []
         for (const [id, offer] of allowed) {
-          this.refused.delete(id)
-          const feed = await this.take(offer)
+          this.#refused.delete(id)
+          const feed = await this.#take(offer)
           if (feed && !feed.writable && feed.blocks < offer.length) more.push({ feed, offer })
         }
-        await this.downloadAll(more)
+        await this.#downloadAll(more)
       }
     }
-    await this.link.initialDone()
+    await this.#link.initialDone()
   }
 
   /** Downloads each feed to its offer, MAX_DOWNLOADS feeds at a time. */
-  private async downloadAll(pending: Array<{ feed: HypercoreFeed<T>; offer: FeedOffer }>): Promise<void> {
+  async #downloadAll(pending: Array<{ feed: HypercoreFeed<T>; offer: FeedOffer }>): Promise<void> {
     for (let i = 0; i < pending.length; i += MAX_DOWNLOADS) {
       const group = pending.slice(i, i + MAX_DOWNLOADS)
-      await Promise.all(group.map(({ feed, offer }) => this.downloadTo(feed, offer)))
+      await Promise.all(group.map(({ feed, offer }) => this.#downloadTo(feed, offer)))
     }
   }
 
@@ -894,25 +896,25 @@ export class FeedExchange<T> {
    * least as far: waiting here would stall until the timeout. They come with a later sync with such
    * a peer.
    */
-  private async downloadTo(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
-    if (feed.blocks >= offer.length || this.forked.has(feed.id) || this.link.closed()) return
-    const takes = this.policy.takes(feed.id, offer.length)
+  async #downloadTo(feed: HypercoreFeed<T>, offer: FeedOffer): Promise<void> {
+    if (feed.blocks >= offer.length || this.#forked.has(feed.id) || this.#link.closed()) return
+    const takes = this.#policy.takes(feed.id, offer.length)
     if (takes.state === 'none' || (takes.state === 'prefix' && feed.length >= takes.length)) return
     const lease = await feed.lease(true)
     try {
       // The download's own room watch counts its blocks meanwhile, not a follow's.
-      this.downloading.set(feed.id, (this.downloading.get(feed.id) ?? 0) + 1)
+      this.#downloading.set(feed.id, (this.#downloading.get(feed.id) ?? 0) + 1)
       try {
-        if (takes.state === 'prefix') await this.downloadPrefix(feed, lease.core, offer, takes.length)
-        else await this.downloadCore(feed, lease.core, offer)
+        if (takes.state === 'prefix') await this.#downloadPrefix(feed, lease.core, offer, takes.length)
+        else await this.#downloadCore(feed, lease.core, offer)
       } finally {
-        const left = (this.downloading.get(feed.id) ?? 1) - 1
-        if (left > 0) this.downloading.set(feed.id, left)
-        else this.downloading.delete(feed.id)
+        const left = (this.#downloading.get(feed.id) ?? 1) - 1
+        if (left > 0) this.#downloading.set(feed.id, left)
+        else this.#downloading.delete(feed.id)
       }
       // Bring the feed's length (in entries) up to date too: an invalid block refuses it.
       await feed.update()
-      if (this.link.live && takes.state === 'all') this.followLatest(feed, lease.core, offer.length)
+      if (this.#link.live && takes.state === 'all') this.#followLatest(feed, lease.core, offer.length)
     } finally {
       lease.release()
     }
@@ -927,32 +929,32 @@ export class FeedExchange<T> {
    * is proven, the session stops, or the store is short of room — its watch counts the blocks it
    * brings, as a download's does.
    */
-  private followLatest(feed: HypercoreFeed<T>, core: Hypercore, length: number): void {
+  #followLatest(feed: HypercoreFeed<T>, core: Hypercore, length: number): void {
     const id = feed.id
-    if (this.stopped || this.waitingRoom || this.forked.has(id) || core.closed) return
-    if (this.policy.takes(id, length).state !== 'all' || this.latest.get(id)?.core === core) return
-    this.latest.get(id)?.stop()
+    if (this.#stopped || this.#waitingRoom || this.#forked.has(id) || core.closed) return
+    if (this.#policy.takes(id, length).state !== 'all' || this.#latest.get(id)?.core === core) return
+    this.#latest.get(id)?.stop()
     const release = feed.followLatest(core)
     if (release === null) return
-    const watch = this.host.downloadRoom.watch(
+    const watch = this.#host.downloadRoom.watch(
       core,
-      () => this.closeChannels(feed),
-      () => !this.downloading.has(id),
+      () => this.#closeChannels(feed),
+      () => !this.#downloading.has(id),
     )
     const stop = (): void => {
-      if (this.latest.get(id) !== entry) return
-      this.latest.delete(id)
+      if (this.#latest.get(id) !== entry) return
+      this.#latest.delete(id)
       release()
       watch.cancel()
       core.off('close', stop)
     }
     const entry: LatestFollow = { core, stop }
-    this.latest.set(id, entry)
+    this.#latest.set(id, entry)
     core.once('close', stop)
     void watch.stopped.then((err) => {
-      if (this.latest.get(id) !== entry) return
+      if (this.#latest.get(id) !== entry) return
       stop()
-      if (!this.stopped) this.waitForRoom(err)
+      if (!this.#stopped) this.#waitForRoom(err)
     })
   }
 
@@ -960,9 +962,9 @@ export class FeedExchange<T> {
    * Ends the follows (`followLatest`) of `feed` (null: of every feed); the next download of a feed
    * still taken whole follows it again.
    */
-  private stopFollowing(feed: HypercoreFeed<T> | null): void {
-    if (feed) this.latest.get(feed.id)?.stop()
-    else for (const { stop } of [...this.latest.values()]) stop()
+  #stopFollowing(feed: HypercoreFeed<T> | null): void {
+    if (feed) this.#latest.get(feed.id)?.stop()
+    else for (const { stop } of [...this.#latest.values()]) stop()
   }
 
   /**
@@ -970,41 +972,41 @@ export class FeedExchange<T> {
    * most MAX_BLOCK_ENTRIES entries, so the next `ceil(missing / MAX_BLOCK_ENTRIES)` blocks are all
    * needed; each round reads how far they reached.
    */
-  private async downloadPrefix(
+  async #downloadPrefix(
     feed: HypercoreFeed<T>,
     core: Hypercore,
     offer: FeedOffer,
     entries: number,
   ): Promise<void> {
     await feed.update()
-    while (feed.length < entries && !this.link.closed() && !this.policy.refusesNow(feed.id)) {
+    while (feed.length < entries && !this.#link.closed() && !this.#policy.refusesNow(feed.id)) {
       const have = await feed.heldBlocks()
       const end = Math.min(offer.length, have + Math.ceil((entries - feed.length) / MAX_BLOCK_ENTRIES))
       if (end <= have) return
-      await this.downloadCore(feed, core, { ...offer, length: end })
+      await this.#downloadCore(feed, core, { ...offer, length: end })
       await feed.update()
       if ((await feed.heldBlocks()) < end) return
     }
   }
 
-  private async downloadCore(feed: HypercoreFeed<T>, core: Hypercore, offer: FeedOffer): Promise<void> {
+  async #downloadCore(feed: HypercoreFeed<T>, core: Hypercore, offer: FeedOffer): Promise<void> {
     const { length } = offer
-    const unprovable = () => core.length > Math.max(offer.signedLength, this.peerLength(core))
-    if ((await feed.heldBlocks()) >= length || unprovable() || this.forked.has(feed.id)) return
-    const room = this.host.downloadRoom
+    const unprovable = () => core.length > Math.max(offer.signedLength, this.#peerLength(core))
+    if ((await feed.heldBlocks()) >= length || unprovable() || this.#forked.has(feed.id)) return
+    const room = this.#host.downloadRoom
     await room.check(core)
     const ended = Promise.race([
-      this.link.ended(),
-      this.whenForked(feed.id),
-      waitOn(this.stopWaiters, feed.id),
+      this.#link.ended(),
+      this.#whenForked(feed.id),
+      waitOn(this.#stopWaiters, feed.id),
     ])
-    const progress = () => this.link.progress()
+    const progress = () => this.#link.progress()
     core.on('download', progress)
     try {
-      const proof = await proveLength(core, length, this.link.stream(), ended, () =>
-        this.whenChecked(feed.id),
+      const proof = await proveLength(core, length, this.#link.stream(), ended, () =>
+        this.#whenChecked(feed.id),
       )
-      if (proof === 'ended' || this.forked.has(feed.id) || (await feed.heldBlocks()) >= length) return
+      if (proof === 'ended' || this.#forked.has(feed.id) || (await feed.heldBlocks()) >= length) return
       if (proof === 'refuted') {
         if (unprovable()) return
         throw new KappaError(
@@ -1016,7 +1018,7 @@ export class FeedExchange<T> {
       // Asked for in slices, so what the peer still sends after a stop for room stays small.
       const outgrown = whenOutgrown(core, unprovable)
       const short: { err: KappaError | null } = { err: null }
-      const watch = room.watch(core, () => this.closeChannels(feed))
+      const watch = room.watch(core, () => this.#closeChannels(feed))
       const stop = Promise.race([
         ended,
         outgrown.promise,
@@ -1044,7 +1046,7 @@ export class FeedExchange<T> {
     } finally {
       core.off('download', progress)
     }
-    const stopped = this.link.closed() || this.forked.has(feed.id) || this.policy.refusesNow(feed.id)
+    const stopped = this.#link.closed() || this.#forked.has(feed.id) || this.#policy.refusesNow(feed.id)
     if (!stopped && !unprovable() && (await feed.heldBlocks()) < length) {
       throw new KappaError('ERR_PROTOCOL', `feed ${feed.id} stopped below the length the peer offered`)
     }
