@@ -257,6 +257,13 @@ export class DagView implements ChangeSource {
     return record.entry.anchor === true || this.#hiddenByPoint(record)
   }
 
+  /** `isHidden`, but for `feed`, whose nodes are hidden from `from` on (a batch's own point). */
+  #hiddenWith(feed: FeedKey, from: number): IsHidden {
+    return (record) =>
+      record.entry.anchor === true ||
+      (record.feed === feed ? record.seq >= from : this.#hiddenByPoint(record))
+  }
+
   /** Whether a record lies at or past its feed's hidden point (an anchor there counts nowhere). */
   #hiddenByPoint(record: Pick<NodeRecord, 'feed' | 'seq'>): boolean {
     const from = this.#hiddenFrom.get(record.feed)
@@ -470,9 +477,7 @@ export class DagView implements ChangeSource {
     const due = this.#dueSet(hiddenFrom !== undefined)
     try {
       let ops: DagOp[]
-      const hidden = (record: NodeRecord) =>
-        record.entry.anchor === true ||
-        (record.feed === feed ? record.seq >= countable : this.isHidden(record))
+      const hidden = this.#hiddenWith(feed, countable)
       ;({ ops, outcome } = await this.indexer.indexLocal(candidates, committed, visible, hidden, due))
       this.#addAnchorOps(ops, due, outcome)
       // No marker write: the outbox record (kept until the view has passed its entries) says the
@@ -609,8 +614,7 @@ export class DagView implements ChangeSource {
     let outcome: BatchOutcome
     const due = this.#dueSet(hiddenFrom !== undefined)
     try {
-      const hidden = (record: NodeRecord) =>
-        record.entry.anchor === true || (record.feed === feed ? record.seq >= counted : this.isHidden(record))
+      const hidden = this.#hiddenWith(feed, counted)
       ;({ ops, outcome } =
         todo.length > 0
           ? await this.indexer.map(todo, hidden, due)
