@@ -721,7 +721,6 @@ export class DagView implements ChangeSource {
     }
     const heads = new Set(shown.filter((hash) => !linked.has(hash)))
     const due = hiddenNodes ? new Set([...hiddenNodes].filter((hash) => linked.has(hash))) : undefined
-    for (const hash of due ?? []) ops.push({ type: 'put', key: dueAnchorKey(hash), value: HEAD_MARK })
     for (const hash of this.commits.heads) if (!heads.has(hash)) ops.push({ type: 'del', key: headKey(hash) })
     for (const hash of heads) {
       if (!this.commits.heads.has(hash)) ops.push({ type: 'put', key: headKey(hash), value: HEAD_MARK })
@@ -730,12 +729,13 @@ export class DagView implements ChangeSource {
     ops.push({ type: 'put', key: GENERATION_KEY, value: encodeUintRecord(generation) })
     // Through the one commit (room checked, faults noted): it makes no node visible.
     const outcome = emptyOutcome(this.indexer.changes)
+    this.#addAnchorOps(ops, due, outcome)
     await this.commits.commit({ ops, extra: [], outcome, what: 'hidden nodes' })
     this.#hiddenFrom = next
     this.#generation = generation
     this.#recounted = countChanges
     this.commits.rebuilt(heads)
-    if (due && due.size > 0) this.#opts.anchoring?.onDue()
+    this.#anchorsCommitted(due, outcome)
   }
 
   /**

@@ -49,7 +49,7 @@ import { OFFER_CONCURRENCY, OfferIntake } from './intake.js'
 import { OfferSet } from './offer-set.js'
 import { Reconciliation } from './reconcile.js'
 import { provenDetachedTreeHash, provenTreeHash, treeHashAt, treeMessageOf } from './trees.js'
-import { markHandled } from '../../util/errors.js'
+import { markHandled, safetyCatch } from '../../util/errors.js'
 
 /** The protomux protocol of Hypercore's core channels. */
 export const CORE_PROTOCOL = 'hypercore/alpha'
@@ -650,10 +650,8 @@ export class FeedExchange<T> {
     // A get, not a range download: a range costs Hypercore more to set up than one block to move
     // (a skip bitfield per core).
     let raw: Buffer | null = null
-    const got = core.get(index).then(
-      (block) => (raw = block),
-      () => null,
-    )
+    // A get the closing of the core cancels rejects: judged below, like one that never came.
+    const got = core.get(index).then((block) => (raw = block), safetyCatch)
     const progress = () => this.#link.progress()
     const outgrown = whenOutgrown(core, unprovable)
     // One block: its channel stays (what is asked for is that block).

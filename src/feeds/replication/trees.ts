@@ -32,10 +32,15 @@ const cached = new WeakMap<Hypercore, { length: number; fork: number; hash: Buff
  */
 export async function treeHashAt(core: Hypercore, length: number): Promise<Buffer> {
   if (length === 0) return EMPTY_TREE_HASH
-  const held = length === core.length ? heldTree(core) : null
-  if (held !== null) return crypto.tree(held.roots)
   const hit = cached.get(core)
   if (hit && hit.length === length && hit.fork === core.fork) return hit.hash
+  // At the signed length the roots are in memory: a new length (a live append) reads no storage.
+  const held = length === core.length ? heldTree(core) : null
+  if (held !== null) {
+    const hash = crypto.tree(held.roots)
+    cached.set(core, { length, fork: held.fork, hash })
+    return hash
+  }
   const fork = core.fork
   const proof = await core.proof({ upgrade: { start: 0, length } })
   const hash = crypto.tree(proof.upgrade!.nodes)
